@@ -1,0 +1,38 @@
+"""`create_app`: the only composition root of the web application."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from ehrlich import __version__
+from ehrlich.audit.routes import router as audit_router
+from ehrlich.instance.service import Instance
+from ehrlich.subjects.routes import router as subjects_router
+from ehrlich.web import api_docs, problems
+from ehrlich.web.deps import InstanceDep
+from ehrlich.web.middleware import BodyLimit, SecurityHeaders
+
+
+def create_app(instance: Instance) -> FastAPI:
+    app = FastAPI(title="ehrlich", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.instance = instance
+    problems.install(app)
+    for router in (subjects_router, audit_router, api_docs.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(files("ehrlich.web") / "static")),
+              name="static")
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    def healthz(instance: InstanceDep) -> dict[str, str]:
+        with instance.db.read() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    app.add_middleware(BodyLimit, limit=instance.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=instance.settings.base_url.startswith("https://"))
+    return app

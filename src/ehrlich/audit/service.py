@@ -1,0 +1,116 @@
+"""Append to and verify the audit chain.
+
+Each entry's hash is HMAC-SHA256, under a key derived from the key file, over
+the previous hash and the entry's fields. Someone with database access alone
+can change rows but cannot compute matching hashes; `verify_chain` names the
+first entry that no longer fits. Entries never carry personal data: targets
+are subject ids, details are field names, counts and reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.models import AuditEntry, AuditHead
+from ehrlich.crypto import Keyring
+from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
+from ehrlich.crypto.envelope import length_prefixed
+
+GENESIS_HASH = bytes(32)
+HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_broken: int | None = None
+    reason: str = ""
+
+
+def _entry_hash(key: bytes, *, prev: bytes, seq: int, at: datetime, actor: str, action: str,
+                target: str, detail: str) -> bytes:
+    message = length_prefixed(prev, str(seq).encode(), at.isoformat().encode(),
+                              actor.encode(), action.encode(), target.encode(), detail.encode())
+    return hmac_sha256(key, message)
+
+
+class AuditLog:
+    def __init__(self, keyring: Keyring) -> None:
+        self._key = keyring.audit_key
+
+    def record(self, session: Session, event: AuditEvent, *, now: datetime) -> None:
+        self.record_many(session, [event], now=now)
+
+    def record_many(self, session: Session, events: Iterable[AuditEvent], *,
+                    now: datetime) -> None:
+        """Append entries in the caller's transaction; the head row lock orders writers."""
+        head = session.execute(
+            select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+        ).scalar_one()
+        seq, prev = head.seq, head.hash
+        at = now
+        rows = []
+        for event in events:
+            seq += 1
+            detail = json.dumps(event.detail, sort_keys=True, separators=(",", ":")) \
+                if event.detail else ""
+            digest = _entry_hash(self._key, prev=prev, seq=seq, at=at, actor=event.actor,
+                                 action=event.action, target=event.target, detail=detail)
+            rows.append({"seq": seq, "at": at, "actor": event.actor, "action": event.action,
+                         "target": event.target, "detail": detail, "prev_hash": prev,
+                         "hash": digest})
+            prev = digest
+        if not rows:
+            return
+        session.execute(AuditEntry.__table__.insert(), rows)
+        head.seq, head.hash = seq, prev
+        session.flush()
+
+    def verify_chain(self, session: Session, *, batch: int = 5000) -> ChainReport:
+        """Walk the whole chain in order; report the first entry that is wrong."""
+        expected_seq, prev, checked = 1, GENESIS_HASH, 0
+        last_seq = 0
+        while True:
+            entries = session.execute(
+                select(AuditEntry).where(AuditEntry.seq >= expected_seq)
+                .order_by(AuditEntry.seq).limit(batch)
+            ).scalars().all()
+            for e in entries:
+                if e.seq != expected_seq:
+                    return ChainReport(False, checked, expected_seq,
+                                       f"entry {expected_seq} is missing")
+                if not constant_time_equal(e.prev_hash, prev):
+                    return ChainReport(False, checked, e.seq,
+                                       f"entry {e.seq} does not follow entry {e.seq - 1} "
+                                       "(removed, reordered or altered)")
+                digest = _entry_hash(self._key, prev=prev, seq=e.seq, at=e.at, actor=e.actor,
+                                     action=e.action, target=e.target, detail=e.detail)
+                if not constant_time_equal(digest, e.hash):
+                    return ChainReport(False, checked, e.seq, f"entry {e.seq} was altered")
+                prev, last_seq = e.hash, e.seq
+                expected_seq += 1
+                checked += 1
+            if len(entries) < batch:
+                break
+        head = session.get(AuditHead, HEAD_ID)
+        if head is None or head.seq != last_seq or not constant_time_equal(head.hash, prev):
+            return ChainReport(False, checked, last_seq + 1,
+                               f"entries after {last_seq} were removed (the chain head says "
+                               f"{head.seq if head else 'nothing'})")
+        return ChainReport(True, checked)

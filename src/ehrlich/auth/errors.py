@@ -1,0 +1,9 @@
+from ehrlich.errors import NotAllowed, NotAuthenticated
+
+
+class InvalidApiToken(NotAuthenticated):
+    title = "Invalid API token"
+
+
+class MissingScope(NotAllowed):
+    title = "Missing scope"

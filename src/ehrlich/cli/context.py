@@ -1,0 +1,38 @@
+"""What every command needs: the settings (read once) and the opened instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ehrlich.instance.service import Instance, open_instance
+from ehrlich.settings import Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    config: Path | None = None
+    data_dir: Path | None = None
+
+
+def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
+    state: CliState = ctx.obj or CliState()
+    overrides.setdefault("data_dir", state.data_dir)
+    if overrides["data_dir"] is None:
+        overrides["data_dir"] = state.data_dir
+    return load_settings(state.config, **overrides)
+
+
+def instance_from(ctx: typer.Context) -> Instance:
+    return open_instance(settings_from(ctx))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

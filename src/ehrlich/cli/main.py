@@ -1,0 +1,65 @@
+"""The `ehrlich` command. Domain errors become messages and exit codes here only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from ehrlich import errors
+from ehrlich.cli import audit_cmds, instance_cmds, keys_cmds, token_cmds
+from ehrlich.cli.context import CliState, err_console
+
+app = typer.Typer(help="ehrlich: collect and use customer data honestly.",
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False)
+
+EXIT_CODES: list[tuple[type[errors.EhrlichError], int]] = [
+    (errors.InvalidInput, 2),
+    (errors.ConfigurationError, 3),
+    (errors.IntegrityFailure, 4),
+    (errors.NotFound, 5),
+    (errors.Conflict, 6),
+]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        help="Instance configuration file (default: DATA_DIR/ehrlich.toml)",
+        envvar="EHRLICH_CONFIG")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Instance data directory", envvar="EHRLICH_DATA_DIR")] = None,
+) -> None:
+    ctx.obj = CliState(config=config, data_dir=data_dir)
+
+
+app.command()(instance_cmds.init)
+app.command()(instance_cmds.migrate)
+app.command()(instance_cmds.serve)
+app.add_typer(token_cmds.app, name="token")
+app.add_typer(keys_cmds.app, name="keys")
+app.add_typer(audit_cmds.app, name="audit")
+
+
+def exit_code_for(exc: errors.EhrlichError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(exc, cls):
+            return code
+    return 1
+
+
+def run() -> None:
+    try:
+        app()
+    except errors.EhrlichError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        sys.exit(exit_code_for(exc))
+    except OperationalError as exc:
+        err_console.print(f"[red]error:[/red] the database cannot be reached: {exc.orig}; "
+                          "check EHRLICH_DATABASE_URL and that the server runs", highlight=False)
+        sys.exit(3)

@@ -1,0 +1,67 @@
+"""`ehrlich token create|list|revoke`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ehrlich.auth.api_tokens import SCOPES, create_api_token, list_api_tokens, revoke_api_token
+from ehrlich.cli.context import console, instance_from, now
+
+app = typer.Typer(help="Scoped API tokens for integrations.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    scope: Annotated[list[str], typer.Option(help=f"Repeatable; one of: {', '.join(SCOPES)}")],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "integration",
+) -> None:
+    """Create a token; it is shown once.
+
+    Example: ehrlich token create --name crm --scope subjects:write
+    """
+    instance = instance_from(ctx)
+    try:
+        with instance.db.write() as session:
+            token, record = create_api_token(session, name=name, scopes=scope, now=now())
+    finally:
+        instance.close()
+    console.print(f"Token {record.id} ({record.scopes}). Store it now; it is not shown again:")
+    console.print(token, soft_wrap=True, highlight=False)
+
+
+@app.command("list")
+def list_tokens(ctx: typer.Context) -> None:
+    """List tokens (never their secrets).
+
+    Example: ehrlich token list
+    """
+    instance = instance_from(ctx)
+    try:
+        with instance.db.read() as session:
+            tokens = list_api_tokens(session)
+    finally:
+        instance.close()
+    table = Table("id", "name", "scopes", "created", "revoked")
+    for t in tokens:
+        table.add_row(t.id, t.name, t.scopes, t.created_at.isoformat(timespec="seconds"),
+                      t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "")
+    console.print(table)
+
+
+@app.command("revoke")
+def revoke(ctx: typer.Context, token_id: str) -> None:
+    """Revoke a token at once.
+
+    Example: ehrlich token revoke 3f9a1c0d2b4e5f60
+    """
+    instance = instance_from(ctx)
+    try:
+        with instance.db.write() as session:
+            revoke_api_token(session, token_id, now=now())
+    finally:
+        instance.close()
+    console.print(f"Token {token_id} revoked.")

@@ -1,0 +1,25 @@
+"""Crypto recipes: field encryption, data-key wrapping, blind indexes, tokens.
+
+Only `ehrlich.crypto._primitives` imports `cryptography.hazmat`.
+"""
+
+from ehrlich.crypto.blind_index import blind_index
+from ehrlich.crypto.envelope import FieldContext
+from ehrlich.crypto.fields import decrypt_field, encrypt_field
+from ehrlich.crypto.keyring import FileKeyProvider, KeyProvider, Keyring
+from ehrlich.crypto.tokens import TokenClaims, TokenExpired, TokenInvalid, sign_token, verify_token
+
+__all__ = [
+    "FieldContext",
+    "FileKeyProvider",
+    "KeyProvider",
+    "Keyring",
+    "TokenClaims",
+    "TokenExpired",
+    "TokenInvalid",
+    "blind_index",
+    "decrypt_field",
+    "encrypt_field",
+    "sign_token",
+    "verify_token",
+]

@@ -1,0 +1,67 @@
+"""The only module that touches `cryptography.hazmat`.
+
+Everything above it speaks in recipes (fields, data keys, blind indexes,
+tokens). Every verification failure raises `IntegrityFailure`, never returns
+garbage.
+"""
+
+from __future__ import annotations
+
+import hmac as _hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as _chmac
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ehrlich.errors import IntegrityFailure
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+
+
+def random_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def random_nonce() -> bytes:
+    return secrets.token_bytes(NONCE_BYTES)
+
+
+def aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    """AES-256-GCM; returns ciphertext with the 16-byte tag appended."""
+    return AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, associated)
+    except (InvalidTag, ValueError) as exc:
+        raise IntegrityFailure(
+            "ciphertext failed authentication: it was altered, moved to another "
+            "record or field, or the key is wrong"
+        ) from exc
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    mac = _chmac.HMAC(key, hashes.SHA256())
+    mac.update(data)
+    return mac.finalize()
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    return _hmac.compare_digest(a, b)
+
+
+def derive_key(root: bytes, info: bytes, length: int = KEY_BYTES) -> bytes:
+    """HKDF-SHA256 with an empty salt: one independent key per `info` label."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(root)
+
+
+def sha256(data: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(data)
+    return digest.finalize()

@@ -1,0 +1,15 @@
+"""Keyed blind indexes: equality lookup on encrypted values.
+
+HMAC-SHA256 of the already-normalised value under a key derived per field, so
+an email index cannot be matched against a phone index, and a database dump
+alone cannot be brute-forced without the key file.
+"""
+
+from __future__ import annotations
+
+from ehrlich.crypto import _primitives as p
+from ehrlich.crypto.keyring import Keyring
+
+
+def blind_index(keyring: Keyring, field: str, normalised: str) -> bytes:
+    return p.hmac_sha256(keyring.index_key(field), normalised.encode())

@@ -1,0 +1,138 @@
+"""Key providers and the keyring the services use.
+
+A `KeyProvider` wraps and unwraps per-subject data keys under the KEK. The key
+file provider is the one shipped; a PKCS#11 or Vault Transit provider plugs in
+behind the same protocol, since it never has to reveal the KEK.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from ehrlich.crypto import _primitives as p
+from ehrlich.crypto.envelope import FieldContext, open_sealed, read_header, seal
+from ehrlich.crypto.keyfile import KeyMaterial, read_key_file
+from ehrlich.errors import ConfigurationError, IntegrityFailure
+
+_CANARY = b"ehrlich key check v1"
+
+
+def _dek_context(subject_id: str) -> FieldContext:
+    return FieldContext(table="data_keys", field="dek", record_id=subject_id,
+                        subject_id=subject_id)
+
+
+class KeyProvider(Protocol):
+    @property
+    def active_version(self) -> int: ...
+
+    def versions(self) -> frozenset[int]: ...
+
+    def wrap(self, data_key: bytes, *, context: FieldContext) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes, *, context: FieldContext) -> bytes: ...
+
+
+class FileKeyProvider:
+    """KEKs from the key file; re-reads it once when it meets an unknown version,
+    so servers keep reading while `ehrlich keys rotate` runs elsewhere."""
+
+    def __init__(self, path: Path, material: KeyMaterial | None = None) -> None:
+        self._path = path
+        self._material = material or read_key_file(path)
+        self._lock = threading.Lock()
+
+    @property
+    def material(self) -> KeyMaterial:
+        return self._material
+
+    @property
+    def active_version(self) -> int:
+        return self._material.active
+
+    def versions(self) -> frozenset[int]:
+        return frozenset(self._material.keks)
+
+    def reload(self) -> None:
+        with self._lock:
+            self._material = read_key_file(self._path)
+
+    def _kek(self, version: int) -> bytes:
+        kek = self._material.keks.get(version)
+        if kek is None:
+            self.reload()
+            kek = self._material.keks.get(version)
+        if kek is None:
+            raise ConfigurationError(
+                f"KEK version {version} is not in the key file {self._path}; "
+                "restore the key file that belongs to this database"
+            )
+        return kek
+
+    def wrap(self, data_key: bytes, *, context: FieldContext) -> bytes:
+        version = self._material.active
+        return seal(self._kek(version), data_key, context=context, key_version=version)
+
+    def unwrap(self, wrapped: bytes, *, context: FieldContext) -> bytes:
+        version = read_header(wrapped).key_version
+        return open_sealed(self._kek(version), wrapped, context=context)
+
+
+class Keyring:
+    """The keys a process holds: the KEK provider and the derived secrets."""
+
+    def __init__(self, provider: KeyProvider, *, index_key: bytes, audit_key: bytes,
+                 token_key: bytes) -> None:
+        self.provider = provider
+        self._index_key = index_key
+        self.audit_key = p.derive_key(audit_key, b"ehrlich audit chain v1")
+        self._token_key = token_key
+        self._index_keys: dict[str, bytes] = {}
+
+    @classmethod
+    def from_key_file(cls, path: Path) -> Keyring:
+        provider = FileKeyProvider(path)
+        m = provider.material
+        return cls(provider, index_key=m.index_key, audit_key=m.audit_key,
+                   token_key=m.token_key)
+
+    def new_data_key(self) -> bytes:
+        return p.random_key()
+
+    def wrap_data_key(self, data_key: bytes, *, subject_id: str) -> bytes:
+        return self.provider.wrap(data_key, context=_dek_context(subject_id))
+
+    def unwrap_data_key(self, wrapped: bytes, *, subject_id: str) -> bytes:
+        return self.provider.unwrap(wrapped, context=_dek_context(subject_id))
+
+    def index_key(self, field: str) -> bytes:
+        key = self._index_keys.get(field)
+        if key is None:
+            key = p.derive_key(self._index_key, b"ehrlich blind index v1 " + field.encode())
+            self._index_keys[field] = key
+        return key
+
+    def token_key(self, purpose: str) -> bytes:
+        return p.derive_key(self._token_key, b"ehrlich token v1 " + purpose.encode())
+
+    def key_check(self, version: int) -> bytes:
+        """A sealed canary under KEK `version`, stored so a wrong key file is caught
+        at start-up, before any write."""
+        if not isinstance(self.provider, FileKeyProvider):
+            raise ConfigurationError("key checks need the key file provider")
+        kek = self.provider._kek(version)
+        return seal(kek, _CANARY, context=_dek_context("key-check"), key_version=version)
+
+    def verify_key_check(self, blob: bytes) -> None:
+        try:
+            plain = self.provider.unwrap(blob, context=_dek_context("key-check"))
+        except IntegrityFailure as exc:
+            version = read_header(blob).key_version
+            raise ConfigurationError(
+                f"the key file does not match this database (KEK version {version} "
+                "fails its check); point EHRLICH_KEY_FILE at this instance's key file"
+            ) from exc
+        if plain != _CANARY:
+            raise ConfigurationError("the key file does not match this database")

@@ -1,0 +1,122 @@
+"""Typed settings, read once at start-up.
+
+Precedence, highest first: values passed in code (CLI options), `EHRLICH_*`
+environment variables, the instance's TOML file (written by `ehrlich init`),
+defaults. Nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ehrlich.errors import ConfigurationError
+
+DEFAULT_DATA_DIR = Path(".ehrlich/data")
+DEFAULT_KEY_FILE = Path(".ehrlich/keys/ehrlich.key")
+CONFIG_FILE_NAME = "ehrlich.toml"
+
+_toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "ehrlich_toml_file", default=None
+)
+
+
+class Settings(BaseSettings):
+    """Everything an ehrlich process needs to know about its instance."""
+
+    model_config = SettingsConfigDict(env_prefix="EHRLICH_", extra="forbid")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    key_file: Path = DEFAULT_KEY_FILE
+    database_url: str = ""
+    erasure_ledger: Path | None = None
+    redis_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    key_rotation_batch: int = Field(default=1000, ge=1)
+    phone_region: str | None = Field(
+        default=None, description="Region for phone numbers written without +country code"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = _toml_file.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value:
+            return value
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        if value.startswith(("sqlite://", "postgresql+psycopg://")):
+            return value
+        raise ValueError("use sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ehrlich.db').absolute()}"
+
+    @property
+    def effective_erasure_ledger(self) -> Path:
+        return self.erasure_ledger or self.data_dir / "erasure-ledger.jsonl"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def config_file_for(data_dir: Path) -> Path:
+    return data_dir / CONFIG_FILE_NAME
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings once: overrides, then environment, then the TOML file.
+
+    Without an explicit file, `EHRLICH_CONFIG` names it; otherwise it is looked
+    for in the data directory (from overrides, `EHRLICH_DATA_DIR` or the default).
+    """
+    if config_file is None and os.environ.get("EHRLICH_CONFIG"):
+        config_file = Path(os.environ["EHRLICH_CONFIG"])
+    if config_file is None:
+        data_dir = overrides.get("data_dir") or os.environ.get("EHRLICH_DATA_DIR")
+        candidate = config_file_for(Path(data_dir) if data_dir else DEFAULT_DATA_DIR)
+        config_file = candidate if candidate.exists() else None
+    elif not config_file.exists():
+        raise ConfigurationError(
+            f"configuration file {config_file} does not exist; "
+            "run `ehrlich init` or point EHRLICH_CONFIG at the right file"
+        )
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    token = _toml_file.set(config_file)
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid configuration: {exc}") from exc
+    finally:
+        _toml_file.reset(token)

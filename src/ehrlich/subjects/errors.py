@@ -1,0 +1,13 @@
+from ehrlich.errors import Conflict, Gone, NotFound
+
+
+class SubjectNotFound(NotFound):
+    title = "Subject not found"
+
+
+class SubjectErased(Gone):
+    title = "Subject erased"
+
+
+class DuplicateContact(Conflict):
+    title = "Contact belongs to another subject"

@@ -1,0 +1,46 @@
+"""Subject tables. Personal fields are ciphertext; lookups go through blind indexes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
+
+STATE_ACTIVE = "active"
+STATE_ERASED = "erased"
+
+
+class Subject(Base):
+    __tablename__ = "subjects"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=STATE_ACTIVE)
+    source: Mapped[str] = mapped_column(String(200))
+    obtained_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    email_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True, nullable=True)
+    phone_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    email_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    name_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    attributes_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    __table_args__ = (Index("ix_subjects_phone_index", "phone_index"),)
+
+
+class DataKey(Base):
+    """A subject's data key, wrapped by the KEK. Deleting it shreds the subject."""
+
+    __tablename__ = "data_keys"
+
+    subject_id: Mapped[str] = mapped_column(
+        uuid_column_type(), ForeignKey("subjects.id"), primary_key=True
+    )
+    kek_version: Mapped[int] = mapped_column(Integer, index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,321 @@
+"""The subjects service: the only code that sees plaintext personal data.
+
+Every field is encrypted under the subject's own data key before it reaches
+the database; the data key is wrapped by the KEK. Every plaintext read, write
+and erasure appends to the audit chain in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.crypto import FieldContext, Keyring, blind_index, decrypt_field, encrypt_field
+from ehrlich.storage.base import new_id
+from ehrlich.storage.database import Database
+from ehrlich.subjects.errors import DuplicateContact, SubjectErased, SubjectNotFound
+from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
+from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject
+from ehrlich.subjects.normalize import normalise_email, normalise_phone
+from ehrlich.subjects.schemas import (
+    BulkOutcome,
+    CreateOutcome,
+    SubjectChanges,
+    SubjectInput,
+    SubjectView,
+)
+from ehrlich.errors import InvalidInput
+
+TABLE = "subjects"
+ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class _Contact:
+    email: str | None
+    phone: str | None
+    email_index: bytes | None
+    phone_index: bytes | None
+
+
+def _context(subject_id: str, field: str) -> FieldContext:
+    return FieldContext(table=TABLE, field=field, record_id=subject_id, subject_id=subject_id)
+
+
+class SubjectsService:
+    def __init__(self, keyring: Keyring, audit: AuditLog, ledger: ErasureLedger, *,
+                 phone_region: str | None = None) -> None:
+        self._keyring = keyring
+        self._audit = audit
+        self._ledger = ledger
+        self._phone_region = phone_region
+
+    # -- internals ---------------------------------------------------------------
+
+    def _contact(self, email: str | None, phone: str | None) -> _Contact:
+        email = email.strip() if email is not None else None
+        phone_e164 = normalise_phone(phone, region=self._phone_region) if phone else None
+        email_index = (blind_index(self._keyring, "email", normalise_email(email))
+                       if email else None)
+        phone_index = blind_index(self._keyring, "phone", phone_e164) if phone_e164 else None
+        return _Contact(email or None, phone_e164, email_index, phone_index)
+
+    def _seal(self, subject_id: str, data_key: bytes, field: str, value: Any) -> bytes | None:
+        if value is None:
+            return None
+        plain = json.dumps(value, separators=(",", ":")) if field == "attributes" else str(value)
+        return encrypt_field(data_key, plain, context=_context(subject_id, field))
+
+    def _open(self, subject: Subject, data_key: bytes, field: str) -> Any:
+        blob = getattr(subject, f"{field}_ct")
+        if blob is None:
+            return {} if field == "attributes" else None
+        plain = decrypt_field(data_key, blob, context=_context(subject.id, field))
+        return json.loads(plain) if field == "attributes" else plain
+
+    def _view(self, subject: Subject, data_key: bytes) -> SubjectView:
+        values = {f: self._open(subject, data_key, f) for f in ENCRYPTED_FIELDS}
+        return SubjectView(id=subject.id, state=subject.state, source=subject.source,
+                           obtained_at=subject.obtained_at, created_at=subject.created_at,
+                           updated_at=subject.updated_at, **values)
+
+    def _load(self, session: Session, subject_id: str, *, lock: bool = False
+              ) -> tuple[Subject, bytes]:
+        query = (select(Subject, DataKey.wrapped).outerjoin(DataKey)
+                 .where(Subject.id == subject_id))
+        if lock:
+            query = query.with_for_update(of=Subject)
+        row = session.execute(query).first()
+        if row is None:
+            raise SubjectNotFound(f"no subject with id {subject_id}")
+        subject, wrapped = row
+        if subject.state == STATE_ERASED or wrapped is None:
+            raise SubjectErased(f"subject {subject_id} was erased")
+        return subject, self._keyring.unwrap_data_key(wrapped, subject_id=subject.id)
+
+    def _new_rows(self, data: SubjectInput, contact: _Contact, now: datetime
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+        subject_id = new_id()
+        data_key = self._keyring.new_data_key()
+        subject_row = {
+            "id": subject_id, "state": STATE_ACTIVE, "source": data.source,
+            "obtained_at": data.obtained_at or now, "created_at": now, "updated_at": now,
+            "erased_at": None, "email_index": contact.email_index,
+            "phone_index": contact.phone_index,
+            "email_ct": self._seal(subject_id, data_key, "email", contact.email),
+            "name_ct": self._seal(subject_id, data_key, "name", data.name),
+            "phone_ct": self._seal(subject_id, data_key, "phone", contact.phone),
+            "attributes_ct": self._seal(subject_id, data_key, "attributes", data.attributes),
+        }
+        key_row = {"subject_id": subject_id, "kek_version": self._keyring.provider.active_version,
+                   "wrapped": self._keyring.wrap_data_key(data_key, subject_id=subject_id),
+                   "created_at": now}
+        return subject_row, key_row
+
+    def _by_email_index(self, session: Session, email_index: bytes) -> Subject | None:
+        return session.execute(
+            select(Subject).where(Subject.email_index == email_index)
+        ).scalar_one_or_none()
+
+    # -- operations --------------------------------------------------------------
+
+    def create(self, session: Session, data: SubjectInput, *, actor: str,
+               now: datetime) -> CreateOutcome:
+        """Create a subject, or return the existing one with the same email."""
+        if not data.email and not data.phone:
+            raise InvalidInput.one("email", "an email address or a phone number is required")
+        contact = self._contact(data.email, data.phone)
+        if contact.email_index is not None:
+            existing = self._by_email_index(session, contact.email_index)
+            if existing is not None:
+                return CreateOutcome(subject=self.get(session, existing.id, actor=actor, now=now),
+                                     created=False)
+        subject_row, key_row = self._new_rows(data, contact, now)
+        try:
+            with session.begin_nested():
+                session.execute(Subject.__table__.insert(), [subject_row])
+                session.execute(DataKey.__table__.insert(), [key_row])
+        except IntegrityError:
+            # Another transaction created the same email between our look-up and insert.
+            existing = (self._by_email_index(session, contact.email_index)
+                        if contact.email_index else None)
+            if existing is None:
+                raise
+            return CreateOutcome(subject=self.get(session, existing.id, actor=actor, now=now),
+                                 created=False)
+        self._audit.record(session, AuditEvent(actor, "subject.create", subject_row["id"]),
+                           now=now)
+        return CreateOutcome(subject=self.get(session, subject_row["id"], actor=actor, now=now,
+                                              audited=False), created=True)
+
+    def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
+                    now: datetime) -> BulkOutcome:
+        """Create subjects in one transaction; rows whose email is known are skipped."""
+        prepared: list[tuple[SubjectInput, _Contact]] = []
+        seen: set[bytes] = set()
+        for number, data in enumerate(rows):
+            if not data.email and not data.phone:
+                raise InvalidInput.one(f"rows[{number}].email",
+                                       "an email address or a phone number is required")
+            try:
+                contact = self._contact(data.email, data.phone)
+            except InvalidInput as exc:
+                raise InvalidInput.one(f"rows[{number}].{exc.problems[0].field}",
+                                       exc.problems[0].reason) from exc
+            if contact.email_index is not None:
+                if contact.email_index in seen:
+                    continue
+                seen.add(contact.email_index)
+            prepared.append((data, contact))
+        known: set[bytes] = set()
+        indexes = sorted(seen)
+        for start in range(0, len(indexes), _LOOKUP_CHUNK):
+            chunk = indexes[start:start + _LOOKUP_CHUNK]
+            known.update(session.execute(
+                select(Subject.email_index).where(Subject.email_index.in_(chunk))
+            ).scalars())
+        subject_rows, key_rows, events = [], [], []
+        for data, contact in prepared:
+            if contact.email_index is not None and contact.email_index in known:
+                continue
+            subject_row, key_row = self._new_rows(data, contact, now)
+            subject_rows.append(subject_row)
+            key_rows.append(key_row)
+            events.append(AuditEvent(actor, "subject.create", subject_row["id"]))
+        if subject_rows:
+            session.execute(Subject.__table__.insert(), subject_rows)
+            session.execute(DataKey.__table__.insert(), key_rows)
+            self._audit.record_many(session, events, now=now)
+        return BulkOutcome(created=len(subject_rows), duplicates=len(rows) - len(subject_rows))
+
+    def get(self, session: Session, subject_id: str, *, actor: str, now: datetime,
+            audited: bool = True) -> SubjectView:
+        """Decrypt one subject; the read is audited."""
+        subject, data_key = self._load(session, subject_id)
+        view = self._view(subject, data_key)
+        if audited:
+            self._audit.record(session, AuditEvent(actor, "subject.read", subject_id), now=now)
+        return view
+
+    def find(self, session: Session, *, email: str | None = None, phone: str | None = None,
+             actor: str, now: datetime) -> list[SubjectView]:
+        """Exact search by email or phone through the blind indexes."""
+        if bool(email) == bool(phone):
+            raise InvalidInput.one("email", "give exactly one of email or phone")
+        contact = self._contact(email, phone)
+        query = select(Subject.id).where(Subject.state == STATE_ACTIVE)
+        if contact.email_index is not None:
+            query = query.where(Subject.email_index == contact.email_index)
+        else:
+            query = query.where(Subject.phone_index == contact.phone_index)
+        ids = list(session.execute(query.order_by(Subject.created_at).limit(100)).scalars())
+        views = [self.get(session, i, actor=actor, now=now, audited=False) for i in ids]
+        self._audit.record_many(session, [AuditEvent(actor, "subject.search", i) for i in ids],
+                                now=now)
+        return views
+
+    def rectify(self, session: Session, subject_id: str, changes: SubjectChanges, *,
+                actor: str, now: datetime) -> SubjectView:
+        """Change the given fields (GDPR Art. 16); the others keep their values."""
+        subject, data_key = self._load(session, subject_id, lock=True)
+        given = changes.model_fields_set
+        if not given:
+            raise InvalidInput.one("body", "name at least one field to change")
+        values: dict[str, Any] = {"updated_at": now}
+        if "email" in given or "phone" in given:
+            contact = self._contact(changes.email if "email" in given else None,
+                                    changes.phone if "phone" in given else None)
+            if "email" in given:
+                if contact.email_index is not None:
+                    other = self._by_email_index(session, contact.email_index)
+                    if other is not None and other.id != subject_id:
+                        raise DuplicateContact("another subject already has this email address")
+                elif subject.phone_ct is None and "phone" not in given:
+                    raise InvalidInput.one("email", "a subject needs an email or a phone number")
+                values["email_index"] = contact.email_index
+                values["email_ct"] = self._seal(subject_id, data_key, "email", contact.email)
+            if "phone" in given:
+                values["phone_index"] = contact.phone_index
+                values["phone_ct"] = self._seal(subject_id, data_key, "phone", contact.phone)
+        for field in ("name", "attributes"):
+            if field in given:
+                values[f"{field}_ct"] = self._seal(subject_id, data_key, field,
+                                                   getattr(changes, field))
+        try:
+            with session.begin_nested():
+                session.execute(update(Subject).where(Subject.id == subject_id).values(**values))
+        except IntegrityError as exc:
+            raise DuplicateContact("another subject already has this email address") from exc
+        self._audit.record(session, AuditEvent(actor, "subject.rectify", subject_id,
+                                               {"fields": sorted(given)}), now=now)
+        session.expire(subject)
+        return self.get(session, subject_id, actor=actor, now=now, audited=False)
+
+    def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
+              reason: str = "request") -> None:
+        """Crypto-shred a subject: ledger first, then delete its data key and fields.
+
+        Idempotent for subjects already erased. On PostgreSQL the key table is
+        vacuumed afterwards so the dead key row is not left on disk.
+        """
+        with db.write() as session:
+            subject = session.execute(
+                select(Subject).where(Subject.id == subject_id).with_for_update()
+            ).scalar_one_or_none()
+            if subject is None:
+                raise SubjectNotFound(f"no subject with id {subject_id}")
+            if subject.state == STATE_ERASED:
+                return
+            self._ledger.append(ErasureRecord(subject_id, subject.email_index,
+                                              subject.phone_index, now))
+            session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
+            session.execute(update(Subject).where(Subject.id == subject_id).values(
+                state=STATE_ERASED, erased_at=now, updated_at=now, email_index=None,
+                phone_index=None, email_ct=None, name_ct=None, phone_ct=None,
+                attributes_ct=None))
+            self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
+                                                   {"reason": reason}), now=now)
+        if not db.is_sqlite:
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM data_keys"))
+
+    def rewrap_data_keys(self, db: Database, *, batch: int,
+                         progress: Callable[[int], None] | None = None) -> int:
+        """Re-wrap data keys under the active KEK, one committed batch at a time.
+
+        Resumable: it only picks keys still under an older version, so an
+        interrupted run continues where it stopped. Reads work throughout.
+        """
+        active = self._keyring.provider.active_version
+        done = 0
+        while True:
+            with db.write() as session:
+                keys = session.execute(
+                    select(DataKey).where(DataKey.kek_version != active)
+                    .order_by(DataKey.subject_id).limit(batch).with_for_update()
+                ).scalars().all()
+                for key in keys:
+                    plain = self._keyring.unwrap_data_key(key.wrapped, subject_id=key.subject_id)
+                    key.wrapped = self._keyring.wrap_data_key(plain, subject_id=key.subject_id)
+                    key.kek_version = active
+            done += len(keys)
+            if progress is not None and keys:
+                progress(len(keys))
+            if len(keys) < batch:
+                return done
+
+    def count_by_kek_version(self, session: Session) -> dict[int, int]:
+        from sqlalchemy import func
+        rows = session.execute(
+            select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)).all()
+        return {int(v): int(n) for v, n in rows}

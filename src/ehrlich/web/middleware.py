@@ -1,0 +1,100 @@
+"""ASGI middleware: request body limit and security headers on every response."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+]
+_API_DOCS_CSP = (b"default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                 b"frame-ancestors 'none'")
+
+
+def _too_large(limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps({
+        "type": "urn:ehrlich:problem:too-large", "title": "Request body too large",
+        "status": 413, "detail": f"the request body is larger than {limit} bytes",
+        "errors": [{"field": "body", "reason": f"is larger than {limit} bytes"}],
+    }).encode()
+    return [(b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode())], body
+
+
+class BodyLimit:
+    """Refuse bodies over `limit` bytes before the app reads them (413)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._reject(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        headers, body = _too_large(self.limit)
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in SECURITY_HEADERS:
+                    if name in present:
+                        continue
+                    if name == b"content-security-policy" and path.startswith("/api/docs"):
+                        value = _API_DOCS_CSP
+                    headers.append((name, value))
+                if self.hsts:
+                    headers.append((b"strict-transport-security",
+                                    b"max-age=63072000; includeSubDomains"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
