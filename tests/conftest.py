@@ -75,12 +75,13 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> str:
+    """A reachable Redis. Several test runs may share it: namespace keys per test
+    (e.g. a random key prefix) rather than flushing."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
-        client.flushdb()
     except Exception as exc:  # noqa: BLE001
         service_unavailable("Redis", exc)
     finally:
