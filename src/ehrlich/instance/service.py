@@ -8,7 +8,7 @@ per KEK version).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.models import InstanceMeta
+from ehrlich.mail.interfaces import MailSender, NullMailSender
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
@@ -39,6 +40,7 @@ class Instance:
     audit: AuditLog
     ledger: ErasureLedger
     subjects: SubjectsService
+    mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
         self.db.dispose()

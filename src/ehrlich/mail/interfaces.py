@@ -1,0 +1,48 @@
+"""What other domains need to send mail: a message and a sender protocol.
+
+Domains build an `OutgoingMail` and hand it to `Instance.mail`. The real
+sender (SMTP through the job queue, with retries) and the in-memory one for
+tests of other domains both implement `MailSender`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+MailCategory = Literal["transactional", "marketing", "security"]
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    category: MailCategory = "transactional"
+    language: str = "en"
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra headers, e.g. List-Unsubscribe on marketing mail."""
+
+
+class MailSender(Protocol):
+    def send(self, mail: OutgoingMail) -> None:
+        """Accept a mail for delivery; may return before it is delivered."""
+        ...
+
+
+class NullMailSender:
+    """Drops every mail: the default when no SMTP server is configured."""
+
+    def send(self, mail: OutgoingMail) -> None:
+        return None
+
+
+class MemoryMailSender:
+    """Keeps mails in a list; for tests of domains that send mail."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.sent.append(mail)
