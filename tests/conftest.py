@@ -54,7 +54,7 @@ def postgres_admin_url() -> str:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+    except Exception as exc:
         service_unavailable("PostgreSQL", exc)
     finally:
         engine.dispose()
@@ -82,7 +82,7 @@ def redis_url() -> str:
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         service_unavailable("Redis", exc)
     finally:
         client.close()

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     key_rotation_batch: int = Field(default=1000, ge=1)
+    inprocess_worker: bool = Field(
+        default=True, description="`ehrlich serve` runs the job worker in its own process"
+    )
+    worker_threads: int = Field(default=2, ge=1, le=32)
     phone_region: str | None = Field(
         default=None, description="Region for phone numbers written without +country code"
     )

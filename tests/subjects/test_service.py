@@ -85,7 +85,7 @@ def test_erase_shreds_key_clears_indexes_and_keeps_tombstone(instance: Instance)
         tomb = session.get(Subject, subject_id)
         assert tomb is not None
         assert tomb.state == "erased"
-        assert tomb.email_index is None and tomb.email_ct is None and tomb.name_ct is None
+        assert (tomb.email_index, tomb.email_ct, tomb.name_ct) == (None, None, None)
         assert session.get(DataKey, subject_id) is None
     with pytest.raises(SubjectErased), instance.db.write() as session:
         instance.subjects.get(session, subject_id, actor="t", now=NOW)

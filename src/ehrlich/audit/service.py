@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.models import AuditEntry, AuditHead
@@ -78,7 +78,7 @@ class AuditLog:
             prev = digest
         if not rows:
             return
-        session.execute(AuditEntry.__table__.insert(), rows)
+        session.execute(insert(AuditEntry), rows)
         head.seq, head.hash = seq, prev
         session.flush()
 

@@ -68,8 +68,28 @@ def serve(
     console.print(f"  Health:        http://{bind_host}:{bind_port}/healthz")
     console.print("  API access:    create a token with "
                   "`ehrlich token create --name NAME --scope subjects:write`")
+    consumer = None
+    if settings.inprocess_worker:
+        consumer = instance.jobs.consumer(workers=settings.worker_threads, in_process=True)
+        consumer.start()
     try:
         uvicorn.run(create_app(instance), host=bind_host, port=bind_port,
                     log_level="info", proxy_headers=True, server_header=False)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        instance.close()
+
+
+def worker(ctx: typer.Context) -> None:
+    """Run the job worker (mail, scheduled backups, retention) in this process.
+
+    Use it when `ehrlich serve` runs with EHRLICH_INPROCESS_WORKER=false, as in a
+    deployment with several server processes. Example: ehrlich worker
+    """
+    instance = instance_from(ctx)
+    console.print(f"ehrlich worker: {len(instance.jobs.task_names)} job kinds registered")
+    try:
+        instance.jobs.consumer(workers=instance.settings.worker_threads, in_process=False).run()
     finally:
         instance.close()

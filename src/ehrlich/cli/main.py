@@ -41,6 +41,7 @@ def main(
 app.command()(instance_cmds.init)
 app.command()(instance_cmds.migrate)
 app.command()(instance_cmds.serve)
+app.command()(instance_cmds.worker)
 app.add_typer(token_cmds.app, name="token")
 app.add_typer(keys_cmds.app, name="keys")
 app.add_typer(audit_cmds.app, name="audit")

@@ -19,6 +19,8 @@ from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.models import InstanceMeta
+from ehrlich.jobs import JobQueue, build_queue
+from ehrlich.jobs.registry import register_tasks
 from ehrlich.mail.interfaces import MailSender, NullMailSender
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
@@ -40,6 +42,7 @@ class Instance:
     audit: AuditLog
     ledger: ErasureLedger
     subjects: SubjectsService
+    jobs: JobQueue
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
@@ -50,7 +53,9 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
-    return Instance(settings, db, keyring, audit, ledger, subjects)
+    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings))
+    register_tasks(instance)
+    return instance
 
 
 def store_key_check(db: Database, keyring: Keyring, version: int) -> None:
@@ -89,7 +94,8 @@ def open_instance(settings: Settings, *, check_schema: bool = True) -> Instance:
 
 def _refuse_existing(settings: Settings, config_file: Path) -> None:
     if config_file.exists():
-        raise ConfigurationError(f"an instance already exists: {config_file}; refusing to overwrite")
+        raise ConfigurationError(
+            f"an instance already exists: {config_file}; refusing to overwrite it")
     if settings.key_file.exists():
         raise ConfigurationError(
             f"key file {settings.key_file} already exists; refusing to overwrite it")

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldContext, Keyring, blind_index, decrypt_field, encrypt_field
+from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import DuplicateContact, SubjectErased, SubjectNotFound
@@ -32,7 +33,6 @@ from ehrlich.subjects.schemas import (
     SubjectInput,
     SubjectView,
 )
-from ehrlich.errors import InvalidInput
 
 TABLE = "subjects"
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
@@ -142,8 +142,8 @@ class SubjectsService:
         subject_row, key_row = self._new_rows(data, contact, now)
         try:
             with session.begin_nested():
-                session.execute(Subject.__table__.insert(), [subject_row])
-                session.execute(DataKey.__table__.insert(), [key_row])
+                session.execute(insert(Subject), [subject_row])
+                session.execute(insert(DataKey), [key_row])
         except IntegrityError:
             # Another transaction created the same email between our look-up and insert.
             existing = (self._by_email_index(session, contact.email_index)
@@ -180,9 +180,9 @@ class SubjectsService:
         indexes = sorted(seen)
         for start in range(0, len(indexes), _LOOKUP_CHUNK):
             chunk = indexes[start:start + _LOOKUP_CHUNK]
-            known.update(session.execute(
+            known.update(i for i in session.execute(
                 select(Subject.email_index).where(Subject.email_index.in_(chunk))
-            ).scalars())
+            ).scalars() if i is not None)
         subject_rows, key_rows, events = [], [], []
         for data, contact in prepared:
             if contact.email_index is not None and contact.email_index in known:
@@ -192,8 +192,8 @@ class SubjectsService:
             key_rows.append(key_row)
             events.append(AuditEvent(actor, "subject.create", subject_row["id"]))
         if subject_rows:
-            session.execute(Subject.__table__.insert(), subject_rows)
-            session.execute(DataKey.__table__.insert(), key_rows)
+            session.execute(insert(Subject), subject_rows)
+            session.execute(insert(DataKey), key_rows)
             self._audit.record_many(session, events, now=now)
         return BulkOutcome(created=len(subject_rows), duplicates=len(rows) - len(subject_rows))
 

@@ -88,9 +88,8 @@ class SecurityHeaders:
                 for name, value in SECURITY_HEADERS:
                     if name in present:
                         continue
-                    if name == b"content-security-policy" and path.startswith("/api/docs"):
-                        value = _API_DOCS_CSP
-                    headers.append((name, value))
+                    docs = name == b"content-security-policy" and path.startswith("/api/docs")
+                    headers.append((name, _API_DOCS_CSP if docs else value))
                 if self.hsts:
                     headers.append((b"strict-transport-security",
                                     b"max-age=63072000; includeSubDomains"))

@@ -67,11 +67,8 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.EhrlichError)
-    for cls, status, kind in STATUS:
-        if isinstance(exc, cls):
-            break
-    else:
-        status, kind = 400, "request-failed"
+    status, kind = next(((s, k) for cls, s, k in STATUS if isinstance(exc, cls)),
+                        (400, "request-failed"))
     fields = None
     if isinstance(exc, errors.InvalidInput):
         fields = [{"field": p.field, "reason": p.reason} for p in exc.problems]

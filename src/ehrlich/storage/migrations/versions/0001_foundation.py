@@ -11,7 +11,6 @@ from alembic import op
 
 from ehrlich.storage.base import UTCDateTime
 
-
 revision: str = '0001_foundation'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None

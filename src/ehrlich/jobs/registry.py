@@ -1,0 +1,21 @@
+"""Every domain's job registrations, applied once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ehrlich.instance.service import Instance
+
+Registrar = Callable[["Instance"], None]
+
+
+def registrars() -> list[Registrar]:
+    """Each domain's `tasks.register(instance)`; a new domain adds one line here."""
+    return []
+
+
+def register_tasks(instance: Instance) -> None:
+    for register in registrars():
+        register(instance)
