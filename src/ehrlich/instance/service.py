@@ -22,6 +22,7 @@ from ehrlich.instance.models import InstanceMeta
 from ehrlich.jobs import JobQueue, build_queue
 from ehrlich.jobs.registry import register_tasks
 from ehrlich.mail.interfaces import MailSender, NullMailSender
+from ehrlich.mail.service import build_sender
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
@@ -46,6 +47,7 @@ class Instance:
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
+        self.jobs.close()
         self.db.dispose()
 
 
@@ -55,6 +57,7 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
     instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings))
     register_tasks(instance)
+    instance.mail = build_sender(settings, instance.jobs)
     return instance
 
 
