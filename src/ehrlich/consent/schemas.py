@@ -98,3 +98,12 @@ class ConsentEventView(BaseModel):
     extra: dict[str, str]
     prev_event_id: str | None
     hash: str
+
+
+class ConsentCheck(BaseModel):
+    """Whether an address may be contacted for a purpose on a channel right now."""
+
+    purpose: str
+    channel: str
+    allowed: bool
+    state: State

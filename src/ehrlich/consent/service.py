@@ -9,6 +9,7 @@ altered or removed consent event no longer matches the audit log.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -179,17 +180,19 @@ def history(session: Session, subject_id: str) -> list[ConsentEventView]:
     """Every consent event of a subject, oldest first."""
     events = session.execute(select(ConsentEvent).where(ConsentEvent.subject_id == subject_id)
                              ).scalars().all()
-    # Events of one key may share a timestamp; their chain decides their order.
+    # Within one (purpose, channel) the chain decides the order (timestamps may tie);
+    # the chains are then merged by time.
     ids = {e.id for e in events}
     by_prev = {e.prev_event_id: e for e in events if e.prev_event_id is not None}
-    position: dict[str, int] = {}
+    chains: list[list[ConsentEvent]] = []
     for first in (e for e in events if e.prev_event_id not in ids):
+        chain: list[ConsentEvent] = []
         cursor: ConsentEvent | None = first
-        step = 0
-        while cursor is not None and cursor.id not in position:
-            position[cursor.id] = step
-            cursor, step = by_prev.get(cursor.id), step + 1
-    return [_view(e) for e in sorted(events, key=lambda e: (e.at, position.get(e.id, 0)))]
+        while cursor is not None and len(chain) <= len(events):
+            chain.append(cursor)
+            cursor = by_prev.get(cursor.id)
+        chains.append(chain)
+    return [_view(e) for e in heapq.merge(*chains, key=lambda e: e.at)]
 
 
 def verify_chain(session: Session, subject_id: str, purpose: str, channel: str) -> bool:
