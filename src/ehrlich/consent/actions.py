@@ -53,3 +53,24 @@ def check_consent(session: Session, subjects: SubjectsService, *, email: str, pu
     allowed = is_active(state) and not suppression.is_suppressed(session, index, purpose,
                                                                  exact=True)
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)
+
+
+def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, *,
+                      category: str, now: datetime) -> bool:
+    """At send time: does the consent behind a queued mail still hold?
+
+    A marketing mail needs active consent; a double opt-in confirmation needs
+    the request still pending (or already confirmed). Mail whose link is not
+    one of ours is not judged here.
+    """
+    token = unsubscribe_url.rstrip("/").rsplit("/unsubscribe/", 1)[-1]
+    try:
+        subject_id, purpose, channel = read_unsubscribe_token(keyring, token, now=now)
+    except TokenInvalid:
+        return True
+    subject_state = session.execute(select(Subject.state).where(Subject.id == subject_id)
+                                    ).scalar_one_or_none()
+    if subject_state != STATE_ACTIVE:
+        return False
+    state = current_state(session, subject_id, purpose, channel)
+    return is_active(state) if category == "marketing" else state in ("requested", "active")
