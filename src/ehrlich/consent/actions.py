@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent import suppression
 from ehrlich.consent.links import read_unsubscribe_token
 from ehrlich.consent.machine import State, is_active
+from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.consent.schemas import ConsentCheck, ConsentInput, Evidence
 from ehrlich.consent.service import current_state, record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
@@ -42,16 +42,26 @@ def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, t
     return True
 
 
+# Built once: one round trip per check, and no statement construction per request.
+_CHECK = (
+    select(Subject.id, ConsentState.state,
+           exists().where(Suppression.email_index == bindparam("index"),
+                          Suppression.purpose == bindparam("purpose")).label("suppressed"))
+    .outerjoin(ConsentState, and_(ConsentState.subject_id == Subject.id,
+                                  ConsentState.purpose == bindparam("purpose"),
+                                  ConsentState.channel == bindparam("channel")))
+    .where(Subject.email_index == bindparam("index"), Subject.state == STATE_ACTIVE)
+)
+
+
 def check_consent(session: Session, subjects: SubjectsService, *, email: str, purpose: str,
                   channel: str) -> ConsentCheck:
     """May this address be contacted for the purpose on the channel right now?"""
     index = subjects.email_index(email)
-    subject_id = session.execute(select(Subject.id).where(
-        Subject.email_index == index, Subject.state == STATE_ACTIVE)).scalar_one_or_none()
-    state: State = "none" if subject_id is None else current_state(session, subject_id,
-                                                                     purpose, channel)
-    allowed = is_active(state) and not suppression.is_suppressed(session, index, purpose,
-                                                                 exact=True)
+    row = session.execute(_CHECK, {"index": index, "purpose": purpose,
+                                   "channel": channel}).first()
+    state: State = "none" if row is None or row.state is None else row.state
+    allowed = row is not None and is_active(state) and not row.suppressed
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)
 
 
