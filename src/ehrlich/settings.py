@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     mail_retry_delay: int = Field(default=30, ge=1)
     mail_unsubscribe_mailto: str | None = None
     maintenance_file: Path | None = None
+    consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
