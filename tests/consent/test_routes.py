@@ -143,3 +143,21 @@ def test_consent_check_refuses_bad_input_and_missing_scope(instance: Instance,
                               headers=headers)
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == field
+
+
+def test_consent_history_api(instance: Instance, client: TestClient, auth: Auth) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "requested", evidence={"ip": "198.51.100.23"})
+    record(instance, ada, "confirmed")
+    headers = auth("consent:read")
+    response = client.get(f"/api/v1/subjects/{ada}/consents", headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert [e["action"] for e in body] == ["requested", "confirmed"]
+    assert body[0]["ip_network"] == "198.51.100.0/24"
+    assert body[1]["prev_event_id"] == body[0]["id"]
+    assert len(body[1]["hash"]) == 64
+    missing = client.get("/api/v1/subjects/00000000-0000-0000-0000-000000000000/consents",
+                         headers=headers)
+    assert missing.status_code == 404
+    assert client.get(f"/api/v1/subjects/{ada}/consents").status_code == 401

@@ -1,5 +1,5 @@
-"""Consent actions that the public pages and the API call: one-click unsubscribe
-and the consent check by address."""
+"""Consent actions that the public pages and the API call: one-click unsubscribe,
+the consent check by address, a subject's history, the send-time check."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.service import AuditLog
+from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent.links import read_unsubscribe_token
 from ehrlich.consent.machine import State, is_active
 from ehrlich.consent.models import ConsentState, Suppression
-from ehrlich.consent.schemas import ConsentCheck, ConsentInput, Evidence
-from ehrlich.consent.service import current_state, record_consent
+from ehrlich.consent.schemas import ConsentCheck, ConsentEventView, ConsentInput, Evidence
+from ehrlich.consent.service import current_state, history, record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.subjects.errors import SubjectNotFound
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
@@ -84,3 +84,13 @@ def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, 
         return False
     state = current_state(session, subject_id, purpose, channel)
     return is_active(state) if category == "marketing" else state in ("requested", "active")
+
+
+def subject_history(session: Session, audit: AuditLog, subject_id: str, *, actor: str,
+                    now: datetime) -> list[ConsentEventView]:
+    """A subject's consent events (kept after erasure, as proof); the read is audited."""
+    if session.get(Subject, subject_id) is None:
+        raise SubjectNotFound(f"no subject with id {subject_id}")
+    events = history(session, subject_id)
+    audit.record(session, AuditEvent(actor, "consent.history.read", subject_id), now=now)
+    return events

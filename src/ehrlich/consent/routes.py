@@ -15,13 +15,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ehrlich.auth.api_tokens import ApiPrincipal
-from ehrlich.consent.actions import check_consent, one_click_unsubscribe
-from ehrlich.consent.schemas import CHANNEL_PATTERN, PURPOSE_PATTERN, ConsentCheck, Evidence
+from ehrlich.consent.actions import check_consent, one_click_unsubscribe, subject_history
+from ehrlich.consent.schemas import (
+    CHANNEL_PATTERN,
+    PURPOSE_PATTERN,
+    ConsentCheck,
+    ConsentEventView,
+    Evidence,
+)
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 from ehrlich.web.templating import render
 
 pages = APIRouter(tags=["unsubscribe"])
 api = APIRouter(prefix="/api/v1/consent", tags=["consent"])
+subject_api = APIRouter(prefix="/api/v1/subjects", tags=["consent"])
 
 Reader = Annotated[ApiPrincipal, Depends(require_scope("consent:read"))]
 TEXTS = {
@@ -79,3 +86,12 @@ def check(caller: Reader, instance: InstanceDep,
     with instance.db.read() as session:
         return check_consent(session, instance.subjects, email=email, purpose=purpose,
                              channel=channel)
+
+
+@subject_api.get("/{subject_id}/consents", response_model=list[ConsentEventView],
+                 summary="A subject's consent history, oldest first")
+def consents(subject_id: str, caller: Reader, instance: InstanceDep, now: NowDep
+             ) -> list[ConsentEventView]:
+    with instance.db.write() as session:
+        return subject_history(session, instance.audit, subject_id, actor=caller.actor,
+                               now=now)
