@@ -23,8 +23,7 @@ def create_app(instance: Instance) -> FastAPI:
                   openapi_url="/api/openapi.json")
     app.state.instance = instance
     problems.install(app)
-    for router in (subjects_router, audit_router, api_docs.router, consent_routes.pages,
-                   consent_routes.api, consent_routes.subject_api):
+    for router in (subjects_router, audit_router, api_docs.router, *consent_routes.routers):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(files("ehrlich.web") / "static")),
               name="static")

@@ -24,7 +24,8 @@ SCOPES: dict[str, str] = {
     "subjects:write": "create and rectify subjects (includes subjects:read)",
     "subjects:erase": "erase subjects",
     "audit:read": "read and verify the audit chain",
-    "consent:read": "check consent by email address, read consent histories and audiences",
+    "consent:read": "check consent by email address, read consent histories",
+    "audience:read": "export the addresses of an audience (decrypts personal data)",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 PREFIX = "ehr_"

@@ -128,6 +128,31 @@ class SubjectsService:
 
     # -- operations --------------------------------------------------------------
 
+    def contacts(self, session: Session, subject_ids: Sequence[str], *, field: str,
+                 actor: str, purpose: str, now: datetime) -> list[tuple[str, str]]:
+        """(id, decrypted email or phone) of active subjects, in the order given.
+
+        For audiences: one audit entry per call names every subject read, the
+        field and the purpose, instead of one entry per subject.
+        """
+        if field not in ("email", "phone"):
+            raise InvalidInput.one("field", "must be email or phone")
+        column = getattr(Subject, f"{field}_ct")
+        rows = {sid: (blob, wrapped) for sid, blob, wrapped in session.execute(
+            select(Subject.id, column, DataKey.wrapped).join(DataKey)
+            .where(Subject.id.in_(subject_ids), Subject.state == STATE_ACTIVE))}
+        found: list[tuple[str, str]] = []
+        for sid in subject_ids:
+            blob, wrapped = rows.get(sid, (None, None))
+            if blob is None or wrapped is None:
+                continue
+            key = self._keyring.unwrap_data_key(wrapped, subject_id=sid)
+            found.append((sid, decrypt_field(key, blob, context=_context(sid, field))))
+        if found:
+            self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
+                "field": field, "subjects": [sid for sid, _ in found]}), now=now)
+        return found
+
     def email_index(self, email: str, *, field: str = "email") -> bytes:
         """The blind index of an address, for lookups by other domains (suppression)."""
         return blind_index(self._keyring, "email", normalise_email(email, field=field))
