@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -264,8 +264,9 @@ class SubjectsService:
               reason: str = "request") -> None:
         """Crypto-shred a subject: ledger first, then delete its data key and fields.
 
-        Idempotent for subjects already erased. On PostgreSQL the key table is
-        vacuumed afterwards so the dead key row is not left on disk.
+        Idempotent for subjects already erased. Afterwards the deleted key row is
+        purged from disk: SQLite's secure_delete zeroes it and a WAL checkpoint
+        drops older page copies; PostgreSQL vacuums the key table.
         """
         with db.write() as session:
             subject = session.execute(
@@ -284,10 +285,7 @@ class SubjectsService:
                 attributes_ct=None))
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
-        if not db.is_sqlite:
-            with db.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                    text("VACUUM data_keys"))
+        db.purge_deleted_rows("data_keys")
 
     def rewrap_data_keys(self, db: Database, *, batch: int,
                          progress: Callable[[int], None] | None = None) -> int:
