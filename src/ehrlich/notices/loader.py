@@ -74,25 +74,31 @@ def _walk(node: yaml.Node, path: Path, positions: Positions, problems: list[Find
             _walk(item, (*path, index), positions, problems, file)
 
 
+def _yaml_error(exc: yaml.YAMLError, file: str) -> NoticeInvalid:
+    mark = (getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None))
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+    else:
+        what = str(exc)
+    return NoticeInvalid([Finding(file, line, column, "yaml", "error", f"malformed YAML: {what}")])
+
+
 def _compose(text: str, file: str) -> tuple[Any, Positions]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise NoticeInvalid([Finding(file, line, column, "yaml", "error",
-                                     f"malformed YAML: {what}")]) from None
     except yaml.YAMLError as exc:
-        raise NoticeInvalid([Finding(file, 1, 1, "yaml", "error",
-                                     f"malformed YAML: {exc}")]) from None
+        raise _yaml_error(exc, file) from None
     if node is None:
         raise NoticeInvalid([Finding(file, 1, 1, "schema", "error", "the file is empty")])
     positions, problems = Positions(), list[Finding]()
     _walk(node, (), positions, problems, file)
     if problems:
         raise NoticeInvalid(problems)
-    return yaml.SafeLoader("").construct_document(node), positions
+    try:
+        return yaml.SafeLoader("").construct_document(node), positions
+    except yaml.YAMLError as exc:  # e.g. an unknown tag such as "!!python/object"
+        raise _yaml_error(exc, file) from None
 
 
 def _reason(error: Any) -> str:

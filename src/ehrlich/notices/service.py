@@ -36,6 +36,18 @@ class PublishedNotice:
 
 
 @dataclass(frozen=True)
+class NoticePage:
+    """One published version and the list of all versions, for the public pages."""
+
+    published: PublishedNotice
+    versions: list[VersionInfo]
+
+    @property
+    def is_current(self) -> bool:
+        return self.published.info.number == self.versions[-1].number
+
+
+@dataclass(frozen=True)
 class PublishOutcome:
     version: VersionInfo
     created: bool
@@ -131,3 +143,8 @@ class NoticesService:
 
     def count(self, session: Session) -> int:
         return session.execute(select(func.count()).select_from(NoticeVersion)).scalar_one()
+
+    def page(self, session: Session, number: int | None = None) -> NoticePage:
+        """The current (or the numbered) version with the version list."""
+        published = self.current(session) if number is None else self.version(session, number)
+        return NoticePage(published, self.versions(session))

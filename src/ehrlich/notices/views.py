@@ -29,6 +29,7 @@ class PurposeView:
     data_subjects: str
     data: list[str]
     channel: str
+    channel_id: str
     retention: str
     recipients: list[RecipientView]
     consent_text: str
@@ -72,7 +73,7 @@ def localise(notice: Notice, lang: str) -> NoticeView:
             legitimate_interest=_text(p.legitimate_interest, lang),
             data_subjects=_text(p.data_subjects, lang) or words["data_subjects"],
             data=[_text(notice.data_categories[c], lang) for c in p.data_categories],
-            channel=words[f"channel.{p.channel}"], retention=retention,
+            channel=words[f"channel.{p.channel}"], channel_id=p.channel, retention=retention,
             recipients=[recipients[r] for r in p.recipients],
             consent_text=_text(p.consent.text, lang) if p.consent else ""))
     used = [c for c in notice.data_categories
