@@ -131,10 +131,19 @@ def test_vague_durations_are_refused(text: str) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize(("longer", "shorter", "expected"), [
+    ("2 years", "24 months", False), ("25 months", "2 years", True), ("1 year", "365 days", True),
+    ("365 days", "1 year", False), ("3 months", "13 weeks", True), ("92 days", "13 weeks", True)])
+def test_longer_than(longer: str, shorter: str, expected: bool) -> None:
+    assert parse_duration(longer).longer_than(parse_duration(shorter)) is expected
+
+
 @given(st.integers(1, 9998), st.sampled_from(["day", "week", "month", "year"]))
 def test_duration_order_follows_amount(amount: int, unit: str) -> None:
     shorter, longer = parse_duration(f"{amount} {unit}s"), parse_duration(f"{amount + 1} {unit}s")
     assert shorter.days < longer.days
+    assert longer.longer_than(shorter)
+    assert not shorter.longer_than(longer)
 
 
 @settings(max_examples=200, deadline=None)

@@ -163,9 +163,9 @@ def versions(ctx: typer.Context) -> None:
             infos = instance.notices.versions(session)
     finally:
         instance.close()
-    for info in infos:
-        console.print(f"{info.number}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.sha256}\t"
-                      f"{escape(info.publisher)}")
+    for info in infos:  # tab-separated, for scripts
+        typer.echo(f"{info.number}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.sha256}\t"
+                   f"{info.publisher}")
 
 
 @app.command("ropa")

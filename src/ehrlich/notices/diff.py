@@ -45,7 +45,7 @@ def _purpose_reasons(old: Notice, new: Notice, was: Purpose, now: Purpose) -> li
     reasons = _recipient_reasons(old, new, was, now)
     reasons += [f"new data category {c!r}" for c in now.data_categories
                 if c not in was.data_categories]
-    if now.retention.period.days > was.retention.period.days:
+    if now.retention.period.longer_than(was.retention.period):
         reasons.append(f"longer retention: {was.retention.duration} → {now.retention.duration}")
     if now.channel != was.channel:
         reasons.append(f"channel changed: {was.channel} → {now.channel}")

@@ -1,7 +1,8 @@
 """Concrete durations for retention periods: "2 years", "18 months", "90 days", "P2Y".
 
 A duration is kept as the text the author wrote (shown to people) and compared
-by an upper bound in days, so "longer retention" is decidable.
+exactly within months/years or weeks/days, and across the two by an upper
+bound in days (a month counts as 31 days), so "longer retention" is decidable.
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ class Duration:
     days: int
     amount: int
     unit: str
+
+    @property
+    def months(self) -> int | None:
+        """Whole months for year and month units (exact), None for weeks and days."""
+        return {"year": 12, "month": 1}.get(self.unit, 0) * self.amount or None
+
+    def longer_than(self, other: Duration) -> bool:
+        """Exact in months or in days; between the two, by the upper bound in days."""
+        if self.months is not None and other.months is not None:
+            return self.months > other.months
+        return self.days > other.days
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
