@@ -22,6 +22,9 @@ from ehrlich.instance.models import InstanceMeta
 from ehrlich.jobs import JobQueue, build_queue
 from ehrlich.jobs.registry import register_tasks
 from ehrlich.mail.interfaces import MailSender, NullMailSender
+from ehrlich.notices.example import write_example_notice
+from ehrlich.notices.interfaces import NullRenewalMarker
+from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
@@ -43,6 +46,7 @@ class Instance:
     ledger: ErasureLedger
     subjects: SubjectsService
     jobs: JobQueue
+    notices: NoticesService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
@@ -53,7 +57,9 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
-    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings))
+    notices = NoticesService(audit, NullRenewalMarker())
+    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
+                        notices)
     register_tasks(instance)
     return instance
 
@@ -137,6 +143,7 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
     ]
     if settings.database_url:
         lines.append(f"database_url = {_toml_value(settings.database_url)}")
+    write_example_notice(data_dir)
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
