@@ -132,6 +132,10 @@ class SubjectsService:
 
     # -- operations --------------------------------------------------------------
 
+    def email_index(self, email: str, *, field: str = "email") -> bytes:
+        """The blind index of an address, for lookups by other domains (suppression)."""
+        return blind_index(self._keyring, "email", normalise_email(email, field=field))
+
     def create(self, session: Session, data: SubjectInput, *, actor: str,
                now: datetime) -> CreateOutcome:
         """Create a subject, or return the existing one with the same email."""
