@@ -9,6 +9,7 @@ affected. Their consent stops counting as active until they confirm again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +53,7 @@ class ConsentRenewalMarker:
                 state="renewal-needed", since=now, last_event_id=row["id"],
                 last_event_hash=row["hash"]))
 
-    def mark_for_renewal(self, session: Session, purpose_ids: list[str], *,
+    def mark_for_renewal(self, session: Session, purpose_ids: Sequence[str], *,
                          notice_version: int, now: datetime) -> int:
         """Record renewal-needed for every active consent of these purposes; returns
         the number of distinct people affected."""
