@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -43,6 +44,7 @@ class Instance:
     ledger: ErasureLedger
     subjects: SubjectsService
     jobs: JobQueue
+    staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
@@ -53,7 +55,10 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
-    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings))
+    staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),
+                         redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
+                        staff)
     register_tasks(instance)
     return instance
 
