@@ -83,3 +83,13 @@ def staff_policies(settings: Settings) -> StaffPolicies:
                                absolute_seconds=settings.session_absolute_hours * 3600),
         captcha=CaptchaPolicy(base_max_number=settings.captcha_base_number),
     )
+
+
+def create_owner(instance_db: Database, staff: StaffService, *, email: str,
+                 now: datetime) -> str:
+    """The first owner account, made by `ehrlich init`; returns its one-time password."""
+    with instance_db.write() as session:
+        _, password = staff.users.add(session, email=email, role=Role.OWNER, actor="cli:init",
+                                      actor_role=Role.OWNER, now=now)
+    assert password is not None
+    return password
