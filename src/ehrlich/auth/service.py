@@ -55,14 +55,14 @@ class StaffService:
                              role=Role(active.role))
 
     def reauthenticate(self, session: Session, token: str, *, password: str, code: str,
-                       now: datetime) -> str | None:
+                       now: datetime, password_only: bool = False) -> str | None:
         """Confirm the password (and code, where set up) again: the rotated session token,
         or None when either is wrong (the failure is audited)."""
         active = self.sessions.load(session, token, now=now)
         user = session.get(StaffUser, active.user_id)
         assert user is not None
         ok = self.users.passwords.verify(user.password_hash, password)
-        if ok and user.totp_secret_ct is not None:
+        if ok and user.totp_secret_ct is not None and not password_only:
             ok = self.users.check_second_factor(session, user, code, now=now)
         if not ok:
             self._audit.record(session, AuditEvent(f"staff:{user.id}", "staff.reauth_failed",
@@ -73,6 +73,19 @@ class StaffService:
         return self.sessions.rotate(session, token, stage=active.stage, now=now,
                                     reauthenticated=True)
 
+
+    def overview(self, session: Session, active: ActiveSession) -> dict[str, int]:
+        """Counts for the dashboard (aggregates only; needs the aggregates permission)."""
+        from sqlalchemy import func, select
+
+        from ehrlich.auth.roles import Permission, require
+
+        require(active.role, Permission.AGGREGATES_READ)
+        states = self._subjects.count_by_state(session)
+        staff_count = session.execute(select(func.count()).select_from(StaffUser).where(
+            StaffUser.disabled_at.is_(None))).scalar_one()
+        return {"subjects_active": states.get("active", 0),
+                "subjects_erased": states.get("erased", 0), "staff_active": int(staff_count)}
 
 def staff_policies(settings: Settings) -> StaffPolicies:
     window = settings.login_window_seconds
@@ -93,3 +106,4 @@ def create_owner(instance_db: Database, staff: StaffService, *, email: str,
                                       actor_role=Role.OWNER, now=now)
     assert password is not None
     return password
+
