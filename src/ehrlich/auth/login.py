@@ -167,10 +167,13 @@ class Login:
                     {"address": truncate_address(address)}), now=now)
                 return LoginResult("signed_in", session_token=new_token,
                                    device_cookie=self.device_cookie(user.id, now=now))
-            restart = self.throttle.second_factor_failed(user.id, now=now)
-            if restart:
-                self._sessions.end(session, token)
             self._audit.record(session, AuditEvent(
                 "login", "login.second_factor_failed", user.id,
                 {"address": truncate_address(address)}), now=now)
+            user_id = user.id
+        # Counted outside the transaction: the store may be this same database.
+        restart = self.throttle.second_factor_failed(user_id, now=now)
+        if restart:
+            with db.write() as session:
+                self._sessions.end(session, token)
         return LoginResult("restart" if restart else "failed")
