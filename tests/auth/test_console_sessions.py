@@ -166,7 +166,7 @@ def test_security_headers(console: TestClient, path: str) -> None:
     assert "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["strict-transport-security"].startswith("max-age=")
 
 

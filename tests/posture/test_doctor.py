@@ -93,7 +93,7 @@ def test_public_http_and_weak_database_password_fail(fresh: tuple[Path, str]) ->
     instance = open_instance(settings)
     try:
         instance.settings = Settings(**{**settings.model_dump(),
-                                        "base_url": "http://crm.example.org", "host": "0.0.0.0",
+                                        "base_url": "http://crm.example.org", "host": "192.0.2.5",
                                         "redis_url": "redis://cache.example.org:6379/0",
                                         "trusted_proxies": "*"})
         report = {r.id: r for r in run_report(instance, now=datetime.now(UTC)).results}

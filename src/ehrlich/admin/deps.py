@@ -67,8 +67,8 @@ def client_address(request: Request) -> str:
 def same_origin(request: Request, instance: Instance) -> bool:
     """Refuse cross-site form posts (besides the CSRF token): Sec-Fetch-Site and Origin."""
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:  # set by the browser itself; page scripts cannot forge it
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
         return True  # not a browser form post; the CSRF token still has to match
