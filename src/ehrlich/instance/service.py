@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -22,8 +23,8 @@ from ehrlich.instance.models import InstanceMeta
 from ehrlich.jobs import JobQueue, build_queue
 from ehrlich.jobs.registry import register_tasks
 from ehrlich.mail.interfaces import MailSender, NullMailSender
+from ehrlich.mail.service import build_sender
 from ehrlich.notices.example import write_example_notice
-from ehrlich.notices.interfaces import NullRenewalMarker
 from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
@@ -50,6 +51,7 @@ class Instance:
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
+        self.jobs.close()
         self.db.dispose()
 
 
@@ -57,10 +59,11 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
-    notices = NoticesService(audit, NullRenewalMarker())
+    notices = NoticesService(audit, ConsentRenewalMarker(audit))
     instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
                         notices)
     register_tasks(instance)
+    instance.mail = build_sender(settings, instance.jobs)
     return instance
 
 
