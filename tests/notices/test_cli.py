@@ -114,6 +114,7 @@ def test_ropa(cli: Cli, data_dir: tuple[Path, dict[str, str]]) -> None:
     assert md.stdout.startswith("# Records of processing activities (GDPR Art. 30(1))")
     assert "## Activity `newsletter`" in md.stdout
     assert "| erasure time limit | 90 days after the repair is done |" in md.stdout
+    assert "| recipients | Postwerk Mailing GmbH (processor, DE) |" in md.stdout
     assert ("| third country transfers | Textline Inc. → US: EU standard contractual clauses "
             "(2021/914), Module 2 |") in md.stdout
     out = cli("--data-dir", "data", "notice", "ropa", "--format", "csv", "--lang", "de",
@@ -125,4 +126,5 @@ def test_ropa(cli: Cli, data_dir: tuple[Path, dict[str, str]]) -> None:
     assert rows[2]["data_categories"] == "E-Mail-Adresse; Name"
     assert rows[3]["third_country_transfers"].startswith("Textline Inc. → US")
     assert rows[0]["third_country_transfers"] == ""
+    assert rows[0]["recipients"] == "Spree Kurier GmbH (Verantwortlicher, DE)"
     assert {r["notice_version"] for r in rows} == {"1"}
