@@ -37,6 +37,14 @@ def test_lint_without_an_instance(cli: Cli, tmp_path: Path, example: str) -> Non
     assert "suggestion: ask for a yes" in bad.stderr
 
 
+def test_lint_refuses_non_utf8(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "latin1.yaml").write_bytes("controller: Müller".encode("latin-1"))
+    r = cli("notice", "lint", "latin1.yaml")
+    assert r.returncode == 1
+    assert "not UTF-8 text" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_lint_json(cli: Cli, tmp_path: Path, example: str) -> None:
     (tmp_path / "n.yaml").write_text(variant(example, ("duration: 3 years", "duration: forever")))
     r = cli("notice", "lint", "n.yaml", "--format", "json")

@@ -184,8 +184,16 @@ def test_versions_are_immutable_and_readable(instance: Instance, example: str) -
         with pytest.raises(Conflict, match="cannot change"):
             session.flush()
         session.rollback()
+    with instance.db.write() as session:
+        row = session.get(NoticeVersion, 2)
+        assert row is not None
+        session.delete(row)
+        with pytest.raises(Conflict, match="cannot be deleted"):
+            session.flush()
+        session.rollback()
     with instance.db.read() as session:
         assert instance.notices.version(session, 1).info.publisher == "jana"
+        assert [v.number for v in instance.notices.versions(session)] == [1, 2]
 
 
 def test_nothing_published(instance: Instance) -> None:
