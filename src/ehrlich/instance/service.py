@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
@@ -48,6 +49,7 @@ class Instance:
     subjects: SubjectsService
     jobs: JobQueue
     notices: NoticesService
+    staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
@@ -60,8 +62,11 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
     notices = NoticesService(audit, ConsentRenewalMarker(audit))
-    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
-                        notices)
+    staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),
+                         redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    instance = Instance(settings=settings, db=db, keyring=keyring, audit=audit, ledger=ledger,
+                        subjects=subjects, jobs=build_queue(settings), notices=notices,
+                        staff=staff)
     register_tasks(instance)
     instance.mail = build_sender(settings, instance.jobs)
     return instance

@@ -1,0 +1,60 @@
+"""The data-handling guide staff acknowledge at first sign-in and after every change.
+
+It is the built-in rules plus the organisation's own text (`staff-guide.txt` in
+the data directory, one paragraph per blank-line block). Sections generated from
+the published notice join it when notices exist. Its SHA-256 identifies the
+version acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ehrlich.crypto._primitives import sha256
+
+BUILT_IN: dict[str, list[str]] = {
+    "en": [
+        "Look at a person's data only when a task needs it, and state the reason when the "
+        "console asks: every view is recorded.",
+        "Never copy contact data out of ehrlich by hand (screenshots, spreadsheets, "
+        "private mail). Use exports, which name the recipient and expire.",
+        "Requests from people about their data (access, correction, erasure, objection) "
+        "go into ehrlich the same day; the law gives one month.",
+        "If data may have reached the wrong people, tell the owner at once: a breach must "
+        "be reported to the authority within 72 hours.",
+        "Your password and codes are yours alone. ehrlich never asks for them by mail.",
+    ],
+    "de": [
+        "Sehen Sie Daten einer Person nur an, wenn eine Aufgabe es erfordert, und nennen "
+        "Sie den Grund, wenn die Konsole fragt: jeder Zugriff wird protokolliert.",
+        "Kopieren Sie Kontaktdaten nie von Hand aus ehrlich (Screenshots, Tabellen, "
+        "private Mail). Nutzen Sie Exporte, die Empfänger nennen und ablaufen.",
+        "Anfragen von Personen zu ihren Daten (Auskunft, Berichtigung, Löschung, "
+        "Widerspruch) kommen am selben Tag in ehrlich; das Gesetz gibt einen Monat.",
+        "Wenn Daten an Falsche gelangt sein könnten, sagen Sie es sofort dem Owner: eine "
+        "Datenpanne ist binnen 72 Stunden der Behörde zu melden.",
+        "Passwort und Codes gehören nur Ihnen. ehrlich fragt nie per Mail danach.",
+    ],
+}
+ORGANISATION_FILE = "staff-guide.txt"
+
+
+@dataclass(frozen=True)
+class Guide:
+    paragraphs: dict[str, list[str]]
+    organisation: list[str]
+    hash: str
+
+    def for_language(self, lang: str) -> list[str]:
+        return self.paragraphs.get(lang, self.paragraphs["en"]) + self.organisation
+
+
+def current_guide(data_dir: Path) -> Guide:
+    path = data_dir / ORGANISATION_FILE
+    own = []
+    if path.exists():
+        own = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    digest = sha256(json.dumps([BUILT_IN, own], sort_keys=True).encode()).hex()
+    return Guide(BUILT_IN, own, digest)
