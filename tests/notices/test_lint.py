@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ehrlich.notices.lint import check_text, has_errors, lint_notice
 from ehrlich.notices.loader import load_notice
@@ -188,3 +190,20 @@ def test_readability_orders_plain_above_dense() -> None:
     assert plain.score > 80
     assert dense.score < 20
     assert readability("Wir schicken eine SMS.", "de").formula == "Amstad"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.sampled_from(["en", "de", "fr"]),
+       st.sampled_from(["consent", "description", "retention"]))
+def test_check_text_spans_stay_inside_the_text(text: str, lang: str, kind: str) -> None:
+    for hit in check_text(text, lang, kind):
+        assert 0 <= hit.start <= hit.end <= len(text)
+        assert hit.severity in ("error", "warning")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["Yes,", "send", "me", "the", "newsletter", "by", "email",
+                                 "once", "a", "month", "."]), min_size=1, max_size=30))
+def test_sentences_without_negation_cues_are_never_negation_findings(words: list[str]) -> None:
+    hits = check_text(" ".join(words), "en", "consent")
+    assert not {h.rule for h in hits} & {"refusal-phrasing", "double-negative"}
