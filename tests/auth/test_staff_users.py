@@ -51,7 +51,7 @@ def test_recovery_codes_work_once(instance: Instance, make_staff: Callable[..., 
         assert instance.staff.users.check_second_factor(session, user, codes[0].upper(),
                                                         now=NOW)
         assert not instance.staff.users.check_second_factor(session, user, codes[0], now=NOW)
-        assert not instance.staff.users.check_second_factor(session, user, "a" * 16, now=NOW)
+        assert not instance.staff.users.check_second_factor(session, user, "a" * 24, now=NOW)
 
 
 def test_reset_and_disable(instance: Instance, make_staff: Callable[..., Staff]) -> None:
@@ -137,3 +137,58 @@ def test_change_password_checks_the_current_one_and_the_policy(
     ok = console.post("/admin/account", data={"current": staff.password, "new_password":
                                               "glacier-orbit-parsley-42", "csrf": csrf})
     assert ok.status_code == 200
+
+
+def test_initial_password_must_be_replaced_before_anything_else(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    staff = make_staff("marketer", totp=False)
+    with instance.db.write() as session:
+        session.execute(update(StaffUser).values(must_change_password=True))
+    sign_in(console, staff, clock.now)
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/account"
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    console.post("/admin/account", data={"current": staff.password, "new_password":
+                                         "glacier-orbit-parsley-42", "csrf": csrf})
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+
+
+def test_password_change_ends_other_sessions(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    staff = make_staff("support", totp=False)
+    with instance.db.write() as session:
+        elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
+                                                   now=clock.now)
+    sign_in(console, staff, clock.now)
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    console.post("/admin/account", data={"current": staff.password, "new_password":
+                                         "glacier-orbit-parsley-42", "csrf": csrf})
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+    with instance.db.read() as session:
+        assert instance.staff.sessions.row(session, elsewhere) is None
+
+
+def test_replacing_the_second_factor_needs_fresh_authentication(
+        console: TestClient, make_staff: Callable[..., Staff], clock: Clock) -> None:
+    sign_in(console, make_staff("owner"), clock.now)
+    assert console.get("/admin/enrol", follow_redirects=False).status_code == 200
+    clock.advance(minutes=15)
+    response = console.get("/admin/enrol", follow_redirects=False)
+    assert response.headers["location"] == "/admin/reauth?next=/admin/enrol"
+
+
+def test_sign_out_everywhere(console: TestClient, instance: Instance,
+                             make_staff: Callable[..., Staff], clock: Clock) -> None:
+    staff = make_staff("support", totp=False)
+    with instance.db.write() as session:
+        elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
+                                                   now=clock.now)
+    sign_in(console, staff, clock.now)
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    response = console.post("/admin/account/sessions", data={"csrf": csrf},
+                            follow_redirects=False)
+    assert response.headers["location"] == "/admin/login"
+    with instance.db.read() as session:
+        assert instance.staff.sessions.row(session, elsewhere) is None
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"

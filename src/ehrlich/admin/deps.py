@@ -114,6 +114,8 @@ def load_session(request: Request, instance: Instance, now: datetime, *,
 
 def _full_session(request: Request, instance: InstanceDep, now: NowDep) -> ActiveSession:
     active = load_session(request, instance, now)
+    if active.must_change_password:  # an initial password never becomes the long-term one
+        raise Redirect("/admin/account")
     if active.guide_ack_hash != current_guide(instance.settings.data_dir).hash:
         raise Redirect("/admin/guide")
     return active

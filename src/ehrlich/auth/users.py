@@ -56,8 +56,9 @@ def generate_password() -> str:
 
 
 def _recovery_code() -> str:
-    raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    """120 random bits (above ASVS 6.5.2's 112), so a plain SHA-256 may store it."""
+    raw = base64.b32encode(secrets.token_bytes(15)).decode().lower()
+    return "-".join(raw[i:i + 4] for i in range(0, 24, 4))
 
 
 def _normalise_code(code: str) -> bytes:
@@ -164,11 +165,16 @@ class StaffUsers:
         return password
 
     def change_password(self, session: Session, user_id: str, new: str, *,
-                        now: datetime) -> None:
+                        now: datetime, keep_session: bytes | None = None) -> None:
+        """Set a new password and end every other session of the account."""
         user = self._get(session, user_id)
         check_policy(new, user_inputs=[user.email], field="new_password")
         user.password_hash = self.passwords.hash(new)
         user.must_change_password = False
+        others = delete(StaffSession).where(StaffSession.user_id == user.id)
+        if keep_session is not None:
+            others = others.where(StaffSession.id_hash != keep_session)
+        session.execute(others)
         self._audit.record(session, AuditEvent(f"staff:{user.id}", "staff.password_change",
                                                 user.id), now=now)
 
@@ -220,7 +226,7 @@ class StaffUsers:
                 StaffUser.id == user.id, StaffUser.totp_last_step < step).values(
                 totp_last_step=step))
             return bool(cast("CursorResult[Any]", done).rowcount)
-        if len(code.strip()) < 16:
+        if len(code.strip()) < 24:
             return False
         used = session.execute(update(StaffRecoveryCode).where(
             StaffRecoveryCode.code_hash == _normalise_code(code),
