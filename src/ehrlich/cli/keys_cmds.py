@@ -9,9 +9,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ehrlich.cli.context import console, instance_from
-from ehrlich.crypto.keyfile import add_kek_version, retire_kek_version
-from ehrlich.errors import ConfigurationError
-from ehrlich.instance.service import Instance, store_key_check
+from ehrlich.instance.keys import add_kek, retire_kek
+from ehrlich.instance.service import Instance
 
 app = typer.Typer(help="Key-encryption keys: rotation and retirement.", no_args_is_help=True)
 
@@ -32,7 +31,10 @@ def _rewrap(instance: Instance) -> int:
 def rotate(
     ctx: typer.Context,
     resume: Annotated[bool, typer.Option(
-        help="Only finish re-wrapping after an interrupted rotation")] = False,
+        help="Only re-wrap (after --stage, or after an interrupted rotation)")] = False,
+    stage: Annotated[bool, typer.Option(
+        help="Only add the new KEK version; copy the key file to every host, then --resume")
+    ] = False,
 ) -> None:
     """Add a KEK version and re-wrap every data key under it, in resumable batches.
 
@@ -41,10 +43,12 @@ def rotate(
     instance = instance_from(ctx)
     try:
         if not resume:
-            material = add_kek_version(instance.settings.key_file)
-            instance.keyring.provider.reload()  # type: ignore[attr-defined]
-            store_key_check(instance.db, instance.keyring, material.active)
-            console.print(f"KEK version {material.active} added and active.")
+            version = add_kek(instance)
+            console.print(f"KEK version {version} added and active.")
+        if stage:
+            console.print("Copy the key file to every host, then run "
+                          "`ehrlich keys rotate --resume`.")
+            return
         done = _rewrap(instance)
     finally:
         instance.close()
@@ -79,12 +83,7 @@ def retire(ctx: typer.Context, version: int) -> None:
     """
     instance = instance_from(ctx)
     try:
-        with instance.db.read() as session:
-            in_use = instance.subjects.count_by_kek_version(session).get(version, 0)
-        if in_use:
-            raise ConfigurationError(f"{in_use} data keys still use KEK version {version}; "
-                                     "run `ehrlich keys rotate --resume` first")
-        retire_kek_version(instance.settings.key_file, version)
+        retire_kek(instance, version)
     finally:
         instance.close()
     console.print(f"KEK version {version} removed from the key file.")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.service import StaffService, staff_policies
+from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -23,6 +24,9 @@ from ehrlich.instance.models import InstanceMeta
 from ehrlich.jobs import JobQueue, build_queue
 from ehrlich.jobs.registry import register_tasks
 from ehrlich.mail.interfaces import MailSender, NullMailSender
+from ehrlich.mail.service import build_sender
+from ehrlich.notices.example import write_example_notice
+from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
@@ -44,10 +48,12 @@ class Instance:
     ledger: ErasureLedger
     subjects: SubjectsService
     jobs: JobQueue
+    notices: NoticesService
     staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
+        self.jobs.close()
         self.db.dispose()
 
 
@@ -55,11 +61,13 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
+    notices = NoticesService(audit, ConsentRenewalMarker(audit))
     staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),
                          redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
     instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
-                        staff)
+                        notices, staff)
     register_tasks(instance)
+    instance.mail = build_sender(settings, instance.jobs)
     return instance
 
 
@@ -142,6 +150,7 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
     ]
     if settings.database_url:
         lines.append(f"database_url = {_toml_value(settings.database_url)}")
+    write_example_notice(data_dir)
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")

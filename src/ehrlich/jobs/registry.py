@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ehrlich.mail import tasks as mail_tasks
+
 if TYPE_CHECKING:
     from ehrlich.instance.service import Instance
 
@@ -13,7 +15,9 @@ Registrar = Callable[["Instance"], None]
 
 def registrars() -> list[Registrar]:
     """Each domain's `tasks.register(instance)`; a new domain adds one line here."""
-    return []
+    return [
+        mail_tasks.register,
+    ]
 
 
 def register_tasks(instance: Instance) -> None:

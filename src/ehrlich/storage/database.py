@@ -74,5 +74,19 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
+    def purge_deleted_rows(self, table: str) -> None:
+        """Best effort to remove deleted rows physically, after their transaction.
+
+        SQLite (secure_delete=ON) zeroes freed content; the checkpoint copies the
+        pages back and truncates the WAL, which still held the older page images.
+        PostgreSQL's VACUUM reclaims the dead tuples of `table`.
+        """
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    f'VACUUM "{table}"')
+
     def dispose(self) -> None:
         self.engine.dispose()

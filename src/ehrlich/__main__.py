@@ -1,0 +1,3 @@
+from ehrlich.cli.main import run
+
+run()

@@ -1,0 +1,34 @@
+"""KEK rotation and retirement for an opened instance."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from ehrlich.crypto.keyfile import add_kek_version, retire_kek_version
+from ehrlich.errors import ConfigurationError
+from ehrlich.instance.models import InstanceMeta
+from ehrlich.instance.service import KEY_CHECK_PREFIX, Instance, store_key_check
+
+
+def add_kek(instance: Instance) -> int:
+    """Add a KEK version to the key file, make it active and record its key check."""
+    material = add_kek_version(instance.settings.key_file)
+    provider = instance.keyring.provider
+    reload = getattr(provider, "reload", None)
+    if reload is not None:
+        reload()
+    store_key_check(instance.db, instance.keyring, material.active)
+    return material.active
+
+
+def retire_kek(instance: Instance, version: int) -> None:
+    """Remove a KEK version once no data key is wrapped by it."""
+    with instance.db.read() as session:
+        in_use = instance.subjects.count_by_kek_version(session).get(version, 0)
+    if in_use:
+        raise ConfigurationError(f"{in_use} data keys still use KEK version {version}; "
+                                 "run `ehrlich keys rotate --resume` first")
+    retire_kek_version(instance.settings.key_file, version)
+    with instance.db.write() as session:
+        session.execute(delete(InstanceMeta).where(
+            InstanceMeta.key == f"{KEY_CHECK_PREFIX}{version}"))
