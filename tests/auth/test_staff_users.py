@@ -11,7 +11,7 @@ from ehrlich.auth.models import StaffUser
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
-from ehrlich.errors import Conflict, IntegrityFailure
+from ehrlich.errors import ConfigurationError, Conflict, IntegrityFailure
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import Clock, Staff, form_value, sign_in
 from tests.conftest import NOW
@@ -192,3 +192,27 @@ def test_sign_out_everywhere(console: TestClient, instance: Instance,
     with instance.db.read() as session:
         assert instance.staff.sessions.row(session, elsewhere) is None
     assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
+
+
+def test_kek_rotation_reseals_totp_secrets_so_the_old_key_can_go(
+        instance: Instance, make_staff: Callable[..., Staff]) -> None:
+    from ehrlich.instance.keys import add_kek, retire_kek
+
+    owner = make_staff("owner")
+    add_kek(instance)
+    with instance.db.read() as session:
+        assert instance.staff.users.sealed_by_kek_version(session) == {1: 1}
+    try:
+        retire_kek(instance, 1)
+        retired_too_early = True
+    except ConfigurationError:
+        retired_too_early = False
+    assert not retired_too_early
+    with instance.db.write() as session:
+        assert instance.staff.users.reseal_secrets(session) == 1
+    retire_kek(instance, 1)
+    with instance.db.read() as session:
+        user = instance.staff.users.by_email(session, owner.email)
+        assert user is not None
+        assert user.totp_secret_ct is not None
+        assert instance.staff.users.open_secret(user.id, user.totp_secret_ct) == owner.secret

@@ -20,6 +20,7 @@ from ehrlich.auth.passwords import Passwords, check_policy
 from ehrlich.auth.roles import OWNER_ONLY_TARGETS, Permission, Role, parse_role, require
 from ehrlich.crypto import FieldContext, Keyring
 from ehrlich.crypto._primitives import sha256
+from ehrlich.crypto.envelope import read_header
 from ehrlich.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.normalize import normalise_email
@@ -82,6 +83,30 @@ class StaffUsers:
 
     def open_secret(self, user_id: str, blob: bytes, *, field: str = "totp_secret") -> str:
         return self._keyring.provider.unwrap(blob, context=self._context(user_id, field)).decode()
+
+    def sealed_by_kek_version(self, session: Session) -> dict[int, int]:
+        blobs = session.execute(select(StaffUser.totp_secret_ct).where(
+            StaffUser.totp_secret_ct.is_not(None))).scalars()
+        counts: dict[int, int] = {}
+        for blob in blobs:
+            if blob is None:
+                continue
+            version = read_header(blob).key_version
+            counts[version] = counts.get(version, 0) + 1
+        return counts
+
+    def reseal_secrets(self, session: Session) -> int:
+        """Seal TOTP secrets under the active KEK (part of `ehrlich keys rotate`)."""
+        active = self._keyring.provider.active_version
+        done = 0
+        users = session.execute(select(StaffUser).where(
+            StaffUser.totp_secret_ct.is_not(None)).with_for_update()).scalars()
+        for user in users:
+            blob = user.totp_secret_ct
+            if blob is not None and read_header(blob).key_version != active:
+                user.totp_secret_ct = self.seal_secret(user.id, self.open_secret(user.id, blob))
+                done += 1
+        return done
 
     # -- lookups -----------------------------------------------------------------
 
