@@ -96,7 +96,7 @@ def test_token_create_and_audit_verify_exit_codes(cli: Cli, tmp_path: Path) -> N
             instance.subjects.get(session, sid, actor="t", now=NOW)
         ok = cli("--data-dir", "inst/data", "audit", "verify")
         assert ok.returncode == 0
-        assert "2 entries verified" in ok.stdout
+        assert "3 entries verified" in ok.stdout  # owner account (init), create, read
         with instance.db.write() as session:
             session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="x"))
     finally:

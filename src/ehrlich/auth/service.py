@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.login import Login
 from ehrlich.auth.models import StaffUser
 from ehrlich.auth.passwords import Passwords
-from ehrlich.auth.roles import Role
+from ehrlich.auth.roles import Permission, Role, require
 from ehrlich.auth.sessions import ActiveSession, SessionPolicy, Sessions
 from ehrlich.auth.staff_subjects import StaffSubjects
 from ehrlich.auth.stores import open_store
@@ -76,10 +77,6 @@ class StaffService:
 
     def overview(self, session: Session, active: ActiveSession) -> dict[str, int]:
         """Counts for the dashboard (aggregates only; needs the aggregates permission)."""
-        from sqlalchemy import func, select
-
-        from ehrlich.auth.roles import Permission, require
-
         require(active.role, Permission.AGGREGATES_READ)
         states = self._subjects.count_by_state(session)
         staff_count = session.execute(select(func.count()).select_from(StaffUser).where(
