@@ -216,3 +216,22 @@ def test_kek_rotation_reseals_totp_secrets_so_the_old_key_can_go(
         assert user is not None
         assert user.totp_secret_ct is not None
         assert instance.staff.users.open_secret(user.id, user.totp_secret_ct) == owner.secret
+
+
+def test_publishing_a_notice_changes_the_guide_and_asks_for_a_new_acknowledgement(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    from ehrlich.notices.example import example_notice_text
+
+    sign_in(console, make_staff("support", totp=False), clock.now)
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+    with instance.db.write() as session:
+        instance.notices.publish(session, example_notice_text(), file="notice.yaml",
+                                 publisher="test", now=clock.now)
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/guide"
+    guide = console.get("/admin/guide?lang=de").text
+    assert "Ihre Bestellungen und Reparaturen" in guide
+    assert "Rechtsgrundlage" in guide
+    console.post("/admin/guide", data={"guide_hash": form_value(guide, "guide_hash"),
+                                       "csrf": form_value(guide, "csrf")})
+    assert console.get("/admin", follow_redirects=False).status_code == 200

@@ -13,12 +13,12 @@ from ehrlich.admin.deps import (
     StaffDep,
     check_csrf,
     cookie_names,
+    guide_of,
     require_fresh,
     set_cookie,
 )
 from ehrlich.admin.i18n import language, translator
 from ehrlich.admin.templating import page
-from ehrlich.auth.guide import current_guide
 from ehrlich.auth.roles import Permission, Role, allowed
 from ehrlich.auth.sessions import session_hash
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
@@ -145,7 +145,7 @@ def end_all_sessions(request: Request, instance: InstanceDep, now: NowDep,
 
 @router.get("/guide", response_class=HTMLResponse)
 def guide(request: Request, instance: InstanceDep, active: StaffBeforeGuideDep) -> HTMLResponse:
-    current = current_guide(instance.settings.data_dir)
+    current = guide_of(instance)
     return page(request, "guide.html", {
         "paragraphs": current.for_language(language(request)), "hash": current.hash},
         active=active)
@@ -155,7 +155,7 @@ def guide(request: Request, instance: InstanceDep, active: StaffBeforeGuideDep) 
 def acknowledge(request: Request, instance: InstanceDep, now: NowDep,
                 active: StaffBeforeGuideDep, guide_hash: FormStr = "",
                 csrf: FormStr = "") -> Response:
-    current = current_guide(instance.settings.data_dir)
+    current = guide_of(instance)
     if check_csrf(request, instance, active, csrf) and guide_hash == current.hash:
         with instance.db.write() as session:
             instance.staff.users.acknowledge_guide(session, active.user_id, current.hash,
