@@ -11,6 +11,7 @@ from sqlalchemy import text
 from ehrlich import __version__
 from ehrlich.admin import shell as admin_shell
 from ehrlich.audit.routes import router as audit_router
+from ehrlich.captcha import routes as captcha_routes
 from ehrlich.consent import routes as consent_routes
 from ehrlich.instance.service import Instance
 from ehrlich.notices.routes import router as notices_router
@@ -30,6 +31,7 @@ def create_app(instance: Instance) -> FastAPI:
         app.include_router(router)
     admin_shell.install(app)
     app.include_router(security_page.router)
+    app.include_router(captcha_routes.router)
     app.mount("/static", StaticFiles(directory=str(files("ehrlich.web") / "static")),
               name="static")
 
