@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     captcha_base_number: int = Field(default=4000, ge=10)
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
+    second_factor_for_all_roles: bool = Field(
+        default=False, description="Require TOTP of every staff role, not only owner and admin")
     phone_region: str | None = Field(
         default=None, description="Region for phone numbers written without +country code"
     )

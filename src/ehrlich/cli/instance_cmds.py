@@ -36,6 +36,8 @@ def init(
         instance.close()
     console.print(f"[green]Instance created.[/green] Configuration: {config_file}")
     console.print(f"Key file: {settings.key_file.absolute()} (mode 0600)")
+    console.print(f"Example privacy notice: {settings.data_dir.absolute() / 'notice.yaml'} "
+                  "(edit it, then `ehrlich notice publish`)")
     console.print("[bold]Back up the key file somewhere safe, apart from the data:[/bold] "
                   "without it nothing in the database can be read.")
     console.print(f"Owner account: {owner_email}, one-time password (shown once; change it "
