@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import console, instance_from, now, settings_from
 from ehrlich.instance.service import init_instance
 from ehrlich.storage import migrate as migrations
@@ -30,6 +31,7 @@ def init(
     console.print(f"Key file: {settings.key_file.absolute()} (mode 0600)")
     console.print("[bold]Back up the key file somewhere safe, apart from the data:[/bold] "
                   "without it nothing in the database can be read.")
+    console.print(backup_keys_advice(settings.key_file.absolute()))
 
 
 def migrate(ctx: typer.Context) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.backup.keys import create_backup_keys
+from ehrlich.backup.service import BackupService
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -43,6 +45,7 @@ class Instance:
     ledger: ErasureLedger
     subjects: SubjectsService
     jobs: JobQueue
+    backup: BackupService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
@@ -53,7 +56,9 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
-    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings))
+    backup = BackupService(settings, db, subjects, ledger, audit)
+    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
+                        backup)
     register_tasks(instance)
     return instance
 
@@ -137,6 +142,7 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
     ]
     if settings.database_url:
         lines.append(f"database_url = {_toml_value(settings.database_url)}")
+    lines += create_backup_keys(key_file.parent).config_lines()
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")

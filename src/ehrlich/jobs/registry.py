@@ -13,7 +13,11 @@ Registrar = Callable[["Instance"], None]
 
 def registrars() -> list[Registrar]:
     """Each domain's `tasks.register(instance)`; a new domain adds one line here."""
-    return []
+    from ehrlich.backup import tasks as backup_tasks
+
+    return [
+        backup_tasks.register,
+    ]
 
 
 def register_tasks(instance: Instance) -> None:
