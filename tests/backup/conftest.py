@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from ehrlich.backup.keys import default_identity_path, recovery_identity_path
 from ehrlich.instance.service import Instance, init_instance, open_instance
@@ -44,3 +46,21 @@ def ops_identity(instance: Instance) -> Path:
 @pytest.fixture
 def recovery_identity(instance: Instance) -> Path:
     return recovery_identity_path(instance.settings.key_file)
+
+
+@pytest.fixture
+def empty_target(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+                 ) -> Iterator[str]:
+    """A second, empty database of the same kind to restore into."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored' / 'ehrlich.db'}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    name = f"ehrlich_restore_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

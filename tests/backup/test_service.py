@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from ehrlich.backup.errors import RestoreRefused
 from ehrlich.backup.maintenance import MaintenanceFlag, mail_allowed
@@ -52,24 +50,6 @@ def test_archive_holds_no_plaintext(instance: Instance) -> None:
         raw = fh.read()
     assert raw.startswith(b"age-encryption.org/v1\n")
     assert b"subjects" not in raw and b"CREATE TABLE" not in raw
-
-
-@pytest.fixture
-def empty_target(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
-                 ) -> Iterator[str]:
-    """A second, empty database of the same kind to restore into."""
-    if database_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored' / 'ehrlich.db'}"
-        return
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    name = f"ehrlich_restore_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_erased_after_backup_stays_erased_after_restore(

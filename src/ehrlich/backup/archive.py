@@ -153,7 +153,7 @@ def unpack(source: HashingReader, identity: x25519.Identity, *, label: str
     collect = _Collect()
     try:
         pyrage.decrypt_io(source, collect, [identity])
-    except pyrage.DecryptError as exc:
+    except (pyrage.DecryptError, OSError) as exc:  # payload failures surface as OSError
         source.drain()
         if "no matching keys" in str(exc).lower():
             raise WrongIdentity(f"{label}: the identity given does not open it "
