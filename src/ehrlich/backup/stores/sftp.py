@@ -63,11 +63,13 @@ class SftpStore:
     def _path(self, name: str) -> str:
         return posixpath.join(self._dir, name)
 
-    def _ensure_dir(self, sftp: paramiko.SFTPClient) -> None:
+    def _ensure_dir(self, sftp: paramiko.SFTPClient, path: str | None = None) -> None:
+        path = path or self._dir
         try:
-            sftp.stat(self._dir)
+            sftp.stat(path)
         except FileNotFoundError:
-            sftp.mkdir(self._dir, mode=0o700)
+            self._ensure_dir(sftp, posixpath.dirname(path))
+            sftp.mkdir(path, mode=0o700)
 
     @contextlib.contextmanager
     def writer(self, name: str) -> Iterator[BinaryIO]:
