@@ -69,7 +69,7 @@ def test_future_backups_are_kept() -> None:
 
 
 def test_policy_refuses_negative_or_empty() -> None:
-    with pytest.raises(InvalidInput, match="backup_keep.weekly"):
+    with pytest.raises(InvalidInput, match=r"backup_keep\.weekly"):
         RetentionPolicy(1, -1, 0)
     with pytest.raises(InvalidInput, match="at least one"):
         RetentionPolicy(0, 0, 0)
