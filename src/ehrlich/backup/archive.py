@@ -15,7 +15,7 @@ import io
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 import pyrage
 import zstandard
@@ -26,6 +26,7 @@ from ehrlich.backup.errors import BackupDamaged, WrongIdentity
 BLOCK = 512
 ZSTD_LEVEL = 3
 _MIB = 1024 * 1024
+_STEP = 4 * _MIB  # tar bytes compressed per step
 
 
 class _Chain(io.RawIOBase):
@@ -50,6 +51,46 @@ class _Chain(io.RawIOBase):
             if self._offset == len(piece):
                 self._index, self._offset = self._index + 1, 0
         return filled
+
+    def next_block(self, limit: int) -> memoryview | None:
+        """Up to `limit` bytes of the stream as a view (no copy); None at the end."""
+        if self._index >= len(self._pieces):
+            return None
+        piece = self._pieces[self._index]
+        block = piece[self._offset:self._offset + limit]
+        self._offset += len(block)
+        if self._offset == len(piece):
+            self._index, self._offset = self._index + 1, 0
+        return block
+
+
+class _Compressing(io.RawIOBase):
+    """What age reads: the tar compressed in large steps, served in the small reads age makes."""
+
+    def __init__(self, source: _Chain) -> None:
+        self._source = source
+        # threads=-1: zstd compresses on every core while age encrypts what is done.
+        self._zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1).compressobj()
+        self._out, self._pos, self._done = memoryview(b""), 0, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._pos >= len(self._out):
+            if self._done:
+                return 0
+            block = self._source.next_block(_STEP)
+            if block is None:
+                self._out, self._done = memoryview(self._zstd.flush()), True
+            else:
+                self._out = memoryview(self._zstd.compress(block))
+            self._pos = 0
+        target = memoryview(buffer).cast("B")
+        n = min(len(target), len(self._out) - self._pos)
+        target[:n] = self._out[self._pos:self._pos + n]
+        self._pos += n
+        return n
 
 
 def tar_pieces(members: Sequence[tuple[str, bytes | memoryview]], *, mtime: float
@@ -124,11 +165,9 @@ class Written:
 def pack(out: BinaryIO, members: Sequence[tuple[str, bytes | memoryview]],
          recipients: Sequence[x25519.Recipient], *, mtime: float) -> Written:
     """Stream tar -> zstd -> age into `out`; returns the size and hash written."""
-    source = _Chain(tar_pieces(members, mtime=mtime))
-    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1)
     sink = _HashingWriter(out)
-    with compressor.stream_reader(cast(BinaryIO, source), read_size=_MIB) as compressed:
-        pyrage.encrypt_io(compressed, sink, list(recipients))
+    pyrage.encrypt_io(_Compressing(_Chain(tar_pieces(members, mtime=mtime))), sink,
+                      list(recipients))
     return Written(sink.size, sink.hexdigest())
 
 
@@ -162,14 +201,17 @@ def unpack(source: HashingReader, identity: x25519.Identity, *, label: str
                             "(the archive is corrupt or truncated)") from exc
     except zstandard.ZstdError as exc:
         raise BackupDamaged(f"{label} does not decompress: {exc}") from exc
-    view = collect.buffer.getbuffer()
-    members: dict[str, memoryview] = {}
+    collect.buffer.seek(0)
+    spans: dict[str, tuple[int, int]] = {}
     try:
-        with tarfile.open(fileobj=io.BytesIO(view), mode="r:") as tar:
+        with tarfile.open(fileobj=collect.buffer, mode="r:") as tar:
             for info in tar:
                 if not info.isfile():
                     raise BackupDamaged(f"{label}: unexpected tar entry {info.name!r}")
-                members[info.name] = view[info.offset_data:info.offset_data + info.size]
+                spans[info.name] = (info.offset_data, info.offset_data + info.size)
     except tarfile.TarError as exc:
         raise BackupDamaged(f"{label}: the tar inside is damaged ({exc})") from exc
-    return members
+    view = collect.buffer.getbuffer()  # members are views into it: no copies
+    if any(end > len(view) for _, end in spans.values()):
+        raise BackupDamaged(f"{label}: the tar inside is cut short")
+    return {name: view[start:end] for name, (start, end) in spans.items()}
