@@ -103,9 +103,9 @@ def run(count: int) -> str:
         f"sqlite3 '{db_path}' \".backup snap.db\" && zstd -q -3 -c snap.db | age {rflags} "
         "> snap.db.zst.age && rm snap.db", base))
     base_archive = (base / "snap.db.zst.age").stat().st_size
+    check = "sqlite3 check.db 'PRAGMA quick_check; SELECT count(*) FROM subjects'"
     base_verify = _timed(lambda: _sh(
-        f"age -d -i '{ops}' snap.db.zst.age | zstd -q -d > check.db && "
-        "sqlite3 check.db 'PRAGMA quick_check; SELECT count(*) FROM subjects' && rm check.db",
+        f"age -d -i '{ops}' snap.db.zst.age | zstd -q -d > check.db && {check} && rm check.db",
         base))
     shutil.rmtree(base)
     shutil.rmtree(dest)
