@@ -31,7 +31,7 @@ from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
-START, END = "<!-- backup:start -->", "<!-- backup:end -->"
+START, END = "<!-- bench:backup -->", "<!-- /bench:backup -->"
 
 
 def _keys(work: Path) -> tuple[list[str], Path]:

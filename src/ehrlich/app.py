@@ -10,7 +10,9 @@ from sqlalchemy import text
 
 from ehrlich import __version__
 from ehrlich.audit.routes import router as audit_router
+from ehrlich.consent import routes as consent_routes
 from ehrlich.instance.service import Instance
+from ehrlich.notices.routes import router as notices_router
 from ehrlich.subjects.routes import router as subjects_router
 from ehrlich.web import api_docs, problems
 from ehrlich.web.deps import InstanceDep
@@ -22,7 +24,8 @@ def create_app(instance: Instance) -> FastAPI:
                   openapi_url="/api/openapi.json")
     app.state.instance = instance
     problems.install(app)
-    for router in (subjects_router, audit_router, api_docs.router):
+    for router in (subjects_router, audit_router, notices_router, api_docs.router,
+                   consent_routes.pages, consent_routes.api):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(files("ehrlich.web") / "static")),
               name="static")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextvars
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     phone_region: str | None = Field(
         default=None, description="Region for phone numbers written without +country code"
     )
+    # Mail (docs/mail.md): SMTP is off while smtp_host is unset.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_ca_file: Path | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    mail_retries: int = Field(default=12, ge=0)
+    mail_retry_delay: int = Field(default=30, ge=1)
+    mail_unsubscribe_mailto: str | None = None
+    maintenance_file: Path | None = None
+    dkim_key_file: Path | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
     # Backups (see docs/backup.md): destination URL or directory, public age recipients.
     backup_destination: str = ""
     backup_recipients: list[str] = Field(default_factory=list)
@@ -98,6 +114,10 @@ class Settings(BaseSettings):
     @property
     def effective_erasure_ledger(self) -> Path:
         return self.erasure_ledger or self.data_dir / "erasure-ledger.jsonl"
+
+    @property
+    def effective_maintenance_file(self) -> Path:
+        return self.maintenance_file or self.data_dir / "maintenance"
 
     @property
     def is_sqlite(self) -> bool:

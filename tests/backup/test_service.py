@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, text
 
 from ehrlich.backup.errors import RestoreRefused
-from ehrlich.backup.maintenance import MaintenanceFlag, mail_allowed
 from ehrlich.backup.models import RUN_COMPLETE, BackupRun
 from ehrlich.backup.restore import restore_backup
 from ehrlich.instance.service import Instance, open_instance
+from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.subjects.errors import SubjectErased
 from ehrlich.subjects.models import DataKey, Subject
 from tests.backup.conftest import add_subjects
@@ -64,7 +64,7 @@ def test_erased_after_backup_stays_erased_after_restore(
                             identity_file=recovery_identity, target_url=empty_target,
                             force=False, now=NOW + timedelta(hours=2))
     assert report.erasures_replayed == 1
-    assert mail_allowed(instance.settings.data_dir)
+    assert not MaintenanceSwitch(instance.settings.effective_maintenance_file).is_on()
     restored = open_instance(instance.settings.model_copy(
         update={"database_url": empty_target}))
     try:
@@ -118,7 +118,7 @@ def test_restore_refused_when_ledger_unreadable(instance: Instance, recovery_ide
     with pytest.raises(RestoreRefused, match="erasure ledger"):
         restore_backup(instance.settings, backup_id, identity_file=recovery_identity,
                        target_url=empty_target, force=False, now=NOW)
-    assert not MaintenanceFlag(instance.settings.data_dir).active()
+    assert not MaintenanceSwitch(instance.settings.effective_maintenance_file).is_on()
 
 
 def test_restore_refused_when_ledger_lost_entries(instance: Instance, recovery_identity: Path,
@@ -144,4 +144,6 @@ def test_wrong_key_file_keeps_maintenance_mode(instance: Instance, recovery_iden
     with pytest.raises(Exception, match="key"):
         restore_backup(settings, backup_id, identity_file=recovery_identity,
                        target_url=empty_target, force=False, now=NOW)
-    assert not mail_allowed(instance.settings.data_dir)  # held until a restore finishes
+    switch = MaintenanceSwitch(instance.settings.effective_maintenance_file)
+    assert switch.is_on()  # no mail until a restore finishes
+    assert switch.reason() == f"restore of {backup_id}"

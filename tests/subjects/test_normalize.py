@@ -67,3 +67,41 @@ def test_phone_spellings_agree(number: int) -> None:
 def test_phone_without_country_code_needs_a_region() -> None:
     with pytest.raises(InvalidInput, match="phone"):
         normalise_phone("030 1234567", region=None)
+
+
+def _slow_email(text: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        r = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return f"{r.local_part.lower()}@{r.ascii_domain.lower()}"
+
+
+ascii_email_like = st.from_regex(
+    r"\A[A-Za-z0-9._%+!#'-]{1,20}@([A-Za-z0-9-]{1,12}\.){1,3}[A-Za-z]{2,8}\Z")
+
+
+@given(st.one_of(ascii_email_like, st.text(alphabet="aB0.-_+@", max_size=30)))
+def test_fast_email_path_agrees_with_email_validator(text: str) -> None:
+    from ehrlich.subjects.normalize import _plain_email
+
+    fast = _plain_email(text)
+    if fast is not None:
+        assert fast == _slow_email(text)
+
+
+@given(st.from_regex(r"\A\+[1-9][0-9]{6,14}\Z"), st.sampled_from(["", " ", "-"]))
+def test_fast_phone_path_agrees_with_full_parser(digits: str, sep: str) -> None:
+    import phonenumbers
+
+    from ehrlich.subjects.normalize import _international_phone
+
+    spaced = digits[:3] + sep + digits[3:]
+    fast = _international_phone(spaced)
+    if fast is None:
+        return
+    parsed = phonenumbers.parse(spaced, None)
+    assert phonenumbers.is_possible_number(parsed)
+    assert fast == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

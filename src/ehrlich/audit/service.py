@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.models import AuditEntry, AuditHead
@@ -24,6 +24,8 @@ from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
 from ehrlich.crypto.envelope import length_prefixed
 
 GENESIS_HASH = bytes(32)
+_ENTRIES = cast(Table, AuditEntry.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
 HEAD_ID = 1
 
 
@@ -60,10 +62,10 @@ class AuditLog:
     def record_many(self, session: Session, events: Iterable[AuditEvent], *,
                     now: datetime) -> None:
         """Append entries in the caller's transaction; the head row lock orders writers."""
-        head = session.execute(
-            select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
-        ).scalar_one()
-        seq, prev = head.seq, head.hash
+        conn = session.connection()
+        seq, prev = conn.execute(
+            select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+        ).one()
         at = now
         rows = []
         for event in events:
@@ -78,9 +80,8 @@ class AuditLog:
             prev = digest
         if not rows:
             return
-        session.execute(insert(AuditEntry), rows)
-        head.seq, head.hash = seq, prev
-        session.flush()
+        conn.execute(insert(_ENTRIES), rows)
+        conn.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=seq, hash=prev))
 
     def verify_chain(self, session: Session, *, batch: int = 5000) -> ChainReport:
         """Walk the whole chain in order; report the first entry that is wrong."""

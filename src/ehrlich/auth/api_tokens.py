@@ -24,6 +24,7 @@ SCOPES: dict[str, str] = {
     "subjects:write": "create and rectify subjects (includes subjects:read)",
     "subjects:erase": "erase subjects",
     "audit:read": "read and verify the audit chain",
+    "consent:read": "check consent by email address, read consent histories and audiences",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 PREFIX = "ehr_"

@@ -18,13 +18,13 @@ from sqlalchemy.engine import make_url
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.backup import keys, snapshot
 from ehrlich.backup.errors import RestoreRefused
-from ehrlich.backup.maintenance import MaintenanceFlag
 from ehrlich.backup.reading import OpenedBackup, open_backup
 from ehrlich.backup.schemas import RestoreReport
 from ehrlich.backup.scratch import check_counts, counts_of
 from ehrlich.backup.stores import open_store
 from ehrlich.crypto import Keyring
 from ehrlich.errors import EhrlichError, InvalidInput
+from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
@@ -74,6 +74,27 @@ def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
         engine.dispose()
 
 
+def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
+            audit: AuditLog, *, backup_id: str, actor: str, now: datetime) -> int:
+    """Check the key file fits the restored data, then erase again everyone erased."""
+    from ehrlich.instance.service import verify_key_checks  # instance imports backup
+
+    db = Database(url)
+    try:
+        verify_key_checks(db, keyring)
+        records = _ledger_records(ledger)  # again: erasures made while restoring count too
+        with db.write() as session:
+            replayed = subjects.replay_erasures(session, records, now=now)
+            audit.record(session, AuditEvent(actor, "backup.restore", backup_id,
+                                             {"erasures_replayed": replayed}), now=now)
+        if not db.is_sqlite:  # so that deleted data keys leave the disk
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
+    finally:
+        db.dispose()
+    return replayed
+
+
 def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
                    target_url: str | None, force: bool, now: datetime,
                    actor: str = "cli") -> RestoreReport:
@@ -101,25 +122,11 @@ def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
     if _is_live(url) and not force:
         raise RestoreRefused("the target database already holds an ehrlich instance; "
                              "pass --force to replace it entirely with the backup")
-    flag = MaintenanceFlag(settings.data_dir)
-    flag.begin(f"restore of {backup_id}", now=now)
-    counts = _load(opened, url, overwrite=force)
-    check_counts(opened, counts)
-    db = Database(url)
-    try:
-        from ehrlich.instance.service import verify_key_checks  # instance imports backup
-
-        verify_key_checks(db, keyring)
-        records = _ledger_records(ledger)  # again: erasures made while restoring count too
-        with db.write() as session:
-            replayed = subjects.replay_erasures(session, records, now=now)
-            audit.record(session, AuditEvent(actor, "backup.restore", backup_id,
-                                             {"erasures_replayed": replayed}), now=now)
-        if not db.is_sqlite:
-            with db.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
-    finally:
-        db.dispose()
-    flag.end()
+    switch = MaintenanceSwitch(settings.effective_maintenance_file)
+    with switch.held(reason=f"restore of {backup_id}", now=now):  # stays on if this fails
+        counts = _load(opened, url, overwrite=force)
+        check_counts(opened, counts)
+        replayed = _replay(url, keyring, ledger, subjects, audit, backup_id=backup_id,
+                           actor=actor, now=now)
     return RestoreReport(backup_id=backup_id, target=url.split("@")[-1], row_counts=counts,
                          erasures_replayed=replayed)

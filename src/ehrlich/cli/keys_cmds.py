@@ -31,7 +31,10 @@ def _rewrap(instance: Instance) -> int:
 def rotate(
     ctx: typer.Context,
     resume: Annotated[bool, typer.Option(
-        help="Only finish re-wrapping after an interrupted rotation")] = False,
+        help="Only re-wrap (after --stage, or after an interrupted rotation)")] = False,
+    stage: Annotated[bool, typer.Option(
+        help="Only add the new KEK version; copy the key file to every host, then --resume")
+    ] = False,
 ) -> None:
     """Add a KEK version and re-wrap every data key under it, in resumable batches.
 
@@ -42,6 +45,10 @@ def rotate(
         if not resume:
             version = add_kek(instance)
             console.print(f"KEK version {version} added and active.")
+        if stage:
+            console.print("Copy the key file to every host, then run "
+                          "`ehrlich keys rotate --resume`.")
+            return
         done = _rewrap(instance)
     finally:
         instance.close()

@@ -5,11 +5,12 @@ Only `ehrlich.crypto._primitives` imports `cryptography.hazmat`.
 
 from ehrlich.crypto.blind_index import blind_index
 from ehrlich.crypto.envelope import FieldContext
-from ehrlich.crypto.fields import decrypt_field, encrypt_field
+from ehrlich.crypto.fields import FieldCipher, decrypt_field, encrypt_field
 from ehrlich.crypto.keyring import FileKeyProvider, KeyProvider, Keyring
 from ehrlich.crypto.tokens import TokenClaims, TokenExpired, TokenInvalid, sign_token, verify_token
 
 __all__ = [
+    "FieldCipher",
     "FieldContext",
     "FileKeyProvider",
     "KeyProvider",

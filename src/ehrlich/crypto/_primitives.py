@@ -31,19 +31,34 @@ def random_nonce() -> bytes:
     return secrets.token_bytes(NONCE_BYTES)
 
 
+class Aead:
+    """AES-256-GCM under one key, set up once for many fields."""
+
+    __slots__ = ("_cipher",)
+
+    def __init__(self, key: bytes) -> None:
+        self._cipher = AESGCM(key)
+
+    def encrypt(self, nonce: bytes, plaintext: bytes, associated: bytes) -> bytes:
+        """Returns ciphertext with the 16-byte tag appended."""
+        return self._cipher.encrypt(nonce, plaintext, associated)
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, associated: bytes) -> bytes:
+        try:
+            return self._cipher.decrypt(nonce, ciphertext, associated)
+        except (InvalidTag, ValueError) as exc:
+            raise IntegrityFailure(
+                "ciphertext failed authentication: it was altered, moved to another "
+                "record or field, or the key is wrong"
+            ) from exc
+
+
 def aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes, associated: bytes) -> bytes:
-    """AES-256-GCM; returns ciphertext with the 16-byte tag appended."""
-    return AESGCM(key).encrypt(nonce, plaintext, associated)
+    return Aead(key).encrypt(nonce, plaintext, associated)
 
 
 def aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> bytes:
-    try:
-        return AESGCM(key).decrypt(nonce, ciphertext, associated)
-    except (InvalidTag, ValueError) as exc:
-        raise IntegrityFailure(
-            "ciphertext failed authentication: it was altered, moved to another "
-            "record or field, or the key is wrong"
-        ) from exc
+    return Aead(key).decrypt(nonce, ciphertext, associated)
 
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:

@@ -39,9 +39,16 @@ class Header:
     key_version: int
 
 
+_LENGTH = struct.Struct(">I").pack
+
+
 def length_prefixed(*parts: bytes) -> bytes:
     """Unambiguous concatenation: each part preceded by its 4-byte length."""
-    return b"".join(struct.pack(">I", len(part)) + part for part in parts)
+    out = bytearray()
+    for part in parts:
+        out += _LENGTH(len(part))
+        out += part
+    return bytes(out)
 
 
 def _associated(header: bytes, context: FieldContext) -> bytes:
@@ -63,15 +70,21 @@ def read_header(blob: bytes) -> Header:
     return Header(version, algorithm, key_version)
 
 
-def seal(key: bytes, plaintext: bytes, *, context: FieldContext, key_version: int) -> bytes:
+def _cipher(key: bytes | p.Aead) -> p.Aead:
+    return key if isinstance(key, p.Aead) else p.Aead(key)
+
+
+def seal(key: bytes | p.Aead, plaintext: bytes, *, context: FieldContext,
+         key_version: int) -> bytes:
+    """Encrypt; `key` may be a prepared `Aead` when sealing many fields under one key."""
     header = _HEADER.pack(FORMAT_VERSION, ALG_AES_256_GCM, key_version)
     nonce = p.random_nonce()
-    return header + nonce + p.aead_encrypt(key, nonce, plaintext, _associated(header, context))
+    return header + nonce + _cipher(key).encrypt(nonce, plaintext, _associated(header, context))
 
 
-def open_sealed(key: bytes, blob: bytes, *, context: FieldContext) -> bytes:
+def open_sealed(key: bytes | p.Aead, blob: bytes, *, context: FieldContext) -> bytes:
     read_header(blob)
     header = blob[:HEADER_BYTES]
     nonce = blob[HEADER_BYTES : HEADER_BYTES + p.NONCE_BYTES]
     body = blob[HEADER_BYTES + p.NONCE_BYTES :]
-    return p.aead_decrypt(key, nonce, body, _associated(header, context))
+    return _cipher(key).decrypt(nonce, body, _associated(header, context))

@@ -43,6 +43,7 @@ class FileKeyProvider:
         self._path = path
         self._material = material or read_key_file(path)
         self._lock = threading.Lock()
+        self._ciphers: dict[int, p.Aead] = {}
 
     @property
     def material(self) -> KeyMaterial:
@@ -59,7 +60,10 @@ class FileKeyProvider:
         with self._lock:
             self._material = read_key_file(self._path)
 
-    def _kek(self, version: int) -> bytes:
+    def _kek(self, version: int) -> p.Aead:
+        cipher = self._ciphers.get(version)
+        if cipher is not None:
+            return cipher
         kek = self._material.keks.get(version)
         if kek is None:
             self.reload()
@@ -69,7 +73,8 @@ class FileKeyProvider:
                 f"KEK version {version} is not in the key file {self._path}; "
                 "restore the key file that belongs to this database"
             )
-        return kek
+        cipher = self._ciphers[version] = p.Aead(kek)
+        return cipher
 
     def wrap(self, data_key: bytes, *, context: FieldContext) -> bytes:
         version = self._material.active

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ehrlich.audit.service import AuditLog
 from ehrlich.backup.keys import create_backup_keys
 from ehrlich.backup.service import BackupService
+from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -24,6 +25,9 @@ from ehrlich.instance.models import InstanceMeta
 from ehrlich.jobs import JobQueue, build_queue
 from ehrlich.jobs.registry import register_tasks
 from ehrlich.mail.interfaces import MailSender, NullMailSender
+from ehrlich.mail.service import build_sender
+from ehrlich.notices.example import write_example_notice
+from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
@@ -46,9 +50,11 @@ class Instance:
     subjects: SubjectsService
     jobs: JobQueue
     backup: BackupService
+    notices: NoticesService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
+        self.jobs.close()
         self.db.dispose()
 
 
@@ -57,9 +63,11 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
     backup = BackupService(settings, db, subjects, ledger, audit)
+    notices = NoticesService(audit, ConsentRenewalMarker(audit))
     instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
-                        backup)
+                        backup, notices)
     register_tasks(instance)
+    instance.mail = build_sender(settings, instance.jobs)
     return instance
 
 
@@ -143,6 +151,7 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
     if settings.database_url:
         lines.append(f"database_url = {_toml_value(settings.database_url)}")
     lines += create_backup_keys(key_file.parent).config_lines()
+    write_example_notice(data_dir)
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -23,11 +23,12 @@ class JobQueue:
         self.huey = huey
         self._tasks: dict[str, TaskWrapper] = {}
 
-    def task(self, name: str, *, retries: int = 0, retry_delay: int = 0
-             ) -> Callable[[Callable[..., Any]], TaskWrapper]:
+    def task(self, name: str, *, retries: int = 0, retry_delay: int = 0,
+             retry_backoff: float = 0) -> Callable[[Callable[..., Any]], TaskWrapper]:
+        """`retry_backoff` multiplies the delay after each failed try (0: fixed delay)."""
         def register(fn: Callable[..., Any]) -> TaskWrapper:
             wrapper: TaskWrapper = self.huey.task(retries=retries, retry_delay=retry_delay,
-                                                  name=name)(fn)
+                                                  retry_backoff=retry_backoff, name=name)(fn)
             self._tasks[name] = wrapper
             return wrapper
 
@@ -57,6 +58,10 @@ class JobQueue:
 
     def pending_count(self) -> int:
         return int(self.huey.pending_count())
+
+    def close(self) -> None:
+        """Release the backend's connections (PostgreSQL, Redis, SQLite)."""
+        self.huey.storage.close()
 
     def consumer(self, *, workers: int, in_process: bool) -> Consumer:
         """A consumer; the in-process one leaves signal handling to the web server."""

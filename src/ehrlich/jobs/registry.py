@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ehrlich.backup import tasks as backup_tasks
+from ehrlich.mail import tasks as mail_tasks
+
 if TYPE_CHECKING:
     from ehrlich.instance.service import Instance
 
@@ -13,9 +16,8 @@ Registrar = Callable[["Instance"], None]
 
 def registrars() -> list[Registrar]:
     """Each domain's `tasks.register(instance)`; a new domain adds one line here."""
-    from ehrlich.backup import tasks as backup_tasks
-
     return [
+        mail_tasks.register,
         backup_tasks.register,
     ]
 

@@ -14,6 +14,14 @@ MailCategory = Literal["transactional", "marketing", "security"]
 
 
 @dataclass(frozen=True)
+class Unsubscribe:
+    """Where a recipient leaves: an HTTPS one-click URL (RFC 8058) and an optional mailto."""
+
+    url: str
+    mailto: str | None = None
+
+
+@dataclass(frozen=True)
 class OutgoingMail:
     to: str
     subject: str
@@ -22,7 +30,9 @@ class OutgoingMail:
     category: MailCategory = "transactional"
     language: str = "en"
     headers: dict[str, str] = field(default_factory=dict)
-    """Extra headers, e.g. List-Unsubscribe on marketing mail."""
+    """Extra headers (not List-Unsubscribe: that comes from `unsubscribe`)."""
+    unsubscribe: Unsubscribe | None = None
+    """Required for marketing mail and the double opt-in confirmation."""
 
 
 class MailSender(Protocol):

@@ -5,18 +5,46 @@ merge two different people: the domain is IDNA-normalised and lower-cased,
 the local part is Unicode-NFC and lower-cased (as every large mailbox
 provider treats it), and provider-specific tricks (dots, +tags) are left
 alone.
+
+Bulk imports normalise millions of rows, so the plain cases (an ASCII address
+of the common shape; a number already written in international form) take a
+fast path that only ever *accepts*; anything else goes through
+email-validator and phonenumbers. Property tests hold the two paths to the
+same answers.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber, PhoneNumberFormat
 
 from ehrlich.errors import InvalidInput
 
 MAX_EMAIL_CHARS = 320
+
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_PLAIN_EMAIL = re.compile(
+    rf"(?P<local>{_ATEXT}+(?:\.{_ATEXT}+)*)@(?P<domain>(?:{_LABEL}\.)+[a-z]{{2,63}})",
+    re.IGNORECASE | re.ASCII,
+)
+_SPECIAL_SUFFIXES = tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES)
+_PHONE_SEPARATORS = str.maketrans("", "", " -./()\u00a0")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)
+
+
+def _plain_email(text: str) -> str | None:
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is None or len(text) > 254 or len(match["local"]) > 64:
+        return None
+    domain = match["domain"].lower()
+    if domain.endswith(_SPECIAL_SUFFIXES) or len(domain) > 253:
+        return None
+    return f"{match['local'].lower()}@{domain}"
 
 
 def normalise_email(value: str, *, field: str = "email") -> str:
@@ -25,6 +53,9 @@ def normalise_email(value: str, *, field: str = "email") -> str:
         raise InvalidInput.one(field, "is empty")
     if len(text) > MAX_EMAIL_CHARS:
         raise InvalidInput.one(field, f"is longer than {MAX_EMAIL_CHARS} characters")
+    plain = _plain_email(text)
+    if plain is not None:
+        return plain
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -32,15 +63,36 @@ def normalise_email(value: str, *, field: str = "email") -> str:
     return f"{result.local_part.lower()}@{result.ascii_domain.lower()}"
 
 
+def _international_phone(text: str) -> str | None:
+    """E.164 for a number written as +CC… (country codes are prefix-free)."""
+    digits = text.translate(_PHONE_SEPARATORS)
+    if _E164.fullmatch(digits) is None:
+        return None
+    for size in (1, 2, 3):
+        code = int(digits[1:1 + size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[1 + size:]
+            if not national or national[0] == "0":
+                return None  # leading zeros are significant in some plans: take the full parser
+            number = PhoneNumber(country_code=code, national_number=int(national))
+            if not phonenumbers.is_possible_number(number):
+                return None
+            return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    return None
+
+
 def normalise_phone(value: str, *, region: str | None, field: str = "phone") -> str:
     """E.164; a number without +country code is read in `region`."""
     text = value.strip()
     if not text:
         raise InvalidInput.one(field, "is empty")
+    quick = _international_phone(text)
+    if quick is not None:
+        return quick
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidInput.one(field, f"is not a phone number ({exc})") from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidInput.one(field, "is not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))

@@ -11,14 +11,14 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.crypto import FieldContext, Keyring, blind_index, decrypt_field, encrypt_field
+from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
@@ -35,6 +35,8 @@ from ehrlich.subjects.schemas import (
 )
 
 TABLE = "subjects"
+_SUBJECTS = cast(Table, Subject.__table__)
+_DATA_KEYS = cast(Table, DataKey.__table__)
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
 _LOOKUP_CHUNK = 500
 
@@ -69,52 +71,54 @@ class SubjectsService:
         phone_index = blind_index(self._keyring, "phone", phone_e164) if phone_e164 else None
         return _Contact(email or None, phone_e164, email_index, phone_index)
 
-    def _seal(self, subject_id: str, data_key: bytes, field: str, value: Any) -> bytes | None:
+    def _seal(self, subject_id: str, cipher: FieldCipher, field: str, value: Any
+              ) -> bytes | None:
         if value is None:
             return None
         plain = json.dumps(value, separators=(",", ":")) if field == "attributes" else str(value)
-        return encrypt_field(data_key, plain, context=_context(subject_id, field))
+        return cipher.encrypt(plain, context=_context(subject_id, field))
 
-    def _open(self, subject: Subject, data_key: bytes, field: str) -> Any:
+    def _open(self, subject: Row[Any], cipher: FieldCipher, field: str) -> Any:
         blob = getattr(subject, f"{field}_ct")
         if blob is None:
             return {} if field == "attributes" else None
-        plain = decrypt_field(data_key, blob, context=_context(subject.id, field))
+        plain = cipher.decrypt(blob, context=_context(subject.id, field))
         return json.loads(plain) if field == "attributes" else plain
 
-    def _view(self, subject: Subject, data_key: bytes) -> SubjectView:
-        values = {f: self._open(subject, data_key, f) for f in ENCRYPTED_FIELDS}
+    def _view(self, subject: Row[Any], cipher: FieldCipher) -> SubjectView:
+        values = {f: self._open(subject, cipher, f) for f in ENCRYPTED_FIELDS}
         return SubjectView(id=subject.id, state=subject.state, source=subject.source,
                            obtained_at=subject.obtained_at, created_at=subject.created_at,
                            updated_at=subject.updated_at, **values)
 
     def _load(self, session: Session, subject_id: str, *, lock: bool = False
-              ) -> tuple[Subject, bytes]:
-        query = (select(Subject, DataKey.wrapped).outerjoin(DataKey)
-                 .where(Subject.id == subject_id))
+              ) -> tuple[Row[Any], FieldCipher]:
+        query = (select(_SUBJECTS, _DATA_KEYS.c.wrapped)
+                 .select_from(_SUBJECTS.outerjoin(_DATA_KEYS))
+                 .where(_SUBJECTS.c.id == subject_id))
         if lock:
-            query = query.with_for_update(of=Subject)
-        row = session.execute(query).first()
+            query = query.with_for_update(of=_SUBJECTS)
+        row = session.connection().execute(query).first()
         if row is None:
             raise SubjectNotFound(f"no subject with id {subject_id}")
-        subject, wrapped = row
-        if subject.state == STATE_ERASED or wrapped is None:
+        if row.state == STATE_ERASED or row.wrapped is None:
             raise SubjectErased(f"subject {subject_id} was erased")
-        return subject, self._keyring.unwrap_data_key(wrapped, subject_id=subject.id)
+        return row, FieldCipher(self._keyring.unwrap_data_key(row.wrapped, subject_id=row.id))
 
     def _new_rows(self, data: SubjectInput, contact: _Contact, now: datetime
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
         subject_id = new_id()
         data_key = self._keyring.new_data_key()
+        cipher = FieldCipher(data_key)
         subject_row = {
             "id": subject_id, "state": STATE_ACTIVE, "source": data.source,
             "obtained_at": data.obtained_at or now, "created_at": now, "updated_at": now,
             "erased_at": None, "email_index": contact.email_index,
             "phone_index": contact.phone_index,
-            "email_ct": self._seal(subject_id, data_key, "email", contact.email),
-            "name_ct": self._seal(subject_id, data_key, "name", data.name),
-            "phone_ct": self._seal(subject_id, data_key, "phone", contact.phone),
-            "attributes_ct": self._seal(subject_id, data_key, "attributes", data.attributes),
+            "email_ct": self._seal(subject_id, cipher, "email", contact.email),
+            "name_ct": self._seal(subject_id, cipher, "name", data.name),
+            "phone_ct": self._seal(subject_id, cipher, "phone", contact.phone),
+            "attributes_ct": self._seal(subject_id, cipher, "attributes", data.attributes),
         }
         key_row = {"subject_id": subject_id, "kek_version": self._keyring.provider.active_version,
                    "wrapped": self._keyring.wrap_data_key(data_key, subject_id=subject_id),
@@ -127,6 +131,10 @@ class SubjectsService:
         ).scalar_one_or_none()
 
     # -- operations --------------------------------------------------------------
+
+    def email_index(self, email: str, *, field: str = "email") -> bytes:
+        """The blind index of an address, for lookups by other domains (suppression)."""
+        return blind_index(self._keyring, "email", normalise_email(email, field=field))
 
     def create(self, session: Session, data: SubjectInput, *, actor: str,
                now: datetime) -> CreateOutcome:
@@ -142,8 +150,8 @@ class SubjectsService:
         subject_row, key_row = self._new_rows(data, contact, now)
         try:
             with session.begin_nested():
-                session.execute(insert(Subject), [subject_row])
-                session.execute(insert(DataKey), [key_row])
+                session.connection().execute(insert(_SUBJECTS), [subject_row])
+                session.connection().execute(insert(_DATA_KEYS), [key_row])
         except IntegrityError:
             # Another transaction created the same email between our look-up and insert.
             existing = (self._by_email_index(session, contact.email_index)
@@ -183,25 +191,28 @@ class SubjectsService:
             known.update(i for i in session.execute(
                 select(Subject.email_index).where(Subject.email_index.in_(chunk))
             ).scalars() if i is not None)
-        subject_rows, key_rows, events = [], [], []
+        subject_rows, key_rows = [], []
         for data, contact in prepared:
             if contact.email_index is not None and contact.email_index in known:
                 continue
             subject_row, key_row = self._new_rows(data, contact, now)
             subject_rows.append(subject_row)
             key_rows.append(key_row)
-            events.append(AuditEvent(actor, "subject.create", subject_row["id"]))
         if subject_rows:
-            session.execute(insert(Subject), subject_rows)
-            session.execute(insert(DataKey), key_rows)
-            self._audit.record_many(session, events, now=now)
+            session.connection().execute(insert(_SUBJECTS), subject_rows)
+            session.connection().execute(insert(_DATA_KEYS), key_rows)
+            # one entry for the batch, naming every subject it created
+            ids = [row["id"] for row in subject_rows]
+            self._audit.record(session, AuditEvent(
+                actor, "subject.create_many", f"batch:{ids[0]}",
+                {"count": len(ids), "subjects": ids}), now=now)
         return BulkOutcome(created=len(subject_rows), duplicates=len(rows) - len(subject_rows))
 
     def get(self, session: Session, subject_id: str, *, actor: str, now: datetime,
             audited: bool = True) -> SubjectView:
         """Decrypt one subject; the read is audited."""
-        subject, data_key = self._load(session, subject_id)
-        view = self._view(subject, data_key)
+        subject, cipher = self._load(session, subject_id)
+        view = self._view(subject, cipher)
         if audited:
             self._audit.record(session, AuditEvent(actor, "subject.read", subject_id), now=now)
         return view
@@ -226,7 +237,7 @@ class SubjectsService:
     def rectify(self, session: Session, subject_id: str, changes: SubjectChanges, *,
                 actor: str, now: datetime) -> SubjectView:
         """Change the given fields (GDPR Art. 16); the others keep their values."""
-        subject, data_key = self._load(session, subject_id, lock=True)
+        subject, cipher = self._load(session, subject_id, lock=True)
         given = changes.model_fields_set
         if not given:
             raise InvalidInput.one("body", "name at least one field to change")
@@ -242,13 +253,13 @@ class SubjectsService:
                 elif subject.phone_ct is None and "phone" not in given:
                     raise InvalidInput.one("email", "a subject needs an email or a phone number")
                 values["email_index"] = contact.email_index
-                values["email_ct"] = self._seal(subject_id, data_key, "email", contact.email)
+                values["email_ct"] = self._seal(subject_id, cipher, "email", contact.email)
             if "phone" in given:
                 values["phone_index"] = contact.phone_index
-                values["phone_ct"] = self._seal(subject_id, data_key, "phone", contact.phone)
+                values["phone_ct"] = self._seal(subject_id, cipher, "phone", contact.phone)
         for field in ("name", "attributes"):
             if field in given:
-                values[f"{field}_ct"] = self._seal(subject_id, data_key, field,
+                values[f"{field}_ct"] = self._seal(subject_id, cipher, field,
                                                    getattr(changes, field))
         try:
             with session.begin_nested():
@@ -257,7 +268,6 @@ class SubjectsService:
             raise DuplicateContact("another subject already has this email address") from exc
         self._audit.record(session, AuditEvent(actor, "subject.rectify", subject_id,
                                                {"fields": sorted(given)}), now=now)
-        session.expire(subject)
         return self.get(session, subject_id, actor=actor, now=now, audited=False)
 
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,

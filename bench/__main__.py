@@ -1,0 +1,8 @@
+"""Run every benchmark: python -m bench"""
+
+import runpy
+import sys
+
+for name in ("bench.subjects",):
+    sys.argv = [name]
+    runpy.run_module(name, run_name="__main__")

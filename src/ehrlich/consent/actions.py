@@ -1,0 +1,55 @@
+"""Consent actions that the public pages and the API call: one-click unsubscribe
+and the consent check by address."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditLog
+from ehrlich.consent import suppression
+from ehrlich.consent.links import read_unsubscribe_token
+from ehrlich.consent.machine import State, is_active
+from ehrlich.consent.schemas import ConsentCheck, ConsentInput, Evidence
+from ehrlich.consent.service import current_state, record_consent
+from ehrlich.crypto import Keyring, TokenInvalid
+from ehrlich.subjects.errors import SubjectNotFound
+from ehrlich.subjects.models import STATE_ACTIVE, Subject
+from ehrlich.subjects.service import SubjectsService
+
+
+def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
+                          evidence: Evidence, now: datetime) -> bool:
+    """Withdraw the consent the token names, at once (RFC 8058).
+
+    Idempotent; cancels a pending double opt-in too. Returns whether the token
+    was valid, which callers must not reveal: every answer looks the same.
+    """
+    try:
+        subject_id, purpose, channel = read_unsubscribe_token(keyring, token, now=now)
+    except TokenInvalid:
+        return False
+    try:
+        record_consent(session, audit, ConsentInput(
+            subject_id=subject_id, purpose=purpose, channel=channel, action="withdrawn",
+            method="one-click-unsubscribe",
+            evidence=evidence.model_copy(update={"token": token})),
+            actor="subject", now=now)
+    except SubjectNotFound:
+        return False
+    return True
+
+
+def check_consent(session: Session, subjects: SubjectsService, *, email: str, purpose: str,
+                  channel: str) -> ConsentCheck:
+    """May this address be contacted for the purpose on the channel right now?"""
+    index = subjects.email_index(email)
+    subject_id = session.execute(select(Subject.id).where(
+        Subject.email_index == index, Subject.state == STATE_ACTIVE)).scalar_one_or_none()
+    state: State = "none" if subject_id is None else current_state(session, subject_id,
+                                                                     purpose, channel)
+    allowed = is_active(state) and not suppression.is_suppressed(session, index, purpose,
+                                                                 exact=True)
+    return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)

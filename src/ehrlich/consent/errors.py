@@ -1,0 +1,13 @@
+from ehrlich.errors import Conflict
+
+
+class ConsentRefused(Conflict):
+    """The action is not allowed from the current state (e.g. confirm without a request)."""
+
+    title = "Consent change refused"
+
+
+class AddressSuppressed(Conflict):
+    """The address unsubscribed or was erased: only the person can opt in again."""
+
+    title = "Address suppressed"

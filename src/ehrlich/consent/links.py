@@ -1,0 +1,47 @@
+"""Signed links for consent: one-click unsubscribe.
+
+The token alone names the person, the purpose and the channel (RFC 8058:
+"the URI alone identifies recipient and list"); it is signed under a key of
+its own, so it is unforgeable and never valid for another purpose. It does
+not expire: an unsubscribe link in an old mail must still work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from ehrlich.crypto import Keyring, sign_token, verify_token
+from ehrlich.crypto.tokens import TokenInvalid
+from ehrlich.mail.interfaces import Unsubscribe
+from ehrlich.settings import Settings
+
+UNSUBSCRIBE = "unsubscribe"
+
+
+def unsubscribe_token(keyring: Keyring, *, subject_id: str, purpose: str, channel: str,
+                      now: datetime) -> str:
+    return sign_token(keyring, purpose=UNSUBSCRIBE, subject=subject_id,
+                      now=int(now.timestamp()), ttl_seconds=None,
+                      data={"p": purpose, "c": channel})
+
+
+def read_unsubscribe_token(keyring: Keyring, token: str, *, now: datetime
+                           ) -> tuple[str, str, str]:
+    """(subject id, purpose, channel); raises `TokenInvalid` for anything forged."""
+    claims = verify_token(keyring, token, purpose=UNSUBSCRIBE, now=int(now.timestamp()))
+    purpose, channel = claims.data.get("p"), claims.data.get("c")
+    if not isinstance(purpose, str) or not isinstance(channel, str):
+        raise TokenInvalid("this link is not valid")
+    return claims.subject, purpose, channel
+
+
+def unsubscribe_link(settings: Settings, keyring: Keyring, *, subject_id: str, purpose: str,
+                     channel: str, now: datetime) -> Unsubscribe:
+    """The `Unsubscribe` for a mail: HTTPS one-click URL, and mailto when configured."""
+    token = unsubscribe_token(keyring, subject_id=subject_id, purpose=purpose,
+                              channel=channel, now=now)
+    url = f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
+    mailto = (f"mailto:{settings.mail_unsubscribe_mailto}?subject="
+              f"{quote('unsubscribe ' + token)}" if settings.mail_unsubscribe_mailto else None)
+    return Unsubscribe(url=url, mailto=mailto)

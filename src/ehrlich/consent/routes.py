@@ -1,0 +1,81 @@
+"""HTTP for consent: one-click unsubscribe (public) and the consent check (API).
+
+`POST /unsubscribe/{token}` follows RFC 8058: it takes the
+`List-Unsubscribe=One-Click` body form-encoded or multipart (and does not
+insist on it), needs no login, cookie or CSRF token, never redirects, is
+idempotent, and answers unknown or forged tokens exactly as valid ones.
+`GET` only shows the button: mail scanners prefetch links.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from ehrlich.auth.api_tokens import ApiPrincipal
+from ehrlich.consent.actions import check_consent, one_click_unsubscribe
+from ehrlich.consent.schemas import CHANNEL_PATTERN, PURPOSE_PATTERN, ConsentCheck, Evidence
+from ehrlich.web.deps import InstanceDep, NowDep, require_scope
+from ehrlich.web.templating import render
+
+pages = APIRouter(tags=["unsubscribe"])
+api = APIRouter(prefix="/api/v1/consent", tags=["consent"])
+
+Reader = Annotated[ApiPrincipal, Depends(require_scope("consent:read"))]
+TEXTS = {
+    "en": {"title": "Unsubscribe", "ask": "Stop these mails? One click is enough.",
+           "button": "Unsubscribe", "done_heading": "You are unsubscribed",
+           "done_text": "You will get no more of these mails. Nothing else is needed."},
+    "de": {"title": "Abmelden", "ask": "Diese Mails abbestellen? Ein Klick genügt.",
+           "button": "Abmelden", "done_heading": "Sie sind abgemeldet",
+           "done_text": "Sie erhalten diese Mails nicht mehr. Sonst ist nichts zu tun."},
+}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _texts(request: Request) -> tuple[str, dict[str, str]]:
+    lang = "de" if request.headers.get("accept-language", "").lower().startswith("de") else "en"
+    return lang, TEXTS[lang]
+
+
+def _evidence(request: Request) -> Evidence:
+    return Evidence(ip=request.client.host if request.client else None,
+                    user_agent=(request.headers.get("user-agent") or "")[:2000] or None,
+                    sec_gpc=(request.headers.get("sec-gpc") or "")[:100] or None)
+
+
+@pages.get("/unsubscribe/{token}", response_class=HTMLResponse,
+           summary="Show the one-click unsubscribe button (never unsubscribes)")
+def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+    lang, texts = _texts(request)
+    response = render(request, "consent/unsubscribe.html",
+                      {"t": texts, "lang": lang, "token": token, "done": False})
+    response.headers.update(NO_STORE)
+    return response
+
+
+@pages.post("/unsubscribe/{token}", response_class=HTMLResponse,
+            summary="One-click unsubscribe (RFC 8058): withdraws at once")
+def unsubscribe(token: str, request: Request, instance: InstanceDep, now: NowDep
+                ) -> HTMLResponse:
+    with instance.db.write() as session:
+        one_click_unsubscribe(session, instance.audit, instance.keyring, token,
+                              evidence=_evidence(request), now=now)
+    lang, texts = _texts(request)
+    response = render(request, "consent/unsubscribe.html",
+                      {"t": texts, "lang": lang, "token": token, "done": True})
+    response.headers.update(NO_STORE)
+    return response
+
+
+@api.get("/check", response_model=ConsentCheck,
+         summary="May this address be contacted for the purpose on the channel now?")
+def check(caller: Reader, instance: InstanceDep,
+          email: Annotated[str, Query(min_length=1, max_length=320)],
+          purpose: Annotated[str, Query(pattern=PURPOSE_PATTERN)],
+          channel: Annotated[str, Query(pattern=CHANNEL_PATTERN)] = "email") -> ConsentCheck:
+    with instance.db.read() as session:
+        return check_consent(session, instance.subjects, email=email, purpose=purpose,
+                             channel=channel)

@@ -1,0 +1,109 @@
+"""Input and output shapes of the consent ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ehrlich.consent.machine import Action, State
+
+Method = Literal["form", "api", "import-with-evidence", "email-confirmation",
+                 "one-click-unsubscribe", "preference-centre", "admin", "system"]
+LegalBasis = Literal["consent", "contract", "legitimate_interest", "legal_obligation"]
+
+PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+CHANNEL_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"
+MAX_TEXT_CHARS = 20_000
+
+
+class Evidence(BaseModel):
+    """Raw evidence from the request; the service truncates and hashes it before storing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = Field(default=None, max_length=2048)
+    ip: str | None = Field(default=None, max_length=100)
+    user_agent: str | None = Field(default=None, max_length=2000)
+    sec_gpc: str | None = Field(default=None, max_length=100)
+
+
+class ConsentInput(BaseModel):
+    """One consent event to record: one subject, one purpose, one channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_id: str = Field(min_length=1, max_length=36)
+    purpose: str = Field(pattern=PURPOSE_PATTERN)
+    channel: str = Field(default="email", pattern=CHANNEL_PATTERN)
+    action: Action
+    method: Method
+    legal_basis: LegalBasis = "consent"
+    notice_version: int | None = Field(default=None, ge=1)
+    notice_hash: str | None = Field(default=None, min_length=1, max_length=100)
+    language: str = Field(default="en", pattern=LANGUAGE_PATTERN)
+    text_shown: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)
+    form: str | None = Field(default=None, max_length=500,
+                             description="Form id or URL the person used")
+    default_state: str = Field(default="unticked",
+                               description="The control's state before the person acted")
+    evidence: Evidence = Field(default_factory=Evidence)
+    extra: dict[str, str] = Field(default_factory=dict, max_length=20,
+                                  description="Further proof, e.g. the mail template hash")
+
+    @field_validator("default_state")
+    @classmethod
+    def _unticked(cls, value: str) -> str:
+        if value != "unticked":
+            raise ValueError("consent controls must start unticked")
+        return value
+
+    @field_validator("extra")
+    @classmethod
+    def _short_values(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(len(k) > 64 or len(v) > 500 for k, v in value.items()):
+            raise ValueError("keys are at most 64 and values at most 500 characters")
+        return value
+
+
+class RecordOutcome(BaseModel):
+    event_id: str | None
+    state: State
+    changed: bool
+
+
+class ConsentEventView(BaseModel):
+    id: str
+    subject_id: str
+    purpose: str
+    channel: str
+    action: str
+    legal_basis: str
+    notice_version: int | None
+    notice_hash: str | None
+    language: str
+    text_shown: str | None
+    text_hash: str | None
+    form: str | None
+    default_state: str
+    method: str
+    actor: str
+    at: datetime
+    token_hash: str | None
+    ip_network: str | None
+    user_agent_hash: str | None
+    sec_gpc: str | None
+    extra: dict[str, str]
+    prev_event_id: str | None
+    hash: str
+
+
+class ConsentCheck(BaseModel):
+    """Whether an address may be contacted for a purpose on a channel right now."""
+
+    purpose: str
+    channel: str
+    allowed: bool
+    state: State

@@ -1,0 +1,217 @@
+"""Recording consent: one event appended, the current state updated, the audit chain
+extended, all in the caller's transaction.
+
+Each event carries the hash of the previous event for the same (subject,
+purpose, channel), and its own hash is entered in the audit chain, so an
+altered or removed consent event no longer matches the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.consent import suppression
+from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
+from ehrlich.consent.evidence import sha256_hex, stored_gpc, truncate_ip
+from ehrlich.consent.machine import NO_CHANGE, REFUSED, Action, State, transition
+from ehrlich.consent.models import ConsentEvent, ConsentState
+from ehrlich.consent.schemas import ConsentEventView, ConsentInput, RecordOutcome
+from ehrlich.crypto.envelope import length_prefixed
+from ehrlich.errors import InvalidInput
+from ehrlich.storage.base import new_id
+from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
+from ehrlich.subjects.models import STATE_ERASED, Subject
+
+GENESIS = bytes(32)
+HASHED_FIELDS = ("id", "subject_id", "purpose", "channel", "action", "legal_basis",
+                 "notice_version", "notice_hash", "language", "text_hash", "form",
+                 "default_state", "method", "actor", "at", "token_hash", "ip_network",
+                 "user_agent_hash", "sec_gpc", "extra", "prev_event_id")
+# Which methods may carry which action; anything else is a caller's mistake.
+METHODS_FOR: dict[Action, frozenset[str]] = {
+    "requested": frozenset({"form", "api", "preference-centre", "admin"}),
+    "confirmed": frozenset({"email-confirmation"}),
+    "granted": frozenset({"form", "api", "import-with-evidence", "preference-centre",
+                          "admin"}),
+    "withdrawn": frozenset({"form", "api", "import-with-evidence", "email-confirmation",
+                            "one-click-unsubscribe", "preference-centre", "admin", "system"}),
+    "expired": frozenset({"system", "admin"}),
+    "renewal-needed": frozenset({"system", "admin"}),
+    "objected": frozenset({"form", "api", "import-with-evidence", "one-click-unsubscribe",
+                           "preference-centre", "admin"}),
+}
+ENDING_ACTIONS = frozenset({"withdrawn", "objected", "expired"})
+
+
+def event_hash(row: dict[str, Any], prev: bytes) -> bytes:
+    parts = [prev] + [("" if row[f] is None else
+                       row[f].astimezone(UTC).isoformat() if isinstance(row[f], datetime) else
+                       str(row[f])).encode() for f in HASHED_FIELDS]
+    return hashlib.sha256(length_prefixed(*parts)).digest()
+
+
+def _check_input(data: ConsentInput) -> None:
+    if data.method not in METHODS_FOR[data.action]:
+        raise InvalidInput.one("method", f"{data.method!r} cannot record {data.action!r}")
+    if data.action in ("requested", "granted") and data.legal_basis == "consent":
+        for field in ("notice_version", "notice_hash", "text_shown"):
+            if getattr(data, field) is None:
+                raise InvalidInput.one(field, "is required to prove consent")
+
+
+def _lock_state(session: Session, data: ConsentInput, now: datetime) -> ConsentState:
+    key = (ConsentState.subject_id == data.subject_id, ConsentState.purpose == data.purpose,
+           ConsentState.channel == data.channel)
+    row = session.execute(select(ConsentState).where(*key).with_for_update()).scalar_one_or_none()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(ConsentState).values(
+                    subject_id=data.subject_id, purpose=data.purpose, channel=data.channel,
+                    state="none", since=now, last_event_hash=GENESIS))
+        except IntegrityError:
+            pass  # created by a concurrent transaction; lock that one
+        row = session.execute(select(ConsentState).where(*key).with_for_update()).scalar_one()
+    return row
+
+
+def _snapshot(session: Session, data: ConsentInput, state: ConsentState) -> dict[str, Any]:
+    """What was shown: as given, or, for a confirmation, the request it confirms."""
+    if data.action != "confirmed" or data.text_shown is not None or state.last_event_id is None:
+        return {"legal_basis": data.legal_basis, "notice_version": data.notice_version,
+                "notice_hash": data.notice_hash, "language": data.language,
+                "text_shown": data.text_shown, "form": data.form}
+    asked = session.get(ConsentEvent, state.last_event_id)
+    assert asked is not None
+    return {"legal_basis": asked.legal_basis, "notice_version": asked.notice_version,
+            "notice_hash": asked.notice_hash, "language": asked.language,
+            "text_shown": asked.text_shown, "form": asked.form}
+
+
+def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, actor: str,
+                   now: datetime) -> RecordOutcome:
+    """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`."""
+    _check_input(data)
+    subject = session.execute(select(Subject.state, Subject.email_index)
+                              .where(Subject.id == data.subject_id)).first()
+    if subject is None:
+        raise SubjectNotFound(f"no subject with id {data.subject_id}")
+    if subject.state == STATE_ERASED and data.action not in ENDING_ACTIONS:
+        raise SubjectErased(f"subject {data.subject_id} was erased")
+    state = _lock_state(session, data, now)
+    current: State = state.state  # type: ignore[assignment]
+    outcome = transition(current, data.action)
+    if outcome == REFUSED:
+        raise ConsentRefused(f"cannot record {data.action!r} for {data.purpose}/{data.channel} "
+                             f"while the consent is {current!r}")
+    if outcome == NO_CHANGE:
+        return RecordOutcome(event_id=None, state=current, changed=False)
+    email_index: bytes | None = subject.email_index
+    if data.action == "granted" and email_index is not None and suppression.is_suppressed(
+            session, email_index, data.purpose):
+        raise AddressSuppressed("this address unsubscribed or was erased; only the person "
+                                "can opt in again, through double opt-in")
+    snapshot = _snapshot(session, data, state)
+    text = snapshot["text_shown"]
+    row: dict[str, Any] = {
+        "id": new_id(), "subject_id": data.subject_id, "purpose": data.purpose,
+        "channel": data.channel, "action": data.action, **snapshot,
+        "text_hash": sha256_hex(text) if text is not None else None,
+        "default_state": data.default_state, "method": data.method, "actor": actor, "at": now,
+        "token_hash": sha256_hex(data.evidence.token) if data.evidence.token else None,
+        "ip_network": truncate_ip(data.evidence.ip),
+        "user_agent_hash": (sha256_hex(data.evidence.user_agent)
+                            if data.evidence.user_agent else None),
+        "sec_gpc": stored_gpc(data.evidence.sec_gpc),
+        "extra": json.dumps(data.extra, sort_keys=True, separators=(",", ":"))
+        if data.extra else "",
+        "prev_event_id": state.last_event_id, "prev_hash": state.last_event_hash,
+    }
+    row["hash"] = event_hash(row, state.last_event_hash)
+    session.execute(insert(ConsentEvent), [row])
+    new_state: State = outcome
+    session.execute(update(ConsentState).where(
+        ConsentState.subject_id == data.subject_id, ConsentState.purpose == data.purpose,
+        ConsentState.channel == data.channel).values(
+        state=new_state, since=now, notice_version=snapshot["notice_version"],
+        last_event_id=row["id"], last_event_hash=row["hash"]))
+    if email_index is not None:
+        if data.action in ("withdrawn", "objected"):
+            suppression.suppress(session, email_index, purpose=data.purpose,
+                                 reason=data.action, now=now)
+        elif data.action == "confirmed":
+            suppression.lift(session, email_index, purpose=data.purpose)
+    audit.record(session, AuditEvent(actor, f"consent.{data.action}", data.subject_id, {
+        "purpose": data.purpose, "channel": data.channel, "event": row["id"],
+        "hash": row["hash"].hex()}), now=now)
+    session.expire(state)
+    return RecordOutcome(event_id=row["id"], state=new_state, changed=True)
+
+
+def current_state(session: Session, subject_id: str, purpose: str, channel: str) -> State:
+    found = session.execute(select(ConsentState.state).where(
+        ConsentState.subject_id == subject_id, ConsentState.purpose == purpose,
+        ConsentState.channel == channel)).scalar_one_or_none()
+    return found or "none"  # type: ignore[return-value]
+
+
+def _view(e: ConsentEvent) -> ConsentEventView:
+    return ConsentEventView(
+        id=e.id, subject_id=e.subject_id, purpose=e.purpose, channel=e.channel,
+        action=e.action, legal_basis=e.legal_basis, notice_version=e.notice_version,
+        notice_hash=e.notice_hash, language=e.language, text_shown=e.text_shown,
+        text_hash=e.text_hash, form=e.form, default_state=e.default_state, method=e.method,
+        actor=e.actor, at=e.at, token_hash=e.token_hash, ip_network=e.ip_network,
+        user_agent_hash=e.user_agent_hash, sec_gpc=e.sec_gpc,
+        extra=json.loads(e.extra) if e.extra else {}, prev_event_id=e.prev_event_id,
+        hash=e.hash.hex())
+
+
+def history(session: Session, subject_id: str) -> list[ConsentEventView]:
+    """Every consent event of a subject, oldest first."""
+    events = session.execute(select(ConsentEvent).where(ConsentEvent.subject_id == subject_id)
+                             ).scalars().all()
+    # Within one (purpose, channel) the chain decides the order (timestamps may tie);
+    # the chains are then merged by time.
+    ids = {e.id for e in events}
+    by_prev = {e.prev_event_id: e for e in events if e.prev_event_id is not None}
+    chains: list[list[ConsentEvent]] = []
+    for first in (e for e in events if e.prev_event_id not in ids):
+        chain: list[ConsentEvent] = []
+        cursor: ConsentEvent | None = first
+        while cursor is not None and len(chain) <= len(events):
+            chain.append(cursor)
+            cursor = by_prev.get(cursor.id)
+        chains.append(chain)
+    return [_view(e) for e in heapq.merge(*chains, key=lambda e: e.at)]
+
+
+def verify_chain(session: Session, subject_id: str, purpose: str, channel: str) -> bool:
+    """True when every event for the key hashes correctly and links to the one before."""
+    state = session.execute(select(ConsentState).where(
+        ConsentState.subject_id == subject_id, ConsentState.purpose == purpose,
+        ConsentState.channel == channel)).scalar_one_or_none()
+    if state is None:
+        return True
+    by_id = {e.id: e for e in session.execute(select(ConsentEvent).where(
+        ConsentEvent.subject_id == subject_id, ConsentEvent.purpose == purpose,
+        ConsentEvent.channel == channel)).scalars()}
+    cursor, expected, seen = state.last_event_id, state.last_event_hash, 0
+    while cursor is not None:
+        event = by_id.get(cursor)
+        if event is None or event.hash != expected:
+            return False
+        row = {f: getattr(event, f) for f in HASHED_FIELDS}
+        if event_hash(row, event.prev_hash) != event.hash:
+            return False
+        cursor, expected, seen = event.prev_event_id, event.prev_hash, seen + 1
+    return expected == GENESIS and seen == len(by_id)

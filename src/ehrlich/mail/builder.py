@@ -1,0 +1,101 @@
+"""Turn an `OutgoingMail` into a MIME message ready for SMTP.
+
+Plain text and, when given, HTML as multipart/alternative. Mail with an
+unsubscribe link (every marketing mail, and the double opt-in confirmation)
+gets `List-Unsubscribe` (HTTPS first, then mailto) and
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click` exactly once each
+(RFC 2369, RFC 8058), and a visible link in the body when the template did
+not already show one.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from urllib.parse import urlsplit
+
+from ehrlich.errors import InvalidInput
+from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+RESERVED_HEADERS = frozenset(h.lower() for h in (
+    "From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "MIME-Version",
+    "Content-Type", "Content-Transfer-Encoding", "Content-Language", "DKIM-Signature",
+    "List-Unsubscribe", "List-Unsubscribe-Post", "Return-Path", "Sender"))
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_FOOTER = {"de": "Abmelden", "en": "Unsubscribe"}
+
+
+def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
+    parts = urlsplit(unsubscribe.url)
+    # RFC 8058 requires HTTPS; plain HTTP is accepted only on loopback for development.
+    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
+        raise InvalidInput.one("unsubscribe.url", "must be an https:// URL (RFC 8058)")
+    if not parts.netloc or any(c in unsubscribe.url for c in "<>, \r\n"):
+        raise InvalidInput.one("unsubscribe.url", "is not a usable URL")
+    if unsubscribe.mailto is not None and (
+            not unsubscribe.mailto.startswith("mailto:")
+            or any(c in unsubscribe.mailto for c in "<>, \r\n")):
+        raise InvalidInput.one("unsubscribe.mailto", "must be a mailto: URI without spaces")
+
+
+def _with_footer(mail: OutgoingMail, url: str) -> tuple[str, str | None]:
+    label = _FOOTER.get(mail.language, _FOOTER["en"])
+    text = mail.text if url in mail.text else f"{mail.text.rstrip()}\n\n-- \n{label}: {url}\n"
+    body = mail.html
+    if body is not None and html.escape(url, quote=True) not in body and url not in body:
+        link = (f'<p><a href="{html.escape(url, quote=True)}">{html.escape(label)}</a></p>')
+        body = body.replace("</body>", link + "</body>") if "</body>" in body else body + link
+    return text, body
+
+
+class MessageBuilder:
+    def __init__(self, sender: str) -> None:
+        name, address = parseaddr(sender)
+        if "@" not in address:
+            raise InvalidInput.one("smtp_from", "must be an address such as "
+                                   "'Example <news@example.org>'")
+        self.sender = sender
+        self.envelope_from = address
+        self.domain = address.rsplit("@", 1)[1]
+        self._from_header = Address(display_name=name, addr_spec=address)
+
+    def build(self, mail: OutgoingMail, *, now: datetime,
+              message_id: str | None = None) -> EmailMessage:
+        """Validate and assemble; raises `InvalidInput` naming the bad field."""
+        if mail.category == "marketing" and mail.unsubscribe is None:
+            raise InvalidInput.one("unsubscribe", "marketing mail needs an unsubscribe link")
+        for name in mail.headers:
+            if name.lower() in RESERVED_HEADERS:
+                raise InvalidInput.one(f"headers.{name}", "is set by the mail builder")
+        text, body = mail.text, mail.html
+        if mail.unsubscribe is not None:
+            _check_unsubscribe(mail.unsubscribe)
+            text, body = _with_footer(mail, mail.unsubscribe.url)
+        msg = EmailMessage()
+        try:
+            msg["From"] = self._from_header
+            msg["To"] = mail.to
+            msg["Subject"] = mail.subject
+            msg["Date"] = format_datetime(now)
+            msg["Message-ID"] = message_id or make_msgid(domain=self.domain)
+            if mail.unsubscribe is not None:
+                uris = [f"<{mail.unsubscribe.url}>"]
+                if mail.unsubscribe.mailto:
+                    uris.append(f"<{mail.unsubscribe.mailto}>")
+                msg["List-Unsubscribe"] = ", ".join(uris)
+                msg["List-Unsubscribe-Post"] = ONE_CLICK
+            for name, value in mail.headers.items():
+                msg[name] = value
+        except (ValueError, IndexError) as exc:  # CR/LF injection, unparsable address
+            raise InvalidInput.one("headers", f"a header value is not allowed ({exc})") from exc
+        if len(msg.get_all("To", [])) != 1 or len(msg["To"].addresses) != 1:
+            raise InvalidInput.one("to", "must be exactly one address")
+        msg.set_content(text)
+        if body is not None:
+            msg.add_alternative(body, subtype="html")
+        msg["Content-Language"] = mail.language  # after set_content, which clears Content-*
+        return msg

@@ -1,0 +1,46 @@
+"""The `mail.send` job: deliver one mail, retrying with exponential backoff.
+
+An unreachable server or a 4xx answer raises, and huey retries after
+`mail_retry_delay` seconds, doubling each time (`mail_retries` tries; the
+defaults, 12 tries from 30 s, cover an outage of more than a day). A 5xx
+refusal is final. Maintenance and a missing SMTP configuration reschedule the
+mail without using up a try.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from huey.exceptions import CancelExecution, RetryTask
+
+from ehrlich.mail.errors import MailRefused, MaintenanceActive
+from ehrlich.mail.service import SEND_TASK, build_delivery
+
+if TYPE_CHECKING:
+    from ehrlich.instance.service import Instance
+
+MAINTENANCE_RECHECK_SECONDS = 60
+UNCONFIGURED_RECHECK_SECONDS = 300
+BACKOFF = 2
+log = logging.getLogger("ehrlich.mail")
+
+
+def register(instance: Instance) -> None:
+    settings = instance.settings
+    delivery = build_delivery(settings)
+
+    @instance.jobs.task(SEND_TASK, retries=settings.mail_retries,
+                        retry_delay=settings.mail_retry_delay, retry_backoff=BACKOFF)
+    def send_mail(job: dict[str, Any]) -> None:
+        if delivery is None:
+            log.warning("mail %s waits: this worker has no SMTP configuration",
+                        job.get("message_id"))
+            raise RetryTask(delay=UNCONFIGURED_RECHECK_SECONDS)
+        try:
+            delivery.deliver(job)
+        except MaintenanceActive:
+            raise RetryTask(delay=MAINTENANCE_RECHECK_SECONDS) from None
+        except MailRefused as exc:
+            log.error("mail %s refused for good: %s", job.get("message_id"), exc.message)
+            raise CancelExecution(retry=False) from exc

@@ -1,0 +1,1 @@
+"""Transparency: the notice file, its linter, published versions, pages and records."""

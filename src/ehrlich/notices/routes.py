@@ -1,0 +1,113 @@
+"""Public notice pages: `/notice`, `/notice/v/{n}` and their JSON twins.
+
+English or German from `?lang=` (the visible switch) or else Accept-Language;
+a short summary first, the details below. Nothing is loaded from elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ehrlich.errors import NotFound
+from ehrlich.notices.errors import NoticeNotPublished
+from ehrlich.notices.i18n import LANGUAGE_NAMES, SUPPORTED, pick_language, strings
+from ehrlich.notices.service import NoticePage, canonical_json
+from ehrlich.notices.views import localise
+from ehrlich.web.deps import InstanceDep
+from ehrlich.web.templating import render
+
+router = APIRouter(tags=["notice"])
+LangQuery = Annotated[str | None, Query(pattern="^[a-z]{2}$", description="en or de")]
+AcceptLanguage = Annotated[str | None, Header()]
+
+
+def _language(page: NoticePage | None, lang: str | None, accept: str | None) -> str:
+    offered = tuple(code for code in SUPPORTED
+                    if page is None or code in page.published.notice.languages)
+    if lang in offered:
+        return lang
+    return pick_language(accept, offered)
+
+
+def _html(request: Request, page: NoticePage, lang: str) -> HTMLResponse:
+    t = strings(lang)
+    info = page.published.info
+    published = page.published.notice
+    context: dict[str, Any] = {
+        "lang": lang, "t": t, "view": localise(published, lang),
+        "languages": [(c, LANGUAGE_NAMES[c]) for c in SUPPORTED if c in published.languages],
+        "number": info.number, "sha256": info.sha256, "older": not page.is_current,
+        "version_line": t["version"].format(number=info.number,
+                                            date=f"{info.published_at:%Y-%m-%d}"),
+        "json_url": "/notice.json" if page.is_current else f"/notice/v/{info.number}.json",
+        "opt_out_text": t["opt_out_text"].format(contact=published.controller.contact),
+        "versions": [{"number": v.number, "label": t["version"].format(
+            number=v.number, date=f"{v.published_at:%Y-%m-%d}")} for v in page.versions],
+    }
+    response = render(request, "notice.html", context)
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+def _missing(request: Request, lang: str, message: str) -> HTMLResponse:
+    return render(request, "notice_missing.html",
+                  {"lang": lang, "t": strings(lang), "message": message}, status_code=404)
+
+
+def _json(page: NoticePage) -> Response:
+    info = page.published.info
+    body = {"version": info.number, "sha256": info.sha256,
+            "published_at": info.published_at.isoformat(), "current": page.is_current,
+            "notice": json.loads(canonical_json(page.published.notice))}
+    return Response(json.dumps(body, ensure_ascii=False, indent=1),
+                    media_type="application/json")
+
+
+def _page_or_none(instance: InstanceDep, number: int | None) -> NoticePage | None:
+    try:
+        with instance.db.read() as session:
+            return instance.notices.page(session, number)
+    except NoticeNotPublished:
+        return None
+
+
+@router.get("/notice.json", summary="The current notice, machine-readable")
+def current_notice_json(instance: InstanceDep) -> Response:
+    with instance.db.read() as session:
+        page = instance.notices.page(session)
+    return _json(page)
+
+
+@router.get("/notice/v/{number}.json", summary="A published notice version, machine-readable")
+def notice_version_json(instance: InstanceDep, number: int) -> Response:
+    with instance.db.read() as session:
+        page = instance.notices.page(session, number)
+    return _json(page)
+
+
+@router.get("/notice", response_class=HTMLResponse, include_in_schema=False)
+def current_notice(request: Request, instance: InstanceDep, lang: LangQuery = None,
+                   accept_language: AcceptLanguage = None) -> HTMLResponse:
+    page = _page_or_none(instance, None)
+    chosen = _language(page, lang, accept_language)
+    if page is None:
+        return _missing(request, chosen, strings(chosen)["not_published"])
+    return _html(request, page, chosen)
+
+
+@router.get("/notice/v/{number}", response_class=HTMLResponse, include_in_schema=False)
+def notice_version(request: Request, instance: InstanceDep, number: int,
+                   lang: LangQuery = None,
+                   accept_language: AcceptLanguage = None) -> HTMLResponse:
+    try:
+        with instance.db.read() as session:
+            page = instance.notices.page(session, number)
+    except NotFound as exc:
+        chosen = _language(None, lang, accept_language)
+        return _missing(request, chosen, exc.message)
+    return _html(request, page, _language(page, lang, accept_language))

@@ -1,0 +1,150 @@
+"""Checking, publishing and reading notices.
+
+Publishing refuses a notice with lint errors, stores an immutable version
+(number, SHA-256 of the canonical content, time, publisher) unless the content
+equals the current version, and — in the same transaction — audits it and asks
+the renewal marker to flag the consents of every purpose that widened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.errors import Conflict, NotFound
+from ehrlich.notices.diff import Widening, human_diff, widened_purposes
+from ehrlich.notices.errors import NoticeInvalid, NoticeNotPublished
+from ehrlich.notices.interfaces import RenewalMarker
+from ehrlich.notices.lint import has_errors, lint_notice
+from ehrlich.notices.loader import LoadedNotice, load_notice
+from ehrlich.notices.models import NoticeVersion
+from ehrlich.notices.schemas import Finding, Notice, VersionInfo
+
+
+@dataclass(frozen=True)
+class PublishedNotice:
+    info: VersionInfo
+    notice: Notice
+    source: str
+
+
+@dataclass(frozen=True)
+class NoticePage:
+    """One published version and the list of all versions, for the public pages."""
+
+    published: PublishedNotice
+    versions: list[VersionInfo]
+
+    @property
+    def is_current(self) -> bool:
+        return self.published.info.number == self.versions[-1].number
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    version: VersionInfo
+    created: bool
+    diff: list[str]
+    widened: list[Widening]
+    renewals: int
+    warnings: list[Finding]
+
+
+def canonical_json(notice: Notice) -> str:
+    return json.dumps(notice.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+def content_hash(notice: Notice) -> str:
+    return hashlib.sha256(canonical_json(notice).encode("utf-8")).hexdigest()
+
+
+def _info(row: NoticeVersion) -> VersionInfo:
+    return VersionInfo(row.number, row.sha256, row.published_at, row.publisher)
+
+
+def _published(row: NoticeVersion) -> PublishedNotice:
+    return PublishedNotice(_info(row), Notice.model_validate_json(row.canonical), row.source)
+
+
+def check_notice(text: str, *, file: str) -> tuple[LoadedNotice, list[Finding]]:
+    """Load and lint; schema problems raise NoticeInvalid, lint findings are returned."""
+    loaded = load_notice(text, file=file)
+    return loaded, lint_notice(loaded)
+
+
+class NoticesService:
+    def __init__(self, audit: AuditLog, renewals: RenewalMarker) -> None:
+        self._audit = audit
+        self._renewals = renewals
+
+    def _latest(self, session: Session) -> NoticeVersion | None:
+        return session.execute(
+            select(NoticeVersion).order_by(NoticeVersion.number.desc()).limit(1)
+        ).scalar_one_or_none()
+
+    def publish(self, session: Session, text: str, *, file: str, publisher: str,
+                now: datetime) -> PublishOutcome:
+        """Publish the notice in `text` unless it has lint errors or equals the current one."""
+        loaded, findings = check_notice(text, file=file)
+        if has_errors(findings):
+            raise NoticeInvalid([f for f in findings if f.severity == "error"])
+        warnings = [f for f in findings if f.severity == "warning"]
+        notice, digest = loaded.notice, content_hash(loaded.notice)
+        latest = self._latest(session)
+        if latest is not None and latest.sha256 == digest:
+            return PublishOutcome(_info(latest), False, [], [], 0, warnings)
+        previous = _published(latest).notice if latest is not None else None
+        number = latest.number + 1 if latest is not None else 1
+        row = NoticeVersion(number=number, sha256=digest, canonical=canonical_json(notice),
+                            source=text, published_at=now, publisher=publisher)
+        session.add(row)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict("another notice version was published at the same moment; "
+                           "run the command again") from None
+        widened = widened_purposes(previous, notice) if previous is not None else []
+        renewals = 0
+        if widened:
+            renewals = self._renewals.mark_for_renewal(
+                session, [w.purpose_id for w in widened], notice_version=number, now=now)
+        self._audit.record(session, AuditEvent(
+            actor=publisher, action="notice.publish", target=f"notice:v{number}",
+            detail={"sha256": digest, "widened": [w.purpose_id for w in widened],
+                    "renewals": renewals}), now=now)
+        diff = human_diff(previous, notice, old_label=f"version {number - 1}",
+                          new_label=f"version {number}")
+        return PublishOutcome(_info(row), True, diff, widened, renewals, warnings)
+
+    def current(self, session: Session) -> PublishedNotice:
+        latest = self._latest(session)
+        if latest is None:
+            raise NoticeNotPublished("no notice has been published yet; "
+                                     "run `ehrlich notice publish FILE`")
+        return _published(latest)
+
+    def version(self, session: Session, number: int) -> PublishedNotice:
+        row = session.get(NoticeVersion, number)
+        if row is None:
+            raise NotFound(f"there is no notice version {number}")
+        return _published(row)
+
+    def versions(self, session: Session) -> list[VersionInfo]:
+        rows = session.execute(select(NoticeVersion).order_by(NoticeVersion.number)).scalars()
+        return [_info(r) for r in rows]
+
+    def count(self, session: Session) -> int:
+        return session.execute(select(func.count()).select_from(NoticeVersion)).scalar_one()
+
+    def page(self, session: Session, number: int | None = None) -> NoticePage:
+        """The current (or the numbered) version with the version list."""
+        published = self.current(session) if number is None else self.version(session, number)
+        return NoticePage(published, self.versions(session))

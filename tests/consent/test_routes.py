@@ -1,0 +1,145 @@
+"""One-click unsubscribe and the consent check over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from ehrlich.consent.links import unsubscribe_token
+from ehrlich.consent.models import ConsentEvent
+from ehrlich.consent.service import current_state, history
+from ehrlich.crypto import sign_token
+from ehrlich.instance.service import Instance
+from tests.conftest import NOW
+from tests.consent.helpers import new_subject, record
+
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+Auth = Callable[..., dict[str, str]]
+
+
+def token_for(instance: Instance, subject_id: str, purpose: str = "newsletter") -> str:
+    return unsubscribe_token(instance.keyring, subject_id=subject_id, purpose=purpose,
+                             channel="email", now=NOW)
+
+
+def state(instance: Instance, subject_id: str) -> str:
+    with instance.db.read() as session:
+        return current_state(session, subject_id, "newsletter", "email")
+
+
+def events(instance: Instance) -> int:
+    with instance.db.read() as session:
+        return int(session.execute(select(func.count()).select_from(ConsentEvent)).scalar_one())
+
+
+def test_one_click_post_withdraws_at_once_without_redirect_or_cookie(
+        instance: Instance, client: TestClient) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "granted")
+    response = client.post(f"/unsubscribe/{token_for(instance, ada)}", data=ONE_CLICK,
+                           headers={"User-Agent": "MailClient/1", "Sec-GPC": "1"},
+                           follow_redirects=False)
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert "You are unsubscribed" in response.text
+    assert state(instance, ada) == "withdrawn"
+    with instance.db.read() as session:
+        last = history(session, ada)[-1]
+    assert (last.action, last.method, last.actor) == ("withdrawn", "one-click-unsubscribe",
+                                                      "subject")
+    assert last.token_hash is not None
+    assert last.sec_gpc == "1"
+
+
+def test_multipart_body_works_and_repeating_is_harmless(instance: Instance,
+                                                        client: TestClient) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "granted")
+    url = f"/unsubscribe/{token_for(instance, ada)}"
+    first = client.post(url, files={"List-Unsubscribe": (None, "One-Click")})
+    assert first.status_code == 200
+    assert state(instance, ada) == "withdrawn"
+    count = events(instance)
+    second = client.post(url, data=ONE_CLICK)
+    assert (second.status_code, second.text) == (200, first.text)
+    assert events(instance) == count
+
+
+def test_unknown_forged_and_cross_purpose_tokens_get_the_same_answer_and_change_nothing(
+        instance: Instance, client: TestClient) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "granted")
+    valid_elsewhere = new_subject(instance, "bob@example.org")
+    record(instance, valid_elsewhere, "granted")
+    reference = client.post(f"/unsubscribe/{token_for(instance, valid_elsewhere)}",
+                            data=ONE_CLICK)
+    good = token_for(instance, ada)
+    body, sig = good.split(".")
+    wrong_purpose = sign_token(instance.keyring, purpose="confirm", subject=ada,
+                               now=int(NOW.timestamp()), ttl_seconds=None,
+                               data={"p": "newsletter", "c": "email"})
+    before = events(instance)
+    for token in ("nonsense", body + "." + sig[::-1], wrong_purpose, "a" * 5000,
+                  token_for(instance, "00000000-0000-0000-0000-000000000000")):
+        response = client.post(f"/unsubscribe/{token}", data=ONE_CLICK)
+        assert (response.status_code, response.text) == (200, reference.text)
+    assert events(instance) == before
+    assert state(instance, ada) == "active"
+
+
+def test_unsubscribing_cancels_a_pending_double_opt_in(instance: Instance,
+                                                       client: TestClient) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "requested")
+    client.post(f"/unsubscribe/{token_for(instance, ada)}", data=ONE_CLICK)
+    assert state(instance, ada) == "withdrawn"
+
+
+def test_get_only_shows_one_button(instance: Instance, client: TestClient) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "granted")
+    token = token_for(instance, ada)
+    page = client.get(f"/unsubscribe/{token}", headers={"Accept-Language": "de-DE"})
+    assert page.status_code == 200
+    assert page.text.count("<button") == 1
+    assert f'action="/unsubscribe/{token}"' in page.text
+    assert 'name="List-Unsubscribe" value="One-Click"' in page.text
+    assert "Abmelden" in page.text
+    assert state(instance, ada) == "active"
+
+
+def test_consent_check(instance: Instance, client: TestClient, auth: Auth) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "granted")
+    headers = auth("consent:read")
+    params = {"email": "ADA@example.org", "purpose": "newsletter", "channel": "email"}
+    answer = client.get("/api/v1/consent/check", params=params, headers=headers)
+    assert answer.status_code == 200
+    assert answer.json() == {"purpose": "newsletter", "channel": "email", "allowed": True,
+                             "state": "active"}
+    client.post(f"/unsubscribe/{token_for(instance, ada)}", data=ONE_CLICK)
+    after = client.get("/api/v1/consent/check", params=params, headers=headers).json()
+    assert (after["allowed"], after["state"]) == (False, "withdrawn")
+    unknown = client.get("/api/v1/consent/check", headers=headers,
+                         params={**params, "email": "nobody@example.org"}).json()
+    assert (unknown["allowed"], unknown["state"]) == (False, "none")
+
+
+def test_consent_check_refuses_bad_input_and_missing_scope(instance: Instance,
+                                                           client: TestClient,
+                                                           auth: Auth) -> None:
+    params = {"email": "ada@example.org", "purpose": "newsletter"}
+    assert client.get("/api/v1/consent/check", params=params).status_code == 401
+    assert client.get("/api/v1/consent/check", params=params,
+                      headers=auth("subjects:read")).status_code == 403
+    headers = auth("consent:read")
+    for bad, field in (({"email": "not-an-address"}, "email"),
+                       ({"purpose": "Bad Purpose"}, "purpose"),
+                       ({"email": "a" * 400 + "@example.org"}, "email")):
+        response = client.get("/api/v1/consent/check", params={**params, **bad},
+                              headers=headers)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == field

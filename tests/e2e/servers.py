@@ -1,0 +1,62 @@
+"""Start real `ehrlich serve` processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_servers(config: Path, count: int, *, env: dict[str, str] | None = None,
+                    cwd: Path | None = None) -> Iterator[list[str]]:
+    """Start `count` server processes on free ports; yield their base URLs."""
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
+    base_env.update(env or {})
+    base_env["EHRLICH_CONFIG"] = str(config)
+    procs, urls = [], []
+    try:
+        for _ in range(count):
+            port = free_port()
+            log = open(config.parent / f"serve-{port}.log", "w")  # noqa: SIM115
+            procs.append((subprocess.Popen(
+                [sys.executable, "-m", "ehrlich", "serve", "--port", str(port)],
+                env=base_env, cwd=cwd or config.parent, stdout=log, stderr=subprocess.STDOUT),
+                log))
+            urls.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        for url, (proc, log) in zip(urls, procs, strict=True):
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited early; see {log.name}")
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server at {url} did not start")
+                time.sleep(0.1)
+        yield urls
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, log in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()

@@ -1,0 +1,108 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+@dataclass
+class Handler:
+    received: list[Received] = field(default_factory=list)
+    rcpt_reply: str = "250 OK"
+
+    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
+            self, server: Any, session: Any, envelope: Any, address: str,
+            rcpt_options: Any) -> str:
+        if self.rcpt_reply.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return self.rcpt_reply
+
+    async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
+            self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                      bytes(envelope.original_content or envelope.content)))
+        return "250 Message accepted"
+
+
+class SmtpServer:
+    """Not started until `start()`; the port is fixed so it can come and go."""
+
+    def __init__(self, port: int, **kwargs: Any) -> None:
+        self.port = port
+        self.handler = Handler()
+        self._kwargs = kwargs
+        self._controller: Controller | None = None
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def start(self) -> SmtpServer:
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                      **self._kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def password_checker(user: str, password: str) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+              ) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == user.encode()
+              and auth_data.password == password.encode())
+        return AuthResult(success=ok)
+
+    return check
+
+
+def self_signed(tmp: Path) -> tuple[Path, ssl.SSLContext]:
+    """A throwaway certificate for 127.0.0.1; returns its path and a server context."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "smtp-cert.pem", tmp / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return cert_path, context

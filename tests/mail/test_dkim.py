@@ -1,0 +1,89 @@
+"""DKIM: captured mails verify with dkimpy; h= covers the one-click headers."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ehrlich.errors import ConfigurationError
+from ehrlich.instance.service import Instance
+from ehrlich.mail.dkim import DkimSigner
+from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
+from ehrlich.settings import Settings
+from tests.mail.conftest import run_jobs
+from tests.mail.smtp_server import SmtpServer
+
+SELECTOR, DOMAIN = "mail2026", "shop.example"
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> Settings:
+    key_file = tmp_path / "dkim.pem"
+    key_file.write_bytes(rsa_key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.TraditionalOpenSSL,
+                                               serialization.NoEncryption()))
+    return settings.model_copy(update={"dkim_key_file": key_file, "dkim_selector": SELECTOR,
+                                       "dkim_domain": DOMAIN})
+
+
+def dns_for(key: rsa.RSAPrivateKey) -> Any:
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dnsfunc(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == f"{SELECTOR}._domainkey.{DOMAIN}.".encode() else b""
+
+    return dnsfunc
+
+
+def signed_headers(message: bytes) -> list[str]:
+    head = message.split(b"\r\n\r\n", 1)[0].decode()
+    unfolded = re.sub(r"\r\n[ \t]+", " ", head)
+    [signature] = [line for line in unfolded.split("\r\n")
+                   if line.lower().startswith("dkim-signature:")]
+    match = re.search(r"\bh=([^;]+)", signature)
+    assert match is not None
+    return [h.strip().lower() for h in match.group(1).split(":")]
+
+
+def test_marketing_mail_is_signed_over_the_one_click_headers(
+        instance: Instance, smtp: SmtpServer, rsa_key: rsa.RSAPrivateKey) -> None:
+    smtp.start()
+    instance.mail.send(OutgoingMail(
+        to="ada@example.org", subject="News", text="Hello", html="<p>Hello</p>",
+        category="marketing",
+        unsubscribe=Unsubscribe("https://shop.example/unsubscribe/t1",
+                                "mailto:unsubscribe@shop.example?subject=t1")))
+    run_jobs(instance)
+    [got] = smtp.received
+    message = got.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    assert dkim.verify(message, dnsfunc=dns_for(rsa_key))
+    headers = signed_headers(message)
+    for name in ("from", "to", "subject", "date", "message-id", "list-unsubscribe",
+                 "list-unsubscribe-post"):
+        assert name in headers
+    forged = message.replace(b"<https://shop.example/unsubscribe/t1>",
+                             b"<https://evil.example/unsubscribe/t1>")
+    assert forged != message
+    assert not dkim.verify(forged, dnsfunc=dns_for(rsa_key))
+
+
+def test_incomplete_dkim_settings_stop_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="EHRLICH_DKIM_SELECTOR"):
+        DkimSigner.from_settings(Settings(data_dir=tmp_path, dkim_key_file=tmp_path / "k"))
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        DkimSigner.from_settings(Settings(data_dir=tmp_path, dkim_key_file=tmp_path / "k",
+                                          dkim_selector="s", dkim_domain="d.example"))

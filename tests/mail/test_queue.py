@@ -1,0 +1,110 @@
+"""Mail through the job queue: outages delay mail and lose none; maintenance holds it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from ehrlich.errors import InvalidInput
+from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.mail.interfaces import NullMailSender, OutgoingMail, Unsubscribe
+from ehrlich.mail.maintenance import MaintenanceSwitch
+from ehrlich.mail.service import QueuedMailSender
+from ehrlich.settings import Settings
+from tests.conftest import NOW
+from tests.mail.conftest import run_jobs
+from tests.mail.smtp_server import SmtpServer
+
+LATER = timedelta(days=2)
+
+
+def newsletter(to: str = "ada@example.org") -> OutgoingMail:
+    return OutgoingMail(to=to, subject="News", text="Hello", html="<p>Hello</p>",
+                        category="marketing",
+                        unsubscribe=Unsubscribe("https://shop.example/unsubscribe/t1"))
+
+
+def test_configured_instance_sends_through_the_queue(instance: Instance, smtp: SmtpServer
+                                                     ) -> None:
+    assert isinstance(instance.mail, QueuedMailSender)
+    smtp.start()
+    instance.mail.send(newsletter())
+    assert smtp.received == []  # accepted, not yet delivered
+    assert run_jobs(instance) == 1
+    [got] = smtp.received
+    msg = message_from_bytes(got.data, policy=policy.default)
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert got.rcpt_tos == ["ada@example.org"]
+
+
+def test_outage_delays_and_loses_nothing_and_delivers_once(instance: Instance,
+                                                           smtp: SmtpServer) -> None:
+    instance.mail.send(newsletter())
+    assert run_jobs(instance) == 1  # server down: the try fails
+    assert instance.jobs.huey.scheduled_count() == 1  # ... and is scheduled again
+    assert run_jobs(instance) == 0  # not before its delay
+    assert run_jobs(instance, later=LATER) == 1  # still down: a second try, rescheduled
+    assert instance.jobs.huey.scheduled_count() == 1
+    smtp.start()
+    assert run_jobs(instance, later=LATER) == 1
+    assert len(smtp.received) == 1
+    assert run_jobs(instance, later=LATER) == 0
+    assert instance.jobs.huey.scheduled_count() == 0
+    assert len(smtp.received) == 1
+
+
+def test_retries_keep_the_same_message_id(instance: Instance, smtp: SmtpServer) -> None:
+    instance.mail.send(newsletter())
+    run_jobs(instance)
+    queued = instance.jobs.huey.scheduled()
+    first_id = queued[0].args[0]["message_id"]
+    smtp.start()
+    run_jobs(instance, later=LATER)
+    msg = message_from_bytes(smtp.received[0].data, policy=policy.default)
+    assert msg["Message-ID"] == first_id
+
+
+def test_maintenance_holds_mail_without_using_up_tries(instance: Instance, smtp: SmtpServer
+                                                       ) -> None:
+    smtp.start()
+    switch = MaintenanceSwitch(instance.settings.effective_maintenance_file)
+    switch.turn_on(reason="restore", now=NOW)
+    assert switch.is_on()
+    assert switch.reason() == "restore"
+    instance.mail.send(newsletter())
+    for _ in range(instance.settings.mail_retries + 2):  # more rounds than there are tries
+        assert run_jobs(instance, later=LATER) == 1
+    assert smtp.received == []
+    switch.turn_off()
+    assert run_jobs(instance, later=LATER) == 1
+    assert len(smtp.received) == 1
+
+
+def test_final_refusal_is_not_retried(instance: Instance, smtp: SmtpServer) -> None:
+    smtp.handler.rcpt_reply = "550 5.1.1 no such user"
+    smtp.start()
+    instance.mail.send(newsletter())
+    assert run_jobs(instance) == 1
+    assert instance.jobs.huey.scheduled_count() == 0
+    assert instance.jobs.huey.pending_count() == 0
+
+
+def test_bad_mail_fails_in_the_caller_and_queues_nothing(instance: Instance) -> None:
+    with pytest.raises(InvalidInput):
+        instance.mail.send(OutgoingMail(to="ada@example.org", subject="x", text="x",
+                                        category="marketing"))
+    assert instance.jobs.pending_count() == 0
+
+
+def test_without_smtp_the_instance_uses_the_null_sender(tmp_path: Path) -> None:
+    plain = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k")
+    init_instance(plain, now=NOW)
+    opened = open_instance(plain)
+    try:
+        assert isinstance(opened.mail, NullMailSender)
+        assert "mail.send" in opened.jobs.task_names
+    finally:
+        opened.close()

@@ -1,0 +1,91 @@
+"""SMTP transport against a real server on loopback: plain, STARTTLS, TLS, AUTH, refusals."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.errors import MailDeferred, MailRefused
+from ehrlich.mail.interfaces import OutgoingMail
+from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
+from ehrlich.settings import Settings
+from tests.conftest import NOW
+from tests.mail.smtp_server import SmtpServer, password_checker, self_signed
+
+RAW = MessageBuilder("Shop <news@shop.example>").build(
+    OutgoingMail(to="ada@example.org", subject="Grüße", text="Hallo Ada", html="<p>Hallo</p>"),
+    now=NOW).as_bytes(policy=policy.SMTP)
+
+
+def deliver(config: SmtpConfig) -> None:
+    SmtpTransport(config).deliver(mail_from="news@shop.example", to="ada@example.org",
+                                  message=RAW)
+
+
+def test_plain_delivery(smtp: SmtpServer) -> None:
+    smtp.start()
+    deliver(SmtpConfig("127.0.0.1", smtp.port, tls="none"))
+    [got] = smtp.received
+    assert (got.mail_from, got.rcpt_tos) == ("news@shop.example", ["ada@example.org"])
+    msg = message_from_bytes(got.data, policy=policy.default)
+    assert msg["Subject"] == "Grüße"
+    assert msg.get_body(("plain",)).get_content().strip() == "Hallo Ada"  # type: ignore[union-attr]
+
+
+def test_starttls_with_login(tmp_path: Path, smtp_port: int) -> None:
+    cert, context = self_signed(tmp_path)
+    server = SmtpServer(smtp_port, tls_context=context, require_starttls=True,
+                        authenticator=password_checker("mailer", "s3cret"),
+                        auth_required=True).start()
+    try:
+        config = SmtpConfig("127.0.0.1", smtp_port, tls="starttls", username="mailer",
+                            password=SecretStr("s3cret"), ca_file=cert)
+        deliver(config)
+        assert len(server.received) == 1
+        # an untrusted certificate is not accepted
+        with pytest.raises(MailDeferred):
+            deliver(SmtpConfig("127.0.0.1", smtp_port, tls="starttls"))
+    finally:
+        server.stop()
+    assert len(server.received) == 1
+
+
+def test_implicit_tls(tmp_path: Path, smtp_port: int) -> None:
+    cert, context = self_signed(tmp_path)
+    server = SmtpServer(smtp_port, ssl_context=context).start()
+    try:
+        deliver(SmtpConfig("127.0.0.1", smtp_port, tls="ssl", ca_file=cert))
+    finally:
+        server.stop()
+    assert len(server.received) == 1
+
+
+def test_server_down_is_deferred(smtp: SmtpServer) -> None:
+    with pytest.raises(MailDeferred, match="not usable"):
+        deliver(SmtpConfig("127.0.0.1", smtp.port, tls="none", timeout=5))
+
+
+@pytest.mark.parametrize(("reply", "error"), [("550 5.1.1 no such user", MailRefused),
+                                              ("450 4.2.0 mailbox busy", MailDeferred)])
+def test_refusals_are_sorted_into_final_and_temporary(smtp: SmtpServer, reply: str,
+                                                      error: type[Exception]) -> None:
+    smtp.handler.rcpt_reply = reply
+    smtp.start()
+    with pytest.raises(error):
+        deliver(SmtpConfig("127.0.0.1", smtp.port, tls="none"))
+    assert smtp.received == []
+
+
+def test_password_never_prints(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, smtp_host="mail.example", smtp_username="u",
+                        smtp_password="hunter2-secret", smtp_from="a@b.example")
+    config = SmtpConfig.from_settings(settings)
+    assert config is not None
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in repr(config)
+    assert config.password is not None
+    assert config.password.get_secret_value() == "hunter2-secret"
