@@ -12,8 +12,6 @@ from pathlib import Path
 
 from tests.cli.conftest import Cli
 
-pytest_plugins = ["tests.cli.conftest"]
-
 
 def _init(cli: Cli, tmp_path: Path) -> Path:
     r = cli("init", "--data-dir", "inst/data", "--key-file", "inst/keys/k.key")

@@ -8,6 +8,7 @@ needs. The recovery identity is meant to leave the machine at once.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ class BackupKeys:
 
     def config_lines(self) -> list[str]:
         """The lines `ehrlich init` adds to the instance configuration."""
-        recipients = f'["{self.operations_recipient}", "{self.recovery_recipient}"]'
+        # JSON strings and arrays are valid TOML basic strings and arrays.
+        recipients = json.dumps([self.operations_recipient, self.recovery_recipient])
         return [f"backup_recipients = {recipients}",
-                f'backup_identity = "{self.operations_identity}"']
+                f"backup_identity = {json.dumps(str(self.operations_identity))}"]
 
 
 def _write_identity(path: Path, label: str) -> str:

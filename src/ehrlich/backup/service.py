@@ -27,7 +27,7 @@ from ehrlich.backup.models import (
     BackupVerification,
 )
 from ehrlich.backup.reading import MANIFEST_MEMBER, open_backup, read_sidecar
-from ehrlich.backup.retention import RetentionPolicy, keep
+from ehrlich.backup.retention import RetentionPolicy, keep, max_backup_age
 from ehrlich.backup.schemas import (
     ARCHIVE_SUFFIX,
     SIDECAR_SUFFIX,
@@ -253,6 +253,5 @@ class BackupService:
         return report
 
     def max_backup_age(self, interval: timedelta = timedelta(days=1)) -> timedelta:
-        from ehrlich.backup.retention import max_backup_age
-
+        """How long a backup (and erased data in it) can survive; the notice states it."""
         return max_backup_age(self.policy, interval)
