@@ -37,6 +37,5 @@ def test_snapshot_during_writes_matches_its_manifest(instance: Instance) -> None
     counts = sidecar.manifest.row_counts
     assert counts["subjects"] == counts["data_keys"]  # never a subject without its key
     assert counts["subjects"] >= 20 + 5 * 3
-    assert counts["audit_entries"] >= counts["subjects"]
     report = instance.backup.verify(sidecar.manifest.backup_id, now=NOW + timedelta(minutes=1))
     assert report.row_counts == counts

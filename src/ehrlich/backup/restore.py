@@ -95,6 +95,14 @@ def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: Subject
     return replayed
 
 
+def _target_url(value: str) -> str:
+    """The same URL forms the settings accept (postgresql:// means psycopg 3)."""
+    try:
+        return Settings._known_database(value)
+    except ValueError as exc:
+        raise InvalidInput.one("target", str(exc)) from exc
+
+
 def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
                    target_url: str | None, force: bool, now: datetime,
                    actor: str = "cli") -> RestoreReport:
@@ -114,7 +122,7 @@ def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
             f"the erasure ledger {ledger.path} holds {len(records)} erasures but held "
             f"{opened.manifest.ledger.entries} when backup {backup_id} was made: it was "
             "replaced or cut short; restore refused")
-    url = target_url or settings.effective_database_url
+    url = _target_url(target_url) if target_url else settings.effective_database_url
     wanted = "sqlite" if opened.member == snapshot.SQLITE_MEMBER else "postgresql"
     if not url.startswith(wanted):
         raise InvalidInput.one("target", f"backup {backup_id} holds a {wanted} database; "
