@@ -31,6 +31,7 @@ from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
+ROUNDS = 3
 START, END = "<!-- bench:backup -->", "<!-- /bench:backup -->"
 
 
@@ -87,29 +88,41 @@ def run(count: int) -> str:
     size = db_path.stat().st_size
     instance = open_instance(settings)
     now = datetime.now(UTC)
-    try:
+    base = WORK / "baseline"
+    rflags = " ".join(f"-r {r}" for r in recipients)
+    check = "sqlite3 check.db 'PRAGMA quick_check; SELECT count(*) FROM subjects'"
+
+    def ours() -> tuple[float, float, int]:
+        shutil.rmtree(dest, ignore_errors=True)
         made: list[str] = []
-        ours_backup = _timed(lambda: made.append(
-            instance.backup.create(now=now).manifest.backup_id))
-        archive = sum(p.stat().st_size for p in dest.glob("*.age"))
-        ours_verify = _timed(lambda: instance.backup.verify(made[0], now=now))
+        backup = _timed(lambda: made.append(instance.backup.create(now=now).manifest.backup_id))
+        size = sum(p.stat().st_size for p in dest.glob("*.age"))
+        return backup, _timed(lambda: instance.backup.verify(made[0], now=now)), size
+
+    def baseline() -> tuple[float, float, int]:
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir()
+        backup = _timed(lambda: _sh(
+            f"sqlite3 '{db_path}' \".backup snap.db\" && zstd -q -3 -c snap.db | age {rflags} "
+            "> snap.db.zst.age && rm snap.db", base))
+        size = (base / "snap.db.zst.age").stat().st_size
+        return backup, _timed(lambda: _sh(
+            f"age -d -i '{ops}' snap.db.zst.age | zstd -q -d > check.db && {check} "
+            "&& rm check.db", base)), size
+
+    # Alternate the two, ROUNDS times, and keep each one's best: the machine is shared.
+    ours_runs, base_runs = [], []
+    try:
+        for _ in range(ROUNDS):
+            ours_runs.append(ours())
+            base_runs.append(baseline())
     finally:
         instance.close()
-
-    base = WORK / "baseline"
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir()
-    rflags = " ".join(f"-r {r}" for r in recipients)
-    base_backup = _timed(lambda: _sh(
-        f"sqlite3 '{db_path}' \".backup snap.db\" && zstd -q -3 -c snap.db | age {rflags} "
-        "> snap.db.zst.age && rm snap.db", base))
-    base_archive = (base / "snap.db.zst.age").stat().st_size
-    check = "sqlite3 check.db 'PRAGMA quick_check; SELECT count(*) FROM subjects'"
-    base_verify = _timed(lambda: _sh(
-        f"age -d -i '{ops}' snap.db.zst.age | zstd -q -d > check.db && {check} && rm check.db",
-        base))
-    shutil.rmtree(base)
-    shutil.rmtree(dest)
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
+    ours_backup, ours_verify = min(r[0] for r in ours_runs), min(r[1] for r in ours_runs)
+    base_backup, base_verify = min(r[0] for r in base_runs), min(r[1] for r in base_runs)
+    archive, base_archive = ours_runs[0][2], base_runs[0][2]
 
     mib = size / 1024 / 1024
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -127,6 +140,8 @@ def run(count: int) -> str:
         f"Database: {count:,} subjects, SQLite, {mib:.0f} MiB. Archives: ours "
         f"{archive / 1024 / 1024:.0f} MiB, baseline {base_archive / 1024 / 1024:.0f} MiB "
         "(both zstd level 3, age to two X25519 recipients).",
+        "",
+        f"Best of {ROUNDS} alternating runs of each.",
         "",
         "| step | ehrlich | baseline (sqlite3 .backup, zstd, age) | ehrlich / baseline |",
         "|---|---|---|---|",

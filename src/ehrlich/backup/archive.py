@@ -27,6 +27,7 @@ BLOCK = 512
 ZSTD_LEVEL = 3
 _MIB = 1024 * 1024
 _STEP = 4 * _MIB  # tar bytes compressed per step
+_TAR_SLACK = 1 * _MIB  # tar headers and padding beyond the members' sizes
 
 
 class _Chain(io.RawIOBase):
@@ -126,31 +127,35 @@ class _HashingWriter(io.RawIOBase):
 
 
 class HashingReader(io.RawIOBase):
-    """Hashes everything read through it; `drain` reads the rest."""
+    """Reads the source in large blocks, hashing each once; serves age's small reads."""
 
     def __init__(self, source: BinaryIO) -> None:
         self._source, self.size, self._hash = source, 0, hashlib.sha256()
+        self._block, self._pos = memoryview(b""), 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        data = self._source.read(len(memoryview(buffer)))
-        n = len(data)
-        memoryview(buffer).cast("B")[:n] = data
-        self._hash.update(data)
-        self.size += n
-        return n
-
-    def drain(self) -> None:
-        while self._source_read():
-            pass
-
-    def _source_read(self) -> bool:
+    def _next_block(self) -> bool:
         data = self._source.read(_MIB)
         self._hash.update(data)
         self.size += len(data)
+        self._block, self._pos = memoryview(data), 0
         return bool(data)
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= len(self._block) and not self._next_block():
+            return 0
+        target = memoryview(buffer).cast("B")
+        n = min(len(target), len(self._block) - self._pos)
+        target[:n] = self._block[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def drain(self) -> None:
+        """Read (and hash) the rest, e.g. after decryption stopped early."""
+        while self._next_block():
+            pass
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
@@ -172,23 +177,26 @@ def pack(out: BinaryIO, members: Sequence[tuple[str, bytes | memoryview]],
 
 
 class _Collect(io.RawIOBase):
-    """Decompresses what it is given into one growing buffer."""
+    """Keeps what age decrypts (still compressed) for one decompression at the end."""
 
     def __init__(self) -> None:
-        self.buffer = io.BytesIO()
-        self._zstd = zstandard.ZstdDecompressor().decompressobj()
+        self.parts: list[bytes] = []
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        self.buffer.write(self._zstd.decompress(data))
-        return memoryview(data).nbytes
+        self.parts.append(bytes(data))
+        return len(self.parts[-1])
 
 
-def unpack(source: HashingReader, identity: x25519.Identity, *, label: str
-           ) -> dict[str, memoryview]:
-    """Decrypt, decompress and split the tar; members keep their order."""
+def unpack(source: HashingReader, identity: x25519.Identity, *, label: str,
+           expected_size: int) -> dict[str, memoryview]:
+    """Decrypt, decompress and split the tar; members keep their order.
+
+    `expected_size` (from the manifest) bounds the decompressed tar, so a
+    damaged or hostile archive cannot make it grow without limit.
+    """
     collect = _Collect()
     try:
         pyrage.decrypt_io(source, collect, [identity])
@@ -199,19 +207,25 @@ def unpack(source: HashingReader, identity: x25519.Identity, *, label: str
                                 "(it was encrypted to other recipients)") from exc
         raise BackupDamaged(f"{label} cannot be decrypted: {exc} "
                             "(the archive is corrupt or truncated)") from exc
+    compressed = b"".join(collect.parts)
+    collect.parts.clear()
+    try:
+        tar_bytes = zstandard.ZstdDecompressor().decompress(
+            compressed, max_output_size=expected_size + _TAR_SLACK)
     except zstandard.ZstdError as exc:
         raise BackupDamaged(f"{label} does not decompress: {exc}") from exc
-    collect.buffer.seek(0)
+    del compressed
+    buffer = io.BytesIO(tar_bytes)
     spans: dict[str, tuple[int, int]] = {}
     try:
-        with tarfile.open(fileobj=collect.buffer, mode="r:") as tar:
+        with tarfile.open(fileobj=buffer, mode="r:") as tar:
             for info in tar:
                 if not info.isfile():
                     raise BackupDamaged(f"{label}: unexpected tar entry {info.name!r}")
                 spans[info.name] = (info.offset_data, info.offset_data + info.size)
     except tarfile.TarError as exc:
         raise BackupDamaged(f"{label}: the tar inside is damaged ({exc})") from exc
-    view = collect.buffer.getbuffer()  # members are views into it: no copies
+    view = memoryview(tar_bytes)  # members are views into it: no copies
     if any(end > len(view) for _, end in spans.values()):
         raise BackupDamaged(f"{label}: the tar inside is cut short")
     return {name: view[start:end] for name, (start, end) in spans.items()}

@@ -57,12 +57,13 @@ def open_backup(store: BackupStore, backup_id: str, identity: x25519.Identity
     if size != sidecar.archive_size:
         raise BackupDamaged(f"{label}: the archive is {size} bytes but its manifest says "
                             f"{sidecar.archive_size}: it was truncated or altered")
+    tar_size = sum(m.size for m in sidecar.manifest.members.values()) + 64 * 1024
     corrupt = BackupDamaged(f"{label}: the SHA-256 of the archive does not match its "
                             "manifest: the archive is corrupt or was altered")
     with store.reader(sidecar.archive) as fh:
         source = HashingReader(fh)
         try:
-            members = unpack(source, identity, label=label)
+            members = unpack(source, identity, label=label, expected_size=tar_size)
         except IntegrityFailure as exc:
             source.drain()
             if source.hexdigest() != sidecar.archive_sha256:
