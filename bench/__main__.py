@@ -3,6 +3,6 @@
 import runpy
 import sys
 
-for name in ("bench.subjects",):
+for name in ("bench.subjects", "bench.notices", "bench.staff_login"):
     sys.argv = [name]
     runpy.run_module(name, run_name="__main__")

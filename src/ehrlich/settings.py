@@ -50,6 +50,17 @@ class Settings(BaseSettings):
         default=True, description="`ehrlich serve` runs the job worker in its own process"
     )
     worker_threads: int = Field(default=2, ge=1, le=32)
+    redis_prefix: str = Field(default="ehrlich:", description="Prefix of every Redis key")
+    trusted_proxies: str = Field(
+        default="127.0.0.1", description="Comma-separated addresses of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed (uvicorn --forwarded-allow-ips)")
+    login_window_seconds: int = Field(default=900, ge=1)
+    captcha_after_failures: int = Field(default=3, ge=1)
+    captcha_base_number: int = Field(default=4000, ge=10)
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    second_factor_for_all_roles: bool = Field(
+        default=False, description="Require TOTP of every staff role, not only owner and admin")
     phone_region: str | None = Field(
         default=None, description="Region for phone numbers written without +country code"
     )

@@ -88,22 +88,27 @@ def test_token_create_and_audit_verify_exit_codes(cli: Cli, tmp_path: Path) -> N
     assert bad.returncode == 2
     assert "scope" in bad.stderr
 
+    def verified() -> int:
+        ok = cli("--data-dir", "inst/data", "audit", "verify")
+        assert ok.returncode == 0, ok.stderr
+        return int(ok.stdout.split("intact: ")[1].split()[0])
+
+    before = verified()
     instance = open_instance(load_settings(data / "ehrlich.toml"))
     try:
         with instance.db.write() as session:
             sid = instance.subjects.create(session, SubjectInput(email="a@example.org"),
                                            actor="t", now=NOW).subject.id
             instance.subjects.get(session, sid, actor="t", now=NOW)
-        ok = cli("--data-dir", "inst/data", "audit", "verify")
-        assert ok.returncode == 0
-        assert "2 entries verified" in ok.stdout
+        assert verified() == before + 2
         with instance.db.write() as session:
-            session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="x"))
+            session.execute(update(AuditEntry).where(AuditEntry.seq == before + 2)
+                            .values(actor="x"))
     finally:
         instance.close()
     broken = cli("--data-dir", "inst/data", "audit", "verify")
     assert broken.returncode == 1
-    assert "broken at entry 2" in broken.stderr
+    assert f"broken at entry {before + 2}" in broken.stderr
 
 
 def test_key_rotation_rewraps_everything_and_reads_keep_working(cli: Cli, tmp_path: Path

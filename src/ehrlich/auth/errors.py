@@ -1,3 +1,5 @@
+"""Errors of staff access: API tokens, sessions, forms."""
+
 from ehrlich.errors import NotAllowed, NotAuthenticated
 
 
@@ -7,3 +9,15 @@ class InvalidApiToken(NotAuthenticated):
 
 class MissingScope(NotAllowed):
     title = "Missing scope"
+
+
+class SessionExpired(NotAuthenticated):
+    title = "Sign-in required"
+
+
+class ReauthenticationRequired(NotAllowed):
+    title = "Confirm it is you"
+
+
+class CsrfRejected(NotAllowed):
+    title = "Form expired"

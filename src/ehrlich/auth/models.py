@@ -1,13 +1,13 @@
-"""Scoped API tokens for integrations."""
+"""Staff access: API tokens, staff users, sessions, recovery codes, throttling state."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ehrlich.storage.base import Base, UTCDateTime
+from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
 
 
 class ApiToken(Base):
@@ -19,3 +19,59 @@ class ApiToken(Base):
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class StaffUser(Base):
+    """A person who works in the console. The TOTP secret is sealed under the KEK."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    guide_ack_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    guide_ack_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class StaffRecoveryCode(Base):
+    """One-time recovery codes (SHA-256 of 120 random bits), for a lost second factor."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(uuid_column_type(), ForeignKey("staff_users.id"),
+                                         index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class StaffSession(Base):
+    """A console session; the cookie carries the id, the table only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(uuid_column_type(), ForeignKey("staff_users.id"),
+                                         index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    pending_totp_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class AuthCounter(Base):
+    """Shared throttling state when no Redis is configured: counters per time bucket,
+    and claimed one-time keys (solved CAPTCHAs, sent notices)."""
+
+    __tablename__ = "auth_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

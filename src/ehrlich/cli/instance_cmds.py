@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import console, instance_from, now, settings_from
-from ehrlich.instance.service import init_instance
+from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
 
@@ -20,6 +21,8 @@ def init(
         help="Where the database and ledger live (default: .ehrlich/data)")] = None,
     key_file: Annotated[Path | None, typer.Option(
         help="Key file, outside the data directory (default: .ehrlich/keys/ehrlich.key)")] = None,
+    owner_email: Annotated[str, typer.Option(
+        help="Email of the owner account created now")] = "owner@example.org",
 ) -> None:
     """Create a new instance: data directory, key file, configuration, database.
 
@@ -27,10 +30,20 @@ def init(
     """
     settings = settings_from(ctx, data_dir=data_dir, key_file=key_file)
     config_file = init_instance(settings, now=now())
+    instance = open_instance(settings)
+    try:
+        password = create_owner(instance.db, instance.staff, email=owner_email, now=now())
+    finally:
+        instance.close()
     console.print(f"[green]Instance created.[/green] Configuration: {config_file}")
     console.print(f"Key file: {settings.key_file.absolute()} (mode 0600)")
+    console.print(f"Example privacy notice: {settings.data_dir.absolute() / 'notice.yaml'} "
+                  "(edit it, then `ehrlich notice publish`)")
     console.print("[bold]Back up the key file somewhere safe, apart from the data:[/bold] "
                   "without it nothing in the database can be read.")
+    console.print(f"Owner account: {owner_email}, one-time password (shown once; change it "
+                  "and set up an authenticator app at the first sign-in on /admin):")
+    console.print(password, soft_wrap=True, highlight=False)
     console.print(backup_keys_advice(settings.key_file.absolute()))
 
 
@@ -76,7 +89,8 @@ def serve(
         consumer.start()
     try:
         uvicorn.run(create_app(instance), host=bind_host, port=bind_port,
-                    log_level="info", proxy_headers=True, server_header=False)
+                    log_level="info", proxy_headers=True, server_header=False,
+                    forwarded_allow_ips=settings.trusted_proxies)
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)

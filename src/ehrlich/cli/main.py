@@ -10,7 +10,16 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from ehrlich import errors
-from ehrlich.cli import audit_cmds, backup_cmds, instance_cmds, keys_cmds, notice_cmds, token_cmds
+from ehrlich.cli import (
+    audit_cmds,
+    backup_cmds,
+    doctor_cmds,
+    instance_cmds,
+    keys_cmds,
+    notice_cmds,
+    token_cmds,
+    user_cmds,
+)
 from ehrlich.cli.context import CliState, err_console
 
 app = typer.Typer(help="ehrlich: collect and use customer data honestly.",
@@ -46,6 +55,8 @@ app.add_typer(token_cmds.app, name="token")
 app.add_typer(keys_cmds.app, name="keys")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(notice_cmds.app, name="notice")
+app.add_typer(user_cmds.app, name="user")
+app.command()(doctor_cmds.doctor)
 app.add_typer(backup_cmds.app, name="backup")
 
 

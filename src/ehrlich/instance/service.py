@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup.keys import create_backup_keys
 from ehrlich.backup.service import BackupService
 from ehrlich.consent.renewal import ConsentRenewalMarker
@@ -51,6 +52,7 @@ class Instance:
     jobs: JobQueue
     backup: BackupService
     notices: NoticesService
+    staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
 
     def close(self) -> None:
@@ -64,8 +66,12 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
     backup = BackupService(settings, db, subjects, ledger, audit)
     notices = NoticesService(audit, ConsentRenewalMarker(audit))
-    instance = Instance(settings, db, keyring, audit, ledger, subjects, build_queue(settings),
-                        backup, notices)
+    staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),
+                         redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    instance = Instance(settings=settings, db=db, keyring=keyring, audit=audit, ledger=ledger,
+                        subjects=subjects, jobs=build_queue(settings), backup=backup,
+                        notices=notices,
+                        staff=staff)
     register_tasks(instance)
     instance.mail = build_sender(settings, instance.jobs)
     return instance

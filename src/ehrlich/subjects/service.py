@@ -354,3 +354,9 @@ class SubjectsService:
         rows = session.execute(
             select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)).all()
         return {int(v): int(n) for v, n in rows}
+
+    def count_by_state(self, session: Session) -> dict[str, int]:
+        """How many subjects are active and erased (no personal data)."""
+        from sqlalchemy import func
+        rows = session.execute(select(Subject.state, func.count()).group_by(Subject.state)).all()
+        return {str(state): int(n) for state, n in rows}

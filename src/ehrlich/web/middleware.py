@@ -8,13 +8,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # keeps Origin on same-site form posts
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     (b"content-security-policy",
      b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
      b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
 ]
+# Pages under this prefix (the embeddable signup form) may be framed by other sites.
+EMBED_PREFIX = "/embed/"
+_EMBED_CSP = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors https:")
 _API_DOCS_CSP = (b"default-src 'self'; img-src 'self' data:; object-src 'none'; "
                  b"frame-ancestors 'none'")
 
@@ -85,9 +90,12 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
+                embed = path.startswith(EMBED_PREFIX)
                 for name, value in SECURITY_HEADERS:
-                    if name in present:
+                    if name in present or (embed and name == b"x-frame-options"):
                         continue
+                    if embed and name == b"content-security-policy":
+                        value = _EMBED_CSP  # noqa: PLW2901 - the one exception
                     docs = name == b"content-security-policy" and path.startswith("/api/docs")
                     headers.append((name, _API_DOCS_CSP if docs else value))
                 if self.hsts:

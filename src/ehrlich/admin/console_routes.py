@@ -1,0 +1,164 @@
+"""Console pages after sign-in: overview with the posture report, staff management,
+account (password), and the data-handling guide."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ehrlich.admin.deps import (
+    StaffBeforeGuideDep,
+    StaffDep,
+    check_csrf,
+    cookie_names,
+    guide_of,
+    require_fresh,
+    set_cookie,
+)
+from ehrlich.admin.i18n import language, translator
+from ehrlich.admin.templating import page
+from ehrlich.auth.roles import Permission, Role, allowed
+from ehrlich.auth.sessions import session_hash
+from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
+from ehrlich.posture.service import run_report
+from ehrlich.web.deps import InstanceDep, NowDep
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+FormStr = Annotated[str, Form(max_length=4096)]
+
+
+@router.get("", response_class=HTMLResponse)
+def dashboard(request: Request, instance: InstanceDep, now: NowDep,
+              active: StaffDep) -> HTMLResponse:
+    counts = None
+    if allowed(active.role, Permission.AGGREGATES_READ):
+        with instance.db.read() as session:
+            counts = instance.staff.overview(session, active)
+    report = None
+    if allowed(active.role, Permission.POSTURE_READ):
+        report = run_report(instance, now=now)
+    with instance.db.read() as session:
+        user = instance.staff.users.by_email(session, active.email)
+    return page(request, "dashboard.html", {
+        "counts": counts, "report": report,
+        "must_change": bool(user and user.must_change_password)}, active=active)
+
+
+def _staff_page(request: Request, instance: InstanceDep, active: StaffDep, *,
+                message: str | None = None, new_password: tuple[str, str] | None = None,
+                status: int = 200) -> HTMLResponse:
+    with instance.db.read() as session:
+        users = instance.staff.users.list_all(session, role=active.role)
+    roles = [r.value for r in Role if r != Role.OWNER or active.role == Role.OWNER]
+    return page(request, "staff.html", {"users": users, "roles": roles, "message": message,
+                                        "new_password": new_password},
+                active=active, status_code=status)
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
+    return _staff_page(request, instance, active)
+
+
+@router.post("/staff", response_class=HTMLResponse)
+def add_staff(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
+              email: FormStr = "", role: FormStr = "", csrf: FormStr = "") -> Response:
+    t = translator(language(request))
+    if not check_csrf(request, instance, active, csrf):
+        return _staff_page(request, instance, active, message=t["form_expired"], status=403)
+    require_fresh(active, instance, now, "/admin/staff")
+    try:
+        with instance.db.write() as session:
+            view, password = instance.staff.users.add(
+                session, email=email, role=role, actor=f"staff:{active.user_id}",
+                actor_role=active.role, now=now)
+    except EhrlichError as exc:
+        status = 422 if isinstance(exc, InvalidInput) else 403 if isinstance(
+            exc, NotAllowed) else 409
+        return _staff_page(request, instance, active, message=exc.message, status=status)
+    return _staff_page(request, instance, active,
+                       new_password=(view.email, password or ""), status=201)
+
+
+@router.post("/staff/{user_id}/disable", response_class=HTMLResponse)
+def disable_staff(request: Request, user_id: str, instance: InstanceDep, now: NowDep,
+                  active: StaffDep, csrf: FormStr = "") -> Response:
+    t = translator(language(request))
+    if not check_csrf(request, instance, active, csrf):
+        return _staff_page(request, instance, active, message=t["form_expired"], status=403)
+    require_fresh(active, instance, now, "/admin/staff")
+    try:
+        with instance.db.write() as session:
+            instance.staff.users.disable(session, user_id, actor=f"staff:{active.user_id}",
+                                         actor_role=active.role, now=now)
+    except EhrlichError as exc:
+        return _staff_page(request, instance, active, message=exc.message, status=403)
+    return RedirectResponse("/admin/staff", status_code=303)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, active: StaffBeforeGuideDep) -> HTMLResponse:
+    return page(request, "account.html", {"message": None}, active=active)
+
+
+@router.post("/account", response_class=HTMLResponse)
+def change_password(request: Request, instance: InstanceDep, now: NowDep,
+                    active: StaffBeforeGuideDep, current: FormStr = "",
+                    new_password: FormStr = "", csrf: FormStr = "") -> Response:
+    t = translator(language(request))
+    if not check_csrf(request, instance, active, csrf):
+        return page(request, "account.html", {"message": t["form_expired"]}, active=active,
+                    status_code=403)
+    with instance.db.write() as session:
+        token = instance.staff.reauthenticate(session, active.token, password=current,
+                                              code="", now=now, password_only=True)
+    if token is None:
+        return page(request, "account.html", {"message": t["reauth_failed"]}, active=active,
+                    status_code=401)
+    try:
+        with instance.db.write() as session:
+            instance.staff.users.change_password(session, active.user_id, new_password,
+                                                 now=now, keep_session=session_hash(token))
+    except InvalidInput as exc:
+        return page(request, "account.html", {"message": exc.problems[0].reason},
+                    active=active, status_code=422)
+    names = cookie_names(instance)
+    response = page(request, "account.html", {"message": t["password_changed"]},
+                    active=active)
+    set_cookie(response, names, names.session, token)
+    return response
+
+
+@router.post("/account/sessions")
+def end_all_sessions(request: Request, instance: InstanceDep, now: NowDep,
+                     active: StaffBeforeGuideDep, csrf: FormStr = "") -> Response:
+    """Sign out everywhere, this browser included (after a fresh confirmation)."""
+    if not check_csrf(request, instance, active, csrf):
+        return RedirectResponse("/admin/account", status_code=303)
+    require_fresh(active, instance, now, "/admin/account")
+    with instance.db.write() as session:
+        instance.staff.sessions.end_all(session, active.user_id)
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+@router.get("/guide", response_class=HTMLResponse)
+def guide(request: Request, instance: InstanceDep, active: StaffBeforeGuideDep) -> HTMLResponse:
+    current = guide_of(instance)
+    return page(request, "guide.html", {
+        "paragraphs": current.for_language(language(request)), "hash": current.hash},
+        active=active)
+
+
+@router.post("/guide")
+def acknowledge(request: Request, instance: InstanceDep, now: NowDep,
+                active: StaffBeforeGuideDep, guide_hash: FormStr = "",
+                csrf: FormStr = "") -> Response:
+    current = guide_of(instance)
+    if check_csrf(request, instance, active, csrf) and guide_hash == current.hash:
+        with instance.db.write() as session:
+            instance.staff.users.acknowledge_guide(session, active.user_id, current.hash,
+                                                   now=now)
+        return RedirectResponse("/admin", status_code=303)
+    return RedirectResponse("/admin/guide", status_code=303)

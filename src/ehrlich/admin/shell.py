@@ -1,0 +1,32 @@
+"""The console shell: mounts its pages, holds the navigation registry, turns `Redirect`
+into 303 responses. Domain pages join with `router` + one `NavEntry`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ehrlich.admin import console_routes, login_routes
+from ehrlich.admin.deps import Redirect
+from ehrlich.admin.nav import NavEntry, Navigation
+from ehrlich.auth.roles import Permission
+
+
+def default_navigation() -> Navigation:
+    nav = Navigation()
+    nav.add(NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}))
+    nav.add(NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE))
+    nav.add(NavEntry("/admin/account", {"en": "Account", "de": "Konto"}))
+    return nav
+
+
+def _redirect(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Redirect)
+    return RedirectResponse(exc.url, status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    app.state.admin_nav = default_navigation()
+    app.include_router(login_routes.router)
+    app.include_router(console_routes.router)
+    app.add_exception_handler(Redirect, _redirect)

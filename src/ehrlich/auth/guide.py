@@ -1,0 +1,91 @@
+"""The data-handling guide staff acknowledge at first sign-in and after every change.
+
+It is the built-in rules, one paragraph per purpose of the published notice
+(what is collected, why, on which legal basis, for how long, shared with whom),
+and the organisation's own text (`staff-guide.txt` in the data directory, one
+paragraph per blank-line block). Its SHA-256 identifies the version
+acknowledged, so publishing a new notice asks everyone to read it again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ehrlich.crypto._primitives import sha256
+from ehrlich.notices.schemas import Notice
+
+BUILT_IN: dict[str, list[str]] = {
+    "en": [
+        "Look at a person's data only when a task needs it, and state the reason when the "
+        "console asks: every view is recorded.",
+        "Never copy contact data out of ehrlich by hand (screenshots, spreadsheets, "
+        "private mail). Use exports, which name the recipient and expire.",
+        "Requests from people about their data (access, correction, erasure, objection) "
+        "go into ehrlich the same day; the law gives one month.",
+        "If data may have reached the wrong people, tell the owner at once: a breach must "
+        "be reported to the authority within 72 hours.",
+        "Your password and codes are yours alone. ehrlich never asks for them by mail.",
+    ],
+    "de": [
+        "Sehen Sie Daten einer Person nur an, wenn eine Aufgabe es erfordert, und nennen "
+        "Sie den Grund, wenn die Konsole fragt: jeder Zugriff wird protokolliert.",
+        "Kopieren Sie Kontaktdaten nie von Hand aus ehrlich (Screenshots, Tabellen, "
+        "private Mail). Nutzen Sie Exporte, die Empfänger nennen und ablaufen.",
+        "Anfragen von Personen zu ihren Daten (Auskunft, Berichtigung, Löschung, "
+        "Widerspruch) kommen am selben Tag in ehrlich; das Gesetz gibt einen Monat.",
+        "Wenn Daten an Falsche gelangt sein könnten, sagen Sie es sofort dem Owner: eine "
+        "Datenpanne ist binnen 72 Stunden der Behörde zu melden.",
+        "Passwort und Codes gehören nur Ihnen. ehrlich fragt nie per Mail danach.",
+    ],
+}
+ORGANISATION_FILE = "staff-guide.txt"
+_NOTICE_LINE = {
+    "en": "We collect {categories} for “{title}”: {description} Legal basis: {basis}. "
+          "Kept for {retention}.{recipients}",
+    "de": "Wir erheben {categories} für „{title}“: {description} Rechtsgrundlage: {basis}. "
+          "Aufbewahrung: {retention}.{recipients}",
+}
+_SHARED = {"en": " Shared with: {names}.", "de": " Weitergabe an: {names}."}
+
+
+def _pick(values: dict[str, str], lang: str) -> str:
+    return values.get(lang) or values.get("en") or next(iter(values.values()), "")
+
+
+def notice_paragraphs(notice: Notice, lang: str) -> list[str]:
+    """One paragraph per purpose, from the notice staff must work by."""
+    names = {r.id: r.name for r in notice.recipients}
+    lines = []
+    for purpose in notice.purposes:
+        shared = [names.get(r, r) for r in purpose.recipients]
+        lines.append(_pick(_NOTICE_LINE, lang).format(
+            categories=", ".join(_pick(notice.data_categories[c], lang)
+                                 if c in notice.data_categories else c
+                                 for c in purpose.data_categories),
+            title=_pick(purpose.title, lang), description=_pick(purpose.description, lang),
+            basis=purpose.legal_basis.replace("_", " "), retention=purpose.retention.duration,
+            recipients=_pick(_SHARED, lang).format(names=", ".join(shared)) if shared else ""))
+    return lines
+
+
+@dataclass(frozen=True)
+class Guide:
+    paragraphs: dict[str, list[str]]
+    organisation: list[str]
+    hash: str
+
+    def for_language(self, lang: str) -> list[str]:
+        return self.paragraphs.get(lang, self.paragraphs["en"]) + self.organisation
+
+
+def current_guide(data_dir: Path, notice: Notice | None = None) -> Guide:
+    path = data_dir / ORGANISATION_FILE
+    own = []
+    if path.exists():
+        own = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    paragraphs = {lang: rules + (notice_paragraphs(notice, lang) if notice else [])
+                  for lang, rules in BUILT_IN.items()}
+    digest = sha256(json.dumps([paragraphs, own], sort_keys=True).encode()).hex()
+    return Guide(paragraphs, own, digest)

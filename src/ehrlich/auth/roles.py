@@ -1,0 +1,65 @@
+"""Staff roles and the permission matrix, enforced by the services (not only by pages)."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from ehrlich.errors import NotAllowed
+
+log = logging.getLogger("ehrlich.security")
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MARKETER = "marketer"
+    SUPPORT = "support"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    SUBJECTS_CREATE = "subjects.create"
+    SUBJECTS_IMPORT = "subjects.import"
+    SUBJECTS_REVEAL = "subjects.reveal"      # decrypt a contact's data (with a reason)
+    SUBJECTS_RECTIFY = "subjects.rectify"
+    SUBJECTS_ERASE = "subjects.erase"
+    AGGREGATES_READ = "aggregates.read"      # counts, consent rates, audiences
+    AUDIT_READ = "audit.read"
+    POSTURE_READ = "posture.read"
+    STAFF_MANAGE = "staff.manage"
+
+
+_EVERYTHING = frozenset(Permission)
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: _EVERYTHING,
+    Role.ADMIN: _EVERYTHING,
+    Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT}),
+    Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_REVEAL,
+                             Permission.SUBJECTS_RECTIFY, Permission.AGGREGATES_READ}),
+    Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ}),
+}
+SECOND_FACTOR_REQUIRED = frozenset({Role.OWNER, Role.ADMIN})
+# Only an owner may create, change or disable another owner.
+OWNER_ONLY_TARGETS = frozenset({Role.OWNER})
+
+
+def parse_role(value: str, *, field: str = "role") -> Role:
+    from ehrlich.errors import InvalidInput
+
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput.one(field, f"must be one of {', '.join(r.value for r in Role)}"
+                               ) from None
+
+
+def allowed(role: Role | str, permission: Permission) -> bool:
+    return permission in MATRIX.get(Role(role), frozenset())
+
+
+def require(role: Role | str, permission: Permission) -> None:
+    if not allowed(role, permission):
+        log.warning("authorisation refused: role=%s permission=%s", Role(role).value,
+                    permission.value)
+        raise NotAllowed(f"the {Role(role).value} role may not {permission.value}")

@@ -1,0 +1,107 @@
+"""The two `CounterStore` backends: Redis (namespaced by a key prefix) and the database."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ehrlich.auth.interfaces import CounterStore, bucket_of, sliding
+from ehrlich.auth.models import AuthCounter
+from ehrlich.storage.database import Database
+
+CLAIM_BUCKET = -1
+
+
+class RedisCounterStore:
+    """Counters in Redis; every key starts with `prefix` so instances (and tests) can share
+    a server. Bucket keys expire two windows after their last write."""
+
+    def __init__(self, client: Any, *, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, key: str, bucket: int) -> str:
+        return f"{self._prefix}{key}:{bucket}"
+
+    def add(self, key: str, amount: float, *, window: int, now: datetime) -> float:
+        bucket, fraction = bucket_of(now, window)
+        pipe = self._redis.pipeline()
+        pipe.incrbyfloat(self._key(key, bucket), amount)
+        pipe.expire(self._key(key, bucket), 2 * window + 1)
+        pipe.get(self._key(key, bucket - 1))
+        current, _, previous = pipe.execute()
+        return sliding(float(current), float(previous or 0), fraction)
+
+    def estimate(self, key: str, *, window: int, now: datetime) -> float:
+        bucket, fraction = bucket_of(now, window)
+        current, previous = self._redis.mget(self._key(key, bucket), self._key(key, bucket - 1))
+        return sliding(float(current or 0), float(previous or 0), fraction)
+
+    def claim(self, key: str, *, until: datetime, now: datetime) -> bool:
+        ttl_ms = max(1, math.ceil((until - now).total_seconds() * 1000))
+        return bool(self._redis.set(self._key(key, CLAIM_BUCKET), b"1", nx=True, px=ttl_ms))
+
+    def forget(self, key: str, *, window: int, now: datetime) -> None:
+        bucket, _ = bucket_of(now, window)
+        self._redis.delete(self._key(key, bucket), self._key(key, bucket - 1))
+
+
+class DatabaseCounterStore:
+    """Counters in the `auth_counters` table: one upsert per hit, atomic on SQLite
+    (write lock) and PostgreSQL (row lock of the conflicting row)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._insert = sqlite.insert if db.is_sqlite else postgresql.insert
+
+    def add(self, key: str, amount: float, *, window: int, now: datetime) -> float:
+        bucket, fraction = bucket_of(now, window)
+        insert = self._insert(AuthCounter).values(
+            key=key, bucket=bucket, value=amount,
+            expires_at=now + timedelta(seconds=2 * window + 1))
+        upsert = insert.on_conflict_do_update(
+            index_elements=["key", "bucket"],
+            set_={"value": AuthCounter.value + insert.excluded.value,
+                  "expires_at": insert.excluded.expires_at},
+        ).returning(AuthCounter.value)
+        with self._db.write() as session:
+            current = float(session.execute(upsert).scalar_one())
+            previous = session.execute(select(AuthCounter.value).where(
+                AuthCounter.key == key, AuthCounter.bucket == bucket - 1)).scalar()
+        return sliding(current, float(previous or 0), fraction)
+
+    def estimate(self, key: str, *, window: int, now: datetime) -> float:
+        bucket, fraction = bucket_of(now, window)
+        with self._db.read() as session:
+            rows = dict(session.execute(select(AuthCounter.bucket, AuthCounter.value).where(
+                AuthCounter.key == key, AuthCounter.bucket.in_([bucket, bucket - 1]))).all())
+        return sliding(float(rows.get(bucket, 0)), float(rows.get(bucket - 1, 0)), fraction)
+
+    def claim(self, key: str, *, until: datetime, now: datetime) -> bool:
+        insert = self._insert(AuthCounter).values(key=key, bucket=CLAIM_BUCKET, value=1.0,
+                                                  expires_at=until)
+        upsert = insert.on_conflict_do_update(
+            index_elements=["key", "bucket"], set_={"expires_at": insert.excluded.expires_at},
+            where=AuthCounter.expires_at <= now,
+        ).returning(AuthCounter.key)
+        with self._db.write() as session:
+            session.execute(delete(AuthCounter).where(AuthCounter.expires_at < now))
+            return session.execute(upsert).first() is not None
+
+    def forget(self, key: str, *, window: int, now: datetime) -> None:
+        with self._db.write() as session:
+            session.execute(delete(AuthCounter).where(AuthCounter.key == key,
+                                                      AuthCounter.bucket != CLAIM_BUCKET))
+
+
+def open_store(db: Database, *, redis_url: str | None, prefix: str) -> CounterStore:
+    """Redis when configured (shared by every process), else the database."""
+    if redis_url:
+        import redis
+
+        return RedisCounterStore(redis.Redis.from_url(redis_url), prefix=prefix)
+    return DatabaseCounterStore(db)

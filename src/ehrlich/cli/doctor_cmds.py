@@ -1,0 +1,49 @@
+"""`ehrlich doctor`: the posture report, with a fix for everything that is not right."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ehrlich.cli.context import console, instance_from, now
+from ehrlich.posture.service import run_report
+
+MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]",
+         "fail": "[red]fail[/red]"}
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def doctor(
+    ctx: typer.Context,
+    output: Annotated[Format, typer.Option("--format", help="text or json")] = Format.TEXT,
+) -> None:
+    """Check how well this instance is protected; exits 1 when any check fails.
+
+    Example: ehrlich doctor --format json
+    """
+    instance = instance_from(ctx)
+    try:
+        report = run_report(instance, now=now())
+    finally:
+        instance.close()
+    if output == Format.JSON:
+        print(json.dumps({"ok": not report.failed, "counts": report.counts(),
+                          "checks": [asdict(r) for r in report.results]}, indent=2))
+    else:
+        table = Table("", "check", "finding", "fix", show_lines=True)
+        for r in report.results:
+            table.add_row(MARKS[r.status], r.title, r.detail, r.fix)
+        console.print(table)
+        counts = report.counts()
+        console.print(f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail")
+    if report.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,45 @@
+"""The posture report (`ehrlich doctor`, console dashboard): every check, in order.
+
+A domain adds a check by writing one `@check(...)` function and listing it here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ehrlich.auth import posture as auth_posture
+from ehrlich.errors import EhrlichError
+from ehrlich.notices import posture as notice_posture
+from ehrlich.posture import checks
+from ehrlich.posture.schemas import Check, CheckResult, PostureContext, Report, Status
+
+if TYPE_CHECKING:
+    from ehrlich.instance.service import Instance
+
+CHECKS: tuple[Check, ...] = (
+    checks.key_file,
+    auth_posture.second_factor,
+    auth_posture.initial_passwords,
+    checks.default_secrets,
+    checks.https,
+    checks.trusted_proxies,
+    checks.audit_chain,
+    notice_posture.published_notice,
+)
+
+
+def run_report(instance: Instance, *, now: datetime,
+               selected: tuple[Check, ...] = CHECKS) -> Report:
+    """Run each check; one that crashes is reported as failed, the rest still run."""
+    ctx = PostureContext(instance, now)
+    results = []
+    for c in selected:
+        try:
+            finding = c.run(ctx)
+        except EhrlichError as exc:
+            results.append(CheckResult(c.id, c.title, Status.FAIL, exc.message,
+                                       "fix the error above and run the report again"))
+            continue
+        results.append(CheckResult(c.id, c.title, finding.status, finding.detail, finding.fix))
+    return Report(results)

@@ -1,0 +1,147 @@
+"""Staff fixtures: accounts in each role, an HTTPS console client with a settable clock."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response
+
+from ehrlich.app import create_app
+from ehrlich.auth.roles import Role
+from ehrlich.auth.sessions import STAGE_FULL
+from ehrlich.auth.totp import code_at
+from ehrlich.captcha.service import solve
+from ehrlich.instance.service import Instance
+from ehrlich.mail.interfaces import MemoryMailSender
+from ehrlich.settings import Settings
+from ehrlich.web.deps import get_now
+from tests.conftest import NOW
+
+PASSWORD = "violet-harbour-lantern-917"
+
+
+@dataclass
+class Staff:
+    id: str
+    email: str
+    role: str
+    password: str
+    secret: str | None
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """HTTPS base URL, so cookies are `__Host-` and Secure as in production."""
+    return Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "ehrlich.key",
+                    database_url=database_url, base_url="https://testserver",
+                    captcha_base_number=200)
+
+
+@pytest.fixture
+def mail(instance: Instance) -> MemoryMailSender:
+    sender = MemoryMailSender()
+    instance.mail = sender
+    return sender
+
+
+@pytest.fixture
+def make_staff(instance: Instance) -> Callable[..., Staff]:
+    def make(role: str = "owner", *, email: str | None = None, totp: bool = True,
+             acknowledged: bool = True) -> Staff:
+        from ehrlich.auth.guide import current_guide
+        from ehrlich.auth.models import StaffSession
+
+        address = email or f"{role}-{len(role)}@example.org"
+        with instance.db.write() as session:
+            view, _ = instance.staff.users.add(session, email=address, role=role,
+                                               actor="test", actor_role=Role.OWNER, now=NOW,
+                                               password=PASSWORD)
+            secret = None
+            if totp:
+                token = instance.staff.sessions.create(session, view.id, stage=STAGE_FULL,
+                                                       now=NOW)
+                row = instance.staff.sessions.row(session, token)
+                assert isinstance(row, StaffSession)
+                secret = instance.staff.users.begin_enrolment(session, view.id, row).secret
+                instance.staff.users.confirm_enrolment(session, view.id, row,
+                                                       code_at(secret, NOW - timedelta(
+                                                           minutes=5)),
+                                                       now=NOW - timedelta(minutes=5))
+                instance.staff.sessions.end(session, token)
+            if acknowledged:
+                instance.staff.users.acknowledge_guide(
+                    session, view.id, current_guide(instance.settings.data_dir).hash, now=NOW)
+        return Staff(view.id, address, role, PASSWORD, secret)
+
+    return make
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def console(instance: Instance, clock: Clock) -> Iterator[TestClient]:
+    app = create_app(instance)
+    app.dependency_overrides[get_now] = lambda: clock.now
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
+        yield c
+
+
+def form_value(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no {name} field on the page"
+    return html.unescape(found.group(1))
+
+
+def challenge_of(page: str) -> dict[str, object]:
+    found = re.search(r'data-altcha-challenge="([^"]+)"', page)
+    assert found, "no CAPTCHA challenge on the page"
+    loaded: dict[str, object] = json.loads(html.unescape(found.group(1)))
+    return loaded
+
+
+def login_form_csrf(client: TestClient) -> str:
+    return form_value(client.get("/admin/login").text, "csrf")
+
+
+def post_login(client: TestClient, email: str, password: str, *,
+               altcha: str = "", csrf: str | None = None) -> Response:
+    token = csrf if csrf is not None else login_form_csrf(client)
+    return client.post("/admin/login", data={"email": email, "password": password,
+                                             "csrf": token, "altcha": altcha},
+                       follow_redirects=False)
+
+
+def sign_in(client: TestClient, staff: Staff, now: datetime) -> Response:
+    """Password (solving a CAPTCHA if asked), then the code; returns the last response."""
+    response = post_login(client, staff.email, staff.password)
+    if response.status_code == 401 and "data-altcha-challenge" in response.text:
+        response = post_login(client, staff.email, staff.password,
+                              altcha=solve(challenge_of(response.text)))
+    assert response.status_code == 303, response.text
+    if response.headers["location"] != "/admin/login/code":
+        return response
+    assert staff.secret is not None
+    page = client.get("/admin/login/code").text
+    return client.post("/admin/login/code", data={
+        "code": code_at(staff.secret, now), "csrf": form_value(page, "csrf")},
+        follow_redirects=False)

@@ -1,0 +1,99 @@
+"""The console in Debian's Chromium: sign-in with CAPTCHA escalation, TOTP enrolment,
+guide acknowledgement, and not one Content-Security-Policy violation on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from ehrlich.auth.roles import Role
+from ehrlich.auth.totp import code_at
+from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.settings import Settings
+from tests.e2e.staff_servers import free_port, serving
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ADMIN, PASSWORD = "admin@example.org", "violet-harbour-lantern-917"
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _violations(page: Page) -> list[str]:
+    found: list[str] = page.evaluate("window.__cspViolations")
+    return found
+
+
+def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browser) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
+                        base_url=base)
+    now = datetime.now(UTC)
+    init_instance(settings, now=now)
+    instance = open_instance(settings)
+    with instance.db.write() as session:
+        instance.staff.users.add(session, email=ADMIN, role=Role.ADMIN, actor="test",
+                                 actor_role=Role.OWNER, now=now, password=PASSWORD)
+    instance.close()
+
+    env = {"EHRLICH_INPROCESS_WORKER": "false", "EHRLICH_CAPTCHA_BASE_NUMBER": "300",
+           "EHRLICH_PORT": str(port)}
+    console_messages: list[str] = []
+    with serving(settings.data_dir / "ehrlich.toml", 1, env, tmp_path) as urls:
+        page = browser.new_page(base_url=urls[0])
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.on("console", lambda m: console_messages.append(f"{m.type}: {m.text}"))
+
+        for attempt in range(4):
+            page.goto("/admin/login")
+            page.fill("#email", ADMIN)
+            page.fill("#password", f"wrong-{attempt}")
+            with page.expect_navigation():
+                page.click("main button[type=submit]")
+        assert page.locator("[data-altcha-challenge]").count() == 1, page.content()
+        page.wait_for_selector("[data-altcha-state=solved]", timeout=60_000)
+        assert page.locator("main button[type=submit]").is_enabled()
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+
+        page.wait_for_url("**/admin/enrol")
+        assert page.locator("figure.qr svg").count() == 1
+        secret = page.inner_text("#totp-secret").strip()
+        page.fill("#code", code_at(secret, datetime.now(UTC)))
+        page.click("main button[type=submit]")
+        assert page.locator("#recovery-codes li").count() == 10
+
+        page.click("text=Continue")
+        page.wait_for_url("**/admin/guide")
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{urls[0]}/admin")
+        assert "Protection report" in page.content()
+        page.goto("/admin/staff?lang=de")
+        assert page.locator("h1").inner_text() == "Team"
+
+        assert _violations(page) == []
+        csp_console = [m for m in console_messages
+                       if "Content Security Policy" in m or "Refused to" in m]
+        assert csp_console == []

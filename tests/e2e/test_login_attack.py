@@ -1,0 +1,151 @@
+"""Attack over real HTTP: 500 wrong passwords for one account from 50 client addresses,
+spread over two `ehrlich serve` processes sharing PostgreSQL and Redis.
+
+The servers sit behind a (simulated) reverse proxy on 127.0.0.1, which is what
+`trusted_proxies` names, so uvicorn takes the client address from the
+X-Forwarded-For header this test sets, exactly as it would behind nginx.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from ehrlich.audit.models import AuditEntry
+from ehrlich.auth.guide import current_guide
+from ehrlich.auth.roles import Role
+from ehrlich.auth.sessions import STAGE_FULL
+from ehrlich.auth.stores import RedisCounterStore
+from ehrlich.auth.throttle import Throttle, ThrottlePolicy
+from ehrlich.auth.totp import code_at
+from ehrlich.captcha.service import solve
+from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.settings import Settings
+from tests.e2e.staff_servers import serving
+
+pytestmark = pytest.mark.slow
+
+OWNER = "owner@example.org"
+PASSWORD = "violet-harbour-lantern-917"
+ATTEMPTS, ADDRESSES = 500, 50
+CAPTCHA_AFTER = 3  # the documented bound: guesses per account and window without a CAPTCHA
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]*)"', page)
+    assert found
+    return found.group(1)
+
+
+def _attacker(url: str, address: str, tries: int) -> list[int]:
+    with httpx.Client(base_url=url, headers={"X-Forwarded-For": address}, timeout=30) as c:
+        csrf = _csrf(c.get("/admin/login").text)
+        return [c.post("/admin/login", data={"email": OWNER, "password": f"guess-{i}",
+                                             "csrf": csrf}).status_code for i in range(tries)]
+
+
+def _real_user(urls: list[str], secret: str) -> tuple[int, str]:
+    """Sign in on one server (solving the CAPTCHA), enter the code on the other."""
+    with httpx.Client(headers={"X-Forwarded-For": "192.0.2.10"}, timeout=60) as c:
+        csrf = _csrf(c.get(f"{urls[0]}/admin/login").text)
+        first = c.post(f"{urls[0]}/admin/login", data={"email": OWNER, "password": PASSWORD,
+                                                       "csrf": csrf})
+        assert first.status_code == 401
+        found = re.search(r'data-altcha-challenge="([^"]+)"', first.text)
+        assert found, "the real user is asked for the CAPTCHA like everyone"
+        challenge = json.loads(html.unescape(found.group(1)))
+        level = int(challenge["parameters"]["data"]["level"])
+        second = c.post(f"{urls[0]}/admin/login", data={
+            "email": OWNER, "password": PASSWORD, "csrf": csrf, "altcha": solve(challenge)},
+            follow_redirects=False)
+        assert second.status_code == 303, second.text
+        assert second.headers["location"] == "/admin/login/code"
+        page = c.get(f"{urls[1]}/admin/login/code").text
+        done = c.post(f"{urls[1]}/admin/login/code", data={
+            "code": code_at(secret, datetime.now(UTC)), "csrf": _csrf(page)},
+            follow_redirects=False)
+        assert done.headers.get("location") == "/admin", done.text
+        dashboard = c.get(f"{urls[1]}/admin")
+        return level, dashboard.text
+
+
+def test_guessing_is_bounded_and_the_owner_still_gets_in(
+        tmp_path: Path, postgres_url: str, redis_url: str) -> None:
+    prefix = f"ehrlich-test:{uuid.uuid4().hex}:"
+    settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
+                        database_url=postgres_url, redis_url=redis_url, redis_prefix=prefix)
+    now = datetime.now(UTC)
+    init_instance(settings, now=now)
+    instance = open_instance(settings)
+    with instance.db.write() as session:
+        owner, _ = instance.staff.users.add(session, email=OWNER, role=Role.OWNER,
+                                            actor="test", actor_role=Role.OWNER, now=now,
+                                            password=PASSWORD)
+        token = instance.staff.sessions.create(session, owner.id, stage=STAGE_FULL, now=now)
+        row = instance.staff.sessions.row(session, token)
+        assert row is not None
+        secret = instance.staff.users.begin_enrolment(session, owner.id, row).secret
+        earlier = now - timedelta(minutes=2)
+        instance.staff.users.confirm_enrolment(session, owner.id, row, code_at(secret, earlier),
+                                               now=earlier)
+        instance.staff.users.acknowledge_guide(session, owner.id,
+                                               current_guide(settings.data_dir).hash, now=now)
+
+    env = {"EHRLICH_REDIS_URL": redis_url, "EHRLICH_REDIS_PREFIX": prefix,
+           "EHRLICH_INPROCESS_WORKER": "false", "EHRLICH_TRUSTED_PROXIES": "127.0.0.1",
+           "EHRLICH_CAPTCHA_BASE_NUMBER": "200"}
+    addresses = [f"203.0.113.{i + 1}" for i in range(ADDRESSES)]
+    per_address = ATTEMPTS // ADDRESSES
+    try:
+        with serving(settings.data_dir / "ehrlich.toml", 2, env, tmp_path) as urls, \
+                ThreadPoolExecutor(max_workers=6) as pool:
+            first_half = [pool.submit(_attacker, urls[i % 2], a, per_address)
+                          for i, a in enumerate(addresses[: ADDRESSES // 2])]
+            statuses = [s for f in first_half for s in f.result()]
+            rest = [pool.submit(_attacker, urls[i % 2], a, per_address)
+                    for i, a in enumerate(addresses[ADDRESSES // 2:])]
+            level, dashboard = _real_user(urls, secret)  # during the attack
+            statuses += [s for f in rest for s in f.result()]
+
+        assert len(statuses) == ATTEMPTS
+        assert set(statuses) == {401}  # the same answer whatever happened
+        assert level >= 3, "the CAPTCHA got dearer as the attack grew"
+        assert "Protection report" in dashboard
+
+        with instance.db.read() as session:
+            def count(action: str) -> int:
+                return int(session.execute(select(func.count()).select_from(AuditEntry).where(
+                    AuditEntry.action == action)).scalar_one())
+
+            evaluated = count("login.failed")
+            refused = count("login.captcha_required")
+            assert count("login.second_factor_ok") == 1
+            assert instance.audit.verify_chain(session).ok
+        assert evaluated <= CAPTCHA_AFTER
+        assert evaluated + refused == ATTEMPTS + 1  # every attempt audited (+ the owner's)
+
+        # Afterwards the counters decay: the same Redis counters, read at later times.
+        client = redis.Redis.from_url(redis_url)
+        throttle = Throttle(RedisCounterStore(client, prefix=prefix),
+                            ThrottlePolicy(window_seconds=settings.login_window_seconds),
+                            key=instance.keyring.token_key("throttle"))
+        later = datetime.now(UTC)
+        assert throttle.current_level(OWNER, "203.0.113.1", now=later) >= 3
+        window = settings.login_window_seconds
+        assert throttle.current_level(OWNER, "203.0.113.1",
+                                      now=later + timedelta(seconds=2 * window)) == 0
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()
+    finally:
+        instance.close()
