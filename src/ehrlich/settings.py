@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
+    # Backups (see docs/backup.md): destination URL or directory, public age recipients.
+    backup_destination: str = ""
+    backup_recipients: list[str] = Field(default_factory=list)
+    backup_identity: Path | None = None
+    backup_schedule: str = "17 2 * * *"
+    backup_keep: tuple[int, int, int] = (7, 4, 3)
+    backup_ssh_key: Path | None = None
+    backup_ssh_known_hosts: Path | None = None
+    backup_scratch_database_url: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ and erasure appends to the audit chain in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -321,6 +321,33 @@ class SubjectsService:
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
         db.purge_deleted_rows("data_keys")
+
+    def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
+                        now: datetime) -> int:
+        """Erase again, after a restore, everyone the ledger says was erased.
+
+        Returns how many were still present (0 means every erasure holds). Data
+        keys are deleted for every listed id, also half-erased ones.
+        """
+        replayed: list[ErasureRecord] = []
+        pending = list(records)
+        for start in range(0, len(pending), _LOOKUP_CHUNK):
+            chunk = {r.subject_id: r for r in pending[start:start + _LOOKUP_CHUNK]}
+            present = set(session.execute(select(Subject.id).where(
+                Subject.id.in_(chunk), Subject.state != STATE_ERASED)).scalars())
+            keyed = set(session.execute(select(DataKey.subject_id).where(
+                DataKey.subject_id.in_(chunk))).scalars())
+            session.execute(delete(DataKey).where(DataKey.subject_id.in_(keyed)))
+            for subject_id in sorted(present | keyed):
+                record = chunk[subject_id]
+                session.execute(update(Subject).where(Subject.id == subject_id).values(
+                    state=STATE_ERASED, erased_at=record.erased_at, updated_at=now,
+                    email_index=None, phone_index=None, email_ct=None, name_ct=None,
+                    phone_ct=None, attributes_ct=None))
+                replayed.append(record)
+        self._audit.record_many(session, [AuditEvent("restore", "subject.erase.replay",
+                                                     r.subject_id) for r in replayed], now=now)
+        return len(replayed)
 
     def rewrap_data_keys(self, db: Database, *, batch: int,
                          progress: Callable[[int], None] | None = None) -> int:
