@@ -169,3 +169,34 @@ def test_home_page_links_to_the_public_pages(client: TestClient) -> None:
     assert '<html lang="de">' in r.text
     for href in ("/notice", "/security", "/admin", "/api/docs"):
         assert f'href="{href}"' in r.text
+
+
+def test_unreachable_backing_services_are_503_problems_not_500s() -> None:
+    """Redis (sign-in counters) or the database going away answers clearly, never a 500."""
+    from fastapi import FastAPI
+    from redis import Redis
+    from sqlalchemy import create_engine, text
+
+    from ehrlich.web import problems
+    from tests.e2e.servers import free_port
+
+    app = FastAPI()
+    problems.install(app)
+    port = free_port()  # nothing listens there
+
+    @app.get("/redis")
+    def redis_down() -> None:
+        Redis(port=port, socket_connect_timeout=1).incr("x")
+
+    @app.get("/db")
+    def db_down() -> None:
+        engine = create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{port}/x")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for path in ("/redis", "/db"):
+            r = c.get(path)
+            assert r.status_code == 503, path
+            assert r.headers["retry-after"] == "30"
+            assert r.json()["type"] == "urn:ehrlich:problem:unavailable"

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ehrlich import errors
@@ -84,6 +86,14 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
                    headers=getattr(exc, "headers", None))
 
 
+def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """A shared service (database, Redis) did not answer: say so, and when to retry."""
+    log.error("backing service unavailable: %s", exc)
+    return problem(503, "unavailable", "Service unavailable",
+                   "a service ehrlich depends on did not answer; nothing was changed, "
+                   "try again in a minute", headers={"Retry-After": "30"})
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "internal", "Internal error",
@@ -94,4 +104,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(errors.EhrlichError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(RedisError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
