@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ALL_PURPOSES, Suppression
+from ehrlich.subjects.ledger import ErasureRecord
 
 
 def suppress(session: Session, email_index: bytes, *, purpose: str, reason: str,
@@ -34,6 +35,13 @@ def suppress_everywhere(session: Session, email_index: bytes, *, reason: str,
                         now: datetime) -> None:
     """For erased addresses: no purpose may enrol them again by import or API."""
     suppress(session, email_index, purpose=ALL_PURPOSES, reason=reason, now=now)
+
+
+def suppress_erased(session: Session, record: ErasureRecord) -> None:
+    """Erasure hook: an erased address cannot be enrolled again by import or API."""
+    if record.email_index is not None:
+        suppress_everywhere(session, record.email_index, reason="erased",
+                            now=record.erased_at)
 
 
 def is_suppressed(session: Session, email_index: bytes, purpose: str, *,

@@ -18,6 +18,7 @@ from ehrlich.audit.service import AuditLog
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup.keys import create_backup_keys
 from ehrlich.backup.service import BackupService
+from ehrlich.consent import suppression
 from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
@@ -63,7 +64,8 @@ class Instance:
 def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
-    subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
+    subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region,
+                               erasure_hooks=[suppression.suppress_erased])
     backup = BackupService(settings, db, subjects, ledger, audit)
     notices = NoticesService(audit, ConsentRenewalMarker(audit))
     staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),

@@ -39,6 +39,9 @@ _SUBJECTS = cast(Table, Subject.__table__)
 _DATA_KEYS = cast(Table, DataKey.__table__)
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
 _LOOKUP_CHUNK = 500
+ErasureHook = Callable[[Session, ErasureRecord], None]
+"""Runs in the erasure's transaction (and for every ledger record on replay); other
+domains use it to keep what must outlive the person, e.g. a suppression entry."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,13 @@ def _context(subject_id: str, field: str) -> FieldContext:
 
 class SubjectsService:
     def __init__(self, keyring: Keyring, audit: AuditLog, ledger: ErasureLedger, *,
-                 phone_region: str | None = None) -> None:
+                 phone_region: str | None = None,
+                 erasure_hooks: Sequence[ErasureHook] = ()) -> None:
         self._keyring = keyring
         self._audit = audit
         self._ledger = ledger
         self._phone_region = phone_region
+        self._erasure_hooks = tuple(erasure_hooks)
 
     # -- internals ---------------------------------------------------------------
 
@@ -311,8 +316,10 @@ class SubjectsService:
                 raise SubjectNotFound(f"no subject with id {subject_id}")
             if subject.state == STATE_ERASED:
                 return
-            self._ledger.append(ErasureRecord(subject_id, subject.email_index,
-                                              subject.phone_index, now))
+            record = ErasureRecord(subject_id, subject.email_index, subject.phone_index, now)
+            self._ledger.append(record)
+            for hook in self._erasure_hooks:
+                hook(session, record)
             session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
             session.execute(update(Subject).where(Subject.id == subject_id).values(
                 state=STATE_ERASED, erased_at=now, updated_at=now, email_index=None,
@@ -345,6 +352,9 @@ class SubjectsService:
                     email_index=None, phone_index=None, email_ct=None, name_ct=None,
                     phone_ct=None, attributes_ct=None))
                 replayed.append(record)
+        for record in pending:  # suppressions made after the backup hold again too
+            for hook in self._erasure_hooks:
+                hook(session, record)
         self._audit.record_many(session, [AuditEvent("restore", "subject.erase.replay",
                                                      r.subject_id) for r in replayed], now=now)
         return len(replayed)
