@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ehrlich.auth import posture as auth_posture
+from ehrlich.backup import posture as backup_posture
 from ehrlich.errors import EhrlichError
 from ehrlich.notices import posture as notice_posture
 from ehrlich.posture import checks
@@ -26,6 +27,8 @@ CHECKS: tuple[Check, ...] = (
     checks.trusted_proxies,
     checks.audit_chain,
     notice_posture.published_notice,
+    backup_posture.recent_verified_backup,
+    backup_posture.recovery_key_offline,
 )
 
 
