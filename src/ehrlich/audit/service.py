@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.models import AuditEntry, AuditHead
@@ -24,9 +24,14 @@ from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
 from ehrlich.crypto.envelope import length_prefixed
 
 GENESIS_HASH = bytes(32)
+HEAD_ID = 1
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
-HEAD_ID = 1
+# Built once: every audited read runs these, and statement construction is not free.
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(
+    seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_APPEND = insert(_ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,7 @@ class AuditLog:
                     now: datetime) -> None:
         """Append entries in the caller's transaction; the head row lock orders writers."""
         conn = session.connection()
-        seq, prev = conn.execute(
-            select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-        ).one()
+        seq, prev = conn.execute(_LOCK_HEAD).one()
         at = now
         rows = []
         for event in events:
@@ -80,8 +83,8 @@ class AuditLog:
             prev = digest
         if not rows:
             return
-        conn.execute(insert(_ENTRIES), rows)
-        conn.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=seq, hash=prev))
+        conn.execute(_APPEND, rows)
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
     def verify_chain(self, session: Session, *, batch: int = 5000) -> ChainReport:
         """Walk the whole chain in order; report the first entry that is wrong."""

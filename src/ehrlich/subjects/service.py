@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,10 @@ from ehrlich.subjects.schemas import (
 TABLE = "subjects"
 _SUBJECTS = cast(Table, Subject.__table__)
 _DATA_KEYS = cast(Table, DataKey.__table__)
+# Built once: every read runs it, and statement construction is not free.
+_LOAD = (select(_SUBJECTS, _DATA_KEYS.c.wrapped).select_from(_SUBJECTS.outerjoin(_DATA_KEYS))
+         .where(_SUBJECTS.c.id == bindparam("subject_id")))
+_LOAD_FOR_UPDATE = _LOAD.with_for_update(of=_SUBJECTS)
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
 _LOOKUP_CHUNK = 500
 ErasureHook = Callable[[Session, ErasureRecord], None]
@@ -98,12 +102,8 @@ class SubjectsService:
 
     def _load(self, session: Session, subject_id: str, *, lock: bool = False
               ) -> tuple[Row[Any], FieldCipher]:
-        query = (select(_SUBJECTS, _DATA_KEYS.c.wrapped)
-                 .select_from(_SUBJECTS.outerjoin(_DATA_KEYS))
-                 .where(_SUBJECTS.c.id == subject_id))
-        if lock:
-            query = query.with_for_update(of=_SUBJECTS)
-        row = session.connection().execute(query).first()
+        query = _LOAD_FOR_UPDATE if lock else _LOAD
+        row = session.connection().execute(query, {"subject_id": subject_id}).first()
         if row is None:
             raise SubjectNotFound(f"no subject with id {subject_id}")
         if row.state == STATE_ERASED or row.wrapped is None:
