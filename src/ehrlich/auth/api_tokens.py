@@ -25,6 +25,8 @@ SCOPES: dict[str, str] = {
     "subjects:erase": "erase subjects",
     "audit:read": "read and verify the audit chain",
     "consent:read": "check consent by email address, read consent histories and audiences",
+    "signups:write": "sign people up for consent purposes (double opt-in)",
+    "audience:read": "stream the contacts with active consent (decrypts personal data)",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 PREFIX = "ehr_"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.consent.renewal import ConsentRenewalMarker
+from ehrlich.consent.signup import SignupService, build_signups
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -51,6 +52,7 @@ class Instance:
     notices: NoticesService
     staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
+    signups: SignupService | None = None
 
     def close(self) -> None:
         self.jobs.close()
@@ -69,6 +71,8 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
                         staff=staff)
     register_tasks(instance)
     instance.mail = build_sender(settings, instance.jobs)
+    instance.signups = build_signups(settings, db, keyring, audit, subjects, notices,
+                                     staff.captcha)
     return instance
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ehrlich.consent import tasks as consent_tasks
 from ehrlich.mail import tasks as mail_tasks
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ def registrars() -> list[Registrar]:
     """Each domain's `tasks.register(instance)`; a new domain adds one line here."""
     return [
         mail_tasks.register,
+        consent_tasks.register,
     ]
 
 

@@ -78,7 +78,8 @@ class SubjectsService:
         plain = json.dumps(value, separators=(",", ":")) if field == "attributes" else str(value)
         return cipher.encrypt(plain, context=_context(subject_id, field))
 
-    def _open(self, subject: Row[Any], cipher: FieldCipher, field: str) -> Any:
+    def _open(self, subject: Row[Any, Any, Any, Any] | Row[Any], cipher: FieldCipher,
+              field: str) -> Any:
         blob = getattr(subject, f"{field}_ct")
         if blob is None:
             return {} if field == "attributes" else None
@@ -321,6 +322,29 @@ class SubjectsService:
                 progress(len(keys))
             if len(keys) < batch:
                 return done
+
+    def contacts(self, session: Session, subject_ids: Sequence[str], *, actor: str,
+                 purpose: str, now: datetime) -> list[tuple[str, str | None, str | None]]:
+        """(id, email, name) of active subjects, decrypted in one query per batch; one
+        audit entry names the batch, the purpose and every subject in it."""
+        if not subject_ids:
+            return []
+        rows = session.connection().execute(
+            select(_SUBJECTS.c.id, _SUBJECTS.c.email_ct, _SUBJECTS.c.name_ct,
+                   _DATA_KEYS.c.wrapped)
+            .select_from(_SUBJECTS.join(_DATA_KEYS))
+            .where(_SUBJECTS.c.id.in_(list(subject_ids)),
+                   _SUBJECTS.c.state == STATE_ACTIVE)).all()
+        order = {sid: i for i, sid in enumerate(subject_ids)}
+        found = []
+        for row in sorted(rows, key=lambda r: order[r.id]):
+            cipher = FieldCipher(self._keyring.unwrap_data_key(row.wrapped, subject_id=row.id))
+            found.append((row.id, self._open(row, cipher, "email"),
+                          self._open(row, cipher, "name")))
+        self._audit.record(session, AuditEvent(actor, "subject.export", f"batch:{subject_ids[0]}",
+                                               {"purpose": purpose, "count": len(found),
+                                                "subjects": [r[0] for r in found]}), now=now)
+        return found
 
     def count_by_kek_version(self, session: Session) -> dict[int, int]:
         from sqlalchemy import func
