@@ -61,31 +61,34 @@ def consent_history(subject_id: str, caller: Reader, instance: InstanceDep
         return history(session, subject_id)
 
 
-def _rows(instance: Instance, purpose: str, channel: str, actor: str, now: datetime
-          ) -> Iterator[tuple[str, str | None, str | None]]:
+Contact = tuple[str, str | None, str | None]
+
+
+def _batches(instance: Instance, purpose: str, channel: str, actor: str, now: datetime
+             ) -> Iterator[list[Contact]]:
     for ids in stream_audience(instance.db, purpose, channel):
         with instance.db.write() as session:  # the decryption is audited
-            rows = instance.subjects.contacts(session, ids, actor=actor, purpose=purpose,
-                                              now=now)
-        yield from rows
+            yield instance.subjects.contacts(session, ids, actor=actor, purpose=purpose,
+                                             now=now)
 
 
-def _ndjson(rows: Iterator[tuple[str, str | None, str | None]]) -> Iterator[bytes]:
-    for sid, email, name in rows:
-        yield (json.dumps({"id": sid, "email": email, "name": name}, ensure_ascii=False)
-               + "\n").encode()
+def _ndjson(batches: Iterator[list[Contact]]) -> Iterator[bytes]:
+    """One chunk per batch: the response body is written a batch at a time."""
+    for batch in batches:
+        yield "".join(json.dumps({"id": sid, "email": email, "name": name},
+                                 ensure_ascii=False) + "\n"
+                      for sid, email, name in batch).encode()
 
 
-def _csv(rows: Iterator[tuple[str, str | None, str | None]]) -> Iterator[bytes]:
+def _csv(batches: Iterator[list[Contact]]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["id", "email", "name"])
-    for n, (sid, email, name) in enumerate(rows, start=1):
-        writer.writerow([sid, email or "", name or ""])
-        if n % 1000 == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
+    for batch in batches:
+        writer.writerows([sid, email or "", name or ""] for sid, email, name in batch)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue().encode()
 
 
@@ -97,7 +100,7 @@ def audience(request: Request, caller: AudienceReader, instance: InstanceDep, no
              format: Annotated[Literal["ndjson", "csv"] | None, Query()] = None,
              ) -> StreamingResponse:
     chosen = format or ("csv" if "text/csv" in request.headers.get("accept", "") else "ndjson")
-    rows = _rows(instance, purpose, channel, caller.actor, now)
+    rows = _batches(instance, purpose, channel, caller.actor, now)
     if chosen == "csv":
         return StreamingResponse(_csv(rows), media_type=CSV_TYPE)
     return StreamingResponse(_ndjson(rows), media_type=NDJSON_TYPE)
