@@ -168,3 +168,36 @@ def test_unconfirmed_requests_expire_and_signup_only_people_are_erased(
 
 def test_expiry_job_is_registered(published: Instance) -> None:
     assert "consent.expire_unconfirmed" in published.jobs.task_names
+
+
+def test_unsubscribed_and_erased_addresses_go_through_double_opt_in_again(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    from ehrlich.consent import suppression
+
+    sign_up(client, auth)
+    ada = subject_of(published)
+    client.post(link(outbox.sent[0], "confirm"))
+    mail = outbox.sent[0]
+    assert mail.unsubscribe is not None
+    client.post(mail.unsubscribe.url.removeprefix("http://testserver"))
+    index = published.subjects.email_index("ada@example.org")
+    with published.db.read() as session:
+        assert suppression.is_suppressed(session, index, "newsletter")
+    sign_up(client, auth)  # the person asks again: pending, not active, still suppressed
+    assert state(published, ada) == "requested"
+    with published.db.read() as session:
+        assert suppression.is_suppressed(session, index, "newsletter")
+    client.post(link(outbox.sent[-1], "confirm"))
+    assert state(published, ada) == "active"
+    with published.db.read() as session:
+        assert not suppression.is_suppressed(session, index, "newsletter")
+    with published.db.write() as session:
+        suppression.suppress_everywhere(session, index, reason="erased", now=NOW)
+    published.subjects.erase(published.db, ada, actor="test", now=NOW)
+    sign_up(client, auth)
+    with published.db.read() as session:
+        fresh = session.execute(select(Subject.id).where(Subject.state == "active")
+                                ).scalar_one()
+    assert fresh != ada
+    assert state(published, fresh) == "requested"
+    assert len(outbox.sent) == 3
