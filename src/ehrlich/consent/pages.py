@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import ValidationError
 
 from ehrlich.consent.double_opt_in import cancel, check_confirm_link, confirm
 from ehrlich.consent.offers import offer_map, offers
@@ -116,11 +117,10 @@ def _submit(request: Request, instance: Instance, now: Any, *, embed: bool, emai
         errors = [(p.field, p.reason) for p in exc.problems]
         return _form_page(request, instance, embed=embed, status=422, errors=errors,
                           values=values)
-    except ValueError as exc:  # pydantic: lengths and shapes
-        errors = [(".".join(str(x) for x in e["loc"]), e["msg"])
-                  for e in getattr(exc, "errors", list)()]
-        return _form_page(request, instance, embed=embed, status=422,
-                          errors=errors or [("form", str(exc))], values=values)
+    except ValidationError as exc:  # lengths and shapes
+        errors = [(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()]
+        return _form_page(request, instance, embed=embed, status=422, errors=errors,
+                          values=values)
     response = render(request, "consent/message.html", {
         "t": t, "lang": lang, "title": t["sent_title"], "text": t["sent"], "embed": embed,
         "gpc": bool(receipt.gpc_honoured)})

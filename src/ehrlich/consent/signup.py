@@ -80,14 +80,16 @@ def checked_offers(published: PublishedNotice, data: SignupInput) -> list[Offer]
 
 class SignupService:
     def __init__(self, settings: Settings, keyring: Keyring, audit: AuditLog,
-                 subjects: SubjectsService, notices: NoticesService) -> None:
+                 subjects: SubjectsService, notices: NoticesService, *,
+                 gate: SignupGate | None = None) -> None:
         self._settings = settings
         self._keyring = keyring
         self._audit = audit
         self._subjects = subjects
         self._notices = notices
         self._templates = MailTemplates()
-        self.gate: SignupGate | None = None
+        self.gate = gate
+        """Bot defences of the public form (the API has its tokens instead)."""
 
     def sign_up(self, db: Database, mail: MailSender, data: SignupInput, *, method: str,
                 evidence: Evidence, now: datetime) -> SignupReceipt:
@@ -158,9 +160,8 @@ class SignupService:
 def build_signups(settings: Settings, db: Database, keyring: Keyring, audit: AuditLog,
                   subjects: SubjectsService, notices: NoticesService,
                   captcha: CaptchaService) -> SignupService:
-    service = SignupService(settings, keyring, audit, subjects, notices)
     store = open_store(db, redis_url=settings.redis_url, prefix=settings.redis_prefix)
-    service.gate = SignupGate(store, captcha, key=keyring.token_key("signup-throttle"),
-                              per_hour=settings.signup_per_hour,
-                              captcha_after=settings.signup_captcha_after)
-    return service
+    gate = SignupGate(store, captcha, key=keyring.token_key("signup-throttle"),
+                      per_hour=settings.signup_per_hour,
+                      captcha_after=settings.signup_captcha_after)
+    return SignupService(settings, keyring, audit, subjects, notices, gate=gate)
