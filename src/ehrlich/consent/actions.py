@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent import suppression
 from ehrlich.consent.links import read_unsubscribe_token
 from ehrlich.consent.machine import State, is_active
+from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.consent.schemas import ConsentCheck, ConsentInput, Evidence
-from ehrlich.consent.service import current_state, record_consent
+from ehrlich.consent.service import record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.subjects.errors import SubjectNotFound
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
@@ -44,12 +44,16 @@ def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, t
 
 def check_consent(session: Session, subjects: SubjectsService, *, email: str, purpose: str,
                   channel: str) -> ConsentCheck:
-    """May this address be contacted for the purpose on the channel right now?"""
+    """May this address be contacted for the purpose on the channel right now? One query."""
     index = subjects.email_index(email)
-    subject_id = session.execute(select(Subject.id).where(
-        Subject.email_index == index, Subject.state == STATE_ACTIVE)).scalar_one_or_none()
-    state: State = "none" if subject_id is None else current_state(session, subject_id,
-                                                                     purpose, channel)
-    allowed = is_active(state) and not suppression.is_suppressed(session, index, purpose,
-                                                                 exact=True)
+    suppressed = exists().where(Suppression.email_index == index,
+                                Suppression.purpose == purpose)
+    row = session.connection().execute(
+        select(ConsentState.state, suppressed.label("suppressed"))
+        .select_from(Subject).outerjoin(ConsentState, and_(
+            ConsentState.subject_id == Subject.id, ConsentState.purpose == purpose,
+            ConsentState.channel == channel))
+        .where(Subject.email_index == index, Subject.state == STATE_ACTIVE)).first()
+    state: State = (row.state or "none") if row is not None else "none"
+    allowed = is_active(state) and not (row is not None and row.suppressed)
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)
