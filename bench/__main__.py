@@ -3,6 +3,7 @@
 import runpy
 import sys
 
-for name in ("bench.subjects",):
+for name in ("bench.subjects", "bench.notices", "bench.staff_login", "bench.consent_check",
+             "bench.audience"):
     sys.argv = [name]
     runpy.run_module(name, run_name="__main__")

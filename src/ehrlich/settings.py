@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     captcha_base_number: int = Field(default=4000, ge=10)
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
+    second_factor_for_all_roles: bool = Field(
+        default=False, description="Require TOTP of every staff role, not only owner and admin")
     phone_region: str | None = Field(
         default=None, description="Region for phone numbers written without +country code"
     )
@@ -75,11 +77,11 @@ class Settings(BaseSettings):
     mail_retry_delay: int = Field(default=30, ge=1)
     mail_unsubscribe_mailto: str | None = None
     maintenance_file: Path | None = None
+    consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     # Signup and double opt-in (docs/consent.md).
-    confirmation_days: int = Field(default=30, ge=1, le=365)
     signup_origins: str = Field(
         default="", description="Space-separated origins (https://shop.example) that may "
         "frame /embed/signup and post the signup form cross-site")
@@ -87,6 +89,15 @@ class Settings(BaseSettings):
     signup_captcha_after: int = Field(default=3, ge=0,
                                       description="Signups per address and hour before the "
                                       "CAPTCHA is required")
+    # Backups (see docs/backup.md): destination URL or directory, public age recipients.
+    backup_destination: str = ""
+    backup_recipients: list[str] = Field(default_factory=list)
+    backup_identity: Path | None = None
+    backup_schedule: str = "17 2 * * *"
+    backup_keep: tuple[int, int, int] = (7, 4, 3)
+    backup_ssh_key: Path | None = None
+    backup_ssh_known_hosts: Path | None = None
+    backup_scratch_database_url: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -161,3 +161,11 @@ def test_health_docs_and_security_headers(client: TestClient) -> None:
     assert "<script" not in docs.text
     spec = client.get("/api/openapi.json").json()
     assert "/api/v1/subjects/{subject_id}" in spec["paths"]
+
+
+def test_home_page_links_to_the_public_pages(client: TestClient) -> None:
+    r = client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert r.status_code == 200
+    assert '<html lang="de">' in r.text
+    for href in ("/notice", "/security", "/admin", "/api/docs"):
+        assert f'href="{href}"' in r.text

@@ -157,3 +157,19 @@ def test_second_factor_codes_work_once_and_wrong_codes_restart(
         now=NOW).outcome for _ in range(4)]
     assert outcomes[-1] == "restart"
     assert "login.second_factor_failed" in actions(instance)
+
+
+def test_every_role_can_be_made_to_use_a_second_factor(
+        settings: object, make_staff: Callable[..., Staff], instance: Instance,
+        mail: MemoryMailSender) -> None:
+    from ehrlich.auth.roles import Role
+    from ehrlich.auth.service import staff_policies
+
+    support = make_staff("support", totp=False)
+    assert attempt(instance, mail, support.email, support.password).outcome == "signed_in"
+    strict = staff_policies(instance.settings.model_copy(
+        update={"second_factor_for_all_roles": True}))
+    assert strict.second_factor_roles == frozenset(Role)
+    instance.staff.login.second_factor_roles = strict.second_factor_roles
+    assert attempt(instance, mail, support.email, support.password,
+                   address="198.51.100.8").outcome == "enrol"

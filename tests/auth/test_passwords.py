@@ -44,6 +44,7 @@ def test_weaker_stored_hash_needs_rehash() -> None:
     ("password1234", "too easy to guess"),
     ("qwertyuiop123", "too easy to guess"),
     ("owner@example.org1", "too easy to guess"),
+    ("ehrlichehrlich1", "too easy to guess"),
     ("x" * 129, "longer than 128"),
 ])
 def test_policy_refuses_short_common_and_personal_passwords(password: str, reason: str) -> None:

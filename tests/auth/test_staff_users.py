@@ -11,7 +11,7 @@ from ehrlich.auth.models import StaffUser
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
-from ehrlich.errors import Conflict, IntegrityFailure
+from ehrlich.errors import ConfigurationError, Conflict, IntegrityFailure
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import Clock, Staff, form_value, sign_in
 from tests.conftest import NOW
@@ -51,7 +51,7 @@ def test_recovery_codes_work_once(instance: Instance, make_staff: Callable[..., 
         assert instance.staff.users.check_second_factor(session, user, codes[0].upper(),
                                                         now=NOW)
         assert not instance.staff.users.check_second_factor(session, user, codes[0], now=NOW)
-        assert not instance.staff.users.check_second_factor(session, user, "a" * 16, now=NOW)
+        assert not instance.staff.users.check_second_factor(session, user, "a" * 24, now=NOW)
 
 
 def test_reset_and_disable(instance: Instance, make_staff: Callable[..., Staff]) -> None:
@@ -137,3 +137,101 @@ def test_change_password_checks_the_current_one_and_the_policy(
     ok = console.post("/admin/account", data={"current": staff.password, "new_password":
                                               "glacier-orbit-parsley-42", "csrf": csrf})
     assert ok.status_code == 200
+
+
+def test_initial_password_must_be_replaced_before_anything_else(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    staff = make_staff("marketer", totp=False)
+    with instance.db.write() as session:
+        session.execute(update(StaffUser).values(must_change_password=True))
+    sign_in(console, staff, clock.now)
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/account"
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    console.post("/admin/account", data={"current": staff.password, "new_password":
+                                         "glacier-orbit-parsley-42", "csrf": csrf})
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+
+
+def test_password_change_ends_other_sessions(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    staff = make_staff("support", totp=False)
+    with instance.db.write() as session:
+        elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
+                                                   now=clock.now)
+    sign_in(console, staff, clock.now)
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    console.post("/admin/account", data={"current": staff.password, "new_password":
+                                         "glacier-orbit-parsley-42", "csrf": csrf})
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+    with instance.db.read() as session:
+        assert instance.staff.sessions.row(session, elsewhere) is None
+
+
+def test_replacing_the_second_factor_needs_fresh_authentication(
+        console: TestClient, make_staff: Callable[..., Staff], clock: Clock) -> None:
+    sign_in(console, make_staff("owner"), clock.now)
+    assert console.get("/admin/enrol", follow_redirects=False).status_code == 200
+    clock.advance(minutes=15)
+    response = console.get("/admin/enrol", follow_redirects=False)
+    assert response.headers["location"] == "/admin/reauth?next=/admin/enrol"
+
+
+def test_sign_out_everywhere(console: TestClient, instance: Instance,
+                             make_staff: Callable[..., Staff], clock: Clock) -> None:
+    staff = make_staff("support", totp=False)
+    with instance.db.write() as session:
+        elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
+                                                   now=clock.now)
+    sign_in(console, staff, clock.now)
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    response = console.post("/admin/account/sessions", data={"csrf": csrf},
+                            follow_redirects=False)
+    assert response.headers["location"] == "/admin/login"
+    with instance.db.read() as session:
+        assert instance.staff.sessions.row(session, elsewhere) is None
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/login"
+
+
+def test_kek_rotation_reseals_totp_secrets_so_the_old_key_can_go(
+        instance: Instance, make_staff: Callable[..., Staff]) -> None:
+    from ehrlich.instance.keys import add_kek, retire_kek
+
+    owner = make_staff("owner")
+    add_kek(instance)
+    with instance.db.read() as session:
+        assert instance.staff.users.sealed_by_kek_version(session) == {1: 1}
+    try:
+        retire_kek(instance, 1)
+        retired_too_early = True
+    except ConfigurationError:
+        retired_too_early = False
+    assert not retired_too_early
+    with instance.db.write() as session:
+        assert instance.staff.users.reseal_secrets(session) == 1
+    retire_kek(instance, 1)
+    with instance.db.read() as session:
+        user = instance.staff.users.by_email(session, owner.email)
+        assert user is not None
+        assert user.totp_secret_ct is not None
+        assert instance.staff.users.open_secret(user.id, user.totp_secret_ct) == owner.secret
+
+
+def test_publishing_a_notice_changes_the_guide_and_asks_for_a_new_acknowledgement(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    from ehrlich.notices.example import example_notice_text
+
+    sign_in(console, make_staff("support", totp=False), clock.now)
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+    with instance.db.write() as session:
+        instance.notices.publish(session, example_notice_text(), file="notice.yaml",
+                                 publisher="test", now=clock.now)
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/guide"
+    guide = console.get("/admin/guide?lang=de").text
+    assert "Ihre Bestellungen und Reparaturen" in guide
+    assert "Rechtsgrundlage" in guide
+    console.post("/admin/guide", data={"guide_hash": form_value(guide, "guide_hash"),
+                                       "csrf": form_value(guide, "csrf")})
+    assert console.get("/admin", follow_redirects=False).status_code == 200

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,3 +76,18 @@ def test_garbage_never_verifies_and_never_raises(payload: str) -> None:
 
     service = CaptchaService(NoStore(), secret=b"s" * 32)  # type: ignore[arg-type]
     assert not service.verify(payload, purpose="login", min_level=0, now=NOW)
+
+
+
+def test_public_forms_get_challenges_for_their_purpose_only(client: TestClient,
+                                                            instance: Instance) -> None:
+    response = client.get("/captcha/challenge", params={"purpose": "signup"})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    payload = solve(response.json())
+    now = datetime.now(UTC)  # the app's clock is the wall clock
+    assert not instance.staff.captcha.verify(payload, purpose="login", min_level=0, now=now)
+    assert instance.staff.captcha.verify(payload, purpose="signup", min_level=0, now=now)
+    bad = client.get("/captcha/challenge", params={"purpose": "login"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "purpose"

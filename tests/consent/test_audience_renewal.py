@@ -84,3 +84,26 @@ def test_mark_for_renewal_counts_people_and_leaves_others_alone(instance: Instan
     record(instance, ids[1], "requested")
     record(instance, ids[1], "confirmed")
     assert audience(instance) == [[ids[1]]]
+
+
+def test_unconfirmed_requests_expire_after_the_configured_period(instance: Instance) -> None:
+    from datetime import timedelta
+
+    from ehrlich.consent.expiry import expire_unconfirmed
+    from ehrlich.consent.tasks import EXPIRE_TASK
+
+    old, recent, active = (new_subject(instance, f"{n}@example.org")
+                           for n in ("old", "recent", "active"))
+    record(instance, old, "requested", now=NOW - timedelta(days=31))
+    record(instance, recent, "requested", now=NOW - timedelta(days=1))
+    record(instance, active, "granted", now=NOW - timedelta(days=90))
+    expired = expire_unconfirmed(instance.db, instance.audit, older_than=timedelta(days=30),
+                                 now=NOW, batch=1)
+    assert expired == 1
+    with instance.db.read() as session:
+        assert [e.action for e in history(session, old)] == ["requested", "expired"]
+        assert [e.action for e in history(session, recent)] == ["requested"]
+    assert audience(instance) == [[active]]
+    assert expire_unconfirmed(instance.db, instance.audit, older_than=timedelta(days=30),
+                              now=NOW) == 0
+    assert EXPIRE_TASK in instance.jobs.task_names

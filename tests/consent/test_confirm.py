@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from ehrlich.app import create_app
-from ehrlich.consent.double_opt_in import expire_unconfirmed
+from ehrlich.consent.double_opt_in import erase_expired_signups
+from ehrlich.consent.expiry import expire_unconfirmed
 from ehrlich.consent.links import unsubscribe_token
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.service import current_state
@@ -153,16 +154,22 @@ def test_unconfirmed_requests_expire_and_signup_only_people_are_erased(
     sign_up(client, auth, "ada@example.org")
     customer = new_subject(published, "bob@example.org")  # came through the shop, not signup
     record(published, customer, "requested")
-    later = NOW + timedelta(days=400)
-    early = expire_unconfirmed(published.db, published.audit, published.subjects, days=30,
-                               now=NOW + timedelta(days=1))
-    assert (early.expired, early.erased) == (0, 0)
-    outcome = expire_unconfirmed(published.db, published.audit, published.subjects, days=30,
-                                 now=later)
-    assert (outcome.expired, outcome.erased) == (2, 1)
+    sign_up(client, auth, "cy@example.org")
     with published.db.read() as session:
-        states = dict(session.execute(select(Subject.source, Subject.state)).all())
-    assert states == {"signup:api": STATE_ERASED, "api": "active"}
+        cy = session.execute(select(Subject.id).where(Subject.id != customer)
+                             .order_by(Subject.created_at.desc())).scalars().first()
+    assert cy is not None
+    client.post(link(outbox.sent[-1], "confirm"))  # cy confirmed: stays
+    assert erase_expired_signups(published.db, published.subjects, now=NOW) == 0
+    later = NOW + timedelta(days=31)
+    assert expire_unconfirmed(published.db, published.audit, older_than=timedelta(days=30),
+                              now=later) == 2
+    assert erase_expired_signups(published.db, published.subjects, now=later) == 1
+    with published.db.read() as session:
+        states = dict(session.execute(select(Subject.id, Subject.state)))
+    assert sorted(states.values()) == ["active", "active", STATE_ERASED]
+    assert states[customer] == "active"
+    assert states[cy] == "active"
     assert state(published, customer) == "expired"
 
 

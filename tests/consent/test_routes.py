@@ -143,3 +143,58 @@ def test_consent_check_refuses_bad_input_and_missing_scope(instance: Instance,
                               headers=headers)
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == field
+
+
+def test_consent_history_api(instance: Instance, client: TestClient, auth: Auth) -> None:
+    ada = new_subject(instance, "ada@example.org")
+    record(instance, ada, "requested", evidence={"ip": "198.51.100.23"})
+    record(instance, ada, "confirmed")
+    headers = auth("consent:read")
+    response = client.get(f"/api/v1/subjects/{ada}/consents", headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert [e["action"] for e in body] == ["requested", "confirmed"]
+    assert body[0]["ip_network"] == "198.51.100.0/24"
+    assert body[1]["prev_event_id"] == body[0]["id"]
+    assert len(body[1]["hash"]) == 64
+    missing = client.get("/api/v1/subjects/00000000-0000-0000-0000-000000000000/consents",
+                         headers=headers)
+    assert missing.status_code == 404
+    assert client.get(f"/api/v1/subjects/{ada}/consents").status_code == 401
+
+
+def test_audience_export_streams_decrypted_addresses_and_is_audited(
+        instance: Instance, client: TestClient, auth: Auth) -> None:
+    import csv
+    import io
+    import json
+
+    from ehrlich.audit.models import AuditEntry
+
+    ids = {name: new_subject(instance, f"{name}@example.org") for name in ("a", "b", "c")}
+    for subject_id in ids.values():
+        record(instance, subject_id, "granted")
+    client.post(f"/unsubscribe/{token_for(instance, ids['b'])}", data=ONE_CLICK)
+    instance.subjects.erase(instance.db, ids["c"], actor="test", now=NOW)
+    headers = auth("audience:read")
+    response = client.get("/api/v1/audience", params={"purpose": "newsletter"},
+                          headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    assert rows == [{"id": ids["a"], "email": "a@example.org"}]
+    as_csv = client.get("/api/v1/audience", params={"purpose": "newsletter", "format": "csv"},
+                        headers=headers)
+    assert list(csv.reader(io.StringIO(as_csv.text))) == [["id", "email"],
+                                                          [ids["a"], "a@example.org"]]
+    with instance.db.read() as session:
+        details = session.execute(select(AuditEntry.detail).where(
+            AuditEntry.action == "subject.contacts.read")).scalars().all()
+    assert len(details) == 2
+    assert all(ids["a"] in d and "a@example.org" not in d for d in details)
+    assert client.get("/api/v1/audience", params={"purpose": "newsletter"},
+                      headers=auth("consent:read")).status_code == 403
+    bad = client.get("/api/v1/audience", params={"purpose": "newsletter", "channel": "post"},
+                     headers=headers)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "channel"

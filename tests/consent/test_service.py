@@ -184,3 +184,22 @@ def test_objection_blocks_grants_by_others(instance: Instance) -> None:
         state = session.get(ConsentState, (ada, "newsletter", "email"))
         assert state is not None
         assert state.state == "objected"
+
+
+def test_concurrent_withdrawals_record_exactly_one_event(instance: Instance) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ada = new_subject(instance, "ada@example.org")
+    bob = new_subject(instance, "bob@example.org")
+    record(instance, ada, "granted")
+
+    def withdraw(subject_id: str) -> bool:
+        return record(instance, subject_id, "withdrawn").changed
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        # ada has a state row already; bob has none, so the row itself is contended
+        results = list(pool.map(withdraw, [ada, bob] * 6))
+    assert sum(results[0::2]) == 1
+    assert sum(results[1::2]) == 1
+    assert count_events(instance) == 3
+    assert (state_of(instance, ada), state_of(instance, bob)) == ("withdrawn", "withdrawn")

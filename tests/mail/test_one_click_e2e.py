@@ -72,3 +72,25 @@ def test_confirmation_mail_renders_in_german_with_cancel_link(instance: Instance
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.count(link.url) == 1  # the template shows it; no second footer
     assert "Abmelden" not in text
+
+
+def test_withdrawal_reaches_mail_already_queued(instance: Instance, client: TestClient,
+                                                smtp: SmtpServer) -> None:
+    smtp.start()
+    stays, leaves, pending = (new_subject(instance, f"{n}@example.org")
+                              for n in ("stays", "leaves", "pending"))
+    record(instance, stays, "granted")
+    record(instance, leaves, "granted")
+    record(instance, pending, "requested")
+    links = {s: unsubscribe_link(instance.settings, instance.keyring, subject_id=s,
+                                 purpose="newsletter", channel="email", now=NOW)
+             for s in (stays, leaves, pending)}
+    for subject_id, to in ((stays, "stays@example.org"), (leaves, "leaves@example.org")):
+        instance.mail.send(OutgoingMail(to=to, subject="News", text="News",
+                                        category="marketing", unsubscribe=links[subject_id]))
+    instance.mail.send(OutgoingMail(to="pending@example.org", subject="Please confirm",
+                                    text="Confirm", unsubscribe=links[pending]))
+    for subject_id in (leaves, pending):  # both leave while their mail waits in the queue
+        client.post(urlsplit(links[subject_id].url).path, data={"List-Unsubscribe": "One-Click"})
+    assert run_jobs(instance) == 3
+    assert [r.rcpt_tos for r in smtp.received] == [["stays@example.org"]]

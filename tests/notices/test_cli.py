@@ -37,6 +37,14 @@ def test_lint_without_an_instance(cli: Cli, tmp_path: Path, example: str) -> Non
     assert "suggestion: ask for a yes" in bad.stderr
 
 
+def test_lint_refuses_non_utf8(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "latin1.yaml").write_bytes("controller: Müller".encode("latin-1"))
+    r = cli("notice", "lint", "latin1.yaml")
+    assert r.returncode == 1
+    assert "not UTF-8 text" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_lint_json(cli: Cli, tmp_path: Path, example: str) -> None:
     (tmp_path / "n.yaml").write_text(variant(example, ("duration: 3 years", "duration: forever")))
     r = cli("notice", "lint", "n.yaml", "--format", "json")
@@ -114,6 +122,7 @@ def test_ropa(cli: Cli, data_dir: tuple[Path, dict[str, str]]) -> None:
     assert md.stdout.startswith("# Records of processing activities (GDPR Art. 30(1))")
     assert "## Activity `newsletter`" in md.stdout
     assert "| erasure time limit | 90 days after the repair is done |" in md.stdout
+    assert "| recipients | Postwerk Mailing GmbH (processor, DE) |" in md.stdout
     assert ("| third country transfers | Textline Inc. → US: EU standard contractual clauses "
             "(2021/914), Module 2 |") in md.stdout
     out = cli("--data-dir", "data", "notice", "ropa", "--format", "csv", "--lang", "de",
@@ -125,4 +134,5 @@ def test_ropa(cli: Cli, data_dir: tuple[Path, dict[str, str]]) -> None:
     assert rows[2]["data_categories"] == "E-Mail-Adresse; Name"
     assert rows[3]["third_country_transfers"].startswith("Textline Inc. → US")
     assert rows[0]["third_country_transfers"] == ""
+    assert rows[0]["recipients"] == "Spree Kurier GmbH (Verantwortlicher, DE)"
     assert {r["notice_version"] for r in rows} == {"1"}

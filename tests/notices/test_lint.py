@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ehrlich.notices.lint import check_text, has_errors, lint_notice
 from ehrlich.notices.loader import load_notice
@@ -188,3 +190,52 @@ def test_readability_orders_plain_above_dense() -> None:
     assert plain.score > 80
     assert dense.score < 20
     assert readability("Wir schicken eine SMS.", "de").formula == "Amstad"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.sampled_from(["en", "de", "fr"]),
+       st.sampled_from(["consent", "description", "retention"]))
+def test_check_text_spans_stay_inside_the_text(text: str, lang: str, kind: str) -> None:
+    for hit in check_text(text, lang, kind):
+        assert 0 <= hit.start <= hit.end <= len(text)
+        assert hit.severity in ("error", "warning")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["Yes,", "send", "me", "the", "newsletter", "by", "email",
+                                 "once", "a", "month", "."]), min_size=1, max_size=30))
+def test_sentences_without_negation_cues_are_never_negation_findings(words: list[str]) -> None:
+    hits = check_text(" ".join(words), "en", "consent")
+    assert not {h.rule for h in hits} & {"refusal-phrasing", "double-negative"}
+
+
+@pytest.mark.parametrize(("text", "lang", "rule"), [
+    ("No thanks, I hate saving money.", "en", "emotional-steering"),
+    ("Yes please! / Ask me later", "en", "emotional-steering"),
+    ("Don't miss out on our best deals: subscribe now.", "en", "emotional-steering"),
+    ("Nein danke, ich zahle gern den vollen Preis.", "de", "emotional-steering"),
+    ("Ja / Vielleicht später", "de", "emotional-steering"),
+    ("Yes", "en", "bare-toggle"),
+    ("On", "en", "bare-toggle"),
+    ("Ja!", "de", "bare-toggle"),
+    ("Einverstanden", "de", "bare-toggle"),
+])
+def test_steering_and_bare_toggles(text: str, lang: str, rule: str) -> None:
+    assert rule in {h.rule for h in check_text(text, lang, "consent")}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Yes, send me the newsletter by email.", "en"),
+    ("Ja, schicken Sie mir den Newsletter per E-Mail.", "de"),
+    ("Yes, call me later about my appointment.", "en"),
+])
+def test_plain_yes_is_neither_steering_nor_bare(text: str, lang: str) -> None:
+    assert not {h.rule for h in check_text(text, lang, "consent")} & {
+        "emotional-steering", "bare-toggle"}
+
+
+def test_bare_toggle_in_a_notice(example: str) -> None:
+    text = variant(example, (SMS_EN, "en: 'On'"))
+    [finding] = _lint(text)
+    assert finding.rule == "bare-toggle"
+    assert finding.line == line_of(text, "en: 'On'")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.models import AuditEntry
-from ehrlich.errors import Conflict, NotFound
+from ehrlich.errors import Conflict, InvalidInput, NotFound
 from ehrlich.instance.models import InstanceMeta
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeInvalid, NoticeNotPublished
@@ -184,8 +184,16 @@ def test_versions_are_immutable_and_readable(instance: Instance, example: str) -
         with pytest.raises(Conflict, match="cannot change"):
             session.flush()
         session.rollback()
+    with instance.db.write() as session:
+        row = session.get(NoticeVersion, 2)
+        assert row is not None
+        session.delete(row)
+        with pytest.raises(Conflict, match="cannot be deleted"):
+            session.flush()
+        session.rollback()
     with instance.db.read() as session:
         assert instance.notices.version(session, 1).info.publisher == "jana"
+        assert [v.number for v in instance.notices.versions(session)] == [1, 2]
 
 
 def test_nothing_published(instance: Instance) -> None:
@@ -197,3 +205,26 @@ def test_null_marker_marks_nothing(instance: Instance) -> None:
     with instance.db.write() as session:
         assert NullRenewalMarker().mark_for_renewal(session, ["a"], notice_version=1,
                                                     now=NOW) == 0
+
+
+def test_consent_offer_binds_text_to_the_version(instance: Instance, example: str) -> None:
+    first = _publish(instance, instance.notices, example)
+    changed = example.replace("Ja, schicken Sie mir eine SMS", "Ja, senden Sie mir eine SMS")
+    _publish(instance, instance.notices, changed)
+    with instance.db.read() as session:
+        offer = instance.notices.consent_offer(session, "repair_sms", "de")
+        old = instance.notices.consent_offer(session, "repair_sms", "de", version=1)
+        english = instance.notices.consent_offer(session, "newsletter", "en")
+        with pytest.raises(InvalidInput, match="based on contract"):
+            instance.notices.consent_offer(session, "orders", "en")
+        with pytest.raises(InvalidInput, match="no consent text in 'fr'"):
+            instance.notices.consent_offer(session, "newsletter", "fr")
+        with pytest.raises(NotFound, match="no purpose 'lottery'"):
+            instance.notices.consent_offer(session, "lottery", "en")
+    assert (offer.notice_version, offer.channel, offer.language) == (2, "sms", "de")
+    assert offer.text == "Ja, senden Sie mir eine SMS, wenn mein Rad fertig ist."
+    assert old.text == "Ja, schicken Sie mir eine SMS, wenn mein Rad fertig ist."
+    assert old.notice_hash == f"sha256:{first.version.sha256}"
+    assert offer.notice_hash != old.notice_hash
+    assert english.recipients == ("mailer",)
+    assert english.data_categories == ("email", "name")

@@ -51,6 +51,7 @@ def test_fresh_instance_lists_what_to_fix_and_passes_once_fixed(fresh: tuple[Pat
     assert statuses["auth.initial_passwords"] == "warn"
     assert statuses["keys.file"] == "pass"
     assert statuses["audit.chain"] == "pass"
+    assert statuses["notice.published"] == "fail"
     _, text = _cli(data_dir, "doctor")
     assert "authenticator app" in text  # the fix is spelled out
 
@@ -72,8 +73,12 @@ def test_fresh_instance_lists_what_to_fix_and_passes_once_fixed(fresh: tuple[Pat
                                                  "marble-thistle-anchor-58", now=now)
     finally:
         instance.close()
+    published, output = _cli(data_dir, "notice", "publish", str(data_dir / "notice.yaml"),
+                             "--publisher", "Boss")
+    assert published == 0, output
     code, statuses = _doctor(data_dir)
     assert code == 0
+    assert statuses["notice.published"] in {"pass", "warn"}
     assert set(statuses.values()) <= {"pass", "warn"}
     assert statuses["web.https"] == "warn"  # plain HTTP on this machine
 

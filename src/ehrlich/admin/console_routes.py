@@ -13,13 +13,14 @@ from ehrlich.admin.deps import (
     StaffDep,
     check_csrf,
     cookie_names,
+    guide_of,
     require_fresh,
     set_cookie,
 )
 from ehrlich.admin.i18n import language, translator
 from ehrlich.admin.templating import page
-from ehrlich.auth.guide import current_guide
 from ehrlich.auth.roles import Permission, Role, allowed
+from ehrlich.auth.sessions import session_hash
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
 from ehrlich.posture.service import run_report
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -119,7 +120,7 @@ def change_password(request: Request, instance: InstanceDep, now: NowDep,
     try:
         with instance.db.write() as session:
             instance.staff.users.change_password(session, active.user_id, new_password,
-                                                 now=now)
+                                                 now=now, keep_session=session_hash(token))
     except InvalidInput as exc:
         return page(request, "account.html", {"message": exc.problems[0].reason},
                     active=active, status_code=422)
@@ -130,9 +131,21 @@ def change_password(request: Request, instance: InstanceDep, now: NowDep,
     return response
 
 
+@router.post("/account/sessions")
+def end_all_sessions(request: Request, instance: InstanceDep, now: NowDep,
+                     active: StaffBeforeGuideDep, csrf: FormStr = "") -> Response:
+    """Sign out everywhere, this browser included (after a fresh confirmation)."""
+    if not check_csrf(request, instance, active, csrf):
+        return RedirectResponse("/admin/account", status_code=303)
+    require_fresh(active, instance, now, "/admin/account")
+    with instance.db.write() as session:
+        instance.staff.sessions.end_all(session, active.user_id)
+    return RedirectResponse("/admin/login", status_code=303)
+
+
 @router.get("/guide", response_class=HTMLResponse)
 def guide(request: Request, instance: InstanceDep, active: StaffBeforeGuideDep) -> HTMLResponse:
-    current = current_guide(instance.settings.data_dir)
+    current = guide_of(instance)
     return page(request, "guide.html", {
         "paragraphs": current.for_language(language(request)), "hash": current.hash},
         active=active)
@@ -142,7 +155,7 @@ def guide(request: Request, instance: InstanceDep, active: StaffBeforeGuideDep) 
 def acknowledge(request: Request, instance: InstanceDep, now: NowDep,
                 active: StaffBeforeGuideDep, guide_hash: FormStr = "",
                 csrf: FormStr = "") -> Response:
-    current = current_guide(instance.settings.data_dir)
+    current = guide_of(instance)
     if check_csrf(request, instance, active, csrf) and guide_hash == current.hash:
         with instance.db.write() as session:
             instance.staff.users.acknowledge_guide(session, active.user_id, current.hash,

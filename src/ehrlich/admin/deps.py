@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, Response
 
 from ehrlich.auth.errors import SessionExpired
-from ehrlich.auth.guide import current_guide
+from ehrlich.auth.guide import Guide, current_guide
 from ehrlich.auth.sessions import STAGE_ENROL, STAGE_FULL, STAGE_MFA, ActiveSession
 from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
 from ehrlich.instance.service import Instance
+from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
 
 DEVICE_MAX_AGE = 90 * 24 * 3600
@@ -114,9 +115,21 @@ def load_session(request: Request, instance: Instance, now: datetime, *,
 
 def _full_session(request: Request, instance: InstanceDep, now: NowDep) -> ActiveSession:
     active = load_session(request, instance, now)
-    if active.guide_ack_hash != current_guide(instance.settings.data_dir).hash:
+    if active.must_change_password:  # an initial password never becomes the long-term one
+        raise Redirect("/admin/account")
+    if active.guide_ack_hash != guide_of(instance).hash:
         raise Redirect("/admin/guide")
     return active
+
+
+def guide_of(instance: Instance) -> Guide:
+    """The data-handling guide as it stands: built-in rules, the published notice, own text."""
+    with instance.db.read() as session:
+        try:
+            notice = instance.notices.current(session).notice
+        except NoticeNotPublished:
+            notice = None
+    return current_guide(instance.settings.data_dir, notice)
 
 
 def _session_any_guide(request: Request, instance: InstanceDep, now: NowDep) -> ActiveSession:

@@ -53,6 +53,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "form_expired": "The form expired or came from another site. Reload and try again.",
         "forbidden": "Your role may not do this.",
         "security": "Security",
+        "sessions": "Sessions", "end_sessions": "Sign out on every device",
     },
     "de": {
         "console": "Konsole", "sign_in": "Anmelden", "email": "E-Mail", "password": "Passwort",
@@ -101,6 +102,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "Sie neu und versuchen Sie es erneut.",
         "forbidden": "Ihre Rolle darf das nicht.",
         "security": "Sicherheit",
+        "sessions": "Sitzungen", "end_sessions": "Auf allen Geräten abmelden",
     },
 }
 

@@ -20,6 +20,7 @@ from ehrlich.admin.deps import (
     load_session,
     new_pre_value,
     pre_session_csrf,
+    require_fresh,
     session_token,
     set_cookie,
 )
@@ -132,6 +133,8 @@ def _enrol_page(request: Request, instance: Instance, active: Any, *,
 @router.get("/enrol", response_class=HTMLResponse)
 def enrol_form(request: Request, instance: InstanceDep, now: NowDep) -> HTMLResponse:
     active = load_session(request, instance, now, stages=(STAGE_ENROL, STAGE_FULL))
+    if active.stage == STAGE_FULL:  # replacing a second factor needs fresh authentication
+        require_fresh(active, instance, now, "/admin/enrol")
     return _enrol_page(request, instance, active)
 
 
@@ -140,6 +143,8 @@ def enrol(request: Request, instance: InstanceDep, now: NowDep, code: FormStr = 
           csrf: FormStr = "") -> Response:
     t = translator(language(request))
     active = load_session(request, instance, now, stages=(STAGE_ENROL, STAGE_FULL))
+    if active.stage == STAGE_FULL:
+        require_fresh(active, instance, now, "/admin/enrol")
     if not check_csrf(request, instance, active, csrf):
         return _enrol_page(request, instance, active, message=t["form_expired"], status=403)
     try:

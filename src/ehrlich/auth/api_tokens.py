@@ -24,9 +24,9 @@ SCOPES: dict[str, str] = {
     "subjects:write": "create and rectify subjects (includes subjects:read)",
     "subjects:erase": "erase subjects",
     "audit:read": "read and verify the audit chain",
-    "consent:read": "check consent by email address, read consent histories and audiences",
+    "consent:read": "check consent by email address, read consent histories",
+    "audience:read": "export the addresses of an audience (decrypts personal data)",
     "signups:write": "sign people up for consent purposes (double opt-in)",
-    "audience:read": "stream the contacts with active consent (decrypts personal data)",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 PREFIX = "ehr_"

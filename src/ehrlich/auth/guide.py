@@ -1,9 +1,10 @@
 """The data-handling guide staff acknowledge at first sign-in and after every change.
 
-It is the built-in rules plus the organisation's own text (`staff-guide.txt` in
-the data directory, one paragraph per blank-line block). Sections generated from
-the published notice join it when notices exist. Its SHA-256 identifies the
-version acknowledged.
+It is the built-in rules, one paragraph per purpose of the published notice
+(what is collected, why, on which legal basis, for how long, shared with whom),
+and the organisation's own text (`staff-guide.txt` in the data directory, one
+paragraph per blank-line block). Its SHA-256 identifies the version
+acknowledged, so publishing a new notice asks everyone to read it again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ehrlich.crypto._primitives import sha256
+from ehrlich.notices.schemas import Notice
 
 BUILT_IN: dict[str, list[str]] = {
     "en": [
@@ -39,6 +41,33 @@ BUILT_IN: dict[str, list[str]] = {
     ],
 }
 ORGANISATION_FILE = "staff-guide.txt"
+_NOTICE_LINE = {
+    "en": "We collect {categories} for “{title}”: {description} Legal basis: {basis}. "
+          "Kept for {retention}.{recipients}",
+    "de": "Wir erheben {categories} für „{title}“: {description} Rechtsgrundlage: {basis}. "
+          "Aufbewahrung: {retention}.{recipients}",
+}
+_SHARED = {"en": " Shared with: {names}.", "de": " Weitergabe an: {names}."}
+
+
+def _pick(values: dict[str, str], lang: str) -> str:
+    return values.get(lang) or values.get("en") or next(iter(values.values()), "")
+
+
+def notice_paragraphs(notice: Notice, lang: str) -> list[str]:
+    """One paragraph per purpose, from the notice staff must work by."""
+    names = {r.id: r.name for r in notice.recipients}
+    lines = []
+    for purpose in notice.purposes:
+        shared = [names.get(r, r) for r in purpose.recipients]
+        lines.append(_pick(_NOTICE_LINE, lang).format(
+            categories=", ".join(_pick(notice.data_categories[c], lang)
+                                 if c in notice.data_categories else c
+                                 for c in purpose.data_categories),
+            title=_pick(purpose.title, lang), description=_pick(purpose.description, lang),
+            basis=purpose.legal_basis.replace("_", " "), retention=purpose.retention.duration,
+            recipients=_pick(_SHARED, lang).format(names=", ".join(shared)) if shared else ""))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -51,10 +80,12 @@ class Guide:
         return self.paragraphs.get(lang, self.paragraphs["en"]) + self.organisation
 
 
-def current_guide(data_dir: Path) -> Guide:
+def current_guide(data_dir: Path, notice: Notice | None = None) -> Guide:
     path = data_dir / ORGANISATION_FILE
     own = []
     if path.exists():
         own = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
-    digest = sha256(json.dumps([BUILT_IN, own], sort_keys=True).encode()).hex()
-    return Guide(BUILT_IN, own, digest)
+    paragraphs = {lang: rules + (notice_paragraphs(notice, lang) if notice else [])
+                  for lang, rules in BUILT_IN.items()}
+    digest = sha256(json.dumps([paragraphs, own], sort_keys=True).encode()).hex()
+    return Guide(paragraphs, own, digest)

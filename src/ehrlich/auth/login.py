@@ -53,13 +53,15 @@ def truncate_address(address: str) -> str:
 
 class Login:
     def __init__(self, *, keyring: Keyring, audit: AuditLog, users: StaffUsers,
-                 sessions: Sessions, throttle: Throttle, captcha: CaptchaService) -> None:
+                 sessions: Sessions, throttle: Throttle, captcha: CaptchaService,
+                 second_factor_roles: frozenset[Role] = SECOND_FACTOR_REQUIRED) -> None:
         self._keyring = keyring
         self._audit = audit
         self._users = users
         self._sessions = sessions
         self.throttle = throttle
         self.captcha = captcha
+        self.second_factor_roles = second_factor_roles
 
     # -- trusted devices (OWASP "device cookies") --------------------------------
 
@@ -126,7 +128,7 @@ class Login:
                 fresh.password_hash = self._users.passwords.hash(password)
             if fresh.totp_secret_ct is not None:
                 stage = STAGE_MFA
-            elif Role(fresh.role) in SECOND_FACTOR_REQUIRED:
+            elif Role(fresh.role) in self.second_factor_roles:
                 stage = STAGE_ENROL
             else:
                 stage = STAGE_FULL

@@ -40,7 +40,7 @@ class StaffUser(Base):
 
 
 class StaffRecoveryCode(Base):
-    """One-time recovery codes (SHA-256 of 80 random bits), for a lost second factor."""
+    """One-time recovery codes (SHA-256 of 120 random bits), for a lost second factor."""
 
     __tablename__ = "staff_recovery_codes"
 

@@ -19,6 +19,9 @@ from ehrlich.errors import InvalidInput
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_SCORE = 3  # zxcvbn: "safely unguessable: moderate protection from offline attacks"
+# Context-specific words (ASVS 6.1.2): product, roles, and what a console is called.
+CONTEXT_WORDS = ["ehrlich", "owner", "admin", "marketer", "support", "auditor", "console",
+                 "staff", "login", "password", "privacy", "gdpr", "dsgvo"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def check_policy(password: str, *, user_inputs: list[str], field: str = "passwor
         raise InvalidInput.one(field, f"is shorter than {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise InvalidInput.one(field, f"is longer than {MAX_LENGTH} characters")
-    result = zxcvbn(password, user_inputs=user_inputs)
+    result = zxcvbn(password, user_inputs=[*user_inputs, *CONTEXT_WORDS])
     if result["score"] < MIN_SCORE:
         feedback = result.get("feedback", {})
         hint = (feedback.get("warning") or "it is a common or easily guessed password").rstrip(".")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ehrlich.auth.models import StaffUser
-from ehrlich.auth.roles import SECOND_FACTOR_REQUIRED, Role
+from ehrlich.auth.roles import Role
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
@@ -15,16 +15,18 @@ def _active_staff(ctx: PostureContext) -> list[StaffUser]:
             select(StaffUser).where(StaffUser.disabled_at.is_(None))).scalars())
 
 
-@check("auth.second_factor", "Every owner and admin has a second factor")
+@check("auth.second_factor", "Every owner and admin (or everyone, if so set) has a "
+       "second factor")
 def second_factor(ctx: PostureContext) -> Finding:
     staff = _active_staff(ctx)
     if not any(u.role == Role.OWNER for u in staff):
         return Finding(Status.FAIL, "there is no owner account",
                        "create one: ehrlich user add --role owner you@example.org")
+    required = ctx.instance.staff.login.second_factor_roles
     missing = [u.email for u in staff
-               if Role(u.role) in SECOND_FACTOR_REQUIRED and u.totp_secret_ct is None]
+               if Role(u.role) in required and u.totp_secret_ct is None]
     if missing:
-        return Finding(Status.FAIL, f"{len(missing)} owner/admin account(s) without a second "
+        return Finding(Status.FAIL, f"{len(missing)} account(s) without the required second "
                        f"factor: {', '.join(sorted(missing))}",
                        "sign in at /admin: the console asks them to set up an authenticator "
                        "app before anything else")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from ehrlich.errors import NotAllowed
+
+log = logging.getLogger("ehrlich.security")
 
 
 class Role(StrEnum):
@@ -57,4 +60,6 @@ def allowed(role: Role | str, permission: Permission) -> bool:
 
 def require(role: Role | str, permission: Permission) -> None:
     if not allowed(role, permission):
+        log.warning("authorisation refused: role=%s permission=%s", Role(role).value,
+                    permission.value)
         raise NotAllowed(f"the {Role(role).value} role may not {permission.value}")

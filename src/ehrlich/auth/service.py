@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.login import Login
 from ehrlich.auth.models import StaffUser
 from ehrlich.auth.passwords import Passwords
-from ehrlich.auth.roles import Role
+from ehrlich.auth.roles import SECOND_FACTOR_REQUIRED, Permission, Role, require
 from ehrlich.auth.sessions import ActiveSession, SessionPolicy, Sessions
 from ehrlich.auth.staff_subjects import StaffSubjects
 from ehrlich.auth.stores import open_store
@@ -32,6 +33,7 @@ class StaffPolicies:
     throttle: ThrottlePolicy
     sessions: SessionPolicy
     captcha: CaptchaPolicy
+    second_factor_roles: frozenset[Role] = SECOND_FACTOR_REQUIRED
 
 
 class StaffService:
@@ -47,7 +49,8 @@ class StaffService:
                                       policy=policies.captcha)
         throttle = Throttle(store, policies.throttle, key=keyring.token_key("throttle"))
         self.login = Login(keyring=keyring, audit=audit, users=self.users,
-                           sessions=self.sessions, throttle=throttle, captcha=self.captcha)
+                           sessions=self.sessions, throttle=throttle, captcha=self.captcha,
+                           second_factor_roles=policies.second_factor_roles)
 
     def subjects_for(self, active: ActiveSession) -> StaffSubjects:
         """The subjects service, checked against this staff member's role."""
@@ -76,10 +79,6 @@ class StaffService:
 
     def overview(self, session: Session, active: ActiveSession) -> dict[str, int]:
         """Counts for the dashboard (aggregates only; needs the aggregates permission)."""
-        from sqlalchemy import func, select
-
-        from ehrlich.auth.roles import Permission, require
-
         require(active.role, Permission.AGGREGATES_READ)
         states = self._subjects.count_by_state(session)
         staff_count = session.execute(select(func.count()).select_from(StaffUser).where(
@@ -95,6 +94,8 @@ def staff_policies(settings: Settings) -> StaffPolicies:
         sessions=SessionPolicy(idle_seconds=settings.session_idle_minutes * 60,
                                absolute_seconds=settings.session_absolute_hours * 3600),
         captcha=CaptchaPolicy(base_max_number=settings.captcha_base_number),
+        second_factor_roles=frozenset(Role) if settings.second_factor_for_all_roles
+        else SECOND_FACTOR_REQUIRED,
     )
 
 

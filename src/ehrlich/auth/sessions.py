@@ -40,10 +40,15 @@ class ActiveSession:
     stage: str
     authenticated_at: datetime
     guide_ack_hash: str | None
+    must_change_password: bool = False
 
     def fresh(self, now: datetime, policy: SessionPolicy) -> bool:
         """Recently authenticated enough for a sensitive action."""
         return now - self.authenticated_at <= timedelta(seconds=policy.reauth_seconds)
+
+
+def session_hash(token: str) -> bytes:
+    return sha256(token.encode())
 
 
 def _hash(token: str) -> bytes:
@@ -93,7 +98,8 @@ class Sessions:
             raise SessionExpired("the session has expired; sign in again")
         row.last_seen_at = now
         return ActiveSession(token, user.id, user.email, user.role, row.stage,
-                             row.authenticated_at, user.guide_ack_hash)
+                             row.authenticated_at, user.guide_ack_hash,
+                             user.must_change_password)
 
     def end(self, session: Session, token: str | None) -> None:
         if token:

@@ -20,6 +20,7 @@ from ehrlich.auth.passwords import Passwords, check_policy
 from ehrlich.auth.roles import OWNER_ONLY_TARGETS, Permission, Role, parse_role, require
 from ehrlich.crypto import FieldContext, Keyring
 from ehrlich.crypto._primitives import sha256
+from ehrlich.crypto.envelope import read_header
 from ehrlich.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.normalize import normalise_email
@@ -56,8 +57,9 @@ def generate_password() -> str:
 
 
 def _recovery_code() -> str:
-    raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    """120 random bits (above ASVS 6.5.2's 112), so a plain SHA-256 may store it."""
+    raw = base64.b32encode(secrets.token_bytes(15)).decode().lower()
+    return "-".join(raw[i:i + 4] for i in range(0, 24, 4))
 
 
 def _normalise_code(code: str) -> bytes:
@@ -81,6 +83,30 @@ class StaffUsers:
 
     def open_secret(self, user_id: str, blob: bytes, *, field: str = "totp_secret") -> str:
         return self._keyring.provider.unwrap(blob, context=self._context(user_id, field)).decode()
+
+    def sealed_by_kek_version(self, session: Session) -> dict[int, int]:
+        blobs = session.execute(select(StaffUser.totp_secret_ct).where(
+            StaffUser.totp_secret_ct.is_not(None))).scalars()
+        counts: dict[int, int] = {}
+        for blob in blobs:
+            if blob is None:
+                continue
+            version = read_header(blob).key_version
+            counts[version] = counts.get(version, 0) + 1
+        return counts
+
+    def reseal_secrets(self, session: Session) -> int:
+        """Seal TOTP secrets under the active KEK (part of `ehrlich keys rotate`)."""
+        active = self._keyring.provider.active_version
+        done = 0
+        users = session.execute(select(StaffUser).where(
+            StaffUser.totp_secret_ct.is_not(None)).with_for_update()).scalars()
+        for user in users:
+            blob = user.totp_secret_ct
+            if blob is not None and read_header(blob).key_version != active:
+                user.totp_secret_ct = self.seal_secret(user.id, self.open_secret(user.id, blob))
+                done += 1
+        return done
 
     # -- lookups -----------------------------------------------------------------
 
@@ -164,11 +190,16 @@ class StaffUsers:
         return password
 
     def change_password(self, session: Session, user_id: str, new: str, *,
-                        now: datetime) -> None:
+                        now: datetime, keep_session: bytes | None = None) -> None:
+        """Set a new password and end every other session of the account."""
         user = self._get(session, user_id)
         check_policy(new, user_inputs=[user.email], field="new_password")
         user.password_hash = self.passwords.hash(new)
         user.must_change_password = False
+        others = delete(StaffSession).where(StaffSession.user_id == user.id)
+        if keep_session is not None:
+            others = others.where(StaffSession.id_hash != keep_session)
+        session.execute(others)
         self._audit.record(session, AuditEvent(f"staff:{user.id}", "staff.password_change",
                                                 user.id), now=now)
 
@@ -220,7 +251,7 @@ class StaffUsers:
                 StaffUser.id == user.id, StaffUser.totp_last_step < step).values(
                 totp_last_step=step))
             return bool(cast("CursorResult[Any]", done).rowcount)
-        if len(code.strip()) < 16:
+        if len(code.strip()) < 24:
             return False
         used = session.execute(update(StaffRecoveryCode).where(
             StaffRecoveryCode.code_hash == _normalise_code(code),

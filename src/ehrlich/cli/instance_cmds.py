@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ehrlich.auth.service import create_owner
+from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import console, instance_from, now, settings_from
 from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.storage import migrate as migrations
@@ -36,11 +37,14 @@ def init(
         instance.close()
     console.print(f"[green]Instance created.[/green] Configuration: {config_file}")
     console.print(f"Key file: {settings.key_file.absolute()} (mode 0600)")
+    console.print(f"Example privacy notice: {settings.data_dir.absolute() / 'notice.yaml'} "
+                  "(edit it, then `ehrlich notice publish`)")
     console.print("[bold]Back up the key file somewhere safe, apart from the data:[/bold] "
                   "without it nothing in the database can be read.")
     console.print(f"Owner account: {owner_email}, one-time password (shown once; change it "
                   "and set up an authenticator app at the first sign-in on /admin):")
     console.print(password, soft_wrap=True, highlight=False)
+    console.print(backup_keys_advice(settings.key_file.absolute()))
 
 
 def migrate(ctx: typer.Context) -> None:

@@ -22,9 +22,12 @@ def _rewrap(instance: Instance) -> int:
     todo = sum(n for v, n in counts.items() if v != active)
     with Progress(console=console, transient=False) as progress:
         task = progress.add_task(f"Re-wrapping data keys under KEK {active}", total=todo)
-        return instance.subjects.rewrap_data_keys(
+        done = instance.subjects.rewrap_data_keys(
             instance.db, batch=instance.settings.key_rotation_batch,
             progress=lambda n: progress.advance(task, n))
+    with instance.db.write() as session:
+        instance.staff.users.reseal_secrets(session)  # staff TOTP secrets, a handful
+    return done
 
 
 @app.command("rotate")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from ehrlich import errors
 from ehrlich.cli import (
     audit_cmds,
+    backup_cmds,
     doctor_cmds,
     instance_cmds,
     keys_cmds,
@@ -56,6 +57,7 @@ app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(notice_cmds.app, name="notice")
 app.add_typer(user_cmds.app, name="user")
 app.command()(doctor_cmds.doctor)
+app.add_typer(backup_cmds.app, name="backup")
 
 
 def exit_code_for(exc: errors.EhrlichError) -> int:

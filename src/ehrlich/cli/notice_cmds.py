@@ -50,6 +50,15 @@ class Lang(StrEnum):
     de = "de"
 
 
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        err_console.print(f"[red]{escape(str(file))}: not UTF-8 text (byte {exc.start}); "
+                          "save the notice as UTF-8[/red]")
+        raise typer.Exit(1) from None
+
+
 def _print_findings(findings: list[Finding]) -> None:
     for finding in findings:
         colour = "red" if finding.severity == "error" else "yellow"
@@ -65,7 +74,7 @@ def lint(file: FileArg,
     Example: ehrlich notice lint notice.yaml --format json
     """
     try:
-        _, findings = check_notice(file.read_text(encoding="utf-8"), file=str(file))
+        _, findings = check_notice(_read(file), file=str(file))
     except NoticeInvalid as exc:
         findings = exc.findings
     errors = sum(f.severity == "error" for f in findings)
@@ -90,7 +99,7 @@ def publish(ctx: typer.Context, file: FileArg,
     Consents for purposes that widened are marked for renewal.
     Example: ehrlich notice publish notice.yaml --publisher "Jana Wolff"
     """
-    text = file.read_text(encoding="utf-8")
+    text = _read(file)
     instance = instance_from(ctx)
     try:
         with instance.db.write() as session:

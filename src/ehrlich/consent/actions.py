@@ -1,19 +1,19 @@
-"""Consent actions that the public pages and the API call: one-click unsubscribe
-and the consent check by address."""
+"""Consent actions that the public pages and the API call: one-click unsubscribe,
+the consent check by address, a subject's history, the send-time check."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.service import AuditLog
+from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent.links import read_unsubscribe_token
 from ehrlich.consent.machine import State, is_active
 from ehrlich.consent.models import ConsentState, Suppression
-from ehrlich.consent.schemas import ConsentCheck, ConsentInput, Evidence
-from ehrlich.consent.service import record_consent
+from ehrlich.consent.schemas import ConsentCheck, ConsentEventView, ConsentInput, Evidence
+from ehrlich.consent.service import current_state, history, record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.subjects.errors import SubjectNotFound
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
@@ -42,18 +42,55 @@ def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, t
     return True
 
 
+# Built once: one round trip per check, and no statement construction per request.
+_CHECK = (
+    select(Subject.id, ConsentState.state,
+           exists().where(Suppression.email_index == bindparam("index"),
+                          Suppression.purpose == bindparam("purpose")).label("suppressed"))
+    .outerjoin(ConsentState, and_(ConsentState.subject_id == Subject.id,
+                                  ConsentState.purpose == bindparam("purpose"),
+                                  ConsentState.channel == bindparam("channel")))
+    .where(Subject.email_index == bindparam("index"), Subject.state == STATE_ACTIVE)
+)
+
+
 def check_consent(session: Session, subjects: SubjectsService, *, email: str, purpose: str,
                   channel: str) -> ConsentCheck:
-    """May this address be contacted for the purpose on the channel right now? One query."""
+    """May this address be contacted for the purpose on the channel right now?"""
     index = subjects.email_index(email)
-    suppressed = exists().where(Suppression.email_index == index,
-                                Suppression.purpose == purpose)
-    row = session.connection().execute(
-        select(ConsentState.state, suppressed.label("suppressed"))
-        .select_from(Subject).outerjoin(ConsentState, and_(
-            ConsentState.subject_id == Subject.id, ConsentState.purpose == purpose,
-            ConsentState.channel == channel))
-        .where(Subject.email_index == index, Subject.state == STATE_ACTIVE)).first()
-    state: State = (row.state or "none") if row is not None else "none"
-    allowed = is_active(state) and not (row is not None and row.suppressed)
+    row = session.execute(_CHECK, {"index": index, "purpose": purpose,
+                                   "channel": channel}).first()
+    state: State = "none" if row is None or row.state is None else row.state
+    allowed = row is not None and is_active(state) and not row.suppressed
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)
+
+
+def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, *,
+                      category: str, now: datetime) -> bool:
+    """At send time: does the consent behind a queued mail still hold?
+
+    A marketing mail needs active consent; a double opt-in confirmation needs
+    the request still pending (or already confirmed). Mail whose link is not
+    one of ours is not judged here.
+    """
+    token = unsubscribe_url.rstrip("/").rsplit("/unsubscribe/", 1)[-1]
+    try:
+        subject_id, purpose, channel = read_unsubscribe_token(keyring, token, now=now)
+    except TokenInvalid:
+        return True
+    subject_state = session.execute(select(Subject.state).where(Subject.id == subject_id)
+                                    ).scalar_one_or_none()
+    if subject_state != STATE_ACTIVE:
+        return False
+    state = current_state(session, subject_id, purpose, channel)
+    return is_active(state) if category == "marketing" else state in ("requested", "active")
+
+
+def subject_history(session: Session, audit: AuditLog, subject_id: str, *, actor: str,
+                    now: datetime) -> list[ConsentEventView]:
+    """A subject's consent events (kept after erasure, as proof); the read is audited."""
+    if session.get(Subject, subject_id) is None:
+        raise SubjectNotFound(f"no subject with id {subject_id}")
+    events = history(session, subject_id)
+    audit.record(session, AuditEvent(actor, "consent.history.read", subject_id), now=now)
+    return events

@@ -4,15 +4,15 @@
 for: a replayed link answers "already confirmed" and records nothing; a link
 whose request was cancelled, expired or superseded changes nothing. With a
 Global Privacy Control signal, purposes shared with third-party controllers
-are withdrawn instead of confirmed. `expire_unconfirmed` records `expired`
-for requests older than the confirmation period and erases people who came
-only through signup and have no other consent left.
+are withdrawn instead of confirmed. After the hourly expiry
+(`consent.expiry`), `erase_expired_signups` erases people who came only
+through signup and whose every request expired.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -37,7 +37,6 @@ from ehrlich.subjects.models import STATE_ACTIVE, Subject
 from ehrlich.subjects.service import SubjectsService
 
 ConfirmStatus = Literal["confirmed", "already", "stale", "invalid", "expired"]
-OPEN_STATES = ("active", "requested", "renewal-needed")
 EXPIRY_ACTOR = "system:confirmation-expiry"
 
 
@@ -122,41 +121,20 @@ def cancel(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
     return True
 
 
-@dataclass(frozen=True)
-class ExpiryOutcome:
-    expired: int
-    erased: int
-
-
-def expire_unconfirmed(db: Database, audit: AuditLog, subjects: SubjectsService, *, days: int,
-                       now: datetime, batch: int = 500) -> ExpiryOutcome:
-    """Record `expired` for requests unconfirmed for `days`; erase whom nothing else holds."""
-    cutoff = now - timedelta(days=days)
-    expired, touched = 0, set()
-    while True:
-        with db.write() as session:
-            stale = session.execute(select(
-                ConsentState.subject_id, ConsentState.purpose, ConsentState.channel).where(
-                ConsentState.state == "requested", ConsentState.since < cutoff)
-                .order_by(ConsentState.subject_id).limit(batch)).all()
-            for subject_id, purpose, channel in stale:
-                record_consent(session, audit, ConsentInput(
-                    subject_id=subject_id, purpose=purpose, channel=channel,
-                    action="expired", method="system"), actor=EXPIRY_ACTOR, now=now)
-                touched.add(subject_id)
-        expired += len(stale)
-        if len(stale) < batch:
-            break
-    erased = 0
-    for subject_id in sorted(touched):
-        with db.read() as session:
-            source = session.execute(select(Subject.source).where(
-                Subject.id == subject_id, Subject.state == STATE_ACTIVE)).scalar_one_or_none()
-            still_held = session.execute(select(ConsentState.purpose).where(
-                ConsentState.subject_id == subject_id,
-                ConsentState.state.in_(OPEN_STATES)).limit(1)).first()
-        if source is not None and source.startswith(SOURCE_PREFIX) and still_held is None:
-            subjects.erase(db, subject_id, actor=EXPIRY_ACTOR, now=now,
-                           reason="consent request never confirmed")
-            erased += 1
-    return ExpiryOutcome(expired, erased)
+def erase_expired_signups(db: Database, subjects: SubjectsService, *, now: datetime,
+                          batch: int = 500) -> int:
+    """Erase people who came only through signup and whose every consent request
+    expired unconfirmed: nothing else holds their data. Returns how many."""
+    others = (select(ConsentState.subject_id)
+              .where(ConsentState.state != "expired").scalar_subquery())
+    with db.read() as session:
+        ids = list(session.execute(
+            select(Subject.id).where(
+                Subject.state == STATE_ACTIVE, Subject.source.startswith(SOURCE_PREFIX),
+                Subject.id.in_(select(ConsentState.subject_id)),
+                Subject.id.not_in(others))
+            .order_by(Subject.id).limit(batch)).scalars())
+    for subject_id in ids:
+        subjects.erase(db, subject_id, actor=EXPIRY_ACTOR, now=now,
+                       reason="consent request never confirmed")
+    return len(ids)

@@ -9,21 +9,36 @@ idempotent, and answers unknown or forged tokens exactly as valid ones.
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from ehrlich.auth.api_tokens import ApiPrincipal
-from ehrlich.consent.actions import check_consent, one_click_unsubscribe
-from ehrlich.consent.schemas import CHANNEL_PATTERN, PURPOSE_PATTERN, ConsentCheck, Evidence
+from ehrlich.consent.actions import check_consent, one_click_unsubscribe, subject_history
+from ehrlich.consent.audience import contact_field, export_audience
+from ehrlich.consent.schemas import (
+    CHANNEL_PATTERN,
+    PURPOSE_PATTERN,
+    ConsentCheck,
+    ConsentEventView,
+    Evidence,
+)
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 from ehrlich.web.templating import render
 
 pages = APIRouter(tags=["unsubscribe"])
 api = APIRouter(prefix="/api/v1/consent", tags=["consent"])
+subject_api = APIRouter(prefix="/api/v1/subjects", tags=["consent"])
+audience_api = APIRouter(prefix="/api/v1/audience", tags=["consent"])
+routers = (pages, api, subject_api, audience_api)
 
 Reader = Annotated[ApiPrincipal, Depends(require_scope("consent:read"))]
+Exporter = Annotated[ApiPrincipal, Depends(require_scope("audience:read"))]
 TEXTS = {
     "en": {"title": "Unsubscribe", "ask": "Stop these mails? One click is enough.",
            "button": "Unsubscribe", "done_heading": "You are unsubscribed",
@@ -79,3 +94,43 @@ def check(caller: Reader, instance: InstanceDep,
     with instance.db.read() as session:
         return check_consent(session, instance.subjects, email=email, purpose=purpose,
                              channel=channel)
+
+
+@subject_api.get("/{subject_id}/consents", response_model=list[ConsentEventView],
+                 summary="A subject's consent history, oldest first")
+def consents(subject_id: str, caller: Reader, instance: InstanceDep, now: NowDep
+             ) -> list[ConsentEventView]:
+    with instance.db.write() as session:
+        return subject_history(session, instance.audit, subject_id, actor=caller.actor,
+                               now=now)
+
+
+def _ndjson(batches: Iterator[list[tuple[str, str]]], field: str) -> Iterator[str]:
+    for batch in batches:
+        yield "".join(json.dumps({"id": sid, field: value}) + "\n" for sid, value in batch)
+
+
+def _csv(batches: Iterator[list[tuple[str, str]]], field: str) -> Iterator[str]:
+    yield f"id,{field}\r\n"
+    for batch in batches:
+        out = io.StringIO()
+        csv.writer(out).writerows(batch)
+        yield out.getvalue()
+
+
+@audience_api.get("", summary="Stream the subjects with active consent (NDJSON or CSV)",
+                  response_class=StreamingResponse,
+                  responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}})
+def audience(caller: Exporter, instance: InstanceDep, now: NowDep,
+             purpose: Annotated[str, Query(pattern=PURPOSE_PATTERN)],
+             channel: Annotated[str, Query(pattern=CHANNEL_PATTERN)] = "email",
+             format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
+             ) -> StreamingResponse:
+    field = contact_field(channel)
+    batches = export_audience(instance.db, instance.subjects, purpose, channel,
+                              actor=caller.actor, now=now)
+    if format == "csv":
+        return StreamingResponse(_csv(batches, field), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition":
+                                          f'attachment; filename="audience-{purpose}.csv"'})
+    return StreamingResponse(_ndjson(batches, field), media_type="application/x-ndjson")

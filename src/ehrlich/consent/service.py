@@ -26,7 +26,7 @@ from ehrlich.consent.machine import NO_CHANGE, REFUSED, Action, State, transitio
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.schemas import ConsentEventView, ConsentInput, RecordOutcome
 from ehrlich.crypto.envelope import length_prefixed
-from ehrlich.errors import InvalidInput
+from ehrlich.errors import IntegrityFailure, InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.models import STATE_ERASED, Subject
@@ -91,7 +91,9 @@ def _snapshot(session: Session, data: ConsentInput, state: ConsentState) -> dict
                 "notice_hash": data.notice_hash, "language": data.language,
                 "text_shown": data.text_shown, "form": data.form}
     asked = session.get(ConsentEvent, state.last_event_id)
-    assert asked is not None
+    if asked is None:
+        raise IntegrityFailure(f"consent event {state.last_event_id} named by the current "
+                               "state is missing from the ledger")
     return {"legal_basis": asked.legal_basis, "notice_version": asked.notice_version,
             "notice_hash": asked.notice_hash, "language": asked.language,
             "text_shown": asked.text_shown, "form": asked.form}

@@ -135,7 +135,7 @@ class SignupService:
 
     def _send(self, mail: MailSender, pending: _Pending, *, now: datetime) -> None:
         base = self._settings.base_url.rstrip("/")
-        days = self._settings.confirmation_days
+        days = self._settings.consent_confirm_days
         purposes = sorted(pending.requests)
         template_hash = self._templates.render(
             TEMPLATE, pending.language, purposes=[], confirm_url="", unsubscribe_url="",

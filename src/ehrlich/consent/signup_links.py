@@ -1,7 +1,7 @@
 """Signed links of double opt-in and the preference centre.
 
 - confirm: names the subject and, per purpose, the `requested` event it
-  confirms; expires after `confirmation_days`. A link for one request never
+  confirms; expires after `consent_confirm_days`. A link for one request never
   confirms a later one, and a token made for another use (unsubscribe,
   preferences) never verifies here: each use has its own signing key.
 - cancel: the confirmation mail's one-click link (List-Unsubscribe); it

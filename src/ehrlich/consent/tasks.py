@@ -1,26 +1,28 @@
-"""Consent jobs: unconfirmed signups expire once a day (`confirmation_days`)."""
+"""Periodic consent jobs: expiring unconfirmed double opt-in requests, hourly."""
 
 from __future__ import annotations
 
-import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from huey import crontab
 
-from ehrlich.consent.double_opt_in import expire_unconfirmed
+from ehrlich.consent.double_opt_in import erase_expired_signups
+from ehrlich.consent.expiry import expire_unconfirmed
 from ehrlich.storage.base import utcnow
 
 if TYPE_CHECKING:
     from ehrlich.instance.service import Instance
 
 EXPIRE_TASK = "consent.expire_unconfirmed"
-log = logging.getLogger("ehrlich.consent")
 
 
 def register(instance: Instance) -> None:
-    @instance.jobs.periodic(EXPIRE_TASK, crontab(minute="17", hour="3"))
-    def expire() -> None:
-        outcome = expire_unconfirmed(instance.db, instance.audit, instance.subjects,
-                                     days=instance.settings.confirmation_days, now=utcnow())
-        log.info("expired %d unconfirmed requests, erased %d people", outcome.expired,
-                 outcome.erased)
+    @instance.jobs.periodic(EXPIRE_TASK, crontab(minute="17"))
+    def expire() -> int:
+        now = utcnow()
+        expired = expire_unconfirmed(
+            instance.db, instance.audit,
+            older_than=timedelta(days=instance.settings.consent_confirm_days), now=now)
+        erase_expired_signups(instance.db, instance.subjects, now=now)
+        return expired

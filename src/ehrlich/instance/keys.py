@@ -25,6 +25,7 @@ def retire_kek(instance: Instance, version: int) -> None:
     """Remove a KEK version once no data key is wrapped by it."""
     with instance.db.read() as session:
         in_use = instance.subjects.count_by_kek_version(session).get(version, 0)
+        in_use += instance.staff.users.sealed_by_kek_version(session).get(version, 0)
     if in_use:
         raise ConfigurationError(f"{in_use} data keys still use KEK version {version}; "
                                  "run `ehrlich keys rotate --resume` first")

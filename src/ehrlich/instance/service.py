@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.service import StaffService, staff_policies
+from ehrlich.backup.keys import create_backup_keys
+from ehrlich.backup.service import BackupService
 from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.consent.signup import SignupService, build_signups
 from ehrlich.crypto import Keyring
@@ -49,6 +51,7 @@ class Instance:
     ledger: ErasureLedger
     subjects: SubjectsService
     jobs: JobQueue
+    backup: BackupService
     notices: NoticesService
     staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
@@ -63,11 +66,13 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
     audit = AuditLog(keyring)
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
+    backup = BackupService(settings, db, subjects, ledger, audit)
     notices = NoticesService(audit, ConsentRenewalMarker(audit))
     staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),
                          redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
     instance = Instance(settings=settings, db=db, keyring=keyring, audit=audit, ledger=ledger,
-                        subjects=subjects, jobs=build_queue(settings), notices=notices,
+                        subjects=subjects, jobs=build_queue(settings), backup=backup,
+                        notices=notices,
                         staff=staff)
     register_tasks(instance)
     instance.mail = build_sender(settings, instance.jobs)
@@ -155,6 +160,7 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
     ]
     if settings.database_url:
         lines.append(f"database_url = {_toml_value(settings.database_url)}")
+    lines += create_backup_keys(key_file.parent).config_lines()
     write_example_notice(data_dir)
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

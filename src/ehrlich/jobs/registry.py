@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ehrlich.backup import tasks as backup_tasks
 from ehrlich.consent import tasks as consent_tasks
 from ehrlich.mail import tasks as mail_tasks
 
@@ -18,6 +19,7 @@ def registrars() -> list[Registrar]:
     """Each domain's `tasks.register(instance)`; a new domain adds one line here."""
     return [
         mail_tasks.register,
+        backup_tasks.register,
         consent_tasks.register,
     ]
 

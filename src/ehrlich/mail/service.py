@@ -46,6 +46,7 @@ class QueuedMailSender:
             "message": message.as_bytes(policy=policy.SMTP),
             "message_id": str(message["Message-ID"]),
             "category": mail.category,
+            "unsubscribe_url": mail.unsubscribe.url if mail.unsubscribe else None,
         })
 
 

@@ -29,3 +29,9 @@ class NoticeVersion(Base):
 def _immutable(_mapper: Any, _connection: Any, target: NoticeVersion) -> None:
     raise Conflict(f"notice version {target.number} is published and cannot change; "
                    "publish a new version instead")
+
+
+@event.listens_for(NoticeVersion, "before_delete")
+def _undeletable(_mapper: Any, _connection: Any, target: NoticeVersion) -> None:
+    raise Conflict(f"notice version {target.number} is published and cannot be deleted; "
+                   "consents point at it")

@@ -16,7 +16,7 @@ COLUMNS = ("activity", "purpose", "legal_basis", "data_subjects", "data_categori
 
 
 def _recipients(p: PurposeView) -> str:
-    return "; ".join(f"{r.name} ({r.role}, {r.country})" for r in p.recipients)
+    return "; ".join(f"{r.name} ({r.role_short}, {r.country})" for r in p.recipients)
 
 
 def _transfers(p: PurposeView) -> str:

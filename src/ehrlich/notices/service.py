@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.errors import Conflict, NotFound
+from ehrlich.errors import Conflict, InvalidInput, NotFound
 from ehrlich.notices.diff import Widening, human_diff, widened_purposes
 from ehrlich.notices.errors import NoticeInvalid, NoticeNotPublished
 from ehrlich.notices.interfaces import RenewalMarker
@@ -33,6 +33,21 @@ class PublishedNotice:
     info: VersionInfo
     notice: Notice
     source: str
+
+
+@dataclass(frozen=True)
+class ConsentOffer:
+    """What a form shows for one consent purpose, and what the consent event must record."""
+
+    notice_version: int
+    notice_hash: str
+    """`sha256:<hex>` of the notice version's canonical content."""
+    purpose: str
+    channel: str
+    language: str
+    text: str
+    data_categories: tuple[str, ...]
+    recipients: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -148,3 +163,23 @@ class NoticesService:
         """The current (or the numbered) version with the version list."""
         published = self.current(session) if number is None else self.version(session, number)
         return NoticePage(published, self.versions(session))
+
+    def consent_offer(self, session: Session, purpose_id: str, language: str, *,
+                      version: int | None = None) -> ConsentOffer:
+        """The exact consent text of a purpose in a language, bound to the notice version."""
+        published = self.current(session) if version is None else self.version(session, version)
+        purpose = published.notice.purpose(purpose_id)
+        if purpose is None:
+            raise NotFound(f"notice version {published.info.number} has no purpose "
+                           f"{purpose_id!r}")
+        if purpose.consent is None:
+            raise InvalidInput.one("purpose", f"{purpose_id!r} is based on "
+                                   f"{purpose.legal_basis}, not on consent")
+        if language not in purpose.consent.text:
+            raise InvalidInput.one("language", f"purpose {purpose_id!r} has no consent text in "
+                                   f"{language!r}")
+        return ConsentOffer(
+            notice_version=published.info.number, notice_hash=f"sha256:{published.info.sha256}",
+            purpose=purpose.id, channel=purpose.channel, language=language,
+            text=purpose.consent.text[language], data_categories=tuple(purpose.data_categories),
+            recipients=tuple(purpose.recipients))

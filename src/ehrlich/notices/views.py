@@ -13,6 +13,7 @@ class RecipientView:
     id: str
     name: str
     role: str
+    role_short: str
     country: str
     outside_eea: bool
     safeguards: str
@@ -60,7 +61,8 @@ def localise(notice: Notice, lang: str) -> NoticeView:
     recipients = {
         r.id: RecipientView(r.id, r.name, words["processor" if r.role == "processor"
                                                else "controller_role"],
-                            r.country, r.outside_eea, _text(r.safeguards, lang))
+                            words[f"role.{r.role}"], r.country, r.outside_eea,
+                            _text(r.safeguards, lang))
         for r in notice.recipients}
     purposes = []
     for p in notice.purposes:

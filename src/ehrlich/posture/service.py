@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ehrlich.auth import posture as auth_posture
 from ehrlich.errors import EhrlichError
+from ehrlich.notices import posture as notice_posture
 from ehrlich.posture import checks
 from ehrlich.posture.schemas import Check, CheckResult, PostureContext, Report, Status
 
@@ -24,6 +25,7 @@ CHECKS: tuple[Check, ...] = (
     checks.https,
     checks.trusted_proxies,
     checks.audit_chain,
+    notice_posture.published_notice,
 )
 
 

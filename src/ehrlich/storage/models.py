@@ -2,12 +2,13 @@
 
 from ehrlich.audit import models as audit_models
 from ehrlich.auth import models as auth_models
+from ehrlich.backup import models as backup_models
 from ehrlich.consent import models as consent_models
 from ehrlich.instance import models as instance_models
 from ehrlich.notices import models as notice_models
 from ehrlich.storage.base import Base
 from ehrlich.subjects import models as subject_models
 
-__all__ = ["Base", "audit_models", "auth_models", "consent_models", "instance_models",
-           "notice_models",
+__all__ = ["Base", "audit_models", "auth_models", "backup_models", "consent_models",
+           "instance_models", "notice_models",
            "subject_models"]

@@ -8,7 +8,7 @@ and erasure appends to the audit chain in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -78,8 +78,7 @@ class SubjectsService:
         plain = json.dumps(value, separators=(",", ":")) if field == "attributes" else str(value)
         return cipher.encrypt(plain, context=_context(subject_id, field))
 
-    def _open(self, subject: Row[Any, Any, Any, Any] | Row[Any], cipher: FieldCipher,
-              field: str) -> Any:
+    def _open(self, subject: Row[Any], cipher: FieldCipher, field: str) -> Any:
         blob = getattr(subject, f"{field}_ct")
         if blob is None:
             return {} if field == "attributes" else None
@@ -132,6 +131,31 @@ class SubjectsService:
         ).scalar_one_or_none()
 
     # -- operations --------------------------------------------------------------
+
+    def contacts(self, session: Session, subject_ids: Sequence[str], *, field: str,
+                 actor: str, purpose: str, now: datetime) -> list[tuple[str, str]]:
+        """(id, decrypted email or phone) of active subjects, in the order given.
+
+        For audiences: one audit entry per call names every subject read, the
+        field and the purpose, instead of one entry per subject.
+        """
+        if field not in ("email", "phone"):
+            raise InvalidInput.one("field", "must be email or phone")
+        column = getattr(Subject, f"{field}_ct")
+        rows = {sid: (blob, wrapped) for sid, blob, wrapped in session.execute(
+            select(Subject.id, column, DataKey.wrapped).join(DataKey)
+            .where(Subject.id.in_(subject_ids), Subject.state == STATE_ACTIVE))}
+        found: list[tuple[str, str]] = []
+        for sid in subject_ids:
+            blob, wrapped = rows.get(sid, (None, None))
+            if blob is None or wrapped is None:
+                continue
+            key = self._keyring.unwrap_data_key(wrapped, subject_id=sid)
+            found.append((sid, FieldCipher(key).decrypt(blob, context=_context(sid, field))))
+        if found:
+            self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
+                "field": field, "subjects": [sid for sid, _ in found]}), now=now)
+        return found
 
     def email_index(self, email: str, *, field: str = "email") -> bytes:
         """The blind index of an address, for lookups by other domains (suppression)."""
@@ -298,6 +322,33 @@ class SubjectsService:
                                                    {"reason": reason}), now=now)
         db.purge_deleted_rows("data_keys")
 
+    def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
+                        now: datetime) -> int:
+        """Erase again, after a restore, everyone the ledger says was erased.
+
+        Returns how many were still present (0 means every erasure holds). Data
+        keys are deleted for every listed id, also half-erased ones.
+        """
+        replayed: list[ErasureRecord] = []
+        pending = list(records)
+        for start in range(0, len(pending), _LOOKUP_CHUNK):
+            chunk = {r.subject_id: r for r in pending[start:start + _LOOKUP_CHUNK]}
+            present = set(session.execute(select(Subject.id).where(
+                Subject.id.in_(chunk), Subject.state != STATE_ERASED)).scalars())
+            keyed = set(session.execute(select(DataKey.subject_id).where(
+                DataKey.subject_id.in_(chunk))).scalars())
+            session.execute(delete(DataKey).where(DataKey.subject_id.in_(keyed)))
+            for subject_id in sorted(present | keyed):
+                record = chunk[subject_id]
+                session.execute(update(Subject).where(Subject.id == subject_id).values(
+                    state=STATE_ERASED, erased_at=record.erased_at, updated_at=now,
+                    email_index=None, phone_index=None, email_ct=None, name_ct=None,
+                    phone_ct=None, attributes_ct=None))
+                replayed.append(record)
+        self._audit.record_many(session, [AuditEvent("restore", "subject.erase.replay",
+                                                     r.subject_id) for r in replayed], now=now)
+        return len(replayed)
+
     def rewrap_data_keys(self, db: Database, *, batch: int,
                          progress: Callable[[int], None] | None = None) -> int:
         """Re-wrap data keys under the active KEK, one committed batch at a time.
@@ -322,29 +373,6 @@ class SubjectsService:
                 progress(len(keys))
             if len(keys) < batch:
                 return done
-
-    def contacts(self, session: Session, subject_ids: Sequence[str], *, actor: str,
-                 purpose: str, now: datetime) -> list[tuple[str, str | None, str | None]]:
-        """(id, email, name) of active subjects, decrypted in one query per batch; one
-        audit entry names the batch, the purpose and every subject in it."""
-        if not subject_ids:
-            return []
-        rows = session.connection().execute(
-            select(_SUBJECTS.c.id, _SUBJECTS.c.email_ct, _SUBJECTS.c.name_ct,
-                   _DATA_KEYS.c.wrapped)
-            .select_from(_SUBJECTS.join(_DATA_KEYS))
-            .where(_SUBJECTS.c.id.in_(list(subject_ids)),
-                   _SUBJECTS.c.state == STATE_ACTIVE)).all()
-        order = {sid: i for i, sid in enumerate(subject_ids)}
-        found = []
-        for row in sorted(rows, key=lambda r: order[r.id]):
-            cipher = FieldCipher(self._keyring.unwrap_data_key(row.wrapped, subject_id=row.id))
-            found.append((row.id, self._open(row, cipher, "email"),
-                          self._open(row, cipher, "name")))
-        self._audit.record(session, AuditEvent(actor, "subject.export", f"batch:{subject_ids[0]}",
-                                               {"purpose": purpose, "count": len(found),
-                                                "subjects": [r[0] for r in found]}), now=now)
-        return found
 
     def count_by_kek_version(self, session: Session) -> dict[int, int]:
         from sqlalchemy import func

@@ -1,0 +1,113 @@
+"""The two age keypairs behind every backup: operations and offline recovery.
+
+`ehrlich init` writes both identities beside the key file (outside the data
+directory, mode 0600) in `age-keygen` format, so `age -d -i FILE` reads them.
+Only the public recipients go into the configuration: they are all a backup
+needs. The recovery identity is meant to leave the machine at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyrage import x25519
+
+from ehrlich.errors import ConfigurationError
+
+OPERATIONS_IDENTITY = "backup-operations.agekey"
+RECOVERY_IDENTITY = "backup-recovery.agekey"
+
+
+@dataclass(frozen=True)
+class BackupKeys:
+    operations_recipient: str
+    recovery_recipient: str
+    operations_identity: Path
+    recovery_identity: Path
+
+    def config_lines(self) -> list[str]:
+        """The lines `ehrlich init` adds to the instance configuration."""
+        # JSON strings and arrays are valid TOML basic strings and arrays.
+        recipients = json.dumps([self.operations_recipient, self.recovery_recipient])
+        return [f"backup_recipients = {recipients}",
+                f"backup_identity = {json.dumps(str(self.operations_identity))}"]
+
+
+def _write_identity(path: Path, label: str) -> str:
+    identity = x25519.Identity.generate()
+    recipient = str(identity.to_public())
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    text = (f"# ehrlich backup {label} identity\n# created: {created}\n"
+            f"# public key: {recipient}\n{identity}\n")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ConfigurationError(f"{path} already exists; refusing to overwrite it") from exc
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return recipient
+
+
+def create_backup_keys(key_dir: Path) -> BackupKeys:
+    """Generate both keypairs in `key_dir` (beside the key file, never in the data dir)."""
+    ops, rec = key_dir / OPERATIONS_IDENTITY, key_dir / RECOVERY_IDENTITY
+    return BackupKeys(_write_identity(ops, "operations"), _write_identity(rec, "recovery"),
+                      ops, rec)
+
+
+def load_identity(path: Path) -> x25519.Identity:
+    """Read an age identity file; refuse one that others may read."""
+    try:
+        mode = path.stat().st_mode
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ConfigurationError(f"backup identity {path} cannot be read: {exc}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(f"backup identity {path} is readable by other users; "
+                                 f"run `chmod 600 {path}`")
+    secrets = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-")]
+    if len(secrets) != 1:
+        raise ConfigurationError(f"{path} holds no age identity (AGE-SECRET-KEY-1...)")
+    try:
+        return x25519.Identity.from_str(secrets[0])
+    except Exception as exc:  # pyrage raises its own IdentityError
+        raise ConfigurationError(f"{path} holds a malformed age identity") from exc
+
+
+def parse_recipients(values: list[str]) -> list[x25519.Recipient]:
+    if not values:
+        raise ConfigurationError(
+            "no backup recipients are configured; set backup_recipients in ehrlich.toml "
+            "(`ehrlich init` writes them) or EHRLICH_BACKUP_RECIPIENTS")
+    recipients = []
+    for value in values:
+        try:
+            recipients.append(x25519.Recipient.from_str(value.strip()))
+        except Exception as exc:  # pyrage raises its own RecipientError
+            raise ConfigurationError(f"backup recipient {value!r} is not an age public key "
+                                     "(age1...)") from exc
+    return recipients
+
+
+def default_identity_path(key_file: Path) -> Path:
+    return key_file.parent / OPERATIONS_IDENTITY
+
+
+def recovery_identity_path(key_file: Path) -> Path:
+    return key_file.parent / RECOVERY_IDENTITY
+
+
+def backup_keys_advice(key_file: Path) -> str:
+    """What `ehrlich init` tells the owner about the two backup identities."""
+    return (f"[bold]Backups are encrypted to two keys.[/bold] Move the recovery identity "
+            f"{recovery_identity_path(key_file)} off this machine now (offline, e.g. printed or "
+            f"on a USB key in a safe) and delete it here; the operations identity "
+            f"{default_identity_path(key_file)} stays for scheduled verification.")

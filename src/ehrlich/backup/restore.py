@@ -1,0 +1,140 @@
+"""Restoring a backup: into an empty or named database, never silently over a live one.
+
+The erasure ledger is read before anything changes: a restore that cannot
+replay it could bring erased people back, so it is refused. While the
+target is being replaced the instance is in maintenance mode (no mail goes
+out). Only when the ledger has been replayed and the key file proved to
+match the restored data does maintenance mode end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.backup import keys, snapshot
+from ehrlich.backup.errors import RestoreRefused
+from ehrlich.backup.reading import OpenedBackup, open_backup
+from ehrlich.backup.schemas import RestoreReport
+from ehrlich.backup.scratch import check_counts, counts_of
+from ehrlich.backup.stores import open_store
+from ehrlich.crypto import Keyring
+from ehrlich.errors import EhrlichError, InvalidInput
+from ehrlich.mail.maintenance import MaintenanceSwitch
+from ehrlich.settings import Settings
+from ehrlich.storage import migrate
+from ehrlich.storage.database import Database
+from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
+from ehrlich.subjects.service import SubjectsService
+
+
+def _ledger_records(ledger: ErasureLedger) -> list[ErasureRecord]:
+    try:
+        return list(ledger.records())
+    except EhrlichError as exc:
+        raise RestoreRefused(
+            f"the erasure ledger {ledger.path} cannot be read ({exc.message}); without it a "
+            "restore could bring erased people back, so it was refused (use --ledger to "
+            "name a good copy)") from exc
+
+
+def _is_live(url: str) -> bool:
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database or "")
+        if not path.exists() or path.stat().st_size == 0:
+            return False
+    db = Database(url)
+    try:
+        return migrate.is_initialised(db)
+    finally:
+        db.dispose()
+
+
+def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
+    """Replace the target's contents with the dump; returns the restored row counts."""
+    if opened.member == snapshot.SQLITE_MEMBER:
+        conn = snapshot.sqlite_from_dump(opened.dump)
+        try:
+            counts = snapshot.sqlite_counts(conn)
+            snapshot.sqlite_restore(conn, Path(make_url(url).database or ""))
+        finally:
+            conn.close()
+        return counts
+    engine = create_engine(url)
+    try:
+        with engine.connect() as pg_conn:
+            major = snapshot.pg_major(pg_conn)
+        snapshot.pg_restore(url, opened.dump, server_major=major, clean=overwrite)
+        return counts_of(engine)
+    finally:
+        engine.dispose()
+
+
+def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
+            audit: AuditLog, *, backup_id: str, actor: str, now: datetime) -> int:
+    """Check the key file fits the restored data, then erase again everyone erased."""
+    from ehrlich.instance.service import verify_key_checks  # instance imports backup
+
+    db = Database(url)
+    try:
+        verify_key_checks(db, keyring)
+        records = _ledger_records(ledger)  # again: erasures made while restoring count too
+        with db.write() as session:
+            replayed = subjects.replay_erasures(session, records, now=now)
+            audit.record(session, AuditEvent(actor, "backup.restore", backup_id,
+                                             {"erasures_replayed": replayed}), now=now)
+        if not db.is_sqlite:  # so that deleted data keys leave the disk
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
+    finally:
+        db.dispose()
+    return replayed
+
+
+def _target_url(value: str) -> str:
+    """The same URL forms the settings accept (postgresql:// means psycopg 3)."""
+    try:
+        return Settings._known_database(value)
+    except ValueError as exc:
+        raise InvalidInput.one("target", str(exc)) from exc
+
+
+def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
+                   target_url: str | None, force: bool, now: datetime,
+                   actor: str = "cli") -> RestoreReport:
+    """Restore `backup_id` into `target_url` (default: the instance's database)."""
+    keyring = Keyring.from_key_file(settings.key_file)
+    ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
+    audit = AuditLog(keyring)
+    subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
+    records = _ledger_records(ledger)
+    store = open_store(settings)
+    try:
+        opened = open_backup(store, backup_id, keys.load_identity(identity_file))
+    finally:
+        store.close()
+    if len(records) < opened.manifest.ledger.entries:
+        raise RestoreRefused(
+            f"the erasure ledger {ledger.path} holds {len(records)} erasures but held "
+            f"{opened.manifest.ledger.entries} when backup {backup_id} was made: it was "
+            "replaced or cut short; restore refused")
+    url = _target_url(target_url) if target_url else settings.effective_database_url
+    wanted = "sqlite" if opened.member == snapshot.SQLITE_MEMBER else "postgresql"
+    if not url.startswith(wanted):
+        raise InvalidInput.one("target", f"backup {backup_id} holds a {wanted} database; "
+                                         f"name a {wanted} target")
+    if _is_live(url) and not force:
+        raise RestoreRefused("the target database already holds an ehrlich instance; "
+                             "pass --force to replace it entirely with the backup")
+    switch = MaintenanceSwitch(settings.effective_maintenance_file)
+    with switch.held(reason=f"restore of {backup_id}", now=now):  # stays on if this fails
+        counts = _load(opened, url, overwrite=force)
+        check_counts(opened, counts)
+        replayed = _replay(url, keyring, ledger, subjects, audit, backup_id=backup_id,
+                           actor=actor, now=now)
+    return RestoreReport(backup_id=backup_id, target=url.split("@")[-1], row_counts=counts,
+                         erasures_replayed=replayed)

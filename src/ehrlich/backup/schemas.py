@@ -1,0 +1,78 @@
+"""The manifest inside every archive, the sidecar beside it, and listing rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MANIFEST_FORMAT = "ehrlich-backup/1"
+ARCHIVE_SUFFIX = ".tar.zst.age"
+SIDECAR_SUFFIX = ".manifest.json"
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class LedgerMark(BaseModel):
+    """How far the erasure ledger reached when the snapshot was taken."""
+
+    entries: int = Field(ge=0)
+    last_erased_at: datetime | None = None
+
+
+class Manifest(BaseModel):
+    """`manifest.json`, the last member of the archive. No personal data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["ehrlich-backup/1"] = "ehrlich-backup/1"
+    backup_id: str
+    created_at: datetime
+    ehrlich_version: str
+    database: Literal["sqlite", "postgresql"]
+    schema_revisions: list[str]
+    row_counts: dict[str, int]
+    members: dict[str, Member]
+    ledger: LedgerMark
+
+
+class Sidecar(BaseModel):
+    """`ID.manifest.json` beside the archive, written last: its presence means complete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    manifest: Manifest
+    archive: str
+    archive_size: int = Field(ge=0)
+    archive_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    recipients: list[str]
+
+
+class BackupListing(BaseModel):
+    backup_id: str
+    created_at: datetime
+    size: int
+    destination: str
+    verified: Literal["ok", "failed", "never"]
+    verified_at: datetime | None = None
+
+
+class VerifyReport(BaseModel):
+    backup_id: str
+    ok: bool
+    detail: str
+    row_counts: dict[str, int] = Field(default_factory=dict)
+    erasures_replayed: int = 0
+
+
+class RestoreReport(BaseModel):
+    backup_id: str
+    target: str
+    row_counts: dict[str, int]
+    erasures_replayed: int

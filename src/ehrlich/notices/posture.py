@@ -1,0 +1,32 @@
+"""Posture check: a notice is published and its wording still lints clean."""
+
+from __future__ import annotations
+
+from ehrlich.notices.errors import NoticeNotPublished
+from ehrlich.notices.service import check_notice
+from ehrlich.posture.schemas import Finding, PostureContext, Status, check
+
+
+@check("notice.published", "A notice is published and lints clean")
+def published_notice(ctx: PostureContext) -> Finding:
+    instance = ctx.instance
+    try:
+        with instance.db.read() as session:
+            current = instance.notices.current(session)
+    except NoticeNotPublished:
+        example = instance.settings.data_dir / "notice.yaml"
+        return Finding(Status.FAIL, "no notice is published: people would be asked for data "
+                       "without being told what is kept, why and who else gets it",
+                       f"edit {example} and run `ehrlich notice publish {example}`")
+    _, findings = check_notice(current.source, file=f"version {current.info.number}")
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        return Finding(Status.FAIL, f"version {current.info.number} has {len(errors)} lint "
+                       "error(s) under the current rules",
+                       "run `ehrlich notice lint` on your notice file, fix it and publish again")
+    warnings = [f for f in findings if f.severity == "warning"]
+    if warnings:
+        return Finding(Status.WARN, f"version {current.info.number} is published; "
+                       f"{len(warnings)} wording warning(s)",
+                       "run `ehrlich notice lint` and consider the suggested rewrites")
+    return Finding(Status.PASS, f"version {current.info.number} is published and lints clean")

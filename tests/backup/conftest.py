@@ -1,0 +1,67 @@
+"""Backup test helpers: subjects to back up and the two identities `init` wrote."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ehrlich.backup.keys import default_identity_path, recovery_identity_path
+from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.settings import Settings, config_file_for, load_settings
+from ehrlich.subjects.schemas import SubjectInput
+from tests.cli.conftest import cli  # noqa: F401 - the fixture that runs the real command
+from tests.conftest import NOW
+
+
+def add_subjects(instance: Instance, count: int, *, prefix: str = "person") -> list[str]:
+    ids = []
+    with instance.db.write() as session:
+        for n in range(count):
+            outcome = instance.subjects.create(
+                session, SubjectInput(email=f"{prefix}{n}@example.org", name=f"Name {n}"),
+                actor="test", now=NOW)
+            ids.append(outcome.subject.id)
+    return ids
+
+
+@pytest.fixture
+def instance(settings: Settings, tmp_path: Path) -> Iterator[Instance]:
+    """An instance opened from the configuration `init` wrote (with the backup recipients)."""
+    init_instance(settings, now=NOW)
+    loaded = load_settings(config_file_for(settings.data_dir),
+                           backup_destination=str(tmp_path / "backups"))
+    opened = open_instance(loaded)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def ops_identity(instance: Instance) -> Path:
+    return default_identity_path(instance.settings.key_file)
+
+
+@pytest.fixture
+def recovery_identity(instance: Instance) -> Path:
+    return recovery_identity_path(instance.settings.key_file)
+
+
+@pytest.fixture
+def empty_target(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+                 ) -> Iterator[str]:
+    """A second, empty database of the same kind to restore into."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored' / 'ehrlich.db'}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    name = f"ehrlich_restore_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
