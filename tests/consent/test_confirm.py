@@ -166,7 +166,7 @@ def test_unconfirmed_requests_expire_and_signup_only_people_are_erased(
                               now=later) == 2
     assert erase_expired_signups(published.db, published.subjects, now=later) == 1
     with published.db.read() as session:
-        states = dict(session.execute(select(Subject.id, Subject.state)).tuples().all())
+        states = dict(session.execute(select(Subject.id, Subject.state)).all())
     assert sorted(states.values()) == ["active", "active", STATE_ERASED]
     assert states[customer] == "active"
     assert states[cy] == "active"
