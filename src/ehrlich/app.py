@@ -12,6 +12,9 @@ from ehrlich import __version__
 from ehrlich.admin import shell as admin_shell
 from ehrlich.audit.routes import router as audit_router
 from ehrlich.captcha import routes as captcha_routes
+from ehrlich.consent import api_routes as consent_api
+from ehrlich.consent import pages as consent_pages
+from ehrlich.consent import preference_routes as consent_preferences
 from ehrlich.consent import routes as consent_routes
 from ehrlich.instance.service import Instance
 from ehrlich.notices.routes import router as notices_router
@@ -27,7 +30,8 @@ def create_app(instance: Instance) -> FastAPI:
     app.state.instance = instance
     problems.install(app)
     for router in (home.router, subjects_router, audit_router, notices_router, api_docs.router,
-                   *consent_routes.routers):
+                   *consent_routes.routers, consent_pages.router, consent_preferences.router,
+                   consent_api.router):
         app.include_router(router)
     admin_shell.install(app)
     app.include_router(security_page.router)
@@ -42,5 +46,6 @@ def create_app(instance: Instance) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.add_middleware(BodyLimit, limit=instance.settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, hsts=instance.settings.base_url.startswith("https://"))
+    app.add_middleware(SecurityHeaders, hsts=instance.settings.base_url.startswith("https://"),
+                       frame_ancestors=instance.settings.signup_origins)
     return app

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
+    # Signup and double opt-in (docs/consent.md).
+    signup_origins: str = Field(
+        default="", description="Space-separated origins (https://shop.example) that may "
+        "frame /embed/signup and post the signup form cross-site")
+    signup_per_hour: int = Field(default=20, ge=1, description="Signups per address and hour")
+    signup_captcha_after: int = Field(default=3, ge=0,
+                                      description="Signups per address and hour before the "
+                                      "CAPTCHA is required")
     # Backups (see docs/backup.md): destination URL or directory, public age recipients.
     backup_destination: str = ""
     backup_recipients: list[str] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from ehrlich.admin import console_routes, login_routes
 from ehrlich.admin.deps import Redirect
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
+from ehrlich.consent import admin_routes as consent_admin
 
 
 def default_navigation() -> Navigation:
@@ -17,6 +18,8 @@ def default_navigation() -> Navigation:
     nav.add(NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}))
     nav.add(NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE))
     nav.add(NavEntry("/admin/account", {"en": "Account", "de": "Konto"}))
+    nav.add(NavEntry("/admin/consents", {"en": "Consent", "de": "Einwilligungen"},
+                     Permission.AUDIT_READ))
     return nav
 
 
@@ -29,4 +32,5 @@ def install(app: FastAPI) -> None:
     app.state.admin_nav = default_navigation()
     app.include_router(login_routes.router)
     app.include_router(console_routes.router)
+    app.include_router(consent_admin.router)
     app.add_exception_handler(Redirect, _redirect)

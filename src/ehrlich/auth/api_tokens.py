@@ -26,6 +26,7 @@ SCOPES: dict[str, str] = {
     "audit:read": "read and verify the audit chain",
     "consent:read": "check consent by email address, read consent histories",
     "audience:read": "export the addresses of an audience (decrypts personal data)",
+    "signups:write": "sign people up for consent purposes (double opt-in)",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 PREFIX = "ehr_"

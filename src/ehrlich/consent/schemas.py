@@ -107,3 +107,38 @@ class ConsentCheck(BaseModel):
     channel: str
     allowed: bool
     state: State
+
+
+class SignupConsent(BaseModel):
+    """One purpose the person ticked, with the exact consent text they were shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(pattern=PURPOSE_PATTERN)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class SignupInput(BaseModel):
+    """A signup: the address, the published notice version shown, the consents ticked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    language: str = Field(default="en", pattern=LANGUAGE_PATTERN)
+    notice_version: int = Field(ge=1)
+    notice_hash: str | None = Field(default=None, max_length=100,
+                                    description="Optional: the published version's hash")
+    consents: list[SignupConsent] = Field(min_length=1, max_length=20)
+    form: str | None = Field(default=None, max_length=500,
+                             description="Form id or URL the person used")
+
+
+class SignupReceipt(BaseModel):
+    """The same answer for a new and a known address (no enumeration)."""
+
+    status: Literal["confirmation-sent"] = "confirmation-sent"
+    detail: str = "If the address is valid, a confirmation mail is on its way."
+    gpc_honoured: list[str] = Field(
+        default_factory=list,
+        description="Purposes not requested because the browser sent Sec-GPC: 1")

@@ -20,6 +20,7 @@ from ehrlich.backup.keys import create_backup_keys
 from ehrlich.backup.service import BackupService
 from ehrlich.consent import suppression
 from ehrlich.consent.renewal import ConsentRenewalMarker
+from ehrlich.consent.signup import SignupService, build_signups
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
@@ -55,6 +56,7 @@ class Instance:
     notices: NoticesService
     staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
+    signups: SignupService | None = None
 
     def close(self) -> None:
         self.jobs.close()
@@ -76,6 +78,8 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
                         staff=staff)
     register_tasks(instance)
     instance.mail = build_sender(settings, instance.jobs)
+    instance.signups = build_signups(settings, db, keyring, audit, subjects, notices,
+                                     staff.captcha)
     return instance
 
 

@@ -18,8 +18,16 @@ SECURITY_HEADERS = [
 ]
 # Pages under this prefix (the embeddable signup form) may be framed by other sites.
 EMBED_PREFIX = "/embed/"
-_EMBED_CSP = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors https:")
+
+
+def _embed_csp(frame_ancestors: str) -> bytes:
+    """The CSP of embeddable pages: framed only by the listed origins (any https: site
+    when none are listed, EHRLICH_SIGNUP_ORIGINS)."""
+    ancestors = " ".join(o for o in frame_ancestors.split() if o.isprintable()
+                         and ";" not in o and "," not in o) or "https:"
+    return (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors "
+            + ancestors.encode("ascii", "ignore"))
 _API_DOCS_CSP = (b"default-src 'self'; img-src 'self' data:; object-src 'none'; "
                  b"frame-ancestors 'none'")
 
@@ -76,9 +84,10 @@ class _BodyTooLarge(Exception):
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, frame_ancestors: str = "") -> None:
         self.app = app
         self.hsts = hsts
+        self.embed_csp = _embed_csp(frame_ancestors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +104,7 @@ class SecurityHeaders:
                     if name in present or (embed and name == b"x-frame-options"):
                         continue
                     if embed and name == b"content-security-policy":
-                        value = _EMBED_CSP  # noqa: PLW2901 - the one exception
+                        value = self.embed_csp  # noqa: PLW2901 - the one exception
                     docs = name == b"content-security-policy" and path.startswith("/api/docs")
                     headers.append((name, _API_DOCS_CSP if docs else value))
                 if self.hsts:

@@ -1,0 +1,239 @@
+"""Consent over HTTP against a constant endpoint of the same server, and the audience stream.
+
+    python -m bench.consent [--seconds 8] [--threads 8] [--audience 1000000]
+
+One real `ehrlich serve` process (SQLite) on a free loopback port; the load
+generator is httpx with keep-alive connections, one per thread, each run
+bounded in time. Baseline: `GET /.well-known/gpc.json` of the same app, a
+constant JSON document through the same middleware, no database.
+
+- check: `GET /api/v1/consent/check?email=&purpose=&channel=` with a bearer token
+  (token look-up, blind index, state and suppression queries).
+- writes: `POST /preferences/{token}` toggling one purpose on and off, each a
+  `requested` + `confirmed` or a `withdrawn` event, state row and audit entries
+  in one transaction; one server process, so one SQLite writer.
+- audience: `GET /api/v1/audience?purpose=newsletter` streaming NDJSON for N
+  consented subjects, each decrypted (data key unwrapped, two fields opened),
+  one audit entry per batch of 1,000. The subjects are made once with
+  `SubjectsService.create_many` and their consent states with bulk Core inserts,
+  and cached under bench/.work/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2 as httpx
+from sqlalchemy import insert, select
+
+from bench.report import write_section
+from ehrlich.auth.api_tokens import create_api_token
+from ehrlich.consent.models import ConsentState
+from ehrlich.consent.schemas import ConsentInput
+from ehrlich.consent.service import GENESIS, record_consent
+from ehrlich.consent.signup_links import preferences_token
+from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.notices.example import example_notice_text
+from ehrlich.settings import Settings
+from ehrlich.subjects.models import Subject
+from ehrlich.subjects.schemas import SubjectInput
+
+WORK = Path(__file__).with_name(".work")
+BATCH = 1000
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def settings_for(root: Path) -> Settings:
+    return Settings(data_dir=root / "data", key_file=root / "keys" / "bench.key",
+                    base_url="http://127.0.0.1", inprocess_worker=False,
+                    signup_per_hour=10**9)
+
+
+def prepare(root: Path, audience: int) -> tuple[Settings, str, str]:
+    """An instance with the example notice, `audience` consented subjects, a token."""
+    settings = settings_for(root)
+    marker = root / "ready"
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        init_instance(settings, now=NOW)
+        instance = open_instance(settings)
+        try:
+            with instance.db.write() as session:
+                instance.notices.publish(session, example_notice_text(), file="notice.yaml",
+                                         publisher="bench", now=NOW)
+            populate(instance, audience)
+        finally:
+            instance.close()
+        marker.write_text(str(audience))
+    instance = open_instance(settings)
+    try:
+        with instance.db.write() as session:
+            token, _ = create_api_token(session, name="bench",
+                                        scopes=["consent:read", "audience:read"], now=NOW)
+            ada = session.execute(select(Subject.id).order_by(Subject.created_at)
+                                  .limit(1)).scalar_one()
+        prefs = preferences_token(instance.keyring, subject_id=ada, now=NOW)
+    finally:
+        instance.close()
+    return settings, token, prefs
+
+
+def populate(instance: Instance, n: int) -> None:
+    started = time.perf_counter()
+    for start in range(0, n, BATCH):
+        rows = [SubjectInput(email=f"person{i}@example{i % 97}.org", name=f"Person {i}",
+                             source="benchmark") for i in range(start, min(n, start + BATCH))]
+        with instance.db.write() as session:
+            instance.subjects.create_many(session, rows, actor="bench", now=NOW)
+        if start and start % 50_000 == 0:
+            rate = start / (time.perf_counter() - started)
+            print(f"  {start:,} subjects ({rate:,.0f}/s)", flush=True)
+    after = ""
+    while True:
+        with instance.db.write() as session:
+            ids = list(session.execute(select(Subject.id).where(Subject.id > after)
+                                       .order_by(Subject.id).limit(10 * BATCH)).scalars())
+            if not ids:
+                break
+            session.execute(insert(ConsentState), [
+                {"subject_id": i, "purpose": "newsletter", "channel": "email",
+                 "state": "active", "since": NOW, "notice_version": 1,
+                 "last_event_id": None, "last_event_hash": GENESIS} for i in ids])
+        after = ids[-1]
+    with instance.db.write() as session:  # the first subject gets a real, chained consent
+        first = session.execute(select(Subject.id).order_by(Subject.created_at)
+                                .limit(1)).scalar_one()
+        session.execute(ConsentState.__table__.delete().where(  # type: ignore[attr-defined]
+            ConsentState.subject_id == first))
+        record_consent(session, instance.audit, ConsentInput(
+            subject_id=first, purpose="newsletter", action="granted", method="admin",
+            notice_version=1, notice_hash="sha256:bench", text_shown="bench"),
+            actor="bench", now=NOW)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
+    env["EHRLICH_CONFIG"] = str(settings.data_dir / "ehrlich.toml")
+    env["EHRLICH_SIGNUP_PER_HOUR"] = str(10**9)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ehrlich", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"server did not start; see {log}")
+
+
+def load(base: str, seconds: float, threads: int,
+         request: Callable[[httpx.Client, int], httpx.Response]) -> float:
+    """Requests per second over `seconds`, `threads` keep-alive clients; all must be 2xx."""
+    counts = [0] * threads
+    failures: list[str] = []
+    stop = time.perf_counter() + seconds
+
+    def worker(slot: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            n = 0
+            while time.perf_counter() < stop:
+                response = request(client, slot * 1_000_000 + n)
+                if not response.is_success:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+                    return
+                n += 1
+            counts[slot] = n
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if failures:
+        raise RuntimeError(f"requests failed: {failures[:3]}")
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def stream_audience(base: str, token: str) -> tuple[int, float]:
+    rows = 0
+    started = time.perf_counter()
+    with httpx.stream("GET", f"{base}/api/v1/audience?purpose=newsletter&channel=email",
+                      headers={"Authorization": f"Bearer {token}"}, timeout=None) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line:
+                rows += 1
+    return rows, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--audience", type=int, default=1_000_000)
+    args = parser.parse_args()
+    root = WORK / f"consent-{args.audience}"
+    print(f"preparing {root} ({args.audience:,} consented subjects; cached after the first run)")
+    settings, token, prefs = prepare(root, args.audience)
+    port = free_port()
+    process = serve(settings, port, root / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        constant = load(base, args.seconds, args.threads,
+                        lambda c, _: c.get("/.well-known/gpc.json"))
+        check = load(base, args.seconds, args.threads, lambda c, _: c.get(
+            "/api/v1/consent/check", headers=auth,
+            params={"email": "person0@example0.org", "purpose": "newsletter"}))
+        writes = load(base, args.seconds, args.threads, lambda c, n: c.post(
+            f"/preferences/{prefs}", data={"purpose": ["newsletter"]} if n % 2 else {}))
+        rows, elapsed = stream_audience(base, token)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    body = "\n".join([
+        "## Consent: check, preference writes and the audience stream over HTTP",
+        "",
+        "One `ehrlich serve` process (SQLite, uvicorn, one event loop) on loopback; "
+        f"load from {args.threads} keep-alive httpx clients in threads for "
+        f"{args.seconds:.0f} s per figure. Baseline: `GET /.well-known/gpc.json`, a constant "
+        "document from the same app and middleware. Writes: `POST /preferences/{token}` "
+        "toggling a purpose (events, state row, audit entries in one transaction). "
+        "Audience: one streaming NDJSON request, every row decrypted, one audit entry "
+        "per batch of 1,000.",
+        "",
+        "| figure | rate | of baseline | aim |",
+        "|---|---:|---:|---:|",
+        f"| constant endpoint (baseline) | {constant:,.0f} req/s | 100% | |",
+        f"| `GET /api/v1/consent/check` | {check:,.0f} req/s | {check / constant:.0%} | >= 50% |",
+        f"| preference change (write) | {writes:,.0f} req/s | {writes / constant:.0%} "
+        "| >= 25% |",
+        f"| audience stream, {rows:,} rows decrypted | {rows / elapsed:,.0f} rows/s | | "
+        ">= 50,000 rows/s |",
+    ])
+    print(body)
+    write_section("consent", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Signup with double opt-in: check against the published notice, record `requested`,
+send the confirmation mail.
+
+What the person saw must be what is published: the notice version (and hash,
+when given) must be the current one and each consent text must equal the
+published text in the chosen language, otherwise nothing is written. The
+subject is created or found through `SubjectsService` (the only plaintext
+path). Purposes already active are left alone; every answer is the same, so
+the response never tells whether an address was known. The mail goes out
+after the transaction commits, so a rolled-back signup sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditLog
+from ehrlich.auth.stores import open_store
+from ehrlich.captcha.service import CaptchaService
+from ehrlich.consent.evidence import gpc_signal
+from ehrlich.consent.gate import SignupGate
+from ehrlich.consent.offers import SIGNUP_CHANNEL, Offer, offer_map
+from ehrlich.consent.schemas import ConsentInput, Evidence, SignupInput, SignupReceipt
+from ehrlich.consent.service import current_state, record_consent
+from ehrlich.consent.signup_links import cancel_token, confirm_token
+from ehrlich.crypto import Keyring
+from ehrlich.errors import InvalidInput
+from ehrlich.mail.interfaces import MailSender, OutgoingMail, Unsubscribe
+from ehrlich.mail.templates import MailTemplates
+from ehrlich.notices.service import NoticesService, PublishedNotice
+from ehrlich.settings import Settings
+from ehrlich.storage.database import Database
+from ehrlich.subjects.schemas import SubjectInput
+from ehrlich.subjects.service import SubjectsService
+
+ACTOR = "subject:signup"
+SOURCE_PREFIX = "signup:"
+TEMPLATE = "confirm_subscription"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    to: str
+    subject_id: str
+    language: str
+    offers: list[Offer]
+    requests: dict[str, str]
+    controller_name: str
+    controller_contact: str
+
+
+def checked_offers(published: PublishedNotice, data: SignupInput) -> list[Offer]:
+    """The offers the input names, or `InvalidInput` naming the first wrong field."""
+    if data.notice_version != published.info.number:
+        raise InvalidInput.one("notice_version", f"version {data.notice_version} is not the "
+                               f"published notice (current: {published.info.number})")
+    if data.notice_hash is not None and data.notice_hash != published.info.sha256:
+        raise InvalidInput.one("notice_hash", "is not the hash of the published notice")
+    available = offer_map(published, data.language)
+    chosen: list[Offer] = []
+    for i, consent in enumerate(data.consents):
+        offer = available.get(consent.purpose)
+        if offer is None:
+            raise InvalidInput.one(f"consents[{i}].purpose",
+                                   f"{consent.purpose!r} is not a consent purpose of the "
+                                   "published notice that can be signed up for by email")
+        if offer.language != data.language.lower().split("-", 1)[0]:
+            raise InvalidInput.one("language", f"the notice has no {data.language!r} text")
+        if consent.text.strip() != offer.text.strip():
+            raise InvalidInput.one(f"consents[{i}].text",
+                                   "is not the published consent text for this purpose")
+        if offer in chosen:
+            raise InvalidInput.one(f"consents[{i}].purpose", "is given twice")
+        chosen.append(offer)
+    return chosen
+
+
+class SignupService:
+    def __init__(self, settings: Settings, keyring: Keyring, audit: AuditLog,
+                 subjects: SubjectsService, notices: NoticesService, *,
+                 gate: SignupGate | None = None) -> None:
+        self._settings = settings
+        self._keyring = keyring
+        self._audit = audit
+        self._subjects = subjects
+        self._notices = notices
+        self._templates = MailTemplates()
+        self.gate = gate
+        """Bot defences of the public form (the API has its tokens instead)."""
+
+    def sign_up(self, db: Database, mail: MailSender, data: SignupInput, *, method: str,
+                evidence: Evidence, now: datetime) -> SignupReceipt:
+        """Record `requested` per purpose and send one confirmation mail."""
+        gpc = gpc_signal(evidence.sec_gpc)
+        pending: _Pending | None = None
+        with db.write() as session:
+            published = self._notices.current(session)
+            chosen = checked_offers(published, data)
+            honoured = [o.purpose for o in chosen if gpc and o.third_party]
+            wanted = [o for o in chosen if o.purpose not in honoured]
+            if wanted:
+                pending = self._request(session, data, wanted, published, method=method,
+                                        evidence=evidence, now=now)
+        if pending is not None and pending.requests:
+            self._send(mail, pending, now=now)
+        return SignupReceipt(gpc_honoured=honoured)
+
+    def _request(self, session: Session, data: SignupInput, wanted: list[Offer],
+                 published: PublishedNotice, *, method: str, evidence: Evidence,
+                 now: datetime) -> _Pending:
+        subject = self._subjects.create(session, SubjectInput(
+            email=data.email, name=data.name, source=f"{SOURCE_PREFIX}{method}"),
+            actor=ACTOR, now=now).subject
+        requests: dict[str, str] = {}
+        for offer in wanted:
+            if current_state(session, subject.id, offer.purpose, offer.channel) == "active":
+                continue  # nothing to confirm; the answer stays the same
+            outcome = record_consent(session, self._audit, ConsentInput(
+                subject_id=subject.id, purpose=offer.purpose, channel=offer.channel,
+                action="requested", method=method,
+                notice_version=published.info.number,
+                notice_hash=f"sha256:{published.info.sha256}", language=offer.language,
+                text_shown=offer.text, form=data.form, evidence=evidence),
+                actor=ACTOR, now=now)
+            if outcome.event_id is not None:
+                requests[offer.purpose] = outcome.event_id
+        controller = published.notice.controller
+        assert subject.email is not None
+        return _Pending(to=subject.email, subject_id=subject.id,
+                        language=wanted[0].language, offers=wanted, requests=requests,
+                        controller_name=controller.name, controller_contact=controller.contact)
+
+    def _send(self, mail: MailSender, pending: _Pending, *, now: datetime) -> None:
+        base = self._settings.base_url.rstrip("/")
+        days = self._settings.consent_confirm_days
+        purposes = sorted(pending.requests)
+        template_hash = self._templates.render(
+            TEMPLATE, pending.language, purposes=[], confirm_url="", unsubscribe_url="",
+            valid_days=days, controller_name="", controller_contact="").template_hash
+        confirm = confirm_token(self._keyring, subject_id=pending.subject_id,
+                                channel=SIGNUP_CHANNEL, requests=pending.requests,
+                                template_hash=template_hash, now=now, days=days)
+        cancel = cancel_token(self._keyring, subject_id=pending.subject_id,
+                              channel=SIGNUP_CHANNEL, purposes=purposes, now=now)
+        unsubscribe = Unsubscribe(url=f"{base}/cancel/{cancel}")
+        rendered = self._templates.render(
+            TEMPLATE, pending.language,
+            purposes=[o.title for o in pending.offers if o.purpose in pending.requests],
+            confirm_url=f"{base}/confirm/{confirm}", unsubscribe_url=unsubscribe.url,
+            valid_days=days, controller_name=pending.controller_name,
+            controller_contact=pending.controller_contact)
+        mail.send(OutgoingMail(to=pending.to, subject=rendered.subject, text=rendered.text,
+                               html=rendered.html, category="transactional",
+                               language=rendered.language, unsubscribe=unsubscribe))
+
+
+def build_signups(settings: Settings, db: Database, keyring: Keyring, audit: AuditLog,
+                  subjects: SubjectsService, notices: NoticesService,
+                  captcha: CaptchaService) -> SignupService:
+    store = open_store(db, redis_url=settings.redis_url, prefix=settings.redis_prefix)
+    gate = SignupGate(store, captcha, key=keyring.token_key("signup-throttle"),
+                      per_hour=settings.signup_per_hour,
+                      captcha_after=settings.signup_captcha_after)
+    return SignupService(settings, keyring, audit, subjects, notices, gate=gate)

@@ -1,0 +1,70 @@
+"""Fixtures for signup, confirmation and the preference centre: a published notice with a
+purpose shared with a third-party controller, and an outbox instead of SMTP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ehrlich.instance.service import Instance
+from ehrlich.mail.interfaces import MemoryMailSender, OutgoingMail
+from ehrlich.notices.example import example_notice_text
+from tests.conftest import NOW
+
+PARTNER = """
+  - id: partner_offers
+    title:
+      en: Offers from our courier
+      de: Angebote unseres Kuriers
+    description:
+      en: Spree Kurier sends you its own offers by email.
+      de: Spree Kurier schickt Ihnen eigene Angebote per E-Mail.
+    legal_basis: consent
+    data_categories: [email]
+    channel: email
+    retention:
+      duration: 1 year
+      starts:
+        en: after you withdraw consent
+        de: nach Ihrem Widerruf
+    recipients: [carrier]
+    consent:
+      text:
+        en: Yes, pass my email address to Spree Kurier GmbH for its own offers.
+        de: Ja, geben Sie meine E-Mail-Adresse für eigene Angebote an die Spree Kurier GmbH weiter.
+
+security_measures:"""
+NEWSLETTER_EN = ("Yes, send me the Lindenhof newsletter by email, about once a month. I can "
+                 "unsubscribe at any time with the link in each email.")
+PARTNER_EN = "Yes, pass my email address to Spree Kurier GmbH for its own offers."
+
+
+def notice_text() -> str:
+    return example_notice_text().replace("\nsecurity_measures:", PARTNER, 1)
+
+
+def publish(instance: Instance) -> int:
+    with instance.db.write() as session:
+        return instance.notices.publish(session, notice_text(), file="notice.yaml",
+                                        publisher="test", now=NOW).version.number
+
+
+@pytest.fixture
+def published(instance: Instance) -> Instance:
+    publish(instance)
+    return instance
+
+
+@pytest.fixture
+def outbox(published: Instance) -> MemoryMailSender:
+    sender = MemoryMailSender()
+    published.mail = sender
+    return sender
+
+
+def link(mail: OutgoingMail, kind: str) -> str:
+    """The path of the first /<kind>/ link in a mail's text."""
+    match = re.search(rf"https?://[^/\s]+(/{kind}/[A-Za-z0-9_.-]+)", mail.text)
+    assert match is not None, mail.text
+    return match.group(1)

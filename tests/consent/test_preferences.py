@@ -1,0 +1,133 @@
+"""The preference centre: states, changes, withdraw all, GPC, and the person's proof."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from html import unescape
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ehrlich.consent.models import ConsentEvent
+from ehrlich.consent.service import current_state, verify_chain
+from ehrlich.consent.signup_links import preferences_token
+from ehrlich.instance.service import Instance
+from ehrlich.mail.interfaces import MemoryMailSender
+from tests.conftest import NOW
+from tests.consent.conftest import NEWSLETTER_EN, PARTNER_EN, link
+from tests.consent.helpers import new_subject
+
+Auth = Callable[..., dict[str, str]]
+
+
+def confirmed_person(client: TestClient, auth: Auth, outbox: MemoryMailSender,
+                     *purposes: str) -> str:
+    texts = {"newsletter": NEWSLETTER_EN, "partner_offers": PARTNER_EN}
+    response = client.post("/api/v1/signups", headers=auth("signups:write"), json={
+        "email": "ada@example.org", "language": "en", "notice_version": 1,
+        "consents": [{"purpose": p, "text": texts[p]} for p in purposes]})
+    assert response.status_code == 202
+    done = client.post(link(outbox.sent[-1], "confirm"))
+    match = re.search(r'href="(/preferences/[^"]+)"', done.text)
+    assert match is not None
+    return unescape(match.group(1))
+
+
+def states(instance: Instance, subject_id: str) -> dict[str, str]:
+    with instance.db.read() as session:
+        return {p: current_state(session, subject_id, p, "email")
+                for p in ("newsletter", "partner_offers")}
+
+
+def subject_of(instance: Instance) -> str:
+    with instance.db.read() as session:
+        return session.execute(select(ConsentEvent.subject_id)).scalars().first() or ""
+
+
+def test_page_shows_each_purpose_with_text_state_and_data_request_section(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    page = client.get(page_url)
+    assert page.status_code == 200
+    html = unescape(page.text)
+    assert NEWSLETTER_EN in html
+    assert PARTNER_EN in html
+    assert re.search(r'value="newsletter"\s+checked', page.text)
+    assert not re.search(r'value="partner_offers"\s+checked', page.text)
+    assert 'id="data-requests"' in page.text
+
+
+def test_changes_and_withdraw_all(client: TestClient, published: Instance,
+                                  outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    ada = subject_of(published)
+    saved = client.post(page_url, data={"purpose": ["partner_offers"]})
+    assert saved.status_code == 200
+    assert states(published, ada) == {"newsletter": "withdrawn", "partner_offers": "active"}
+    client.post(page_url, data={"purpose": ["partner_offers", "newsletter"]})
+    assert states(published, ada) == {"newsletter": "active", "partner_offers": "active"}
+    with published.db.read() as session:
+        request = session.execute(select(ConsentEvent).where(
+            ConsentEvent.purpose == "partner_offers",
+            ConsentEvent.action == "requested")).scalar_one()
+        assert request.text_shown == PARTNER_EN
+        assert verify_chain(session, ada, "newsletter", "email")
+    gone = client.post(f"{page_url}/withdraw-all")
+    assert gone.status_code == 200
+    assert states(published, ada) == {"newsletter": "withdrawn", "partner_offers": "withdrawn"}
+
+
+def test_gpc_withdraws_third_party_purposes_on_the_visit_and_says_so(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter", "partner_offers")
+    ada = subject_of(published)
+    assert states(published, ada)["partner_offers"] == "active"
+    page = client.get(page_url, headers={"Sec-GPC": "1"})
+    assert "Global Privacy Control" in page.text
+    assert re.search(r'value="partner_offers"\s+disabled', page.text)
+    assert states(published, ada) == {"newsletter": "active", "partner_offers": "withdrawn"}
+    client.post(page_url, data={"purpose": ["partner_offers", "newsletter"]},
+                headers={"Sec-GPC": "1"})
+    assert states(published, ada)["partner_offers"] == "withdrawn"
+    with published.db.read() as session:
+        withdrawal = session.execute(select(ConsentEvent).where(
+            ConsentEvent.purpose == "partner_offers",
+            ConsentEvent.action == "withdrawn")).scalar_one()
+    assert withdrawal.sec_gpc == "1"
+
+
+def test_gpc_at_confirmation_withdraws_instead_of_confirming(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    client.post("/api/v1/signups", headers=auth("signups:write"), json={
+        "email": "ada@example.org", "language": "en", "notice_version": 1,
+        "consents": [{"purpose": "partner_offers", "text": PARTNER_EN}]})
+    done = client.post(link(outbox.sent[0], "confirm"), headers={"Sec-GPC": "1"})
+    assert "Global Privacy Control" in done.text
+    assert states(published, subject_of(published))["partner_offers"] == "withdrawn"
+
+
+def test_person_sees_a_printable_proof_of_their_own_consent_only(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    page = client.get(page_url)
+    match = re.search(r'href="(/preferences/[^"]+/proof/[^"]+)"', page.text)
+    assert match is not None
+    proof = client.get(unescape(match.group(1)))
+    assert proof.status_code == 200
+    text = unescape(proof.text)
+    assert NEWSLETTER_EN in text
+    assert "requested" in text
+    assert "confirmed" in text
+    assert "email-confirmation" in text
+    assert "Chain verifies</th><td>yes" in proof.text
+    assert "/static/ehrlich.css" in proof.text  # its @media print rules
+    bob = new_subject(published, "bob@example.org")
+    other = preferences_token(published.keyring, subject_id=bob, now=NOW)
+    event_id = match.group(1).rsplit("/", 1)[1]
+    assert client.get(f"/preferences/{other}/proof/{event_id}").status_code == 400
+
+
+def test_forged_preference_links_are_refused(client: TestClient, published: Instance) -> None:
+    assert client.get("/preferences/AAAA.BBBB").status_code == 400
+    assert client.post("/preferences/AAAA.BBBB/withdraw-all").status_code == 400
