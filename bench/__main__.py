@@ -3,7 +3,7 @@
 import runpy
 import sys
 
-for name in ("bench.subjects", "bench.notices", "bench.staff_login", "bench.consent_check",
-             "bench.audience"):
+for name in ("bench.subjects", "bench.notices", "bench.staff_login", "bench.consent",
+             "bench.backup"):
     sys.argv = [name]
     runpy.run_module(name, run_name="__main__")
