@@ -6,6 +6,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))'; \
 	then echo $$p; break; fi; done)
 
+OWNER_EMAIL ?= owner@example.org
+
 .PHONY: run test lint bench clean
 
 $(BIN)/python:
@@ -22,7 +24,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	@test -f .ehrlich/data/ehrlich.toml || $(BIN)/ehrlich init --data-dir .ehrlich/data --key-file .ehrlich/keys/ehrlich.key
+	@test -f .ehrlich/data/ehrlich.toml || $(BIN)/ehrlich init --data-dir .ehrlich/data \
+		--key-file .ehrlich/keys/ehrlich.key --owner-email "$(OWNER_EMAIL)"
 	@$(BIN)/ehrlich --data-dir .ehrlich/data migrate
 	$(BIN)/ehrlich --data-dir .ehrlich/data serve
 

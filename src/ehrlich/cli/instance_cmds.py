@@ -79,6 +79,11 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     console.print(f"ehrlich is serving on http://{bind_host}:{bind_port}/")
+    console.print(f"  Staff console: http://{bind_host}:{bind_port}/admin  (sign in with the "
+                  "owner account and the one-time password `ehrlich init` printed; "
+                  "`ehrlich user reset EMAIL` makes a new one)")
+    console.print(f"  Signup form:   http://{bind_host}:{bind_port}/signup  "
+                  "(after `ehrlich notice publish`)")
     console.print(f"  API reference: http://{bind_host}:{bind_port}/api/docs")
     console.print(f"  Health:        http://{bind_host}:{bind_port}/healthz")
     console.print("  API access:    create a token with "
