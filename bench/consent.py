@@ -45,6 +45,8 @@ from ehrlich.consent.signup_links import preferences_token
 from ehrlich.instance.service import Instance, init_instance, open_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
+from ehrlich.storage import migrate
+from ehrlich.storage.database import Database
 from ehrlich.subjects.models import Subject
 from ehrlich.subjects.schemas import SubjectInput
 
@@ -75,6 +77,11 @@ def prepare(root: Path, audience: int) -> tuple[Settings, str, str]:
         finally:
             instance.close()
         marker.write_text(str(audience))
+    cached = Database(settings.effective_database_url)
+    try:
+        migrate.upgrade(cached)  # a cache made before a newer migration
+    finally:
+        cached.dispose()
     instance = open_instance(settings)
     try:
         with instance.db.write() as session:
