@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from ehrlich.auth.models import StaffUser
 from ehrlich.auth.roles import Role
-from ehrlich.auth.sessions import STAGE_FULL
+from ehrlich.auth.sessions import STAGE_FULL, session_hash
 from ehrlich.auth.totp import code_at
 from ehrlich.errors import ConfigurationError, Conflict, IntegrityFailure
 from ehrlich.instance.service import Instance
@@ -234,4 +235,39 @@ def test_publishing_a_notice_changes_the_guide_and_asks_for_a_new_acknowledgemen
     assert "Rechtsgrundlage" in guide
     console.post("/admin/guide", data={"guide_hash": form_value(guide, "guide_hash"),
                                        "csrf": form_value(guide, "csrf")})
+    assert console.get("/admin", follow_redirects=False).status_code == 200
+
+
+def test_staff_see_their_sessions_and_end_one_elsewhere(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    staff = make_staff("support", totp=False)
+    other = make_staff("marketer", totp=False)
+    with instance.db.write() as session:
+        elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
+                                                   now=clock.now)
+        not_mine = instance.staff.sessions.create(session, other.id, stage=STAGE_FULL,
+                                                  now=clock.now)
+        old = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
+                                             now=clock.now - timedelta(hours=2))
+    sign_in(console, staff, clock.now)
+    page = console.get("/admin/account").text
+    assert page.count("/admin/account/sessions/") == 1  # the other live one
+    assert "this browser" in page
+    with instance.db.read() as session:
+        listed = instance.staff.sessions.list_for(session, staff.id, current_token=old,
+                                                  now=clock.now)
+        ref = session_hash(elsewhere).hex()
+        foreign = instance.staff.sessions.list_for(session, other.id, current_token=not_mine,
+                                                   now=clock.now)[0].ref
+    assert len(listed) == 2  # the timed-out session is not listed
+    assert ref in {s.ref for s in listed}
+    csrf = form_value(page, "csrf")
+    console.post(f"/admin/account/sessions/{foreign}/end", data={"csrf": csrf})
+    console.post(f"/admin/account/sessions/{ref}/end", data={"csrf": csrf})
+    with instance.db.read() as session:
+        assert instance.staff.sessions.row(session, not_mine) is not None  # not mine to end
+        remaining = {s.ref for s in instance.staff.sessions.list_for(
+            session, staff.id, current_token=elsewhere, now=clock.now)}
+    assert ref not in remaining
     assert console.get("/admin", follow_redirects=False).status_code == 200

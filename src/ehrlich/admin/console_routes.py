@@ -98,9 +98,31 @@ def disable_staff(request: Request, user_id: str, instance: InstanceDep, now: No
     return RedirectResponse("/admin/staff", status_code=303)
 
 
+def _account_page(request: Request, instance: InstanceDep, now: NowDep,
+                  active: StaffBeforeGuideDep, *, message: str | None = None,
+                  status: int = 200) -> HTMLResponse:
+    with instance.db.read() as session:
+        sessions = instance.staff.sessions.list_for(session, active.user_id,
+                                                    current_token=active.token, now=now)
+    return page(request, "account.html", {"message": message, "sessions": sessions},
+                active=active, status_code=status)
+
+
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request, active: StaffBeforeGuideDep) -> HTMLResponse:
-    return page(request, "account.html", {"message": None}, active=active)
+def account(request: Request, instance: InstanceDep, now: NowDep,
+            active: StaffBeforeGuideDep) -> HTMLResponse:
+    return _account_page(request, instance, now, active)
+
+
+@router.post("/account/sessions/{ref}/end")
+def end_session(request: Request, ref: str, instance: InstanceDep, now: NowDep,
+                active: StaffBeforeGuideDep, csrf: FormStr = "") -> Response:
+    """End one other session of one's own (after a fresh confirmation)."""
+    if check_csrf(request, instance, active, csrf):
+        require_fresh(active, instance, now, "/admin/account")
+        with instance.db.write() as session:
+            instance.staff.sessions.end_ref(session, active.user_id, ref)
+    return RedirectResponse("/admin/account", status_code=303)
 
 
 @router.post("/account", response_class=HTMLResponse)
@@ -109,24 +131,23 @@ def change_password(request: Request, instance: InstanceDep, now: NowDep,
                     new_password: FormStr = "", csrf: FormStr = "") -> Response:
     t = translator(language(request))
     if not check_csrf(request, instance, active, csrf):
-        return page(request, "account.html", {"message": t["form_expired"]}, active=active,
-                    status_code=403)
+        return _account_page(request, instance, now, active, message=t["form_expired"],
+                             status=403)
     with instance.db.write() as session:
         token = instance.staff.reauthenticate(session, active.token, password=current,
                                               code="", now=now, password_only=True)
     if token is None:
-        return page(request, "account.html", {"message": t["reauth_failed"]}, active=active,
-                    status_code=401)
+        return _account_page(request, instance, now, active, message=t["reauth_failed"],
+                             status=401)
     try:
         with instance.db.write() as session:
             instance.staff.users.change_password(session, active.user_id, new_password,
                                                  now=now, keep_session=session_hash(token))
     except InvalidInput as exc:
-        return page(request, "account.html", {"message": exc.problems[0].reason},
-                    active=active, status_code=422)
+        return _account_page(request, instance, now, active,
+                             message=exc.problems[0].reason, status=422)
     names = cookie_names(instance)
-    response = page(request, "account.html", {"message": t["password_changed"]},
-                    active=active)
+    response = _account_page(request, instance, now, active, message=t["password_changed"])
     set_cookie(response, names, names.session, token)
     return response
 

@@ -54,6 +54,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "forbidden": "Your role may not do this.",
         "security": "Security",
         "sessions": "Sessions", "end_sessions": "Sign out on every device",
+        "signed_in_at": "Signed in", "last_seen": "Last active",
+        "this_session": "this browser", "end_session": "Sign out there",
     },
     "de": {
         "console": "Konsole", "sign_in": "Anmelden", "email": "E-Mail", "password": "Passwort",
@@ -103,6 +105,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "forbidden": "Ihre Rolle darf das nicht.",
         "security": "Sicherheit",
         "sessions": "Sitzungen", "end_sessions": "Auf allen Geräten abmelden",
+        "signed_in_at": "Angemeldet", "last_seen": "Zuletzt aktiv",
+        "this_session": "dieser Browser", "end_session": "Dort abmelden",
     },
 }
 

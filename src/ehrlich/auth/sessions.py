@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ehrlich.auth.errors import SessionExpired
@@ -45,6 +45,16 @@ class ActiveSession:
     def fresh(self, now: datetime, policy: SessionPolicy) -> bool:
         """Recently authenticated enough for a sensitive action."""
         return now - self.authenticated_at <= timedelta(seconds=policy.reauth_seconds)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One live session as its holder sees it; `ref` names it but cannot act as a cookie."""
+
+    ref: str
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool
 
 
 def session_hash(token: str) -> bytes:
@@ -107,6 +117,28 @@ class Sessions:
 
     def end_all(self, session: Session, user_id: str) -> None:
         session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+
+    def list_for(self, session: Session, user_id: str, *, current_token: str,
+                 now: datetime) -> list[SessionInfo]:
+        """The account's sessions that have not timed out, newest activity first."""
+        idle = now - timedelta(seconds=self.policy.idle_seconds)
+        born = now - timedelta(seconds=self.policy.absolute_seconds)
+        rows = session.execute(select(StaffSession).where(
+            StaffSession.user_id == user_id, StaffSession.last_seen_at >= idle,
+            StaffSession.created_at >= born).order_by(StaffSession.last_seen_at.desc())
+        ).scalars()
+        mine = _hash(current_token)
+        return [SessionInfo(r.id_hash.hex(), r.created_at, r.last_seen_at, r.id_hash == mine)
+                for r in rows]
+
+    def end_ref(self, session: Session, user_id: str, ref: str) -> None:
+        """End one of the account's own sessions, named by its `ref`."""
+        try:
+            id_hash = bytes.fromhex(ref)
+        except ValueError:
+            return
+        session.execute(delete(StaffSession).where(StaffSession.user_id == user_id,
+                                                   StaffSession.id_hash == id_hash))
 
     def row(self, session: Session, token: str) -> StaffSession | None:
         return session.get(StaffSession, _hash(token))
