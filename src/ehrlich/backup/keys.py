@@ -75,7 +75,8 @@ def load_identity(path: Path) -> x25519.Identity:
                                  f"run `chmod 600 {path}`")
     secrets = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-")]
     if len(secrets) != 1:
-        raise ConfigurationError(f"{path} holds no age identity (the secret key line that age-keygen writes)")
+        raise ConfigurationError(
+            f"{path} holds no age identity (the secret key line that age-keygen writes)")
     try:
         return x25519.Identity.from_str(secrets[0])
     except Exception as exc:  # pyrage raises its own IdentityError
