@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     captcha_after_failures: int = Field(default=3, ge=1)
     captcha_base_number: int = Field(default=4000, ge=10)
+    api_token_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="How long a process trusts an API token it "
+        "verified; a revoked token works on in other processes for at most this long (0: off)")
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     second_factor_for_all_roles: bool = Field(

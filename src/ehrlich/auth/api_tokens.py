@@ -2,12 +2,21 @@
 
 The secret is 256 random bits, so a fast hash is enough; the id lets a lookup
 hit one row, and the comparison is constant-time.
+
+`ApiTokenCache` keeps tokens that verified for a few seconds, so an
+integration calling the API in a loop does not read the token table on every
+request. The price is revocation latency: a token revoked in another process
+keeps working there until its entry expires (`api_token_cache_seconds`).
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +27,7 @@ from ehrlich.auth.errors import InvalidApiToken, MissingScope
 from ehrlich.auth.models import ApiToken
 from ehrlich.crypto._primitives import constant_time_equal, sha256
 from ehrlich.errors import InvalidInput
+from ehrlich.storage.database import Database
 
 SCOPES: dict[str, str] = {
     "subjects:read": "read and search subjects (decrypts personal data)",
@@ -95,3 +105,53 @@ def revoke_api_token(session: Session, token_id: str, *, now: datetime) -> None:
 
 def list_api_tokens(session: Session) -> list[ApiToken]:
     return list(session.execute(select(ApiToken).order_by(ApiToken.created_at)).scalars())
+
+
+class ApiTokenCache:
+    """Principals of recently verified tokens, for `ttl` seconds (0 turns caching off).
+
+    Keyed by the SHA-256 of the whole token, so the cache holds no secret; only
+    successes are kept, so a new token works at once and a wrong one always
+    costs a lookup. At most `size` entries, the oldest dropped first.
+    """
+
+    def __init__(self, ttl: float, *, size: int = 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._entries: OrderedDict[bytes, tuple[float, ApiPrincipal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, token: str) -> ApiPrincipal | None:
+        """The principal if the token verified less than `ttl` seconds ago."""
+        if self._ttl <= 0:
+            return None
+        key = sha256(token.encode())
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= self._clock():
+                del self._entries[key]
+                return None
+            return entry[1]
+
+    def authenticate(self, db: Database, token: str) -> ApiPrincipal:
+        """Verify against the token table and remember the result."""
+        with db.read() as session:
+            principal = authenticate_api_token(session, token)
+        if self._ttl > 0:
+            key = sha256(token.encode())
+            with self._lock:
+                self._entries[key] = (self._clock() + self._ttl, principal)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+        return principal
+
+    def forget(self, token_id: str) -> None:
+        """Drop a revoked token's entries in this process at once."""
+        with self._lock:
+            for key in [k for k, (_, p) in self._entries.items() if p.token_id == token_id]:
+                del self._entries[key]

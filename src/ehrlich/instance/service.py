@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.auth.api_tokens import ApiTokenCache
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup.keys import create_backup_keys
 from ehrlich.backup.service import BackupService
@@ -57,6 +58,7 @@ class Instance:
     staff: StaffService
     mail: MailSender = field(default_factory=NullMailSender)
     signups: SignupService | None = None
+    api_tokens: ApiTokenCache = field(default_factory=lambda: ApiTokenCache(0))
 
     def close(self) -> None:
         self.jobs.close()
@@ -74,8 +76,8 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
                          redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
     instance = Instance(settings=settings, db=db, keyring=keyring, audit=audit, ledger=ledger,
                         subjects=subjects, jobs=build_queue(settings), backup=backup,
-                        notices=notices,
-                        staff=staff)
+                        notices=notices, staff=staff,
+                        api_tokens=ApiTokenCache(settings.api_token_cache_seconds))
     register_tasks(instance)
     instance.mail = build_sender(settings, instance.jobs)
     instance.signups = build_signups(settings, db, keyring, audit, subjects, notices,

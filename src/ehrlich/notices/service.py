@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,11 @@ def _published(row: NoticeVersion) -> PublishedNotice:
     return PublishedNotice(_info(row), Notice.model_validate_json(row.canonical), row.source)
 
 
+_HEADS = select(NoticeVersion.number, NoticeVersion.sha256, NoticeVersion.published_at,
+                NoticeVersion.publisher)
+PARSED_VERSIONS_KEPT = 16
+
+
 def check_notice(text: str, *, file: str) -> tuple[LoadedNotice, list[Finding]]:
     """Load and lint; schema problems raise NoticeInvalid, lint findings are returned."""
     loaded = load_notice(text, file=file)
@@ -99,6 +104,26 @@ class NoticesService:
     def __init__(self, audit: AuditLog, renewals: RenewalMarker) -> None:
         self._audit = audit
         self._renewals = renewals
+        # Versions never change, so each is parsed once per process: every signup,
+        # preference and consent page reads the current one.
+        self._parsed: dict[tuple[int, str], PublishedNotice] = {}
+
+    def _read(self, session: Session, head: Row[int, str, datetime, str] | None
+              ) -> PublishedNotice | None:
+        if head is None:
+            return None
+        key = (head.number, head.sha256)
+        found = self._parsed.get(key)
+        if found is None:
+            canonical, source = session.execute(
+                select(NoticeVersion.canonical, NoticeVersion.source)
+                .where(NoticeVersion.number == head.number)).one()
+            found = PublishedNotice(VersionInfo(*head), Notice.model_validate_json(canonical),
+                                    source)
+            if len(self._parsed) >= PARSED_VERSIONS_KEPT:
+                self._parsed.clear()
+            self._parsed[key] = found
+        return found
 
     def _latest(self, session: Session) -> NoticeVersion | None:
         return session.execute(
@@ -140,17 +165,19 @@ class NoticesService:
         return PublishOutcome(_info(row), True, diff, widened, renewals, warnings)
 
     def current(self, session: Session) -> PublishedNotice:
-        latest = self._latest(session)
+        latest = self._read(session, session.execute(
+            _HEADS.order_by(NoticeVersion.number.desc()).limit(1)).first())
         if latest is None:
             raise NoticeNotPublished("no notice has been published yet; "
                                      "run `ehrlich notice publish FILE`")
-        return _published(latest)
+        return latest
 
     def version(self, session: Session, number: int) -> PublishedNotice:
-        row = session.get(NoticeVersion, number)
-        if row is None:
+        found = self._read(session, session.execute(
+            _HEADS.where(NoticeVersion.number == number)).first())
+        if found is None:
             raise NotFound(f"there is no notice version {number}")
-        return _published(row)
+        return found
 
     def versions(self, session: Session) -> list[VersionInfo]:
         rows = session.execute(select(NoticeVersion).order_by(NoticeVersion.number)).scalars()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from ehrlich.auth.api_tokens import ApiPrincipal, authenticate_api_token
+from ehrlich.auth.api_tokens import ApiPrincipal
 from ehrlich.auth.errors import InvalidApiToken
 from ehrlich.instance.service import Instance
 
@@ -29,15 +30,20 @@ InstanceDep = Annotated[Instance, Depends(get_instance)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def require_scope(scope: str) -> Callable[..., ApiPrincipal]:
-    def dependency(
+def require_scope(scope: str) -> Callable[..., Awaitable[ApiPrincipal]]:
+    # Async so that a cached token costs no hop to the thread pool; a lookup
+    # still runs there, never on the event loop.
+    async def dependency(
         instance: InstanceDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiPrincipal:
         if credentials is None:
             raise InvalidApiToken("send an API token as `Authorization: Bearer <token>`")
-        with instance.db.read() as session:
-            principal = authenticate_api_token(session, credentials.credentials)
+        token = credentials.credentials
+        principal = instance.api_tokens.cached(token)
+        if principal is None:
+            principal = await run_in_threadpool(instance.api_tokens.authenticate,
+                                                instance.db, token)
         principal.require(scope)
         return principal
 
