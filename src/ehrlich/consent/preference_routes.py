@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from ehrlich.consent import preferences
 from ehrlich.consent.evidence import gpc_signal
@@ -37,22 +39,26 @@ def _invalid(request: Request) -> HTMLResponse:
         status_code=400)
 
 
-def _page(request: Request, instance: Instance, token: str, subject_id: str, now: Any, *,
-          message: str | None = None, gpc_changed: bool = False) -> HTMLResponse:
+def _choices(session: Session, request: Request, instance: Instance, subject_id: str,
+             now: datetime, *, message: str | None = None) -> dict[str, Any]:
+    """The page's content, read in the caller's transaction (a write one under GPC,
+    which withdraws purposes shared with third parties)."""
     lang = page_language(request)
     evidence = evidence_of(request)
-    with instance.db.write() as session:
-        published = instance.notices.current(session)
-        available = offers(published, lang)
-        honoured = preferences.honour_gpc(session, instance.audit, subject_id, available,
-                                          evidence=evidence, now=now)
-        shown = preferences.choices(session, subject_id, available,
-                                    gpc=gpc_signal(evidence.sec_gpc))
-    response = render(request, "consent/preferences.html", {
-        "t": TEXTS[lang], "lang": lang, "states": STATE_LABELS[lang], "choices": shown,
-        "token": token, "message": message, "gpc": gpc_signal(evidence.sec_gpc),
-        "gpc_changed": gpc_changed or bool(honoured),
-        "contact": published.notice.controller.contact})
+    published = instance.notices.current(session)
+    available = offers(published, lang)
+    honoured = preferences.honour_gpc(session, instance.audit, subject_id, available,
+                                      evidence=evidence, now=now)
+    shown = preferences.choices(session, subject_id, available,
+                                gpc=gpc_signal(evidence.sec_gpc))
+    return {"t": TEXTS[lang], "lang": lang, "states": STATE_LABELS[lang], "choices": shown,
+            "message": message, "gpc": gpc_signal(evidence.sec_gpc),
+            "gpc_changed": bool(honoured),
+            "contact": published.notice.controller.contact}
+
+
+def _page(request: Request, token: str, context: dict[str, Any]) -> HTMLResponse:
+    response = render(request, "consent/preferences.html", {**context, "token": token})
     response.headers.update(NO_STORE)
     return response
 
@@ -64,7 +70,10 @@ def preferences_page(token: str, request: Request, instance: InstanceDep, now: N
         subject_id = read_preferences_token(instance.keyring, token, now=now)
     except TokenInvalid:
         return _invalid(request)
-    return _page(request, instance, token, subject_id, now)
+    gpc = gpc_signal(evidence_of(request).sec_gpc)
+    with instance.db.write() if gpc else instance.db.read() as session:
+        context = _choices(session, request, instance, subject_id, now)
+    return _page(request, token, context)
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse)
@@ -84,7 +93,9 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
                            published, ticked=set(purpose or []), token=token,
                            form="preference-centre",
                            evidence=evidence_of(request), now=now)
-    return _page(request, instance, token, subject_id, now, message=TEXTS[lang]["saved"])
+        context = _choices(session, request, instance, subject_id, now,
+                           message=TEXTS[lang]["saved"])
+    return _page(request, token, context)
 
 
 @router.post("/preferences/{token}/withdraw-all", response_class=HTMLResponse)
@@ -96,12 +107,13 @@ def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep
         return _invalid(request)
     if not origin_allowed(request, instance.settings, cross_site=False):
         return _invalid(request)
+    lang = page_language(request)
     with instance.db.write() as session:
         preferences.withdraw_all(session, instance.audit, subject_id,
                                  evidence=evidence_of(request), now=now)
-    lang = page_language(request)
-    return _page(request, instance, token, subject_id, now,
-                 message=TEXTS[lang]["withdrawn_all"])
+        context = _choices(session, request, instance, subject_id, now,
+                           message=TEXTS[lang]["withdrawn_all"])
+    return _page(request, token, context)
 
 
 @router.get("/preferences/{token}/proof/{event_id}", response_class=HTMLResponse)

@@ -12,9 +12,9 @@ import hashlib
 import heapq
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,49 +68,76 @@ def _check_input(data: ConsentInput) -> None:
                 raise InvalidInput.one(field, "is required to prove consent")
 
 
-def _lock_state(session: Session, data: ConsentInput, now: datetime) -> ConsentState:
-    key = (ConsentState.subject_id == data.subject_id, ConsentState.purpose == data.purpose,
-           ConsentState.channel == data.channel)
-    row = session.execute(select(ConsentState).where(*key).with_for_update()).scalar_one_or_none()
+_EVENTS = cast(Table, ConsentEvent.__table__)
+_STATES = cast(Table, ConsentState.__table__)
+_SUBJECTS = cast(Table, Subject.__table__)
+_KEY = (_STATES.c.subject_id == bindparam("key_subject"),
+        _STATES.c.purpose == bindparam("key_purpose"),
+        _STATES.c.channel == bindparam("key_channel"))
+# Built once: a preference change records up to three events, and statement
+# construction costs more than the statements themselves on SQLite.
+_SUBJECT = select(_SUBJECTS.c.state, _SUBJECTS.c.email_index).where(
+    _SUBJECTS.c.id == bindparam("subject_id"))
+_STATE = select(_STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash).where(*_KEY)
+_LOCK_STATE = _STATE.with_for_update()
+_NEW_STATE = insert(_STATES).values(
+    subject_id=bindparam("key_subject"), purpose=bindparam("key_purpose"),
+    channel=bindparam("key_channel"), state="none", since=bindparam("now"),
+    last_event_hash=GENESIS)
+_MOVE_STATE = update(_STATES).where(*_KEY).values(
+    state=bindparam("new_state"), since=bindparam("now"),
+    notice_version=bindparam("notice_version"), last_event_id=bindparam("event_id"),
+    last_event_hash=bindparam("event_hash"))
+_APPEND_EVENT = insert(_EVENTS)
+SNAPSHOT_FIELDS = ("legal_basis", "notice_version", "notice_hash", "language", "text_shown",
+                   "form")
+_ASKED = select(*(_EVENTS.c[f] for f in SNAPSHOT_FIELDS)).where(
+    _EVENTS.c.id == bindparam("event_id"))
+
+
+StateRow = Row[str, str | None, bytes]
+"""state, last_event_id, last_event_hash"""
+
+
+def _lock_state(session: Session, key: dict[str, str], now: datetime) -> StateRow:
+    row = session.connection().execute(_LOCK_STATE, key).first()
     if row is None:
         try:
-            with session.begin_nested():
-                session.execute(insert(ConsentState).values(
-                    subject_id=data.subject_id, purpose=data.purpose, channel=data.channel,
-                    state="none", since=now, last_event_hash=GENESIS))
+            with session.begin_nested():  # the savepoint is taken by the next connection()
+                session.connection().execute(_NEW_STATE, {**key, "now": now})
         except IntegrityError:
             pass  # created by a concurrent transaction; lock that one
-        row = session.execute(select(ConsentState).where(*key).with_for_update()).scalar_one()
+        row = session.connection().execute(_LOCK_STATE, key).one()
     return row
 
 
-def _snapshot(session: Session, data: ConsentInput, state: ConsentState) -> dict[str, Any]:
+def _snapshot(session: Session, data: ConsentInput, state: StateRow) -> dict[str, Any]:
     """What was shown: as given, or, for a confirmation, the request it confirms."""
     if data.action != "confirmed" or data.text_shown is not None or state.last_event_id is None:
         return {"legal_basis": data.legal_basis, "notice_version": data.notice_version,
                 "notice_hash": data.notice_hash, "language": data.language,
                 "text_shown": data.text_shown, "form": data.form}
-    asked = session.get(ConsentEvent, state.last_event_id)
+    asked = session.connection().execute(_ASKED, {"event_id": state.last_event_id}).first()
     if asked is None:
         raise IntegrityFailure(f"consent event {state.last_event_id} named by the current "
                                "state is missing from the ledger")
-    return {"legal_basis": asked.legal_basis, "notice_version": asked.notice_version,
-            "notice_hash": asked.notice_hash, "language": asked.language,
-            "text_shown": asked.text_shown, "form": asked.form}
+    return dict(asked._mapping)
 
 
 def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, actor: str,
                    now: datetime) -> RecordOutcome:
     """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`."""
     _check_input(data)
-    subject = session.execute(select(Subject.state, Subject.email_index)
-                              .where(Subject.id == data.subject_id)).first()
+    conn = session.connection()
+    subject = conn.execute(_SUBJECT, {"subject_id": data.subject_id}).first()
     if subject is None:
         raise SubjectNotFound(f"no subject with id {data.subject_id}")
     if subject.state == STATE_ERASED and data.action not in ENDING_ACTIONS:
         raise SubjectErased(f"subject {data.subject_id} was erased")
-    state = _lock_state(session, data, now)
-    current: State = state.state  # type: ignore[assignment]
+    key = {"key_subject": data.subject_id, "key_purpose": data.purpose,
+           "key_channel": data.channel}
+    state = _lock_state(session, key, now)
+    current: State = state.state
     outcome = transition(current, data.action)
     if outcome == REFUSED:
         raise ConsentRefused(f"cannot record {data.action!r} for {data.purpose}/{data.channel} "
@@ -139,13 +166,11 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
         "prev_event_id": state.last_event_id, "prev_hash": state.last_event_hash,
     }
     row["hash"] = event_hash(row, state.last_event_hash)
-    session.execute(insert(ConsentEvent), [row])
+    conn.execute(_APPEND_EVENT, [row])
     new_state: State = outcome
-    session.execute(update(ConsentState).where(
-        ConsentState.subject_id == data.subject_id, ConsentState.purpose == data.purpose,
-        ConsentState.channel == data.channel).values(
-        state=new_state, since=now, notice_version=snapshot["notice_version"],
-        last_event_id=row["id"], last_event_hash=row["hash"]))
+    conn.execute(_MOVE_STATE, {**key, "new_state": new_state, "now": now,
+                               "notice_version": snapshot["notice_version"],
+                               "event_id": row["id"], "event_hash": row["hash"]})
     if email_index is not None:
         if data.action in ("withdrawn", "objected"):
             suppression.suppress(session, email_index, purpose=data.purpose,
@@ -155,15 +180,17 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
     audit.record(session, AuditEvent(actor, f"consent.{data.action}", data.subject_id, {
         "purpose": data.purpose, "channel": data.channel, "event": row["id"],
         "hash": row["hash"].hex()}), now=now)
-    session.expire(state)
     return RecordOutcome(event_id=row["id"], state=new_state, changed=True)
 
 
+_CURRENT = select(_STATES.c.state).where(*_KEY)
+
+
 def current_state(session: Session, subject_id: str, purpose: str, channel: str) -> State:
-    found = session.execute(select(ConsentState.state).where(
-        ConsentState.subject_id == subject_id, ConsentState.purpose == purpose,
-        ConsentState.channel == channel)).scalar_one_or_none()
-    return found or "none"  # type: ignore[return-value]
+    found = session.connection().execute(_CURRENT, {
+        "key_subject": subject_id, "key_purpose": purpose, "key_channel": channel}
+    ).scalar_one_or_none()
+    return found or "none"
 
 
 def _view(e: ConsentEvent) -> ConsentEventView:

@@ -9,13 +9,23 @@ all purposes, and that entry is never lifted.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ALL_PURPOSES, Suppression
 from ehrlich.subjects.ledger import ErasureRecord
+
+_SUPPRESSIONS = cast(Table, Suppression.__table__)
+# Built once: every withdrawal and confirmation runs them.
+_ADD = insert(_SUPPRESSIONS)
+_FIND = select(_SUPPRESSIONS.c.purpose).where(
+    _SUPPRESSIONS.c.email_index == bindparam("email_index"),
+    _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True))).limit(1)
+_LIFT = delete(_SUPPRESSIONS).where(_SUPPRESSIONS.c.email_index == bindparam("email_index"),
+                                    _SUPPRESSIONS.c.purpose == bindparam("purpose"))
 
 
 def suppress(session: Session, email_index: bytes, *, purpose: str, reason: str,
@@ -25,8 +35,8 @@ def suppress(session: Session, email_index: bytes, *, purpose: str, reason: str,
         return
     try:
         with session.begin_nested():
-            session.execute(insert(Suppression).values(
-                email_index=email_index, purpose=purpose, reason=reason, created_at=now))
+            session.connection().execute(_ADD, {"email_index": email_index, "purpose": purpose,
+                                                "reason": reason, "created_at": now})
     except IntegrityError:
         pass  # a concurrent transaction suppressed it first
 
@@ -47,15 +57,12 @@ def suppress_erased(session: Session, record: ErasureRecord) -> None:
 def is_suppressed(session: Session, email_index: bytes, purpose: str, *,
                   exact: bool = False) -> bool:
     purposes = [purpose] if exact else [purpose, ALL_PURPOSES]
-    return session.execute(
-        select(Suppression.purpose).where(Suppression.email_index == email_index,
-                                          Suppression.purpose.in_(purposes)).limit(1)
-    ).first() is not None
+    return session.connection().execute(
+        _FIND, {"email_index": email_index, "purposes": purposes}).first() is not None
 
 
 def lift(session: Session, email_index: bytes, *, purpose: str) -> None:
     """After the person's own confirmed opt-in; never lifts an erasure ("*")."""
     if purpose == ALL_PURPOSES:
         return
-    session.execute(delete(Suppression).where(Suppression.email_index == email_index,
-                                              Suppression.purpose == purpose))
+    session.connection().execute(_LIFT, {"email_index": email_index, "purpose": purpose})
