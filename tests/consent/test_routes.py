@@ -198,3 +198,30 @@ def test_audience_export_streams_decrypted_addresses_and_is_audited(
                      headers=headers)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "channel"
+
+
+def test_audience_csv_defuses_formulas_and_ndjson_keeps_any_address(
+        instance: Instance, client: TestClient, auth: Auth) -> None:
+    import json
+
+    tricky = ["=cmd@example.org", "+1@example.org", "zoë.ünïcode@exämple.org"]
+    ids = [new_subject(instance, address) for address in tricky]
+    for subject_id in ids:
+        record(instance, subject_id, "granted")
+    headers = auth("audience:read")
+    lines = client.get("/api/v1/audience", params={"purpose": "newsletter"},
+                       headers=headers).text.splitlines()
+    got = {row["id"]: row["email"] for row in map(json.loads, lines)}
+    with instance.db.write() as session:
+        expected = {i: instance.subjects.get(session, i, actor="test", now=NOW).email
+                    for i in ids}
+    assert got == expected
+    import csv
+    import io
+
+    as_csv = client.get("/api/v1/audience", params={"purpose": "newsletter", "format": "csv"},
+                        headers=headers).text
+    cells = {row[0]: row[1] for row in csv.reader(io.StringIO(as_csv))}
+    assert cells[ids[0]] == "'=cmd@example.org"
+    assert cells[ids[1]] == "'+1@example.org"
+    assert cells[ids[2]] == expected[ids[2]]

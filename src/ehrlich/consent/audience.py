@@ -1,46 +1,60 @@
-"""Who may be contacted for a purpose on a channel, streamed in batches of ids.
+"""Who may be contacted for a purpose on a channel, streamed in batches.
 
 Active consent only; erased subjects and addresses suppressed for the purpose
 are left out even if a state row says otherwise. Each batch is read in its own
 short transaction (keyset pagination on the subject id), so a withdrawal that
-commits while a mailing is being prepared applies to every later batch.
+commits while a mailing is being prepared applies to every later batch. An
+export reads each batch's ciphertexts in the same query and has the subjects
+service decrypt them and audit the disclosure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Row, Select, and_, bindparam, exists, select
 
 from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.service import SubjectsService, contacts_query
 
 DEFAULT_BATCH = 1000
+Ts = TypeVarTuple("Ts")
+
+
+def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int
+              ) -> Select[*Ts]:
+    suppressed = exists().where(and_(Suppression.email_index == Subject.email_index,
+                                     Suppression.purpose == purpose))
+    return (query.join(ConsentState, ConsentState.subject_id == Subject.id)
+            .where(ConsentState.purpose == purpose, ConsentState.channel == channel,
+                   ConsentState.state == "active", Subject.state == STATE_ACTIVE,
+                   ~suppressed, ConsentState.subject_id > bindparam("after"))
+            .order_by(ConsentState.subject_id).limit(batch_size))
+
+
+def _batches(db: Database, query: Select[*Ts], batch_size: int) -> Iterator[list[Row[*Ts]]]:
+    after = ""
+    while True:
+        with db.read() as session:
+            rows = list(session.connection().execute(query, {"after": after}))
+        if rows:
+            yield rows
+        if len(rows) < batch_size:
+            return
+        after = rows[-1].id  # both queries start with the subject id
 
 
 def stream_audience(db: Database, purpose: str, channel: str, *,
                     batch_size: int = DEFAULT_BATCH) -> Iterator[list[str]]:
-    suppressed = exists().where(and_(Suppression.email_index == Subject.email_index,
-                                     Suppression.purpose == purpose))
-    query = (select(ConsentState.subject_id)
-             .join(Subject, Subject.id == ConsentState.subject_id)
-             .where(ConsentState.purpose == purpose, ConsentState.channel == channel,
-                    ConsentState.state == "active", Subject.state == STATE_ACTIVE,
-                    ~suppressed)
-             .order_by(ConsentState.subject_id).limit(batch_size))
-    after = ""
-    while True:
-        with db.read() as session:
-            ids = list(session.execute(query.where(ConsentState.subject_id > after)).scalars())
-        if ids:
-            yield ids
-        if len(ids) < batch_size:
-            return
-        after = ids[-1]
+    """Batches of the audience's subject ids."""
+    query = _audience(select(Subject.id), purpose, channel, batch_size)
+    for rows in _batches(db, query, batch_size):
+        yield [row[0] for row in rows]
 
 
 CONTACT_FIELD = {"email": "email", "sms": "phone", "phone": "phone"}
@@ -58,11 +72,9 @@ def export_audience(db: Database, subjects: SubjectsService, purpose: str, chann
                     actor: str, now: datetime, batch_size: int = DEFAULT_BATCH
                     ) -> Iterator[list[tuple[str, str]]]:
     """Batches of (subject id, address) for the audience, decrypted by the subjects
-    service; each batch's disclosure is written to the audit chain."""
+    service; each batch's disclosure is written to the audit chain first."""
     field = contact_field(channel)
-    for ids in stream_audience(db, purpose, channel, batch_size=batch_size):
-        with db.write() as session:
-            rows = subjects.contacts(session, ids, field=field, actor=actor,
-                                     purpose=f"audience:{purpose}/{channel}", now=now)
-        if rows:
-            yield rows
+    query = _audience(contacts_query(field), purpose, channel, batch_size)
+    for rows in _batches(db, query, batch_size):
+        yield subjects.disclose_contacts(db, rows, field=field, actor=actor,
+                                         purpose=f"audience:{purpose}/{channel}", now=now)

@@ -8,11 +8,13 @@ behind the same protocol, since it never has to reveal the KEK.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 from ehrlich.crypto import _primitives as p
 from ehrlich.crypto.envelope import FieldContext, open_sealed, read_header, seal
+from ehrlich.crypto.fields import FieldCipher
 from ehrlich.crypto.keyfile import KeyMaterial, read_key_file
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 
@@ -111,6 +113,18 @@ class Keyring:
 
     def unwrap_data_key(self, wrapped: bytes, *, subject_id: str) -> bytes:
         return self.provider.unwrap(wrapped, context=_dek_context(subject_id))
+
+    def open_fields(self, items: Iterable[tuple[str, bytes, bytes]], *, table: str,
+                    field: str) -> list[tuple[str, str]]:
+        """Open one field of many subjects: (subject id, wrapped data key, ciphertext) in,
+        (subject id, plaintext) out, in order. For fields whose record is the subject."""
+        opened = []
+        for subject_id, wrapped, blob in items:
+            cipher = FieldCipher(self.unwrap_data_key(wrapped, subject_id=subject_id))
+            context = FieldContext(table=table, field=field, record_id=subject_id,
+                                   subject_id=subject_id)
+            opened.append((subject_id, cipher.decrypt(blob, context=context)))
+        return opened
 
     def index_key(self, field: str) -> bytes:
         key = self._index_keys.get(field)

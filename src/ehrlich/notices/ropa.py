@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from ehrlich.notices.schemas import VersionInfo
 from ehrlich.notices.service import PublishedNotice
 from ehrlich.notices.views import PurposeView, localise
+from ehrlich.spreadsheets import csv_text
 
 COLUMNS = ("activity", "purpose", "legal_basis", "data_subjects", "data_categories",
            "recipients", "third_country_transfers", "erasure_time_limit",
@@ -40,11 +38,9 @@ def rows(published: PublishedNotice, lang: str) -> list[dict[str, str]]:
 
 
 def as_csv(published: PublishedNotice, lang: str) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows(published, lang))
-    return out.getvalue()
+    records = rows(published, lang)
+    return csv_text([COLUMNS, *([r[c] for c in COLUMNS] for r in records)],
+                    lineterminator="\n")
 
 
 def _header(info: VersionInfo) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,10 +42,25 @@ _LOAD = (select(_SUBJECTS, _DATA_KEYS.c.wrapped).select_from(_SUBJECTS.outerjoin
          .where(_SUBJECTS.c.id == bindparam("subject_id")))
 _LOAD_FOR_UPDATE = _LOAD.with_for_update(of=_SUBJECTS)
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
+CONTACT_FIELDS = ("email", "phone")
 _LOOKUP_CHUNK = 500
 ErasureHook = Callable[[Session, ErasureRecord], None]
 """Runs in the erasure's transaction (and for every ledger record on replay); other
 domains use it to keep what must outlive the person, e.g. a suppression entry."""
+
+
+def contacts_query(field: str) -> Select[str, bytes, bytes]:
+    """(id, encrypted contact, wrapped data key) of active subjects that have the contact.
+
+    Other domains narrow it (join, where, order, limit) and hand the rows back
+    to `SubjectsService.disclose_contacts`; they never see plaintext.
+    """
+    if field not in CONTACT_FIELDS:
+        raise InvalidInput.one("field", "must be email or phone")
+    column = _SUBJECTS.c[f"{field}_ct"]
+    return (select(_SUBJECTS.c.id, column, _DATA_KEYS.c.wrapped)
+            .join(_DATA_KEYS, _DATA_KEYS.c.subject_id == _SUBJECTS.c.id)
+            .where(_SUBJECTS.c.state == STATE_ACTIVE, column.is_not(None)))
 
 
 @dataclass(frozen=True)
@@ -137,27 +152,21 @@ class SubjectsService:
 
     # -- operations --------------------------------------------------------------
 
-    def contacts(self, session: Session, subject_ids: Sequence[str], *, field: str,
-                 actor: str, purpose: str, now: datetime) -> list[tuple[str, str]]:
-        """(id, decrypted email or phone) of active subjects, in the order given.
+    def disclose_contacts(self, db: Database, rows: Sequence[Row[str, bytes, bytes]], *,
+                          field: str, actor: str, purpose: str, now: datetime
+                          ) -> list[tuple[str, str]]:
+        """(id, decrypted email or phone) for rows of `contacts_query(field)`, in order.
 
-        For audiences: one audit entry per call names every subject read, the
-        field and the purpose, instead of one entry per subject.
+        For audiences: the rows come from another domain's query, which sees
+        ciphertext only. One audit entry names every subject, the field and the
+        purpose, and commits before anything is returned, so no address leaves
+        without its record.
         """
-        if field not in ("email", "phone"):
-            raise InvalidInput.one("field", "must be email or phone")
-        column = getattr(Subject, f"{field}_ct")
-        rows = {sid: (blob, wrapped) for sid, blob, wrapped in session.execute(
-            select(Subject.id, column, DataKey.wrapped).join(DataKey)
-            .where(Subject.id.in_(subject_ids), Subject.state == STATE_ACTIVE))}
-        found: list[tuple[str, str]] = []
-        for sid in subject_ids:
-            blob, wrapped = rows.get(sid, (None, None))
-            if blob is None or wrapped is None:
-                continue
-            key = self._keyring.unwrap_data_key(wrapped, subject_id=sid)
-            found.append((sid, FieldCipher(key).decrypt(blob, context=_context(sid, field))))
-        if found:
+        if not rows:
+            return []
+        found = self._keyring.open_fields(
+            [(sid, wrapped, blob) for sid, blob, wrapped in rows], table=TABLE, field=field)
+        with db.write() as session:
             self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
                 "field": field, "subjects": [sid for sid, _ in found]}), now=now)
         return found

@@ -1,0 +1,32 @@
+"""CSV meant for spreadsheets: cells a spreadsheet would run as a formula are defused.
+
+A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return can be
+taken for a formula ("CSV injection", OWASP). Such a cell gets a leading single
+quote, which spreadsheets show as text and programs can strip. A phone number
+in international format (`+` and digits only) is left as it is: it is no
+formula, and the export's readers need it unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_E164 = re.compile(r"\+[0-9]{1,15}")
+
+
+def defused(value: str) -> str:
+    if value.startswith(FORMULA_START) and not _E164.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_text(rows: Iterable[Sequence[str]], *, lineterminator: str = "\r\n") -> str:
+    """The rows as CSV, every cell defused."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator=lineterminator).writerows(
+        [defused(cell) for cell in row] for row in rows)
+    return out.getvalue()
