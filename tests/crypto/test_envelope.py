@@ -11,6 +11,8 @@ from ehrlich.crypto.envelope import (
     HEADER_BYTES,
     MIN_BYTES,
     FieldContext,
+    key_version,
+    length_prefixed,
     open_sealed,
     read_header,
     seal,
@@ -72,6 +74,9 @@ def test_wrong_key_fails_and_truncation_fails() -> None:
     for cut in (0, HEADER_BYTES, MIN_BYTES - 1, len(blob) - 1):
         with pytest.raises(IntegrityFailure):
             open_sealed(KEY, blob[:cut], context=CTX)
+        if cut < MIN_BYTES:
+            with pytest.raises(IntegrityFailure, match="truncated"):
+                key_version(blob[:cut])
 
 
 def test_unknown_format_version_is_refused() -> None:
@@ -79,8 +84,26 @@ def test_unknown_format_version_is_refused() -> None:
     blob[0] = 2
     with pytest.raises(IntegrityFailure, match="unknown ciphertext format"):
         open_sealed(KEY, bytes(blob), context=CTX)
+    with pytest.raises(IntegrityFailure, match="unknown ciphertext format"):
+        key_version(bytes(blob))
 
 
 def test_nonces_are_fresh() -> None:
     blobs = {seal(KEY, b"same", context=CTX, key_version=1) for _ in range(200)}
     assert len(blobs) == 200
+
+
+@given(plaintext=st.binary(max_size=256), context=contexts,
+       version=st.integers(min_value=0, max_value=2**32 - 1))
+def test_associated_data_is_the_documented_length_prefixed_sequence(
+        plaintext: bytes, context: FieldContext, version: int) -> None:
+    """Opened by hand with the format's definition, so a change to the fast path
+    that stops matching data sealed earlier cannot pass unseen."""
+    blob = seal(KEY, plaintext, context=context, key_version=version)
+    assert key_version(blob) == read_header(blob).key_version == version
+    header = blob[:HEADER_BYTES]
+    associated = length_prefixed(header, context.table.encode(), context.field.encode(),
+                                 context.record_id.encode(), context.subject_id.encode())
+    nonce, body = blob[HEADER_BYTES:HEADER_BYTES + p.NONCE_BYTES], blob[HEADER_BYTES
+                                                                         + p.NONCE_BYTES:]
+    assert p.aead_decrypt(KEY, nonce, body, associated) == plaintext

@@ -41,7 +41,7 @@ def _batches(db: Database, query: Select[*Ts], batch_size: int) -> Iterator[list
     after = ""
     while True:
         with db.read() as session:
-            rows = list(session.connection().execute(query, {"after": after}))
+            rows = list(session.connection().execute(query, {"after": after}).all())
         if rows:
             yield rows
         if len(rows) < batch_size:

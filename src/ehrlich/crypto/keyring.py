@@ -8,13 +8,19 @@ behind the same protocol, since it never has to reveal the KEK.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from ehrlich.crypto import _primitives as p
-from ehrlich.crypto.envelope import FieldContext, open_sealed, read_header, seal
-from ehrlich.crypto.fields import FieldCipher
+from ehrlich.crypto.envelope import (
+    FieldContext,
+    key_version,
+    open_sealed,
+    read_header,
+    seal,
+    subject_field_opener,
+)
 from ehrlich.crypto.keyfile import KeyMaterial, read_key_file
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 
@@ -26,6 +32,9 @@ def _dek_context(subject_id: str) -> FieldContext:
                         subject_id=subject_id)
 
 
+_open_dek = subject_field_opener("data_keys", "dek")
+
+
 class KeyProvider(Protocol):
     @property
     def active_version(self) -> int: ...
@@ -35,6 +44,11 @@ class KeyProvider(Protocol):
     def wrap(self, data_key: bytes, *, context: FieldContext) -> bytes: ...
 
     def unwrap(self, wrapped: bytes, *, context: FieldContext) -> bytes: ...
+
+    def unwrap_data_keys(self, items: Sequence[tuple[str, bytes]]) -> list[bytes]:
+        """Data keys of many subjects, (subject id, wrapped key) in, in order; a provider
+        with a batch interface answers in one call."""
+        ...
 
 
 class FileKeyProvider:
@@ -83,8 +97,11 @@ class FileKeyProvider:
         return seal(self._kek(version), data_key, context=context, key_version=version)
 
     def unwrap(self, wrapped: bytes, *, context: FieldContext) -> bytes:
-        version = read_header(wrapped).key_version
-        return open_sealed(self._kek(version), wrapped, context=context)
+        return open_sealed(self._kek(key_version(wrapped)), wrapped, context=context)
+
+    def unwrap_data_keys(self, items: Sequence[tuple[str, bytes]]) -> list[bytes]:
+        return [_open_dek(self._kek(key_version(wrapped)), wrapped, subject_id)
+                for subject_id, wrapped in items]
 
 
 class Keyring:
@@ -114,17 +131,14 @@ class Keyring:
     def unwrap_data_key(self, wrapped: bytes, *, subject_id: str) -> bytes:
         return self.provider.unwrap(wrapped, context=_dek_context(subject_id))
 
-    def open_fields(self, items: Iterable[tuple[str, bytes, bytes]], *, table: str,
+    def open_fields(self, items: Sequence[tuple[str, bytes, bytes]], *, table: str,
                     field: str) -> list[tuple[str, str]]:
         """Open one field of many subjects: (subject id, wrapped data key, ciphertext) in,
         (subject id, plaintext) out, in order. For fields whose record is the subject."""
-        opened = []
-        for subject_id, wrapped, blob in items:
-            cipher = FieldCipher(self.unwrap_data_key(wrapped, subject_id=subject_id))
-            context = FieldContext(table=table, field=field, record_id=subject_id,
-                                   subject_id=subject_id)
-            opened.append((subject_id, cipher.decrypt(blob, context=context)))
-        return opened
+        keys = self.provider.unwrap_data_keys([(sid, wrapped) for sid, wrapped, _ in items])
+        opener = subject_field_opener(table, field)
+        return [(sid, opener(p.Aead(key), blob, sid).decode())
+                for (sid, _, blob), key in zip(items, keys, strict=True)]
 
     def index_key(self, field: str) -> bytes:
         key = self._index_keys.get(field)

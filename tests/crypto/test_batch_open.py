@@ -1,0 +1,88 @@
+"""The batch path of an audience export opens exactly what the one-at-a-time path opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ehrlich.crypto import FieldCipher, FieldContext, Keyring
+from ehrlich.crypto import _primitives as p
+from ehrlich.crypto.envelope import open_sealed, seal, subject_field_opener
+from ehrlich.crypto.keyfile import create_key_file
+from ehrlich.errors import IntegrityFailure
+
+KEY = bytes(range(32))
+ids = st.text(min_size=1, max_size=40)
+
+
+@pytest.fixture(scope="module")
+def keyring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
+    path = tmp_path_factory.mktemp("keys") / "batch.key"
+    create_key_file(path)
+    return Keyring.from_key_file(path)
+
+
+@given(plaintext=st.binary(max_size=200), subject_id=ids, table=ids, field=ids,
+       version=st.integers(min_value=0, max_value=2**32 - 1))
+def test_opener_agrees_with_open_sealed(plaintext: bytes, subject_id: str, table: str,
+                                        field: str, version: int) -> None:
+    context = FieldContext(table=table, field=field, record_id=subject_id,
+                           subject_id=subject_id)
+    blob = seal(KEY, plaintext, context=context, key_version=version)
+    opener = subject_field_opener(table, field)
+    assert opener(p.Aead(KEY), blob, subject_id) == open_sealed(KEY, blob, context=context)
+
+
+@given(subject_id=ids, other=ids, position=st.integers(min_value=0, max_value=40),
+       bit=st.integers(min_value=0, max_value=7))
+def test_opener_refuses_another_subject_or_a_flipped_bit(subject_id: str, other: str,
+                                                         position: int, bit: int) -> None:
+    context = FieldContext(table="subjects", field="email", record_id=subject_id,
+                           subject_id=subject_id)
+    blob = seal(KEY, b"ada@example.org", context=context, key_version=1)
+    opener = subject_field_opener("subjects", "email")
+    if other != subject_id:
+        with pytest.raises(IntegrityFailure):
+            opener(p.Aead(KEY), blob, other)
+    flipped = bytearray(blob)
+    flipped[position % len(blob)] ^= 1 << bit
+    with pytest.raises(IntegrityFailure):
+        opener(p.Aead(KEY), bytes(flipped), subject_id)
+    with pytest.raises(IntegrityFailure):
+        opener(p.Aead(KEY), blob[:10], subject_id)
+    with pytest.raises(IntegrityFailure):
+        subject_field_opener("subjects", "phone")(p.Aead(KEY), blob, subject_id)
+
+
+def test_open_fields_matches_unwrap_and_decrypt(keyring: Keyring) -> None:
+    items = []
+    for n in range(50):
+        sid = f"subject-{n}"
+        data_key = keyring.new_data_key()
+        context = FieldContext(table="subjects", field="email", record_id=sid, subject_id=sid)
+        blob = FieldCipher(data_key).encrypt(f"p{n}@example.org", context=context)
+        items.append((sid, keyring.wrap_data_key(data_key, subject_id=sid), blob))
+    opened = keyring.open_fields(items, table="subjects", field="email")
+    assert opened == [(f"subject-{n}", f"p{n}@example.org") for n in range(50)]
+    singly = [FieldCipher(keyring.unwrap_data_key(w, subject_id=s)).decrypt(
+        b, context=FieldContext(table="subjects", field="email", record_id=s, subject_id=s))
+        for s, w, b in items]
+    assert [plain for _, plain in opened] == singly
+    swapped = [(items[1][0], items[0][1], items[0][2])]  # a key moved to another subject
+    with pytest.raises(IntegrityFailure):
+        keyring.open_fields(swapped, table="subjects", field="email")
+
+
+def test_open_fields_refuses_keys_of_another_key_file(keyring: Keyring,
+                                                      tmp_path: Path) -> None:
+    create_key_file(tmp_path / "other.key")
+    stranger = Keyring.from_key_file(tmp_path / "other.key")
+    data_key = stranger.new_data_key()
+    wrapped = stranger.wrap_data_key(data_key, subject_id="s")
+    blob = FieldCipher(data_key).encrypt("x@example.org", context=FieldContext(
+        table="subjects", field="email", record_id="s", subject_id="s"))
+    with pytest.raises(IntegrityFailure):
+        keyring.open_fields([("s", wrapped, blob)], table="subjects", field="email")
