@@ -58,8 +58,8 @@ def check_consent(session: Session, subjects: SubjectsService, *, email: str, pu
                   channel: str) -> ConsentCheck:
     """May this address be contacted for the purpose on the channel right now?"""
     index = subjects.email_index(email)
-    row = session.execute(_CHECK, {"index": index, "purpose": purpose,
-                                   "channel": channel}).first()
+    row = session.connection().execute(_CHECK, {"index": index, "purpose": purpose,
+                                                "channel": channel}).first()
     state: State = "none" if row is None or row.state is None else row.state
     allowed = row is not None and is_active(state) and not row.suppressed
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)

@@ -17,12 +17,14 @@ from ehrlich.instance.service import Instance
 _bearer = HTTPBearer(auto_error=False, description="API token from `ehrlich token create`")
 
 
-def get_instance(request: Request) -> Instance:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def`
+# dependency in the thread pool, and that hop costs more than the call.
+async def get_instance(request: Request) -> Instance:
     instance: Instance = request.app.state.instance
     return instance
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     return datetime.now(UTC)
 
 
