@@ -1,4 +1,4 @@
-"""Shared fixtures: instances on SQLite and PostgreSQL, the ASGI app, API tokens.
+"""Shared fixtures: instances on SQLite and PostgreSQL, the ASGI app, API tokens, the CLI.
 
 PostgreSQL and Redis tests skip when no server answers, except where
 EHRLICH_REQUIRE_SERVICES=1 (CI), which turns the skip into a failure.
@@ -8,6 +8,8 @@ Each PostgreSQL test gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -27,6 +29,8 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("EHRLICH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("EHRLICH_REQUIRE_SERVICES") == "1"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,3 +139,20 @@ def auth(make_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {make_token(*scopes)}"}
 
     return headers
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """Run the real `ehrlich` command in a subprocess, in `tmp_path`, without the caller's
+    EHRLICH_* variables."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60
+            ) -> subprocess.CompletedProcess[str]:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
+        full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
+        full_env.update(env or {})
+        return subprocess.run([sys.executable, "-m", "ehrlich", *args], cwd=tmp_path,
+                              env=full_env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+
+    return run

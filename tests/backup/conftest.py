@@ -13,7 +13,6 @@ from ehrlich.backup.keys import default_identity_path, recovery_identity_path
 from ehrlich.instance.service import Instance, init_instance, open_instance
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.subjects.schemas import SubjectInput
-from tests.cli.conftest import cli  # noqa: F401 - the fixture that runs the real command
 from tests.conftest import NOW
 
 

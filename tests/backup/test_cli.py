@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cli.conftest import Cli
+from tests.conftest import Cli
 
 
 def _init(cli: Cli, tmp_path: Path) -> Path:

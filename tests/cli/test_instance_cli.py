@@ -15,8 +15,7 @@ from ehrlich.audit.models import AuditEntry
 from ehrlich.instance.service import open_instance
 from ehrlich.settings import load_settings
 from ehrlich.subjects.schemas import SubjectInput
-from tests.cli.conftest import Cli
-from tests.conftest import NOW
+from tests.conftest import NOW, Cli
 
 
 def _init(cli: Cli, tmp_path: Path) -> Path:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+START_SECONDS = 60  # start-up on a busy machine takes a while
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -23,7 +25,8 @@ def free_port() -> int:
 @contextmanager
 def running_servers(config: Path, count: int, *, env: dict[str, str] | None = None,
                     cwd: Path | None = None) -> Iterator[list[str]]:
-    """Start `count` server processes on free ports; yield their base URLs."""
+    """Start `count` server processes of one instance on free loopback ports; yield their
+    base URLs; stop them after. Only `env` sets EHRLICH_* variables for them."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
     base_env.update(env or {})
     base_env["EHRLICH_CONFIG"] = str(config)
@@ -33,23 +36,14 @@ def running_servers(config: Path, count: int, *, env: dict[str, str] | None = No
             port = free_port()
             log = open(config.parent / f"serve-{port}.log", "w")  # noqa: SIM115
             procs.append((subprocess.Popen(
-                [sys.executable, "-m", "ehrlich", "serve", "--port", str(port)],
+                [sys.executable, "-m", "ehrlich", "serve", "--host", "127.0.0.1",
+                 "--port", str(port)],
                 env=base_env, cwd=cwd or config.parent, stdout=log, stderr=subprocess.STDOUT),
                 log))
             urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_SECONDS
         for url, (proc, log) in zip(urls, procs, strict=True):
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited early; see {log.name}")
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server at {url} did not start")
-                time.sleep(0.1)
+            _wait_healthy(url, proc, Path(log.name), deadline)
         yield urls
     finally:
         for proc, _ in procs:
@@ -59,4 +53,19 @@ def running_servers(config: Path, count: int, *, env: dict[str, str] | None = No
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
             log.close()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server at {url} did not start; see {log}")
+        time.sleep(0.1)  # waiting for start-up, not for logic

@@ -3,24 +3,20 @@ guide acknowledgement, and not one Content-Security-Policy violation on the way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from ehrlich.auth.roles import Role
 from ehrlich.auth.totp import code_at
 from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.settings import Settings
-from tests.e2e.staff_servers import free_port, serving
+from tests.e2e.servers import free_port, running_servers
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN, PASSWORD = "admin@example.org", "violet-harbour-lantern-917"
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -28,16 +24,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
 });
 """
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 def _violations(page: Page) -> list[str]:
@@ -61,7 +47,7 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
     env = {"EHRLICH_INPROCESS_WORKER": "false", "EHRLICH_CAPTCHA_BASE_NUMBER": "300",
            "EHRLICH_PORT": str(port)}
     console_messages: list[str] = []
-    with serving(settings.data_dir / "ehrlich.toml", 1, env, tmp_path) as urls:
+    with running_servers(settings.data_dir / "ehrlich.toml", 1, env=env) as urls:
         page = browser.new_page(base_url=urls[0])
         page.add_init_script(RECORD_VIOLATIONS)
         page.on("console", lambda m: console_messages.append(f"{m.type}: {m.text}"))

@@ -31,7 +31,7 @@ from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
 from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.settings import Settings
-from tests.e2e.staff_servers import serving
+from tests.e2e.servers import running_servers
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +114,7 @@ def test_guessing_is_bounded_and_the_owner_still_gets_in(
     addresses = [f"203.0.113.{i + 1}" for i in range(ADDRESSES)]
     per_address = ATTEMPTS // ADDRESSES
     try:
-        with serving(settings.data_dir / "ehrlich.toml", 2, env, tmp_path) as urls, \
+        with running_servers(settings.data_dir / "ehrlich.toml", 2, env=env) as urls, \
                 ThreadPoolExecutor(max_workers=6) as pool:
             first_half = [pool.submit(_attacker, urls[i % 2], a, per_address)
                           for i, a in enumerate(addresses[: ADDRESSES // 2])]

@@ -8,38 +8,20 @@ names and the WCAG contrast ratio of every piece of text.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
 from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from tests.conftest import NOW
+from tests.e2e.browser import audit_accessibility
+from tests.e2e.servers import running_servers
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-A11Y_AUDIT = (Path(__file__).parent / "a11y_audit.js").read_text(encoding="utf-8")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -58,49 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                          now=NOW + timedelta(hours=hours))
     finally:
         instance.close()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
-    log = root / "serve.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ehrlich", "--data-dir", str(root / "data"), "serve",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, log)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[str], log: Path) -> None:
-    """Poll /healthz until the server answers (start-up on a busy machine takes a while)."""
-    for _ in range(600):
-        if process.poll() is not None:
-            raise AssertionError(f"ehrlich serve exited: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        try:
-            process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            continue
-    raise AssertionError("ehrlich serve did not answer on /healthz")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with running_servers(settings.data_dir / "ehrlich.toml", 1) as urls:
+        yield urls[0]
 
 
 class Watch:
@@ -117,11 +58,6 @@ class Watch:
 
     def _console(self, message: ConsoleMessage) -> None:
         self.console.append(f"{message.type}: {message.text}")
-
-
-def _audit(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = page.evaluate(A11Y_AUDIT)
-    return result
 
 
 def test_notice_in_german_then_english_then_an_old_version(server: str, browser: Browser
@@ -167,7 +103,7 @@ def test_accessibility(server: str, browser: Browser, path: str) -> None:
     page = context.new_page()
     try:
         page.goto(server + path)
-        result = _audit(page)
+        result = audit_accessibility(page)
     finally:
         context.close()
     assert result["checked"] > 50
@@ -186,7 +122,7 @@ def test_accessibility_audit_catches_problems(server: str, browser: Browser) -> 
           document.querySelector('nav').remove();
           document.documentElement.removeAttribute('lang');
         }""")
-        problems = _audit(page)["problems"]
+        problems = audit_accessibility(page)["problems"]
     finally:
         context.close()
     assert "html has no lang attribute" in problems

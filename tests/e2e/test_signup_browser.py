@@ -3,14 +3,10 @@ JavaScript switched off; no CSP violations; the accessibility audit of the page.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage
 from sqlalchemy import select
 
 from ehrlich.consent.models import ConsentEvent
@@ -18,8 +14,8 @@ from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text
-from tests.e2e.servers import free_port
-from tests.e2e.test_notice_browser import A11Y_AUDIT, CHROMIUM, CHROMIUM_ARGS, _wait_until_up
+from tests.e2e.browser import audit_accessibility
+from tests.e2e.servers import running_servers
 
 pytestmark = pytest.mark.slow
 
@@ -36,29 +32,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
                                      publisher="test", now=NOW)
     finally:
         instance.close()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
-    log = root / "serve.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ehrlich", "--data-dir", str(root / "data"), "serve",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, log)
-        yield base, settings
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with running_servers(settings.data_dir / "ehrlich.toml", 1) as urls:
+        yield urls[0], settings
 
 
 def requested(settings: Settings) -> list[tuple[str, str]]:
@@ -128,7 +103,7 @@ def test_signup_page_passes_the_accessibility_audit(served: tuple[str, Settings]
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{base}/signup")
-    report: dict[str, Any] = page.evaluate(A11Y_AUDIT)
+    report = audit_accessibility(page)
     context.close()
     assert report["problems"] == [], report
     assert report["checked"] > 5

@@ -1,18 +1,11 @@
-"""Fixtures for the notices tests: the example notice, variants of it, the CLI."""
+"""Fixtures for the notices tests: the example notice and variants of it."""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from ehrlich.notices.example import example_notice_text
 
-Cli = Callable[..., subprocess.CompletedProcess[str]]
 REPORT: list[str] = []
 """Lines the corpus test wants printed in the terminal summary."""
 
@@ -44,16 +37,3 @@ def line_of(text: str, needle: str) -> int:
             return number
     raise AssertionError(f"{needle!r} not found")
 
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60
-            ) -> subprocess.CompletedProcess[str]:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
-        full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
-        full_env.update(env or {})
-        return subprocess.run([sys.executable, "-m", "ehrlich", *args], cwd=tmp_path,
-                              env=full_env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
-
-    return run

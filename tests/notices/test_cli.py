@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.notices.conftest import Cli, line_of, variant
+from tests.conftest import Cli
+from tests.notices.conftest import line_of, variant
 
 
 @pytest.fixture

@@ -57,6 +57,17 @@ def _staff_page(request: Request, instance: InstanceDep, active: StaffDep, *,
                 active=active, status_code=status)
 
 
+def _staff_change_refused(request: Request, instance: InstanceDep, now: NowDep,
+                          active: StaffDep, csrf: str) -> HTMLResponse | None:
+    """None when a change to the team may go ahead; the staff page saying the form expired
+    otherwise. A session that is not fresh is sent to confirm the sign-in first."""
+    if not check_csrf(request, instance, active, csrf):
+        t = translator(language(request))
+        return _staff_page(request, instance, active, message=t["form_expired"], status=403)
+    require_fresh(active, instance, now, "/admin/staff")
+    return None
+
+
 @router.get("/staff", response_class=HTMLResponse)
 def staff(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
     return _staff_page(request, instance, active)
@@ -65,10 +76,9 @@ def staff(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResp
 @router.post("/staff", response_class=HTMLResponse)
 def add_staff(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
               email: FormStr = "", role: FormStr = "", csrf: FormStr = "") -> Response:
-    t = translator(language(request))
-    if not check_csrf(request, instance, active, csrf):
-        return _staff_page(request, instance, active, message=t["form_expired"], status=403)
-    require_fresh(active, instance, now, "/admin/staff")
+    refused = _staff_change_refused(request, instance, now, active, csrf)
+    if refused is not None:
+        return refused
     try:
         with instance.db.write() as session:
             view, password = instance.staff.users.add(
@@ -85,10 +95,9 @@ def add_staff(request: Request, instance: InstanceDep, now: NowDep, active: Staf
 @router.post("/staff/{user_id}/disable", response_class=HTMLResponse)
 def disable_staff(request: Request, user_id: str, instance: InstanceDep, now: NowDep,
                   active: StaffDep, csrf: FormStr = "") -> Response:
-    t = translator(language(request))
-    if not check_csrf(request, instance, active, csrf):
-        return _staff_page(request, instance, active, message=t["form_expired"], status=403)
-    require_fresh(active, instance, now, "/admin/staff")
+    refused = _staff_change_refused(request, instance, now, active, csrf)
+    if refused is not None:
+        return refused
     try:
         with instance.db.write() as session:
             instance.staff.users.disable(session, user_id, actor=f"staff:{active.user_id}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ehrlich.cli.context import console, err_console, instance_from
+from ehrlich.cli.context import console, err_console, opened_instance
 
 app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 
@@ -15,12 +15,8 @@ def verify(ctx: typer.Context) -> None:
 
     Example: ehrlich audit verify
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.read() as session:
-            report = instance.audit.verify_chain(session)
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.read() as session:
+        report = instance.audit.verify_chain(session)
     if report.ok:
         console.print(f"Audit chain intact: {report.checked} entries verified.")
         return

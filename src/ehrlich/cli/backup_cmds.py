@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.cli.context import console, instance_from, now, settings_from
+from ehrlich.cli.context import console, now, opened_instance, settings_from
 
 app = typer.Typer(help="Encrypted, verified backups (see docs/backup.md).",
                   no_args_is_help=True)
@@ -31,16 +31,13 @@ def create(
 
     Only the public recipients are needed. Example: ehrlich backup create --verify
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         sidecar = instance.backup.create(now=now(), actor="cli")
         console.print(f"Backup {sidecar.manifest.backup_id} written: "
                       f"{_size(sidecar.archive_size)} at {instance.backup.store().url}")
         if verify:
             report = instance.backup.verify(sidecar.manifest.backup_id, now=now(), actor="cli")
             console.print(f"[green]Verified:[/green] {report.detail}")
-    finally:
-        instance.close()
 
 
 @app.command("verify")
@@ -57,12 +54,9 @@ def verify(
     """
     if (backup_id is None) == (not latest):
         raise typer.BadParameter("give a backup id or --latest")
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         chosen = backup_id or instance.backup.latest_id()
         report = instance.backup.verify(chosen, now=now(), identity_file=identity, actor="cli")
-    finally:
-        instance.close()
     console.print(f"[green]Backup {chosen} verified:[/green] {report.detail}")
 
 
@@ -98,11 +92,8 @@ def list_backups(ctx: typer.Context) -> None:
 
     Example: ehrlich backup list
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         rows = instance.backup.list_backups()
-    finally:
-        instance.close()
     table = Table("id", "time (UTC)", "size", "destination", "verified")
     for r in rows:
         status = r.verified if r.verified_at is None else \
@@ -118,11 +109,8 @@ def prune(ctx: typer.Context) -> None:
 
     Example: ehrlich backup prune
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         gone = instance.backup.prune(now=now(), actor="cli")
         age = instance.backup.max_backup_age()
-    finally:
-        instance.close()
     console.print(f"{len(gone)} backups deleted. With daily backups none is older than "
                   f"{age.days} days.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +34,16 @@ def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
 
 def instance_from(ctx: typer.Context) -> Instance:
     return open_instance(settings_from(ctx))
+
+
+@contextmanager
+def opened_instance(ctx: typer.Context) -> Iterator[Instance]:
+    """The instance for one command, closed when the command is done with it."""
+    instance = instance_from(ctx)
+    try:
+        yield instance
+    finally:
+        instance.close()
 
 
 def now() -> datetime:

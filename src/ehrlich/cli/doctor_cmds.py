@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.cli.context import console, instance_from, now
+from ehrlich.cli.context import console, now, opened_instance
 from ehrlich.posture.service import run_report
 
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]",
@@ -30,11 +30,8 @@ def doctor(
 
     Example: ehrlich doctor --format json
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         report = run_report(instance, now=now())
-    finally:
-        instance.close()
     if output == Format.JSON:
         print(json.dumps({"ok": not report.failed, "counts": report.counts(),
                           "checks": [asdict(r) for r in report.results]}, indent=2))

@@ -9,7 +9,7 @@ import typer
 
 from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
-from ehrlich.cli.context import console, instance_from, now, settings_from
+from ehrlich.cli.context import console, instance_from, now, opened_instance, settings_from
 from ehrlich.instance.service import init_instance, open_instance
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
@@ -108,9 +108,6 @@ def worker(ctx: typer.Context) -> None:
     Use it when `ehrlich serve` runs with EHRLICH_INPROCESS_WORKER=false, as in a
     deployment with several server processes. Example: ehrlich worker
     """
-    instance = instance_from(ctx)
-    console.print(f"ehrlich worker: {len(instance.jobs.task_names)} job kinds registered")
-    try:
+    with opened_instance(ctx) as instance:
+        console.print(f"ehrlich worker: {len(instance.jobs.task_names)} job kinds registered")
         instance.jobs.consumer(workers=instance.settings.worker_threads, in_process=False).run()
-    finally:
-        instance.close()

@@ -8,7 +8,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from ehrlich.cli.context import console, instance_from
+from ehrlich.cli.context import console, opened_instance
 from ehrlich.instance.keys import add_kek, retire_kek
 from ehrlich.instance.service import Instance
 
@@ -43,8 +43,7 @@ def rotate(
 
     Reads keep working throughout. Example: ehrlich keys rotate
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         if not resume:
             version = add_kek(instance)
             console.print(f"KEK version {version} added and active.")
@@ -53,8 +52,6 @@ def rotate(
                           "`ehrlich keys rotate --resume`.")
             return
         done = _rewrap(instance)
-    finally:
-        instance.close()
     console.print(f"{done} data keys re-wrapped. Back up the new key file now.")
 
 
@@ -64,8 +61,7 @@ def status(ctx: typer.Context) -> None:
 
     Example: ehrlich keys status
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         with instance.db.read() as session:
             counts = instance.subjects.count_by_kek_version(session)
         provider = instance.keyring.provider
@@ -73,8 +69,6 @@ def status(ctx: typer.Context) -> None:
         for version in sorted(provider.versions() | set(counts)):
             table.add_row(str(version), "yes" if version == provider.active_version else "",
                           str(counts.get(version, 0)))
-    finally:
-        instance.close()
     console.print(table)
 
 
@@ -84,9 +78,6 @@ def retire(ctx: typer.Context, version: int) -> None:
 
     Example: ehrlich keys retire 1
     """
-    instance = instance_from(ctx)
-    try:
+    with opened_instance(ctx) as instance:
         retire_kek(instance, version)
-    finally:
-        instance.close()
     console.print(f"KEK version {version} removed from the key file.")

@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ehrlich.cli.context import instance_from, now
+from ehrlich.cli.context import now, opened_instance
 from ehrlich.notices import ropa as records
 from ehrlich.notices.diff import render_yaml
 from ehrlich.notices.errors import NoticeInvalid
 from ehrlich.notices.schemas import Finding
-from ehrlich.notices.service import canonical_json, check_notice
+from ehrlich.notices.service import PublishedNotice, canonical_json, check_notice
 
 # Long lines (hashes, diffs, file:line:column findings) must not be wrapped.
 console = Console(soft_wrap=True, highlight=False)
@@ -100,18 +100,16 @@ def publish(ctx: typer.Context, file: FileArg,
     Example: ehrlich notice publish notice.yaml --publisher "Jana Wolff"
     """
     text = _read(file)
-    instance = instance_from(ctx)
-    try:
-        with instance.db.write() as session:
-            outcome = instance.notices.publish(session, text, file=str(file),
-                                               publisher=publisher or getpass.getuser(),
-                                               now=now())
-    except NoticeInvalid as exc:
-        _print_findings(exc.findings)
-        err_console.print("[red]Nothing was published:[/red] fix the errors above first.")
-        raise typer.Exit(1) from None
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance:
+        try:
+            with instance.db.write() as session:
+                outcome = instance.notices.publish(session, text, file=str(file),
+                                                   publisher=publisher or getpass.getuser(),
+                                                   now=now())
+        except NoticeInvalid as exc:
+            _print_findings(exc.findings)
+            err_console.print("[red]Nothing was published:[/red] fix the errors above first.")
+            raise typer.Exit(1) from None
     _print_findings(outcome.warnings)
     info = outcome.version
     if not outcome.created:
@@ -131,6 +129,14 @@ def publish(ctx: typer.Context, file: FileArg,
         console.print(f"{outcome.renewals} people's consents are marked as needing renewal.")
 
 
+def _published(ctx: typer.Context, version: int | None) -> PublishedNotice:
+    """The given published version, or the current one."""
+    with opened_instance(ctx) as instance, instance.db.read() as session:
+        if version is None:
+            return instance.notices.current(session)
+        return instance.notices.version(session, version)
+
+
 @app.command("show")
 def show(ctx: typer.Context,
          version: Annotated[int | None, typer.Option(help="Version number (default: current)")]
@@ -141,13 +147,7 @@ def show(ctx: typer.Context,
 
     Example: ehrlich notice show --version 2
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.read() as session:
-            published = (instance.notices.version(session, version) if version is not None
-                         else instance.notices.current(session))
-    finally:
-        instance.close()
+    published = _published(ctx, version)
     info = published.info
     if format is ShowFormat.json:
         console.print_json(json.dumps({
@@ -166,12 +166,8 @@ def versions(ctx: typer.Context) -> None:
 
     Example: ehrlich notice versions
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.read() as session:
-            infos = instance.notices.versions(session)
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.read() as session:
+        infos = instance.notices.versions(session)
     for info in infos:  # tab-separated, for scripts
         typer.echo(f"{info.number}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.sha256}\t"
                    f"{info.publisher}")
@@ -188,13 +184,7 @@ def ropa(ctx: typer.Context,
 
     Example: ehrlich notice ropa --format csv --output ropa.csv
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.read() as session:
-            published = (instance.notices.version(session, version) if version is not None
-                         else instance.notices.current(session))
-    finally:
-        instance.close()
+    published = _published(ctx, version)
     render = records.as_csv if format is RopaFormat.csv else records.as_markdown
     text = render(published, lang.value)
     if output is None:

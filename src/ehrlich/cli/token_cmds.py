@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ehrlich.auth.api_tokens import SCOPES, create_api_token, list_api_tokens, revoke_api_token
-from ehrlich.cli.context import console, instance_from, now
+from ehrlich.cli.context import console, now, opened_instance
 
 app = typer.Typer(help="Scoped API tokens for integrations.", no_args_is_help=True)
 
@@ -23,12 +23,8 @@ def create(
 
     Example: ehrlich token create --name crm --scope subjects:write
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.write() as session:
-            token, record = create_api_token(session, name=name, scopes=scope, now=now())
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.write() as session:
+        token, record = create_api_token(session, name=name, scopes=scope, now=now())
     console.print(f"Token {record.id} ({record.scopes}). Store it now; it is not shown again:")
     console.print(token, soft_wrap=True, highlight=False)
 
@@ -39,12 +35,8 @@ def list_tokens(ctx: typer.Context) -> None:
 
     Example: ehrlich token list
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.read() as session:
-            tokens = list_api_tokens(session)
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.read() as session:
+        tokens = list_api_tokens(session)
     table = Table("id", "name", "scopes", "created", "revoked")
     for t in tokens:
         table.add_row(t.id, t.name, t.scopes, t.created_at.isoformat(timespec="seconds"),
@@ -58,10 +50,6 @@ def revoke(ctx: typer.Context, token_id: str) -> None:
 
     Example: ehrlich token revoke 3f9a1c0d2b4e5f60
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.write() as session:
-            revoke_api_token(session, token_id, now=now())
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.write() as session:
+        revoke_api_token(session, token_id, now=now())
     console.print(f"Token {token_id} revoked.")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ehrlich.auth.roles import Role
-from ehrlich.cli.context import console, instance_from, now
+from ehrlich.cli.context import console, now, opened_instance
 
 app = typer.Typer(help="Staff accounts for the console.", no_args_is_help=True)
 ACTOR = "cli"
@@ -28,13 +28,9 @@ def add(
 
     Example: ehrlich user add --role support anna@example.org
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.write() as session:
-            view, password = instance.staff.users.add(
-                session, email=email, role=role, actor=ACTOR, actor_role=Role.OWNER, now=now())
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.write() as session:
+        view, password = instance.staff.users.add(
+            session, email=email, role=role, actor=ACTOR, actor_role=Role.OWNER, now=now())
     console.print(f"Staff user {view.email} ({view.role}) created.")
     console.print("One-time password (shown once; it must be changed at first sign-in):")
     console.print(password, soft_wrap=True, highlight=False)
@@ -46,12 +42,8 @@ def list_users(ctx: typer.Context) -> None:
 
     Example: ehrlich user list
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.read() as session:
-            users = instance.staff.users.list_all(session, role=Role.OWNER)
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.read() as session:
+        users = instance.staff.users.list_all(session, role=Role.OWNER)
     table = Table("email", "role", "second factor", "state", "created")
     for u in users:
         table.add_row(u.email, u.role, "yes" if u.second_factor else "no",
@@ -66,13 +58,9 @@ def disable(ctx: typer.Context, email: str) -> None:
 
     Example: ehrlich user disable anna@example.org
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.write() as session:
-            instance.staff.users.disable(session, email, actor=ACTOR, actor_role=Role.OWNER,
-                                         now=now())
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.write() as session:
+        instance.staff.users.disable(session, email, actor=ACTOR, actor_role=Role.OWNER,
+                                     now=now())
     console.print(f"{email} is disabled; its sessions have ended.")
 
 
@@ -87,13 +75,9 @@ def reset(
 
     Example: ehrlich user reset --second-factor anna@example.org
     """
-    instance = instance_from(ctx)
-    try:
-        with instance.db.write() as session:
-            password = instance.staff.users.reset(session, email, actor=ACTOR,
-                                                  actor_role=Role.OWNER, now=now(),
-                                                  second_factor=second_factor)
-    finally:
-        instance.close()
+    with opened_instance(ctx) as instance, instance.db.write() as session:
+        password = instance.staff.users.reset(session, email, actor=ACTOR,
+                                              actor_role=Role.OWNER, now=now(),
+                                              second_factor=second_factor)
     console.print(f"New one-time password for {email} (shown once):")
     console.print(password, soft_wrap=True, highlight=False)

@@ -7,6 +7,7 @@ served from /static and needed only once an address looks automated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -128,24 +129,23 @@ def _submit(request: Request, instance: Instance, now: Any, *, embed: bool, emai
     return response
 
 
-@router.post("/signup", response_class=HTMLResponse)
-def signup(request: Request, instance: InstanceDep, now: NowDep, email: FormStr = "",
-           name: FormStr = "", language: FormStr = "", notice_version: FormStr = "",
-           purpose: Annotated[list[str] | None, Form(max_length=64)] = None,
-           website: FormStr = "", altcha: FormStr = "") -> HTMLResponse:
-    return _submit(request, instance, now, embed=False, email=email, name=name,
-                   language=language, notice_version=notice_version, purpose=purpose or [],
-                   website=website, altcha=altcha)
+def _submission(*, embed: bool) -> Callable[..., HTMLResponse]:
+    """The POST handler of the signup page or of its embeddable twin."""
+
+    def submit(request: Request, instance: InstanceDep, now: NowDep, email: FormStr = "",
+               name: FormStr = "", language: FormStr = "", notice_version: FormStr = "",
+               purpose: Annotated[list[str] | None, Form(max_length=64)] = None,
+               website: FormStr = "", altcha: FormStr = "") -> HTMLResponse:
+        return _submit(request, instance, now, embed=embed, email=email, name=name,
+                       language=language, notice_version=notice_version,
+                       purpose=purpose or [], website=website, altcha=altcha)
+
+    return submit
 
 
-@router.post("/embed/signup", response_class=HTMLResponse)
-def signup_embedded(request: Request, instance: InstanceDep, now: NowDep, email: FormStr = "",
-                    name: FormStr = "", language: FormStr = "", notice_version: FormStr = "",
-                    purpose: Annotated[list[str] | None, Form(max_length=64)] = None,
-                    website: FormStr = "", altcha: FormStr = "") -> HTMLResponse:
-    return _submit(request, instance, now, embed=True, email=email, name=name,
-                   language=language, notice_version=notice_version, purpose=purpose or [],
-                   website=website, altcha=altcha)
+router.post("/signup", response_class=HTMLResponse, name="signup")(_submission(embed=False))
+router.post("/embed/signup", response_class=HTMLResponse,
+            name="signup_embedded")(_submission(embed=True))
 
 
 def _message(request: Request, key: str, *, status: int = 200, **extra: Any) -> HTMLResponse:
