@@ -110,7 +110,9 @@ class DovecotServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 _, err = self.process.communicate()
-                raise RuntimeError(f"dovecot stopped at start: {err.decode()} {self.log()}")
+                reason = f"{err.decode()} {self.log()}"
+                self.stop()
+                raise RuntimeError(f"dovecot stopped at start: {reason}")
             try:
                 with socket.create_connection(("127.0.0.1", self.ssl_port), timeout=1), \
                         socket.create_connection(("127.0.0.1", self.port), timeout=1):
