@@ -1,6 +1,6 @@
 """Shared fixtures: instances on SQLite and PostgreSQL, the ASGI app, API tokens, the CLI.
 
-PostgreSQL and Redis tests skip when no server answers, except where
+PostgreSQL, Redis and IMAP (Dovecot) tests skip when no server answers, except where
 EHRLICH_REQUIRE_SERVICES=1 (CI), which turns the skip into a failure.
 Each PostgreSQL test gets a database of its own, dropped afterwards.
 """
@@ -23,6 +23,7 @@ from ehrlich.app import create_app
 from ehrlich.auth.api_tokens import create_api_token
 from ehrlich.instance.service import Instance, init_instance, open_instance
 from ehrlich.settings import Settings
+from tests.imap_server import DovecotServer, dovecot_installed
 
 PG_ADMIN_URL = os.environ.get(
     "EHRLICH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -91,6 +92,16 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """A throwaway Dovecot on loopback for the whole run; tests take accounts of their own."""
+    if not dovecot_installed():
+        service_unavailable("Dovecot", "not installed (apt-get install dovecot-imapd)")
+    server = DovecotServer()  # installed but not starting is a failure, not a skip
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -78,7 +78,21 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0)
     mail_retries: int = Field(default=12, ge=0)
     mail_retry_delay: int = Field(default=30, ge=1)
-    mail_unsubscribe_mailto: str | None = None
+    mail_unsubscribe_mailto: str | None = Field(
+        default=None, description="Address for the mailto: in List-Unsubscribe; advertised "
+        "only while unsubscribe_imap_host is set, so that someone reads it")
+    # The mailbox behind that address (docs/mail.md): read every few minutes while set.
+    unsubscribe_imap_host: str | None = None
+    unsubscribe_imap_port: int | None = Field(default=None, ge=1, le=65535,
+                                              description="Default 993 (ssl), else 143")
+    unsubscribe_imap_username: str | None = None
+    unsubscribe_imap_password: SecretStr | None = None
+    unsubscribe_imap_folder: str = Field(default="INBOX", min_length=1)
+    unsubscribe_imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    unsubscribe_imap_ca_file: Path | None = None
+    unsubscribe_imap_done_folder: str | None = Field(
+        default=None, min_length=1, description="Where handled requests are moved; unset: "
+        "they are deleted")
     maintenance_file: Path | None = None
     consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None
@@ -141,6 +155,11 @@ class Settings(BaseSettings):
     @property
     def effective_maintenance_file(self) -> Path:
         return self.maintenance_file or self.data_dir / "maintenance"
+
+    @property
+    def unsubscribe_mailto(self) -> str | None:
+        """The mailto: address to advertise: only one whose mailbox ehrlich reads."""
+        return self.mail_unsubscribe_mailto if self.unsubscribe_imap_host else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -16,6 +16,7 @@ from ehrlich.cli import (
     doctor_cmds,
     instance_cmds,
     keys_cmds,
+    mail_cmds,
     notice_cmds,
     token_cmds,
     user_cmds,
@@ -58,6 +59,7 @@ app.add_typer(notice_cmds.app, name="notice")
 app.add_typer(user_cmds.app, name="user")
 app.command()(doctor_cmds.doctor)
 app.add_typer(backup_cmds.app, name="backup")
+app.add_typer(mail_cmds.app, name="mail")
 
 
 def exit_code_for(exc: errors.EhrlichError) -> int:

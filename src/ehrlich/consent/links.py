@@ -38,10 +38,10 @@ def read_unsubscribe_token(keyring: Keyring, token: str, *, now: datetime
 
 def unsubscribe_link(settings: Settings, keyring: Keyring, *, subject_id: str, purpose: str,
                      channel: str, now: datetime) -> Unsubscribe:
-    """The `Unsubscribe` for a mail: HTTPS one-click URL, and mailto when configured."""
+    """The `Unsubscribe` for a mail: HTTPS one-click URL, and mailto when it is read."""
     token = unsubscribe_token(keyring, subject_id=subject_id, purpose=purpose,
                               channel=channel, now=now)
     url = f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
-    mailto = (f"mailto:{settings.mail_unsubscribe_mailto}?subject="
-              f"{quote('unsubscribe ' + token)}" if settings.mail_unsubscribe_mailto else None)
+    address = settings.unsubscribe_mailto
+    mailto = f"mailto:{address}?subject={quote('unsubscribe ' + token)}" if address else None
     return Unsubscribe(url=url, mailto=mailto)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ehrlich.errors import EhrlichError
+from ehrlich.errors import ConfigurationError, EhrlichError
 
 
 class MailRefused(EhrlichError):
@@ -21,3 +21,9 @@ class MaintenanceActive(EhrlichError):
     """The instance is in maintenance (e.g. a restore runs): no mail goes out."""
 
     title = "Maintenance"
+
+
+class MailboxUnavailable(ConfigurationError):
+    """An IMAP mailbox could not be opened or changed (unreachable, login, folder)."""
+
+    title = "Mailbox unavailable"

@@ -1,12 +1,14 @@
-"""What other domains need to send mail: a message and a sender protocol.
+"""What other domains need to send and read mail: messages and the two protocols.
 
 Domains build an `OutgoingMail` and hand it to `Instance.mail`. The real
 sender (SMTP through the job queue, with retries) and the in-memory one for
-tests of other domains both implement `MailSender`.
+tests of other domains both implement `MailSender`. A `Mailbox` (IMAP, in
+`mail.imap`) hands over unread mail and removes what was handled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -56,3 +58,20 @@ class MemoryMailSender:
 
     def send(self, mail: OutgoingMail) -> None:
         self.sent.append(mail)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    uid: str
+    raw: bytes
+    """The message as received; a large one only up to its first 64 KiB."""
+
+
+class Mailbox(Protocol):
+    def unread(self) -> Iterator[InboundMessage]:
+        """The unread messages, left unread."""
+        ...
+
+    def mark_handled(self, uid: str) -> None:
+        """Flag the message seen and move or delete it, so it is never handled twice."""
+        ...

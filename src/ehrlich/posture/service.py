@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ehrlich.auth import posture as auth_posture
 from ehrlich.backup import posture as backup_posture
+from ehrlich.consent import posture as consent_posture
 from ehrlich.errors import EhrlichError
 from ehrlich.notices import posture as notice_posture
 from ehrlich.posture import checks
@@ -29,6 +30,7 @@ CHECKS: tuple[Check, ...] = (
     notice_posture.published_notice,
     backup_posture.recent_verified_backup,
     backup_posture.recovery_key_offline,
+    consent_posture.unsubscribe_mailbox,
 )
 
 

@@ -1,0 +1,32 @@
+"""Posture check: a mailto: unsubscribe address is advertised only when its mailbox is read."""
+
+from __future__ import annotations
+
+from ehrlich.mail.imap import ImapConfig
+from ehrlich.posture.checks import LOOPBACK
+from ehrlich.posture.schemas import Finding, PostureContext, Status, check
+
+
+@check("consent.unsubscribe_mailbox", "Unsubscribe requests sent by mail are read")
+def unsubscribe_mailbox(ctx: PostureContext) -> Finding:
+    settings = ctx.instance.settings
+    address = settings.mail_unsubscribe_mailto
+    config = ImapConfig.from_settings(settings)
+    if config is None:
+        if address:
+            return Finding(Status.WARN, f"mail_unsubscribe_mailto is {address}, but no reader "
+                           "is configured for that mailbox, so mails carry no mailto: "
+                           "unsubscribe", "set EHRLICH_UNSUBSCRIBE_IMAP_HOST, _USERNAME and "
+                           "_PASSWORD to that mailbox's login, or unset "
+                           "EHRLICH_MAIL_UNSUBSCRIBE_MAILTO")
+        return Finding(Status.PASS, "no mailto: is advertised; people unsubscribe by link")
+    if config.tls == "none" and config.host not in LOOPBACK:
+        return Finding(Status.FAIL, f"the unsubscribe mailbox at {config.host} is read over "
+                       "plain IMAP: its password travels readable",
+                       "set EHRLICH_UNSUBSCRIBE_IMAP_TLS=ssl (or starttls)")
+    where = f"{config.username} at {config.host}:{config.port}, folder {config.folder}"
+    if not address:
+        return Finding(Status.PASS, f"{where} is read, though no mailto: is advertised "
+                       "(EHRLICH_MAIL_UNSUBSCRIBE_MAILTO is unset)")
+    return Finding(Status.PASS, f"mailto:{address} is advertised; {where} is read every "
+                   "five minutes by the worker or `ehrlich mail read-unsubscribes`")
