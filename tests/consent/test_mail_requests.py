@@ -130,6 +130,7 @@ def test_the_mailto_a_mail_carries_withdraws_once_and_the_request_is_removed(
     with instance.db.read() as session:
         events = [e for e in history(session, kim) if e.action == "withdrawn"]
     assert len(events) == 1
+    assert events[0].method == "mail-request"
     assert events[0].token_hash is not None
     assert events[0].ip_network is None
 

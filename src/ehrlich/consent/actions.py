@@ -12,7 +12,13 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent.links import read_unsubscribe_token
 from ehrlich.consent.machine import State, is_active
 from ehrlich.consent.models import ConsentState, Suppression
-from ehrlich.consent.schemas import ConsentCheck, ConsentEventView, ConsentInput, Evidence
+from ehrlich.consent.schemas import (
+    ConsentCheck,
+    ConsentEventView,
+    ConsentInput,
+    Evidence,
+    Method,
+)
 from ehrlich.consent.service import current_state, history, record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.subjects.errors import SubjectNotFound
@@ -21,8 +27,10 @@ from ehrlich.subjects.service import SubjectsService
 
 
 def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
-                          evidence: Evidence, now: datetime) -> bool:
-    """Withdraw the consent the token names, at once (RFC 8058).
+                          evidence: Evidence, now: datetime,
+                          method: Method = "one-click-unsubscribe") -> bool:
+    """Withdraw the consent the token names, at once (RFC 8058, or `mail-request` for
+    the mailto of RFC 2369).
 
     Idempotent; cancels a pending double opt-in too. Returns whether the token
     was valid, which callers must not reveal: every answer looks the same.
@@ -34,8 +42,7 @@ def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, t
     try:
         record_consent(session, audit, ConsentInput(
             subject_id=subject_id, purpose=purpose, channel=channel, action="withdrawn",
-            method="one-click-unsubscribe",
-            evidence=evidence.model_copy(update={"token": token})),
+            method=method, evidence=evidence.model_copy(update={"token": token})),
             actor="subject", now=now)
     except SubjectNotFound:
         return False

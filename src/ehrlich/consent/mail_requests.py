@@ -66,7 +66,8 @@ def handle_unsubscribe_requests(db: Database, audit: AuditLog, keyring: Keyring,
         for token in request_tokens(message.raw):
             with db.write() as session:
                 valid = one_click_unsubscribe(session, audit, keyring, token,
-                                              evidence=Evidence(), now=now)
+                                              evidence=Evidence(), now=now,
+                                              method="mail-request")
             if valid:
                 break
         if valid:

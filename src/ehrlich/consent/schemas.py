@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ehrlich.consent.machine import Action, State
 
 Method = Literal["form", "api", "import-with-evidence", "email-confirmation",
-                 "one-click-unsubscribe", "preference-centre", "admin", "system"]
+                 "one-click-unsubscribe", "mail-request", "preference-centre", "admin",
+                 "system"]
 LegalBasis = Literal["consent", "contract", "legitimate_interest", "legal_obligation"]
 
 PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
