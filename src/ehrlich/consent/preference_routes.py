@@ -25,6 +25,7 @@ from ehrlich.consent.web import (
 from ehrlich.crypto import TokenInvalid
 from ehrlich.errors import NotFound
 from ehrlich.instance.service import Instance
+from ehrlich.notices.service import PublishedNotice
 from ehrlich.web.deps import InstanceDep, NowDep
 from ehrlich.web.templating import render
 
@@ -40,12 +41,13 @@ def _invalid(request: Request) -> HTMLResponse:
 
 
 def _choices(session: Session, request: Request, instance: Instance, subject_id: str,
-             now: datetime, *, message: str | None = None) -> dict[str, Any]:
+             now: datetime, *, message: str | None = None,
+             published: PublishedNotice | None = None) -> dict[str, Any]:
     """The page's content, read in the caller's transaction (a write one under GPC,
     which withdraws purposes shared with third parties)."""
     lang = page_language(request)
     evidence = evidence_of(request)
-    published = instance.notices.current(session)
+    published = published or instance.notices.current(session)
     available = offers(published, lang)
     honoured = preferences.honour_gpc(session, instance.audit, subject_id, available,
                                       evidence=evidence, now=now)
@@ -94,7 +96,7 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
                            form="preference-centre",
                            evidence=evidence_of(request), now=now)
         context = _choices(session, request, instance, subject_id, now,
-                           message=TEXTS[lang]["saved"])
+                           message=TEXTS[lang]["saved"], published=published)
     return _page(request, token, context)
 
 

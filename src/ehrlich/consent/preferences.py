@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.service import AuditLog
+from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent.evidence import gpc_signal
 from ehrlich.consent.machine import State
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.offers import Offer
 from ehrlich.consent.schemas import ConsentInput, Evidence
-from ehrlich.consent.service import current_state, record_consent
+from ehrlich.consent.service import record_consent
 from ehrlich.notices.service import PublishedNotice
 
 ENDABLE = ("active", "requested", "renewal-needed")
@@ -36,27 +37,33 @@ class Choice:
     blocked_by_gpc: bool
 
 
+_STATES = cast(Table, ConsentState.__table__)
+# Built once: every preference page reads the person's states.
+_STATES_OF = select(_STATES.c.purpose, _STATES.c.channel, _STATES.c.state,
+                    _STATES.c.last_event_id).where(_STATES.c.subject_id == bindparam("subject_id"))
+
+
+def _states(session: Session, subject_id: str) -> dict[tuple[str, str], tuple[State, str | None]]:
+    """(purpose, channel) -> (state, last event id) of every consent of the subject."""
+    return {(r.purpose, r.channel): (r.state, r.last_event_id) for r in
+            session.connection().execute(_STATES_OF, {"subject_id": subject_id})}
+
+
 def choices(session: Session, subject_id: str, offers: list[Offer], *, gpc: bool
             ) -> list[Choice]:
-    rows = {r.purpose: r for r in session.execute(select(ConsentState).where(
-        ConsentState.subject_id == subject_id)).scalars()}
-    found = []
-    for offer in offers:
-        row = rows.get(offer.purpose)
-        state: State = row.state if row is not None else "none"  # type: ignore[assignment]
-        found.append(Choice(offer, state, row.last_event_id if row else None,
-                            gpc and offer.third_party))
-    return found
+    known = _states(session, subject_id)
+    return [Choice(offer, *known.get((offer.purpose, offer.channel), ("none", None)),
+                   gpc and offer.third_party) for offer in offers]
 
 
-def _withdraw(session: Session, audit: AuditLog, subject_id: str, offer: Offer, *,
-              evidence: Evidence, now: datetime) -> bool:
-    if current_state(session, subject_id, offer.purpose, offer.channel) not in ENDABLE:
+def _withdraw(session: Session, audit: AuditLog, subject_id: str, offer: Offer, state: State,
+              *, evidence: Evidence, now: datetime, audit_events: list[AuditEvent]) -> bool:
+    if state not in ENDABLE:
         return False
     record_consent(session, audit, ConsentInput(
         subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
         action="withdrawn", method="preference-centre", evidence=evidence),
-        actor="subject", now=now)
+        actor="subject", now=now, audit_events=audit_events)
     return True
 
 
@@ -65,8 +72,13 @@ def honour_gpc(session: Session, audit: AuditLog, subject_id: str, offers: list[
     """With `Sec-GPC: 1`, withdraw every open consent shared with third-party controllers."""
     if not gpc_signal(evidence.sec_gpc):
         return []
-    return [o.purpose for o in offers if o.third_party
-            and _withdraw(session, audit, subject_id, o, evidence=evidence, now=now)]
+    known = _states(session, subject_id)
+    pending: list[AuditEvent] = []
+    withdrawn = [o.purpose for o in offers if o.third_party and _withdraw(
+        session, audit, subject_id, o, known.get((o.purpose, o.channel), ("none", None))[0],
+        evidence=evidence, now=now, audit_events=pending)]
+    audit.record_many(session, pending, now=now)
+    return withdrawn
 
 
 def change(session: Session, audit: AuditLog, subject_id: str, offers: list[Offer],
@@ -74,9 +86,11 @@ def change(session: Session, audit: AuditLog, subject_id: str, offers: list[Offe
            evidence: Evidence, now: datetime) -> list[str]:
     """Make the consents match the ticked purposes; returns the purposes that changed."""
     gpc = gpc_signal(evidence.sec_gpc)
+    known = _states(session, subject_id)
+    pending: list[AuditEvent] = []  # one audit append for all the events
     changed = []
     for offer in offers:
-        state = current_state(session, subject_id, offer.purpose, offer.channel)
+        state = known.get((offer.purpose, offer.channel), ("none", None))[0]
         wants = offer.purpose in ticked and not (gpc and offer.third_party)
         if wants and state != "active":
             record_consent(session, audit, ConsentInput(
@@ -84,16 +98,19 @@ def change(session: Session, audit: AuditLog, subject_id: str, offers: list[Offe
                 action="requested", method="preference-centre",
                 notice_version=published.info.number,
                 notice_hash=f"sha256:{published.info.sha256}", language=offer.language,
-                text_shown=offer.text, form=form, evidence=evidence), actor="subject", now=now)
+                text_shown=offer.text, form=form, evidence=evidence), actor="subject", now=now,
+                audit_events=pending)
             record_consent(session, audit, ConsentInput(
                 subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
                 action="confirmed", method="email-confirmation",
                 evidence=evidence.model_copy(update={"token": token}),
-                extra={"via": "preference-link"}), actor="subject", now=now)
+                extra={"via": "preference-link"}), actor="subject", now=now,
+                audit_events=pending)
             changed.append(offer.purpose)
-        elif not wants and _withdraw(session, audit, subject_id, offer, evidence=evidence,
-                                     now=now):
+        elif not wants and _withdraw(session, audit, subject_id, offer, state,
+                                     evidence=evidence, now=now, audit_events=pending):
             changed.append(offer.purpose)
+    audit.record_many(session, pending, now=now)
     return changed
 
 

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,6 +96,14 @@ _ASKED = select(*(_EVENTS.c[f] for f in SNAPSHOT_FIELDS)).where(
     _EVENTS.c.id == bindparam("event_id"))
 
 
+# The subject and its locked state row in one round trip, when the row exists.
+_SUBJECT_AND_STATE = (
+    select(_SUBJECTS.c.state.label("subject_state"), _SUBJECTS.c.email_index,
+           _STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash)
+    .join_from(_SUBJECTS, _STATES, and_(_STATES.c.subject_id == _SUBJECTS.c.id,
+                                        _STATES.c.purpose == bindparam("key_purpose"),
+                                        _STATES.c.channel == bindparam("key_channel")))
+    .where(_SUBJECTS.c.id == bindparam("key_subject")).with_for_update(of=_STATES))
 StateRow = Row[str, str | None, bytes]
 """state, last_event_id, last_event_hash"""
 
@@ -112,32 +120,49 @@ def _lock_state(session: Session, key: dict[str, str], now: datetime) -> StateRo
     return row
 
 
-def _snapshot(session: Session, data: ConsentInput, state: StateRow) -> dict[str, Any]:
+def _snapshot(session: Session, data: ConsentInput, last_event_id: str | None
+              ) -> dict[str, Any]:
     """What was shown: as given, or, for a confirmation, the request it confirms."""
-    if data.action != "confirmed" or data.text_shown is not None or state.last_event_id is None:
+    if data.action != "confirmed" or data.text_shown is not None or last_event_id is None:
         return {"legal_basis": data.legal_basis, "notice_version": data.notice_version,
                 "notice_hash": data.notice_hash, "language": data.language,
                 "text_shown": data.text_shown, "form": data.form}
-    asked = session.connection().execute(_ASKED, {"event_id": state.last_event_id}).first()
+    asked = session.connection().execute(_ASKED, {"event_id": last_event_id}).first()
     if asked is None:
-        raise IntegrityFailure(f"consent event {state.last_event_id} named by the current "
+        raise IntegrityFailure(f"consent event {last_event_id} named by the current "
                                "state is missing from the ledger")
     return dict(asked._mapping)
 
 
-def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, actor: str,
-                   now: datetime) -> RecordOutcome:
-    """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`."""
-    _check_input(data)
+def _subject_and_state(session: Session, data: ConsentInput, key: dict[str, str],
+                       now: datetime) -> tuple[bytes | None, StateRow]:
+    """The subject's email index and its locked state row (created when missing)."""
     conn = session.connection()
-    subject = conn.execute(_SUBJECT, {"subject_id": data.subject_id}).first()
+    both = conn.execute(_SUBJECT_AND_STATE, key).first()
+    subject = both if both is not None else conn.execute(
+        _SUBJECT, {"subject_id": data.subject_id}).first()
     if subject is None:
         raise SubjectNotFound(f"no subject with id {data.subject_id}")
-    if subject.state == STATE_ERASED and data.action not in ENDING_ACTIONS:
+    subject_state = both.subject_state if both is not None else subject.state
+    if subject_state == STATE_ERASED and data.action not in ENDING_ACTIONS:
         raise SubjectErased(f"subject {data.subject_id} was erased")
+    if both is not None:
+        return both.email_index, cast(StateRow, both)  # has the state row's three columns
+    return subject.email_index, _lock_state(session, key, now)
+
+
+def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, actor: str,
+                   now: datetime, audit_events: list[AuditEvent] | None = None
+                   ) -> RecordOutcome:
+    """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`.
+
+    With `audit_events`, the audit entry is appended there for the caller to
+    record with the others of the same transaction (`AuditLog.record_many`).
+    """
+    _check_input(data)
     key = {"key_subject": data.subject_id, "key_purpose": data.purpose,
            "key_channel": data.channel}
-    state = _lock_state(session, key, now)
+    email_index, state = _subject_and_state(session, data, key, now)
     current: State = state.state
     outcome = transition(current, data.action)
     if outcome == REFUSED:
@@ -145,12 +170,11 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
                              f"while the consent is {current!r}")
     if outcome == NO_CHANGE:
         return RecordOutcome(event_id=None, state=current, changed=False)
-    email_index: bytes | None = subject.email_index
     if data.action == "granted" and email_index is not None and suppression.is_suppressed(
             session, email_index, data.purpose):
         raise AddressSuppressed("this address unsubscribed or was erased; only the person "
                                 "can opt in again, through double opt-in")
-    snapshot = _snapshot(session, data, state)
+    snapshot = _snapshot(session, data, state.last_event_id)
     text = snapshot["text_shown"]
     row: dict[str, Any] = {
         "id": new_id(), "subject_id": data.subject_id, "purpose": data.purpose,
@@ -167,6 +191,7 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
         "prev_event_id": state.last_event_id, "prev_hash": state.last_event_hash,
     }
     row["hash"] = event_hash(row, state.last_event_hash)
+    conn = session.connection()
     conn.execute(_APPEND_EVENT, [row])
     new_state: State = outcome
     conn.execute(_MOVE_STATE, {**key, "new_state": new_state, "now": now,
@@ -178,9 +203,13 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
                                  reason=data.action, now=now)
         elif data.action == "confirmed":
             suppression.lift(session, email_index, purpose=data.purpose)
-    audit.record(session, AuditEvent(actor, f"consent.{data.action}", data.subject_id, {
+    entry = AuditEvent(actor, f"consent.{data.action}", data.subject_id, {
         "purpose": data.purpose, "channel": data.channel, "event": row["id"],
-        "hash": row["hash"].hex()}), now=now)
+        "hash": row["hash"].hex()})
+    if audit_events is not None:
+        audit_events.append(entry)
+    else:
+        audit.record(session, entry, now=now)
     return RecordOutcome(event_id=row["id"], state=new_state, changed=True)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ALL_PURPOSES, Suppression
@@ -20,7 +21,9 @@ from ehrlich.subjects.ledger import ErasureRecord
 
 _SUPPRESSIONS = cast(Table, Suppression.__table__)
 # Built once: every withdrawal and confirmation runs them.
-_ADD = insert(_SUPPRESSIONS)
+# Both databases keep the first entry when one exists, also against a concurrent insert.
+_ADD = {"sqlite": sqlite_insert(_SUPPRESSIONS).on_conflict_do_nothing(),
+        "postgresql": postgresql_insert(_SUPPRESSIONS).on_conflict_do_nothing()}
 _FIND = select(_SUPPRESSIONS.c.purpose).where(
     _SUPPRESSIONS.c.email_index == bindparam("email_index"),
     _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True))).limit(1)
@@ -31,14 +34,9 @@ _LIFT = delete(_SUPPRESSIONS).where(_SUPPRESSIONS.c.email_index == bindparam("em
 def suppress(session: Session, email_index: bytes, *, purpose: str, reason: str,
              now: datetime) -> None:
     """Idempotent: an address already suppressed keeps its first reason and time."""
-    if is_suppressed(session, email_index, purpose, exact=True):
-        return
-    try:
-        with session.begin_nested():
-            session.connection().execute(_ADD, {"email_index": email_index, "purpose": purpose,
-                                                "reason": reason, "created_at": now})
-    except IntegrityError:
-        pass  # a concurrent transaction suppressed it first
+    conn = session.connection()
+    conn.execute(_ADD[conn.dialect.name], {"email_index": email_index, "purpose": purpose,
+                                           "reason": reason, "created_at": now})
 
 
 def suppress_everywhere(session: Session, email_index: bytes, *, reason: str,
