@@ -21,6 +21,7 @@ from ehrlich.consent.schemas import (
 )
 from ehrlich.consent.service import current_state, history, record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
+from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectNotFound
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
 from ehrlich.subjects.service import SubjectsService
@@ -70,6 +71,13 @@ def check_consent(session: Session, subjects: SubjectsService, *, email: str, pu
     state: State = "none" if row is None or row.state is None else row.state
     allowed = row is not None and is_active(state) and not row.suppressed
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)
+
+
+def check_address(db: Database, subjects: SubjectsService, *, email: str, purpose: str,
+                  channel: str) -> ConsentCheck:
+    """`check_consent` in a read transaction of its own."""
+    with db.read() as session:
+        return check_consent(session, subjects, email=email, purpose=purpose, channel=channel)
 
 
 def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, *,

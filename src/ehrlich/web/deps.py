@@ -36,9 +36,10 @@ def require_scope(scope: str) -> Callable[..., Awaitable[ApiPrincipal]]:
     # Async so that a cached token costs no hop to the thread pool; a lookup
     # still runs there, never on the event loop.
     async def dependency(
-        instance: InstanceDep,
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiPrincipal:
+        instance = await get_instance(request)
         if credentials is None:
             raise InvalidApiToken("send an API token as `Authorization: Bearer <token>`")
         token = credentials.credentials
