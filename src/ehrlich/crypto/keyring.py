@@ -114,6 +114,7 @@ class Keyring:
         self.audit_key = p.derive_key(audit_key, b"ehrlich audit chain v1")
         self._token_key = token_key
         self._index_keys: dict[str, bytes] = {}
+        self._token_keys: dict[str, bytes] = {}  # a handful of link purposes
 
     @classmethod
     def from_key_file(cls, path: Path) -> Keyring:
@@ -148,7 +149,11 @@ class Keyring:
         return key
 
     def token_key(self, purpose: str) -> bytes:
-        return p.derive_key(self._token_key, b"ehrlich token v1 " + purpose.encode())
+        key = self._token_keys.get(purpose)
+        if key is None:
+            key = p.derive_key(self._token_key, b"ehrlich token v1 " + purpose.encode())
+            self._token_keys[purpose] = key
+        return key
 
     def key_check(self, version: int) -> bytes:
         """A sealed canary under KEK `version`, stored so a wrong key file is caught

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,6 +91,11 @@ def _published(row: NoticeVersion) -> PublishedNotice:
 
 _HEADS = select(NoticeVersion.number, NoticeVersion.sha256, NoticeVersion.published_at,
                 NoticeVersion.publisher)
+# Built once: every signup, preference and consent page asks for the current version.
+_LATEST_HEAD = _HEADS.order_by(NoticeVersion.number.desc()).limit(1)
+_HEAD_OF = _HEADS.where(NoticeVersion.number == bindparam("number"))
+_BODY_OF = select(NoticeVersion.canonical, NoticeVersion.source).where(
+    NoticeVersion.number == bindparam("number"))
 PARSED_VERSIONS_KEPT = 16
 
 
@@ -115,9 +120,8 @@ class NoticesService:
         key = (head.number, head.sha256)
         found = self._parsed.get(key)
         if found is None:
-            canonical, source = session.execute(
-                select(NoticeVersion.canonical, NoticeVersion.source)
-                .where(NoticeVersion.number == head.number)).one()
+            canonical, source = session.connection().execute(
+                _BODY_OF, {"number": head.number}).one()
             found = PublishedNotice(VersionInfo(*head), Notice.model_validate_json(canonical),
                                     source)
             if len(self._parsed) >= PARSED_VERSIONS_KEPT:
@@ -165,16 +169,15 @@ class NoticesService:
         return PublishOutcome(_info(row), True, diff, widened, renewals, warnings)
 
     def current(self, session: Session) -> PublishedNotice:
-        latest = self._read(session, session.execute(
-            _HEADS.order_by(NoticeVersion.number.desc()).limit(1)).first())
+        latest = self._read(session, session.connection().execute(_LATEST_HEAD).first())
         if latest is None:
             raise NoticeNotPublished("no notice has been published yet; "
                                      "run `ehrlich notice publish FILE`")
         return latest
 
     def version(self, session: Session, number: int) -> PublishedNotice:
-        found = self._read(session, session.execute(
-            _HEADS.where(NoticeVersion.number == number)).first())
+        found = self._read(session, session.connection().execute(
+            _HEAD_OF, {"number": number}).first())
         if found is None:
             raise NotFound(f"there is no notice version {number}")
         return found
