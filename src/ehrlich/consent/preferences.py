@@ -93,18 +93,20 @@ def change(session: Session, audit: AuditLog, subject_id: str, offers: list[Offe
         state = known.get((offer.purpose, offer.channel), ("none", None))[0]
         wants = offer.purpose in ticked and not (gpc and offer.third_party)
         if wants and state != "active":
+            # The confirmation repeats what the request showed, as a confirmation
+            # by mail link would read it back from the request.
+            shown = {"notice_version": published.info.number,
+                     "notice_hash": f"sha256:{published.info.sha256}",
+                     "language": offer.language, "text_shown": offer.text, "form": form}
             record_consent(session, audit, ConsentInput(
                 subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
-                action="requested", method="preference-centre",
-                notice_version=published.info.number,
-                notice_hash=f"sha256:{published.info.sha256}", language=offer.language,
-                text_shown=offer.text, form=form, evidence=evidence), actor="subject", now=now,
-                audit_events=pending)
+                action="requested", method="preference-centre", evidence=evidence, **shown),
+                actor="subject", now=now, audit_events=pending)
             record_consent(session, audit, ConsentInput(
                 subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
                 action="confirmed", method="email-confirmation",
                 evidence=evidence.model_copy(update={"token": token}),
-                extra={"via": "preference-link"}), actor="subject", now=now,
+                extra={"via": "preference-link"}, **shown), actor="subject", now=now,
                 audit_events=pending)
             changed.append(offer.purpose)
         elif not wants and _withdraw(session, audit, subject_id, offer, state,
