@@ -65,8 +65,12 @@ def test_changes_and_withdraw_all(client: TestClient, published: Instance,
     saved = client.post(page_url, data={"purpose": ["partner_offers"]})
     assert saved.status_code == 200
     assert states(published, ada) == {"newsletter": "withdrawn", "partner_offers": "active"}
-    client.post(page_url, data={"purpose": ["partner_offers", "newsletter"]})
+    both = client.post(page_url, data={"purpose": ["partner_offers", "newsletter"]})
     assert states(published, ada) == {"newsletter": "active", "partner_offers": "active"}
+    # The answer to a change shows what a fresh visit shows: states, ticks, proof links.
+    shown = r'<strong>[^<]+</strong>|checked|/proof/[0-9a-f-]+'
+    assert re.findall(shown, both.text) == re.findall(shown, client.get(page_url).text)
+    assert len(re.findall(r"/proof/", both.text)) == 2
     with published.db.read() as session:
         request = session.execute(select(ConsentEvent).where(
             ConsentEvent.purpose == "partner_offers",

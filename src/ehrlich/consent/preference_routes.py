@@ -42,7 +42,8 @@ def _invalid(request: Request) -> HTMLResponse:
 
 def _choices(session: Session, request: Request, instance: Instance, subject_id: str,
              now: datetime, *, message: str | None = None,
-             published: PublishedNotice | None = None) -> dict[str, Any]:
+             published: PublishedNotice | None = None,
+             known: preferences.States | None = None) -> dict[str, Any]:
     """The page's content, read in the caller's transaction (a write one under GPC,
     which withdraws purposes shared with third parties)."""
     lang = page_language(request)
@@ -52,7 +53,8 @@ def _choices(session: Session, request: Request, instance: Instance, subject_id:
     honoured = preferences.honour_gpc(session, instance.audit, subject_id, available,
                                       evidence=evidence, now=now)
     shown = preferences.choices(session, subject_id, available,
-                                gpc=gpc_signal(evidence.sec_gpc))
+                                gpc=gpc_signal(evidence.sec_gpc),
+                                known=None if honoured else known)
     return {"t": TEXTS[lang], "lang": lang, "states": STATE_LABELS[lang], "choices": shown,
             "message": message, "gpc": gpc_signal(evidence.sec_gpc),
             "gpc_changed": bool(honoured),
@@ -91,12 +93,13 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
     lang = page_language(request)
     with instance.db.write() as session:
         published = instance.notices.current(session)
-        preferences.change(session, instance.audit, subject_id, offers(published, lang),
-                           published, ticked=set(purpose or []), token=token,
-                           form="preference-centre",
-                           evidence=evidence_of(request), now=now)
+        known = preferences.change(session, instance.audit, subject_id,
+                                   offers(published, lang), published,
+                                   ticked=set(purpose or []), token=token,
+                                   form="preference-centre", evidence=evidence_of(request),
+                                   now=now)
         context = _choices(session, request, instance, subject_id, now,
-                           message=TEXTS[lang]["saved"], published=published)
+                           message=TEXTS[lang]["saved"], published=published, known=known)
     return _page(request, token, context)
 
 

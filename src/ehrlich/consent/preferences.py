@@ -22,7 +22,7 @@ from ehrlich.consent.evidence import gpc_signal
 from ehrlich.consent.machine import State
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.offers import Offer
-from ehrlich.consent.schemas import ConsentInput, Evidence
+from ehrlich.consent.schemas import ConsentInput, Evidence, RecordOutcome
 from ehrlich.consent.service import record_consent
 from ehrlich.notices.service import PublishedNotice
 
@@ -43,28 +43,33 @@ _STATES_OF = select(_STATES.c.purpose, _STATES.c.channel, _STATES.c.state,
                     _STATES.c.last_event_id).where(_STATES.c.subject_id == bindparam("subject_id"))
 
 
-def _states(session: Session, subject_id: str) -> dict[tuple[str, str], tuple[State, str | None]]:
-    """(purpose, channel) -> (state, last event id) of every consent of the subject."""
+States = dict[tuple[str, str], tuple[State, str | None]]
+"""(purpose, channel) -> (state, last event id)"""
+
+
+def _states(session: Session, subject_id: str) -> States:
+    """Every consent of the subject."""
     return {(r.purpose, r.channel): (r.state, r.last_event_id) for r in
             session.connection().execute(_STATES_OF, {"subject_id": subject_id})}
 
 
-def choices(session: Session, subject_id: str, offers: list[Offer], *, gpc: bool
-            ) -> list[Choice]:
-    known = _states(session, subject_id)
+def choices(session: Session, subject_id: str, offers: list[Offer], *, gpc: bool,
+            known: States | None = None) -> list[Choice]:
+    """What the page shows; `known` is what `change` returned, read again when absent."""
+    known = _states(session, subject_id) if known is None else known
     return [Choice(offer, *known.get((offer.purpose, offer.channel), ("none", None)),
                    gpc and offer.third_party) for offer in offers]
 
 
 def _withdraw(session: Session, audit: AuditLog, subject_id: str, offer: Offer, state: State,
-              *, evidence: Evidence, now: datetime, audit_events: list[AuditEvent]) -> bool:
+              *, evidence: Evidence, now: datetime, audit_events: list[AuditEvent]
+              ) -> RecordOutcome | None:
     if state not in ENDABLE:
-        return False
-    record_consent(session, audit, ConsentInput(
+        return None
+    return record_consent(session, audit, ConsentInput(
         subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
         action="withdrawn", method="preference-centre", evidence=evidence),
         actor="subject", now=now, audit_events=audit_events)
-    return True
 
 
 def honour_gpc(session: Session, audit: AuditLog, subject_id: str, offers: list[Offer], *,
@@ -76,19 +81,23 @@ def honour_gpc(session: Session, audit: AuditLog, subject_id: str, offers: list[
     pending: list[AuditEvent] = []
     withdrawn = [o.purpose for o in offers if o.third_party and _withdraw(
         session, audit, subject_id, o, known.get((o.purpose, o.channel), ("none", None))[0],
-        evidence=evidence, now=now, audit_events=pending)]
+        evidence=evidence, now=now, audit_events=pending) is not None]
     audit.record_many(session, pending, now=now)
     return withdrawn
 
 
+def _remember(known: States, offer: Offer, outcome: RecordOutcome) -> None:
+    if outcome.changed:
+        known[(offer.purpose, offer.channel)] = (outcome.state, outcome.event_id)
+
+
 def change(session: Session, audit: AuditLog, subject_id: str, offers: list[Offer],
            published: PublishedNotice, *, ticked: set[str], token: str, form: str,
-           evidence: Evidence, now: datetime) -> list[str]:
-    """Make the consents match the ticked purposes; returns the purposes that changed."""
+           evidence: Evidence, now: datetime) -> States:
+    """Make the consents match the ticked purposes; returns the states afterwards."""
     gpc = gpc_signal(evidence.sec_gpc)
     known = _states(session, subject_id)
     pending: list[AuditEvent] = []  # one audit append for all the events
-    changed = []
     for offer in offers:
         state = known.get((offer.purpose, offer.channel), ("none", None))[0]
         wants = offer.purpose in ticked and not (gpc and offer.third_party)
@@ -102,18 +111,20 @@ def change(session: Session, audit: AuditLog, subject_id: str, offers: list[Offe
                 subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
                 action="requested", method="preference-centre", evidence=evidence, **shown),
                 actor="subject", now=now, audit_events=pending)
-            record_consent(session, audit, ConsentInput(
+            confirmed = record_consent(session, audit, ConsentInput(
                 subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
                 action="confirmed", method="email-confirmation",
                 evidence=evidence.model_copy(update={"token": token}),
                 extra={"via": "preference-link"}, **shown), actor="subject", now=now,
                 audit_events=pending)
-            changed.append(offer.purpose)
-        elif not wants and _withdraw(session, audit, subject_id, offer, state,
-                                     evidence=evidence, now=now, audit_events=pending):
-            changed.append(offer.purpose)
+            _remember(known, offer, confirmed)
+        elif not wants:
+            withdrawn = _withdraw(session, audit, subject_id, offer, state, evidence=evidence,
+                                  now=now, audit_events=pending)
+            if withdrawn is not None:
+                _remember(known, offer, withdrawn)
     audit.record_many(session, pending, now=now)
-    return changed
+    return known
 
 
 def withdraw_all(session: Session, audit: AuditLog, subject_id: str, *, evidence: Evidence,
