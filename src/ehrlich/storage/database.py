@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -46,10 +46,25 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        # Straight to the driver: every transaction starts here, and the statement
-        # needs none of SQLAlchemy's execution machinery.
-        conn.connection.dbapi_connection.execute(f"BEGIN {mode}")
+        conn.connection.dbapi_connection.execute("BEGIN")
+
+
+def _session_engine(engine: Engine) -> Engine:
+    """The engine sessions run on: the same pool, but no connection events.
+
+    With any connection event, SQLAlchemy dispatches events around every
+    statement; the sessions start their transactions from a session event
+    instead (`_begin_session`), and `Database.engine` keeps the connection
+    event for the migrations and backups that use it directly.
+    """
+    return create_engine(engine.url, pool=engine.pool)
+
+
+def _begin_session(session: Session, transaction: SessionTransaction, conn: Connection
+                   ) -> None:
+    if not transaction.nested:  # a savepoint is SQLAlchemy's own business
+        conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+            f"BEGIN {session.info['sqlite_begin']}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -72,12 +87,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        write_engine = (
-            self.engine.execution_options(sqlite_begin="IMMEDIATE")
-            if self.is_sqlite else self.engine
-        )
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(write_engine, expire_on_commit=False)
+        sessions = _session_engine(self.engine) if self.is_sqlite else self.engine
+        self._reader = sessionmaker(sessions, expire_on_commit=False,
+                                    info={"sqlite_begin": "DEFERRED"})
+        self._writer = sessionmaker(sessions, expire_on_commit=False,
+                                    info={"sqlite_begin": "IMMEDIATE"})
+        if self.is_sqlite:
+            for maker in (self._reader, self._writer):
+                event.listen(maker, "after_begin", _begin_session)
         # Re-entrant: a nested write in one thread behaves as it would without it.
         self._write_queue: AbstractContextManager[Any] = (
             threading.RLock() if self.is_sqlite else nullcontext())
