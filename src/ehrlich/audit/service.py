@@ -67,6 +67,9 @@ class AuditLog:
     def record_many(self, session: Session, events: Iterable[AuditEvent], *,
                     now: datetime) -> None:
         """Append entries in the caller's transaction; the head row lock orders writers."""
+        events = list(events)
+        if not events:
+            return
         conn = session.connection()
         seq, prev = conn.execute(_LOCK_HEAD).one()
         at = now
@@ -81,8 +84,6 @@ class AuditLog:
                          "target": event.target, "detail": detail, "prev_hash": prev,
                          "hash": digest})
             prev = digest
-        if not rows:
-            return
         conn.execute(_APPEND, rows)
         conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
