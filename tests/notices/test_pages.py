@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -119,3 +120,20 @@ def test_nothing_from_third_parties(published: Instance, client: TestClient) -> 
     ("de;q=bogus, en", "en"), ("*", "en")])
 def test_pick_language(header: str | None, expected: str) -> None:
     assert pick_language(header) == expected
+
+
+def test_backup_age_is_stated_once_backups_are_set_up(published: Instance, client: TestClient,
+                                                      tmp_path: Path) -> None:
+    assert "Encrypted backups" not in client.get("/notice").text
+    assert "backups" not in client.get("/notice.json").json()
+    published.settings = published.settings.model_copy(
+        update={"backup_destination": str(tmp_path / "backups")})
+    days = published.backup.max_backup_age().days
+    assert days == 64  # daily backups kept 7 days, 4 weeks, 3 months
+    english = client.get("/notice").text
+    assert f"Encrypted backups hold copies for at most {days} days." in english
+    assert "erased again" in english
+    german = client.get("/notice", headers={"Accept-Language": "de"}).text
+    assert f"höchstens {days} Tage" in german
+    assert client.get("/notice.json").json()["backups"] == {"max_age_days": days}
+    assert client.get("/notice/v/1.json").json()["backups"] == {"max_age_days": days}

@@ -32,6 +32,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "data": "Data",
         "channel": "Channel",
         "retention": "Kept for",
+        "backups": "Encrypted backups hold copies for at most {days} days. When a backup "
+                   "is restored, everyone who asked for erasure is erased again.",
         "recipients": "Recipients",
         "consent_text": "What you agree to",
         "recipient_list": "Recipients in detail",
@@ -93,6 +95,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "data": "Daten",
         "channel": "Kanal",
         "retention": "Gespeichert für",
+        "backups": "Verschlüsselte Sicherungskopien enthalten Daten höchstens {days} Tage "
+                   "lang. Wird eine Sicherung zurückgespielt, werden alle, die eine Löschung "
+                   "verlangt haben, erneut gelöscht.",
         "recipients": "Empfänger",
         "consent_text": "Worin Sie einwilligen",
         "recipient_list": "Empfänger im Einzelnen",

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ehrlich.errors import NotFound
+from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.i18n import LANGUAGE_NAMES, SUPPORTED, pick_language, strings
 from ehrlich.notices.service import NoticePage, canonical_json
@@ -33,8 +34,17 @@ def _language(page: NoticePage | None, lang: str | None, accept: str | None) -> 
     return pick_language(accept, offered)
 
 
-def _html(request: Request, page: NoticePage, lang: str) -> HTMLResponse:
+def _backup_days(instance: Instance) -> int | None:
+    """How long backups keep copies, stated beside the notice when backups are set up:
+    it bounds how long erased data survives anywhere."""
+    if not instance.settings.backup_destination:
+        return None
+    return instance.backup.max_backup_age().days
+
+
+def _html(request: Request, instance: Instance, page: NoticePage, lang: str) -> HTMLResponse:
     t = strings(lang)
+    backup_days = _backup_days(instance)
     info = page.published.info
     published = page.published.notice
     context: dict[str, Any] = {
@@ -45,6 +55,7 @@ def _html(request: Request, page: NoticePage, lang: str) -> HTMLResponse:
                                             date=f"{info.published_at:%Y-%m-%d}"),
         "json_url": "/notice.json" if page.is_current else f"/notice/v/{info.number}.json",
         "opt_out_text": t["opt_out_text"].format(contact=published.controller.contact),
+        "backups": t["backups"].format(days=backup_days) if backup_days else None,
         "versions": [{"number": v.number, "label": t["version"].format(
             number=v.number, date=f"{v.published_at:%Y-%m-%d}")} for v in page.versions],
     }
@@ -59,11 +70,15 @@ def _missing(request: Request, lang: str, message: str) -> HTMLResponse:
                   {"lang": lang, "t": strings(lang), "message": message}, status_code=404)
 
 
-def _json(page: NoticePage) -> Response:
+def _json(instance: Instance, page: NoticePage) -> Response:
     info = page.published.info
-    body = {"version": info.number, "sha256": info.sha256,
-            "published_at": info.published_at.isoformat(), "current": page.is_current,
-            "notice": json.loads(canonical_json(page.published.notice))}
+    body: dict[str, Any] = {
+        "version": info.number, "sha256": info.sha256,
+        "published_at": info.published_at.isoformat(), "current": page.is_current,
+        "notice": json.loads(canonical_json(page.published.notice))}
+    backup_days = _backup_days(instance)
+    if backup_days:
+        body["backups"] = {"max_age_days": backup_days}
     return Response(json.dumps(body, ensure_ascii=False, indent=1),
                     media_type="application/json")
 
@@ -80,14 +95,14 @@ def _page_or_none(instance: InstanceDep, number: int | None) -> NoticePage | Non
 def current_notice_json(instance: InstanceDep) -> Response:
     with instance.db.read() as session:
         page = instance.notices.page(session)
-    return _json(page)
+    return _json(instance, page)
 
 
 @router.get("/notice/v/{number}.json", summary="A published notice version, machine-readable")
 def notice_version_json(instance: InstanceDep, number: int) -> Response:
     with instance.db.read() as session:
         page = instance.notices.page(session, number)
-    return _json(page)
+    return _json(instance, page)
 
 
 @router.get("/notice", response_class=HTMLResponse, include_in_schema=False)
@@ -97,7 +112,7 @@ def current_notice(request: Request, instance: InstanceDep, lang: LangQuery = No
     chosen = _language(page, lang, accept_language)
     if page is None:
         return _missing(request, chosen, strings(chosen)["not_published"])
-    return _html(request, page, chosen)
+    return _html(request, instance, page, chosen)
 
 
 @router.get("/notice/v/{number}", response_class=HTMLResponse, include_in_schema=False)
@@ -110,4 +125,4 @@ def notice_version(request: Request, instance: InstanceDep, number: int,
     except NotFound as exc:
         chosen = _language(None, lang, accept_language)
         return _missing(request, chosen, exc.message)
-    return _html(request, page, _language(page, lang, accept_language))
+    return _html(request, instance, page, _language(page, lang, accept_language))
