@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ehrlich.auth.totp import code_at
+from ehrlich.instance.service import Instance
 from tests.auth.conftest import (
     Clock,
     Staff,
@@ -174,3 +175,38 @@ def test_embeddable_pages_may_be_framed(console: TestClient) -> None:
     response = console.get("/embed/anything")
     assert "frame-ancestors https:" in response.headers["content-security-policy"]
     assert "x-frame-options" not in response.headers
+
+
+def test_ended_sessions_are_purged_by_the_worker(instance: Instance,
+                                                 make_staff: Callable[..., Staff]) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from ehrlich.auth.models import StaffSession
+    from ehrlich.auth.tasks import PURGE_SESSIONS_TASK
+    from ehrlich.storage.base import utcnow
+
+    owner = make_staff("owner")
+    sessions = instance.staff.sessions
+    now = utcnow()
+    with instance.db.write() as session:
+        kept = sessions.create(session, owner.id, stage="full", now=now)
+        sessions.create(session, owner.id, stage="full", now=now - timedelta(minutes=31))
+        busy_but_old = sessions.create(session, owner.id, stage="full",
+                                       now=now - timedelta(hours=13))
+        row = sessions.row(session, busy_but_old)
+        assert row is not None
+        row.last_seen_at = now - timedelta(minutes=1)  # busy, but past the absolute limit
+    with instance.db.read() as session:
+        assert session.execute(select(func.count()).select_from(StaffSession)).scalar() == 3
+    assert PURGE_SESSIONS_TASK in instance.jobs.task_names
+    huey = instance.jobs.huey
+    huey.storage.blocking = False  # an empty PostgreSQL queue would wait for a NOTIFY
+    instance.jobs.enqueue(PURGE_SESSIONS_TASK)
+    task = huey.dequeue()
+    assert task is not None
+    huey.execute(task)
+    with instance.db.read() as session:
+        left = session.execute(select(StaffSession.id_hash)).scalars().all()
+        assert left == [sessions.row(session, kept).id_hash]  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from ehrlich.auth.errors import SessionExpired
@@ -114,6 +114,18 @@ class Sessions:
     def end(self, session: Session, token: str | None) -> None:
         if token:
             session.execute(delete(StaffSession).where(StaffSession.id_hash == _hash(token)))
+
+    def purge_expired(self, session: Session, *, now: datetime) -> int:
+        """Delete sessions past their idle or absolute limit; returns how many.
+
+        `load` refuses such a session anyway; this keeps the table from holding
+        sessions nobody comes back to.
+        """
+        idle_since = now - timedelta(seconds=self.policy.idle_seconds)
+        born_before = now - timedelta(seconds=self.policy.absolute_seconds)
+        result = session.execute(delete(StaffSession).where(or_(
+            StaffSession.last_seen_at < idle_since, StaffSession.created_at < born_before)))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def end_all(self, session: Session, user_id: str) -> None:
         session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))

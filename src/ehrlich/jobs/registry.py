@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ehrlich.auth import tasks as auth_tasks
 from ehrlich.backup import tasks as backup_tasks
 from ehrlich.consent import tasks as consent_tasks
 from ehrlich.mail import tasks as mail_tasks
@@ -21,6 +22,7 @@ def registrars() -> list[Registrar]:
         mail_tasks.register,
         backup_tasks.register,
         consent_tasks.register,
+        auth_tasks.register,
     ]
 
 

@@ -1,0 +1,21 @@
+"""Periodic staff-access jobs: ended sessions are removed, not only refused."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from huey import crontab
+
+from ehrlich.storage.base import utcnow
+
+if TYPE_CHECKING:
+    from ehrlich.instance.service import Instance
+
+PURGE_SESSIONS_TASK = "auth.purge_expired_sessions"
+
+
+def register(instance: Instance) -> None:
+    @instance.jobs.periodic(PURGE_SESSIONS_TASK, crontab(minute="*/15"))
+    def purge_sessions() -> int:
+        with instance.db.write() as session:
+            return instance.staff.sessions.purge_expired(session, now=utcnow())
