@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     api_token_cache_seconds: float = Field(
         default=5.0, ge=0, le=300, description="How long a process trusts an API token it "
         "verified; a revoked token works on in other processes for at most this long (0: off)")
+    initial_password_hours: int = Field(
+        default=72, ge=1, le=24 * 30, description="How long a generated (initial or reset) "
+        "staff password can be used before it must be replaced by `ehrlich user reset`")
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     second_factor_for_all_roles: bool = Field(

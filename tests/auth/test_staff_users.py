@@ -271,3 +271,44 @@ def test_staff_see_their_sessions_and_end_one_elsewhere(
             session, staff.id, current_token=elsewhere, now=clock.now)}
     assert ref not in remaining
     assert console.get("/admin", follow_redirects=False).status_code == 200
+
+
+def test_a_generated_password_expires_unless_replaced_in_time(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
+        clock: Clock) -> None:
+    from dataclasses import replace
+
+    from tests.auth.conftest import post_login
+
+    staff = make_staff("marketer", totp=False)
+    lifetime = instance.staff.users.initial_password_lifetime
+    assert lifetime == timedelta(hours=72)
+    with instance.db.write() as session:
+        password = instance.staff.users.reset(session, staff.email, actor="cli",
+                                              actor_role=Role.OWNER, now=clock.now)
+        user = instance.staff.users.by_email(session, staff.email)
+        assert user is not None
+        assert user.initial_password_expires_at == clock.now + lifetime
+    staff = replace(staff, password=password)
+    clock.advance(hours=72, seconds=1)
+    refused = post_login(console, staff.email, password)
+    assert refused.status_code == 401
+    assert "one-time password has expired" in refused.text
+    assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
+    with instance.db.write() as session:  # a new one starts a new window
+        password = instance.staff.users.reset(session, staff.email, actor="cli",
+                                              actor_role=Role.OWNER, now=clock.now)
+    staff = replace(staff, password=password)
+    clock.advance(hours=71)
+    sign_in(console, staff, clock.now)
+    assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/account"
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    console.post("/admin/account", data={"current": password, "new_password":
+                                         "glacier-orbit-parsley-42", "csrf": csrf})
+    with instance.db.read() as session:
+        user = instance.staff.users.by_email(session, staff.email)
+        assert user is not None
+        assert (user.must_change_password, user.initial_password_expires_at) == (False, None)
+
+
+SESSION_COOKIE = "__Host-ehrlich-session"

@@ -14,6 +14,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sign_out": "Sign out", "continue": "Continue", "code": "Code from your app",
         "code_hint": "6 digits from your authenticator app, or one of your recovery codes.",
         "login_failed": "The email or password is not right.",
+        "initial_password_expired": "This one-time password has expired. Ask an owner or "
+                                    "admin for a new one (`ehrlich user reset EMAIL`).",
         "code_failed": "That code is not right or was already used.",
         "restart": "Too many wrong codes. Sign in again.",
         "captcha_needed": "There were many failed sign-ins for this account. Your browser "
@@ -63,6 +65,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "code_hint": "6 Ziffern aus Ihrer Authenticator-App oder einer Ihrer "
                      "Wiederherstellungscodes.",
         "login_failed": "E-Mail-Adresse oder Passwort stimmen nicht.",
+        "initial_password_expired": "Dieses Einmalpasswort ist abgelaufen. Bitten Sie eine "
+                                    "Inhaberin oder einen Admin um ein neues "
+                                    "(`ehrlich user reset EMAIL`).",
         "code_failed": "Dieser Code stimmt nicht oder wurde schon verwendet.",
         "restart": "Zu viele falsche Codes. Bitte melden Sie sich neu an.",
         "captcha_needed": "Für dieses Konto gab es viele fehlgeschlagene Anmeldungen. Ihr "

@@ -86,6 +86,9 @@ def login(request: Request, instance: InstanceDep, now: NowDep, email: FormStr =
     if result.outcome == "failed":
         return _login_page(request, instance, status=401, message=t["login_failed"],
                            email=email)
+    if result.outcome == "initial_password_expired":
+        return _login_page(request, instance, status=401,
+                           message=t["initial_password_expired"], email=email)
     target = {"second_factor": "/admin/login/code", "enrol": "/admin/enrol"}.get(
         result.outcome, "/admin")
     return _signed_in(instance, result, target)

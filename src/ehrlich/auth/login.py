@@ -29,7 +29,8 @@ DEVICE_PURPOSE = "staff-device"
 DEVICE_TTL_SECONDS = 90 * 24 * 3600
 CAPTCHA_PURPOSE = "login"
 
-Outcome = Literal["signed_in", "second_factor", "enrol", "failed", "captcha", "wait", "restart"]
+Outcome = Literal["signed_in", "second_factor", "enrol", "failed", "captcha", "wait", "restart",
+                  "initial_password_expired"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ class Login:
             self._audit_attempt(db, "failed", user_id, address, now)
             return LoginResult("failed")
         self.throttle.succeeded(account, address, device=device, now=now)
+        expires = user.initial_password_expires_at
+        if user.must_change_password and expires is not None and expires <= now:
+            # The right password, but a generated one nobody changed in time.
+            self._audit_attempt(db, "initial_password_expired", user.id, address, now)
+            return LoginResult("initial_password_expired")
         with db.write() as session:
             fresh = session.get(StaffUser, user.id)
             assert fresh is not None

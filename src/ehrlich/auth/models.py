@@ -31,6 +31,8 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    initial_password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(),
+                                                                         nullable=True)
     totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -6,7 +6,7 @@ Built once per process by the instance; routes and commands call into it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ class StaffPolicies:
     sessions: SessionPolicy
     captcha: CaptchaPolicy
     second_factor_roles: frozenset[Role] = SECOND_FACTOR_REQUIRED
+    initial_password_lifetime: timedelta = timedelta(hours=72)
 
 
 class StaffService:
@@ -43,7 +44,8 @@ class StaffService:
         self._audit = audit
         self._subjects = subjects
         store = open_store(db, redis_url=redis_url, prefix=redis_prefix)
-        self.users = StaffUsers(keyring, audit, Passwords())
+        self.users = StaffUsers(keyring, audit, Passwords(),
+                                initial_password_lifetime=policies.initial_password_lifetime)
         self.sessions = Sessions(policies.sessions, csrf_key=keyring.token_key("csrf"))
         self.captcha = CaptchaService(store, secret=keyring.token_key("altcha"),
                                       policy=policies.captcha)
@@ -96,6 +98,7 @@ def staff_policies(settings: Settings) -> StaffPolicies:
         captcha=CaptchaPolicy(base_max_number=settings.captcha_base_number),
         second_factor_roles=frozenset(Role) if settings.second_factor_for_all_roles
         else SECOND_FACTOR_REQUIRED,
+        initial_password_lifetime=timedelta(hours=settings.initial_password_hours),
     )
 
 

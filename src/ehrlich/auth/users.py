@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
@@ -67,10 +67,12 @@ def _normalise_code(code: str) -> bytes:
 
 
 class StaffUsers:
-    def __init__(self, keyring: Keyring, audit: AuditLog, passwords: Passwords) -> None:
+    def __init__(self, keyring: Keyring, audit: AuditLog, passwords: Passwords, *,
+                 initial_password_lifetime: timedelta = timedelta(hours=72)) -> None:
         self._keyring = keyring
         self._audit = audit
         self.passwords = passwords
+        self.initial_password_lifetime = initial_password_lifetime
 
     # -- sealing -----------------------------------------------------------------
 
@@ -153,6 +155,8 @@ class StaffUsers:
         user = StaffUser(id=new_id(), email=address, role=target.value,
                          password_hash=self.passwords.hash(password),
                          must_change_password=generated is not None, totp_last_step=0,
+                         initial_password_expires_at=(now + self.initial_password_lifetime
+                                                      if generated is not None else None),
                          created_at=now)
         session.add(user)
         session.flush()
@@ -180,6 +184,7 @@ class StaffUsers:
         password = generate_password()
         found.password_hash = self.passwords.hash(password)
         found.must_change_password = True
+        found.initial_password_expires_at = now + self.initial_password_lifetime
         found.disabled_at = None
         if second_factor:
             found.totp_secret_ct = None
@@ -196,6 +201,7 @@ class StaffUsers:
         check_policy(new, user_inputs=[user.email], field="new_password")
         user.password_hash = self.passwords.hash(new)
         user.must_change_password = False
+        user.initial_password_expires_at = None
         others = delete(StaffSession).where(StaffSession.user_id == user.id)
         if keep_session is not None:
             others = others.where(StaffSession.id_hash != keep_session)

@@ -42,8 +42,9 @@ def init(
     console.print("[bold]Back up the key file somewhere safe, apart from the data:[/bold] "
                   "without it nothing in the database can be read.")
     console.print(backup_keys_advice(settings.key_file.absolute()))
-    console.print(f"Owner account: {owner_email}, one-time password (shown once; change it "
-                  "and set up an authenticator app at the first sign-in on /admin):")
+    console.print(f"Owner account: {owner_email}, one-time password (shown once; valid for "
+                  f"{settings.initial_password_hours} hours; change it and set up an "
+                  "authenticator app at the first sign-in on /admin):")
     console.print(password, soft_wrap=True, highlight=False)
 
 

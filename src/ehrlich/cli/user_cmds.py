@@ -32,7 +32,8 @@ def add(
         view, password = instance.staff.users.add(
             session, email=email, role=role, actor=ACTOR, actor_role=Role.OWNER, now=now())
     console.print(f"Staff user {view.email} ({view.role}) created.")
-    console.print("One-time password (shown once; it must be changed at first sign-in):")
+    console.print("One-time password (shown once; it must be changed at the first sign-in, "
+                  f"within {instance.settings.initial_password_hours} hours):")
     console.print(password, soft_wrap=True, highlight=False)
 
 
@@ -79,5 +80,6 @@ def reset(
         password = instance.staff.users.reset(session, email, actor=ACTOR,
                                               actor_role=Role.OWNER, now=now(),
                                               second_factor=second_factor)
-    console.print(f"New one-time password for {email} (shown once):")
+    console.print(f"New one-time password for {email} (shown once; valid for "
+                  f"{instance.settings.initial_password_hours} hours):")
     console.print(password, soft_wrap=True, highlight=False)
