@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -98,3 +101,18 @@ def test_writers_of_one_process_queue_without_errors(db: Database) -> None:
         t.join()
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 120
+
+
+@given(st.integers(min_value=0, max_value=2**48 - 1), st.integers(min_value=1, max_value=10**6))
+def test_ids_are_uuid7_and_later_ones_sort_later(millis: int, step: int) -> None:
+    from ehrlich.storage.base import new_id
+
+    first = new_id(at_ns=millis * 1_000_000)
+    later = min(millis + step, 2**48 - 1)
+    second = new_id(at_ns=later * 1_000_000)
+    parsed = uuid.UUID(first)
+    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+    assert parsed.int >> 80 == millis
+    assert str(parsed) == first  # canonical lowercase form, 36 characters
+    if later > millis:
+        assert first < second

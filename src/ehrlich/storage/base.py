@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +45,19 @@ def uuid_column_type() -> String:
     return String(36)
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
+def new_id(*, at_ns: int | None = None) -> str:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, the version, 74 random bits.
+
+    Ids made later sort later, so a table's key index grows at its end instead
+    of at random places: fewer pages written per commit, and rows read in id
+    order sit together. The time it carries is the row's creation time, which
+    every table keeps anyway.
+    """
+    millis = (time.time_ns() if at_ns is None else at_ns) // 1_000_000 & (1 << 48) - 1
+    random = int.from_bytes(secrets.token_bytes(10), "big")
+    value = (millis << 80 | 0x7 << 76 | (random >> 62 & 0xFFF) << 64
+             | 0b10 << 62 | random & (1 << 62) - 1)
+    return str(uuid.UUID(int=value))
 
 
 def utcnow() -> datetime:
