@@ -127,7 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=2000)
-    parser.add_argument("--postgres", default="", help="also run on this PostgreSQL database")
+    parser.add_argument("--postgres", default="",
+                        help="also run on this PostgreSQL database (an empty one)")
     args = parser.parse_args()
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
