@@ -108,3 +108,54 @@ def test_without_smtp_the_instance_uses_the_null_sender(tmp_path: Path) -> None:
         assert "mail.send" in opened.jobs.task_names
     finally:
         opened.close()
+
+
+def test_the_queue_holds_no_address_or_text_in_the_clear(instance: Instance,
+                                                         smtp: SmtpServer) -> None:
+    secret_text = "Your personal offer, Grace"
+    instance.mail.send(OutgoingMail(
+        to="grace.hopper@navy.example", subject="Offer", text=secret_text,
+        html=f"<p>{secret_text}</p>", category="marketing",
+        unsubscribe=Unsubscribe("https://shop.example/unsubscribe/t1")))
+    queued = list(instance.jobs.huey.storage.enqueued_items())
+    assert len(queued) == 1
+    stored = queued[0] if isinstance(queued[0], bytes) else str(queued[0]).encode()
+    if instance.db.is_sqlite:  # the whole queue file, freed pages included
+        jobs_db = instance.settings.data_dir / "jobs.db"
+        stored += b"".join(p.read_bytes() for p in jobs_db.parent.glob("jobs.db*"))
+    for needle in (b"grace.hopper", b"navy.example", secret_text.encode(), b"Offer"):
+        assert needle not in stored
+    smtp.start()
+    assert run_jobs(instance) == 1
+    [got] = smtp.received
+    assert got.rcpt_tos == ["grace.hopper@navy.example"]
+    assert secret_text in message_from_bytes(got.data, policy=policy.default).get_body(
+        ("plain",)).get_content()
+
+
+def test_a_mail_queued_in_the_clear_by_an_older_version_is_still_delivered(
+        instance: Instance, smtp: SmtpServer) -> None:
+    from ehrlich.mail.service import SEND_TASK, open_job
+
+    assert isinstance(instance.mail, QueuedMailSender)
+    instance.mail.send(newsletter())
+    sealed = instance.jobs.huey.dequeue()
+    assert sealed is not None
+    clear = open_job(instance.keyring, sealed.args[0])
+    assert clear["to"] == "ada@example.org"
+    instance.jobs.enqueue(SEND_TASK, clear)  # the old, unsealed form
+    smtp.start()
+    assert run_jobs(instance) == 1
+    assert [m.rcpt_tos for m in smtp.received] == [["ada@example.org"]]
+
+
+def test_a_sealed_mail_job_is_bound_to_its_message_id(instance: Instance) -> None:
+    from ehrlich.errors import IntegrityFailure
+    from ehrlich.mail.service import open_job, seal_job
+
+    job = {"message_id": "<a@shop.example>", "category": "marketing", "to": "a@example.org",
+           "mail_from": "shop@example.org", "message": b"x", "unsubscribe_url": None}
+    sealed = seal_job(instance.keyring, job)
+    assert open_job(instance.keyring, sealed) == job
+    with pytest.raises(IntegrityFailure):
+        open_job(instance.keyring, {**sealed, "message_id": "<b@shop.example>"})

@@ -114,6 +114,7 @@ class Keyring:
         self.audit_key = p.derive_key(audit_key, b"ehrlich audit chain v1")
         self._token_key = token_key
         self._index_keys: dict[str, bytes] = {}
+        self._payloads = p.Aead(p.derive_key(token_key, b"ehrlich queued payload v1"))
         self._token_keys: dict[str, bytes] = {}  # a handful of link purposes
 
     @classmethod
@@ -140,6 +141,18 @@ class Keyring:
         opener = subject_field_opener(table, field)
         return [(sid, opener(p.Aead(key), blob, sid).decode())
                 for (sid, _, blob), key in zip(items, keys, strict=True)]
+
+    def seal_payload(self, purpose: str, record_id: str, payload: bytes) -> bytes:
+        """Encrypt what waits in the job queue (Redis, jobs.db, a PostgreSQL table), so
+        the queue holds no personal data in the clear; bound to its job and record."""
+        return seal(self._payloads, payload, key_version=1,
+                    context=FieldContext(table="jobs", field=purpose, record_id=record_id,
+                                         subject_id=""))
+
+    def open_payload(self, purpose: str, record_id: str, blob: bytes) -> bytes:
+        return open_sealed(self._payloads, blob,
+                           context=FieldContext(table="jobs", field=purpose,
+                                                record_id=record_id, subject_id=""))
 
     def index_key(self, field: str) -> bytes:
         key = self._index_keys.get(field)

@@ -79,7 +79,7 @@ def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
                         notices=notices, staff=staff,
                         api_tokens=ApiTokenCache(settings.api_token_cache_seconds))
     register_tasks(instance)
-    instance.mail = build_sender(settings, instance.jobs)
+    instance.mail = build_sender(settings, instance.jobs, keyring)
     instance.signups = build_signups(settings, db, keyring, audit, subjects, notices,
                                      staff.captcha)
     return instance

@@ -5,16 +5,23 @@ fails there, loudly) and enqueues it; the `mail.send` task hands it to SMTP,
 retrying with growing delays while the server is away. The Message-ID is fixed
 at enqueue time, so a retried mail is the same mail. Nothing is delivered
 while the maintenance switch is on.
+
+The queue keeps the Message-ID and category in the clear (for logs) and the
+rest (recipient, message, unsubscribe link) sealed under a key derived from the
+key file: a copy of the queue's storage holds no addresses.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from email import policy
 from typing import Any
 
+from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.dkim import DkimSigner
@@ -29,25 +36,44 @@ SEND_TASK = "mail.send"
 log = logging.getLogger("ehrlich.mail")
 
 
+def seal_job(keyring: Keyring, job: dict[str, Any]) -> dict[str, Any]:
+    """The queued form of a mail job: Message-ID and category clear, the rest sealed."""
+    private = {k: v for k, v in job.items() if k not in ("message_id", "category")}
+    private["message"] = base64.b64encode(private["message"]).decode()
+    sealed = keyring.seal_payload(SEND_TASK, job["message_id"], json.dumps(private).encode())
+    return {"message_id": job["message_id"], "category": job["category"], "sealed": sealed}
+
+
+def open_job(keyring: Keyring, queued: dict[str, Any]) -> dict[str, Any]:
+    """The mail job again; a job queued in the clear by an older version passes as it is."""
+    if "sealed" not in queued:
+        return queued
+    private = json.loads(keyring.open_payload(SEND_TASK, queued["message_id"],
+                                              queued["sealed"]))
+    private["message"] = base64.b64decode(private["message"])
+    return {"message_id": queued["message_id"], "category": queued["category"], **private}
+
+
 class QueuedMailSender:
     """The real `MailSender`: one queue job per mail."""
 
-    def __init__(self, jobs: JobQueue, builder: MessageBuilder, *,
+    def __init__(self, jobs: JobQueue, builder: MessageBuilder, keyring: Keyring, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._jobs = jobs
         self._builder = builder
+        self._keyring = keyring
         self._clock = clock
 
     def send(self, mail: OutgoingMail) -> None:
         message = self._builder.build(mail, now=self._clock())
-        self._jobs.enqueue(SEND_TASK, {
+        self._jobs.enqueue(SEND_TASK, seal_job(self._keyring, {
             "mail_from": self._builder.envelope_from,
             "to": message["To"].addresses[0].addr_spec,
             "message": message.as_bytes(policy=policy.SMTP),
             "message_id": str(message["Message-ID"]),
             "category": mail.category,
             "unsubscribe_url": mail.unsubscribe.url if mail.unsubscribe else None,
-        })
+        }))
 
 
 class MailDelivery:
@@ -79,8 +105,8 @@ def build_delivery(settings: Settings) -> MailDelivery | None:
                         signer=DkimSigner.from_settings(settings))
 
 
-def build_sender(settings: Settings, jobs: JobQueue) -> MailSender:
+def build_sender(settings: Settings, jobs: JobQueue, keyring: Keyring) -> MailSender:
     """The queue-backed sender when SMTP is configured, otherwise the Null one."""
     if SmtpConfig.from_settings(settings) is None:
         return NullMailSender()
-    return QueuedMailSender(jobs, MessageBuilder(str(settings.smtp_from)))
+    return QueuedMailSender(jobs, MessageBuilder(str(settings.smtp_from)), keyring)

@@ -17,7 +17,7 @@ from huey.exceptions import CancelExecution, RetryTask
 
 from ehrlich.consent.actions import mail_still_wanted
 from ehrlich.mail.errors import MailRefused, MaintenanceActive
-from ehrlich.mail.service import SEND_TASK, build_delivery
+from ehrlich.mail.service import SEND_TASK, build_delivery, open_job
 from ehrlich.storage.base import utcnow
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ def register(instance: Instance) -> None:
 
     @instance.jobs.task(SEND_TASK, retries=settings.mail_retries,
                         retry_delay=settings.mail_retry_delay, retry_backoff=BACKOFF)
-    def send_mail(job: dict[str, Any]) -> None:
+    def send_mail(queued: dict[str, Any]) -> None:
+        job = open_job(instance.keyring, queued)
         if delivery is None:
             log.warning("mail %s waits: this worker has no SMTP configuration",
                         job.get("message_id"))
