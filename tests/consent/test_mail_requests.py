@@ -31,6 +31,7 @@ from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.helpers import new_subject, record
 from tests.imap_server import DovecotServer
+from tests.jobs import run_jobs
 
 ADDRESS = "unsubscribe@shop.example"
 
@@ -235,12 +236,8 @@ def test_the_worker_polls_the_mailbox(instance: Instance, box: Box) -> None:
     kim, token = subscriber(instance, "kim@example.org")
     box.deliver(mail(f"unsubscribe {token}"))
     assert MAILBOX_TASK in instance.jobs.task_names
-    huey = instance.jobs.huey
-    huey.storage.blocking = False  # an empty PostgreSQL queue would wait for a NOTIFY
     instance.jobs.enqueue(MAILBOX_TASK)
-    task = huey.dequeue()
-    assert task is not None
-    huey.execute(task)
+    assert run_jobs(instance) == 1
     assert state(instance, kim) == "withdrawn"
     assert box.count("ALL") == 0
 

@@ -17,7 +17,7 @@ from ehrlich.instance.service import Instance
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
 from ehrlich.settings import Settings
-from tests.mail.conftest import run_jobs
+from tests.jobs import run_jobs
 from tests.mail.smtp_server import SmtpServer
 
 SELECTOR, DOMAIN = "mail2026", "shop.example"

@@ -15,7 +15,7 @@ from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.mail.service import QueuedMailSender
 from ehrlich.settings import Settings
 from tests.conftest import NOW
-from tests.mail.conftest import run_jobs
+from tests.jobs import run_jobs
 from tests.mail.smtp_server import SmtpServer
 
 LATER = timedelta(days=2)
