@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from ehrlich.app import create_app
 from ehrlich.instance.service import Instance
 from tests.consent.conftest import publish
+from tests.jobs import run_jobs
 from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
-    run_jobs,
     settings,
     smtp,
     smtp_port,
