@@ -187,3 +187,22 @@ def test_interrupted_rotation_resumes(tmp_path: Path, cli: Cli) -> None:
             assert instance.subjects.find(session, email="q3@example.org", actor="t", now=NOW)
     finally:
         instance.close()
+
+
+def test_audit_head_and_verify_with_an_anchor(cli: Cli, tmp_path: Path) -> None:
+    _init(cli, tmp_path)
+    head = cli("--data-dir", "inst/data", "audit", "head")
+    assert head.returncode == 0, head.stderr
+    anchor = head.stdout.strip()
+    seq, digest = anchor.split(":")
+    assert int(seq) >= 1
+    assert len(bytes.fromhex(digest)) == 32
+    ok = cli("--data-dir", "inst/data", "audit", "verify", "--anchor", anchor)
+    assert ok.returncode == 0, ok.stderr
+    wrong = cli("--data-dir", "inst/data", "audit", "verify", "--anchor",
+                f"{seq}:{'0' * 64}")
+    assert wrong.returncode == 1
+    assert f"broken at entry {seq}" in wrong.stderr
+    garbled = cli("--data-dir", "inst/data", "audit", "verify", "--anchor", "yesterday")
+    assert garbled.returncode == 2
+    assert "anchor" in garbled.stderr

@@ -22,6 +22,7 @@ from ehrlich.audit.models import AuditEntry, AuditHead
 from ehrlich.crypto import Keyring
 from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
 from ehrlich.crypto.envelope import length_prefixed
+from ehrlich.errors import InvalidInput
 
 GENESIS_HASH = bytes(32)
 HEAD_ID = 1
@@ -40,6 +41,33 @@ class AuditEvent:
     action: str
     target: str
     detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An entry's sequence number and hash, kept somewhere the database is not.
+
+    Whoever holds both the database and the key file can rewrite the chain so
+    that it verifies; an anchor noted earlier off-host still shows the rewrite.
+    """
+
+    seq: int
+    hash: bytes
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash.hex()}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        seq, _, digest = text.strip().partition(":")
+        try:
+            anchor = cls(int(seq), bytes.fromhex(digest))
+        except ValueError:
+            anchor = None
+        if anchor is None or anchor.seq < 1 or len(anchor.hash) != len(GENESIS_HASH):
+            raise InvalidInput.one("anchor", "write it as SEQ:HASH, as `ehrlich audit head` "
+                                   "prints it (a positive number, a colon, 64 hex digits)")
+        return anchor
 
 
 @dataclass(frozen=True)
@@ -86,6 +114,28 @@ class AuditLog:
             prev = digest
         conn.execute(_APPEND, rows)
         conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+
+    def head(self, session: Session) -> Anchor:
+        """The newest entry as an anchor (sequence 0 and zeros before the first entry)."""
+        seq, digest = session.connection().execute(
+            select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).one()
+        return Anchor(seq, digest)
+
+    def check_anchors(self, session: Session, anchors: Iterable[Anchor]) -> ChainReport:
+        """`verify_chain`, and each anchored entry must still carry its anchored hash."""
+        report = self.verify_chain(session)
+        if not report.ok:
+            return report
+        for anchor in sorted(anchors, key=lambda a: a.seq):
+            entry = session.get(AuditEntry, anchor.seq)
+            if entry is None:
+                return ChainReport(False, report.checked, anchor.seq,
+                                   f"entry {anchor.seq}, which the anchor names, is gone")
+            if not constant_time_equal(entry.hash, anchor.hash):
+                return ChainReport(False, report.checked, anchor.seq,
+                                   f"entry {anchor.seq} no longer has the anchored hash: the "
+                                   "chain was rewritten from that entry or before it")
+        return report
 
     def verify_chain(self, session: Session, *, batch: int = 5000) -> ChainReport:
         """Walk the whole chain in order; report the first entry that is wrong."""
