@@ -135,3 +135,17 @@ def test_person_sees_a_printable_proof_of_their_own_consent_only(
 def test_forged_preference_links_are_refused(client: TestClient, published: Instance) -> None:
     assert client.get("/preferences/AAAA.BBBB").status_code == 400
     assert client.post("/preferences/AAAA.BBBB/withdraw-all").status_code == 400
+
+
+def test_changes_posted_from_another_site_are_refused_and_change_nothing(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    ada = subject_of(published)
+    before = states(published, ada)
+    stranger = {"Origin": "https://evil.example"}
+    assert client.post(page_url, data={}, headers=stranger).status_code == 400
+    assert client.post(f"{page_url}/withdraw-all", headers=stranger).status_code == 400
+    assert states(published, ada) == before
+    assert client.post(page_url, data={}, headers={"Origin": "http://testserver"}
+                       ).status_code == 200
+    assert states(published, ada)["newsletter"] == "withdrawn"

@@ -67,12 +67,24 @@ def _page(request: Request, token: str, context: dict[str, Any]) -> HTMLResponse
     return response
 
 
-@router.get("/preferences/{token}", response_class=HTMLResponse)
-def preferences_page(token: str, request: Request, instance: InstanceDep, now: NowDep
-                     ) -> HTMLResponse:
+def _person(request: Request, instance: Instance, token: str, now: datetime, *,
+            change: bool = False) -> str | None:
+    """The subject a preference link names, or None for a bad link (or, for a change,
+    a post from another site)."""
     try:
         subject_id = read_preferences_token(instance.keyring, token, now=now)
     except TokenInvalid:
+        return None
+    if change and not origin_allowed(request, instance.settings, cross_site=False):
+        return None
+    return subject_id
+
+
+@router.get("/preferences/{token}", response_class=HTMLResponse)
+def preferences_page(token: str, request: Request, instance: InstanceDep, now: NowDep
+                     ) -> HTMLResponse:
+    subject_id = _person(request, instance, token, now)
+    if subject_id is None:
         return _invalid(request)
     gpc = gpc_signal(evidence_of(request).sec_gpc)
     with instance.db.write() if gpc else instance.db.read() as session:
@@ -84,11 +96,8 @@ def preferences_page(token: str, request: Request, instance: InstanceDep, now: N
 def preferences_save(token: str, request: Request, instance: InstanceDep, now: NowDep,
                      purpose: Annotated[list[str] | None, Form(max_length=64)] = None
                      ) -> HTMLResponse:
-    try:
-        subject_id = read_preferences_token(instance.keyring, token, now=now)
-    except TokenInvalid:
-        return _invalid(request)
-    if not origin_allowed(request, instance.settings, cross_site=False):
+    subject_id = _person(request, instance, token, now, change=True)
+    if subject_id is None:
         return _invalid(request)
     lang = page_language(request)
     with instance.db.write() as session:
@@ -106,11 +115,8 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
 @router.post("/preferences/{token}/withdraw-all", response_class=HTMLResponse)
 def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep,
                              now: NowDep) -> HTMLResponse:
-    try:
-        subject_id = read_preferences_token(instance.keyring, token, now=now)
-    except TokenInvalid:
-        return _invalid(request)
-    if not origin_allowed(request, instance.settings, cross_site=False):
+    subject_id = _person(request, instance, token, now, change=True)
+    if subject_id is None:
         return _invalid(request)
     lang = page_language(request)
     with instance.db.write() as session:
@@ -124,9 +130,8 @@ def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep
 @router.get("/preferences/{token}/proof/{event_id}", response_class=HTMLResponse)
 def person_proof(token: str, event_id: str, request: Request, instance: InstanceDep,
                  now: NowDep) -> HTMLResponse:
-    try:
-        subject_id = read_preferences_token(instance.keyring, token, now=now)
-    except TokenInvalid:
+    subject_id = _person(request, instance, token, now)
+    if subject_id is None:
         return _invalid(request)
     lang = page_language(request)
     try:
