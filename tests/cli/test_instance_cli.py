@@ -14,6 +14,7 @@ from sqlalchemy import update
 from ehrlich.audit.models import AuditEntry
 from ehrlich.instance.service import open_instance
 from ehrlich.settings import load_settings
+from ehrlich.subjects.data_keys import count_by_kek_version
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW, Cli
 
@@ -128,7 +129,7 @@ def test_key_rotation_rewraps_everything_and_reads_keep_working(cli: Cli, tmp_pa
         with instance.db.write() as session:
             found = instance.subjects.find(session, email="p29@example.org", actor="t", now=NOW)
             assert found[0].name == "P 29"
-            assert instance.subjects.count_by_kek_version(session) == {2: 30}
+            assert count_by_kek_version(session) == {2: 30}
         status = cli("--data-dir", "inst/data", "keys", "status")
         assert "2" in status.stdout
         retire = cli("--data-dir", "inst/data", "keys", "retire", "1")
@@ -156,13 +157,13 @@ def test_interrupted_rotation_resumes(tmp_path: Path, cli: Cli) -> None:
     script = (
         "import os, sys\n"
         "from ehrlich.cli.main import run\n"
-        "import ehrlich.subjects.service as s\n"
-        "orig = s.SubjectsService.rewrap_data_keys\n"
-        "def once(self, db, *, batch, progress=None):\n"
+        "import ehrlich.subjects.data_keys as d\n"
+        "orig = d.rewrap_data_keys\n"
+        "def once(db, keyring, *, batch, progress=None):\n"
         "    def stop(n):\n"
         "        os._exit(9)\n"
-        "    return orig(self, db, batch=batch, progress=stop)\n"
-        "s.SubjectsService.rewrap_data_keys = once\n"
+        "    return orig(db, keyring, batch=batch, progress=stop)\n"
+        "d.rewrap_data_keys = once\n"
         "sys.argv = ['ehrlich', '--data-dir', 'inst/data', 'keys', 'rotate']\n"
         "run()\n"
     )
@@ -174,7 +175,7 @@ def test_interrupted_rotation_resumes(tmp_path: Path, cli: Cli) -> None:
     instance = open_instance(settings)
     try:
         with instance.db.read() as session:
-            assert instance.subjects.count_by_kek_version(session) == {1: 15, 2: 10}
+            assert count_by_kek_version(session) == {1: 15, 2: 10}
     finally:
         instance.close()
     resumed = cli("--data-dir", "inst/data", "keys", "rotate", "--resume")
@@ -183,7 +184,7 @@ def test_interrupted_rotation_resumes(tmp_path: Path, cli: Cli) -> None:
     instance = open_instance(settings)
     try:
         with instance.db.write() as session:
-            assert instance.subjects.count_by_kek_version(session) == {2: 25}
+            assert count_by_kek_version(session) == {2: 25}
             assert instance.subjects.find(session, email="q3@example.org", actor="t", now=NOW)
     finally:
         instance.close()

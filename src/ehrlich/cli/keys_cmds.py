@@ -9,25 +9,19 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ehrlich.cli.context import console, opened_instance
-from ehrlich.instance.keys import add_kek, retire_kek
+from ehrlich.instance.keys import add_kek, keys_to_rewrap, retire_kek, rewrap_all
 from ehrlich.instance.service import Instance
+from ehrlich.subjects.data_keys import count_by_kek_version
 
 app = typer.Typer(help="Key-encryption keys: rotation and retirement.", no_args_is_help=True)
 
 
 def _rewrap(instance: Instance) -> int:
-    with instance.db.read() as session:
-        counts = instance.subjects.count_by_kek_version(session)
     active = instance.keyring.provider.active_version
-    todo = sum(n for v, n in counts.items() if v != active)
     with Progress(console=console, transient=False) as progress:
-        task = progress.add_task(f"Re-wrapping data keys under KEK {active}", total=todo)
-        done = instance.subjects.rewrap_data_keys(
-            instance.db, batch=instance.settings.key_rotation_batch,
-            progress=lambda n: progress.advance(task, n))
-    with instance.db.write() as session:
-        instance.staff.users.reseal_secrets(session)  # staff TOTP secrets, a handful
-    return done
+        task = progress.add_task(f"Re-wrapping data keys under KEK {active}",
+                                 total=keys_to_rewrap(instance))
+        return rewrap_all(instance, progress=lambda n: progress.advance(task, n))
 
 
 @app.command("rotate")
@@ -63,7 +57,7 @@ def status(ctx: typer.Context) -> None:
     """
     with opened_instance(ctx) as instance:
         with instance.db.read() as session:
-            counts = instance.subjects.count_by_kek_version(session)
+            counts = count_by_kek_version(session)
         provider = instance.keyring.provider
         table = Table("KEK version", "active", "data keys")
         for version in sorted(provider.versions() | set(counts)):

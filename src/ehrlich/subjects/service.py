@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,9 @@ _LOAD = (select(_SUBJECTS, _DATA_KEYS.c.wrapped).select_from(_SUBJECTS.outerjoin
 _LOAD_FOR_UPDATE = _LOAD.with_for_update(of=_SUBJECTS)
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
 CONTACT_FIELDS = ("email", "phone")
+# What an erased subject row keeps of its personal data: nothing.
+_ERASED: dict[str, Any] = {"state": STATE_ERASED, "email_index": None, "phone_index": None,
+                           **{f"{field}_ct": None for field in ENCRYPTED_FIELDS}}
 _LOOKUP_CHUNK = 500
 ErasureHook = Callable[[Session, ErasureRecord], None]
 """Runs in the erasure's transaction (and for every ledger record on replay); other
@@ -331,9 +334,7 @@ class SubjectsService:
                 hook(session, record)
             session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
             session.execute(update(Subject).where(Subject.id == subject_id).values(
-                state=STATE_ERASED, erased_at=now, updated_at=now, email_index=None,
-                phone_index=None, email_ct=None, name_ct=None, phone_ct=None,
-                attributes_ct=None))
+                erased_at=now, updated_at=now, **_ERASED))
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
         db.purge_deleted_rows("data_keys")
@@ -357,9 +358,7 @@ class SubjectsService:
             for subject_id in sorted(present | keyed):
                 record = chunk[subject_id]
                 session.execute(update(Subject).where(Subject.id == subject_id).values(
-                    state=STATE_ERASED, erased_at=record.erased_at, updated_at=now,
-                    email_index=None, phone_index=None, email_ct=None, name_ct=None,
-                    phone_ct=None, attributes_ct=None))
+                    erased_at=record.erased_at, updated_at=now, **_ERASED))
                 replayed.append(record)
         for record in pending:  # suppressions made after the backup hold again too
             for hook in self._erasure_hooks:
@@ -368,39 +367,7 @@ class SubjectsService:
                                                      r.subject_id) for r in replayed], now=now)
         return len(replayed)
 
-    def rewrap_data_keys(self, db: Database, *, batch: int,
-                         progress: Callable[[int], None] | None = None) -> int:
-        """Re-wrap data keys under the active KEK, one committed batch at a time.
-
-        Resumable: it only picks keys still under an older version, so an
-        interrupted run continues where it stopped. Reads work throughout.
-        """
-        active = self._keyring.provider.active_version
-        done = 0
-        while True:
-            with db.write() as session:
-                keys = session.execute(
-                    select(DataKey).where(DataKey.kek_version != active)
-                    .order_by(DataKey.subject_id).limit(batch).with_for_update()
-                ).scalars().all()
-                for key in keys:
-                    plain = self._keyring.unwrap_data_key(key.wrapped, subject_id=key.subject_id)
-                    key.wrapped = self._keyring.wrap_data_key(plain, subject_id=key.subject_id)
-                    key.kek_version = active
-            done += len(keys)
-            if progress is not None and keys:
-                progress(len(keys))
-            if len(keys) < batch:
-                return done
-
-    def count_by_kek_version(self, session: Session) -> dict[int, int]:
-        from sqlalchemy import func
-        rows = session.execute(
-            select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version)).all()
-        return {int(v): int(n) for v, n in rows}
-
     def count_by_state(self, session: Session) -> dict[str, int]:
         """How many subjects are active and erased (no personal data)."""
-        from sqlalchemy import func
         rows = session.execute(select(Subject.state, func.count()).group_by(Subject.state)).all()
         return {str(state): int(n) for state, n in rows}
