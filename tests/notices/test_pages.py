@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ehrlich.instance.service import Instance
+from ehrlich.app import create_app
+from ehrlich.instance.service import Instance, init_instance, open_instance
 from ehrlich.notices.i18n import pick_language
+from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.notices.conftest import variant
 
@@ -122,18 +124,28 @@ def test_pick_language(header: str | None, expected: str) -> None:
     assert pick_language(header) == expected
 
 
-def test_backup_age_is_stated_once_backups_are_set_up(published: Instance, client: TestClient,
-                                                      tmp_path: Path) -> None:
+def test_no_backup_age_is_stated_without_backups(published: Instance, client: TestClient
+                                                 ) -> None:
     assert "Encrypted backups" not in client.get("/notice").text
     assert "backups" not in client.get("/notice.json").json()
-    published.settings = published.settings.model_copy(
-        update={"backup_destination": str(tmp_path / "backups")})
-    days = published.backup.max_backup_age().days
-    assert days == 64  # daily backups kept 7 days, 4 weeks, 3 months
-    english = client.get("/notice").text
-    assert f"Encrypted backups hold copies for at most {days} days." in english
-    assert "erased again" in english
-    german = client.get("/notice", headers={"Accept-Language": "de"}).text
-    assert f"höchstens {days} Tage" in german
-    assert client.get("/notice.json").json()["backups"] == {"max_age_days": days}
-    assert client.get("/notice/v/1.json").json()["backups"] == {"max_age_days": days}
+
+
+def test_backup_age_is_stated_once_backups_are_set_up(settings: Settings, example: str,
+                                                      tmp_path: Path) -> None:
+    configured = settings.model_copy(update={"backup_destination": str(tmp_path / "backups")})
+    init_instance(configured, now=NOW)
+    instance = open_instance(configured)
+    try:
+        _publish(instance, example)
+        days = instance.backup.max_backup_age().days
+        assert days == 64  # daily backups kept 7 days, 4 weeks, 3 months
+        with TestClient(create_app(instance)) as client:
+            english = client.get("/notice").text
+            assert f"Encrypted backups hold copies for at most {days} days." in english
+            assert "erased again" in english
+            german = client.get("/notice", headers={"Accept-Language": "de"}).text
+            assert f"höchstens {days} Tage" in german
+            assert client.get("/notice.json").json()["backups"] == {"max_age_days": days}
+            assert client.get("/notice/v/1.json").json()["backups"] == {"max_age_days": days}
+    finally:
+        instance.close()

@@ -255,3 +255,7 @@ class BackupService:
     def max_backup_age(self, interval: timedelta = timedelta(days=1)) -> timedelta:
         """How long a backup (and erased data in it) can survive; the notice states it."""
         return max_backup_age(self.policy, interval)
+
+    def stated_age_days(self) -> int | None:
+        """The maximum backup age in days for the public notice, once backups are set up."""
+        return self.max_backup_age().days if self.settings.backup_destination else None

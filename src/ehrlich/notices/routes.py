@@ -34,17 +34,9 @@ def _language(page: NoticePage | None, lang: str | None, accept: str | None) -> 
     return pick_language(accept, offered)
 
 
-def _backup_days(instance: Instance) -> int | None:
-    """How long backups keep copies, stated beside the notice when backups are set up:
-    it bounds how long erased data survives anywhere."""
-    if not instance.settings.backup_destination:
-        return None
-    return instance.backup.max_backup_age().days
-
-
 def _html(request: Request, instance: Instance, page: NoticePage, lang: str) -> HTMLResponse:
     t = strings(lang)
-    backup_days = _backup_days(instance)
+    backup_days = instance.backup.stated_age_days()
     info = page.published.info
     published = page.published.notice
     context: dict[str, Any] = {
@@ -76,7 +68,7 @@ def _json(instance: Instance, page: NoticePage) -> Response:
         "version": info.number, "sha256": info.sha256,
         "published_at": info.published_at.isoformat(), "current": page.is_current,
         "notice": json.loads(canonical_json(page.published.notice))}
-    backup_days = _backup_days(instance)
+    backup_days = instance.backup.stated_age_days()
     if backup_days:
         body["backups"] = {"max_age_days": backup_days}
     return Response(json.dumps(body, ensure_ascii=False, indent=1),
