@@ -177,7 +177,8 @@ def test_anchor_text_round_trips(seq: int, digest: bytes) -> None:
 
 @given(st.text(max_size=80).filter(lambda t: ":" not in t)
        | st.sampled_from(["0:" + "ab" * 32, "5:abc", "x:" + "ab" * 32, "5:" + "ab" * 33,
-                          "-3:" + "ab" * 32, "5:" + "zz" * 32]))
+                          "-3:" + "ab" * 32, "5:" + "zz" * 32,
+                          "9" * 20 + ":" + "ab" * 32]))
 def test_anchor_parser_refuses_anything_else_naming_the_field(text: str) -> None:
     from ehrlich.audit.service import Anchor
     from ehrlich.errors import InvalidInput

@@ -149,3 +149,16 @@ def test_changes_posted_from_another_site_are_refused_and_change_nothing(
     assert client.post(page_url, data={}, headers={"Origin": "http://testserver"}
                        ).status_code == 200
     assert states(published, ada)["newsletter"] == "withdrawn"
+
+
+def test_a_preference_link_of_an_erased_person_changes_nothing(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    ada = subject_of(published)
+    published.subjects.erase(published.db, ada, actor="test", now=NOW)
+    before = states(published, ada)
+    response = client.post(page_url, data={"purpose": ["newsletter", "partner_offers"]})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert ada not in response.text
+    assert states(published, ada) == before

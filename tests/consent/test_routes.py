@@ -225,3 +225,16 @@ def test_audience_csv_defuses_formulas_and_ndjson_keeps_any_address(
     assert cells[ids[0]] == "'=cmd@example.org"
     assert cells[ids[1]] == "'+1@example.org"
     assert cells[ids[2]] == expected[ids[2]]
+
+
+def test_ids_the_database_cannot_hold_are_refused_without_a_500(
+        instance: Instance, client: TestClient, auth: Auth) -> None:
+    """A NUL character or a huge number in an id: a 4xx, on both databases."""
+    headers = auth("consent:read")
+    for subject_id in ("%00", "a%00b", "x" * 300):
+        response = client.get(f"/api/v1/subjects/{subject_id}/consents", headers=headers)
+        assert response.status_code in (404, 422), (subject_id, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    for number in ("0", "99999999999999999999"):
+        assert client.get(f"/notice/v/{number}").status_code == 404
+        assert client.get(f"/notice/v/{number}.json").status_code == 404

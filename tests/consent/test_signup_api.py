@@ -81,6 +81,8 @@ def test_german_signup_needs_the_german_text(
     ({"email": "a" * 400 + "@example.org"}, "email"),
     ({"name": "n" * 201}, "name"),
     ({"consents": []}, "consents"),
+    ({"form": "shop\x00page"}, "form"),
+    ({"notice_hash": "sha256:\x00"}, "notice_hash"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(
         client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth,

@@ -77,6 +77,14 @@ def test_form_errors_name_the_field_and_keep_the_input(
     assert outbox.sent == []
 
 
+def test_a_notice_version_that_is_no_plain_number_is_refused(
+        client: TestClient, published: Instance, outbox: MemoryMailSender) -> None:
+    refused = client.post("/signup", data=form(notice_version="²"))  # a digit int() refuses
+    assert refused.status_code == 422
+    assert "notice_version" in refused.text
+    assert written(published) == 0
+
+
 def test_honeypot_gets_the_same_answer_and_writes_nothing(
         client: TestClient, published: Instance, outbox: MemoryMailSender) -> None:
     person = client.post("/signup", data=form(email="bob@example.org"))

@@ -64,7 +64,8 @@ class Anchor:
             anchor = cls(int(seq), bytes.fromhex(digest))
         except ValueError:
             anchor = None
-        if anchor is None or anchor.seq < 1 or len(anchor.hash) != len(GENESIS_HASH):
+        if (anchor is None or not 1 <= anchor.seq < 2**63
+                or len(anchor.hash) != len(GENESIS_HASH)):
             raise InvalidInput.one("anchor", "write it as SEQ:HASH, as `ehrlich audit head` "
                                    "prints it (a positive number, a colon, 64 hex digits)")
         return anchor

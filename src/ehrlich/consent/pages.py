@@ -107,7 +107,8 @@ def _submit(request: Request, instance: Instance, now: Any, *, embed: bool, emai
             raise InvalidInput.one("purpose", "tick at least one")
         data = SignupInput(
             email=email, name=name or None, language=lang,
-            notice_version=int(notice_version) if notice_version.isdigit() else 0,
+            notice_version=int(notice_version) if notice_version.isascii()
+            and notice_version.isdigit() else 0,
             consents=[SignupConsent(purpose=p, text=texts[p].text if p in texts else "?")
                       for p in purpose[:20]],
             form=str(request.url_for("signup_embed" if embed else "signup_page")))

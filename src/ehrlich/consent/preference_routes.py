@@ -26,6 +26,7 @@ from ehrlich.crypto import TokenInvalid
 from ehrlich.errors import NotFound
 from ehrlich.instance.service import Instance
 from ehrlich.notices.service import PublishedNotice
+from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
 from ehrlich.web.templating import render
 
@@ -100,15 +101,19 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
     if subject_id is None:
         return _invalid(request)
     lang = page_language(request)
-    with instance.db.write() as session:
-        published = instance.notices.current(session)
-        known = preferences.change(session, instance.audit, subject_id,
-                                   offers(published, lang), published,
-                                   ticked=set(purpose or []), token=token,
-                                   form="preference-centre", evidence=evidence_of(request),
-                                   now=now)
-        context = _choices(session, request, instance, subject_id, now,
-                           message=TEXTS[lang]["saved"], published=published, known=known)
+    try:
+        with instance.db.write() as session:
+            published = instance.notices.current(session)
+            known = preferences.change(session, instance.audit, subject_id,
+                                       offers(published, lang), published,
+                                       ticked=set(purpose or []), token=token,
+                                       form="preference-centre",
+                                       evidence=evidence_of(request), now=now)
+            context = _choices(session, request, instance, subject_id, now,
+                               message=TEXTS[lang]["saved"], published=published,
+                               known=known)
+    except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
+        return _invalid(request)
     return _page(request, token, context)
 
 

@@ -134,6 +134,13 @@ class SignupInput(BaseModel):
     form: str | None = Field(default=None, max_length=500,
                              description="Form id or URL the person used")
 
+    @field_validator("form", "notice_hash")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise ValueError("must not contain control characters")
+        return value
+
 
 class SignupReceipt(BaseModel):
     """The same answer for a new and a known address (no enumeration)."""

@@ -97,6 +97,7 @@ _HEAD_OF = _HEADS.where(NoticeVersion.number == bindparam("number"))
 _BODY_OF = select(NoticeVersion.canonical, NoticeVersion.source).where(
     NoticeVersion.number == bindparam("number"))
 PARSED_VERSIONS_KEPT = 16
+MAX_VERSION = 2**31 - 1
 
 
 def check_notice(text: str, *, file: str) -> tuple[LoadedNotice, list[Finding]]:
@@ -176,6 +177,8 @@ class NoticesService:
         return latest
 
     def version(self, session: Session, number: int) -> PublishedNotice:
+        if not 1 <= number <= MAX_VERSION:  # the column is a 32-bit integer
+            raise NotFound(f"there is no notice version {number}")
         found = self._read(session, session.connection().execute(
             _HEAD_OF, {"number": number}).first())
         if found is None:

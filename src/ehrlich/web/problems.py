@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ehrlich import errors
@@ -94,6 +94,15 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
                    "try again in a minute", headers={"Retry-After": "30"})
 
 
+def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value (a NUL character, a number out of its range) while
+    looking something up or storing it; the transaction was rolled back."""
+    log.warning("value refused by the database: %s", exc.__class__.__name__)
+    return problem(422, "invalid-input", "Invalid input",
+                   "a value in the request cannot be used (a control character, or a number "
+                   "out of range); nothing was changed")
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "internal", "Internal error",
@@ -105,5 +114,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.EhrlichError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(RedisError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
