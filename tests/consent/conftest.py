@@ -4,12 +4,16 @@ purpose shared with a third-party controller, and an outbox instead of SMTP."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
+from ehrlich.app import create_app
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender, OutgoingMail
 from ehrlich.notices.example import example_notice_text
+from ehrlich.web.deps import get_now
 from tests.conftest import NOW
 
 PARTNER = """
@@ -68,3 +72,13 @@ def link(mail: OutgoingMail, kind: str) -> str:
     match = re.search(rf"https?://[^/\s]+(/{kind}/[A-Za-z0-9_.-]+)", mail.text)
     assert match is not None, mail.text
     return match.group(1)
+
+
+@pytest.fixture
+def client(instance: Instance) -> Iterator[TestClient]:
+    """The app on a fixed clock (`NOW`), like the data the tests make: link lifetimes and
+    expiry are then the same whatever day the suite runs."""
+    app = create_app(instance)
+    app.dependency_overrides[get_now] = lambda: NOW
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
