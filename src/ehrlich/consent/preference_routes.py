@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from ehrlich.consent import preferences
-from ehrlich.consent.evidence import gpc_signal
-from ehrlich.consent.offers import offers
+from ehrlich.consent import preference_centre
+from ehrlich.consent.preference_centre import CentreView
 from ehrlich.consent.proof import build_proof
 from ehrlich.consent.signup_links import read_preferences_token
 from ehrlich.consent.web import (
@@ -25,7 +23,6 @@ from ehrlich.consent.web import (
 from ehrlich.crypto import TokenInvalid
 from ehrlich.errors import NotFound
 from ehrlich.instance.service import Instance
-from ehrlich.notices.service import PublishedNotice
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
 from ehrlich.web.templating import render
@@ -41,29 +38,13 @@ def _invalid(request: Request) -> HTMLResponse:
         status_code=400)
 
 
-def _choices(session: Session, request: Request, instance: Instance, subject_id: str,
-             now: datetime, *, message: str | None = None,
-             published: PublishedNotice | None = None,
-             known: preferences.States | None = None) -> dict[str, Any]:
-    """The page's content, read in the caller's transaction (a write one under GPC,
-    which withdraws purposes shared with third parties)."""
+def _page(request: Request, token: str, shown: CentreView, *, message: str | None = None
+          ) -> HTMLResponse:
     lang = page_language(request)
-    evidence = evidence_of(request)
-    published = published or instance.notices.current(session)
-    available = offers(published, lang)
-    honoured = preferences.honour_gpc(session, instance.audit, subject_id, available,
-                                      evidence=evidence, now=now)
-    shown = preferences.choices(session, subject_id, available,
-                                gpc=gpc_signal(evidence.sec_gpc),
-                                known=None if honoured else known)
-    return {"t": TEXTS[lang], "lang": lang, "states": STATE_LABELS[lang], "choices": shown,
-            "message": message, "gpc": gpc_signal(evidence.sec_gpc),
-            "gpc_changed": bool(honoured),
-            "contact": published.notice.controller.contact}
-
-
-def _page(request: Request, token: str, context: dict[str, Any]) -> HTMLResponse:
-    response = render(request, "consent/preferences.html", {**context, "token": token})
+    response = render(request, "consent/preferences.html", {
+        "t": TEXTS[lang], "lang": lang, "states": STATE_LABELS[lang], "choices": shown.choices,
+        "message": message, "gpc": shown.gpc, "gpc_changed": shown.gpc_changed,
+        "contact": shown.contact, "token": token})
     response.headers.update(NO_STORE)
     return response
 
@@ -87,10 +68,10 @@ def preferences_page(token: str, request: Request, instance: InstanceDep, now: N
     subject_id = _person(request, instance, token, now)
     if subject_id is None:
         return _invalid(request)
-    gpc = gpc_signal(evidence_of(request).sec_gpc)
-    with instance.db.write() if gpc else instance.db.read() as session:
-        context = _choices(session, request, instance, subject_id, now)
-    return _page(request, token, context)
+    shown = preference_centre.view(instance.db, instance.audit, instance.notices, subject_id,
+                                   language=page_language(request),
+                                   evidence=evidence_of(request), now=now)
+    return _page(request, token, shown)
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse)
@@ -102,19 +83,12 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
         return _invalid(request)
     lang = page_language(request)
     try:
-        with instance.db.write() as session:
-            published = instance.notices.current(session)
-            known = preferences.change(session, instance.audit, subject_id,
-                                       offers(published, lang), published,
-                                       ticked=set(purpose or []), token=token,
-                                       form="preference-centre",
-                                       evidence=evidence_of(request), now=now)
-            context = _choices(session, request, instance, subject_id, now,
-                               message=TEXTS[lang]["saved"], published=published,
-                               known=known)
+        shown = preference_centre.save(instance.db, instance.audit, instance.notices,
+                                       subject_id, language=lang, ticked=set(purpose or []),
+                                       token=token, evidence=evidence_of(request), now=now)
     except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
         return _invalid(request)
-    return _page(request, token, context)
+    return _page(request, token, shown, message=TEXTS[lang]["saved"])
 
 
 @router.post("/preferences/{token}/withdraw-all", response_class=HTMLResponse)
@@ -124,12 +98,10 @@ def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep
     if subject_id is None:
         return _invalid(request)
     lang = page_language(request)
-    with instance.db.write() as session:
-        preferences.withdraw_all(session, instance.audit, subject_id,
-                                 evidence=evidence_of(request), now=now)
-        context = _choices(session, request, instance, subject_id, now,
-                           message=TEXTS[lang]["withdrawn_all"])
-    return _page(request, token, context)
+    shown = preference_centre.withdraw_all(instance.db, instance.audit, instance.notices,
+                                           subject_id, language=lang,
+                                           evidence=evidence_of(request), now=now)
+    return _page(request, token, shown, message=TEXTS[lang]["withdrawn_all"])
 
 
 @router.get("/preferences/{token}/proof/{event_id}", response_class=HTMLResponse)

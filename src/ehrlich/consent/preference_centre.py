@@ -1,0 +1,69 @@
+"""The preference centre's three steps, each in its own transaction: show, save, and
+withdraw everything. The routes only check the link and render what these return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditLog
+from ehrlich.consent import preferences
+from ehrlich.consent.evidence import gpc_signal
+from ehrlich.consent.offers import offers
+from ehrlich.consent.schemas import Evidence
+from ehrlich.notices.service import NoticesService, PublishedNotice
+from ehrlich.storage.database import Database
+
+
+@dataclass(frozen=True)
+class CentreView:
+    choices: list[preferences.Choice]
+    gpc: bool
+    """the visitor's browser sent `Sec-GPC: 1`"""
+    gpc_changed: bool
+    """consents shared with third parties were withdrawn on this visit because of it"""
+    contact: str
+
+
+def _view(session: Session, subject_id: str, published: PublishedNotice, language: str, *,
+          evidence: Evidence, honoured: list[str] | None = None,
+          known: preferences.States | None = None) -> CentreView:
+    gpc = gpc_signal(evidence.sec_gpc)
+    shown = preferences.choices(session, subject_id, offers(published, language), gpc=gpc,
+                                known=known)
+    return CentreView(shown, gpc, bool(honoured), published.notice.controller.contact)
+
+
+def view(db: Database, audit: AuditLog, notices: NoticesService, subject_id: str, *,
+         language: str, evidence: Evidence, now: datetime) -> CentreView:
+    """The page; under GPC the visit withdraws consents shared with third parties (a write)."""
+    with db.write() if gpc_signal(evidence.sec_gpc) else db.read() as session:
+        published = notices.current(session)
+        honoured = preferences.honour_gpc(session, audit, subject_id,
+                                          offers(published, language), evidence=evidence,
+                                          now=now)
+        return _view(session, subject_id, published, language, evidence=evidence,
+                     honoured=honoured)
+
+
+def save(db: Database, audit: AuditLog, notices: NoticesService, subject_id: str, *,
+         language: str, ticked: set[str], token: str, evidence: Evidence,
+         now: datetime) -> CentreView:
+    """Make the consents match the ticked purposes (GPC already holds back third parties)."""
+    with db.write() as session:
+        published = notices.current(session)
+        known = preferences.change(session, audit, subject_id, offers(published, language),
+                                   published, ticked=ticked, token=token,
+                                   form="preference-centre", evidence=evidence, now=now)
+        return _view(session, subject_id, published, language, evidence=evidence,
+                     known=known)
+
+
+def withdraw_all(db: Database, audit: AuditLog, notices: NoticesService, subject_id: str, *,
+                 language: str, evidence: Evidence, now: datetime) -> CentreView:
+    with db.write() as session:
+        preferences.withdraw_all(session, audit, subject_id, evidence=evidence, now=now)
+        return _view(session, subject_id, notices.current(session), language,
+                     evidence=evidence)
