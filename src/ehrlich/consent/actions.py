@@ -22,7 +22,7 @@ from ehrlich.consent.schemas import (
 from ehrlich.consent.service import current_state, history, record_consent
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.storage.database import Database
-from ehrlich.subjects.errors import SubjectNotFound
+from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
 from ehrlich.subjects.service import SubjectsService
 
@@ -45,7 +45,7 @@ def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, t
             subject_id=subject_id, purpose=purpose, channel=channel, action="withdrawn",
             method=method, evidence=evidence.model_copy(update={"token": token})),
             actor="subject", now=now)
-    except SubjectNotFound:
+    except (SubjectNotFound, SubjectErased):  # an erased person's link changes nothing
         return False
     return True
 

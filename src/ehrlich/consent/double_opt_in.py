@@ -116,7 +116,7 @@ def cancel(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
             record_consent(session, audit, ConsentInput(
                 subject_id=subject_id, purpose=purpose, channel=channel, action="withdrawn",
                 method="one-click-unsubscribe", evidence=evidence), actor="subject", now=now)
-        except SubjectNotFound:
+        except (SubjectNotFound, SubjectErased):  # an erased person's link changes nothing
             return False
     return True
 

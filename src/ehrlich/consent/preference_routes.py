@@ -68,9 +68,12 @@ def preferences_page(token: str, request: Request, instance: InstanceDep, now: N
     subject_id = _person(request, instance, token, now)
     if subject_id is None:
         return _invalid(request)
-    shown = preference_centre.view(instance.db, instance.audit, instance.notices, subject_id,
-                                   language=page_language(request),
-                                   evidence=evidence_of(request), now=now)
+    try:
+        shown = preference_centre.view(instance.db, instance.audit, instance.notices,
+                                       subject_id, language=page_language(request),
+                                       evidence=evidence_of(request), now=now)
+    except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
+        return _invalid(request)
     return _page(request, token, shown)
 
 
@@ -98,9 +101,12 @@ def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep
     if subject_id is None:
         return _invalid(request)
     lang = page_language(request)
-    shown = preference_centre.withdraw_all(instance.db, instance.audit, instance.notices,
-                                           subject_id, language=lang,
-                                           evidence=evidence_of(request), now=now)
+    try:
+        shown = preference_centre.withdraw_all(instance.db, instance.audit, instance.notices,
+                                               subject_id, language=lang,
+                                               evidence=evidence_of(request), now=now)
+    except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
+        return _invalid(request)
     return _page(request, token, shown, message=TEXTS[lang]["withdrawn_all"])
 
 

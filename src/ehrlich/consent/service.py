@@ -51,6 +51,8 @@ METHODS_FOR: dict[Action, frozenset[str]] = {
                            "preference-centre", "admin"}),
 }
 ENDING_ACTIONS = frozenset({"withdrawn", "objected", "expired"})
+PERSON = "subject"
+"""The actor of changes the person makes through their links."""
 
 
 def event_hash(row: dict[str, Any], prev: bytes) -> bytes:
@@ -135,8 +137,13 @@ def _snapshot(session: Session, data: ConsentInput, last_event_id: str | None
 
 
 def _subject_and_state(session: Session, data: ConsentInput, key: dict[str, str],
-                       now: datetime) -> tuple[bytes | None, StateRow]:
-    """The subject's email index and its locked state row (created when missing)."""
+                       now: datetime, *, by_person: bool) -> tuple[bytes | None, StateRow]:
+    """The subject's email index and its locked state row (created when missing).
+
+    An erased subject takes only ending actions (expiry, an administrator's
+    withdrawal), and none at all from the person's own links (`by_person`):
+    those outlive the erasure and must neither change nor record anything.
+    """
     conn = session.connection()
     both = conn.execute(_SUBJECT_AND_STATE, key).first()
     subject = both if both is not None else conn.execute(
@@ -144,7 +151,7 @@ def _subject_and_state(session: Session, data: ConsentInput, key: dict[str, str]
     if subject is None:
         raise SubjectNotFound(f"no subject with id {data.subject_id}")
     subject_state = both.subject_state if both is not None else subject.state
-    if subject_state == STATE_ERASED and data.action not in ENDING_ACTIONS:
+    if subject_state == STATE_ERASED and (by_person or data.action not in ENDING_ACTIONS):
         raise SubjectErased(f"subject {data.subject_id} was erased")
     if both is not None:
         return both.email_index, cast(StateRow, both)  # has the state row's three columns
@@ -162,7 +169,8 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
     _check_input(data)
     key = {"key_subject": data.subject_id, "key_purpose": data.purpose,
            "key_channel": data.channel}
-    email_index, state = _subject_and_state(session, data, key, now)
+    email_index, state = _subject_and_state(session, data, key, now,
+                                            by_person=actor == PERSON)
     current: State = state.state
     outcome = transition(current, data.action)
     if outcome == REFUSED:
