@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     signup_captcha_after: int = Field(default=3, ge=0,
                                       description="Signups per address and hour before the "
                                       "CAPTCHA is required")
+    signup_no_script_per_hour: int = Field(
+        default=5, ge=0, description="Signups per address and hour accepted without the "
+        "CAPTCHA from browsers without JavaScript, once the CAPTCHA is required")
+    signup_mails_per_recipient: int = Field(
+        default=3, ge=1, description="Confirmation mails per recipient address and day, "
+        "whatever the client")
     # Backups (see docs/backup.md): destination URL or directory, public age recipients.
     backup_destination: str = ""
     backup_recipients: list[str] = Field(default_factory=list)

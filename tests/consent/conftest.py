@@ -1,5 +1,6 @@
-"""Fixtures for signup, confirmation and the preference centre: a published notice with a
-purpose shared with a third-party controller, and an outbox instead of SMTP."""
+"""Fixtures for signup, confirmation and the preference centre: an instance with mail set
+up (signups are refused while it is off), a published notice with a purpose shared with a
+third-party controller, and an outbox that catches the mails before SMTP."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from ehrlich.app import create_app
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender, OutgoingMail
 from ehrlich.notices.example import example_notice_text
+from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.conftest import NOW
+from tests.mail.smtp_server import free_port
 
 PARTNER = """
   - id: partner_offers
@@ -42,6 +45,18 @@ security_measures:"""
 NEWSLETTER_EN = ("Yes, send me the Lindenhof newsletter by email, about once a month. I can "
                  "unsubscribe at any time with the link in each email.")
 PARTNER_EN = "Yes, pass my email address to Spree Kurier GmbH for its own offers."
+
+
+def with_mail(settings: Settings, port: int) -> Settings:
+    """`settings` with SMTP set up to a loopback port, as an instance that takes signups."""
+    return settings.model_copy(update={
+        "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_tls": "none",
+        "smtp_from": "Lindenhof <news@shop.example>"})
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return with_mail(settings, free_port())
 
 
 def notice_text() -> str:

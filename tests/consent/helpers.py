@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from ehrlich.app import create_app
+from ehrlich.consent.models import ConsentEvent
+from ehrlich.consent.offers import offer_map
 from ehrlich.consent.schemas import ConsentInput, RecordOutcome
 from ehrlich.consent.service import record_consent
-from ehrlich.instance.service import Instance
+from ehrlich.instance.service import Instance, open_instance
+from ehrlich.mail.interfaces import MemoryMailSender
+from ehrlich.settings import Settings
 from ehrlich.subjects.schemas import SubjectInput
+from ehrlich.web.deps import get_now
 from tests.conftest import NOW
 
 TEXT = "Yes, send me the weekly newsletter by email. I can unsubscribe at any time."
@@ -39,3 +50,34 @@ def record(instance: Instance, subject_id: str, action: str, *, now: Any = NOW,
         return record_consent(session, instance.audit, consent_input(subject_id, action,
                                                                      **changes),
                               actor="test", now=now)
+
+
+@contextmanager
+def reopened(instance: Instance, settings: Settings, **changes: Any
+             ) -> Iterator[tuple[Instance, MemoryMailSender, TestClient]]:
+    """The instance again, under settings with `changes`, with an outbox and a client on the
+    fixed clock; `client_host` gives the client's address."""
+    host = changes.pop("client_host", "testclient")
+    instance.close()
+    opened = open_instance(settings.model_copy(update=changes))
+    outbox = MemoryMailSender()
+    opened.mail = outbox
+    app = create_app(opened)
+    app.dependency_overrides[get_now] = lambda: NOW
+    try:
+        with TestClient(app, raise_server_exceptions=False, client=(host, 50000)) as client:
+            yield opened, outbox, client
+    finally:
+        opened.close()
+
+
+def consent_texts(instance: Instance, language: str) -> dict[str, str]:
+    """The published consent texts in one language, by purpose."""
+    with instance.db.read() as session:
+        return {p: o.text for p, o in offer_map(instance.notices.current(session),
+                                                 language).items()}
+
+
+def event_count(instance: Instance) -> int:
+    with instance.db.read() as session:
+        return session.execute(select(func.count()).select_from(ConsentEvent)).scalar_one()

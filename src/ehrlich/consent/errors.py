@@ -1,4 +1,4 @@
-from ehrlich.errors import Conflict
+from ehrlich.errors import Conflict, EhrlichError
 
 
 class ConsentRefused(Conflict):
@@ -11,3 +11,9 @@ class AddressSuppressed(Conflict):
     """The address unsubscribed or was erased: only the person can opt in again."""
 
     title = "Address suppressed"
+
+
+class SignupsClosed(EhrlichError):
+    """No mail can be sent (SMTP is not set up), so no double opt-in can be started."""
+
+    title = "Signups closed"

@@ -1,7 +1,9 @@
 """Public consent pages: signup (and its embeddable twin), confirmation, cancel, GPC.
 
 Every page works without JavaScript; the only script is the CAPTCHA solver,
-served from /static and needed only once an address looks automated.
+served from /static and needed only once an address looks automated (a browser
+without JavaScript takes the `<noscript>` path of `consent.gate` instead). The
+form's rules live in `consent.signup_form`; these routes render what it decides.
 `/embed/signup` is the one page other sites may frame (`signup_origins`).
 """
 
@@ -13,11 +15,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import ValidationError
 
 from ehrlich.consent.double_opt_in import cancel, check_confirm_link, confirm
 from ehrlich.consent.offers import offer_map, offers
-from ehrlich.consent.schemas import SignupConsent, SignupInput, SignupReceipt
+from ehrlich.consent.signup_form import FormOutcome, SignupForm, form_language, submit_form
 from ehrlich.consent.web import (
     NO_STORE,
     TEXTS,
@@ -26,7 +27,6 @@ from ehrlich.consent.web import (
     origin_allowed,
     page_language,
 )
-from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -37,16 +37,28 @@ FormStr = Annotated[str, Form(max_length=4096)]
 GPC_UPDATED = date(2026, 11, 29)
 
 
-def _form_page(request: Request, instance: Instance, *, embed: bool, status: int = 200,
-               errors: list[tuple[str, str]] | None = None, values: dict[str, Any] | None = None,
-               challenge: dict[str, Any] | None = None, message: str | None = None
-               ) -> HTMLResponse:
-    lang = page_language(request)
-    with instance.db.read() as session:
-        try:
-            published = instance.notices.current(session)
-        except NoticeNotPublished:
-            return render(request, "notice_missing.html", {"lang": lang}, status_code=503)
+def _notice_page(request: Request, lang: str, key: str, *, embed: bool, status: int
+                 ) -> HTMLResponse:
+    """A page that says why the form cannot be used (no notice yet, mail off)."""
+    t = TEXTS[lang]
+    response = render(request, "consent/message.html", {
+        "t": t, "lang": lang, "title": t[f"{key}_title"], "text": t[key], "embed": embed},
+        status_code=status)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _form_page(request: Request, instance: Instance, *, embed: bool, lang: str,
+               status: int = 200, errors: list[tuple[str, str]] | None = None,
+               values: dict[str, Any] | None = None, challenge: dict[str, Any] | None = None,
+               message: str | None = None) -> HTMLResponse:
+    assert instance.signups is not None
+    if not instance.signups.mail_on:
+        return _notice_page(request, lang, "closed", embed=embed, status=503)
+    try:
+        published = instance.signups.published(instance.db)
+    except NoticeNotPublished:
+        return _notice_page(request, lang, "not_open", embed=embed, status=503)
     context = {"t": TEXTS[lang], "lang": lang, "embed": embed, "errors": errors or [],
                "values": values or {}, "challenge": challenge, "message": message,
                "offers": offers(published, lang), "version": published.info.number,
@@ -58,76 +70,39 @@ def _form_page(request: Request, instance: Instance, *, embed: bool, status: int
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_page(request: Request, instance: InstanceDep) -> HTMLResponse:
-    return _form_page(request, instance, embed=False)
+    return _form_page(request, instance, embed=False, lang=page_language(request))
 
 
 @router.get("/embed/signup", response_class=HTMLResponse)
 def signup_embed(request: Request, instance: InstanceDep) -> HTMLResponse:
-    return _form_page(request, instance, embed=True)
+    return _form_page(request, instance, embed=True, lang=page_language(request))
 
 
-def _gate(request: Request, instance: Instance, now: Any, *, embed: bool, altcha: str,
-          values: dict[str, Any]) -> HTMLResponse | None:
-    """None when the signup may go ahead; otherwise the page that says why not."""
-    assert instance.signups is not None
-    assert instance.signups.gate is not None
-    t = TEXTS[page_language(request)]
-    decision = instance.signups.gate.admit(client_address(request), captcha=altcha or None,
-                                           now=now)
-    if decision.verdict == "limited":
-        response = _form_page(request, instance, embed=embed, status=429, values=values,
-                              message=t["limited"])
+def _answer(request: Request, instance: Instance, outcome: FormOutcome, *, embed: bool,
+            values: dict[str, Any]) -> HTMLResponse:
+    """The page for what the form's rules decided, in the language the form was shown in."""
+    lang = outcome.language
+    t = TEXTS[lang]
+    if outcome.status == "sent":
+        response = render(request, "consent/message.html", {
+            "t": t, "lang": lang, "title": t["sent_title"], "text": t["sent"], "embed": embed,
+            "gpc": outcome.gpc_honoured})
+        response.headers.update(NO_STORE)
+        return response
+    if outcome.status == "closed":
+        return _notice_page(request, lang, "closed", embed=embed, status=503)
+    if outcome.status == "not-open":
+        return _notice_page(request, lang, "not_open", embed=embed, status=503)
+    if outcome.status == "limited":
+        response = _form_page(request, instance, embed=embed, lang=lang, status=429,
+                              values=values, message=t["limited"])
         response.headers["Retry-After"] = "3600"
         return response
-    if decision.verdict == "captcha":
-        return _form_page(request, instance, embed=embed, status=429, values=values,
-                          challenge=decision.challenge, message=t["captcha"])
-    return None
-
-
-def _submit(request: Request, instance: Instance, now: Any, *, embed: bool, email: str,
-            name: str, language: str, notice_version: str, purpose: list[str], website: str,
-            altcha: str) -> HTMLResponse:
-    lang = page_language(request) if not language else ("de" if language == "de" else "en")
-    t = TEXTS[lang]
-    values = {"email": email, "name": name, "purposes": purpose}
-    if not origin_allowed(request, instance.settings, cross_site=True):
-        return _form_page(request, instance, embed=embed, status=403, message=t["origin"])
-    if website:  # the honeypot: a person never fills it in; answer as if all went well
-        return render(request, "consent/message.html", {
-            "t": t, "lang": lang, "title": t["sent_title"], "text": t["sent"], "embed": embed})
-    refused = _gate(request, instance, now, embed=embed, altcha=altcha, values=values)
-    if refused is not None:
-        return refused
-    assert instance.signups is not None
-    with instance.db.read() as session:
-        texts = offer_map(instance.notices.current(session), lang)
-    try:
-        if not purpose:
-            raise InvalidInput.one("purpose", "tick at least one")
-        data = SignupInput(
-            email=email, name=name or None, language=lang,
-            notice_version=int(notice_version) if notice_version.isascii()
-            and notice_version.isdigit() else 0,
-            consents=[SignupConsent(purpose=p, text=texts[p].text if p in texts else "?")
-                      for p in purpose[:20]],
-            form=str(request.url_for("signup_embed" if embed else "signup_page")))
-        receipt: SignupReceipt = instance.signups.sign_up(
-            instance.db, instance.mail, data, method="form", evidence=evidence_of(request),
-            now=now)
-    except InvalidInput as exc:
-        errors = [(p.field, p.reason) for p in exc.problems]
-        return _form_page(request, instance, embed=embed, status=422, errors=errors,
-                          values=values)
-    except ValidationError as exc:  # lengths and shapes
-        errors = [(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()]
-        return _form_page(request, instance, embed=embed, status=422, errors=errors,
-                          values=values)
-    response = render(request, "consent/message.html", {
-        "t": t, "lang": lang, "title": t["sent_title"], "text": t["sent"], "embed": embed,
-        "gpc": bool(receipt.gpc_honoured)})
-    response.headers.update(NO_STORE)
-    return response
+    if outcome.status == "captcha":
+        return _form_page(request, instance, embed=embed, lang=lang, status=429,
+                          values=values, challenge=outcome.challenge, message=t["captcha"])
+    return _form_page(request, instance, embed=embed, lang=lang, status=422,
+                      errors=outcome.errors, values=values)
 
 
 def _submission(*, embed: bool) -> Callable[..., HTMLResponse]:
@@ -136,10 +111,23 @@ def _submission(*, embed: bool) -> Callable[..., HTMLResponse]:
     def submit(request: Request, instance: InstanceDep, now: NowDep, email: FormStr = "",
                name: FormStr = "", language: FormStr = "", notice_version: FormStr = "",
                purpose: Annotated[list[str] | None, Form(max_length=64)] = None,
-               website: FormStr = "", altcha: FormStr = "") -> HTMLResponse:
-        return _submit(request, instance, now, embed=embed, email=email, name=name,
-                       language=language, notice_version=notice_version,
-                       purpose=purpose or [], website=website, altcha=altcha)
+               website: FormStr = "", altcha: FormStr = "", no_script: FormStr = ""
+               ) -> HTMLResponse:
+        posted = SignupForm(email=email, name=name, language=language,
+                            notice_version=notice_version, purposes=purpose or [],
+                            website=website, altcha=altcha, no_script=bool(no_script))
+        values = {"email": email, "name": name, "purposes": posted.purposes}
+        if not origin_allowed(request, instance.settings, cross_site=True):
+            lang = form_language(language, page_language(request))
+            return _form_page(request, instance, embed=embed, lang=lang, status=403,
+                              message=TEXTS[lang]["origin"])
+        assert instance.signups is not None
+        outcome = submit_form(
+            instance.signups, instance.db, instance.mail, posted,
+            page_language=page_language(request), address=client_address(request),
+            evidence=evidence_of(request),
+            form_url=str(request.url_for("signup_embed" if embed else "signup_page")), now=now)
+        return _answer(request, instance, outcome, embed=embed, values=values)
 
     return submit
 

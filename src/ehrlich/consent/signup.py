@@ -8,6 +8,11 @@ subject is created or found through `SubjectsService` (the only plaintext
 path). Purposes already active are left alone; every answer is the same, so
 the response never tells whether an address was known. The mail goes out
 after the transaction commits, so a rolled-back signup sends nothing.
+
+While SMTP is not set up no mail can go out, so signups are refused
+(`SignupsClosed`) rather than answered with a promise of a mail. One address
+gets at most `signup_mails_per_recipient` confirmation mails a day
+(`RecipientLimit`); a signup past that records nothing and gets the same answer.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.stores import open_store
 from ehrlich.captcha.service import CaptchaService
+from ehrlich.consent.errors import SignupsClosed
 from ehrlich.consent.evidence import gpc_signal
-from ehrlich.consent.gate import SignupGate
+from ehrlich.consent.gate import RecipientLimit, SignupGate
 from ehrlich.consent.offers import SIGNUP_CHANNEL, Offer, offer_map
 from ehrlich.consent.schemas import ConsentInput, Evidence, SignupInput, SignupReceipt
 from ehrlich.consent.service import current_state, record_consent
@@ -29,6 +35,7 @@ from ehrlich.consent.signup_links import cancel_token, confirm_token
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import MailSender, OutgoingMail, Unsubscribe
+from ehrlich.mail.smtp import SmtpConfig
 from ehrlich.mail.templates import MailTemplates
 from ehrlich.notices.service import NoticesService, PublishedNotice
 from ehrlich.settings import Settings
@@ -81,7 +88,8 @@ def checked_offers(published: PublishedNotice, data: SignupInput) -> list[Offer]
 class SignupService:
     def __init__(self, settings: Settings, keyring: Keyring, audit: AuditLog,
                  subjects: SubjectsService, notices: NoticesService, *,
-                 gate: SignupGate | None = None) -> None:
+                 gate: SignupGate | None = None,
+                 recipients: RecipientLimit | None = None) -> None:
         self._settings = settings
         self._keyring = keyring
         self._audit = audit
@@ -90,21 +98,35 @@ class SignupService:
         self._templates = MailTemplates()
         self.gate = gate
         """Bot defences of the public form (the API has its tokens instead)."""
+        self.recipients = recipients
+
+    @property
+    def mail_on(self) -> bool:
+        """Whether confirmation mails can go out at all (SMTP is set up)."""
+        return SmtpConfig.from_settings(self._settings) is not None
+
+    def published(self, db: Database) -> PublishedNotice:
+        """The notice signups are checked against; raises `NoticeNotPublished`."""
+        with db.read() as session:
+            return self._notices.current(session)
 
     def sign_up(self, db: Database, mail: MailSender, data: SignupInput, *, method: str,
                 evidence: Evidence, now: datetime) -> SignupReceipt:
         """Record `requested` per purpose and send one confirmation mail."""
+        if not self.mail_on:
+            raise SignupsClosed("signups are closed until mail is set up (EHRLICH_SMTP_HOST)")
         gpc = gpc_signal(evidence.sec_gpc)
-        pending: _Pending | None = None
+        chosen = checked_offers(self.published(db), data)
+        honoured = [o.purpose for o in chosen if gpc and o.third_party]
+        if len(honoured) == len(chosen) or (self.recipients is not None and not (
+                self.recipients.allow(self._subjects.email_index(data.email), now=now))):
+            return SignupReceipt(gpc_honoured=honoured)
         with db.write() as session:
             published = self._notices.current(session)
-            chosen = checked_offers(published, data)
-            honoured = [o.purpose for o in chosen if gpc and o.third_party]
-            wanted = [o for o in chosen if o.purpose not in honoured]
-            if wanted:
-                pending = self._request(session, data, wanted, published, method=method,
-                                        evidence=evidence, now=now)
-        if pending is not None and pending.requests:
+            wanted = [o for o in checked_offers(published, data) if o.purpose not in honoured]
+            pending = self._request(session, data, wanted, published, method=method,
+                                    evidence=evidence, now=now)
+        if pending.requests:
             self._send(mail, pending, now=now)
         return SignupReceipt(gpc_honoured=honoured)
 
@@ -163,5 +185,8 @@ def build_signups(settings: Settings, db: Database, keyring: Keyring, audit: Aud
     store = open_store(db, redis_url=settings.redis_url, prefix=settings.redis_prefix)
     gate = SignupGate(store, captcha, key=keyring.token_key("signup-throttle"),
                       per_hour=settings.signup_per_hour,
-                      captcha_after=settings.signup_captcha_after)
-    return SignupService(settings, keyring, audit, subjects, notices, gate=gate)
+                      captcha_after=settings.signup_captcha_after,
+                      no_script_per_hour=settings.signup_no_script_per_hour)
+    recipients = RecipientLimit(store, per_day=settings.signup_mails_per_recipient)
+    return SignupService(settings, keyring, audit, subjects, notices, gate=gate,
+                         recipients=recipients)

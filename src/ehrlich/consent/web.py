@@ -70,7 +70,15 @@ TEXTS: dict[str, dict[str, str]] = {
                    "then send the form again.",
         "captcha_working": "Working…", "captcha_done": "Done.",
         "captcha_failed": "That did not work; please reload the page.",
+        "captcha_no_script": "Your browser runs no JavaScript: just send the form again. "
+                             "We accept a few signups an hour like that from one network.",
         "limited": "Too many signups from your network. Please try again in an hour.",
+        "not_open_title": "Signup is not open yet",
+        "not_open": "The privacy notice has not been published yet, so nobody can sign up. "
+                    "Please come back later.",
+        "closed_title": "Signups are closed",
+        "closed": "Signups are closed until mail is set up: we could not send you the "
+                  "confirmation link. Nothing was stored; please try again later.",
         "origin": "This form may not be sent from that site.",
         "problem": "Please correct this:", "recipients": "Shared with",
         "confirm_title": "Confirm your subscription",
@@ -112,8 +120,18 @@ TEXTS: dict[str, dict[str, str]] = {
                    "ist, und senden Sie das Formular dann erneut.",
         "captcha_working": "Einen Moment…", "captcha_done": "Fertig.",
         "captcha_failed": "Das hat nicht geklappt; bitte laden Sie die Seite neu.",
+        "captcha_no_script": "Ihr Browser führt kein JavaScript aus: Senden Sie das "
+                             "Formular einfach erneut. Davon nehmen wir einige pro Stunde "
+                             "aus einem Netz an.",
         "limited": "Zu viele Anmeldungen aus Ihrem Netz. Bitte versuchen Sie es in einer "
                    "Stunde erneut.",
+        "not_open_title": "Die Anmeldung ist noch nicht geöffnet",
+        "not_open": "Die Datenschutzhinweise sind noch nicht veröffentlicht; bis dahin kann "
+                    "sich niemand anmelden. Bitte kommen Sie später wieder.",
+        "closed_title": "Anmeldungen sind geschlossen",
+        "closed": "Anmeldungen sind geschlossen, bis der Mailversand eingerichtet ist: Wir "
+                  "könnten Ihnen den Bestätigungslink nicht schicken. Nichts wurde "
+                  "gespeichert; bitte versuchen Sie es später erneut.",
         "origin": "Dieses Formular darf von dieser Website nicht gesendet werden.",
         "problem": "Bitte korrigieren Sie:", "recipients": "Weitergabe an",
         "confirm_title": "Anmeldung bestätigen",

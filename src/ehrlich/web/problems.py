@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ehrlich import errors
+from ehrlich.consent.errors import SignupsClosed
 from ehrlich.crypto import TokenExpired, TokenInvalid
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,6 +30,7 @@ STATUS: list[tuple[type[errors.EhrlichError], int, str]] = [
     (errors.Conflict, 409, "conflict"),
     (errors.IntegrityFailure, 500, "integrity-failure"),
     (errors.ConfigurationError, 503, "configuration"),
+    (SignupsClosed, 503, "signups-closed"),
 ]
 
 

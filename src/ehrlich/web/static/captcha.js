@@ -48,6 +48,8 @@
     const status = box.querySelector("[data-altcha-status]");
     const submit = form.querySelector("button[type=submit]");
     if (submit) submit.disabled = true;
+    const working = box.getAttribute("data-altcha-working");
+    if (status && working) status.textContent = working;
     try {
       const challenge = JSON.parse(box.getAttribute("data-altcha-challenge"));
       const solution = await solve(challenge);
