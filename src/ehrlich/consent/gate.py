@@ -7,9 +7,10 @@ per /64). Past `captcha_after` signups an hour from one address, the
 self-hosted proof-of-work CAPTCHA must be solved; past `per_hour`, signups
 from that address are refused until the window slides on.
 
-A browser without JavaScript cannot solve the CAPTCHA. It says so through a
-field inside `<noscript>` (sent only when scripts do not run), and is then let
-through without proof of work, but only `no_script_per_hour` times an hour
+A browser without JavaScript cannot solve the CAPTCHA. It says so with the
+form's `no_script` field (a hidden input inside `<noscript>`, and a button that
+/static/captcha.js removes when scripts run), and is then let through without
+proof of work, but only `no_script_per_hour` times an hour
 per address: anyone can claim to have no JavaScript, so this allowance is
 small, and the double opt-in mail (limited per recipient by `RecipientLimit`)
 remains the defence that matters.

@@ -70,8 +70,10 @@ TEXTS: dict[str, dict[str, str]] = {
                    "then send the form again.",
         "captcha_working": "Working…", "captcha_done": "Done.",
         "captcha_failed": "That did not work; please reload the page.",
-        "captcha_no_script": "Your browser runs no JavaScript: just send the form again. "
-                             "We accept a few signups an hour like that from one network.",
+        "captcha_no_script": "No JavaScript in your browser? Then send the form with this "
+                             "button; we accept a few signups an hour like that from one "
+                             "network.",
+        "submit_no_script": "Send without JavaScript",
         "limited": "Too many signups from your network. Please try again in an hour.",
         "not_open_title": "Signup is not open yet",
         "not_open": "The privacy notice has not been published yet, so nobody can sign up. "
@@ -120,9 +122,10 @@ TEXTS: dict[str, dict[str, str]] = {
                    "ist, und senden Sie das Formular dann erneut.",
         "captcha_working": "Einen Moment…", "captcha_done": "Fertig.",
         "captcha_failed": "Das hat nicht geklappt; bitte laden Sie die Seite neu.",
-        "captcha_no_script": "Ihr Browser führt kein JavaScript aus: Senden Sie das "
-                             "Formular einfach erneut. Davon nehmen wir einige pro Stunde "
-                             "aus einem Netz an.",
+        "captcha_no_script": "Kein JavaScript in Ihrem Browser? Dann senden Sie das "
+                             "Formular mit dieser Schaltfläche; davon nehmen wir einige pro "
+                             "Stunde aus einem Netz an.",
+        "submit_no_script": "Ohne JavaScript senden",
         "limited": "Zu viele Anmeldungen aus Ihrem Netz. Bitte versuchen Sie es in einer "
                    "Stunde erneut.",
         "not_open_title": "Die Anmeldung ist noch nicht geöffnet",

@@ -1,6 +1,7 @@
 // Solves ALTCHA v2 proof-of-work challenges (PBKDF2/SHA-256, uint32 counter) in the
 // browser with WebCrypto, for every element carrying data-altcha-challenge. The solution
-// goes into the form's hidden "altcha" field; the submit button waits for it. Served from
+// goes into the form's hidden "altcha" field; the submit button waits for it. The way
+// for browsers without JavaScript ([data-altcha-fallback]) is removed. Served from
 // /static because the Content-Security-Policy forbids inline scripts.
 (function () {
   "use strict";
@@ -48,6 +49,7 @@
     const status = box.querySelector("[data-altcha-status]");
     const submit = form.querySelector("button[type=submit]");
     if (submit) submit.disabled = true;
+    box.querySelectorAll("[data-altcha-fallback]").forEach(function (el) { el.remove(); });
     const working = box.getAttribute("data-altcha-working");
     if (status && working) status.textContent = working;
     try {
