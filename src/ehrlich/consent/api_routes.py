@@ -18,7 +18,9 @@ Signer = Annotated[ApiPrincipal, Depends(require_scope("signups:write"))]
 
 
 @router.post("/signups", response_model=SignupReceipt, status_code=202,
-             summary="Sign someone up: records `requested` and sends the confirmation mail")
+             summary="Sign someone up: records `requested` and sends the confirmation mail",
+             responses={503: {"description": "Signups are closed until mail is set up "
+                                             "(problem type `signups-closed`)"}})
 def create_signup(data: SignupInput, request: Request, caller: Signer, instance: InstanceDep,
                   now: NowDep) -> SignupReceipt:
     assert instance.signups is not None
