@@ -18,12 +18,11 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from email import policy
 from typing import Any
 
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
-from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.errors import MaintenanceActive
 from ehrlich.mail.interfaces import MailSender, NullMailSender, OutgoingMail
@@ -69,7 +68,7 @@ class QueuedMailSender:
         self._jobs.enqueue(SEND_TASK, seal_job(self._keyring, {
             "mail_from": self._builder.envelope_from,
             "to": message["To"].addresses[0].addr_spec,
-            "message": message.as_bytes(policy=policy.SMTP),
+            "message": message.as_bytes(policy=MAIL_POLICY),
             "message_id": str(message["Message-ID"]),
             "category": mail.category,
             "unsubscribe_url": mail.unsubscribe.url if mail.unsubscribe else None,
