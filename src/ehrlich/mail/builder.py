@@ -44,7 +44,7 @@ class _SmtpPolicy(EmailPolicy):
             return None
         entries = [entry.strip() for entry in str(value).split(",")]
         line = f"{name}: {', '.join(entries)}"
-        if len(line) > self.max_line_length:
+        if self.max_line_length and len(line) > self.max_line_length:
             line = f"{name}: " + f",{self.linesep} ".join(entries)
         return line + self.linesep
 
