@@ -74,6 +74,7 @@ def serve(
     import uvicorn
 
     from ehrlich.app import create_app
+    from ehrlich.web.access_log import log_config
 
     instance = instance_from(ctx)
     settings = instance.settings
@@ -95,7 +96,8 @@ def serve(
         consumer.start()
     try:
         uvicorn.run(create_app(instance), host=bind_host, port=bind_port,
-                    log_level="info", proxy_headers=True, server_header=False,
+                    log_level="info", log_config=log_config(), proxy_headers=True,
+                    server_header=False,
                     forwarded_allow_ips=settings.trusted_proxies)
     finally:
         if consumer is not None:
