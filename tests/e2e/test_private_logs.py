@@ -88,6 +88,7 @@ def test_the_server_log_holds_no_personal_data(tmp_path: Path) -> None:
         smtp.stop()
 
     log = "\n".join(p.read_text() for p in config.parent.glob("serve-*.log"))
+    assert "Mail:          on, mail goes to 127.0.0.1" in log  # the start-up banner
     assert f"{CLIENT_IP.rsplit('.', 1)[0]}.0/24" in log
     assert "/preferences/<token>" in log
     tokens = [link.rsplit("/", 1)[1] for link in links] + [

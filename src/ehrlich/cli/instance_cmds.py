@@ -74,6 +74,7 @@ def serve(
     import uvicorn
 
     from ehrlich.app import create_app
+    from ehrlich.mail.status import mail_status
     from ehrlich.web.access_log import log_config
 
     instance = instance_from(ctx)
@@ -90,6 +91,12 @@ def serve(
     console.print(f"  Health:        http://{bind_host}:{bind_port}/healthz")
     console.print("  API access:    create a token with "
                   "`ehrlich token create --name NAME --scope subjects:write`")
+    mail = mail_status(settings)
+    if mail.on:
+        console.print(f"  Mail:          on, {mail.detail}")
+    else:
+        console.print(f"  [yellow]Mail:          OFF[/yellow], {mail.detail}.\n"
+                      f"                 To turn it on: {mail.fix}.")
     consumer = None
     if settings.inprocess_worker:
         consumer = instance.jobs.consumer(workers=settings.worker_threads, in_process=True)
