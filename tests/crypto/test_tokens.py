@@ -136,3 +136,8 @@ def test_any_other_spelling_of_a_token_is_refused(keyring: Keyring, subject: str
     for other in _respellings(token):
         with pytest.raises(TokenInvalid):
             verify_token(keyring, other, purpose="unsubscribe", now=0)
+
+
+def test_an_expiry_that_would_read_as_never_is_refused(keyring: Keyring) -> None:
+    with pytest.raises(ValueError, match="expiry"):
+        sign_token(keyring, purpose="confirm", subject=SUBJECT, now=0, ttl_seconds=0)

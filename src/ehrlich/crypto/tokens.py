@@ -84,6 +84,8 @@ def _subject_bytes(subject: str) -> bytes:
 def sign_token(keyring: Keyring, *, purpose: str, subject: str, now: int,
                ttl_seconds: int | None, data: dict[str, Any] | None = None) -> str:
     expires = _NEVER if ttl_seconds is None else now + ttl_seconds
+    if ttl_seconds is not None and not 0 < expires < 2**32:  # 0 would read as "never"
+        raise ValueError("a token expiry must fall between 1970 and 2106")
     payload = (_subject_bytes(subject) + expires.to_bytes(4, "big")
                + (json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
                   if data else b""))

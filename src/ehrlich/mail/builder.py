@@ -68,6 +68,9 @@ def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
         if len(uri) > MAX_URI_CHARS:
             raise InvalidInput.one(f"unsubscribe.{field}",
                                    f"is longer than {MAX_URI_CHARS} characters")
+        if not uri.isascii():  # a header carries URIs as they are, never encoded
+            raise InvalidInput.one(f"unsubscribe.{field}", "must be ASCII (percent-encode "
+                                   "other characters; punycode for a domain)")
     if not parts.netloc or any(c in unsubscribe.url for c in "<>, \r\n"):
         raise InvalidInput.one("unsubscribe.url", "is not a usable URL")
     if unsubscribe.mailto is not None and (
