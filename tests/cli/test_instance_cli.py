@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy import update
 
 from ehrlich.audit.models import AuditEntry
-from ehrlich.instance.service import open_instance
-from ehrlich.settings import load_settings
+from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.settings import Settings, load_settings
 from ehrlich.subjects.data_keys import count_by_kek_version
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW, Cli
+from tests.e2e.servers import running_servers
 
 
 def _init(cli: Cli, tmp_path: Path) -> Path:
@@ -207,3 +208,14 @@ def test_audit_head_and_verify_with_an_anchor(cli: Cli, tmp_path: Path) -> None:
     garbled = cli("--data-dir", "inst/data", "audit", "verify", "--anchor", "yesterday")
     assert garbled.returncode == 2
     assert "anchor" in garbled.stderr
+
+
+def test_serve_says_when_mail_is_off_and_how_to_turn_it_on(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key")
+    config = init_instance(settings, now=NOW)
+    with running_servers(config, 1):
+        pass
+    [log] = config.parent.glob("serve-*.log")
+    banner = " ".join(log.read_text().split())
+    assert "Mail: OFF, mail is off" in banner
+    assert "To turn it on: set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM" in banner

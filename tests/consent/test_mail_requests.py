@@ -151,13 +151,12 @@ def test_a_token_in_the_first_text_line_counts_too(instance: Instance,
 def test_forged_tokens_and_garbage_change_nothing_and_stay_unread(
         instance: Instance, box: Box) -> None:
     kim, token = subscriber(instance, "kim@example.org")
-    body, signature = token.split(".")
     other_use = sign_token(instance.keyring, purpose="confirm", subject=kim, now=0,
                            ttl_seconds=None, data={"p": "newsletter", "c": "email"})
     broken_mime = (b"Subject: hello\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n"
                    b"Content-Type: text/plain; charset=no-such-charset\r\n"
                    b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64\r\n")
-    for raw in [mail(f"unsubscribe {body}.{signature[:-2]}AA"),  # forged signature
+    for raw in [mail(f"unsubscribe {token[:-2]}AA"),  # forged signature
                 mail(f"unsubscribe {other_use}"),  # signed for another use
                 mail("unsubscribe please", f"my token was {token}"),  # not in the first line
                 mail("Hello", "Please take me off your list."),

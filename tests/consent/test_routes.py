@@ -77,12 +77,11 @@ def test_unknown_forged_and_cross_purpose_tokens_get_the_same_answer_and_change_
     reference = client.post(f"/unsubscribe/{token_for(instance, valid_elsewhere)}",
                             data=ONE_CLICK)
     good = token_for(instance, ada)
-    body, sig = good.split(".")
     wrong_purpose = sign_token(instance.keyring, purpose="confirm", subject=ada,
                                now=int(NOW.timestamp()), ttl_seconds=None,
                                data={"p": "newsletter", "c": "email"})
     before = events(instance)
-    for token in ("nonsense", body + "." + sig[::-1], wrong_purpose, "a" * 5000,
+    for token in ("nonsense", good[:-22] + good[-22:][::-1], wrong_purpose, "a" * 5000,
                   token_for(instance, "00000000-0000-0000-0000-000000000000")):
         response = client.post(f"/unsubscribe/{token}", data=ONE_CLICK)
         assert (response.status_code, response.text) == (200, reference.text)

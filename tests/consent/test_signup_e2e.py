@@ -22,6 +22,7 @@ from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
     smtp,
     smtp_port,
 )
+from tests.mail.raw import raw_header
 from tests.mail.smtp_server import SmtpServer
 
 Auth = Callable[..., dict[str, str]]
@@ -53,6 +54,9 @@ def test_signup_confirm_unsubscribe_over_real_smtp(
         "purpose": ["newsletter"], "website": ""})
     assert response.status_code == 200
     assert run_jobs(instance) == 1
+    one_click = raw_header(smtp.received[0].data, "List-Unsubscribe")
+    assert one_click.startswith(b"List-Unsubscribe: <https://shop.example/")
+    assert b"=?" not in one_click
     mail = received(smtp)
     assert mail["To"] == "ada@example.org"
     assert mail["Subject"].startswith("Bitte bestätigen")
@@ -61,6 +65,7 @@ def test_signup_confirm_unsubscribe_over_real_smtp(
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     confirm = re.search(r"https://shop\.example(/confirm/\S+)", text)
     assert confirm is not None
+    assert len(confirm.group(0)) <= 241  # was 398 characters
     assert confirm.group(1) in html
     check = {"email": "ada@example.org", "purpose": "newsletter", "channel": "email"}
     reader = auth("consent:read", "audience:read")

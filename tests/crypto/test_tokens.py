@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import string
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,14 @@ def keyring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
     path: Path = tmp_path_factory.mktemp("keys") / "k.key"
     create_key_file(path)
     return Keyring.from_key_file(path)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def test_round_trip_with_data(keyring: Keyring) -> None:
@@ -47,7 +60,7 @@ def test_token_for_another_purpose_is_refused(keyring: Keyring) -> None:
 def test_forged_payload_is_refused(keyring: Keyring, tmp_path: Path) -> None:
     token = sign_token(keyring, purpose="confirm", subject="s1", now=0, ttl_seconds=60)
     other = sign_token(keyring, purpose="confirm", subject="s2", now=0, ttl_seconds=60)
-    forged = other.split(".")[0] + "." + token.split(".")[1]
+    forged = _b64(_unb64(other)[:-16] + _unb64(token)[-16:])  # s2's payload, s1's MAC
     with pytest.raises(TokenInvalid):
         verify_token(keyring, forged, purpose="confirm", now=0)
     create_key_file(tmp_path / "other.key")
@@ -60,3 +73,71 @@ def test_forged_payload_is_refused(keyring: Keyring, tmp_path: Path) -> None:
 def test_garbage_is_always_token_invalid(keyring: Keyring, garbage: str) -> None:
     with pytest.raises(TokenInvalid):
         verify_token(keyring, garbage, purpose="confirm", now=0)
+
+
+SUBJECT = "0b0e6f1c-3f1d-4d4f-9a59-5a3f3e4f2a10"
+
+
+def legacy_token(keyring: Keyring, *, purpose: str, subject: str, expires: int | None,
+                 data: dict[str, object]) -> str:
+    """A token in the earlier JSON form, as old mails carry it."""
+    payload = json.dumps({"p": purpose, "s": subject, "e": expires, "d": data},
+                         separators=(",", ":"), sort_keys=True).encode()
+    body = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    sig = hmac.new(keyring.token_key(purpose), body.encode(), hashlib.sha256).digest()
+    return body + "." + base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
+
+
+def test_uuid_subject_token_is_short(keyring: Keyring) -> None:
+    token = sign_token(keyring, purpose="consent-preferences", subject=SUBJECT, now=0,
+                       ttl_seconds=None)
+    # form byte, 16-byte UUID, 4-byte expiry, 16-byte MAC: 37 bytes, 50 characters
+    assert len(token) == 50
+    assert verify_token(keyring, token, purpose="consent-preferences", now=0).subject == SUBJECT
+
+
+def test_links_in_old_mails_still_verify(keyring: Keyring) -> None:
+    old = legacy_token(keyring, purpose="unsubscribe", subject=SUBJECT, expires=None,
+                       data={"p": "newsletter", "c": "email"})
+    claims = verify_token(keyring, old, purpose="unsubscribe", now=10**9)
+    assert (claims.subject, claims.expires_at, claims.data) == (
+        SUBJECT, None, {"p": "newsletter", "c": "email"})
+    with pytest.raises(TokenInvalid):
+        verify_token(keyring, old, purpose="consent-preferences", now=0)
+
+
+def _respellings(token: str) -> list[str]:
+    """Other strings that decode to the same bytes under a lenient base64 decoder."""
+    alphabet = string.ascii_letters + string.digits + "-_"
+    spellings = [token + "=", token + "==", token.replace("-", "+").replace("_", "/")]
+    for index, part in enumerate(token.split(".")):
+        for char in alphabet:
+            changed = part[:-1] + char
+            lenient = base64.urlsafe_b64decode(changed + "=" * (-len(changed) % 4))
+            if changed != part and lenient == base64.urlsafe_b64decode(
+                    part + "=" * (-len(part) % 4)):
+                parts = token.split(".")
+                parts[index] = changed
+                spellings.append(".".join(parts))
+    return [s for s in spellings if s != token]
+
+
+@given(subject=st.uuids().map(str) | st.text(min_size=1, max_size=40),
+       data=st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+       legacy=st.booleans())
+def test_any_other_spelling_of_a_token_is_refused(keyring: Keyring, subject: str,
+                                                   data: dict[str, object],
+                                                   legacy: bool) -> None:
+    token = (legacy_token(keyring, purpose="unsubscribe", subject=subject, expires=None,
+                          data=data) if legacy else
+             sign_token(keyring, purpose="unsubscribe", subject=subject, now=0,
+                        ttl_seconds=None, data=data))
+    assert verify_token(keyring, token, purpose="unsubscribe", now=0).subject == subject
+    for other in _respellings(token):
+        with pytest.raises(TokenInvalid):
+            verify_token(keyring, other, purpose="unsubscribe", now=0)
+
+
+def test_an_expiry_that_would_read_as_never_is_refused(keyring: Keyring) -> None:
+    with pytest.raises(ValueError, match="expiry"):
+        sign_token(keyring, purpose="confirm", subject=SUBJECT, now=0, ttl_seconds=0)

@@ -79,6 +79,9 @@ def test_transactional_mail_carries_no_list_headers() -> None:
     ({"unsubscribe": Unsubscribe(url="http://shop.example/u/1")}, "unsubscribe.url"),
     ({"unsubscribe": Unsubscribe(url="https://shop.example/u/1", mailto="x@y")},
      "unsubscribe.mailto"),
+    ({"unsubscribe": Unsubscribe(url="https://shöp.example/u/1")}, "unsubscribe.url"),
+    ({"unsubscribe": Unsubscribe(url="https://shop.example/u/1",
+                                 mailto="mailto:abmelden@shöp.example")}, "unsubscribe.mailto"),
 ])
 def test_bad_mail_names_the_field(changes: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidInput) as raised:

@@ -18,6 +18,7 @@ from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
 from ehrlich.settings import Settings
 from tests.jobs import run_jobs
+from tests.mail.raw import raw_header
 from tests.mail.smtp_server import SmtpServer
 
 SELECTOR, DOMAIN = "mail2026", "shop.example"
@@ -87,3 +88,18 @@ def test_incomplete_dkim_settings_stop_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot be read"):
         DkimSigner.from_settings(Settings(data_dir=tmp_path, dkim_key_file=tmp_path / "k",
                                           dkim_selector="s", dkim_domain="d.example"))
+
+
+def test_folded_one_click_header_verifies_over_the_raw_bytes(
+        instance: Instance, smtp: SmtpServer, rsa_key: rsa.RSAPrivateKey) -> None:
+    url = "https://shop.example/unsubscribe/" + "AbCd0123_-" * 12
+    mailto = "mailto:unsubscribe@shop.example?subject=unsubscribe%20" + "AbCd0123_-" * 12
+    smtp.start()
+    instance.mail.send(OutgoingMail(to="ada@example.org", subject="News", text="Hello",
+                                    category="marketing", unsubscribe=Unsubscribe(url, mailto)))
+    run_jobs(instance)
+    [got] = smtp.received
+    header = raw_header(got.data, "List-Unsubscribe")
+    assert header == f"List-Unsubscribe: <{url}>,\r\n <{mailto}>".encode()
+    assert dkim.verify(got.data, dnsfunc=dns_for(rsa_key))
+    assert "list-unsubscribe" in signed_headers(got.data)

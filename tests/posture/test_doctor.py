@@ -141,3 +141,18 @@ def test_user_commands(fresh: tuple[Path, str]) -> None:
     result = CliRunner().invoke(app, ["--data-dir", str(data_dir), "user", "add", "--role",
                                       "wizard", "b@example.org"])
     assert "role" in str(result.exception)
+
+
+def test_doctor_says_mail_is_off_and_how_to_turn_it_on(fresh: tuple[Path, str]) -> None:
+    data_dir, _ = fresh
+    _, statuses = _doctor(data_dir)
+    assert statuses["mail.smtp"] == "warn"
+    _, text = _cli(data_dir, "doctor")
+    unwrapped = " ".join(text.split())
+    assert "mail is off" in unwrapped
+    assert "EHRLICH_SMTP_HOST" in text
+    (data_dir / "ehrlich.toml").write_text((data_dir / "ehrlich.toml").read_text()
+                                           + '\nsmtp_host = "127.0.0.1"\n'
+                                           'smtp_from = "Shop <news@shop.example>"\n')
+    _, statuses = _doctor(data_dir)
+    assert statuses["mail.smtp"] == "pass"

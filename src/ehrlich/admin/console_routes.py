@@ -22,6 +22,7 @@ from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, Role, allowed
 from ehrlich.auth.sessions import session_hash
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
+from ehrlich.mail.status import mail_status
 from ehrlich.posture.service import run_report
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -42,7 +43,7 @@ def dashboard(request: Request, instance: InstanceDep, now: NowDep,
     with instance.db.read() as session:
         user = instance.staff.users.by_email(session, active.email)
     return page(request, "dashboard.html", {
-        "counts": counts, "report": report,
+        "counts": counts, "report": report, "mail": mail_status(instance.settings),
         "must_change": bool(user and user.must_change_password)}, active=active)
 
 

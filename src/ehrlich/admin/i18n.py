@@ -58,6 +58,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sessions": "Sessions", "end_sessions": "Sign out on every device",
         "signed_in_at": "Signed in", "last_seen": "Last active",
         "this_session": "this browser", "end_session": "Sign out there",
+        "mail_off": "Mail is off.", "mail_turn_on": "To turn it on",
+        "mail_page": "Mail settings and a test mail",
     },
     "de": {
         "console": "Konsole", "sign_in": "Anmelden", "email": "E-Mail", "password": "Passwort",
@@ -112,6 +114,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sessions": "Sitzungen", "end_sessions": "Auf allen Geräten abmelden",
         "signed_in_at": "Angemeldet", "last_seen": "Zuletzt aktiv",
         "this_session": "dieser Browser", "end_session": "Dort abmelden",
+        "mail_off": "Mail ist aus.", "mail_turn_on": "So schalten Sie sie ein",
+        "mail_page": "Mail-Einstellungen und Test-Mail",
     },
 }
 

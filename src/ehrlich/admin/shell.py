@@ -11,6 +11,7 @@ from ehrlich.admin.deps import Redirect
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
 from ehrlich.consent import admin_routes as consent_admin
+from ehrlich.mail import admin_routes as mail_admin
 
 
 def default_navigation() -> Navigation:
@@ -20,6 +21,7 @@ def default_navigation() -> Navigation:
     nav.add(NavEntry("/admin/account", {"en": "Account", "de": "Konto"}))
     nav.add(NavEntry("/admin/consents", {"en": "Consent", "de": "Einwilligungen"},
                      Permission.AUDIT_READ))
+    nav.add(NavEntry("/admin/mail", {"en": "Mail", "de": "Mail"}, Permission.POSTURE_READ))
     return nav
 
 
@@ -33,4 +35,5 @@ def install(app: FastAPI) -> None:
     app.include_router(login_routes.router)
     app.include_router(console_routes.router)
     app.include_router(consent_admin.router)
+    app.include_router(mail_admin.router)
     app.add_exception_handler(Redirect, _redirect)

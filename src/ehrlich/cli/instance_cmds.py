@@ -74,6 +74,8 @@ def serve(
     import uvicorn
 
     from ehrlich.app import create_app
+    from ehrlich.mail.status import mail_status
+    from ehrlich.web.access_log import log_config
 
     instance = instance_from(ctx)
     settings = instance.settings
@@ -89,13 +91,20 @@ def serve(
     console.print(f"  Health:        http://{bind_host}:{bind_port}/healthz")
     console.print("  API access:    create a token with "
                   "`ehrlich token create --name NAME --scope subjects:write`")
+    mail = mail_status(settings)
+    if mail.on:
+        console.print(f"  Mail:          on, {mail.detail}")
+    else:
+        console.print(f"  [yellow]Mail:          OFF[/yellow], {mail.detail}.\n"
+                      f"                 To turn it on: {mail.fix}.")
     consumer = None
     if settings.inprocess_worker:
         consumer = instance.jobs.consumer(workers=settings.worker_threads, in_process=True)
         consumer.start()
     try:
         uvicorn.run(create_app(instance), host=bind_host, port=bind_port,
-                    log_level="info", proxy_headers=True, server_header=False,
+                    log_level="info", log_config=log_config(), proxy_headers=True,
+                    server_header=False,
                     forwarded_allow_ips=settings.trusted_proxies)
     finally:
         if consumer is not None:

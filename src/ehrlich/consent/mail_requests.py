@@ -26,7 +26,8 @@ from ehrlich.mail.imap import ImapConfig, ImapMailbox
 from ehrlich.mail.interfaces import Mailbox
 from ehrlich.storage.database import Database
 
-REQUEST = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", re.IGNORECASE)
+# A token is base64url; links in older mails carry two parts joined by a dot.
+REQUEST = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,20 @@
 """Signed, purpose-bound, optionally expiring tokens for links in mails and pages.
 
-    base64url(payload) "." base64url(HMAC-SHA256(purpose key, payload))
+    base64url(payload || MAC)          MAC = HMAC-SHA256(purpose key, payload)[:16]
+    payload = form (1 byte) | subject | expiry (4 bytes, big-endian, 0 = never) | data
 
-The payload is compact JSON: {"p": purpose, "s": subject, "e": expiry or null,
-"d": extra data}. The signing key is derived per purpose, so a token for one
-purpose never verifies for another. Time is a parameter (`now`).
+`form` 1 carries the subject as the 16 bytes of its UUID, form 2 as a length
+byte and UTF-8 text; `data` is compact JSON, absent when empty. The signing key
+is derived per purpose, so a token for one purpose never verifies for another;
+the MAC is truncated to 128 bits (NIST SP 800-107 §5.3.4), which keeps a link
+short enough for one `List-Unsubscribe` line. Time is a parameter (`now`).
+
+Tokens of the earlier form, `base64url(JSON) "." base64url(full MAC)`, still
+verify: unsubscribe and preference links never expire and sit in old mails.
+
+Decoding is strict: one token has exactly one spelling. Padding, characters
+outside the URL-safe alphabet and non-zero trailing bits are refused, so the
+SHA-256 of a token recorded as consent evidence names one link, not several.
 """
 
 from __future__ import annotations
@@ -12,6 +22,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +32,10 @@ from ehrlich.crypto.keyring import Keyring
 from ehrlich.errors import EhrlichError
 
 MAX_TOKEN_CHARS = 2048
+MAC_BYTES = 16
+_UUID_FORM, _TEXT_FORM = 1, 2
+_NEVER = 0
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class TokenInvalid(EhrlichError):
@@ -43,36 +59,92 @@ def _b64e(raw: bytes) -> str:
 
 
 def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decode unpadded base64url, refusing every spelling but the canonical one."""
+    if _ALPHABET.fullmatch(text) is None or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64e(raw) != text:  # non-zero trailing bits
+        raise ValueError("not canonical base64url")
+    return raw
+
+
+def _subject_bytes(subject: str) -> bytes:
+    try:
+        as_uuid = uuid.UUID(subject)
+    except ValueError:
+        as_uuid = None
+    if as_uuid is not None and str(as_uuid) == subject:
+        return bytes([_UUID_FORM]) + as_uuid.bytes
+    text = subject.encode()
+    if len(text) > 255:
+        raise ValueError("a token subject is at most 255 bytes")
+    return bytes([_TEXT_FORM, len(text)]) + text
 
 
 def sign_token(keyring: Keyring, *, purpose: str, subject: str, now: int,
                ttl_seconds: int | None, data: dict[str, Any] | None = None) -> str:
-    expires = None if ttl_seconds is None else now + ttl_seconds
-    payload = json.dumps({"p": purpose, "s": subject, "e": expires, "d": data or {}},
-                         separators=(",", ":"), sort_keys=True).encode()
-    body = _b64e(payload)
-    return body + "." + _b64e(p.hmac_sha256(keyring.token_key(purpose), body.encode()))
+    expires = _NEVER if ttl_seconds is None else now + ttl_seconds
+    if ttl_seconds is not None and not 0 < expires < 2**32:  # 0 would read as "never"
+        raise ValueError("a token expiry must fall between 1970 and 2106")
+    payload = (_subject_bytes(subject) + expires.to_bytes(4, "big")
+               + (json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+                  if data else b""))
+    mac = p.hmac_sha256(keyring.token_key(purpose), payload)[:MAC_BYTES]
+    return _b64e(payload + mac)
+
+
+def _read_payload(payload: bytes) -> tuple[str, int | None, dict[str, Any]]:
+    form, rest = payload[0], payload[1:]
+    if form == _UUID_FORM:
+        subject, rest = str(uuid.UUID(bytes=rest[:16])), rest[16:]
+    elif form == _TEXT_FORM and rest:
+        size = rest[0]
+        subject, rest = rest[1:1 + size].decode(), rest[1 + size:]
+    else:
+        raise ValueError("unknown token form")
+    if len(rest) < 4:
+        raise ValueError("token too short")
+    expires = int.from_bytes(rest[:4], "big")
+    data = json.loads(rest[4:]) if rest[4:] else {}
+    if not isinstance(data, dict):
+        raise ValueError("token data is not an object")
+    return subject, (None if expires == _NEVER else expires), data
+
+
+def _read_legacy(keyring: Keyring, token: str, purpose: str
+                 ) -> tuple[str, int | None, dict[str, Any]] | None:
+    body, sig = token.split(".")
+    expected = p.hmac_sha256(keyring.token_key(purpose), body.encode())
+    if not p.constant_time_equal(_b64d(sig), expected):
+        return None
+    doc = json.loads(_b64d(body))
+    if not isinstance(doc, dict) or doc.get("p") != purpose:
+        return None
+    expires = doc.get("e")
+    return (str(doc.get("s")), None if expires is None else int(expires),
+            dict(doc.get("d") or {}))
 
 
 def verify_token(keyring: Keyring, token: str, *, purpose: str, now: int) -> TokenClaims:
     """Return the claims, or raise `TokenInvalid`/`TokenExpired`; fails closed."""
     invalid = TokenInvalid("this link is not valid; request a new one")
-    if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+    if len(token) > MAX_TOKEN_CHARS or token.count(".") > 1:
         raise invalid
-    body, sig = token.split(".")
     try:
-        given = _b64d(sig)
-        expected = p.hmac_sha256(keyring.token_key(purpose), body.encode())
-        if not p.constant_time_equal(given, expected):
-            raise invalid
-        doc = json.loads(_b64d(body))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        if "." in token:
+            claims = _read_legacy(keyring, token, purpose)
+        else:
+            raw = _b64d(token)
+            payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+            expected = p.hmac_sha256(keyring.token_key(purpose), payload)[:MAC_BYTES]
+            if not payload or not p.constant_time_equal(mac, expected):
+                raise invalid
+            claims = _read_payload(payload)
+    except (binascii.Error, ValueError, UnicodeDecodeError, TypeError) as exc:
         raise invalid from exc
-    if not isinstance(doc, dict) or doc.get("p") != purpose:
+    if claims is None:
         raise invalid
-    expires = doc.get("e")
-    if expires is not None and now >= int(expires):
+    subject, expires, data = claims
+    if expires is not None and now >= expires:
         raise TokenExpired("this link has expired; request a new one")
-    return TokenClaims(purpose=purpose, subject=str(doc.get("s")), expires_at=expires,
-                       data=dict(doc.get("d") or {}))
+    return TokenClaims(purpose=purpose, subject=subject, expires_at=expires, data=data)

@@ -6,6 +6,11 @@ gets `List-Unsubscribe` (HTTPS first, then mailto) and
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click` exactly once each
 (RFC 2369, RFC 8058), and a visible link in the body when the template did
 not already show one.
+
+`MAIL_POLICY` writes the message for SMTP. It leaves `List-Unsubscribe` as
+plain angle-bracketed URIs, folded only between entries: the standard folder
+would turn a URI longer than a line into an RFC 2047 encoded-word, which
+mailbox providers do not decode, so the one-click link would be lost.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import html
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
@@ -27,6 +33,30 @@ RESERVED_HEADERS = frozenset(h.lower() for h in (
     "List-Unsubscribe", "List-Unsubscribe-Post", "Return-Path", "Sender"))
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _FOOTER = {"de": "Abmelden", "en": "Unsubscribe"}
+MAX_URI_CHARS = 900  # one entry per line stays under RFC 5322's 998 characters
+
+
+class _SmtpPolicy(EmailPolicy):
+    """`policy.SMTP`, but `List-Unsubscribe` is folded by hand (see the module docstring)."""
+
+    def _list_header(self, name: str, value: str) -> str | None:
+        if name.lower() != "list-unsubscribe":
+            return None
+        entries = [entry.strip() for entry in str(value).split(",")]
+        line = f"{name}: {', '.join(entries)}"
+        if self.max_line_length and len(line) > self.max_line_length:
+            line = f"{name}: " + f",{self.linesep} ".join(entries)
+        return line + self.linesep
+
+    def fold(self, name: str, value: str) -> str:
+        return self._list_header(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        folded = self._list_header(name, value)
+        return folded.encode("ascii") if folded else super().fold_binary(name, value)
+
+
+MAIL_POLICY = _SmtpPolicy(linesep="\r\n")
 
 
 def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
@@ -34,6 +64,13 @@ def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
     # RFC 8058 requires HTTPS; plain HTTP is accepted only on loopback for development.
     if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
         raise InvalidInput.one("unsubscribe.url", "must be an https:// URL (RFC 8058)")
+    for field, uri in (("url", unsubscribe.url), ("mailto", unsubscribe.mailto or "")):
+        if len(uri) > MAX_URI_CHARS:
+            raise InvalidInput.one(f"unsubscribe.{field}",
+                                   f"is longer than {MAX_URI_CHARS} characters")
+        if not uri.isascii():  # a header carries URIs as they are, never encoded
+            raise InvalidInput.one(f"unsubscribe.{field}", "must be ASCII (percent-encode "
+                                   "other characters; punycode for a domain)")
     if not parts.netloc or any(c in unsubscribe.url for c in "<>, \r\n"):
         raise InvalidInput.one("unsubscribe.url", "is not a usable URL")
     if unsubscribe.mailto is not None and (

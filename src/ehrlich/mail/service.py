@@ -18,12 +18,11 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from email import policy
 from typing import Any
 
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
-from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.errors import MaintenanceActive
 from ehrlich.mail.interfaces import MailSender, NullMailSender, OutgoingMail
@@ -54,6 +53,19 @@ def open_job(keyring: Keyring, queued: dict[str, Any]) -> dict[str, Any]:
     return {"message_id": queued["message_id"], "category": queued["category"], **private}
 
 
+def mail_job(builder: MessageBuilder, mail: OutgoingMail, *, now: datetime) -> dict[str, Any]:
+    """What `MailDelivery.deliver` takes: the built message and its envelope."""
+    message = builder.build(mail, now=now)
+    return {
+        "mail_from": builder.envelope_from,
+        "to": message["To"].addresses[0].addr_spec,
+        "message": message.as_bytes(policy=MAIL_POLICY),
+        "message_id": str(message["Message-ID"]),
+        "category": mail.category,
+        "unsubscribe_url": mail.unsubscribe.url if mail.unsubscribe else None,
+    }
+
+
 class QueuedMailSender:
     """The real `MailSender`: one queue job per mail."""
 
@@ -65,15 +77,8 @@ class QueuedMailSender:
         self._clock = clock
 
     def send(self, mail: OutgoingMail) -> None:
-        message = self._builder.build(mail, now=self._clock())
-        self._jobs.enqueue(SEND_TASK, seal_job(self._keyring, {
-            "mail_from": self._builder.envelope_from,
-            "to": message["To"].addresses[0].addr_spec,
-            "message": message.as_bytes(policy=policy.SMTP),
-            "message_id": str(message["Message-ID"]),
-            "category": mail.category,
-            "unsubscribe_url": mail.unsubscribe.url if mail.unsubscribe else None,
-        }))
+        self._jobs.enqueue(SEND_TASK, seal_job(self._keyring, mail_job(
+            self._builder, mail, now=self._clock())))
 
 
 class MailDelivery:

@@ -12,6 +12,7 @@ from ehrlich.auth import posture as auth_posture
 from ehrlich.backup import posture as backup_posture
 from ehrlich.consent import posture as consent_posture
 from ehrlich.errors import EhrlichError
+from ehrlich.mail import posture as mail_posture
 from ehrlich.notices import posture as notice_posture
 from ehrlich.posture import checks
 from ehrlich.posture.schemas import Check, CheckResult, PostureContext, Report, Status
@@ -30,6 +31,7 @@ CHECKS: tuple[Check, ...] = (
     notice_posture.published_notice,
     backup_posture.recent_verified_backup,
     backup_posture.recovery_key_offline,
+    mail_posture.smtp,
     consent_posture.unsubscribe_mailbox,
 )
 

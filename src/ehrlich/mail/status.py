@@ -1,0 +1,34 @@
+"""Whether mail goes out, said the same way by `doctor`, the console and `serve`.
+
+Until `smtp_host` is set the instance uses the Null sender: every mail, the
+double opt-in confirmation included, is dropped. That must never be silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ehrlich.mail.smtp import SmtpConfig
+from ehrlich.settings import Settings
+
+MAIL_OFF = ("mail is off: no SMTP server is configured, so nothing is sent, not even the "
+            "confirmation mail a signup needs")
+TURN_ON = ("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
+           "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
+           "console's Mail page")
+
+
+@dataclass(frozen=True)
+class MailStatus:
+    on: bool
+    detail: str
+    fix: str = ""
+
+
+def mail_status(settings: Settings) -> MailStatus:
+    """On or off, and how to turn it on; raises `ConfigurationError` for a half setup."""
+    config = SmtpConfig.from_settings(settings)
+    if config is None:
+        return MailStatus(False, MAIL_OFF, TURN_ON)
+    return MailStatus(True, f"mail goes to {config.host}:{config.port} (TLS: {config.tls}) "
+                      f"from {settings.smtp_from}")

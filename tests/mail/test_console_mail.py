@@ -1,0 +1,108 @@
+"""The console says when mail is off and sends a test mail to the signed-in staff member,
+through the real SMTP sender (aiosmtpd on loopback): throttled, audited, outcome shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ehrlich.audit.models import AuditEntry
+from ehrlich.instance.service import Instance
+from ehrlich.settings import Settings
+from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
+    Clock,
+    Staff,
+    clock,
+    console,
+    form_value,
+    make_staff,
+    sign_in,
+)
+from tests.mail.conftest import SENDER
+from tests.mail.smtp_server import SmtpServer
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, smtp_port: int) -> Settings:
+    return Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "ehrlich.key",
+                    database_url=database_url, base_url="https://testserver",
+                    captcha_base_number=200, smtp_host="127.0.0.1", smtp_port=smtp_port,
+                    smtp_tls="none", smtp_from=SENDER)
+
+
+def signed_in(console: TestClient, make_staff: Callable[..., Staff],  # noqa: F811
+              clock: Clock) -> Staff:  # noqa: F811
+    owner = make_staff("owner", email="owner@shop.example")
+    sign_in(console, owner, clock.now)
+    return owner
+
+
+def send_test(console: TestClient) -> tuple[int, str]:  # noqa: F811
+    csrf = form_value(console.get("/admin/mail").text, "csrf")
+    response = console.post("/admin/mail/test", data={"csrf": csrf})
+    return response.status_code, response.text
+
+
+def mail_test_entries(instance: Instance) -> list[tuple[str, str]]:
+    with instance.db.read() as session:
+        rows = session.execute(select(AuditEntry.actor, AuditEntry.detail).where(
+            AuditEntry.action == "mail.test")).all()
+    return [(actor, str(detail)) for actor, detail in rows]
+
+
+def test_a_test_mail_reaches_the_staff_members_own_address_once_a_minute(
+        instance: Instance, console: TestClient, make_staff: Callable[..., Staff],  # noqa: F811
+        clock: Clock, smtp: SmtpServer) -> None:  # noqa: F811
+    owner = signed_in(console, make_staff, clock)
+    smtp.start()
+    status, page = send_test(console)
+    assert status == 200
+    assert "sent" in page
+    assert "accepted it" in page
+    [got] = smtp.received
+    assert got.rcpt_tos == ["owner@shop.example"]
+    message = message_from_bytes(got.data, policy=policy.default)
+    assert message["To"] == "owner@shop.example"
+    assert message["Subject"] == "ehrlich: test mail"
+
+    status, page = send_test(console)  # a second click within the minute
+    assert status == 429
+    assert "less than a minute ago" in page
+    assert len(smtp.received) == 1
+
+    smtp.stop()  # the server goes away: the page says what happened
+    clock.advance(minutes=1)
+    status, page = send_test(console)
+    assert status == 502
+    assert "deferred" in page
+    assert "not usable" in page
+    entries = mail_test_entries(instance)
+    assert [actor for actor, _ in entries] == [f"staff:{owner.id}"] * 2
+    assert ["sent" in detail for _, detail in entries] == [True, False]
+    assert "owner@shop.example" not in str(entries)
+
+
+def test_with_mail_off_the_dashboard_and_mail_page_say_how_to_turn_it_on(
+        instance: Instance, console: TestClient, make_staff: Callable[..., Staff],  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    instance.settings = instance.settings.model_copy(update={"smtp_host": None})
+    signed_in(console, make_staff, clock)
+    dashboard = console.get("/admin").text
+    assert 'id="mail-off"' in dashboard
+    assert "EHRLICH_SMTP_HOST" in dashboard
+    status, page = send_test(console)
+    assert status == 409
+    assert "mail is off" in page
+    assert "EHRLICH_SMTP_HOST" in page
+    assert mail_test_entries(instance) == []
+
+
+def test_with_mail_on_the_dashboard_has_no_warning(
+        console: TestClient, make_staff: Callable[..., Staff], clock: Clock) -> None:  # noqa: F811
+    signed_in(console, make_staff, clock)
+    assert 'id="mail-off"' not in console.get("/admin").text
