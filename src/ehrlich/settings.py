@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     key_rotation_batch: int = Field(default=1000, ge=1)
+    # Where the KEKs live (docs/security-model.md#key-providers): the key file, or a
+    # PKCS#11 token (an HSM; SoftHSM2 for trials). The other keys stay in key_file.
+    key_provider: Literal["file", "pkcs11"] = "file"
+    pkcs11_module: Path | None = Field(
+        default=None, description="The token's PKCS#11 library, e.g. "
+        "/usr/lib/softhsm/libsofthsm2.so")
+    pkcs11_token_label: str | None = Field(default=None, min_length=1, max_length=32)
+    pkcs11_key_label: str = Field(
+        default="ehrlich-kek", min_length=1, max_length=24, pattern=r"^[A-Za-z0-9._-]+$",
+        description="Prefix of the KEK objects' labels on the token (PREFIX-1, PREFIX-2 …)")
+    pkcs11_pin: SecretStr | None = Field(default=None, description="The token's user PIN; "
+                                         "prefer pkcs11_pin_file or EHRLICH_PKCS11_PIN")
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="A file (mode 0600) holding the user PIN")
     inprocess_worker: bool = Field(
         default=True, description="`ehrlich serve` runs the job worker in its own process"
     )

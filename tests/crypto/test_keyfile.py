@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ehrlich.crypto import Keyring
+from ehrlich.crypto import FieldContext, FileKeyProvider, Keyring
 from ehrlich.crypto.keyfile import add_kek_version, create_key_file, read_key_file
 from ehrlich.errors import ConfigurationError
 
@@ -56,3 +56,36 @@ def test_rotation_keeps_old_versions_readable(tmp_path: Path) -> None:
     # a process that loaded the file before rotation picks up the new version on demand
     assert old.unwrap_data_key(new.wrap_data_key(b"j" * 32, subject_id="s"),
                                subject_id="s") == b"j" * 32
+
+
+def test_file_provider_rotates_through_the_protocol(tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    create_key_file(path)
+    provider = FileKeyProvider(path)
+    elsewhere = FileKeyProvider(path)  # another process on the same key file
+    context = FieldContext("data_keys", "dek", "s", "s")
+    old = provider.wrap(b"k" * 32, context=context)
+    assert provider.add_version() == 2
+    assert provider.versions() == {1, 2}
+    assert provider.active_version == 1  # staged: it unwraps but does not wrap yet
+    assert read_key_file(path).active == 1
+    provider.activate(2)
+    assert provider.wrap(b"k" * 32, context=context)[2:6] == b"\x00\x00\x00\x02"
+    with pytest.raises(ConfigurationError, match="active and cannot be retired"):
+        provider.retire(2)
+    provider.retire(1)
+    assert read_key_file(path).keks.keys() == {2}
+    with pytest.raises(ConfigurationError, match="KEK version 1 is not in the key file"):
+        provider.unwrap(old, context=context)
+    assert elsewhere.active_version == 1
+    elsewhere.reload()
+    assert (elsewhere.active_version, elsewhere.versions()) == (2, frozenset({2}))
+
+
+def test_key_file_without_keks_names_the_token_settings(tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    material = create_key_file(path, keks=False)
+    assert "kek" not in path.read_text()
+    assert read_key_file(path, keks=False).index_key == material.index_key
+    with pytest.raises(ConfigurationError, match='key_provider = "pkcs11"'):
+        read_key_file(path)

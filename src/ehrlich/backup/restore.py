@@ -23,6 +23,7 @@ from ehrlich.backup.schemas import RestoreReport
 from ehrlich.backup.scratch import check_counts, counts_of
 from ehrlich.backup.stores import open_store
 from ehrlich.crypto import Keyring
+from ehrlich.crypto.providers import open_keyring
 from ehrlich.errors import EhrlichError, InvalidInput
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.settings import Settings
@@ -107,7 +108,16 @@ def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
                    target_url: str | None, force: bool, now: datetime,
                    actor: str = "cli") -> RestoreReport:
     """Restore `backup_id` into `target_url` (default: the instance's database)."""
-    keyring = Keyring.from_key_file(settings.key_file)
+    keyring = open_keyring(settings)
+    try:
+        return _restore(settings, keyring, backup_id, identity_file=identity_file,
+                        target_url=target_url, force=force, now=now, actor=actor)
+    finally:
+        keyring.close()
+
+
+def _restore(settings: Settings, keyring: Keyring, backup_id: str, *, identity_file: Path,
+             target_url: str | None, force: bool, now: datetime, actor: str) -> RestoreReport:
     ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
     audit = AuditLog(keyring)
     subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)

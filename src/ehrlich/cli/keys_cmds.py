@@ -30,7 +30,8 @@ def rotate(
     resume: Annotated[bool, typer.Option(
         help="Only re-wrap (after --stage, or after an interrupted rotation)")] = False,
     stage: Annotated[bool, typer.Option(
-        help="Only add the new KEK version; copy the key file to every host, then --resume")
+        help="Only add the new KEK version; give every host the new version (copy the key "
+        "file), then --resume")
     ] = False,
 ) -> None:
     """Add a KEK version and re-wrap every data key under it, in resumable batches.
@@ -41,12 +42,13 @@ def rotate(
         if not resume:
             version = add_kek(instance)
             console.print(f"KEK version {version} added and active.")
+        location = instance.keyring.provider.location
         if stage:
-            console.print("Copy the key file to every host, then run "
+            console.print(f"Give every host the new version in {location}, then run "
                           "`ehrlich keys rotate --resume`.")
             return
         done = _rewrap(instance)
-    console.print(f"{done} data keys re-wrapped. Back up the new key file now.")
+    console.print(f"{done} data keys re-wrapped. Back up {location} now.")
 
 
 @app.command("status")
@@ -68,10 +70,11 @@ def status(ctx: typer.Context) -> None:
 
 @app.command("retire")
 def retire(ctx: typer.Context, version: int) -> None:
-    """Remove an old KEK version once no data key uses it.
+    """Destroy an old KEK version once no data key uses it.
 
     Example: ehrlich keys retire 1
     """
     with opened_instance(ctx) as instance:
         retire_kek(instance, version)
-    console.print(f"KEK version {version} removed from the key file.")
+        location = instance.keyring.provider.location
+    console.print(f"KEK version {version} removed from {location}.")

@@ -4,7 +4,7 @@ Only `ehrlich.crypto._primitives` imports `cryptography.hazmat`.
 """
 
 from ehrlich.crypto.blind_index import blind_index
-from ehrlich.crypto.envelope import FieldContext
+from ehrlich.crypto.envelope import FieldContext, key_version
 from ehrlich.crypto.fields import FieldCipher, decrypt_field, encrypt_field
 from ehrlich.crypto.keyring import FileKeyProvider, KeyProvider, Keyring
 from ehrlich.crypto.tokens import TokenClaims, TokenExpired, TokenInvalid, sign_token, verify_token
@@ -21,6 +21,7 @@ __all__ = [
     "blind_index",
     "decrypt_field",
     "encrypt_field",
+    "key_version",
     "sign_token",
     "verify_token",
 ]

@@ -5,6 +5,9 @@
 The associated data binds, each with a 4-byte length prefix, the header above,
 the table, the field, the record id and the subject id: a ciphertext copied to
 another row, field or subject fails authentication.
+
+The cipher is anything with `Aead`'s two methods: an in-process AES-256-GCM key,
+or a KEK that stays inside a PKCS#11 token. Both write the same bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ehrlich.crypto import _primitives as p
 from ehrlich.errors import IntegrityFailure
@@ -21,6 +25,15 @@ ALG_AES_256_GCM = 1
 _HEADER = struct.Struct(">BBI")
 HEADER_BYTES = _HEADER.size
 MIN_BYTES = HEADER_BYTES + p.NONCE_BYTES + p.TAG_BYTES
+
+
+class Cipher(Protocol):
+    """AES-256-GCM under one key: ciphertext with the 16-byte tag appended; `decrypt`
+    raises `IntegrityFailure` on any failure."""
+
+    def encrypt(self, nonce: bytes, plaintext: bytes, associated: bytes) -> bytes: ...
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, associated: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +94,7 @@ def key_version(blob: bytes) -> int:
     return int(_KEY_VERSION.unpack_from(blob, 2)[0])
 
 
-SubjectFieldOpener = Callable[[p.Aead, bytes, str], bytes]
+SubjectFieldOpener = Callable[[Cipher, bytes, str], bytes]
 
 
 def subject_field_opener(table: str, field: str) -> SubjectFieldOpener:
@@ -95,7 +108,7 @@ def subject_field_opener(table: str, field: str) -> SubjectFieldOpener:
     header_length = _LENGTH(HEADER_BYTES)
     body_start = HEADER_BYTES + p.NONCE_BYTES
 
-    def opener(key: p.Aead, blob: bytes, subject_id: str) -> bytes:
+    def opener(key: Cipher, blob: bytes, subject_id: str) -> bytes:
         if len(blob) < MIN_BYTES or blob[0] != FORMAT_VERSION or blob[1] != ALG_AES_256_GCM:
             read_header(blob)  # raises the precise error
         subject = subject_id.encode()
@@ -107,19 +120,19 @@ def subject_field_opener(table: str, field: str) -> SubjectFieldOpener:
     return opener
 
 
-def _cipher(key: bytes | p.Aead) -> p.Aead:
-    return key if isinstance(key, p.Aead) else p.Aead(key)
+def _cipher(key: bytes | Cipher) -> Cipher:
+    return p.Aead(key) if isinstance(key, bytes) else key
 
 
-def seal(key: bytes | p.Aead, plaintext: bytes, *, context: FieldContext,
+def seal(key: bytes | Cipher, plaintext: bytes, *, context: FieldContext,
          key_version: int) -> bytes:
-    """Encrypt; `key` may be a prepared `Aead` when sealing many fields under one key."""
+    """Encrypt; `key` may be a prepared cipher when sealing many fields under one key."""
     header = _HEADER.pack(FORMAT_VERSION, ALG_AES_256_GCM, key_version)
     nonce = p.random_nonce()
     return header + nonce + _cipher(key).encrypt(nonce, plaintext, _associated(header, context))
 
 
-def open_sealed(key: bytes | p.Aead, blob: bytes, *, context: FieldContext) -> bytes:
+def open_sealed(key: bytes | Cipher, blob: bytes, *, context: FieldContext) -> bytes:
     if len(blob) < MIN_BYTES or blob[0] != FORMAT_VERSION or blob[1] != ALG_AES_256_GCM:
         read_header(blob)  # raises the precise error
     header = blob[:HEADER_BYTES]

@@ -8,7 +8,8 @@ Format (JSON):
      "index_key": "<base64>", "audit_key": "<base64>", "token_key": "<base64>"}
 
 The KEK versions rotate; the other three never do, because blind indexes,
-the audit chain and issued links depend on them.
+the audit chain and issued links depend on them. When the KEKs live in a
+PKCS#11 token, the file holds only the other three (no "active", no "kek").
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ FORMAT = "ehrlich-keyfile/1"
 
 @dataclass(frozen=True)
 class KeyMaterial:
+    """The key file's contents; `active` is 0 and `keks` empty when the KEKs are elsewhere."""
+
     active: int
     keks: dict[int, bytes]
     index_key: bytes
@@ -68,7 +71,9 @@ def check_permissions(path: Path) -> None:
         )
 
 
-def read_key_file(path: Path) -> KeyMaterial:
+def read_key_file(path: Path, *, keks: bool = True) -> KeyMaterial:
+    """Read and check the key file; `keks=False` for an instance whose KEKs are on a
+    token (the file then holds only the index, audit and token keys)."""
     check_permissions(path)
     try:
         doc = json.loads(path.read_text())
@@ -76,28 +81,34 @@ def read_key_file(path: Path) -> KeyMaterial:
         raise ConfigurationError(f"key file {path} cannot be read: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ConfigurationError(f"key file {path} is not an ehrlich key file ({FORMAT})")
+    if keks and "kek" not in doc:
+        raise ConfigurationError(
+            f"key file {path} holds no KEKs: this instance keeps them in a PKCS#11 token; "
+            'set key_provider = "pkcs11" (EHRLICH_KEY_PROVIDER) and the token settings')
     try:
-        keks = {int(v): _unb64(k, f"kek {v}", path) for v, k in dict(doc["kek"]).items()}
-        active = int(doc["active"])
+        versions = ({int(v): _unb64(k, f"kek {v}", path) for v, k in dict(doc["kek"]).items()}
+                    if keks else {})
+        active = int(doc["active"]) if keks else 0
         material = KeyMaterial(
             active=active,
-            keks=keks,
+            keks=versions,
             index_key=_unb64(doc["index_key"], "index_key", path),
             audit_key=_unb64(doc["audit_key"], "audit_key", path),
             token_key=_unb64(doc["token_key"], "token_key", path),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigurationError(f"key file {path} is incomplete: {exc}") from exc
-    if active not in keks:
+    if keks and active not in versions:
         raise ConfigurationError(f"key file {path}: active KEK version {active} is missing")
     return material
 
 
 def _write_private(path: Path, material: KeyMaterial, *, exclusive: bool) -> None:
-    doc = {
-        "format": FORMAT,
-        "active": material.active,
-        "kek": {str(v): _b64(k) for v, k in sorted(material.keks.items())},
+    doc: dict[str, object] = {"format": FORMAT}
+    if material.keks:
+        doc["active"] = material.active
+        doc["kek"] = {str(v): _b64(k) for v, k in sorted(material.keks.items())}
+    doc |= {
         "index_key": _b64(material.index_key),
         "audit_key": _b64(material.audit_key),
         "token_key": _b64(material.token_key),
@@ -123,11 +134,12 @@ def _write_private(path: Path, material: KeyMaterial, *, exclusive: bool) -> Non
         os.close(dir_fd)
 
 
-def create_key_file(path: Path) -> KeyMaterial:
-    """Write a new key file (never over an existing one)."""
+def create_key_file(path: Path, *, keks: bool = True) -> KeyMaterial:
+    """Write a new key file (never over an existing one); `keks=False` when the KEKs
+    are made in a PKCS#11 token instead."""
     material = KeyMaterial(
-        active=1,
-        keks={1: p.random_key()},
+        active=1 if keks else 0,
+        keks={1: p.random_key()} if keks else {},
         index_key=p.random_key(),
         audit_key=p.random_key(),
         token_key=p.random_key(),
@@ -136,17 +148,29 @@ def create_key_file(path: Path) -> KeyMaterial:
     return material
 
 
-def add_kek_version(path: Path) -> KeyMaterial:
-    """Add a new KEK version and make it active; old versions stay for reading."""
+def add_kek_version(path: Path, *, activate: bool = True) -> KeyMaterial:
+    """Add a new KEK version and (unless `activate=False`) make it active; old versions
+    stay for reading."""
     current = read_key_file(path)
     version = max(current.keks) + 1
     material = KeyMaterial(
-        active=version,
+        active=version if activate else current.active,
         keks={**current.keks, version: p.random_key()},
         index_key=current.index_key,
         audit_key=current.audit_key,
         token_key=current.token_key,
     )
+    _write_private(path, material, exclusive=False)
+    return material
+
+
+def activate_kek_version(path: Path, version: int) -> KeyMaterial:
+    """Make `version` the KEK that wraps new data keys."""
+    current = read_key_file(path)
+    if version not in current.keks:
+        raise ConfigurationError(f"KEK version {version} is not in the key file {path}")
+    material = KeyMaterial(version, current.keks, current.index_key, current.audit_key,
+                           current.token_key)
     _write_private(path, material, exclusive=False)
     return material
 

@@ -1,8 +1,10 @@
 """Key providers and the keyring the services use.
 
-A `KeyProvider` wraps and unwraps per-subject data keys under the KEK. The key
-file provider is the one shipped; a PKCS#11 or Vault Transit provider plugs in
-behind the same protocol, since it never has to reveal the KEK.
+A `KeyProvider` wraps and unwraps per-subject data keys under versioned KEKs
+and rotates them: stage a new version, activate it, retire an old one. Two
+providers are shipped: the key file (`FileKeyProvider`) and a PKCS#11 token
+(`ehrlich.crypto.pkcs11_provider`), which never reveals its KEKs. Both write
+the same self-describing format (`ehrlich.crypto.envelope`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from ehrlich.crypto.envelope import (
     seal,
     subject_field_opener,
 )
-from ehrlich.crypto.keyfile import KeyMaterial, read_key_file
+from ehrlich.crypto.keyfile import (
+    KeyMaterial,
+    activate_kek_version,
+    add_kek_version,
+    read_key_file,
+    retire_kek_version,
+)
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 
 _CANARY = b"ehrlich key check v1"
@@ -36,12 +44,27 @@ _open_dek = subject_field_opener("data_keys", "dek")
 
 
 class KeyProvider(Protocol):
+    """Versioned KEKs behind wrap and unwrap, and their rotation.
+
+    Rotation is `add_version` (a new KEK that unwraps but does not wrap yet),
+    `activate` (new wraps use it), re-wrapping (the caller's), then `retire` of
+    the old version. Changes made by another process are seen after `reload`;
+    unwrapping meets an unknown version by reloading once.
+    """
+
     @property
     def active_version(self) -> int: ...
 
+    @property
+    def location(self) -> str:
+        """Where the KEKs are, for messages (never a secret)."""
+        ...
+
     def versions(self) -> frozenset[int]: ...
 
-    def wrap(self, data_key: bytes, *, context: FieldContext) -> bytes: ...
+    def wrap(self, data_key: bytes, *, context: FieldContext) -> bytes:
+        """Seal under the active KEK."""
+        ...
 
     def unwrap(self, wrapped: bytes, *, context: FieldContext) -> bytes: ...
 
@@ -49,6 +72,24 @@ class KeyProvider(Protocol):
         """Data keys of many subjects, (subject id, wrapped key) in, in order; a provider
         with a batch interface answers in one call."""
         ...
+
+    def add_version(self) -> int:
+        """Make a new KEK version, not yet active; returns its number."""
+        ...
+
+    def activate(self, version: int) -> None:
+        """Wrap with `version` from now on (other versions keep unwrapping)."""
+        ...
+
+    def retire(self, version: int) -> None:
+        """Destroy KEK `version`; refused for the active one. Irreversible."""
+        ...
+
+    def reload(self) -> None:
+        """Pick up versions added, activated or retired by another process."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class FileKeyProvider:
@@ -69,12 +110,35 @@ class FileKeyProvider:
     def active_version(self) -> int:
         return self._material.active
 
+    @property
+    def location(self) -> str:
+        return f"the key file {self._path}"
+
     def versions(self) -> frozenset[int]:
         return frozenset(self._material.keks)
 
     def reload(self) -> None:
         with self._lock:
             self._material = read_key_file(self._path)
+            self._ciphers = {v: c for v, c in self._ciphers.items()
+                             if v in self._material.keks}
+
+    def add_version(self) -> int:
+        with self._lock:
+            self._material = add_kek_version(self._path, activate=False)
+            return max(self._material.keks)
+
+    def activate(self, version: int) -> None:
+        with self._lock:
+            self._material = activate_kek_version(self._path, version)
+
+    def retire(self, version: int) -> None:
+        with self._lock:
+            self._material = retire_kek_version(self._path, version)
+            self._ciphers.pop(version, None)
+
+    def close(self) -> None:
+        """Nothing to release: the keys are plain bytes in this process."""
 
     def _kek(self, version: int) -> p.Aead:
         cipher = self._ciphers.get(version)
@@ -168,22 +232,27 @@ class Keyring:
             self._token_keys[purpose] = key
         return key
 
+    def close(self) -> None:
+        self.provider.close()
+
     def key_check(self, version: int) -> bytes:
-        """A sealed canary under KEK `version`, stored so a wrong key file is caught
-        at start-up, before any write."""
-        if not isinstance(self.provider, FileKeyProvider):
-            raise ConfigurationError("key checks need the key file provider")
-        kek = self.provider._kek(version)
-        return seal(kek, _CANARY, context=_dek_context("key-check"), key_version=version)
+        """A sealed canary under KEK `version` (the active one), stored so wrong keys
+        are caught at start-up, before any write."""
+        if version != self.provider.active_version:
+            raise ConfigurationError(f"a key check is made under the active KEK, "
+                                     f"not version {version}")
+        return self.provider.wrap(_CANARY, context=_dek_context("key-check"))
 
     def verify_key_check(self, blob: bytes) -> None:
+        where = self.provider.location
         try:
             plain = self.provider.unwrap(blob, context=_dek_context("key-check"))
         except IntegrityFailure as exc:
             version = read_header(blob).key_version
             raise ConfigurationError(
-                f"the key file does not match this database (KEK version {version} "
-                "fails its check); point EHRLICH_KEY_FILE at this instance's key file"
+                f"{where} does not match this database (KEK version {version} fails its "
+                "check); point EHRLICH_KEY_FILE (or the PKCS#11 token settings) at this "
+                "instance's keys"
             ) from exc
         if plain != _CANARY:
-            raise ConfigurationError("the key file does not match this database")
+            raise ConfigurationError(f"{where} does not match this database")

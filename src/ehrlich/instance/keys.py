@@ -1,4 +1,5 @@
-"""KEK rotation and retirement for an opened instance."""
+"""KEK rotation and retirement for an opened instance, through the `KeyProvider`
+protocol only, whichever provider holds the KEKs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from collections.abc import Callable
 
 from sqlalchemy import delete
 
-from ehrlich.crypto.keyfile import add_kek_version, retire_kek_version
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.models import InstanceMeta
 from ehrlich.instance.service import KEY_CHECK_PREFIX, Instance, store_key_check
@@ -14,14 +14,12 @@ from ehrlich.subjects import data_keys
 
 
 def add_kek(instance: Instance) -> int:
-    """Add a KEK version to the key file, make it active and record its key check."""
-    material = add_kek_version(instance.settings.key_file)
+    """Add a KEK version, make it active and record its key check."""
     provider = instance.keyring.provider
-    reload = getattr(provider, "reload", None)
-    if reload is not None:
-        reload()
-    store_key_check(instance.db, instance.keyring, material.active)
-    return material.active
+    version = provider.add_version()
+    provider.activate(version)
+    store_key_check(instance.db, instance.keyring, version)
+    return version
 
 
 def keys_to_rewrap(instance: Instance) -> int:
@@ -43,14 +41,15 @@ def rewrap_all(instance: Instance, *, progress: Callable[[int], None] | None = N
 
 
 def retire_kek(instance: Instance, version: int) -> None:
-    """Remove a KEK version once no data key is wrapped by it."""
+    """Destroy a KEK version once nothing is wrapped by it; its key check goes with it
+    (in one transaction: if the provider refuses, the check stays)."""
     with instance.db.read() as session:
         in_use = data_keys.count_by_kek_version(session).get(version, 0)
         in_use += instance.staff.users.sealed_by_kek_version(session).get(version, 0)
     if in_use:
         raise ConfigurationError(f"{in_use} data keys still use KEK version {version}; "
                                  "run `ehrlich keys rotate --resume` first")
-    retire_kek_version(instance.settings.key_file, version)
     with instance.db.write() as session:
         session.execute(delete(InstanceMeta).where(
             InstanceMeta.key == f"{KEY_CHECK_PREFIX}{version}"))
+        instance.keyring.provider.retire(version)

@@ -23,7 +23,7 @@ from ehrlich.consent import suppression
 from ehrlich.consent.renewal import ConsentRenewalMarker
 from ehrlich.consent.signup import SignupService, build_signups
 from ehrlich.crypto import Keyring
-from ehrlich.crypto.keyfile import create_key_file
+from ehrlich.crypto.providers import config_values, create_keyring, open_keyring
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.models import InstanceMeta
 from ehrlich.jobs import JobQueue, build_queue
@@ -63,6 +63,7 @@ class Instance:
     def close(self) -> None:
         self.jobs.close()
         self.db.dispose()
+        self.keyring.close()
 
 
 def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
@@ -103,7 +104,7 @@ def verify_key_checks(db: Database, keyring: Keyring) -> None:
 
 
 def open_instance(settings: Settings, *, check_schema: bool = True) -> Instance:
-    keyring = Keyring.from_key_file(settings.key_file)
+    keyring = open_keyring(settings)
     db = Database(settings.effective_database_url)
     try:
         if not migrate.is_initialised(db):
@@ -115,6 +116,7 @@ def open_instance(settings: Settings, *, check_schema: bool = True) -> Instance:
         verify_key_checks(db, keyring)
     except Exception:
         db.dispose()
+        keyring.close()
         raise
     return _build(settings, db, keyring)
 
@@ -154,14 +156,15 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
             "never carry the key (use --key-file)")
     config_file = config_file_for(data_dir)
     _refuse_existing(settings, config_file)
+    keyring = create_keyring(settings.model_copy(update={"key_file": key_file}))
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    material = create_key_file(key_file)
     lines = [
         "# ehrlich instance configuration (written by `ehrlich init`).",
         "# Environment variables EHRLICH_<NAME> override these values.",
         f"data_dir = {_toml_value(data_dir)}",
         f"key_file = {_toml_value(key_file)}",
     ]
+    lines += [f"{name} = {_toml_value(value)}" for name, value in config_values(settings).items()]
     if settings.database_url:
         lines.append(f"database_url = {_toml_value(settings.database_url)}")
     lines += create_backup_keys(key_file.parent).config_lines()
@@ -169,14 +172,14 @@ def init_instance(settings: Settings, *, now: datetime) -> Path:
     fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
-    keyring = Keyring.from_key_file(key_file)
     db = Database(settings.effective_database_url)
     try:
         migrate.upgrade(db)
-        store_key_check(db, keyring, material.active)
+        store_key_check(db, keyring, keyring.provider.active_version)
         with db.write() as session:
             session.add(InstanceMeta(key="instance_id", value=new_id().encode()))
             session.add(InstanceMeta(key="created_at", value=now.isoformat().encode()))
     finally:
         db.dispose()
+        keyring.close()
     return config_file

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ehrlich.crypto import Keyring
+from ehrlich.crypto import Keyring, key_version
 from ehrlich.storage.database import Database
 from ehrlich.subjects.models import DataKey
 
@@ -22,9 +22,9 @@ def rewrap_data_keys(db: Database, keyring: Keyring, *, batch: int,
     Resumable: it only picks keys still under an older version, so an
     interrupted run continues where it stopped. Reads work throughout.
     """
-    active = keyring.provider.active_version
     done = 0
     while True:
+        active = keyring.provider.active_version  # it follows an activation elsewhere
         with db.write() as session:
             keys = session.execute(
                 select(DataKey).where(DataKey.kek_version != active)
@@ -33,7 +33,7 @@ def rewrap_data_keys(db: Database, keyring: Keyring, *, batch: int,
             for key in keys:
                 plain = keyring.unwrap_data_key(key.wrapped, subject_id=key.subject_id)
                 key.wrapped = keyring.wrap_data_key(plain, subject_id=key.subject_id)
-                key.kek_version = active
+                key.kek_version = key_version(key.wrapped)
         done += len(keys)
         if progress is not None and keys:
             progress(len(keys))

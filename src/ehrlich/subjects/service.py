@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index
+from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
@@ -143,9 +143,10 @@ class SubjectsService:
             "phone_ct": self._seal(subject_id, cipher, "phone", contact.phone),
             "attributes_ct": self._seal(subject_id, cipher, "attributes", data.attributes),
         }
-        key_row = {"subject_id": subject_id, "kek_version": self._keyring.provider.active_version,
-                   "wrapped": self._keyring.wrap_data_key(data_key, subject_id=subject_id),
-                   "created_at": now}
+        # the version the provider sealed with, which may have moved on since it was asked
+        wrapped = self._keyring.wrap_data_key(data_key, subject_id=subject_id)
+        key_row = {"subject_id": subject_id, "kek_version": key_version(wrapped),
+                   "wrapped": wrapped, "created_at": now}
         return subject_row, key_row
 
     def _by_email_index(self, session: Session, email_index: bytes) -> Subject | None:
