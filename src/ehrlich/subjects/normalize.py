@@ -44,6 +44,8 @@ def _plain_email(text: str) -> str | None:
     domain = match["domain"].lower()
     if domain.endswith(_SPECIAL_SUFFIXES) or len(domain) > 253:
         return None
+    if any(label[2:4] == "--" for label in domain.split(".")):
+        return None  # reserved for IDNA A-labels (RFC 5891 4.2.3.1): the full parser decides
     return f"{match['local'].lower()}@{domain}"
 
 
