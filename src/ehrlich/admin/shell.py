@@ -8,9 +8,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from ehrlich.admin import console_routes, login_routes
 from ehrlich.admin.deps import Redirect
+from ehrlich.admin.error_pages import error_page
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
 from ehrlich.consent import admin_routes as consent_admin
+from ehrlich.web.problems import register_error_page
 
 
 def default_navigation() -> Navigation:
@@ -34,3 +36,4 @@ def install(app: FastAPI) -> None:
     app.include_router(console_routes.router)
     app.include_router(consent_admin.router)
     app.add_exception_handler(Redirect, _redirect)
+    register_error_page(app, "/admin", error_page)
