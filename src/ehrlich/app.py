@@ -19,7 +19,7 @@ from ehrlich.consent import routes as consent_routes
 from ehrlich.instance.service import Instance
 from ehrlich.notices.routes import router as notices_router
 from ehrlich.subjects.routes import router as subjects_router
-from ehrlich.web import api_docs, home, problems, security_page
+from ehrlich.web import api_docs, home, openapi, problems, security_page
 from ehrlich.web.deps import InstanceDep
 from ehrlich.web.middleware import BodyLimit, SecurityHeaders
 
@@ -29,6 +29,7 @@ def create_app(instance: Instance) -> FastAPI:
                   openapi_url="/api/openapi.json")
     app.state.instance = instance
     problems.install(app)
+    openapi.install(app)
     for router in (home.router, subjects_router, audit_router, notices_router, api_docs.router,
                    *consent_routes.routers, consent_pages.router, consent_preferences.router,
                    consent_api.router):

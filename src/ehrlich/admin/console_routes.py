@@ -23,6 +23,7 @@ from ehrlich.auth.roles import Permission, Role, allowed
 from ehrlich.auth.sessions import session_hash
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
 from ehrlich.mail.status import mail_status
+from ehrlich.posture.i18n import STATUS_LABELS
 from ehrlich.posture.service import run_report
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -39,11 +40,12 @@ def dashboard(request: Request, instance: InstanceDep, now: NowDep,
             counts = instance.staff.overview(session, active)
     report = None
     if allowed(active.role, Permission.POSTURE_READ):
-        report = run_report(instance, now=now)
+        report = run_report(instance, now=now, language=language(request))
     with instance.db.read() as session:
         user = instance.staff.users.by_email(session, active.email)
     return page(request, "dashboard.html", {
         "counts": counts, "report": report, "mail": mail_status(instance.settings),
+        "status_labels": STATUS_LABELS.get(language(request), STATUS_LABELS["en"]),
         "must_change": bool(user and user.must_change_password)}, active=active)
 
 

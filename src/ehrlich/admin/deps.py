@@ -110,6 +110,7 @@ def load_session(request: Request, instance: Instance, now: datetime, *,
     if active.stage not in stages:
         raise Redirect({STAGE_MFA: "/admin/login/code",
                         STAGE_ENROL: "/admin/enrol"}.get(active.stage, "/admin/login"))
+    request.state.staff_session = active  # for an error page's navigation
     return active
 
 

@@ -8,10 +8,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from ehrlich.admin import console_routes, login_routes
 from ehrlich.admin.deps import Redirect
+from ehrlich.admin.error_pages import error_page
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
 from ehrlich.consent import admin_routes as consent_admin
 from ehrlich.mail import admin_routes as mail_admin
+from ehrlich.web.problems import register_error_page
 
 
 def default_navigation() -> Navigation:
@@ -37,3 +39,4 @@ def install(app: FastAPI) -> None:
     app.include_router(consent_admin.router)
     app.include_router(mail_admin.router)
     app.add_exception_handler(Redirect, _redirect)
+    register_error_page(app, "/admin", error_page)

@@ -26,19 +26,21 @@ def second_factor(ctx: PostureContext) -> Finding:
     missing = [u.email for u in staff
                if Role(u.role) in required and u.totp_secret_ct is None]
     if missing:
-        return Finding(Status.FAIL, f"{len(missing)} account(s) without the required second "
-                       f"factor: {', '.join(sorted(missing))}",
+        return Finding(Status.FAIL, "{count} account(s) without the required second "
+                       "factor: {emails}",
                        "sign in at /admin: the console asks them to set up an authenticator "
-                       "app before anything else")
-    return Finding(Status.PASS, f"{len(staff)} active staff account(s); owners and admins "
-                   "use TOTP")
+                       "app before anything else",
+                       {"count": len(missing), "emails": ", ".join(sorted(missing))})
+    return Finding(Status.PASS, "{count} active staff account(s); owners and admins use TOTP",
+                   params={"count": len(staff)})
 
 
 @check("auth.initial_passwords", "No account still uses its initial password")
 def initial_passwords(ctx: PostureContext) -> Finding:
     pending = sorted(u.email for u in _active_staff(ctx) if u.must_change_password)
     if pending:
-        return Finding(Status.WARN, f"still on the password printed by `ehrlich init` or "
-                       f"`ehrlich user`: {', '.join(pending)}",
-                       "sign in and choose a new password under Account")
+        return Finding(Status.WARN, "still on the password printed by `ehrlich init` or "
+                       "`ehrlich user`: {emails}",
+                       "sign in and choose a new password under Account",
+                       {"emails": ", ".join(pending)})
     return Finding(Status.PASS, "every account has chosen its own password")

@@ -164,6 +164,15 @@ class StaffUsers:
                                                 {"role": target.value}), now=now)
         return _view(user), generated
 
+    def owners_awaiting_first_sign_in(self, session: Session, *, now: datetime
+                                      ) -> list[tuple[str, bool]]:
+        """Active owners still on a generated one-time password: (email, still valid)."""
+        rows = session.execute(select(StaffUser).where(
+            StaffUser.role == Role.OWNER.value, StaffUser.must_change_password.is_(True),
+            StaffUser.disabled_at.is_(None)).order_by(StaffUser.email)).scalars()
+        return [(u.email, u.initial_password_expires_at is None
+                 or u.initial_password_expires_at > now) for u in rows]
+
     def disable(self, session: Session, user: str, *, actor: str, actor_role: Role | str,
                 now: datetime) -> StaffView:
         found = self._get(session, user)

@@ -9,8 +9,16 @@ import typer
 
 from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
-from ehrlich.cli.context import console, instance_from, now, opened_instance, settings_from
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.cli.context import (
+    CliState,
+    console,
+    instance_from,
+    now,
+    opened_instance,
+    settings_from,
+)
+from ehrlich.cli.hints import ehrlich_command, shown_path
+from ehrlich.instance.service import Instance, init_instance, open_instance
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
 
@@ -35,10 +43,12 @@ def init(
         password = create_owner(instance.db, instance.staff, email=owner_email, now=now())
     finally:
         instance.close()
+    command = ehrlich_command(settings, _state(ctx).config)
+    notice = shown_path(settings.data_dir / "notice.yaml")
     console.print(f"[green]Instance created.[/green] Configuration: {config_file}")
     console.print(f"Key file: {settings.key_file.absolute()} (mode 0600)")
-    console.print(f"Example privacy notice: {settings.data_dir.absolute() / 'notice.yaml'} "
-                  "(edit it, then `ehrlich notice publish`)")
+    console.print(f"Example privacy notice: {notice} (edit it, then publish it with "
+                  f"`{command} notice publish {notice}`)", soft_wrap=True, highlight=False)
     console.print("[bold]Back up the key file somewhere safe, apart from the data:[/bold] "
                   "without it nothing in the database can be read.")
     console.print(backup_keys_advice(settings.key_file.absolute()))
@@ -74,29 +84,15 @@ def serve(
     import uvicorn
 
     from ehrlich.app import create_app
-    from ehrlich.mail.status import mail_status
     from ehrlich.web.access_log import log_config
 
     instance = instance_from(ctx)
     settings = instance.settings
     bind_host = host or settings.host
     bind_port = port or settings.port
-    console.print(f"ehrlich is serving on http://{bind_host}:{bind_port}/")
-    console.print(f"  Staff console: http://{bind_host}:{bind_port}/admin  (sign in with the "
-                  "owner account and the one-time password `ehrlich init` printed; "
-                  "`ehrlich user reset EMAIL` makes a new one)")
-    console.print(f"  Signup form:   http://{bind_host}:{bind_port}/signup  "
-                  "(after `ehrlich notice publish`)")
-    console.print(f"  API reference: http://{bind_host}:{bind_port}/api/docs")
-    console.print(f"  Health:        http://{bind_host}:{bind_port}/healthz")
-    console.print("  API access:    create a token with "
-                  "`ehrlich token create --name NAME --scope subjects:write`")
-    mail = mail_status(settings)
-    if mail.on:
-        console.print(f"  Mail:          on, {mail.detail}")
-    else:
-        console.print(f"  [yellow]Mail:          OFF[/yellow], {mail.detail}.\n"
-                      f"                 To turn it on: {mail.fix}.")
+    for line in _banner(instance, ehrlich_command(settings, _state(ctx).config),
+                        f"http://{bind_host}:{bind_port}"):
+        console.print(line, soft_wrap=True, highlight=False)
     consumer = None
     if settings.inprocess_worker:
         consumer = instance.jobs.consumer(workers=settings.worker_threads, in_process=True)
@@ -110,6 +106,46 @@ def serve(
         if consumer is not None:
             consumer.stop(graceful=True)
         instance.close()
+
+
+def _state(ctx: typer.Context) -> CliState:
+    state = ctx.find_root().obj
+    return state if isinstance(state, CliState) else CliState()
+
+
+def _banner(instance: Instance, command: str, url: str) -> list[str]:
+    """Where things are, and the commands to type, as they work from here. The one-time
+    password is mentioned only while an owner still has a valid one to use."""
+    with instance.db.read() as session:
+        pending = instance.staff.users.owners_awaiting_first_sign_in(session, now=now())
+        published = instance.notices.count(session) > 0
+    console_hint = ""
+    valid = [email for email, still_valid in pending if still_valid]
+    expired = [email for email, still_valid in pending if not still_valid]
+    if valid:
+        console_hint = (f"  (sign in as {', '.join(valid)} with the one-time password "
+                        "`ehrlich init` printed)")
+    elif expired:
+        console_hint = (f"  (the one-time password of {expired[0]} has expired; make a new "
+                        f"one with `{command} user reset {expired[0]}`)")
+    notice = shown_path(instance.settings.data_dir / "notice.yaml")
+    signup_hint = "" if published else f"  (after `{command} notice publish {notice}`)"
+    from ehrlich.mail.status import mail_status
+
+    mail = mail_status(instance.settings)
+    mail_lines = ([f"  Mail:          on, {mail.detail}"] if mail.on else
+                  [f"  [yellow]Mail:          OFF[/yellow], {mail.detail}.",
+                   f"                 To turn it on: {mail.fix}."])
+    return [
+        f"ehrlich is serving on {url}/",
+        f"  Staff console: {url}/admin{console_hint}",
+        f"  Signup form:   {url}/signup{signup_hint}",
+        f"  API reference: {url}/api/docs",
+        f"  Health:        {url}/healthz",
+        f"  API access:    create a token with `{command} token create --name NAME "
+        "--scope subjects:write`",
+        *mail_lines,
+    ]
 
 
 def worker(ctx: typer.Context) -> None:

@@ -109,3 +109,13 @@ def subject_history(session: Session, audit: AuditLog, subject_id: str, *, actor
     events = history(session, subject_id)
     audit.record(session, AuditEvent(actor, "consent.history.read", subject_id), now=now)
     return events
+
+
+def staff_history(session: Session, subjects: SubjectsService, query: str, *, actor: str,
+                  now: datetime) -> tuple[str, list[ConsentEventView]]:
+    """A subject's consent events, found by subject id or by email address (through
+    the blind index, audited); the id found and the events, oldest first."""
+    text = query.strip()
+    subject_id = subjects.id_for_email(session, text, actor=actor, now=now) if "@" in text \
+        else text
+    return subject_id, history(session, subject_id)

@@ -1,5 +1,6 @@
-"""Console pages for consent proof: a subject's consent history and the printable proof
-of each consent (no personal data: ids, texts, hashes, networks)."""
+"""Console pages for consent proof: a subject's consent history, found by subject id or
+email address, and the printable proof of each consent (no personal data: ids, texts,
+hashes, networks)."""
 
 from __future__ import annotations
 
@@ -9,27 +10,51 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep
+from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
+from ehrlich.consent.actions import staff_history
 from ehrlich.consent.proof import build_proof
-from ehrlich.consent.service import history
-from ehrlich.errors import NotFound
-from ehrlich.web.deps import InstanceDep
+from ehrlich.errors import InvalidInput, NotFound
+from ehrlich.subjects.errors import UnknownEmail
+from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/consents", include_in_schema=False)
 PATH = "/admin/consents"
+TEXTS = {
+    "en": {"title": "Consent", "query": "Subject id or email address", "show": "Show",
+           "time": "Time (UTC)", "purpose": "Purpose", "action": "Action",
+           "method": "Method", "proof": "Proof", "none": "No consent events.",
+           "unknown_email": "No contact has this email address.",
+           "invalid": "This is neither a subject id nor a valid email address."},
+    "de": {"title": "Einwilligungen", "query": "Kontakt-ID oder E-Mail-Adresse",
+           "show": "Anzeigen", "time": "Zeit (UTC)", "purpose": "Zweck", "action": "Aktion",
+           "method": "Weg", "proof": "Nachweis", "none": "Keine Einwilligungsereignisse.",
+           "unknown_email": "Kein Kontakt hat diese E-Mail-Adresse.",
+           "invalid": "Das ist weder eine Kontakt-ID noch eine gültige E-Mail-Adresse."},
+}
 
 
 @router.get("", response_class=HTMLResponse)
-def consents(request: Request, instance: InstanceDep, active: StaffDep,
-             subject: Annotated[str, Query(max_length=36)] = "") -> HTMLResponse:
+def consents(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
+             subject: Annotated[str, Query(max_length=320)] = "") -> HTMLResponse:
     require(active.role, Permission.AUDIT_READ)
-    events = []
-    if subject:
-        with instance.db.read() as session:
-            events = history(session, subject)
-    return page(request, "consent/admin_history.html", {"subject": subject, "events": events},
-                active=active)
+    texts = TEXTS.get(language(request), TEXTS["en"])
+    context = {"subject": subject, "subject_id": "", "events": [], "texts": texts}
+    if not subject.strip():
+        return page(request, "consent/admin_history.html", context, active=active)
+    try:
+        with instance.db.write() as session:
+            subject_id, events = staff_history(session, instance.subjects, subject,
+                                               actor=f"staff:{active.user_id}", now=now)
+    except UnknownEmail:
+        return page(request, "consent/admin_history.html", context | {
+            "message": texts["unknown_email"]}, active=active, status_code=404)
+    except InvalidInput:
+        return page(request, "consent/admin_history.html", context | {
+            "message": texts["invalid"]}, active=active, status_code=422)
+    return page(request, "consent/admin_history.html", context | {
+        "subject_id": subject_id, "events": events}, active=active)
 
 
 @router.get("/proof/{event_id}", response_class=HTMLResponse)
@@ -41,6 +66,7 @@ def proof(event_id: str, request: Request, instance: InstanceDep, active: StaffD
             found = build_proof(session, event_id[:64])
         except NotFound as exc:
             return page(request, "consent/admin_history.html", {
-                "subject": "", "events": [], "message": exc.message}, active=active,
+                "subject": "", "subject_id": "", "events": [], "message": exc.message,
+                "texts": TEXTS.get(language(request), TEXTS["en"])}, active=active,
                 status_code=404)
     return page(request, "consent/admin_proof.html", {"proof": found}, active=active)

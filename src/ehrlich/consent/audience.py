@@ -57,7 +57,7 @@ def stream_audience(db: Database, purpose: str, channel: str, *,
         yield [row[0] for row in rows]
 
 
-CONTACT_FIELD = {"email": "email", "sms": "phone", "phone": "phone"}
+CONTACT_FIELD: dict[str, str] = {"email": "email", "sms": "phone", "phone": "phone"}
 
 
 def contact_field(channel: str) -> str:

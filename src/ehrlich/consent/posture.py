@@ -14,19 +14,23 @@ def unsubscribe_mailbox(ctx: PostureContext) -> Finding:
     config = ImapConfig.from_settings(settings)
     if config is None:
         if address:
-            return Finding(Status.WARN, f"mail_unsubscribe_mailto is {address}, but no reader "
+            return Finding(Status.WARN, "mail_unsubscribe_mailto is {address}, but no reader "
                            "is configured for that mailbox, so mails carry no mailto: "
                            "unsubscribe", "set EHRLICH_UNSUBSCRIBE_IMAP_HOST, _USERNAME and "
                            "_PASSWORD to that mailbox's login, or unset "
-                           "EHRLICH_MAIL_UNSUBSCRIBE_MAILTO")
+                           "EHRLICH_MAIL_UNSUBSCRIBE_MAILTO", {"address": address})
         return Finding(Status.PASS, "no mailto: is advertised; people unsubscribe by link")
     if config.tls == "none" and config.host not in LOOPBACK:
-        return Finding(Status.FAIL, f"the unsubscribe mailbox at {config.host} is read over "
+        return Finding(Status.FAIL, "the unsubscribe mailbox at {host} is read over "
                        "plain IMAP: its password travels readable",
-                       "set EHRLICH_UNSUBSCRIBE_IMAP_TLS=ssl (or starttls)")
-    where = f"{config.username} at {config.host}:{config.port}, folder {config.folder}"
+                       "set EHRLICH_UNSUBSCRIBE_IMAP_TLS=ssl (or starttls)",
+                       {"host": config.host})
+    where = {"username": config.username, "host": config.host, "port": config.port,
+             "folder": config.folder, "address": address}
     if not address:
-        return Finding(Status.PASS, f"{where} is read, though no mailto: is advertised "
-                       "(EHRLICH_MAIL_UNSUBSCRIBE_MAILTO is unset)")
-    return Finding(Status.PASS, f"mailto:{address} is advertised; {where} is read every "
-                   "five minutes by the worker or `ehrlich mail read-unsubscribes`")
+        return Finding(Status.PASS, "{username} at {host}:{port}, folder {folder} is read, "
+                       "though no mailto: is advertised (EHRLICH_MAIL_UNSUBSCRIBE_MAILTO is "
+                       "unset)", params=where)
+    return Finding(Status.PASS, "mailto:{address} is advertised; {username} at {host}:{port}, "
+                   "folder {folder} is read every five minutes by the worker or "
+                   "`ehrlich mail read-unsubscribes`", params=where)

@@ -24,6 +24,7 @@ from ehrlich.consent.audience import contact_field, export_audience
 from ehrlich.consent.schemas import (
     CHANNEL_PATTERN,
     PURPOSE_PATTERN,
+    AudienceChannel,
     ConsentCheck,
     ConsentEventView,
     Evidence,
@@ -89,7 +90,8 @@ def unsubscribe(token: str, request: Request, instance: InstanceDep, now: NowDep
 @api.get("/check", response_model=ConsentCheck,
          summary="May this address be contacted for the purpose on the channel now?")
 async def check(caller: Reader, instance: InstanceDep,
-                email: Annotated[str, Query(min_length=1, max_length=320)],
+                email: Annotated[str, Query(min_length=1, max_length=320,
+                                            json_schema_extra={"format": "email"})],
                 purpose: Annotated[str, Query(pattern=PURPOSE_PATTERN)],
                 channel: Annotated[str, Query(pattern=CHANNEL_PATTERN)] = "email"
                 ) -> ConsentCheck:
@@ -128,7 +130,7 @@ def _csv(batches: Iterator[list[tuple[str, str]]], field: str) -> Iterator[str]:
                   responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}})
 def audience(caller: Exporter, instance: InstanceDep, now: NowDep,
              purpose: Annotated[str, Query(pattern=PURPOSE_PATTERN)],
-             channel: Annotated[str, Query(pattern=CHANNEL_PATTERN)] = "email",
+             channel: Annotated[AudienceChannel, Query()] = "email",
              format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
              ) -> StreamingResponse:
     field = contact_field(channel)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ehrlich.consent.machine import Action, State
+from ehrlich.subjects.schemas import EmailAddress, PlainText
 
 Method = Literal["form", "api", "import-with-evidence", "email-confirmation",
                  "one-click-unsubscribe", "mail-request", "preference-centre", "admin",
                  "system"]
 LegalBasis = Literal["consent", "contract", "legitimate_interest", "legal_obligation"]
+# The channels an audience can be exported for: those with an address to send to.
+AudienceChannel = Literal["email", "sms", "phone"]
 
 PURPOSE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 CHANNEL_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
@@ -124,8 +127,8 @@ class SignupInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
-    name: str | None = Field(default=None, max_length=200)
+    email: EmailAddress = Field(min_length=3)
+    name: Annotated[str | None, PlainText] = Field(default=None, max_length=200)
     language: str = Field(default="en", pattern=LANGUAGE_PATTERN)
     notice_version: int = Field(ge=1)
     notice_hash: str | None = Field(default=None, max_length=100,

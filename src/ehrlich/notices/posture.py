@@ -17,16 +17,19 @@ def published_notice(ctx: PostureContext) -> Finding:
         example = instance.settings.data_dir / "notice.yaml"
         return Finding(Status.FAIL, "no notice is published: people would be asked for data "
                        "without being told what is kept, why and who else gets it",
-                       f"edit {example} and run `ehrlich notice publish {example}`")
+                       "edit {example} and run `ehrlich notice publish {example}`",
+                       {"example": example})
     _, findings = check_notice(current.source, file=f"version {current.info.number}")
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        return Finding(Status.FAIL, f"version {current.info.number} has {len(errors)} lint "
-                       "error(s) under the current rules",
-                       "run `ehrlich notice lint` on your notice file, fix it and publish again")
+        return Finding(Status.FAIL, "version {number} has {count} lint error(s) under the "
+                       "current rules",
+                       "run `ehrlich notice lint` on your notice file, fix it and publish again",
+                       {"number": current.info.number, "count": len(errors)})
     warnings = [f for f in findings if f.severity == "warning"]
     if warnings:
-        return Finding(Status.WARN, f"version {current.info.number} is published; "
-                       f"{len(warnings)} wording warning(s)",
-                       "run `ehrlich notice lint` and consider the suggested rewrites")
-    return Finding(Status.PASS, f"version {current.info.number} is published and lints clean")
+        return Finding(Status.WARN, "version {number} is published; {count} wording "
+                       "warning(s)", "run `ehrlich notice lint` and consider the suggested "
+                       "rewrites", {"number": current.info.number, "count": len(warnings)})
+    return Finding(Status.PASS, "version {number} is published and lints clean",
+                   params={"number": current.info.number})

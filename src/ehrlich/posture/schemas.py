@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -20,9 +20,24 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
+    """What a check found. With `params`, `detail` and `fix` are templates
+    (`"{count} account(s)"`): the report fills them in, in the reader's language
+    (`posture.i18n`); the values themselves (paths, addresses, numbers) stay as they are."""
+
     status: Status
     detail: str
     fix: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
+    detail_template: str = field(init=False, repr=False)
+    fix_template: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # `detail` and `fix` read as English text; the templates stay for translation.
+        for name in ("detail", "fix"):
+            template = getattr(self, name)
+            object.__setattr__(self, f"{name}_template", template)
+            object.__setattr__(self, name, template.format_map(dict(self.params))
+                               if self.params else template)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ehrlich.errors import EhrlichError
 from ehrlich.mail import posture as mail_posture
 from ehrlich.notices import posture as notice_posture
 from ehrlich.posture import checks
+from ehrlich.posture.i18n import translate
 from ehrlich.posture.schemas import Check, CheckResult, PostureContext, Report, Status
 
 if TYPE_CHECKING:
@@ -37,16 +38,21 @@ CHECKS: tuple[Check, ...] = (
 
 
 def run_report(instance: Instance, *, now: datetime,
-               selected: tuple[Check, ...] = CHECKS) -> Report:
-    """Run each check; one that crashes is reported as failed, the rest still run."""
+               selected: tuple[Check, ...] = CHECKS, language: str = "en") -> Report:
+    """Run each check; one that crashes is reported as failed, the rest still run.
+    The texts are in `language` where a translation exists, else in English."""
     ctx = PostureContext(instance, now)
     results = []
     for c in selected:
+        title = translate(c.title, language=language)
         try:
             finding = c.run(ctx)
         except EhrlichError as exc:
-            results.append(CheckResult(c.id, c.title, Status.FAIL, exc.message,
-                                       "fix the error above and run the report again"))
+            results.append(CheckResult(c.id, title, Status.FAIL, exc.message, translate(
+                "fix the error above and run the report again", language=language)))
             continue
-        results.append(CheckResult(c.id, c.title, finding.status, finding.detail, finding.fix))
+        results.append(CheckResult(
+            c.id, title, finding.status,
+            translate(finding.detail_template, finding.params, language=language),
+            translate(finding.fix_template, finding.params, language=language)))
     return Report(results)

@@ -5,6 +5,10 @@ class SubjectNotFound(NotFound):
     title = "Subject not found"
 
 
+class UnknownEmail(SubjectNotFound):
+    title = "No contact with this email address"
+
+
 class SubjectErased(Gone):
     title = "Subject erased"
 

@@ -37,7 +37,8 @@ def create_subject(body: SubjectInput, caller: Writer, now: NowDep, instance: In
 @router.get("", response_model=list[SubjectView],
             summary="Find subjects by exact email or phone number")
 def search_subjects(caller: Reader, now: NowDep, instance: InstanceDep,
-                    email: Annotated[str | None, Query(max_length=320)] = None,
+                    email: Annotated[str | None, Query(
+                        max_length=320, json_schema_extra={"format": "email"})] = None,
                     phone: Annotated[str | None, Query(max_length=64)] = None
                     ) -> list[SubjectView]:
     with instance.db.write() as session:

@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
+# Bidirectional embeddings, overrides and isolates: they make stored text read
+# differently from what it is ("Trojan Source", CVE-2021-42574).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+
+
+def has_control_characters(text: str) -> bool:
+    """True if `text` holds a C0/C1 control (NUL, ESC, CR, LF, TAB…), a lone surrogate,
+    a Unicode line separator or a bidi override. Joiners and direction marks, which
+    names in some scripts need, are allowed."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") or c in BIDI_CONTROLS
+               or c in LINE_SEPARATORS for c in text)
+
+
+def plain_text(value: str | None) -> str | None:
+    """The one rule for free text from outside (API, forms, CLI): no control characters."""
+    if value is not None and has_control_characters(value):
+        raise ValueError("must not contain control characters (line breaks, tabs, NUL, "
+                         "escape or bidirectional overrides)")
+    return value
+
+
+def _plain_json(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        if has_control_characters(value):
+            raise ValueError(f"{where} must not contain control characters (line breaks, "
+                             "tabs, NUL, escape or bidirectional overrides)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if has_control_characters(str(key)):
+                raise ValueError(f"a key in {where} must not contain control characters "
+                                 "(line breaks, tabs, NUL, escape or bidirectional overrides)")
+            _plain_json(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            _plain_json(item, f"{where}[{number}]")
 
 
 def _attributes_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -16,7 +53,14 @@ def _attributes_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
         size = len(json.dumps(value, separators=(",", ":")).encode())
         if size > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"is {size} bytes; at most {MAX_ATTRIBUTES_BYTES} are allowed")
+        _plain_json(value, "attributes")
     return value
+
+
+PlainText = AfterValidator(plain_text)
+# An address as the API documents it; the service normalises and checks it.
+EmailAddress = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}),
+                         PlainText]
 
 
 class SubjectInput(BaseModel):
@@ -24,12 +68,13 @@ class SubjectInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(default=None, max_length=320)
-    name: str | None = Field(default=None, max_length=500)
-    phone: str | None = Field(default=None, max_length=64)
+    email: EmailAddress | None = None
+    name: Annotated[str | None, PlainText] = Field(default=None, max_length=500)
+    phone: Annotated[str | None, PlainText] = Field(default=None, max_length=64)
     attributes: dict[str, Any] | None = None
-    source: str = Field(default="api", min_length=1, max_length=200,
-                        description="Where the data came from (GDPR Art. 14)")
+    source: Annotated[str, PlainText] = Field(
+        default="api", min_length=1, max_length=200,
+        description="Where the data came from (GDPR Art. 14)")
     obtained_at: datetime | None = Field(default=None,
                                          description="When it was obtained; defaults to now")
 
@@ -41,9 +86,9 @@ class SubjectChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(default=None, max_length=320)
-    name: str | None = Field(default=None, max_length=500)
-    phone: str | None = Field(default=None, max_length=64)
+    email: EmailAddress | None = None
+    name: Annotated[str | None, PlainText] = Field(default=None, max_length=500)
+    phone: Annotated[str | None, PlainText] = Field(default=None, max_length=64)
     attributes: dict[str, Any] | None = None
 
     _check_attributes = field_validator("attributes")(_attributes_size)

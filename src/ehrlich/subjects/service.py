@@ -22,7 +22,12 @@ from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
-from ehrlich.subjects.errors import DuplicateContact, SubjectErased, SubjectNotFound
+from ehrlich.subjects.errors import (
+    DuplicateContact,
+    SubjectErased,
+    SubjectNotFound,
+    UnknownEmail,
+)
 from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
 from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject
 from ehrlich.subjects.normalize import normalise_email, normalise_phone
@@ -178,6 +183,16 @@ class SubjectsService:
     def email_index(self, email: str, *, field: str = "email") -> bytes:
         """The blind index of an address, for lookups by other domains (suppression)."""
         return blind_index(self._keyring, "email", normalise_email(email, field=field))
+
+    def id_for_email(self, session: Session, email: str, *, actor: str,
+                     now: datetime) -> str:
+        """The id of the subject with this address, found by its blind index; nothing
+        is decrypted. The lookup is audited."""
+        found = self._by_email_index(session, self.email_index(email))
+        if found is None:
+            raise UnknownEmail("no contact has this email address")
+        self._audit.record(session, AuditEvent(actor, "subject.lookup", found.id), now=now)
+        return found.id
 
     def create(self, session: Session, data: SubjectInput, *, actor: str,
                now: datetime) -> CreateOutcome:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from ehrlich.web.templating import render
 
@@ -25,3 +28,16 @@ LINKS = {
 def home(request: Request) -> HTMLResponse:
     lang = "de" if request.headers.get("accept-language", "").lower().startswith("de") else "en"
     return render(request, "home.html", {"lang": lang, "links": LINKS[lang]})
+
+
+@cache
+def _favicon() -> bytes:
+    return (files("ehrlich.web") / "static" / "favicon.svg").read_bytes()
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Our own icon for clients that ask /favicon.ico without reading the page's link
+    (browsers take an SVG by its content type, whatever the name says)."""
+    return Response(_favicon(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})

@@ -29,7 +29,7 @@ def _embed_csp(frame_ancestors: str) -> bytes:
             b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors "
             + ancestors.encode("ascii", "ignore"))
 _API_DOCS_CSP = (b"default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                 b"frame-ancestors 'none'")
+                 b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 def _too_large(limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -43,7 +43,12 @@ def _too_large(limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
 
 
 class BodyLimit:
-    """Refuse bodies over `limit` bytes before the app reads them (413)."""
+    """Refuse bodies over `limit` bytes before the app reads them (413).
+
+    A body without Content-Length (chunked transfer coding) is read here first, up to
+    the limit, and handed on whole: the app would otherwise see the refusal as a broken
+    body and answer 400.
+    """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
         self.app = app
@@ -57,6 +62,12 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._reject(send)
             return
+        if declared is None:
+            buffered = await self._read_up_to_limit(receive)
+            if buffered is None:
+                await self._reject(send)
+                return
+            receive = _replay(buffered, receive)
         seen = 0
 
         async def limited() -> Message:
@@ -73,10 +84,36 @@ class BodyLimit:
         except _BodyTooLarge:
             await self._reject(send)
 
+    async def _read_up_to_limit(self, receive: Receive) -> Message | None:
+        """The whole body as one message, or None once it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message  # the client went away; pass that on
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
     async def _reject(self, send: Send) -> None:
         headers, body = _too_large(self.limit)
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A receive channel that yields `first`, then whatever the server sends next."""
+    pending = [first]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 class _BodyTooLarge(Exception):

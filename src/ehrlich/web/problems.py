@@ -1,13 +1,18 @@
-"""The one place where errors become HTTP responses (RFC 9457 problem details)."""
+"""The one place where errors become HTTP responses (RFC 9457 problem details).
+
+Pages meant for people (the console under /admin) register an error page of their own
+for their path prefix: the same status, in their layout and language, instead of JSON.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,6 +39,41 @@ STATUS: list[tuple[type[errors.EhrlichError], int, str]] = [
 ]
 
 
+# Renders an error for people: (request, status, fields refused) -> the page.
+ErrorPage = Callable[[Request, int, list[dict[str, str]]], Response]
+
+
+def register_error_page(app: FastAPI, prefix: str, render: ErrorPage) -> None:
+    """Answer errors under `prefix` (and its sub-paths) with `render` instead of JSON."""
+    pages: list[tuple[str, ErrorPage]] = getattr(app.state, "error_pages", [])
+    app.state.error_pages = [*pages, (prefix.rstrip("/"), render)]
+
+
+def _page_for(request: Request) -> ErrorPage | None:
+    path = request.url.path
+    for prefix, render in getattr(request.app.state, "error_pages", []):
+        if path == prefix or path.startswith(prefix + "/"):
+            return render  # type: ignore[no-any-return]
+    return None
+
+
+def _answer(request: Request, response: JSONResponse,
+            fields: list[dict[str, str]] | None = None) -> Response:
+    """`response`, or the error page registered for the request's path."""
+    render = _page_for(request)
+    if render is None:
+        return response
+    try:
+        page = render(request, response.status_code, fields or [])
+    except Exception:  # the page itself failed: the plain problem still answers
+        log.exception("error page failed")
+        return response
+    for name in ("www-authenticate", "allow", "retry-after"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page
+
+
 def problem(status: int, kind: str, title: str, detail: str,
             fields: list[dict[str, str]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
@@ -49,7 +89,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation(_: Request, exc: Exception) -> JSONResponse:
+def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields = []
     malformed = False
@@ -65,11 +105,12 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
         fields.append({"field": _field_name(tuple(err.get("loc", ()))), "reason": reason})
     status = 400 if malformed else 422
     detail = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
-    return problem(status, "malformed-body" if malformed else "invalid-input",
-                   "Malformed request" if malformed else "Invalid input", detail, fields)
+    return _answer(request, problem(status, "malformed-body" if malformed else "invalid-input",
+                                    "Malformed request" if malformed else "Invalid input",
+                                    detail, fields), fields)
 
 
-def _domain(_: Request, exc: Exception) -> JSONResponse:
+def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.EhrlichError)
     status, kind = next(((s, k) for cls, s, k in STATUS if isinstance(exc, cls)),
                         (400, "request-failed"))
@@ -79,36 +120,37 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("request failed: %s", exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem(status, kind, exc.title, exc.message, fields, headers)
+    return _answer(request, problem(status, kind, exc.title, exc.message, fields, headers),
+                   fields)
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, "http", str(exc.detail), str(exc.detail),
-                   headers=getattr(exc, "headers", None))
+    return _answer(request, problem(exc.status_code, "http", str(exc.detail), str(exc.detail),
+                                    headers=getattr(exc, "headers", None)))
 
 
-def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+def _unavailable(request: Request, exc: Exception) -> Response:
     """A shared service (database, Redis) did not answer: say so, and when to retry."""
     log.error("backing service unavailable: %s", exc)
-    return problem(503, "unavailable", "Service unavailable",
+    return _answer(request, problem(503, "unavailable", "Service unavailable",
                    "a service ehrlich depends on did not answer; nothing was changed, "
-                   "try again in a minute", headers={"Retry-After": "30"})
+                   "try again in a minute", headers={"Retry-After": "30"}))
 
 
-def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+def _unstorable(request: Request, exc: Exception) -> Response:
     """The database refused a value (a NUL character, a number out of its range) while
     looking something up or storing it; the transaction was rolled back."""
     log.warning("value refused by the database: %s", exc.__class__.__name__)
-    return problem(422, "invalid-input", "Invalid input",
-                   "a value in the request cannot be used (a control character, or a number "
-                   "out of range); nothing was changed")
+    return _answer(request, problem(
+        422, "invalid-input", "Invalid input", "a value in the request cannot be used (a "
+        "control character, or a number out of range); nothing was changed"))
 
 
-def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
-    return problem(500, "internal", "Internal error",
-                   "something went wrong on our side; nothing was changed")
+    return _answer(request, problem(500, "internal", "Internal error",
+                                    "something went wrong on our side; nothing was changed"))
 
 
 def install(app: FastAPI) -> None:

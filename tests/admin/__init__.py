@@ -1,0 +1,1 @@
+"""Console shell: error pages, icon, languages."""
