@@ -15,8 +15,7 @@ def _active_staff(ctx: PostureContext) -> list[StaffUser]:
             select(StaffUser).where(StaffUser.disabled_at.is_(None))).scalars())
 
 
-@check("auth.second_factor", "Every owner and admin (or everyone, if so set) has a "
-       "second factor")
+@check("auth.second_factor", "Every staff account has a second factor")
 def second_factor(ctx: PostureContext) -> Finding:
     staff = _active_staff(ctx)
     if not any(u.role == Role.OWNER for u in staff):
@@ -30,8 +29,12 @@ def second_factor(ctx: PostureContext) -> Finding:
                        f"factor: {', '.join(sorted(missing))}",
                        "sign in at /admin: the console asks them to set up an authenticator "
                        "app before anything else")
-    return Finding(Status.PASS, f"{len(staff)} active staff account(s); owners and admins "
-                   "use TOTP")
+    relaxed = [r.value for r in Role if r not in required]
+    if relaxed:
+        return Finding(Status.WARN, f"the {', '.join(relaxed)} role(s) may sign in with a "
+                       "password alone, though every role can read personal data",
+                       "set second_factor_for_all_roles = true in ehrlich.toml (the default)")
+    return Finding(Status.PASS, f"{len(staff)} active staff account(s), every role uses TOTP")
 
 
 @check("auth.initial_passwords", "No account still uses its initial password")
