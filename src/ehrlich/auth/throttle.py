@@ -92,6 +92,16 @@ class Throttle:
         """Count the attempt and decide whether its password may be evaluated."""
         p, w = self.policy, self.policy.window_seconds
         acct, addr, pair = self.keys(account, address)
+        unsolved_key = self._name("unsolved", account)
+        if device is None and not captcha_solved:
+            evaluated = self.store.estimate(acct, window=w, now=now)
+            if evaluated >= p.captcha_after_account:
+                # Past the free guesses: refused without touching the account's count, so
+                # a flood of such attempts cannot inflate it even for a moment.
+                self.store.add(addr, 1, window=w, now=now)
+                self.store.add(pair, 1, window=w, now=now)
+                unsolved = self.store.add(unsolved_key, 1, window=w, now=now)
+                return Verdict(self.level_for(evaluated), 0, evaluated + unsolved)
         n_acct = self.store.add(acct, 1, window=w, now=now)
         n_addr = self.store.add(addr, 1, window=w, now=now)
         n_pair = self.store.add(pair, 1, window=w, now=now)
@@ -102,10 +112,9 @@ class Throttle:
             needs_captcha = n_acct > p.captcha_after_account or n_addr > p.captcha_after_address
         if needs_captcha and not captcha_solved:
             evaluated = self.store.add(acct, -1, window=w, now=now)
-            unsolved = self.store.add(self._name("unsolved", account), 1, window=w, now=now)
+            unsolved = self.store.add(unsolved_key, 1, window=w, now=now)
             return Verdict(self.level_for(evaluated), 0, evaluated + unsolved)
-        attempts = n_acct + self.store.estimate(self._name("unsolved", account), window=w,
-                                                now=now)
+        attempts = n_acct + self.store.estimate(unsolved_key, window=w, now=now)
         if n_pair > p.delay_after_pair:
             wait = min(p.delay_max_seconds,
                        p.delay_base_seconds * 2 ** (n_pair - p.delay_after_pair - 1))
