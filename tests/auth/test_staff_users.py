@@ -136,8 +136,10 @@ def test_change_password_checks_the_current_one_and_the_policy(
     assert weak.status_code == 422
     csrf = form_value(weak.text, "csrf")
     ok = console.post("/admin/account", data={"current": staff.password, "new_password":
-                                              "glacier-orbit-parsley-42", "csrf": csrf})
+                                              "glacier-orbit-parsley-42", "csrf": csrf},
+                      follow_redirects=False)  # a redirect to the sign-in is no success
     assert ok.status_code == 200
+    assert "Your password was changed." in ok.text
 
 
 def test_initial_password_must_be_replaced_before_anything_else(
