@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     second_factor_for_all_roles: bool = Field(
-        default=False, description="Require TOTP of every staff role, not only owner and admin")
+        default=True, description="Require TOTP of every staff role (every role can read "
+        "personal data); false asks it of owners and admins only, and `doctor` warns")
     phone_region: str | None = Field(
         default=None, description="Region for phone numbers written without +country code"
     )

@@ -45,7 +45,7 @@ def _is_console_page(response: object, status: int) -> str:
 
 def test_forbidden_is_a_console_page_in_the_readers_language(
         console: TestClient, make_staff: Maker, clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("marketer", totp=False), clock.now)
+    sign_in(console, make_staff("marketer"), clock.now)
     page = _is_console_page(console.get("/admin/staff"), 403)
     assert "Not allowed" in page
     assert "staff.manage" not in page
@@ -160,7 +160,7 @@ def test_consent_history_by_email_address(
     record(instance, ada, "requested")
     with instance.db.read() as session:
         event = session.execute(select(ConsentEvent.id)).scalar_one()
-    sign_in(console, make_staff("auditor", totp=False), clock.now)
+    sign_in(console, make_staff("auditor"), clock.now)
     found = console.get("/admin/consents", params={"subject": " Ada@Example.ORG "})
     assert found.status_code == 200
     assert f"/admin/consents/proof/{event}" in found.text

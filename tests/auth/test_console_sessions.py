@@ -135,7 +135,7 @@ def test_sensitive_action_needs_fresh_authentication(
 
 def test_reauth_never_redirects_off_site(console: TestClient, make_staff: Callable[..., Staff],
                                          clock: Clock) -> None:
-    sign_in(console, make_staff("support", totp=False), clock.now)
+    sign_in(console, make_staff("support"), clock.now)
     response = console.get("/admin/reauth?next=https://evil.example/", follow_redirects=False)
     assert response.headers["location"] == "/admin"
 

@@ -57,7 +57,7 @@ def test_recovery_codes_work_once(instance: Instance, make_staff: Callable[..., 
 
 def test_reset_and_disable(instance: Instance, make_staff: Callable[..., Staff]) -> None:
     owner = make_staff("owner")
-    support = make_staff("support", totp=False)
+    support = make_staff("support")
     with instance.db.write() as session:
         password = instance.staff.users.reset(session, owner.email, actor="cli",
                                               actor_role=Role.OWNER, now=NOW,
@@ -81,7 +81,7 @@ def test_reset_and_disable(instance: Instance, make_staff: Callable[..., Staff])
 
 def test_console_in_german_with_role_navigation(
         console: TestClient, make_staff: Callable[..., Staff], clock: Clock) -> None:
-    sign_in(console, make_staff("support", totp=False), clock.now)
+    sign_in(console, make_staff("support"), clock.now)
     page = console.get("/admin?lang=de").text
     assert 'lang="de"' in page
     assert "Übersicht" in page
@@ -125,7 +125,7 @@ def test_first_sign_in_enrols_the_second_factor_and_acknowledges_the_guide(
 
 def test_change_password_checks_the_current_one_and_the_policy(
         console: TestClient, make_staff: Callable[..., Staff], clock: Clock) -> None:
-    staff = make_staff("support", totp=False)
+    staff = make_staff("support")
     sign_in(console, staff, clock.now)
     csrf = form_value(console.get("/admin/account").text, "csrf")
     wrong = console.post("/admin/account", data={"current": "nope", "new_password":
@@ -136,14 +136,16 @@ def test_change_password_checks_the_current_one_and_the_policy(
     assert weak.status_code == 422
     csrf = form_value(weak.text, "csrf")
     ok = console.post("/admin/account", data={"current": staff.password, "new_password":
-                                              "glacier-orbit-parsley-42", "csrf": csrf})
+                                              "glacier-orbit-parsley-42", "csrf": csrf},
+                      follow_redirects=False)  # a redirect to the sign-in is no success
     assert ok.status_code == 200
+    assert "Your password was changed." in ok.text
 
 
 def test_initial_password_must_be_replaced_before_anything_else(
         console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
         clock: Clock) -> None:
-    staff = make_staff("marketer", totp=False)
+    staff = make_staff("marketer")
     with instance.db.write() as session:
         session.execute(update(StaffUser).values(must_change_password=True))
     sign_in(console, staff, clock.now)
@@ -157,7 +159,7 @@ def test_initial_password_must_be_replaced_before_anything_else(
 def test_password_change_ends_other_sessions(
         console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
         clock: Clock) -> None:
-    staff = make_staff("support", totp=False)
+    staff = make_staff("support")
     with instance.db.write() as session:
         elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
                                                    now=clock.now)
@@ -181,7 +183,7 @@ def test_replacing_the_second_factor_needs_fresh_authentication(
 
 def test_sign_out_everywhere(console: TestClient, instance: Instance,
                              make_staff: Callable[..., Staff], clock: Clock) -> None:
-    staff = make_staff("support", totp=False)
+    staff = make_staff("support")
     with instance.db.write() as session:
         elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
                                                    now=clock.now)
@@ -224,7 +226,7 @@ def test_publishing_a_notice_changes_the_guide_and_asks_for_a_new_acknowledgemen
         clock: Clock) -> None:
     from ehrlich.notices.example import example_notice_text
 
-    sign_in(console, make_staff("support", totp=False), clock.now)
+    sign_in(console, make_staff("support"), clock.now)
     assert console.get("/admin", follow_redirects=False).status_code == 200
     with instance.db.write() as session:
         instance.notices.publish(session, example_notice_text(), file="notice.yaml",
@@ -241,8 +243,8 @@ def test_publishing_a_notice_changes_the_guide_and_asks_for_a_new_acknowledgemen
 def test_staff_see_their_sessions_and_end_one_elsewhere(
         console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
         clock: Clock) -> None:
-    staff = make_staff("support", totp=False)
-    other = make_staff("marketer", totp=False)
+    staff = make_staff("support")
+    other = make_staff("marketer")
     with instance.db.write() as session:
         elsewhere = instance.staff.sessions.create(session, staff.id, stage=STAGE_FULL,
                                                    now=clock.now)
@@ -280,7 +282,7 @@ def test_a_generated_password_expires_unless_replaced_in_time(
 
     from tests.auth.conftest import post_login
 
-    staff = make_staff("marketer", totp=False)
+    staff = make_staff("marketer")
     lifetime = instance.staff.users.initial_password_lifetime
     assert lifetime == timedelta(hours=72)
     with instance.db.write() as session:

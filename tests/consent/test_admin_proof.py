@@ -31,7 +31,7 @@ def test_auditor_sees_history_and_printable_proof_marketer_does_not(
     with instance.db.read() as session:
         confirmed = session.execute(select(ConsentEvent.id).where(
             ConsentEvent.action == "confirmed")).scalar_one()
-    auditor = make_staff("auditor", totp=False)
+    auditor = make_staff("auditor")
     sign_in(console, auditor, clock.now)
     listing = console.get(f"/admin/consents?subject={ada}")
     assert listing.status_code == 200
@@ -43,6 +43,6 @@ def test_auditor_sees_history_and_printable_proof_marketer_does_not(
     assert "email-confirmation" in proof.text
     assert console.get("/admin/consents/proof/nope").status_code == 404
     console.cookies.clear()
-    marketer = make_staff("marketer", totp=False)
+    marketer = make_staff("marketer")
     sign_in(console, marketer, clock.now)
     assert console.get(f"/admin/consents/proof/{confirmed}").status_code == 403

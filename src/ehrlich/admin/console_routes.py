@@ -3,7 +3,8 @@ account (password), and the data-handling guide."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,15 +13,16 @@ from ehrlich.admin.deps import (
     StaffBeforeGuideDep,
     StaffDep,
     check_csrf,
+    client_address,
     cookie_names,
     guide_of,
     require_fresh,
     set_cookie,
 )
 from ehrlich.admin.i18n import language, translator
+from ehrlich.admin.login_routes import confirmation_refused
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, Role, allowed
-from ehrlich.auth.sessions import session_hash
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
 from ehrlich.mail.status import mail_status
 from ehrlich.posture.i18n import STATUS_LABELS
@@ -112,12 +114,20 @@ def disable_staff(request: Request, user_id: str, instance: InstanceDep, now: No
 
 def _account_page(request: Request, instance: InstanceDep, now: NowDep,
                   active: StaffBeforeGuideDep, *, message: str | None = None,
-                  status: int = 200) -> HTMLResponse:
+                  status: int = 200, challenge: dict[str, Any] | None = None,
+                  headers: dict[str, str] | None = None,
+                  current_token: str | None = None) -> HTMLResponse:
+    """`current_token` names this browser's session when it was just rotated."""
     with instance.db.read() as session:
-        sessions = instance.staff.sessions.list_for(session, active.user_id,
-                                                    current_token=active.token, now=now)
-    return page(request, "account.html", {"message": message, "sessions": sessions},
-                active=active, status_code=status)
+        sessions = instance.staff.sessions.list_for(
+            session, active.user_id, current_token=current_token or active.token, now=now)
+        user = instance.staff.users.by_email(session, active.email)
+    must_change = user is not None and user.must_change_password
+    return page(request, "account.html", {
+        "message": message, "sessions": sessions, "challenge": challenge,
+        "must_change": must_change,
+        "expires_at": user.initial_password_expires_at if must_change and user else None},
+        active=active, status_code=status, headers=headers)
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -140,27 +150,29 @@ def end_session(request: Request, ref: str, instance: InstanceDep, now: NowDep,
 @router.post("/account", response_class=HTMLResponse)
 def change_password(request: Request, instance: InstanceDep, now: NowDep,
                     active: StaffBeforeGuideDep, current: FormStr = "",
-                    new_password: FormStr = "", csrf: FormStr = "") -> Response:
+                    new_password: FormStr = "", csrf: FormStr = "",
+                    altcha: FormStr = "") -> Response:
     t = translator(language(request))
     if not check_csrf(request, instance, active, csrf):
         return _account_page(request, instance, now, active, message=t["form_expired"],
                              status=403)
-    with instance.db.write() as session:
-        token = instance.staff.reauthenticate(session, active.token, password=current,
-                                              code="", now=now, password_only=True)
-    if token is None:
-        return _account_page(request, instance, now, active, message=t["reauth_failed"],
-                             status=401)
+    names = cookie_names(instance)
     try:
-        with instance.db.write() as session:
-            instance.staff.users.change_password(session, active.user_id, new_password,
-                                                 now=now, keep_session=session_hash(token))
+        result = instance.staff.change_password(
+            instance.db, active, current=current, new=new_password,
+            address=client_address(request), captcha=altcha or None,
+            device_cookie=request.cookies.get(names.device), mail=instance.mail, now=now)
     except InvalidInput as exc:
         return _account_page(request, instance, now, active,
                              message=exc.problems[0].reason, status=422)
-    names = cookie_names(instance)
-    response = _account_page(request, instance, now, active, message=t["password_changed"])
-    set_cookie(response, names, names.session, token)
+    refused = confirmation_refused(request, instance, result,
+                                   partial(_account_page, request, instance, now, active))
+    if refused is not None:
+        return refused
+    assert result.session_token is not None
+    response = _account_page(request, instance, now, active, message=t["password_changed"],
+                             current_token=result.session_token)
+    set_cookie(response, names, names.session, result.session_token)
     return response
 
 

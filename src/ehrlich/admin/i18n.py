@@ -57,7 +57,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "security": "Security",
         "sessions": "Sessions", "end_sessions": "Sign out on every device",
         "signed_in_at": "Signed in", "last_seen": "Last active",
-        "this_session": "this browser", "end_session": "Sign out there",
+        "this_session": "This session (this browser)", "end_session": "Sign out there",
+        "must_change_now": "Choose your own password now. You signed in with a one-time "
+                           "password; the rest of the console opens once you have replaced "
+                           "it here.",
+        "must_change_expires": "The one-time password stops working at {when} UTC.",
         "mail_off": "Mail is off.", "mail_turn_on": "To turn it on",
         "mail_page": "Mail settings and a test mail",
     },
@@ -113,7 +117,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "security": "Sicherheit",
         "sessions": "Sitzungen", "end_sessions": "Auf allen Geräten abmelden",
         "signed_in_at": "Angemeldet", "last_seen": "Zuletzt aktiv",
-        "this_session": "dieser Browser", "end_session": "Dort abmelden",
+        "this_session": "Diese Sitzung (dieser Browser)", "end_session": "Dort abmelden",
+        "must_change_now": "Wählen Sie jetzt Ihr eigenes Passwort. Sie haben sich mit einem "
+                           "Einmal-Passwort angemeldet; der Rest der Konsole öffnet sich, "
+                           "sobald Sie es hier ersetzt haben.",
+        "must_change_expires": "Das Einmal-Passwort gilt bis {when} UTC.",
         "mail_off": "Mail ist aus.", "mail_turn_on": "So schalten Sie sie ein",
         "mail_page": "Mail-Einstellungen und Test-Mail",
     },

@@ -3,6 +3,8 @@ re-authentication, sign-out. Handlers parse, call one service function, render."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -170,30 +172,61 @@ def enrol(request: Request, instance: InstanceDep, now: NowDep, code: FormStr = 
     return response
 
 
+def confirmation_refused(request: Request, instance: Instance, result: LoginResult,
+                         render: Callable[..., HTMLResponse]) -> Response | None:
+    """None when a password (and code) confirmation went through; otherwise the answer:
+    the form again with a CAPTCHA, a delay or the failure, or back to the sign-in when
+    too many wrong codes ended the session. `render(message=, status=, challenge=,
+    headers=)` draws the form."""
+    t = translator(language(request))
+    if result.outcome == "signed_in":
+        return None
+    if result.outcome == "restart":
+        names = cookie_names(instance)
+        response = RedirectResponse("/admin/login", status_code=303)
+        clear_cookie(response, names, names.session)
+        return response
+    if result.outcome == "captcha":
+        return render(message=t["captcha_needed"], status=401, challenge=result.challenge)
+    if result.outcome == "wait":
+        return render(message=t["wait"].format(seconds=result.retry_after), status=429,
+                      headers={"Retry-After": str(result.retry_after)})
+    return render(message=t["reauth_failed"], status=401)
+
+
+def _reauth_page(request: Request, active: Any, next_path: str, *, message: str | None = None,
+                 status: int = 200, challenge: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> HTMLResponse:
+    return page(request, "reauth.html", {"next": _local(next_path), "message": message,
+                                         "challenge": challenge},
+                active=active, status_code=status, headers=headers)
+
+
 @router.get("/reauth", response_class=HTMLResponse)
 def reauth_form(request: Request, active: StaffBeforeGuideDep, next: str = "/admin"
                 ) -> HTMLResponse:
-    return page(request, "reauth.html", {"next": _local(next), "message": None},
-                active=active)
+    return _reauth_page(request, active, next)
 
 
 @router.post("/reauth", response_class=HTMLResponse)
 def reauth(request: Request, instance: InstanceDep, now: NowDep, active: StaffBeforeGuideDep,
            password: FormStr = "", code: FormStr = "", csrf: FormStr = "",
-           next: FormStr = "/admin") -> Response:
+           next: FormStr = "/admin", altcha: FormStr = "") -> Response:
     t = translator(language(request))
     if not check_csrf(request, instance, active, csrf):
-        return page(request, "reauth.html", {"next": _local(next), "message":
-                    t["form_expired"]}, active=active, status_code=403)
-    with instance.db.write() as session:
-        token = instance.staff.reauthenticate(session, active.token, password=password,
-                                              code=code, now=now)
-    if token is None:
-        return page(request, "reauth.html", {"next": _local(next), "message":
-                    t["reauth_failed"]}, active=active, status_code=401)
+        return _reauth_page(request, active, next, message=t["form_expired"], status=403)
     names = cookie_names(instance)
+    result = instance.staff.login.confirm(
+        instance.db, active, password=password, code=code, address=client_address(request),
+        captcha=altcha or None, device_cookie=request.cookies.get(names.device),
+        mail=instance.mail, now=now)
+    refused = confirmation_refused(request, instance, result,
+                                   partial(_reauth_page, request, active, next))
+    if refused is not None:
+        return refused
+    assert result.session_token is not None
     response = RedirectResponse(_local(next), status_code=303)
-    set_cookie(response, names, names.session, token)
+    set_cookie(response, names, names.session, result.session_token)
     return response
 
 

@@ -1,9 +1,12 @@
 """The console sign-in: password (with CAPTCHA escalation and delays), then the second factor.
 
-Every attempt is audited with its outcome; the audit entry names the account
-only when it exists and carries the truncated client address, never the
-email typed. Unknown accounts take the same path and time as wrong
-passwords, so nothing tells whether an address has an account.
+Every evaluated attempt is audited with its outcome; the audit entry names the
+account only when it exists and carries the truncated client address, never
+the email typed. Attempts refused before evaluation (CAPTCHA unsolved, too
+early) are counted and audited once per account and window with the count.
+Re-authentication and the password change go through the same gate.
+Unknown accounts take the same path and time as wrong passwords, so nothing
+tells whether an address has an account.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import Any, Literal
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.models import StaffUser
-from ehrlich.auth.roles import SECOND_FACTOR_REQUIRED, Role
-from ehrlich.auth.sessions import STAGE_ENROL, STAGE_FULL, STAGE_MFA, Sessions
+from ehrlich.auth.roles import Role
+from ehrlich.auth.sessions import STAGE_ENROL, STAGE_FULL, STAGE_MFA, ActiveSession, Sessions
 from ehrlich.auth.throttle import Throttle
 from ehrlich.auth.users import StaffUsers
 from ehrlich.captcha.service import CaptchaService
@@ -28,6 +31,7 @@ from ehrlich.storage.database import Database
 DEVICE_PURPOSE = "staff-device"
 DEVICE_TTL_SECONDS = 90 * 24 * 3600
 CAPTCHA_PURPOSE = "login"
+UNKNOWN_ACCOUNT = "unknown-account"
 
 Outcome = Literal["signed_in", "second_factor", "enrol", "failed", "captcha", "wait", "restart",
                   "initial_password_expired"]
@@ -55,7 +59,7 @@ def truncate_address(address: str) -> str:
 class Login:
     def __init__(self, *, keyring: Keyring, audit: AuditLog, users: StaffUsers,
                  sessions: Sessions, throttle: Throttle, captcha: CaptchaService,
-                 second_factor_roles: frozenset[Role] = SECOND_FACTOR_REQUIRED) -> None:
+                 second_factor_roles: frozenset[Role] = frozenset(Role)) -> None:
         self._keyring = keyring
         self._audit = audit
         self._users = users
@@ -85,13 +89,56 @@ class Login:
         level = self.throttle.current_level(email.strip().lower(), address, now=now)
         return self.captcha.challenge(purpose=CAPTCHA_PURPOSE, level=level, now=now)
 
+    # -- the gate every password check passes ----------------------------------
+
+    def _gate(self, *, account: str, user_email: str | None,
+              user_id: str | None, address: str, captcha: str | None, device: str | None,
+              mail: MailSender, now: datetime) -> LoginResult | None:
+        """Count the attempt; a result when it is refused (CAPTCHA or delay), else None.
+
+        Refused attempts are tallied, not audited one by one: `report_refusals` writes one
+        entry per account and window with the count, so an attack costs the audit chain a
+        line per window rather than a line per request."""
+        level = self.throttle.current_level(account, address, now=now)
+        solved = self.captcha.verify(captcha, purpose=CAPTCHA_PURPOSE, min_level=level, now=now)
+        verdict = self.throttle.admit(account, address, device=device, captcha_solved=solved,
+                                      now=now)
+        if user_email is not None and self.throttle.should_notify(
+                account, verdict.account_failures, now=now):
+            self._notify(mail, user_email, now=now)
+        if verdict.captcha_level is not None:
+            self.throttle.count_refusal(user_id or UNKNOWN_ACCOUNT, now=now)
+            challenge = self.captcha.challenge(purpose=CAPTCHA_PURPOSE,
+                                               level=verdict.captcha_level, now=now)
+            return LoginResult("captcha", challenge=challenge)
+        if verdict.wait_seconds:
+            self.throttle.count_refusal(user_id or UNKNOWN_ACCOUNT, now=now)
+            return LoginResult("wait", retry_after=verdict.wait_seconds)
+        return None
+
+    def report_refusals(self, db: Database, *, now: datetime) -> int:
+        """Audit the refused attempts of the last closed window: one entry per account
+        (and one for all unknown accounts) with the count. Returns the entries written."""
+        with db.read() as session:
+            targets = [*self._users.all_ids(session), UNKNOWN_ACCOUNT]
+        found = [(t, r) for t in targets
+                 if (r := self.throttle.refusals_to_report(t, now=now)) is not None]
+        if found:
+            with db.write() as session:
+                for target, (start, count) in found:
+                    self._audit.record(session, AuditEvent(
+                        "login", "login.refused", target,
+                        {"count": count, "window_start": start.isoformat(),
+                         "window_seconds": self.throttle.policy.window_seconds}), now=now)
+        return len(found)
+
     # -- the password step -------------------------------------------------------
 
     def _audit_attempt(self, db: Database, outcome: str, user_id: str | None, address: str,
                        now: datetime) -> None:
         with db.write() as session:
             self._audit.record(session, AuditEvent(
-                "login", f"login.{outcome}", user_id or "unknown-account",
+                "login", f"login.{outcome}", user_id or UNKNOWN_ACCOUNT,
                 {"address": truncate_address(address)}), now=now)
 
     def password(self, db: Database, *, email: str, password: str, address: str,
@@ -102,21 +149,11 @@ class Login:
             user = self._users.by_email(session, account)
             user_id = user.id if user is not None else None
         device = self._device(device_cookie, user_id, now=now)
-        level = self.throttle.current_level(account, address, now=now)
-        solved = self.captcha.verify(captcha, purpose=CAPTCHA_PURPOSE, min_level=level, now=now)
-        verdict = self.throttle.admit(account, address, device=device, captcha_solved=solved,
-                                      now=now)
-        if user is not None and self.throttle.should_notify(account, verdict.account_failures,
-                                                            now=now):
-            self._notify(mail, user.email, now=now)
-        if verdict.captcha_level is not None:
-            self._audit_attempt(db, "captcha_required", user_id, address, now)
-            challenge = self.captcha.challenge(purpose=CAPTCHA_PURPOSE,
-                                               level=verdict.captcha_level, now=now)
-            return LoginResult("captcha", challenge=challenge)
-        if verdict.wait_seconds:
-            self._audit_attempt(db, "delayed", user_id, address, now)
-            return LoginResult("wait", retry_after=verdict.wait_seconds)
+        refused = self._gate(account=account, user_email=user.email if user else None,
+                             user_id=user_id, address=address, captcha=captcha,
+                             device=device, mail=mail, now=now)
+        if refused is not None:
+            return refused
         stored = user.password_hash if user is not None and user.disabled_at is None else None
         if not self._users.passwords.verify(stored, password) or user is None:
             self._audit_attempt(db, "failed", user_id, address, now)
@@ -146,6 +183,45 @@ class Login:
             stage, "signed_in")  # type: ignore[assignment]
         cookie = self.device_cookie(fresh.id, now=now) if stage == STAGE_FULL else None
         return LoginResult(outcome, session_token=token, device_cookie=cookie)
+
+    # -- confirming a signed-in session (re-authentication, password change) -----
+
+    def confirm(self, db: Database, active: ActiveSession, *, password: str, code: str,
+                address: str, captcha: str | None, device_cookie: str | None,
+                mail: MailSender, now: datetime, password_only: bool = False) -> LoginResult:
+        """Check the password (and code, where set up) of a signed-in session again, under
+        the sign-in's own counters, CAPTCHA escalation and code-retry rule. `signed_in`
+        carries the rotated session token; `restart` means the session was ended."""
+        device = self._device(device_cookie, active.user_id, now=now)
+        refused = self._gate(account=active.email, user_email=active.email,
+                             user_id=active.user_id, address=address, captcha=captcha,
+                             device=device, mail=mail, now=now)
+        if refused is not None:
+            return refused
+        actor = f"staff:{active.user_id}"
+        with db.write() as session:
+            user = session.get(StaffUser, active.user_id)
+            assert user is not None
+            password_ok = self._users.passwords.verify(user.password_hash, password)
+            code_due = password_ok and user.totp_secret_ct is not None and not password_only
+            ok = password_ok and (not code_due or self._users.check_second_factor(
+                session, user, code, now=now))
+            if ok:
+                token = self._sessions.rotate(session, active.token, stage=active.stage,
+                                              now=now, reauthenticated=True)
+            self._audit.record(session, AuditEvent(
+                actor, "staff.reauth" if ok else "staff.reauth_failed", user.id,
+                {"address": truncate_address(address)}), now=now)
+        # Counted outside the transaction: the store may be this same database.
+        if password_ok:
+            self.throttle.succeeded(active.email, address, device=device, now=now)
+        if ok:
+            return LoginResult("signed_in", session_token=token)
+        if code_due and self.throttle.second_factor_failed(active.user_id, now=now):
+            with db.write() as session:
+                self._sessions.end(session, active.token)
+            return LoginResult("restart")
+        return LoginResult("failed")
 
     def _notify(self, mail: MailSender, to: str, *, now: datetime) -> None:
         mail.send(OutgoingMail(

@@ -15,8 +15,7 @@ def _active_staff(ctx: PostureContext) -> list[StaffUser]:
             select(StaffUser).where(StaffUser.disabled_at.is_(None))).scalars())
 
 
-@check("auth.second_factor", "Every owner and admin (or everyone, if so set) has a "
-       "second factor")
+@check("auth.second_factor", "Every staff account has a second factor")
 def second_factor(ctx: PostureContext) -> Finding:
     staff = _active_staff(ctx)
     if not any(u.role == Role.OWNER for u in staff):
@@ -31,7 +30,13 @@ def second_factor(ctx: PostureContext) -> Finding:
                        "sign in at /admin: the console asks them to set up an authenticator "
                        "app before anything else",
                        {"count": len(missing), "emails": ", ".join(sorted(missing))})
-    return Finding(Status.PASS, "{count} active staff account(s); owners and admins use TOTP",
+    relaxed = [r.value for r in Role if r not in required]
+    if relaxed:
+        return Finding(Status.WARN, "the {roles} role(s) may sign in with a password alone, "
+                       "though every role can read personal data",
+                       "set second_factor_for_all_roles = true in ehrlich.toml (the default)",
+                       {"roles": ", ".join(relaxed)})
+    return Finding(Status.PASS, "{count} active staff account(s), every role uses TOTP",
                    params={"count": len(staff)})
 
 

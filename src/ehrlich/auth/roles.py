@@ -39,7 +39,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
                              Permission.SUBJECTS_RECTIFY, Permission.AGGREGATES_READ}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ}),
 }
-SECOND_FACTOR_REQUIRED = frozenset({Role.OWNER, Role.ADMIN})
+# Every role needs a second factor by default (`second_factor_for_all_roles`); these
+# need it even where an owner relaxed that.
+SECOND_FACTOR_ALWAYS = frozenset({Role.OWNER, Role.ADMIN})
 # Only an owner may create, change or disable another owner.
 OWNER_ONLY_TARGETS = frozenset({Role.OWNER})
 

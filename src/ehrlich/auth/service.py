@@ -5,24 +5,25 @@ Built once per process by the instance; routes and commands call into it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.auth.login import Login
+from ehrlich.audit.service import AuditLog
+from ehrlich.auth.login import Login, LoginResult
 from ehrlich.auth.models import StaffUser
-from ehrlich.auth.passwords import Passwords
-from ehrlich.auth.roles import SECOND_FACTOR_REQUIRED, Permission, Role, require
-from ehrlich.auth.sessions import ActiveSession, SessionPolicy, Sessions
+from ehrlich.auth.passwords import Passwords, check_policy
+from ehrlich.auth.roles import SECOND_FACTOR_ALWAYS, Permission, Role, require
+from ehrlich.auth.sessions import ActiveSession, SessionPolicy, Sessions, session_hash
 from ehrlich.auth.staff_subjects import StaffSubjects
 from ehrlich.auth.stores import open_store
 from ehrlich.auth.throttle import Throttle, ThrottlePolicy
 from ehrlich.auth.users import StaffUsers
 from ehrlich.captcha.service import CaptchaPolicy, CaptchaService
 from ehrlich.crypto import Keyring
+from ehrlich.mail.interfaces import MailSender
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects.service import SubjectsService
@@ -33,7 +34,7 @@ class StaffPolicies:
     throttle: ThrottlePolicy
     sessions: SessionPolicy
     captcha: CaptchaPolicy
-    second_factor_roles: frozenset[Role] = SECOND_FACTOR_REQUIRED
+    second_factor_roles: frozenset[Role] = frozenset(Role)
     initial_password_lifetime: timedelta = timedelta(hours=72)
 
 
@@ -49,7 +50,10 @@ class StaffService:
         self.sessions = Sessions(policies.sessions, csrf_key=keyring.token_key("csrf"))
         self.captcha = CaptchaService(store, secret=keyring.token_key("altcha"),
                                       policy=policies.captcha)
-        throttle = Throttle(store, policies.throttle, key=keyring.token_key("throttle"))
+        # The top CAPTCHA level is what the owner can afford on a new device.
+        top = min(policies.throttle.max_captcha_level, self.captcha.affordable_level())
+        throttle = Throttle(store, replace(policies.throttle, max_captcha_level=top),
+                            key=keyring.token_key("throttle"))
         self.login = Login(keyring=keyring, audit=audit, users=self.users,
                            sessions=self.sessions, throttle=throttle, captcha=self.captcha,
                            second_factor_roles=policies.second_factor_roles)
@@ -59,25 +63,22 @@ class StaffService:
         return StaffSubjects(self._subjects, self._audit, user_id=active.user_id,
                              role=Role(active.role))
 
-    def reauthenticate(self, session: Session, token: str, *, password: str, code: str,
-                       now: datetime, password_only: bool = False) -> str | None:
-        """Confirm the password (and code, where set up) again: the rotated session token,
-        or None when either is wrong (the failure is audited)."""
-        active = self.sessions.load(session, token, now=now)
-        user = session.get(StaffUser, active.user_id)
-        assert user is not None
-        ok = self.users.passwords.verify(user.password_hash, password)
-        if ok and user.totp_secret_ct is not None and not password_only:
-            ok = self.users.check_second_factor(session, user, code, now=now)
-        if not ok:
-            self._audit.record(session, AuditEvent(f"staff:{user.id}", "staff.reauth_failed",
-                                                   user.id), now=now)
-            return None
-        self._audit.record(session, AuditEvent(f"staff:{user.id}", "staff.reauth", user.id),
-                           now=now)
-        return self.sessions.rotate(session, token, stage=active.stage, now=now,
-                                    reauthenticated=True)
-
+    def change_password(self, db: Database, active: ActiveSession, *, current: str,
+                        new: str, address: str, captcha: str | None,
+                        device_cookie: str | None, mail: MailSender, now: datetime
+                        ) -> LoginResult:
+        """Check the new password first, then confirm the current one (throttled, which
+        rotates the session), then change it. A refused new password changes nothing,
+        so the session cookie the browser holds stays valid."""
+        check_policy(new, user_inputs=[active.email], field="new_password")
+        result = self.login.confirm(db, active, password=current, code="", address=address,
+                                    captcha=captcha, device_cookie=device_cookie, mail=mail,
+                                    now=now, password_only=True)
+        if result.session_token is not None:
+            with db.write() as session:
+                self.users.change_password(session, active.user_id, new, now=now,
+                                           keep_session=session_hash(result.session_token))
+        return result
 
     def overview(self, session: Session, active: ActiveSession) -> dict[str, int]:
         """Counts for the dashboard (aggregates only; needs the aggregates permission)."""
@@ -97,7 +98,7 @@ def staff_policies(settings: Settings) -> StaffPolicies:
                                absolute_seconds=settings.session_absolute_hours * 3600),
         captcha=CaptchaPolicy(base_max_number=settings.captcha_base_number),
         second_factor_roles=frozenset(Role) if settings.second_factor_for_all_roles
-        else SECOND_FACTOR_REQUIRED,
+        else SECOND_FACTOR_ALWAYS,
         initial_password_lifetime=timedelta(hours=settings.initial_password_hours),
     )
 

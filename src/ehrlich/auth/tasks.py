@@ -1,4 +1,5 @@
-"""Periodic staff-access jobs: ended sessions are removed, not only refused."""
+"""Periodic staff-access jobs: ended sessions are removed, not only refused; refused
+sign-in attempts are audited once per account and window, with their count."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from ehrlich.instance.service import Instance
 
 PURGE_SESSIONS_TASK = "auth.purge_expired_sessions"
+REPORT_REFUSALS_TASK = "auth.report_refused_attempts"
 
 
 def register(instance: Instance) -> None:
@@ -19,3 +21,7 @@ def register(instance: Instance) -> None:
     def purge_sessions() -> int:
         with instance.db.write() as session:
             return instance.staff.sessions.purge_expired(session, now=utcnow())
+
+    @instance.jobs.periodic(REPORT_REFUSALS_TASK, crontab(minute="*/5"))
+    def report_refusals() -> int:
+        return instance.staff.login.report_refusals(instance.db, now=utcnow())

@@ -6,6 +6,13 @@ per trusted device live in the shared `CounterStore`. Each attempt is counted
 number of guesses evaluated without a solved CAPTCHA is bounded exactly, even
 with many server processes: at most `captcha_after_account` per account and
 window (the documented bound), fewer when one address also tries others.
+
+An attempt refused for want of a solved CAPTCHA gives its account count back:
+it cost the attacker nothing, so it must not cost the owner anything either.
+The account's CAPTCHA level therefore rises only with guesses that were
+evaluated (free ones and ones paid for with a solved CAPTCHA), never past
+what solved-and-wrong guesses would reach; `max_captcha_level` caps it at what
+the owner can afford on a new device (see `CaptchaService.affordable_level`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ehrlich.auth.interfaces import CounterStore
 from ehrlich.crypto._primitives import hmac_sha256
@@ -35,7 +42,9 @@ class ThrottlePolicy:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the attempt may do: `captcha_level` is None when no CAPTCHA is needed."""
+    """What the attempt may do: `captcha_level` is None when no CAPTCHA is needed;
+    `account_failures` counts every attempt on the account, refused ones included (it
+    decides the owner's notice, not the CAPTCHA level)."""
 
     captcha_level: int | None
     wait_seconds: int
@@ -83,6 +92,16 @@ class Throttle:
         """Count the attempt and decide whether its password may be evaluated."""
         p, w = self.policy, self.policy.window_seconds
         acct, addr, pair = self.keys(account, address)
+        unsolved_key = self._name("unsolved", account)
+        if device is None and not captcha_solved:
+            evaluated = self.store.estimate(acct, window=w, now=now)
+            if evaluated >= p.captcha_after_account:
+                # Past the free guesses: refused without touching the account's count, so
+                # a flood of such attempts cannot inflate it even for a moment.
+                self.store.add(addr, 1, window=w, now=now)
+                self.store.add(pair, 1, window=w, now=now)
+                unsolved = self.store.add(unsolved_key, 1, window=w, now=now)
+                return Verdict(self.level_for(evaluated), 0, evaluated + unsolved)
         n_acct = self.store.add(acct, 1, window=w, now=now)
         n_addr = self.store.add(addr, 1, window=w, now=now)
         n_pair = self.store.add(pair, 1, window=w, now=now)
@@ -92,14 +111,17 @@ class Throttle:
         else:
             needs_captcha = n_acct > p.captcha_after_account or n_addr > p.captcha_after_address
         if needs_captcha and not captcha_solved:
-            return Verdict(self.level_for(n_acct), 0, n_acct)
+            evaluated = self.store.add(acct, -1, window=w, now=now)
+            unsolved = self.store.add(unsolved_key, 1, window=w, now=now)
+            return Verdict(self.level_for(evaluated), 0, evaluated + unsolved)
+        attempts = n_acct + self.store.estimate(unsolved_key, window=w, now=now)
         if n_pair > p.delay_after_pair:
             wait = min(p.delay_max_seconds,
                        p.delay_base_seconds * 2 ** (n_pair - p.delay_after_pair - 1))
             if not self.store.claim(f"{pair}:delay", until=now + timedelta(seconds=wait),
                                     now=now):
-                return Verdict(None, max(1, math.ceil(wait)), n_acct)
-        return Verdict(None, 0, n_acct)
+                return Verdict(None, max(1, math.ceil(wait)), attempts)
+        return Verdict(None, 0, attempts)
 
     def succeeded(self, account: str, address: str, *, device: str | None,
                   now: datetime) -> None:
@@ -123,3 +145,29 @@ class Throttle:
         n = self.store.add(self._name("totp", user_id), 1, window=self.policy.window_seconds,
                            now=now)
         return n >= self.policy.second_factor_failures
+
+    # -- refused attempts, audited once per account and window --------------------
+
+    def _refusals(self, target: str, bucket: int) -> str:
+        return self._name("refused", f"{target}\x00{bucket}")
+
+    def count_refusal(self, target: str, *, now: datetime) -> None:
+        """Tally a refused attempt on `target` (an account id) in the current window."""
+        w = self.policy.window_seconds
+        self.store.add(self._refusals(target, int(now.timestamp()) // w), 1, window=w, now=now)
+
+    def refusals_to_report(self, target: str, *, now: datetime
+                           ) -> tuple[datetime, int] | None:
+        """The start and count of the last closed window's refusals on `target`, once;
+        None when there were none or they were reported already."""
+        w = self.policy.window_seconds
+        bucket = int(now.timestamp()) // w - 1
+        start = datetime.fromtimestamp(bucket * w, tz=UTC)
+        # The key names its window, so read at the window's start the estimate is exact.
+        count = round(self.store.estimate(self._refusals(target, bucket), window=w, now=start))
+        if count < 1:
+            return None
+        reported = self._name("refused-reported", f"{target}\x00{bucket}")
+        if not self.store.claim(reported, until=now + timedelta(seconds=2 * w), now=now):
+            return None
+        return start, count

@@ -29,10 +29,16 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """An SVG element (no XML declaration) for embedding in a page."""
+    """An SVG element (no XML declaration) for embedding in a page.
+
+    It carries a `viewBox` and no fixed size, so CSS scales the whole code instead of
+    cropping it, and a white background with the four-module quiet zone ISO/IEC 18004
+    asks for, so it scans in a dark theme too.
+    """
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=5, xmldecl=False, svgns=True,
-                                    title="TOTP enrolment code", border=2)
+                                    title="TOTP enrolment code", border=4, dark="#000",
+                                    light="#fff", omitsize=True)
     return out.getvalue().decode()
 
 

@@ -116,6 +116,10 @@ class StaffUsers:
         key = email.strip().lower()
         return session.execute(select(StaffUser).where(StaffUser.email == key)).scalar_one_or_none()
 
+    def all_ids(self, session: Session) -> list[str]:
+        """Every account's id (for jobs that look at each account)."""
+        return list(session.execute(select(StaffUser.id).order_by(StaffUser.id)).scalars())
+
     def _get(self, session: Session, user: str) -> StaffUser:
         found = session.get(StaffUser, user) or self.by_email(session, user)
         if found is None:

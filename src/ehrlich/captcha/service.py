@@ -25,6 +25,9 @@ from ehrlich.auth.interfaces import CounterStore
 
 ALGORITHM = "PBKDF2/SHA-256"
 MAX_PAYLOAD_CHARS = 4096
+# The cost model behind `affordable_level` (docs/security.md, "CAPTCHA cost"):
+PHONE_SHA256_PER_SECOND = 800_000
+OWNER_BUDGET_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,27 @@ class CaptchaService:
 
     def max_number(self, level: int) -> int:
         return int(self.policy.base_max_number * 2 ** max(0, level))
+
+    def worst_case_seconds(self, level: int) -> float:
+        """The longest a slow phone takes to solve a challenge of `level`.
+
+        The counter lies below `max_number(level)`, so at worst that many keys are
+        derived. Each derivation is PBKDF2-HMAC-SHA256 with `iterations` rounds: two
+        SHA-256 compressions per round, plus about two for the key set-up. A slow
+        phone is taken to do `PHONE_SHA256_PER_SECOND` (800,000) compressions a second
+        through WebCrypto: about a fifth of a laptop, which solved level 8 (4,000 x 256
+        counters, 100 rounds) in 35 s, i.e. ~3.7 million compressions a second.
+        """
+        per_key = 2 * self.policy.iterations + 2
+        return self.max_number(level) * per_key / PHONE_SHA256_PER_SECOND
+
+    def affordable_level(self, budget_seconds: float = OWNER_BUDGET_SECONDS) -> int:
+        """The highest level whose worst case stays within the owner's budget on a new
+        device (5 s); 0 even when level 0 alone is dearer (lower the base number then)."""
+        level = 0
+        while self.worst_case_seconds(level + 1) <= budget_seconds:
+            level += 1
+        return level
 
     def challenge(self, *, purpose: str, level: int, now: datetime) -> dict[str, Any]:
         """A signed challenge as the JSON object the solver script reads."""

@@ -36,8 +36,8 @@ GERMAN: dict[str, str] = {
     "Client addresses come only from trusted proxies":
         "Client-Adressen kommen nur von vertrauenswürdigen Proxys",
     "Audit chain verifies": "Die Audit-Kette ist unversehrt",
-    "Every owner and admin (or everyone, if so set) has a second factor":
-        "Alle Inhaber und Admins (oder alle, wenn so eingestellt) haben einen zweiten Faktor",
+    "Every staff account has a second factor":
+        "Jedes Team-Konto hat einen zweiten Faktor",
     "No account still uses its initial password":
         "Kein Konto nutzt noch sein Anfangspasswort",
     "A backup from the last two days was verified":
@@ -114,8 +114,14 @@ GERMAN: dict[str, str] = {
     "sign in at /admin: the console asks them to set up an authenticator app before "
     "anything else": "melden Sie sich unter /admin an: die Konsole verlangt zuerst die "
                      "Einrichtung einer Authenticator-App",
-    "{count} active staff account(s); owners and admins use TOTP":
-        "{count} aktive(s) Team-Konto/Konten; Inhaber und Admins nutzen TOTP",
+    "{count} active staff account(s), every role uses TOTP":
+        "{count} aktive(s) Team-Konto/Konten, alle Rollen nutzen TOTP",
+    "the {roles} role(s) may sign in with a password alone, though every role can read "
+    "personal data":
+        "die Rolle(n) {roles} können sich allein mit Passwort anmelden, obwohl jede Rolle "
+        "personenbezogene Daten lesen kann",
+    "set second_factor_for_all_roles = true in ehrlich.toml (the default)":
+        "second_factor_for_all_roles = true in ehrlich.toml setzen (die Voreinstellung)",
     "still on the password printed by `ehrlich init` or `ehrlich user`: {emails}":
         "noch mit dem von `ehrlich init` oder `ehrlich user` ausgegebenen Passwort: {emails}",
     "sign in and choose a new password under Account":
