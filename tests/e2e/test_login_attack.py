@@ -29,7 +29,8 @@ from ehrlich.auth.stores import RedisCounterStore
 from ehrlich.auth.throttle import Throttle, ThrottlePolicy
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import running_servers
 

@@ -1,5 +1,6 @@
-"""The console shell: mounts its pages, holds the navigation registry, turns `Redirect`
-into 303 responses. Domain pages join with `router` + one `NavEntry`."""
+"""The console shell: mounts its pages and the domains' console pages, builds the
+navigation (its own entries, then the domains'), turns `Redirect` into 303 responses.
+A domain's page joins with `registry.add_console_page(router, NavEntry(...))`."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ from ehrlich.admin import console_routes, login_routes
 from ehrlich.admin.deps import Redirect
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
-from ehrlich.consent import admin_routes as consent_admin
+from ehrlich.registry import Contributions
+
+SHELL_ENTRIES = (
+    NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}),
+    NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE),
+    NavEntry("/admin/account", {"en": "Account", "de": "Konto"}),
+)
 
 
-def default_navigation() -> Navigation:
+def navigation(contributions: Contributions) -> Navigation:
     nav = Navigation()
-    nav.add(NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}))
-    nav.add(NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE))
-    nav.add(NavEntry("/admin/account", {"en": "Account", "de": "Konto"}))
-    nav.add(NavEntry("/admin/consents", {"en": "Consent", "de": "Einwilligungen"},
-                     Permission.AUDIT_READ))
+    for entry in (*SHELL_ENTRIES, *contributions.navigation):
+        nav.add(entry)
     return nav
 
 
@@ -28,9 +32,10 @@ def _redirect(_: Request, exc: Exception) -> Response:
     return RedirectResponse(exc.url, status_code=303)
 
 
-def install(app: FastAPI) -> None:
-    app.state.admin_nav = default_navigation()
+def install(app: FastAPI, contributions: Contributions) -> None:
+    app.state.admin_nav = navigation(contributions)
     app.include_router(login_routes.router)
     app.include_router(console_routes.router)
-    app.include_router(consent_admin.router)
+    for router in contributions.console_routers:
+        app.include_router(router)
     app.add_exception_handler(Redirect, _redirect)

@@ -10,7 +10,8 @@ import typer
 from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import console, instance_from, now, opened_instance, settings_from
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
 

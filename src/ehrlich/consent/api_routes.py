@@ -21,6 +21,5 @@ Signer = Annotated[ApiPrincipal, Depends(require_scope("signups:write"))]
              summary="Sign someone up: records `requested` and sends the confirmation mail")
 def create_signup(data: SignupInput, request: Request, caller: Signer, instance: InstanceDep,
                   now: NowDep) -> SignupReceipt:
-    assert instance.signups is not None
     return instance.signups.sign_up(instance.db, instance.mail, data, method="api",
                                     evidence=evidence_of(request), now=now)

@@ -69,7 +69,6 @@ def signup_embed(request: Request, instance: InstanceDep) -> HTMLResponse:
 def _gate(request: Request, instance: Instance, now: Any, *, embed: bool, altcha: str,
           values: dict[str, Any]) -> HTMLResponse | None:
     """None when the signup may go ahead; otherwise the page that says why not."""
-    assert instance.signups is not None
     assert instance.signups.gate is not None
     t = TEXTS[page_language(request)]
     decision = instance.signups.gate.admit(client_address(request), captcha=altcha or None,
@@ -99,7 +98,6 @@ def _submit(request: Request, instance: Instance, now: Any, *, embed: bool, emai
     refused = _gate(request, instance, now, embed=embed, altcha=altcha, values=values)
     if refused is not None:
         return refused
-    assert instance.signups is not None
     with instance.db.read() as session:
         texts = offer_map(instance.notices.current(session), lang)
     try:

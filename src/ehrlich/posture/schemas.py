@@ -48,7 +48,7 @@ class Check:
 
 
 def check(check_id: str, title: str) -> Callable[[Callable[[PostureContext], Finding]], Check]:
-    """Turn a small function into a named check; list it in `posture.service.CHECKS`."""
+    """Turn a small function into a named check; register it in the domain's `install`."""
 
     def wrap(fn: Callable[[PostureContext], Finding]) -> Check:
         return Check(check_id, title, fn)
