@@ -4,7 +4,8 @@ A domain's `install.py` names its routers (public pages and API), its console pa
 with their navigation entries, its jobs, posture checks, erasure hooks, send-time
 checks and CLI command groups. Nothing here knows a domain by name; `ehrlich.domains`
 lists them in order and turns the registry into one frozen `Contributions`, which
-the one `Instance` carries to the app, the CLI, the worker and a restore.
+the one `Instance` (defined here, with the services it holds) carries to the app,
+the CLI, the worker and a restore.
 """
 
 from __future__ import annotations
@@ -16,17 +17,23 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 
 from ehrlich.admin.nav import NavEntry
-from ehrlich.mail.interfaces import SendCheck
+from ehrlich.audit.service import AuditLog
+from ehrlich.auth.api_tokens import ApiTokenCache
+from ehrlich.auth.service import StaffService
+from ehrlich.backup.service import BackupService
+from ehrlich.consent.signup import SignupService
+from ehrlich.crypto import Keyring
+from ehrlich.jobs import JobQueue
+from ehrlich.mail.interfaces import MailSender, SendCheck
+from ehrlich.notices.service import NoticesService
 from ehrlich.posture.schemas import Check
-from ehrlich.subjects.service import ErasureHook
+from ehrlich.settings import Settings
+from ehrlich.storage.database import Database
+from ehrlich.subjects.ledger import ErasureLedger
+from ehrlich.subjects.service import ErasureHook, SubjectsService
 
 if TYPE_CHECKING:
     import typer
-
-    from ehrlich.instance.service import Instance
-
-# Binds a domain's tasks (and periodic schedules) onto the instance's queue.
-JobBinder = Callable[["Instance"], None]
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,46 @@ class Contributions:
     erasure_hooks: tuple[ErasureHook, ...]
     send_checks: tuple[SendCheck, ...]
     cli_groups: tuple[tuple[str, typer.Typer], ...]
+
+
+@dataclass(frozen=True)
+class Core:
+    """The services that need no database or queue: what a restore replays erasures with."""
+
+    settings: Settings
+    keyring: Keyring
+    audit: AuditLog
+    ledger: ErasureLedger
+    subjects: SubjectsService
+    contributions: Contributions
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A running instance's services, built once per process by `ehrlich.domains`."""
+
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    audit: AuditLog
+    ledger: ErasureLedger
+    subjects: SubjectsService
+    jobs: JobQueue
+    backup: BackupService
+    notices: NoticesService
+    staff: StaffService
+    mail: MailSender
+    signups: SignupService
+    api_tokens: ApiTokenCache
+    contributions: Contributions
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.db.dispose()
+
+
+# Binds a domain's tasks (and periodic schedules) onto the instance's queue.
+JobBinder = Callable[[Instance], None]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Creating an instance, and what an opened one holds (built by `ehrlich.domains`).
+"""Creating an instance and checking its database (`Instance` itself: `ehrlich.registry`).
 
 `check_database` (used by `ehrlich.domains.open_instance`) fails before any
 write when the key file is missing, readable by others, or does not belong to
@@ -8,71 +8,26 @@ the database (checked with a sealed canary per KEK version).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from ehrlich.audit.service import AuditLog
-from ehrlich.auth.api_tokens import ApiTokenCache
-from ehrlich.auth.service import StaffService
 from ehrlich.backup.keys import create_backup_keys
-from ehrlich.backup.service import BackupService
-from ehrlich.consent.signup import SignupService
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.keyfile import create_key_file
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.models import InstanceMeta
-from ehrlich.jobs import JobQueue
-from ehrlich.mail.interfaces import MailSender
 from ehrlich.notices.example import write_example_notice
-from ehrlich.notices.service import NoticesService
-from ehrlich.registry import Contributions
+from ehrlich.registry import Core, Instance
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
-from ehrlich.subjects.ledger import ErasureLedger
-from ehrlich.subjects.service import SubjectsService
+
+__all__ = ["Core", "Instance", "check_database", "init_instance", "verify_key_checks"]
 
 KEY_CHECK_PREFIX = "kek_check:"
-
-
-@dataclass(frozen=True)
-class Core:
-    """The services that need no database or queue: what a restore replays erasures with."""
-
-    settings: Settings
-    keyring: Keyring
-    audit: AuditLog
-    ledger: ErasureLedger
-    subjects: SubjectsService
-    contributions: Contributions
-
-
-@dataclass(frozen=True)
-class Instance:
-    """A running instance's services, built once per process by `ehrlich.domains`."""
-
-    settings: Settings
-    db: Database
-    keyring: Keyring
-    audit: AuditLog
-    ledger: ErasureLedger
-    subjects: SubjectsService
-    jobs: JobQueue
-    backup: BackupService
-    notices: NoticesService
-    staff: StaffService
-    mail: MailSender
-    signups: SignupService
-    api_tokens: ApiTokenCache
-    contributions: Contributions
-
-    def close(self) -> None:
-        self.jobs.close()
-        self.db.dispose()
 
 
 def store_key_check(db: Database, keyring: Keyring, version: int) -> None:
