@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.backup_population import WORK, populate
 from ehrlich.backup.keys import create_backup_keys
-from ehrlich.instance.service import open_instance
+from ehrlich.domains import open_instance
 from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
 

@@ -42,7 +42,8 @@ from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.consent.service import GENESIS, record_consent
 from ehrlich.consent.signup_links import preferences_token
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate

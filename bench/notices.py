@@ -26,7 +26,8 @@ from fastapi.testclient import TestClient
 
 from bench.report import write_section
 from ehrlich.app import create_app
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.notices.service import check_notice
 from ehrlich.settings import Settings

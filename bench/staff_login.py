@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench.report import write_section
 from ehrlich.captcha.service import solve
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.mail.interfaces import NullMailSender
 from ehrlich.settings import Settings
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 
 from bench.report import write_section
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings
 from ehrlich.storage.base import UTCDateTime
 from ehrlich.subjects.schemas import SubjectInput

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, text
 
 from ehrlich.app import create_app
 from ehrlich.auth.api_tokens import create_api_token
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings
 from tests.imap_server import DovecotServer, dovecot_installed
 

@@ -1,4 +1,8 @@
-"""`create_app`: the only composition root of the web application."""
+"""`create_app`: the web application, mounting what the domains registered.
+
+The shell's own pages (home, API docs, security.txt, the console frame) are mounted
+here; every domain's routers and console pages come from `instance.contributions`.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,7 @@ from sqlalchemy import text
 
 from ehrlich import __version__
 from ehrlich.admin import shell as admin_shell
-from ehrlich.audit.routes import router as audit_router
-from ehrlich.captcha import routes as captcha_routes
-from ehrlich.consent import api_routes as consent_api
-from ehrlich.consent import pages as consent_pages
-from ehrlich.consent import preference_routes as consent_preferences
-from ehrlich.consent import routes as consent_routes
 from ehrlich.instance.service import Instance
-from ehrlich.notices.routes import router as notices_router
-from ehrlich.subjects.routes import router as subjects_router
 from ehrlich.web import api_docs, home, openapi, problems, security_page
 from ehrlich.web.deps import InstanceDep
 from ehrlich.web.middleware import BodyLimit, SecurityHeaders
@@ -30,13 +26,10 @@ def create_app(instance: Instance) -> FastAPI:
     app.state.instance = instance
     problems.install(app)
     openapi.install(app)
-    for router in (home.router, subjects_router, audit_router, notices_router, api_docs.router,
-                   *consent_routes.routers, consent_pages.router, consent_preferences.router,
-                   consent_api.router):
+    for router in (home.router, api_docs.router, *instance.contributions.routers):
         app.include_router(router)
-    admin_shell.install(app)
+    admin_shell.install(app, instance.contributions)
     app.include_router(security_page.router)
-    app.include_router(captcha_routes.router)
     app.mount("/static", StaticFiles(directory=str(files("ehrlich.web") / "static")),
               name="static")
 

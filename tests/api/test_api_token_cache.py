@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -34,8 +36,8 @@ def _revoke(instance: Instance, token_id: str) -> None:
 
 
 def _client(instance: Instance, cache: ApiTokenCache) -> TestClient:
-    instance.api_tokens = cache
-    return TestClient(create_app(instance), raise_server_exceptions=False)
+    return TestClient(create_app(replace(instance, api_tokens=cache)),
+                      raise_server_exceptions=False)
 
 
 def test_revoked_token_is_refused_at_once_without_cache(instance: Instance) -> None:

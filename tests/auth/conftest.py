@@ -6,7 +6,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
-from ehrlich.instance.service import Instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
@@ -55,10 +56,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def mail(instance: Instance) -> MemoryMailSender:
-    sender = MemoryMailSender()
-    instance.mail = sender
-    return sender
+def mail() -> MemoryMailSender:
+    return MemoryMailSender()
+
+
+@pytest.fixture
+def instance(settings: Settings, mail: MemoryMailSender) -> Iterator[Instance]:
+    """The instance, sending its mail into `mail`."""
+    init_instance(settings, now=NOW)
+    opened = replace(open_instance(settings), mail=mail)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

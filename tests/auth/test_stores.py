@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ehrlich.auth.interfaces import CounterStore, bucket_of, sliding
-from ehrlich.auth.stores import DatabaseCounterStore, RedisCounterStore
+from ehrlich.counters.interfaces import CounterStore, bucket_of, sliding
+from ehrlich.counters.stores import DatabaseCounterStore, RedisCounterStore
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
 

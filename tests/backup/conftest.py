@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ehrlich.backup.keys import default_identity_path, recovery_identity_path
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW

@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 from ehrlich.backup.errors import RestoreRefused
 from ehrlich.backup.models import RUN_COMPLETE, BackupRun
 from ehrlich.backup.restore import restore_backup
-from ehrlich.instance.service import Instance, open_instance
+from ehrlich.domains import build_core, open_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.subjects.errors import SubjectErased
 from ehrlich.subjects.models import DataKey, Subject
@@ -60,7 +61,7 @@ def test_erased_after_backup_stays_erased_after_restore(
     sidecar = instance.backup.create(now=NOW)
     instance.subjects.erase(instance.db, gone_id, actor="test", now=NOW + timedelta(hours=1))
 
-    report = restore_backup(instance.settings, sidecar.manifest.backup_id,
+    report = restore_backup(build_core(instance.settings), sidecar.manifest.backup_id,
                             identity_file=recovery_identity, target_url=empty_target,
                             force=False, now=NOW + timedelta(hours=2))
     assert report.erasures_replayed == 1
@@ -94,12 +95,12 @@ def test_restore_over_live_database_needs_force(instance: Instance,
     add_subjects(instance, 1, prefix="later")
 
     with pytest.raises(RestoreRefused, match="--force"):
-        restore_backup(instance.settings, backup_id, identity_file=recovery_identity,
+        restore_backup(build_core(instance.settings), backup_id, identity_file=recovery_identity,
                        target_url=None, force=False, now=NOW)
     with instance.db.read() as session:  # nothing changed
         assert len(session.execute(select(Subject.id)).all()) == 3
 
-    restore_backup(instance.settings, backup_id, identity_file=recovery_identity,
+    restore_backup(build_core(instance.settings), backup_id, identity_file=recovery_identity,
                    target_url=None, force=True, now=NOW + timedelta(hours=2))
     instance.db.dispose()
     with instance.db.write() as session:
@@ -116,7 +117,7 @@ def test_restore_refused_when_ledger_unreadable(instance: Instance, recovery_ide
     ledger = instance.settings.effective_erasure_ledger
     ledger.write_text(ledger.read_text().replace("erased_at", "erased_on"))
     with pytest.raises(RestoreRefused, match="erasure ledger"):
-        restore_backup(instance.settings, backup_id, identity_file=recovery_identity,
+        restore_backup(build_core(instance.settings), backup_id, identity_file=recovery_identity,
                        target_url=empty_target, force=False, now=NOW)
     assert not MaintenanceSwitch(instance.settings.effective_maintenance_file).is_on()
 
@@ -128,7 +129,7 @@ def test_restore_refused_when_ledger_lost_entries(instance: Instance, recovery_i
     backup_id = instance.backup.create(now=NOW).manifest.backup_id
     instance.settings.effective_erasure_ledger.unlink()  # a fresh, empty ledger
     with pytest.raises(RestoreRefused, match="cut short"):
-        restore_backup(instance.settings, backup_id, identity_file=recovery_identity,
+        restore_backup(build_core(instance.settings), backup_id, identity_file=recovery_identity,
                        target_url=empty_target, force=False, now=NOW)
 
 
@@ -142,7 +143,7 @@ def test_wrong_key_file_keeps_maintenance_mode(instance: Instance, recovery_iden
     create_key_file(other_key)
     settings = instance.settings.model_copy(update={"key_file": other_key})
     with pytest.raises(Exception, match="key"):
-        restore_backup(settings, backup_id, identity_file=recovery_identity,
+        restore_backup(build_core(settings), backup_id, identity_file=recovery_identity,
                        target_url=empty_target, force=False, now=NOW)
     switch = MaintenanceSwitch(instance.settings.effective_maintenance_file)
     assert switch.is_on()  # no mail until a restore finishes

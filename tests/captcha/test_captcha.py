@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ehrlich.auth.stores import DatabaseCounterStore
 from ehrlich.captcha.service import CaptchaPolicy, CaptchaService, solve
+from ehrlich.counters.stores import DatabaseCounterStore
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
 

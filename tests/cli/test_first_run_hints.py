@@ -17,7 +17,7 @@ import pytest
 
 from ehrlich.auth.roles import Role
 from ehrlich.cli.context import now
-from ehrlich.instance.service import open_instance
+from ehrlich.domains import open_instance
 from ehrlich.settings import load_settings
 from tests.e2e.servers import free_port
 

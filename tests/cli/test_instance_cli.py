@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy import update
 
 from ehrlich.audit.models import AuditEntry
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings, load_settings
 from ehrlich.subjects.data_keys import count_by_kek_version
 from ehrlich.subjects.schemas import SubjectInput

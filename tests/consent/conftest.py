@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
-from ehrlich.instance.service import Instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.mail.interfaces import MemoryMailSender, OutgoingMail
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
@@ -76,10 +78,22 @@ def published(instance: Instance) -> Instance:
 
 
 @pytest.fixture
-def outbox(published: Instance) -> MemoryMailSender:
-    sender = MemoryMailSender()
-    published.mail = sender
-    return sender
+def sent() -> MemoryMailSender:
+    return MemoryMailSender()
+
+
+@pytest.fixture
+def instance(settings: Settings, sent: MemoryMailSender) -> Iterator[Instance]:
+    """The instance, sending its mail into `sent` (read it through `outbox`)."""
+    init_instance(settings, now=NOW)
+    opened = replace(open_instance(settings), mail=sent)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def outbox(published: Instance, sent: MemoryMailSender) -> MemoryMailSender:
+    return sent
 
 
 def link(mail: OutgoingMail, kind: str) -> str:

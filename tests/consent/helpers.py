@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,7 +15,8 @@ from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.offers import offer_map
 from ehrlich.consent.schemas import ConsentInput, RecordOutcome
 from ehrlich.consent.service import record_consent
-from ehrlich.instance.service import Instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.settings import Settings
 from ehrlich.subjects.schemas import SubjectInput
@@ -59,9 +61,8 @@ def reopened(instance: Instance, settings: Settings, **changes: Any
     fixed clock; `client_host` gives the client's address."""
     host = changes.pop("client_host", "testclient")
     instance.close()
-    opened = open_instance(settings.model_copy(update=changes))
     outbox = MemoryMailSender()
-    opened.mail = outbox
+    opened = replace(open_instance(settings.model_copy(update=changes)), mail=outbox)
     app = create_app(opened)
     app.dependency_overrides[get_now] = lambda: NOW
     try:

@@ -12,11 +12,12 @@ from ehrlich.cli.main import app
 from ehrlich.consent.links import unsubscribe_link
 from ehrlich.consent.posture import unsubscribe_mailbox
 from ehrlich.consent.tasks import MAILBOX_TASK
+from ehrlich.domains import collect, open_instance
 from ehrlich.errors import ConfigurationError
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.mail.imap import ImapConfig
 from ehrlich.posture.schemas import Status
-from ehrlich.posture.service import CHECKS, run_report
+from ehrlich.posture.service import run_report
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 
@@ -40,7 +41,7 @@ def mailto(instance: Instance) -> str | None:
 
 
 def test_the_check_is_listed_for_doctor() -> None:
-    assert unsubscribe_mailbox in CHECKS
+    assert unsubscribe_mailbox in collect().checks
 
 
 def test_a_mailto_without_a_reader_is_not_advertised_and_doctor_warns(

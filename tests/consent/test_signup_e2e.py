@@ -14,7 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
-from ehrlich.instance.service import Instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
+from ehrlich.settings import Settings
+from tests.conftest import NOW
 from tests.consent.conftest import publish
 from tests.jobs import run_jobs
 from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
@@ -26,6 +29,15 @@ from tests.mail.raw import raw_header
 from tests.mail.smtp_server import SmtpServer
 
 Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def instance(settings: Settings) -> Iterator[Instance]:  # noqa: F811
+    """With its real sender (SMTP through the queue), not the consent tests' outbox."""
+    init_instance(settings, now=NOW)
+    opened = open_instance(settings)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

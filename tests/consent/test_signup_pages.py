@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 from ehrlich.app import create_app
 from ehrlich.captcha.service import solve
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.instance.service import Instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.settings import Settings
 from tests.consent.conftest import NEWSLETTER_EN, PARTNER_EN
@@ -98,9 +100,9 @@ def test_honeypot_gets_the_same_answer_and_writes_nothing(
 def test_automated_traffic_needs_the_captcha_then_is_limited(
         tmp_path: Path, published: Instance, settings: Settings) -> None:
     published.close()
-    limited = open_instance(settings.model_copy(update={"signup_captcha_after": 1,
-                                                        "signup_per_hour": 3}))
-    limited.mail = MemoryMailSender()
+    limited = replace(open_instance(settings.model_copy(update={"signup_captcha_after": 1,
+                                                                "signup_per_hour": 3})),
+                      mail=MemoryMailSender())
     try:
         with TestClient(create_app(limited)) as client:
             assert client.post("/signup", data=form()).status_code == 200
@@ -126,9 +128,9 @@ def test_automated_traffic_needs_the_captcha_then_is_limited(
 def test_embed_page_may_be_framed_by_the_listed_origins_only(
         published: Instance, settings: Settings) -> None:
     published.close()
-    shop = open_instance(settings.model_copy(update={
-        "signup_origins": "https://shop.example https://blog.example"}))
-    shop.mail = MemoryMailSender()
+    shop = replace(open_instance(settings.model_copy(update={
+        "signup_origins": "https://shop.example https://blog.example"})),
+        mail=MemoryMailSender())
     try:
         with TestClient(create_app(shop)) as client:
             page = client.get("/embed/signup")

@@ -26,9 +26,10 @@ from ehrlich.crypto import FieldContext, Keyring
 from ehrlich.crypto import _primitives as p
 from ehrlich.crypto.envelope import seal
 from ehrlich.crypto.pkcs11_provider import Pkcs11KeyProvider
+from ehrlich.domains import open_instance
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 from ehrlich.instance.keys import add_kek, keys_to_rewrap, retire_kek, rewrap_all
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings, load_settings
 from ehrlich.subjects.data_keys import count_by_kek_version
 from ehrlich.subjects.schemas import SubjectInput

@@ -9,7 +9,8 @@ import httpx2 as httpx
 from sqlalchemy import func, select
 
 from ehrlich.auth.api_tokens import create_api_token
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings
 from ehrlich.subjects.models import Subject
 from ehrlich.subjects.schemas import SubjectInput

@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, Page
 
 from ehrlich.auth.roles import Role
 from ehrlich.auth.totp import code_at
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import free_port, running_servers
 

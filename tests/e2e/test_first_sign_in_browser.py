@@ -16,7 +16,8 @@ import zxingcpp
 from playwright.sync_api import Browser, Page
 
 from ehrlich.auth.roles import Role
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import running_servers
 

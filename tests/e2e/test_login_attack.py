@@ -26,11 +26,12 @@ from ehrlich.audit.models import AuditEntry
 from ehrlich.auth.guide import current_guide
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
-from ehrlich.auth.stores import RedisCounterStore
 from ehrlich.auth.throttle import Throttle, ThrottlePolicy
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.counters.stores import RedisCounterStore
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import running_servers
 

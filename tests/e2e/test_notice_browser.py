@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from tests.conftest import NOW

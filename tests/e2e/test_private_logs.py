@@ -13,7 +13,8 @@ import httpx2 as httpx
 import pytest
 
 from ehrlich.auth.api_tokens import create_api_token
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text

@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, ConsoleMessage
 from sqlalchemy import select
 
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text

@@ -4,6 +4,7 @@ through the real SMTP sender (aiosmtpd on loopback): throttled, audited, outcome
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ehrlich.app import create_app
 from ehrlich.audit.models import AuditEntry
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
+from ehrlich.web.deps import get_now
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     Staff,
@@ -88,9 +91,19 @@ def test_a_test_mail_reaches_the_staff_members_own_address_once_a_minute(
 
 
 def test_with_mail_off_the_dashboard_and_mail_page_say_how_to_turn_it_on(
-        instance: Instance, console: TestClient, make_staff: Callable[..., Staff],  # noqa: F811
+        instance: Instance, make_staff: Callable[..., Staff],  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    instance.settings = instance.settings.model_copy(update={"smtp_host": None})
+    mail_off = replace(instance, settings=instance.settings.model_copy(
+        update={"smtp_host": None}))
+    app = create_app(mail_off)
+    app.dependency_overrides[get_now] = lambda: clock.now
+    with TestClient(app, base_url="https://testserver",
+                    raise_server_exceptions=False) as off_console:
+        _check_mail_off_pages(off_console, instance, make_staff, clock)
+
+
+def _check_mail_off_pages(console: TestClient, instance: Instance,  # noqa: F811
+                          make_staff: Callable[..., Staff], clock: Clock) -> None:  # noqa: F811
     signed_in(console, make_staff, clock)
     dashboard = console.get("/admin").text
     assert 'id="mail-off"' in dashboard

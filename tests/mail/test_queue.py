@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ehrlich.domains import open_instance
 from ehrlich.errors import InvalidInput
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.mail.interfaces import NullMailSender, OutgoingMail, Unsubscribe
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.mail.service import QueuedMailSender

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.notices.i18n import pick_language
 from ehrlich.settings import Settings
 from tests.conftest import NOW

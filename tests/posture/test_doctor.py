@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
 from ehrlich.cli.main import app
-from ehrlich.instance.service import open_instance
+from ehrlich.domains import open_instance
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 from ehrlich.posture.service import run_report
 from ehrlich.settings import Settings, load_settings
@@ -97,11 +98,10 @@ def test_public_http_and_weak_database_password_fail(fresh: tuple[Path, str]) ->
     settings = load_settings(data_dir=data_dir)
     instance = open_instance(settings)
     try:
-        instance.settings = Settings(**{**settings.model_dump(),
-                                        "base_url": "http://crm.example.org", "host": "192.0.2.5",
-                                        "redis_url": "redis://cache.example.org:6379/0",
-                                        "trusted_proxies": "*"})
-        report = {r.id: r for r in run_report(instance, now=datetime.now(UTC)).results}
+        public = replace(instance, settings=Settings(**{
+            **settings.model_dump(), "base_url": "http://crm.example.org", "host": "192.0.2.5",
+            "redis_url": "redis://cache.example.org:6379/0", "trusted_proxies": "*"}))
+        report = {r.id: r for r in run_report(public, now=datetime.now(UTC)).results}
     finally:
         instance.close()
     assert report["web.https"].status == Status.FAIL

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
-from ehrlich.storage.models import Base
+from ehrlich.tables import Base
 
 
 def _differences(db: Database) -> list[Any]:

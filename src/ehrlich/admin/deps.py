@@ -19,7 +19,7 @@ from fastapi import Depends, Request, Response
 from ehrlich.auth.errors import SessionExpired
 from ehrlich.auth.guide import Guide, current_guide
 from ehrlich.auth.sessions import STAGE_ENROL, STAGE_FULL, STAGE_MFA, ActiveSession
-from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
+from ehrlich.crypto.digests import constant_time_equal, hmac_sha256
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep

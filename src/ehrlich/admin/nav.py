@@ -1,5 +1,5 @@
 """The console's navigation: domain pages register an entry; each shows only to roles
-with its permission. Add a page with `NAV.append(NavEntry(...))` in `admin.shell`."""
+with its permission. A domain adds its page in its `install` (`add_console_page`)."""
 
 from __future__ import annotations
 

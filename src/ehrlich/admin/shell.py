@@ -1,5 +1,6 @@
-"""The console shell: mounts its pages, holds the navigation registry, turns `Redirect`
-into 303 responses. Domain pages join with `router` + one `NavEntry`."""
+"""The console shell: mounts its pages and the domains' console pages, builds the
+navigation (its own entries, then the domains'), turns `Redirect` into 303 responses.
+A domain's page joins with `registry.add_console_page(router, NavEntry(...))`."""
 
 from __future__ import annotations
 
@@ -11,19 +12,20 @@ from ehrlich.admin.deps import Redirect
 from ehrlich.admin.error_pages import error_page
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
-from ehrlich.consent import admin_routes as consent_admin
-from ehrlich.mail import admin_routes as mail_admin
+from ehrlich.registry import Contributions
 from ehrlich.web.problems import register_error_page
 
+SHELL_ENTRIES = (
+    NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}),
+    NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE),
+    NavEntry("/admin/account", {"en": "Account", "de": "Konto"}),
+)
 
-def default_navigation() -> Navigation:
+
+def navigation(contributions: Contributions) -> Navigation:
     nav = Navigation()
-    nav.add(NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}))
-    nav.add(NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE))
-    nav.add(NavEntry("/admin/account", {"en": "Account", "de": "Konto"}))
-    nav.add(NavEntry("/admin/consents", {"en": "Consent", "de": "Einwilligungen"},
-                     Permission.AUDIT_READ))
-    nav.add(NavEntry("/admin/mail", {"en": "Mail", "de": "Mail"}, Permission.POSTURE_READ))
+    for entry in (*SHELL_ENTRIES, *contributions.navigation):
+        nav.add(entry)
     return nav
 
 
@@ -32,11 +34,11 @@ def _redirect(_: Request, exc: Exception) -> Response:
     return RedirectResponse(exc.url, status_code=303)
 
 
-def install(app: FastAPI) -> None:
-    app.state.admin_nav = default_navigation()
+def install(app: FastAPI, contributions: Contributions) -> None:
+    app.state.admin_nav = navigation(contributions)
     app.include_router(login_routes.router)
     app.include_router(console_routes.router)
-    app.include_router(consent_admin.router)
-    app.include_router(mail_admin.router)
+    for router in contributions.console_routers:
+        app.include_router(router)
     app.add_exception_handler(Redirect, _redirect)
     register_error_page(app, "/admin", error_page)

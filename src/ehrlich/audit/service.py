@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.models import AuditEntry, AuditHead
 from ehrlich.crypto import Keyring
-from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256
+from ehrlich.crypto.digests import constant_time_equal, hmac_sha256
 from ehrlich.crypto.envelope import length_prefixed
 from ehrlich.errors import InvalidInput
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.auth.errors import InvalidApiToken, MissingScope
 from ehrlich.auth.models import ApiToken
-from ehrlich.crypto._primitives import constant_time_equal, sha256
+from ehrlich.crypto.digests import constant_time_equal, sha256
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
 

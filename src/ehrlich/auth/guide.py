@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ehrlich.crypto._primitives import sha256
+from ehrlich.crypto.digests import sha256
 from ehrlich.notices.schemas import Notice
 
 BUILT_IN: dict[str, list[str]] = {

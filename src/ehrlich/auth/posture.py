@@ -1,4 +1,4 @@
-"""Posture checks of staff access (listed in `ehrlich.posture.service.CHECKS`)."""
+"""Posture checks of staff access (registered in `ehrlich.auth.install`)."""
 
 from __future__ import annotations
 

@@ -18,10 +18,10 @@ from ehrlich.auth.passwords import Passwords, check_policy
 from ehrlich.auth.roles import SECOND_FACTOR_ALWAYS, Permission, Role, require
 from ehrlich.auth.sessions import ActiveSession, SessionPolicy, Sessions, session_hash
 from ehrlich.auth.staff_subjects import StaffSubjects
-from ehrlich.auth.stores import open_store
 from ehrlich.auth.throttle import Throttle, ThrottlePolicy
 from ehrlich.auth.users import StaffUsers
 from ehrlich.captcha.service import CaptchaPolicy, CaptchaService
+from ehrlich.counters.stores import open_store
 from ehrlich.crypto import Keyring
 from ehrlich.mail.interfaces import MailSender
 from ehrlich.settings import Settings

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.auth.errors import SessionExpired
 from ehrlich.auth.models import StaffSession, StaffUser
-from ehrlich.crypto._primitives import constant_time_equal, hmac_sha256, sha256
+from ehrlich.crypto.digests import constant_time_equal, hmac_sha256, sha256
 
 STAGE_MFA = "mfa"
 STAGE_ENROL = "enrol"

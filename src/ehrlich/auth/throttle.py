@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ehrlich.auth.interfaces import CounterStore
-from ehrlich.crypto._primitives import hmac_sha256
+from ehrlich.counters.interfaces import CounterStore
+from ehrlich.crypto.digests import hmac_sha256
 
 
 @dataclass(frozen=True)

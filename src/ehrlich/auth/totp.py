@@ -12,7 +12,7 @@ from datetime import datetime
 import pyotp
 import segno
 
-from ehrlich.crypto._primitives import constant_time_equal
+from ehrlich.crypto.digests import constant_time_equal
 
 STEP_SECONDS = 30
 DIGITS = 6

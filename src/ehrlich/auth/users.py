@@ -19,7 +19,7 @@ from ehrlich.auth.models import StaffRecoveryCode, StaffSession, StaffUser
 from ehrlich.auth.passwords import Passwords, check_policy
 from ehrlich.auth.roles import OWNER_ONLY_TARGETS, Permission, Role, parse_role, require
 from ehrlich.crypto import FieldContext, Keyring
-from ehrlich.crypto._primitives import sha256
+from ehrlich.crypto.digests import sha256
 from ehrlich.crypto.envelope import read_header
 from ehrlich.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ehrlich.storage.base import new_id

@@ -5,6 +5,9 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import BinaryIO, Protocol
 
+# Files still being written carry this prefix; listings skip them.
+TEMP_PREFIX = ".partial-"
+
 
 class BackupStore(Protocol):
     """A flat namespace of named files.

@@ -23,8 +23,8 @@ from ehrlich.backup.schemas import RestoreReport
 from ehrlich.backup.scratch import check_counts, counts_of
 from ehrlich.backup.stores import open_store
 from ehrlich.crypto import Keyring
-from ehrlich.crypto.providers import open_keyring
 from ehrlich.errors import EhrlichError, InvalidInput
+from ehrlich.instance.service import Core, verify_key_checks
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
@@ -78,8 +78,6 @@ def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
 def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
             audit: AuditLog, *, backup_id: str, actor: str, now: datetime) -> int:
     """Check the key file fits the restored data, then erase again everyone erased."""
-    from ehrlich.instance.service import verify_key_checks  # instance imports backup
-
     db = Database(url)
     try:
         verify_key_checks(db, keyring)
@@ -104,23 +102,16 @@ def _target_url(value: str) -> str:
         raise InvalidInput.one("target", str(exc)) from exc
 
 
-def restore_backup(settings: Settings, backup_id: str, *, identity_file: Path,
+def restore_backup(core: Core, backup_id: str, *, identity_file: Path,
                    target_url: str | None, force: bool, now: datetime,
                    actor: str = "cli") -> RestoreReport:
-    """Restore `backup_id` into `target_url` (default: the instance's database)."""
-    keyring = open_keyring(settings)
-    try:
-        return _restore(settings, keyring, backup_id, identity_file=identity_file,
-                        target_url=target_url, force=force, now=now, actor=actor)
-    finally:
-        keyring.close()
+    """Restore `backup_id` into `target_url` (default: the instance's database).
 
-
-def _restore(settings: Settings, keyring: Keyring, backup_id: str, *, identity_file: Path,
-             target_url: str | None, force: bool, now: datetime, actor: str) -> RestoreReport:
-    ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
-    audit = AuditLog(keyring)
-    subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region)
+    `core` comes from `ehrlich.domains.build_core`, so the replay runs every erasure
+    hook the domains registered (suppressions come back with the erasures).
+    """
+    settings, keyring, ledger = core.settings, core.keyring, core.ledger
+    subjects, audit = core.subjects, core.audit
     records = _ledger_records(ledger)
     store = open_store(settings)
     try:

@@ -21,7 +21,7 @@ from typing import Any
 
 import altcha
 
-from ehrlich.auth.interfaces import CounterStore
+from ehrlich.counters.interfaces import CounterStore
 
 ALGORITHM = "PBKDF2/SHA-256"
 MAX_PAYLOAD_CHARS = 4096

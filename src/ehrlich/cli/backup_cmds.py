@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.cli.context import console, now, opened_instance, settings_from
+from ehrlich.cli.context import console, domains_from, now, opened_instance, settings_from
+from ehrlich.domains import build_core
 
 app = typer.Typer(help="Encrypted, verified backups (see docs/backup.md).",
                   no_args_is_help=True)
@@ -78,9 +79,12 @@ def restore(
     """
     from ehrlich.backup.restore import restore_backup
 
-    settings = settings_from(ctx, erasure_ledger=ledger)
-    report = restore_backup(settings, backup_id, identity_file=identity, target_url=target,
-                            force=force, now=now())
+    core = build_core(settings_from(ctx, erasure_ledger=ledger), domains=domains_from(ctx))
+    try:
+        report = restore_backup(core, backup_id, identity_file=identity, target_url=target,
+                                force=force, now=now())
+    finally:
+        core.close()
     console.print(f"[green]Backup {backup_id} restored[/green] into {report.target}: "
                   f"{sum(report.row_counts.values())} rows; "
                   f"{report.erasures_replayed} erasures replayed from the ledger.")

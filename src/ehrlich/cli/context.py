@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +11,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ehrlich.instance.service import Instance, open_instance
+from ehrlich.domains import DOMAINS, Install, open_instance
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings, load_settings
 
 console = Console()
@@ -22,6 +23,7 @@ err_console = Console(stderr=True)
 class CliState:
     config: Path | None = None
     data_dir: Path | None = None
+    domains: Sequence[Install] = DOMAINS
 
 
 def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
@@ -32,8 +34,13 @@ def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
     return load_settings(state.config, **overrides)
 
 
+def domains_from(ctx: typer.Context) -> Sequence[Install]:
+    state: CliState = ctx.obj or CliState()
+    return state.domains
+
+
 def instance_from(ctx: typer.Context) -> Instance:
-    return open_instance(settings_from(ctx))
+    return open_instance(settings_from(ctx), domains=domains_from(ctx))
 
 
 @contextmanager

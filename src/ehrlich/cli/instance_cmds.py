@@ -18,7 +18,8 @@ from ehrlich.cli.context import (
     settings_from,
 )
 from ehrlich.cli.hints import ehrlich_command, shown_path
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
 

@@ -22,6 +22,7 @@ from ehrlich.cli import (
     user_cmds,
 )
 from ehrlich.cli.context import CliState, err_console
+from ehrlich.domains import collect
 
 app = typer.Typer(help="ehrlich: collect and use customer data honestly.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
@@ -45,7 +46,9 @@ def main(
     data_dir: Annotated[Path | None, typer.Option(
         help="Instance data directory", envvar="EHRLICH_DATA_DIR")] = None,
 ) -> None:
-    ctx.obj = CliState(config=config, data_dir=data_dir)
+    # a caller (a test) may have chosen the domains already; keep them
+    ctx.obj = CliState(config=config, data_dir=data_dir) if ctx.obj is None else CliState(
+        config=config, data_dir=data_dir, domains=ctx.obj.domains)
 
 
 app.command()(instance_cmds.init)
@@ -60,6 +63,8 @@ app.add_typer(user_cmds.app, name="user")
 app.command()(doctor_cmds.doctor)
 app.add_typer(backup_cmds.app, name="backup")
 app.add_typer(mail_cmds.app, name="mail")
+for _name, _group in collect().cli_groups:  # command groups a domain ships itself
+    app.add_typer(_group, name=_name)
 
 
 def exit_code_for(exc: errors.EhrlichError) -> int:

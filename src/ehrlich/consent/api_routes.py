@@ -23,6 +23,5 @@ Signer = Annotated[ApiPrincipal, Depends(require_scope("signups:write"))]
                                              "(problem type `signups-closed`)"}})
 def create_signup(data: SignupInput, request: Request, caller: Signer, instance: InstanceDep,
                   now: NowDep) -> SignupReceipt:
-    assert instance.signups is not None
     return instance.signups.sign_up(instance.db, instance.mail, data, method="api",
                                     evidence=evidence_of(request), now=now)

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from ehrlich.auth.interfaces import CounterStore
 from ehrlich.auth.throttle import address_bucket
 from ehrlich.captcha.service import CaptchaService
-from ehrlich.crypto._primitives import hmac_sha256
+from ehrlich.counters.interfaces import CounterStore
+from ehrlich.crypto.digests import hmac_sha256
 
 WINDOW_SECONDS = 3600
 RECIPIENT_WINDOW_SECONDS = 86400

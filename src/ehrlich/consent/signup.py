@@ -23,7 +23,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.auth.stores import open_store
 from ehrlich.captcha.service import CaptchaService
 from ehrlich.consent.errors import SignupsClosed
 from ehrlich.consent.evidence import gpc_signal
@@ -32,6 +31,7 @@ from ehrlich.consent.offers import SIGNUP_CHANNEL, Offer, offer_map
 from ehrlich.consent.schemas import ConsentInput, Evidence, SignupInput, SignupReceipt
 from ehrlich.consent.service import current_state, record_consent
 from ehrlich.consent.signup_links import cancel_token, confirm_token
+from ehrlich.counters.stores import open_store
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import MailSender, OutgoingMail, Unsubscribe

@@ -1,89 +1,33 @@
-"""Creating and opening an instance: the one place that wires the services.
+"""Creating an instance and checking its database (`Instance` itself: `ehrlich.registry`).
 
-`open_instance` fails before any write when the key file is missing, readable
-by others, or does not belong to the database (checked with a sealed canary
-per KEK version).
+`check_database` (used by `ehrlich.domains.open_instance`) fails before any
+write when the key file is missing, readable by others, or does not belong to
+the database (checked with a sealed canary per KEK version).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from ehrlich.audit.service import AuditLog
-from ehrlich.auth.api_tokens import ApiTokenCache
-from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup.keys import create_backup_keys
-from ehrlich.backup.service import BackupService
-from ehrlich.consent import suppression
-from ehrlich.consent.renewal import ConsentRenewalMarker
-from ehrlich.consent.signup import SignupService, build_signups
 from ehrlich.crypto import Keyring
-from ehrlich.crypto.providers import config_values, create_keyring, open_keyring
+from ehrlich.crypto.providers import config_values, create_keyring
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.models import InstanceMeta
-from ehrlich.jobs import JobQueue, build_queue
-from ehrlich.jobs.registry import register_tasks
-from ehrlich.mail.interfaces import MailSender, NullMailSender
-from ehrlich.mail.service import build_sender
 from ehrlich.notices.example import write_example_notice
-from ehrlich.notices.service import NoticesService
+from ehrlich.registry import Core, Instance
 from ehrlich.settings import Settings, config_file_for
 from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
-from ehrlich.subjects.ledger import ErasureLedger
-from ehrlich.subjects.service import SubjectsService
+
+__all__ = ["Core", "Instance", "check_database", "init_instance", "verify_key_checks"]
 
 KEY_CHECK_PREFIX = "kek_check:"
-
-
-@dataclass
-class Instance:
-    """A running instance's services, built once per process."""
-
-    settings: Settings
-    db: Database
-    keyring: Keyring
-    audit: AuditLog
-    ledger: ErasureLedger
-    subjects: SubjectsService
-    jobs: JobQueue
-    backup: BackupService
-    notices: NoticesService
-    staff: StaffService
-    mail: MailSender = field(default_factory=NullMailSender)
-    signups: SignupService | None = None
-    api_tokens: ApiTokenCache = field(default_factory=lambda: ApiTokenCache(0))
-
-    def close(self) -> None:
-        self.jobs.close()
-        self.db.dispose()
-        self.keyring.close()
-
-
-def _build(settings: Settings, db: Database, keyring: Keyring) -> Instance:
-    audit = AuditLog(keyring)
-    ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
-    subjects = SubjectsService(keyring, audit, ledger, phone_region=settings.phone_region,
-                               erasure_hooks=[suppression.suppress_erased])
-    backup = BackupService(settings, db, subjects, ledger, audit)
-    notices = NoticesService(audit, ConsentRenewalMarker(audit))
-    staff = StaffService(db, keyring, audit, subjects, policies=staff_policies(settings),
-                         redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
-    instance = Instance(settings=settings, db=db, keyring=keyring, audit=audit, ledger=ledger,
-                        subjects=subjects, jobs=build_queue(settings), backup=backup,
-                        notices=notices, staff=staff,
-                        api_tokens=ApiTokenCache(settings.api_token_cache_seconds))
-    register_tasks(instance)
-    instance.mail = build_sender(settings, instance.jobs, keyring)
-    instance.signups = build_signups(settings, db, keyring, audit, subjects, notices,
-                                     staff.captcha)
-    return instance
 
 
 def store_key_check(db: Database, keyring: Keyring, version: int) -> None:
@@ -103,8 +47,9 @@ def verify_key_checks(db: Database, keyring: Keyring) -> None:
         keyring.verify_key_check(check.value)
 
 
-def open_instance(settings: Settings, *, check_schema: bool = True) -> Instance:
-    keyring = open_keyring(settings)
+def check_database(settings: Settings, keyring: Keyring, *,
+                   check_schema: bool = True) -> Database:
+    """The instance's database, refused before any write unless it is ours and current."""
     db = Database(settings.effective_database_url)
     try:
         if not migrate.is_initialised(db):
@@ -118,7 +63,7 @@ def open_instance(settings: Settings, *, check_schema: bool = True) -> Instance:
         db.dispose()
         keyring.close()
         raise
-    return _build(settings, db, keyring)
+    return db
 
 
 def _refuse_existing(settings: Settings, config_file: Path) -> None:

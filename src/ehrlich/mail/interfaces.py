@@ -8,11 +8,20 @@ tests of other domains both implement `MailSender`. A `Mailbox` (IMAP, in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from sqlalchemy.orm import Session
+
+from ehrlich.crypto import Keyring
 
 MailCategory = Literal["transactional", "marketing", "security"]
+
+# Asked just before a queued mail (the opened job) goes out; False drops it. Domains
+# register these (consent: was the consent behind the mail withdrawn while it waited?).
+SendCheck = Callable[[Session, Keyring, Mapping[str, Any], datetime], bool]
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,32 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ehrlich.instance.service import Instance
+from ehrlich.audit.service import AuditLog
+from ehrlich.auth.service import StaffService
+from ehrlich.backup.service import BackupService
+from ehrlich.notices.service import NoticesService
+from ehrlich.settings import Settings
+from ehrlich.storage.database import Database
+
+
+class Services(Protocol):
+    """What checks may read: the parts of an `Instance` they need (named here rather than
+    importing `Instance`, which carries the checks, so the two never import each other)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def backup(self) -> BackupService: ...
+    @property
+    def staff(self) -> StaffService: ...
+    @property
+    def notices(self) -> NoticesService: ...
 
 
 class Status(StrEnum):
@@ -51,7 +73,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class PostureContext:
-    instance: Instance
+    instance: Services
     now: datetime
 
 
@@ -63,7 +85,7 @@ class Check:
 
 
 def check(check_id: str, title: str) -> Callable[[Callable[[PostureContext], Finding]], Check]:
-    """Turn a small function into a named check; list it in `posture.service.CHECKS`."""
+    """Turn a small function into a named check; register it in the domain's `install`."""
 
     def wrap(fn: Callable[[PostureContext], Finding]) -> Check:
         return Check(check_id, title, fn)

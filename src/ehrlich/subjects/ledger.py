@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ehrlich.crypto import Keyring
-from ehrlich.crypto._primitives import constant_time_equal, derive_key, hmac_sha256
+from ehrlich.crypto.digests import constant_time_equal, derive_key, hmac_sha256
 from ehrlich.crypto.envelope import length_prefixed
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 

@@ -93,6 +93,11 @@ class SubjectsService:
         self._phone_region = phone_region
         self._erasure_hooks = tuple(erasure_hooks)
 
+    @property
+    def erasure_hooks(self) -> tuple[ErasureHook, ...]:
+        """What runs with each erasure and each replayed one (registered by the domains)."""
+        return self._erasure_hooks
+
     # -- internals ---------------------------------------------------------------
 
     def _contact(self, email: str | None, phone: str | None) -> _Contact:

@@ -9,8 +9,6 @@ from ehrlich.backup.interfaces import BackupStore
 from ehrlich.errors import ConfigurationError
 from ehrlich.settings import Settings
 
-TEMP_PREFIX = ".partial-"
-
 
 def default_destination(settings: Settings) -> str:
     return str(settings.data_dir.absolute().parent / "backups")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ehrlich.backup.stores import TEMP_PREFIX
+from ehrlich.backup.interfaces import TEMP_PREFIX
 
 
 def _fsync_dir(path: Path) -> None:

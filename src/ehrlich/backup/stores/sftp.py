@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import paramiko
 
-from ehrlich.backup.stores import TEMP_PREFIX
+from ehrlich.backup.interfaces import TEMP_PREFIX
 from ehrlich.errors import ConfigurationError
 
 BUFFER = 1024 * 1024

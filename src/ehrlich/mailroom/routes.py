@@ -11,9 +11,9 @@ from ehrlich.admin.deps import StaffDep, check_csrf
 from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
-from ehrlich.auth.stores import open_store
+from ehrlich.counters.stores import open_store
 from ehrlich.mail.status import mail_status
-from ehrlich.mail.trial import TestMailResult, send_test_mail
+from ehrlich.mailroom.trial import TestMailResult, send_test_mail
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/mail", include_in_schema=False)

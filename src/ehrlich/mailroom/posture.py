@@ -1,4 +1,4 @@
-"""Posture check of mail (listed in `ehrlich.posture.service.CHECKS`)."""
+"""Posture check of mail, registered by `ehrlich.mailroom.install`."""
 
 from __future__ import annotations
 

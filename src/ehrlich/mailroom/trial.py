@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.auth.interfaces import CounterStore
+from ehrlich.counters.interfaces import CounterStore
 from ehrlich.errors import EhrlichError
 from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.errors import MailRefused, MaintenanceActive

@@ -1,6 +1,6 @@
 """Shared, cross-process state for throttling: a protocol with two backends.
 
-Redis when `EHRLICH_REDIS_URL` is set, the database otherwise (`stores.py`).
+Redis when `EHRLICH_REDIS_URL` is set, the database otherwise (`counters.stores`).
 Counters live in fixed time buckets named by `now`, so time stays a
 parameter even with Redis; the estimate slides across two buckets, so counts
 decay smoothly once an attack stops.

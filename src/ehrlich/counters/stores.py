@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ehrlich.auth.interfaces import CounterStore, bucket_of, sliding
-from ehrlich.auth.models import AuthCounter
+from ehrlich.counters.interfaces import CounterStore, bucket_of, sliding
+from ehrlich.counters.models import AuthCounter
 from ehrlich.storage.database import Database
 
 CLAIM_BUCKET = -1

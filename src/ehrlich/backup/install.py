@@ -1,0 +1,12 @@
+"""The backup domain: the scheduled backup and its two posture checks."""
+
+from __future__ import annotations
+
+from ehrlich.backup import posture, tasks
+from ehrlich.registry import Registry
+
+
+def install(registry: Registry) -> None:
+    registry.add_jobs(tasks.register)
+    registry.add_check(posture.recent_verified_backup)
+    registry.add_check(posture.recovery_key_offline)

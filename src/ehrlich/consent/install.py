@@ -1,0 +1,47 @@
+"""The consent domain: unsubscribe, signup and preference pages, the consent and signup
+API, the console's consent page, its periodic jobs, the unsubscribe-mailbox check, the
+suppression of erased addresses and the send-time consent check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth.roles import Permission
+from ehrlich.consent import (
+    admin_routes,
+    api_routes,
+    pages,
+    posture,
+    preference_routes,
+    routes,
+    suppression,
+    tasks,
+)
+from ehrlich.consent.actions import mail_still_wanted
+from ehrlich.crypto import Keyring
+from ehrlich.registry import Registry
+
+
+def consent_still_holds(session: Session, keyring: Keyring, job: Mapping[str, Any],
+                        now: datetime) -> bool:
+    """Send-time check: a mail whose consent was withdrawn while it waited is dropped."""
+    url = job.get("unsubscribe_url")
+    if not url:
+        return True
+    return mail_still_wanted(session, keyring, url, category=job["category"], now=now)
+
+
+def install(registry: Registry) -> None:
+    for router in (*routes.routers, pages.router, preference_routes.router, api_routes.router):
+        registry.add_router(router)
+    registry.add_console_page(admin_routes.router, NavEntry(
+        "/admin/consents", {"en": "Consent", "de": "Einwilligungen"}, Permission.AUDIT_READ))
+    registry.add_jobs(tasks.register)
+    registry.add_check(posture.unsubscribe_mailbox)
+    registry.add_erasure_hook(suppression.suppress_erased)
+    registry.add_send_check(consent_still_holds)

@@ -1,0 +1,14 @@
+"""The mailroom domain: the console's Mail page and the check that mail is on."""
+
+from __future__ import annotations
+
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth.roles import Permission
+from ehrlich.mailroom import posture, routes
+from ehrlich.registry import Registry
+
+
+def install(registry: Registry) -> None:
+    registry.add_console_page(routes.router, NavEntry(
+        "/admin/mail", {"en": "Mail", "de": "Mail"}, Permission.POSTURE_READ))
+    registry.add_check(posture.smtp)

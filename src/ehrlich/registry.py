@@ -1,0 +1,149 @@
+"""What the domains contribute, collected once: each domain's `install(registry)` adds to it.
+
+A domain's `install.py` names its routers (public pages and API), its console pages
+with their navigation entries, its jobs, posture checks, erasure hooks, send-time
+checks and CLI command groups. Nothing here knows a domain by name; `ehrlich.domains`
+lists them in order and turns the registry into one frozen `Contributions`, which
+the one `Instance` (defined here, with the services it holds) carries to the app,
+the CLI, the worker and a restore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+
+from ehrlich.admin.nav import NavEntry
+from ehrlich.audit.service import AuditLog
+from ehrlich.auth.api_tokens import ApiTokenCache
+from ehrlich.auth.service import StaffService
+from ehrlich.backup.service import BackupService
+from ehrlich.consent.signup import SignupService
+from ehrlich.crypto import Keyring
+from ehrlich.jobs import JobQueue
+from ehrlich.mail.interfaces import MailSender, SendCheck
+from ehrlich.notices.service import NoticesService
+from ehrlich.posture.schemas import Check
+from ehrlich.settings import Settings
+from ehrlich.storage.database import Database
+from ehrlich.subjects.ledger import ErasureLedger
+from ehrlich.subjects.service import ErasureHook, SubjectsService
+
+if TYPE_CHECKING:
+    import typer
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """Everything the domains registered, in domain order; never changes after the build."""
+
+    routers: tuple[APIRouter, ...]
+    console_routers: tuple[APIRouter, ...]
+    navigation: tuple[NavEntry, ...]
+    jobs: tuple[JobBinder, ...]
+    checks: tuple[Check, ...]
+    erasure_hooks: tuple[ErasureHook, ...]
+    send_checks: tuple[SendCheck, ...]
+    cli_groups: tuple[tuple[str, typer.Typer], ...]
+
+
+@dataclass(frozen=True)
+class Core:
+    """The services that need no database or queue: what a restore replays erasures with."""
+
+    settings: Settings
+    keyring: Keyring
+    audit: AuditLog
+    ledger: ErasureLedger
+    subjects: SubjectsService
+    contributions: Contributions
+
+    def close(self) -> None:
+        self.keyring.close()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A running instance's services, built once per process by `ehrlich.domains`."""
+
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    audit: AuditLog
+    ledger: ErasureLedger
+    subjects: SubjectsService
+    jobs: JobQueue
+    backup: BackupService
+    notices: NoticesService
+    staff: StaffService
+    mail: MailSender
+    signups: SignupService
+    api_tokens: ApiTokenCache
+    contributions: Contributions
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.db.dispose()
+        self.keyring.close()
+
+
+# Binds a domain's tasks (and periodic schedules) onto the instance's queue.
+JobBinder = Callable[[Instance], None]
+
+
+@dataclass
+class Registry:
+    """Filled by each domain's `install`; read once by `freeze`."""
+
+    routers: list[APIRouter] = field(default_factory=list)
+    console_routers: list[APIRouter] = field(default_factory=list)
+    navigation: list[NavEntry] = field(default_factory=list)
+    jobs: list[JobBinder] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    erasure_hooks: list[ErasureHook] = field(default_factory=list)
+    send_checks: list[SendCheck] = field(default_factory=list)
+    cli_groups: list[tuple[str, typer.Typer]] = field(default_factory=list)
+
+    def add_router(self, router: APIRouter) -> None:
+        """Public pages or API routes."""
+        self.routers.append(router)
+
+    def add_console_page(self, router: APIRouter, nav: NavEntry | None = None) -> None:
+        """Console routes under /admin, with their navigation entry (if they have one)."""
+        self.console_routers.append(router)
+        if nav is not None:
+            if any(e.path == nav.path for e in self.navigation):
+                raise ValueError(f"a console page is already registered at {nav.path}")
+            self.navigation.append(nav)
+
+    def add_jobs(self, binder: JobBinder) -> None:
+        """A function that registers the domain's tasks and periodic jobs on the queue."""
+        self.jobs.append(binder)
+
+    def add_check(self, check: Check) -> None:
+        if any(c.id == check.id for c in self.checks):
+            raise ValueError(f"a posture check named {check.id!r} is already registered")
+        self.checks.append(check)
+
+    def add_erasure_hook(self, hook: ErasureHook) -> None:
+        """Run in the erasure's transaction, and again when a restore replays the ledger."""
+        self.erasure_hooks.append(hook)
+
+    def add_send_check(self, check: SendCheck) -> None:
+        """Asked just before a queued mail goes out; any False drops the mail."""
+        self.send_checks.append(check)
+
+    def add_cli_group(self, name: str, group: typer.Typer) -> None:
+        if any(n == name for n, _ in self.cli_groups):
+            raise ValueError(f"a command group named {name!r} is already registered")
+        self.cli_groups.append((name, group))
+
+    def freeze(self) -> Contributions:
+        return Contributions(
+            routers=tuple(self.routers), console_routers=tuple(self.console_routers),
+            navigation=tuple(self.navigation), jobs=tuple(self.jobs), checks=tuple(self.checks),
+            erasure_hooks=tuple(self.erasure_hooks), send_checks=tuple(self.send_checks),
+            cli_groups=tuple(self.cli_groups))
