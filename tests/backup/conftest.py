@@ -1,4 +1,7 @@
-"""Backup test helpers: subjects to back up and the two identities `init` wrote."""
+"""Backup test helpers: subjects to back up and the two identities `init` wrote.
+
+Backups of PostgreSQL need its client tools (pg_dump, pg_restore); without them the
+PostgreSQL half skips (fails in CI)."""
 
 from __future__ import annotations
 
@@ -10,10 +13,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ehrlich.backup.keys import default_identity_path, recovery_identity_path
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.backup.snapshot import pg_major, pg_tool
+from ehrlich.errors import ConfigurationError
+from ehrlich.instance.service import Instance, open_instance
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.subjects.schemas import SubjectInput
-from tests.conftest import NOW
+from tests.conftest import NOW, service_unavailable
+from tests.instances import InstanceTemplates
 
 
 def add_subjects(instance: Instance, count: int, *, prefix: str = "person") -> list[str]:
@@ -27,15 +33,31 @@ def add_subjects(instance: Instance, count: int, *, prefix: str = "person") -> l
     return ids
 
 
+def require_postgres_tools(instance: Instance) -> None:
+    """Skip (fail in CI) unless pg_dump and pg_restore for the server's version are installed."""
+    with instance.db.engine.connect() as conn:
+        major = pg_major(conn)
+    try:
+        for tool in ("pg_dump", "pg_restore"):
+            pg_tool(tool, major)
+    except ConfigurationError as exc:
+        service_unavailable("PostgreSQL client tools", exc.message)
+
+
 @pytest.fixture
-def instance(settings: Settings, tmp_path: Path) -> Iterator[Instance]:
+def instance(settings: Settings, tmp_path: Path, instance_templates: InstanceTemplates
+             ) -> Iterator[Instance]:
     """An instance opened from the configuration `init` wrote (with the backup recipients)."""
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     loaded = load_settings(config_file_for(settings.data_dir),
                            backup_destination=str(tmp_path / "backups"))
     opened = open_instance(loaded)
-    yield opened
-    opened.close()
+    try:
+        if not opened.db.is_sqlite:
+            require_postgres_tools(opened)
+        yield opened
+    finally:
+        opened.close()
 
 
 @pytest.fixture

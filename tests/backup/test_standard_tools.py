@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from ehrlich.backup.keys import load_identity
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
-from tests.conftest import NOW
+from tests.conftest import NOW, system_program
 
 
 def _unpack_with_cli(archive: Path, identity: Path, into: Path) -> list[str]:
@@ -30,6 +30,12 @@ def _unpack_with_cli(archive: Path, identity: Path, into: Path) -> list[str]:
 
 def test_age_zstd_tar_yield_dump_and_manifest(instance: Instance, recovery_identity: Path,
                                               tmp_path: Path, empty_target: str) -> None:
+    for program in ("age", "zstd", "tar"):
+        system_program(program, program)
+    if instance.db.is_sqlite:
+        system_program("sqlite3", "sqlite3")
+    else:
+        system_program("pg_restore", "postgresql-client")
     add_subjects(instance, 4)
     sidecar = instance.backup.create(now=NOW)
     archive = Path(instance.backup.store().url) / sidecar.archive

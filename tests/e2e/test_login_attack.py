@@ -29,9 +29,10 @@ from ehrlich.auth.stores import RedisCounterStore
 from ehrlich.auth.throttle import Throttle, ThrottlePolicy
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.instance.service import open_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import running_servers
+from tests.instances import InstanceTemplates
 
 pytestmark = pytest.mark.slow
 
@@ -87,12 +88,13 @@ def _real_user(urls: list[str], secret: str) -> tuple[int, str, int]:
 
 
 def test_guessing_is_bounded_and_the_owner_still_gets_in(
-        tmp_path: Path, postgres_url: str, redis_url: str) -> None:
+        tmp_path: Path, postgres_url: str, redis_url: str,
+        instance_templates: InstanceTemplates) -> None:
     prefix = f"ehrlich-test:{uuid.uuid4().hex}:"
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
                         database_url=postgres_url, redis_url=redis_url, redis_prefix=prefix)
     now = datetime.now(UTC)
-    init_instance(settings, now=now)
+    instance_templates.install(settings)
     instance = open_instance(settings)
     with instance.db.write() as session:
         owner, _ = instance.staff.users.add(session, email=OWNER, role=Role.OWNER,

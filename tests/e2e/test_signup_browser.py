@@ -10,21 +10,23 @@ from playwright.sync_api import Browser, ConsoleMessage
 from sqlalchemy import select
 
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.instance.service import open_instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text
 from tests.e2e.browser import audit_accessibility
 from tests.e2e.servers import running_servers
+from tests.instances import InstanceTemplates
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+def served(tmp_path_factory: pytest.TempPathFactory, instance_templates: InstanceTemplates
+           ) -> Iterator[tuple[str, Settings]]:
     root = tmp_path_factory.mktemp("signup-browser")
     settings = Settings(data_dir=root / "data", key_file=root / "keys" / "k.key")
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     instance = open_instance(settings)
     try:
         with instance.db.write() as session:
