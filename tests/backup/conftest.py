@@ -41,7 +41,7 @@ def require_postgres_tools(instance: Instance) -> None:
         for tool in ("pg_dump", "pg_restore"):
             pg_tool(tool, major)
     except ConfigurationError as exc:
-        service_unavailable("PostgreSQL client tools", exc.message)
+        service_unavailable("PostgreSQL backup", exc.message)
 
 
 @pytest.fixture

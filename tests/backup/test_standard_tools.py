@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pyrage
+import pytest
 import zstandard
 from sqlalchemy import create_engine, text
 
@@ -16,6 +17,17 @@ from ehrlich.backup.keys import load_identity
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
 from tests.conftest import NOW, system_program
+
+
+@pytest.fixture
+def standard_tools(instance: Instance) -> None:
+    """What a person restoring by hand needs installed."""
+    for program in ("age", "zstd", "tar"):
+        system_program(program, program)
+    if instance.db.is_sqlite:
+        system_program("sqlite3", "sqlite3")
+    else:
+        system_program("pg_restore", "postgresql-client")
 
 
 def _unpack_with_cli(archive: Path, identity: Path, into: Path) -> list[str]:
@@ -28,14 +40,9 @@ def _unpack_with_cli(archive: Path, identity: Path, into: Path) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.usefixtures("standard_tools")
 def test_age_zstd_tar_yield_dump_and_manifest(instance: Instance, recovery_identity: Path,
                                               tmp_path: Path, empty_target: str) -> None:
-    for program in ("age", "zstd", "tar"):
-        system_program(program, program)
-    if instance.db.is_sqlite:
-        system_program("sqlite3", "sqlite3")
-    else:
-        system_program("pg_restore", "postgresql-client")
     add_subjects(instance, 4)
     sidecar = instance.backup.create(now=NOW)
     archive = Path(instance.backup.store().url) / sidecar.archive
