@@ -99,7 +99,7 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """An empty database of the test's own."""
     name = postgres_server.new_name()
     yield postgres_server.create(name)
-    postgres_server.drop(name)
+    postgres_server.discard(name)
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def database_url(database_kind: str, tmp_path: Path, request: pytest.FixtureRequ
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = server.new_name()  # `instance` creates it from the template: no empty one first
     yield server.url(name)
-    server.drop(name)
+    server.discard(name)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import json
 import re
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,11 +38,17 @@ _CONFIG_LINE = re.compile(r"^(\w+) = ")
 
 
 class PostgresServer:
-    """Creates and drops the test databases on one server, over one admin connection pool."""
+    """Creates and drops the test databases on one server, over one admin connection pool.
+
+    A test's database is dropped in the background (`discard`): DROP DATABASE waits for a
+    checkpoint, often a second on a busy machine, which the next test need not wait for.
+    `close` waits until every discarded database is gone."""
 
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
         self._engine: Engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        self._dropping: list[Future[None]] = []
 
     def url(self, name: str) -> str:
         return make_url(self.admin_url).set(database=name).render_as_string(
@@ -61,7 +68,14 @@ class PostgresServer:
         with self._engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
+    def discard(self, name: str) -> None:
+        """Drop database `name` without waiting for it."""
+        self._dropping.append(self._dropper.submit(self.drop, name))
+
     def close(self) -> None:
+        self._dropper.shutdown(wait=True)
+        for dropping in self._dropping:
+            dropping.result()  # a failed drop shows here
         self._engine.dispose()
 
 

@@ -20,7 +20,7 @@ def _settings(root: Path, database_kind: str, request: pytest.FixtureRequest) ->
     if database_kind == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         name = server.new_name()
-        request.addfinalizer(lambda: server.drop(name))
+        request.addfinalizer(lambda: server.discard(name))
         url = server.url(name)
     return Settings(data_dir=root / "data", key_file=root / "keys" / "own.key",
                     database_url=url)

@@ -5,12 +5,10 @@ PostgreSQL half skips (fails in CI)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from ehrlich.backup.keys import default_identity_path, recovery_identity_path
 from ehrlich.backup.snapshot import pg_major, pg_tool
@@ -19,7 +17,7 @@ from ehrlich.instance.service import Instance, open_instance
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW, service_unavailable
-from tests.instances import InstanceTemplates
+from tests.instances import InstanceTemplates, PostgresServer
 
 
 def add_subjects(instance: Instance, count: int, *, prefix: str = "person") -> list[str]:
@@ -77,12 +75,7 @@ def empty_target(database_kind: str, tmp_path: Path, request: pytest.FixtureRequ
     if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'restored' / 'ehrlich.db'}"
         return
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    name = f"ehrlich_restore_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.new_name("ehrlich_restore_")
+    yield server.create(name)
+    server.discard(name)
