@@ -1,19 +1,21 @@
 """Shared fixtures: instances on SQLite and PostgreSQL, the ASGI app, API tokens, the CLI.
 
-PostgreSQL, Redis and IMAP (Dovecot) tests skip when no server answers, except where
-EHRLICH_REQUIRE_SERVICES=1 (CI), which turns the skip into a failure.
-Each PostgreSQL test gets a database of its own, dropped afterwards.
+PostgreSQL, Redis, IMAP (Dovecot) and tests needing other system programs skip when
+those are missing, except where EHRLICH_REQUIRE_SERVICES=1 (CI), which turns the skip
+into a failure. Each test's instance is a copy of one migrated template per run
+(tests/instances.py); each PostgreSQL test gets a database of its own, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,14 +24,16 @@ from sqlalchemy import create_engine, text
 from ehrlich.app import create_app
 from ehrlich.auth.api_tokens import create_api_token
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
-from tests.imap_server import DovecotServer, dovecot_installed
+from tests.imap_server import IMAP_BINARY, DovecotServer
+from tests.instances import InstanceTemplates, PostgresServer
 
 PG_ADMIN_URL = os.environ.get(
     "EHRLICH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("EHRLICH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("EHRLICH_REQUIRE_SERVICES") == "1"
+SYSTEM_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")  # daemons; often not on a user's PATH
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -47,11 +51,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database_kind", kinds)
 
 
-def service_unavailable(what: str, why: object) -> None:
-    message = f"{what} is not reachable: {why}"
+def service_unavailable(what: str, why: object) -> NoReturn:
+    message = f"{what} is not available: {why}"
     if REQUIRE_SERVICES:
         pytest.fail(message + " (EHRLICH_REQUIRE_SERVICES=1 forbids skipping)")
     pytest.skip(message)
+
+
+def system_program(name: str, debian_package: str) -> str:
+    """The path of a program a test runs; skips (fails in CI) when it is not installed."""
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath), *SYSTEM_DIRS])
+    found = shutil.which(name, path=search)
+    if found is None:
+        service_unavailable(name, f"not installed (Debian: apt-get install {debian_package})")
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -67,16 +80,27 @@ def postgres_admin_url() -> str:
     return PG_ADMIN_URL
 
 
+@pytest.fixture(scope="session")
+def instance_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstanceTemplates]:
+    """The run's migrated instance templates, one per database kind, made when first needed."""
+    templates = InstanceTemplates(tmp_path_factory.mktemp("instance-templates"), PG_ADMIN_URL,
+                                  now=NOW)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_admin_url: str, instance_templates: InstanceTemplates
+                    ) -> PostgresServer:
+    return instance_templates.postgres
+
+
 @pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    name = f"ehrlich_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """An empty database of the test's own."""
+    name = postgres_server.new_name()
+    yield postgres_server.create(name)
+    postgres_server.discard(name)
 
 
 @pytest.fixture
@@ -98,19 +122,28 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[DovecotServer]:
     """A throwaway Dovecot on loopback for the whole run; tests take accounts of their own."""
-    if not dovecot_installed():
-        service_unavailable("Dovecot", "not installed (apt-get install dovecot-imapd)")
-    server = DovecotServer()  # installed but not starting is a failure, not a skip
+    binary = system_program("dovecot", "dovecot-imapd")
+    if not IMAP_BINARY.exists():
+        service_unavailable("Dovecot IMAP", "not installed (apt-get install dovecot-imapd)")
+    server = DovecotServer(binary)  # installed but not starting is a failure, not a skip
     yield server
     server.stop()
 
 
 @pytest.fixture
-def database_url(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if database_kind == "postgresql":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return f"sqlite:///{tmp_path / 'data' / 'ehrlich.db'}"
+def database_url(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+                 ) -> Iterator[str]:
+    """Where the test's database lives; empty, or not there yet where `instance` makes it."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'ehrlich.db'}"
+        return
+    if "instance" not in request.fixturenames:
+        yield request.getfixturevalue("postgres_url")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.new_name()  # `instance` creates it from the template: no empty one first
+    yield server.url(name)
+    server.discard(name)
 
 
 @pytest.fixture
@@ -120,8 +153,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def instance(settings: Settings) -> Iterator[Instance]:
-    init_instance(settings, now=NOW)
+def instance(settings: Settings, instance_templates: InstanceTemplates) -> Iterator[Instance]:
+    """A new instance for `settings`, as `ehrlich init` makes it (copied from the template)."""
+    instance_templates.install(settings)
     opened = open_instance(settings)
     yield opened
     opened.close()

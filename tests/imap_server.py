@@ -25,7 +25,6 @@ from pathlib import Path
 
 from tests.mail.smtp_server import free_port, self_signed
 
-DOVECOT = Path("/usr/sbin/dovecot")
 IMAP_BINARY = Path("/usr/lib/dovecot/imap")  # from dovecot-imapd
 UNPRIVILEGED = "nobody"
 
@@ -71,10 +70,6 @@ service anvil {{
 """
 
 
-def dovecot_installed() -> bool:
-    return DOVECOT.exists() and IMAP_BINARY.exists()
-
-
 @dataclass
 class Account:
     username: str
@@ -82,7 +77,7 @@ class Account:
 
 
 class DovecotServer:
-    def __init__(self) -> None:
+    def __init__(self, binary: str) -> None:
         self.port, self.ssl_port = free_port(), free_port()
         root = os.geteuid() == 0
         owner = pwd.getpwnam(UNPRIVILEGED) if root else pwd.getpwuid(os.geteuid())
@@ -99,7 +94,7 @@ class DovecotServer:
         for path in [self.directory, *self.directory.iterdir()]:
             os.chown(path, owner.pw_uid, group)
         self.process = subprocess.Popen(
-            [str(DOVECOT), "-F", "-c", str(self.directory / "dovecot.conf")],
+            [binary, "-F", "-c", str(self.directory / "dovecot.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             user=owner.pw_uid if root else None, group=group if root else None,
             extra_groups=[] if root else None)

@@ -9,13 +9,25 @@ import tarfile
 from pathlib import Path
 
 import pyrage
+import pytest
 import zstandard
 from sqlalchemy import create_engine, text
 
 from ehrlich.backup.keys import load_identity
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
-from tests.conftest import NOW
+from tests.conftest import NOW, system_program
+
+
+@pytest.fixture
+def standard_tools(instance: Instance) -> None:
+    """What a person restoring by hand needs installed."""
+    for program in ("age", "zstd", "tar"):
+        system_program(program, program)
+    if instance.db.is_sqlite:
+        system_program("sqlite3", "sqlite3")
+    else:
+        system_program("pg_restore", "postgresql-client")
 
 
 def _unpack_with_cli(archive: Path, identity: Path, into: Path) -> list[str]:
@@ -28,6 +40,7 @@ def _unpack_with_cli(archive: Path, identity: Path, into: Path) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.usefixtures("standard_tools")
 def test_age_zstd_tar_yield_dump_and_manifest(instance: Instance, recovery_identity: Path,
                                               tmp_path: Path, empty_target: str) -> None:
     add_subjects(instance, 4)

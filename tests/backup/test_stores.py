@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import subprocess
 import time
@@ -18,8 +19,9 @@ from ehrlich.backup.interfaces import BackupStore
 from ehrlich.backup.stores import open_store
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
+from tests import conftest as shared
 from tests.backup.conftest import add_subjects
-from tests.conftest import NOW
+from tests.conftest import NOW, system_program
 
 
 @pytest.fixture
@@ -36,10 +38,12 @@ def _free_port() -> int:
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     """A real OpenSSH server on a loopback port; yields (url, client key, known_hosts)."""
+    sshd_binary = system_program("sshd", "openssh-server")
+    keygen = system_program("ssh-keygen", "openssh-client")
     ssh = tmp_path / "ssh"
     ssh.mkdir()
     for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / name)],
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / name)],
                        check=True)
     (ssh / "authorized_keys").write_text((ssh / "client_key.pub").read_text())
     port = _free_port()
@@ -48,10 +52,11 @@ def sshd(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         f"AuthorizedKeysFile {ssh / 'authorized_keys'}\nPidFile {ssh / 'sshd.pid'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
         "StrictModes no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
-    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+    if os.geteuid() == 0:  # run as root, sshd wants its privilege-separation directory
+        Path("/run/sshd").mkdir(exist_ok=True)
     log = ssh / "sshd.log"
     with log.open("wb") as log_file:
-        server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f",
+        server = subprocess.Popen([sshd_binary, "-D", "-e", "-f",
                                    str(ssh / "sshd_config"), "-p", str(port)], stderr=log_file)
     try:
         for _ in range(200):
@@ -107,6 +112,19 @@ def _round_trip(instance: Instance, settings: Settings, store: BackupStore) -> N
     backup.settings = settings.model_copy(update={"backup_keep": (1, 0, 0)})
     assert backup.prune(now=NOW + timedelta(days=40)) == [first.manifest.backup_id]
     assert first.archive not in store.names()
+
+
+@pytest.mark.parametrize("in_ci", [False, True])
+def test_without_openssh_the_sftp_tests_skip_outside_ci(
+        in_ci: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    """A machine without OpenSSH skips them, naming the package; CI fails them instead."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with nothing installed
+    monkeypatch.setattr(shared, "SYSTEM_DIRS", ())
+    monkeypatch.setattr(shared, "REQUIRE_SERVICES", in_ci)
+    outcome = pytest.fail.Exception if in_ci else pytest.skip.Exception
+    with pytest.raises(outcome, match=r"sshd is not available: .*openssh-server"):
+        request.getfixturevalue("sshd")
 
 
 def test_sftp_destination(instance: Instance, sshd: tuple[str, Path, Path]) -> None:

@@ -14,12 +14,13 @@ from ehrlich.consent.posture import unsubscribe_mailbox
 from ehrlich.consent.tasks import MAILBOX_TASK
 from ehrlich.domains import collect, open_instance
 from ehrlich.errors import ConfigurationError
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.imap import ImapConfig
 from ehrlich.posture.schemas import Status
 from ehrlich.posture.service import run_report
 from ehrlich.settings import Settings
 from tests.conftest import NOW
+from tests.instances import InstanceTemplates
 
 READER = {"unsubscribe_imap_host": "imap.shop.example", "unsubscribe_imap_username": "u",
           "unsubscribe_imap_password": "secret-password-0815"}
@@ -103,9 +104,10 @@ def test_a_host_without_login_stops_start_up_naming_the_settings() -> None:
                                           unsubscribe_imap_username="u"))
 
 
-def test_the_command_without_a_mailbox_names_what_to_set(tmp_path: Path) -> None:
+def test_the_command_without_a_mailbox_names_what_to_set(
+        tmp_path: Path, instance_templates: InstanceTemplates) -> None:
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key")
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     result = CliRunner().invoke(app, ["--data-dir", str(settings.data_dir), "mail",
                                       "read-unsubscribes"])
     assert isinstance(result.exception, ConfigurationError)

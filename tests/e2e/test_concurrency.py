@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from ehrlich.auth.api_tokens import create_api_token
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
 from ehrlich.subjects.models import Subject
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
 from tests.e2e.servers import running_servers
+from tests.instances import InstanceTemplates
 
 
 def _subject_count(instance: Instance) -> int:
@@ -40,10 +41,11 @@ def test_twenty_parallel_creates_make_one_subject(instance: Instance) -> None:
         assert instance.audit.verify_chain(session).ok
 
 
-def test_two_server_processes_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+def test_two_server_processes_on_postgresql(postgres_url: str, tmp_path: Path,
+                                            instance_templates: InstanceTemplates) -> None:
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
                         database_url=postgres_url)
-    config = init_instance(settings, now=NOW)
+    config = instance_templates.install(settings)
     instance = open_instance(settings)
     try:
         with instance.db.write() as session:

@@ -12,9 +12,9 @@ from playwright.sync_api import Browser, Page
 from ehrlich.auth.roles import Role
 from ehrlich.auth.totp import code_at
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import free_port, running_servers
+from tests.instances import InstanceTemplates
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +32,14 @@ def _violations(page: Page) -> list[str]:
     return found
 
 
-def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browser) -> None:
+def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browser,
+                                                 instance_templates: InstanceTemplates) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
                         base_url=base)
     now = datetime.now(UTC)
-    init_instance(settings, now=now)
+    instance_templates.install(settings)
     instance = open_instance(settings)
     with instance.db.write() as session:
         instance.staff.users.add(session, email=ADMIN, role=Role.ADMIN, actor="test",

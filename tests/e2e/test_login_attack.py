@@ -31,9 +31,9 @@ from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
 from ehrlich.counters.stores import RedisCounterStore
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.e2e.servers import running_servers
+from tests.instances import InstanceTemplates
 
 pytestmark = pytest.mark.slow
 
@@ -89,12 +89,13 @@ def _real_user(urls: list[str], secret: str) -> tuple[int, str, int]:
 
 
 def test_guessing_is_bounded_and_the_owner_still_gets_in(
-        tmp_path: Path, postgres_url: str, redis_url: str) -> None:
+        tmp_path: Path, postgres_url: str, redis_url: str,
+        instance_templates: InstanceTemplates) -> None:
     prefix = f"ehrlich-test:{uuid.uuid4().hex}:"
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
                         database_url=postgres_url, redis_url=redis_url, redis_prefix=prefix)
     now = datetime.now(UTC)
-    init_instance(settings, now=now)
+    instance_templates.install(settings)
     instance = open_instance(settings)
     with instance.db.write() as session:
         owner, _ = instance.staff.users.add(session, email=OWNER, role=Role.OWNER,

@@ -15,22 +15,23 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import init_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.e2e.browser import audit_accessibility
 from tests.e2e.servers import running_servers
+from tests.instances import InstanceTemplates
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, instance_templates: InstanceTemplates
+           ) -> Iterator[str]:
     """`ehrlich serve` on a free port with two published notice versions."""
     root = tmp_path_factory.mktemp("browser")
     settings = Settings(data_dir=root / "data", key_file=root / "keys" / "k.key")
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     instance = open_instance(settings)
     example = example_notice_text()
     try:

@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text
 from tests.consent.helpers import consent_texts
 from tests.e2e.browser import audit_accessibility
 from tests.e2e.servers import running_servers
+from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import SmtpServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -37,10 +37,11 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def serve(root: Path, smtp: SmtpServer, **env: str) -> Iterator[tuple[str, Settings]]:
+def serve(root: Path, smtp: SmtpServer, templates: InstanceTemplates, **env: str
+          ) -> Iterator[tuple[str, Settings]]:
     """A published instance served by `ehrlich serve`, its mail going to `smtp`."""
     settings = Settings(data_dir=root / "data", key_file=root / "keys" / "k.key")
-    init_instance(settings, now=NOW)
+    templates.install(settings)
     instance = open_instance(settings)
     try:
         with instance.db.write() as session:
@@ -55,16 +56,16 @@ def serve(root: Path, smtp: SmtpServer, **env: str) -> Iterator[tuple[str, Setti
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
-           ) -> Iterator[tuple[str, Settings]]:
-    yield from serve(tmp_path_factory.mktemp("signup-browser"), smtp)
+def served(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer,
+           instance_templates: InstanceTemplates) -> Iterator[tuple[str, Settings]]:
+    yield from serve(tmp_path_factory.mktemp("signup-browser"), smtp, instance_templates)
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
-            ) -> Iterator[tuple[str, Settings]]:
+def guarded(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer,
+            instance_templates: InstanceTemplates) -> Iterator[tuple[str, Settings]]:
     """An instance that asks every signup for the CAPTCHA."""
-    yield from serve(tmp_path_factory.mktemp("signup-captcha"), smtp,
+    yield from serve(tmp_path_factory.mktemp("signup-captcha"), smtp, instance_templates,
                      EHRLICH_SIGNUP_CAPTCHA_AFTER="0")
 
 

@@ -10,12 +10,13 @@ import pytest
 
 from ehrlich.domains import open_instance
 from ehrlich.errors import InvalidInput
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import NullMailSender, OutgoingMail, Unsubscribe
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.mail.service import QueuedMailSender
 from ehrlich.settings import Settings
 from tests.conftest import NOW
+from tests.instances import InstanceTemplates
 from tests.jobs import run_jobs
 from tests.mail.smtp_server import SmtpServer
 
@@ -100,9 +101,10 @@ def test_bad_mail_fails_in_the_caller_and_queues_nothing(instance: Instance) -> 
     assert instance.jobs.pending_count() == 0
 
 
-def test_without_smtp_the_instance_uses_the_null_sender(tmp_path: Path) -> None:
+def test_without_smtp_the_instance_uses_the_null_sender(
+        tmp_path: Path, instance_templates: InstanceTemplates) -> None:
     plain = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k")
-    init_instance(plain, now=NOW)
+    instance_templates.install(plain)
     opened = open_instance(plain)
     try:
         assert isinstance(opened.mail, NullMailSender)

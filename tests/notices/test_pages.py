@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.notices.i18n import pick_language
 from ehrlich.settings import Settings
 from tests.conftest import NOW
+from tests.instances import InstanceTemplates
 from tests.notices.conftest import variant
 
 
@@ -131,10 +132,11 @@ def test_no_backup_age_is_stated_without_backups(published: Instance, client: Te
     assert "backups" not in client.get("/notice.json").json()
 
 
-def test_backup_age_is_stated_once_backups_are_set_up(settings: Settings, example: str,
-                                                      tmp_path: Path) -> None:
+def test_backup_age_is_stated_once_backups_are_set_up(
+        settings: Settings, example: str, tmp_path: Path,
+        instance_templates: InstanceTemplates) -> None:
     configured = settings.model_copy(update={"backup_destination": str(tmp_path / "backups")})
-    init_instance(configured, now=NOW)
+    instance_templates.install(configured)
     instance = open_instance(configured)
     try:
         _publish(instance, example)
