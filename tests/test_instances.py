@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ehrlich.backup.keys import OPERATIONS_IDENTITY
-from ehrlich.instance.service import open_instance
+from ehrlich.domains import open_instance
 from ehrlich.settings import Settings, load_settings
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
