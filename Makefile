@@ -7,8 +7,9 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	then echo $$p; break; fi; done)
 
 OWNER_EMAIL ?= owner@example.org
+LOCALE := src/ehrlich/locale
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean i18n-extract i18n-update i18n-compile
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "ehrlich needs Python 3.11 or newer"; exit 1; }
@@ -17,10 +18,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pybabel compile --domain ehrlich --directory $(LOCALE) --statistics
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pybabel compile --domain ehrlich --directory $(LOCALE) --statistics
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -39,6 +42,20 @@ test: lint
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# Translations (docs/translations.md): extract the texts into the template, merge it into
+# each language's .po, compile the .po files into the .mo files the server loads.
+i18n-extract: $(VENV)/.installed
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword N_ --no-location --sort-output \
+		--project ehrlich --copyright-holder "ehrlich contributors" --width 100 \
+		--output-file $(LOCALE)/ehrlich.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update --domain ehrlich --input-file $(LOCALE)/ehrlich.pot \
+		--output-dir $(LOCALE) --ignore-obsolete --ignore-pot-creation-date --width 100
+
+i18n-compile: $(VENV)/.installed
+	$(BIN)/pybabel compile --domain ehrlich --directory $(LOCALE) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,14 +10,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ehrlich.app import create_app
 from ehrlich.audit.models import AuditEntry
 from ehrlich.consent.models import ConsentEvent
+from ehrlich.i18n import catalogue_path
 from ehrlich.instance.service import Instance
-from ehrlich.posture.i18n import GERMAN
 from ehrlich.web.deps import get_now
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
@@ -31,6 +32,14 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
 from tests.consent.helpers import new_subject, record
 
 HTML = "text/html; charset=utf-8"
+
+
+def _german_catalogue() -> dict[str, str]:
+    with catalogue_path("de").open("rb") as source:
+        return {m.id: m.string for m in read_po(source) if isinstance(m.id, str)}
+
+
+GERMAN = _german_catalogue()
 Maker = Callable[..., Staff]
 
 

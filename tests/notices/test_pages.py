@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from ehrlich.app import create_app
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
-from ehrlich.notices.i18n import pick_language
+from ehrlich.i18n import pick_language
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.instances import InstanceTemplates

@@ -19,11 +19,12 @@ from ehrlich.admin.deps import (
     require_fresh,
     set_cookie,
 )
-from ehrlich.admin.i18n import language, translator
 from ehrlich.admin.login_routes import confirmation_refused
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import COUNT_LABELS, FORM_EXPIRED
 from ehrlich.auth.roles import Permission, Role, allowed
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
+from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.status import mail_status
 from ehrlich.posture.i18n import STATUS_LABELS
 from ehrlich.posture.service import run_report
@@ -42,12 +43,13 @@ def dashboard(request: Request, instance: InstanceDep, now: NowDep,
             counts = instance.staff.overview(session, active)
     report = None
     if allowed(active.role, Permission.POSTURE_READ):
-        report = run_report(instance, now=now, language=language(request))
+        report = run_report(instance, now=now, language=negotiate(request))
     with instance.db.read() as session:
         user = instance.staff.users.by_email(session, active.email)
     return page(request, "dashboard.html", {
-        "counts": counts, "report": report, "mail": mail_status(instance.settings),
-        "status_labels": STATUS_LABELS.get(language(request), STATUS_LABELS["en"]),
+        "counts": counts, "count_labels": COUNT_LABELS, "report": report,
+        "mail": mail_status(instance.settings),
+        "status_labels": STATUS_LABELS,
         "must_change": bool(user and user.must_change_password)}, active=active)
 
 
@@ -67,8 +69,8 @@ def _staff_change_refused(request: Request, instance: InstanceDep, now: NowDep,
     """None when a change to the team may go ahead; the staff page saying the form expired
     otherwise. A session that is not fresh is sent to confirm the sign-in first."""
     if not check_csrf(request, instance, active, csrf):
-        t = translator(language(request))
-        return _staff_page(request, instance, active, message=t["form_expired"], status=403)
+        tr = translations(negotiate(request))
+        return _staff_page(request, instance, active, message=tr.gettext(FORM_EXPIRED), status=403)
     require_fresh(active, instance, now, "/admin/staff")
     return None
 
@@ -152,9 +154,9 @@ def change_password(request: Request, instance: InstanceDep, now: NowDep,
                     active: StaffBeforeGuideDep, current: FormStr = "",
                     new_password: FormStr = "", csrf: FormStr = "",
                     altcha: FormStr = "") -> Response:
-    t = translator(language(request))
+    tr = translations(negotiate(request))
     if not check_csrf(request, instance, active, csrf):
-        return _account_page(request, instance, now, active, message=t["form_expired"],
+        return _account_page(request, instance, now, active, message=tr.gettext(FORM_EXPIRED),
                              status=403)
     names = cookie_names(instance)
     try:
@@ -170,7 +172,8 @@ def change_password(request: Request, instance: InstanceDep, now: NowDep,
     if refused is not None:
         return refused
     assert result.session_token is not None
-    response = _account_page(request, instance, now, active, message=t["password_changed"],
+    response = _account_page(request, instance, now, active,
+                             message=tr.gettext("Your password was changed."),
                              current_token=result.session_token)
     set_cookie(response, names, names.session, result.session_token)
     return response
@@ -192,7 +195,7 @@ def end_all_sessions(request: Request, instance: InstanceDep, now: NowDep,
 def guide(request: Request, instance: InstanceDep, active: StaffBeforeGuideDep) -> HTMLResponse:
     current = guide_of(instance)
     return page(request, "guide.html", {
-        "paragraphs": current.for_language(language(request)), "hash": current.hash},
+        "paragraphs": current.for_language(negotiate(request)), "hash": current.hash},
         active=active)
 
 

@@ -11,63 +11,44 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
+from ehrlich.i18n import N_, negotiate, translations
 
-TEXTS: dict[str, dict[int, tuple[str, str]]] = {
-    "en": {
-        400: ("Bad request", "The request could not be read. Go back and try again."),
-        403: ("Not allowed", "Your role may not open this page or do this. If you need it, "
-                             "ask an owner or admin."),
-        404: ("Page not found", "There is no page at this address. Check the link, or go "
-                                "back to the overview."),
-        405: ("Not possible here", "This page cannot be used this way. Go back and use the "
-                                   "buttons and links on the page."),
-        409: ("Conflict", "This clashes with the current state. Reload the page and check."),
-        410: ("Gone", "What this page showed no longer exists."),
-        413: ("Too large", "What you sent is too large."),
-        422: ("Please check your input", "Some of what you entered cannot be used; "
-                                         "nothing was changed:"),
-        500: ("Something went wrong", "Something went wrong on our side; nothing was "
-                                      "changed. Try again; if it keeps happening, tell "
-                                      "whoever runs this instance."),
-        503: ("Unavailable", "A service this instance needs did not answer; nothing was "
-                             "changed. Try again in a minute."),
-    },
-    "de": {
-        400: ("Fehlerhafte Anfrage", "Die Anfrage war nicht lesbar. Gehen Sie zurück und "
-                                     "versuchen Sie es erneut."),
-        403: ("Nicht erlaubt", "Ihre Rolle darf diese Seite nicht öffnen oder dies nicht "
-                               "tun. Wenn Sie es brauchen, fragen Sie eine Inhaberin oder "
-                               "einen Admin."),
-        404: ("Seite nicht gefunden", "Unter dieser Adresse gibt es keine Seite. Prüfen "
-                                      "Sie den Link oder gehen Sie zur Übersicht."),
-        405: ("Hier nicht möglich", "Diese Seite lässt sich so nicht verwenden. Gehen Sie "
-                                    "zurück und nutzen Sie die Schaltflächen und Links der "
-                                    "Seite."),
-        409: ("Konflikt", "Das passt nicht zum aktuellen Stand. Laden Sie die Seite neu und "
-                          "prüfen Sie ihn."),
-        410: ("Nicht mehr vorhanden", "Was diese Seite zeigte, gibt es nicht mehr."),
-        413: ("Zu groß", "Was Sie gesendet haben, ist zu groß."),
-        422: ("Bitte prüfen Sie Ihre Eingabe", "Einiges von dem, was Sie eingegeben haben, "
-                                               "ist nicht verwendbar; nichts wurde "
-                                               "geändert:"),
-        500: ("Etwas ist schiefgegangen", "Bei uns ist etwas schiefgegangen; nichts wurde "
-                                          "geändert. Versuchen Sie es erneut; wenn es "
-                                          "wieder passiert, sagen Sie es den Betreibern "
-                                          "dieser Instanz."),
-        503: ("Nicht verfügbar", "Ein Dienst, den diese Instanz braucht, hat nicht "
-                                 "geantwortet; nichts wurde geändert. Versuchen Sie es in "
-                                 "einer Minute erneut."),
-    },
+TEXTS: dict[int, tuple[str, str]] = {
+    400: (N_("Bad request"),
+          N_("The request could not be read. Go back and try again.")),
+    403: (N_("Not allowed"),
+          N_("Your role may not open this page or do this. If you need it, ask an "
+             "owner or admin.")),
+    404: (N_("Page not found"),
+          N_("There is no page at this address. Check the link, or go back to the "
+             "overview.")),
+    405: (N_("Not possible here"),
+          N_("This page cannot be used this way. Go back and use the buttons and "
+             "links on the page.")),
+    409: (N_("Conflict"),
+          N_("This clashes with the current state. Reload the page and check.")),
+    410: (N_("Gone"),
+          N_("What this page showed no longer exists.")),
+    413: (N_("Too large"),
+          N_("What you sent is too large.")),
+    422: (N_("Please check your input"),
+          N_("Some of what you entered cannot be used; nothing was changed:")),
+    500: (N_("Something went wrong"),
+          N_("Something went wrong on our side; nothing was changed. Try again; if "
+             "it keeps happening, tell whoever runs this instance.")),
+    503: (N_("Unavailable"),
+          N_("A service this instance needs did not answer; nothing was changed. Try "
+             "again in a minute.")),
 }
+"""The title and text of each error page, translated where it is shown."""
 
 
 def error_page(request: Request, status: int, fields: list[dict[str, str]]) -> HTMLResponse:
     """The console page for an error with `status`; `fields` names refused input."""
-    texts = TEXTS.get(language(request), TEXTS["en"])
-    title, text = texts.get(status, texts[500 if status >= 500 else 400])
+    tr = translations(negotiate(request))
+    title, text = TEXTS.get(status, TEXTS[500 if status >= 500 else 400])
     active = getattr(request.state, "staff_session", None)
     return page(request, "error.html", {
-        "status": status, "error_title": title, "error_text": text,
+        "status": status, "error_title": tr.gettext(title), "error_text": tr.gettext(text),
         "fields": fields if status == 422 else []}, active=active, status_code=status)

@@ -26,11 +26,12 @@ from ehrlich.admin.deps import (
     session_token,
     set_cookie,
 )
-from ehrlich.admin.i18n import language, translator
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import CAPTCHA_NEEDED, FORM_EXPIRED, REAUTH_FAILED, WAIT
 from ehrlich.auth.login import LoginResult
 from ehrlich.auth.sessions import STAGE_ENROL, STAGE_FULL, STAGE_MFA
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -70,27 +71,30 @@ def login_form(request: Request, instance: InstanceDep) -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, instance: InstanceDep, now: NowDep, email: FormStr = "",
           password: FormStr = "", csrf: FormStr = "", altcha: FormStr = "") -> Response:
-    t = translator(language(request))
+    tr = translations(negotiate(request))
     if not check_pre_csrf(request, instance, csrf):
-        return _login_page(request, instance, status=403, message=t["form_expired"],
+        return _login_page(request, instance, status=403, message=tr.gettext(FORM_EXPIRED),
                            email=email)
     result = instance.staff.login.password(
         instance.db, email=email, password=password, address=client_address(request),
         captcha=altcha or None, device_cookie=request.cookies.get(cookie_names(instance).device),
         mail=instance.mail, now=now)
     if result.outcome == "captcha":
-        return _login_page(request, instance, status=401, message=t["captcha_needed"],
+        return _login_page(request, instance, status=401, message=tr.gettext(CAPTCHA_NEEDED),
                            email=email, challenge=result.challenge)
     if result.outcome == "wait":
         return _login_page(request, instance, status=429, email=email,
-                           message=t["wait"].format(seconds=result.retry_after),
+                           message=tr.gettext(WAIT) % {"seconds": result.retry_after},
                            headers={"Retry-After": str(result.retry_after)})
     if result.outcome == "failed":
-        return _login_page(request, instance, status=401, message=t["login_failed"],
+        return _login_page(request, instance, status=401,
+                           message=tr.gettext("The email or password is not right."),
                            email=email)
     if result.outcome == "initial_password_expired":
         return _login_page(request, instance, status=401,
-                           message=t["initial_password_expired"], email=email)
+                           message=tr.gettext("This one-time password has expired. Ask an "
+                                              "owner or admin for a new one (`ehrlich user "
+                                              "reset EMAIL`)."), email=email)
     target = {"second_factor": "/admin/login/code", "enrol": "/admin/enrol"}.get(
         result.outcome, "/admin")
     return _signed_in(instance, result, target)
@@ -106,11 +110,11 @@ def code_form(request: Request, instance: InstanceDep, now: NowDep) -> HTMLRespo
 @router.post("/login/code", response_class=HTMLResponse)
 def code(request: Request, instance: InstanceDep, now: NowDep, code: FormStr = "",
          csrf: FormStr = "") -> Response:
-    t = translator(language(request))
+    tr = translations(negotiate(request))
     active = load_session(request, instance, now, stages=(STAGE_MFA,))
     csrf_ok = check_csrf(request, instance, active, csrf)
     if not csrf_ok:
-        return page(request, "code.html", {"message": t["form_expired"], "code_csrf":
+        return page(request, "code.html", {"message": tr.gettext(FORM_EXPIRED), "code_csrf":
                     instance.staff.sessions.csrf_token(active.token)}, status_code=403)
     result = instance.staff.login.second_factor(
         instance.db, token=active.token, code=code, address=client_address(request), now=now)
@@ -120,8 +124,9 @@ def code(request: Request, instance: InstanceDep, now: NowDep, code: FormStr = "
         response = RedirectResponse("/admin/login", status_code=303)
         clear_cookie(response, cookie_names(instance), cookie_names(instance).session)
         return response
-    return page(request, "code.html", {"message": t["code_failed"], "code_csrf":
-                instance.staff.sessions.csrf_token(active.token)}, status_code=401)
+    return page(request, "code.html", {
+        "message": tr.gettext("That code is not right or was already used."),
+        "code_csrf": instance.staff.sessions.csrf_token(active.token)}, status_code=401)
 
 
 def _enrol_page(request: Request, instance: Instance, active: Any, *,
@@ -146,12 +151,12 @@ def enrol_form(request: Request, instance: InstanceDep, now: NowDep) -> HTMLResp
 @router.post("/enrol", response_class=HTMLResponse)
 def enrol(request: Request, instance: InstanceDep, now: NowDep, code: FormStr = "",
           csrf: FormStr = "") -> Response:
-    t = translator(language(request))
+    tr = translations(negotiate(request))
     active = load_session(request, instance, now, stages=(STAGE_ENROL, STAGE_FULL))
     if active.stage == STAGE_FULL:
         require_fresh(active, instance, now, "/admin/enrol")
     if not check_csrf(request, instance, active, csrf):
-        return _enrol_page(request, instance, active, message=t["form_expired"], status=403)
+        return _enrol_page(request, instance, active, message=tr.gettext(FORM_EXPIRED), status=403)
     try:
         with instance.db.write() as session:
             row = instance.staff.sessions.row(session, active.token)
@@ -178,7 +183,7 @@ def confirmation_refused(request: Request, instance: Instance, result: LoginResu
     the form again with a CAPTCHA, a delay or the failure, or back to the sign-in when
     too many wrong codes ended the session. `render(message=, status=, challenge=,
     headers=)` draws the form."""
-    t = translator(language(request))
+    tr = translations(negotiate(request))
     if result.outcome == "signed_in":
         return None
     if result.outcome == "restart":
@@ -187,11 +192,11 @@ def confirmation_refused(request: Request, instance: Instance, result: LoginResu
         clear_cookie(response, names, names.session)
         return response
     if result.outcome == "captcha":
-        return render(message=t["captcha_needed"], status=401, challenge=result.challenge)
+        return render(message=tr.gettext(CAPTCHA_NEEDED), status=401, challenge=result.challenge)
     if result.outcome == "wait":
-        return render(message=t["wait"].format(seconds=result.retry_after), status=429,
+        return render(message=tr.gettext(WAIT) % {"seconds": result.retry_after}, status=429,
                       headers={"Retry-After": str(result.retry_after)})
-    return render(message=t["reauth_failed"], status=401)
+    return render(message=tr.gettext(REAUTH_FAILED), status=401)
 
 
 def _reauth_page(request: Request, active: Any, next_path: str, *, message: str | None = None,
@@ -212,9 +217,9 @@ def reauth_form(request: Request, active: StaffBeforeGuideDep, next: str = "/adm
 def reauth(request: Request, instance: InstanceDep, now: NowDep, active: StaffBeforeGuideDep,
            password: FormStr = "", code: FormStr = "", csrf: FormStr = "",
            next: FormStr = "/admin", altcha: FormStr = "") -> Response:
-    t = translator(language(request))
+    tr = translations(negotiate(request))
     if not check_csrf(request, instance, active, csrf):
-        return _reauth_page(request, active, next, message=t["form_expired"], status=403)
+        return _reauth_page(request, active, next, message=tr.gettext(FORM_EXPIRED), status=403)
     names = cookie_names(instance)
     result = instance.staff.login.confirm(
         instance.db, active, password=password, code=code, address=client_address(request),

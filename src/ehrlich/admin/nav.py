@@ -11,7 +11,8 @@ from ehrlich.auth.roles import Permission, Role, allowed
 @dataclass(frozen=True)
 class NavEntry:
     path: str
-    label: dict[str, str]
+    label: str
+    """In English, marked with `N_` for the catalogue; the page shows it translated."""
     permission: Permission | None = None
 
     def visible_to(self, role: Role | str) -> bool:

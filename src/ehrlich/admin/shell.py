@@ -13,12 +13,13 @@ from ehrlich.admin.error_pages import error_page
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
 from ehrlich.registry import Contributions
+from ehrlich.i18n import N_
 from ehrlich.web.problems import register_error_page
 
 SHELL_ENTRIES = (
-    NavEntry("/admin", {"en": "Overview", "de": "Übersicht"}),
-    NavEntry("/admin/staff", {"en": "Staff", "de": "Team"}, Permission.STAFF_MANAGE),
-    NavEntry("/admin/account", {"en": "Account", "de": "Konto"}),
+    NavEntry("/admin", N_("Overview")),
+    NavEntry("/admin/staff", N_("Staff"), Permission.STAFF_MANAGE),
+    NavEntry("/admin/account", N_("Account")),
 )
 
 

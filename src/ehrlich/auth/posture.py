@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ehrlich.auth.models import StaffUser
 from ehrlich.auth.roles import Role
+from ehrlich.i18n import N_
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
@@ -15,37 +16,37 @@ def _active_staff(ctx: PostureContext) -> list[StaffUser]:
             select(StaffUser).where(StaffUser.disabled_at.is_(None))).scalars())
 
 
-@check("auth.second_factor", "Every staff account has a second factor")
+@check("auth.second_factor", N_("Every staff account has a second factor"))
 def second_factor(ctx: PostureContext) -> Finding:
     staff = _active_staff(ctx)
     if not any(u.role == Role.OWNER for u in staff):
-        return Finding(Status.FAIL, "there is no owner account",
-                       "create one: ehrlich user add --role owner you@example.org")
+        return Finding(Status.FAIL, N_("there is no owner account"),
+                       N_("create one: ehrlich user add --role owner you@example.org"))
     required = ctx.instance.staff.login.second_factor_roles
     missing = [u.email for u in staff
                if Role(u.role) in required and u.totp_secret_ct is None]
     if missing:
-        return Finding(Status.FAIL, "{count} account(s) without the required second "
-                       "factor: {emails}",
-                       "sign in at /admin: the console asks them to set up an authenticator "
-                       "app before anything else",
+        return Finding(Status.FAIL, N_("{count} account(s) without the required second "
+                          "factor: {emails}"),
+                       N_("sign in at /admin: the console asks them to set up an authenticator "
+                          "app before anything else"),
                        {"count": len(missing), "emails": ", ".join(sorted(missing))})
     relaxed = [r.value for r in Role if r not in required]
     if relaxed:
-        return Finding(Status.WARN, "the {roles} role(s) may sign in with a password alone, "
-                       "though every role can read personal data",
-                       "set second_factor_for_all_roles = true in ehrlich.toml (the default)",
+        return Finding(Status.WARN, N_("the {roles} role(s) may sign in with a password alone, "
+                          "though every role can read personal data"),
+                       N_("set second_factor_for_all_roles = true in ehrlich.toml (the default)"),
                        {"roles": ", ".join(relaxed)})
-    return Finding(Status.PASS, "{count} active staff account(s), every role uses TOTP",
+    return Finding(Status.PASS, N_("{count} active staff account(s), every role uses TOTP"),
                    params={"count": len(staff)})
 
 
-@check("auth.initial_passwords", "No account still uses its initial password")
+@check("auth.initial_passwords", N_("No account still uses its initial password"))
 def initial_passwords(ctx: PostureContext) -> Finding:
     pending = sorted(u.email for u in _active_staff(ctx) if u.must_change_password)
     if pending:
-        return Finding(Status.WARN, "still on the password printed by `ehrlich init` or "
-                       "`ehrlich user`: {emails}",
-                       "sign in and choose a new password under Account",
+        return Finding(Status.WARN, N_("still on the password printed by `ehrlich init` or "
+                          "`ehrlich user`: {emails}"),
+                       N_("sign in and choose a new password under Account"),
                        {"emails": ", ".join(pending)})
-    return Finding(Status.PASS, "every account has chosen its own password")
+    return Finding(Status.PASS, N_("every account has chosen its own password"))

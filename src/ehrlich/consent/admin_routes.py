@@ -10,37 +10,25 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep
-from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
 from ehrlich.consent.actions import staff_history
 from ehrlich.consent.proof import build_proof
 from ehrlich.errors import InvalidInput, NotFound
+from ehrlich.i18n import negotiate, translations
 from ehrlich.subjects.errors import UnknownEmail
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/consents", include_in_schema=False)
 PATH = "/admin/consents"
-TEXTS = {
-    "en": {"title": "Consent", "query": "Subject id or email address", "show": "Show",
-           "time": "Time (UTC)", "purpose": "Purpose", "action": "Action",
-           "method": "Method", "proof": "Proof", "none": "No consent events.",
-           "unknown_email": "No contact has this email address.",
-           "invalid": "This is neither a subject id nor a valid email address."},
-    "de": {"title": "Einwilligungen", "query": "Kontakt-ID oder E-Mail-Adresse",
-           "show": "Anzeigen", "time": "Zeit (UTC)", "purpose": "Zweck", "action": "Aktion",
-           "method": "Weg", "proof": "Nachweis", "none": "Keine Einwilligungsereignisse.",
-           "unknown_email": "Kein Kontakt hat diese E-Mail-Adresse.",
-           "invalid": "Das ist weder eine Kontakt-ID noch eine gültige E-Mail-Adresse."},
-}
 
 
 @router.get("", response_class=HTMLResponse)
 def consents(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
              subject: Annotated[str, Query(max_length=320)] = "") -> HTMLResponse:
     require(active.role, Permission.AUDIT_READ)
-    texts = TEXTS.get(language(request), TEXTS["en"])
-    context = {"subject": subject, "subject_id": "", "events": [], "texts": texts}
+    tr = translations(negotiate(request))
+    context = {"subject": subject, "subject_id": "", "events": []}
     if not subject.strip():
         return page(request, "consent/admin_history.html", context, active=active)
     try:
@@ -49,10 +37,12 @@ def consents(request: Request, instance: InstanceDep, now: NowDep, active: Staff
                                                actor=f"staff:{active.user_id}", now=now)
     except UnknownEmail:
         return page(request, "consent/admin_history.html", context | {
-            "message": texts["unknown_email"]}, active=active, status_code=404)
+            "message": tr.gettext("No contact has this email address.")}, active=active,
+            status_code=404)
     except InvalidInput:
         return page(request, "consent/admin_history.html", context | {
-            "message": texts["invalid"]}, active=active, status_code=422)
+            "message": tr.gettext("This is neither a subject id nor a valid email address.")},
+            active=active, status_code=422)
     return page(request, "consent/admin_history.html", context | {
         "subject_id": subject_id, "events": events}, active=active)
 
@@ -66,7 +56,6 @@ def proof(event_id: str, request: Request, instance: InstanceDep, active: StaffD
             found = build_proof(session, event_id[:64])
         except NotFound as exc:
             return page(request, "consent/admin_history.html", {
-                "subject": "", "subject_id": "", "events": [], "message": exc.message,
-                "texts": TEXTS.get(language(request), TEXTS["en"])}, active=active,
-                status_code=404)
+                "subject": "", "subject_id": "", "events": [], "message": exc.message},
+                active=active, status_code=404)
     return page(request, "consent/admin_proof.html", {"proof": found}, active=active)

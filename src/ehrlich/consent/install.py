@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
+from ehrlich.i18n import N_
 from ehrlich.consent import (
     admin_routes,
     api_routes,
@@ -40,7 +41,7 @@ def install(registry: Registry) -> None:
     for router in (*routes.routers, pages.router, preference_routes.router, api_routes.router):
         registry.add_router(router)
     registry.add_console_page(admin_routes.router, NavEntry(
-        "/admin/consents", {"en": "Consent", "de": "Einwilligungen"}, Permission.AUDIT_READ))
+        "/admin/consents", N_("Consent"), Permission.AUDIT_READ))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.unsubscribe_mailbox)
     registry.add_erasure_hook(suppression.suppress_erased)

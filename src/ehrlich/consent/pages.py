@@ -21,12 +21,12 @@ from ehrlich.consent.offers import offer_map, offers
 from ehrlich.consent.signup_form import FormOutcome, SignupForm, form_language, submit_form
 from ehrlich.consent.web import (
     NO_STORE,
-    TEXTS,
     client_address,
     evidence_of,
+    message_texts,
     origin_allowed,
-    page_language,
 )
+from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -40,10 +40,8 @@ GPC_UPDATED = date(2026, 11, 29)
 def _notice_page(request: Request, lang: str, key: str, *, embed: bool, status: int
                  ) -> HTMLResponse:
     """A page that says why the form cannot be used (no notice yet, mail off)."""
-    t = TEXTS[lang]
     response = render(request, "consent/message.html", {
-        "t": t, "lang": lang, "title": t[f"{key}_title"], "text": t[key], "embed": embed},
-        status_code=status)
+        "lang": lang, **message_texts(lang, key), "embed": embed}, status_code=status)
     response.headers.update(NO_STORE)
     return response
 
@@ -59,7 +57,7 @@ def _form_page(request: Request, instance: Instance, *, embed: bool, lang: str,
         published = instance.signups.published(instance.db)
     except NoticeNotPublished:
         return _notice_page(request, lang, "not_open", embed=embed, status=503)
-    context = {"t": TEXTS[lang], "lang": lang, "embed": embed, "errors": errors or [],
+    context = {"lang": lang, "embed": embed, "errors": errors or [],
                "values": values or {}, "challenge": challenge, "message": message,
                "offers": offers(published, lang), "version": published.info.number,
                "notice": published.notice, "action": "/embed/signup" if embed else "/signup"}
@@ -70,22 +68,22 @@ def _form_page(request: Request, instance: Instance, *, embed: bool, lang: str,
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_page(request: Request, instance: InstanceDep) -> HTMLResponse:
-    return _form_page(request, instance, embed=False, lang=page_language(request))
+    return _form_page(request, instance, embed=False, lang=negotiate(request))
 
 
 @router.get("/embed/signup", response_class=HTMLResponse)
 def signup_embed(request: Request, instance: InstanceDep) -> HTMLResponse:
-    return _form_page(request, instance, embed=True, lang=page_language(request))
+    return _form_page(request, instance, embed=True, lang=negotiate(request))
 
 
 def _answer(request: Request, instance: Instance, outcome: FormOutcome, *, embed: bool,
             values: dict[str, Any]) -> HTMLResponse:
     """The page for what the form's rules decided, in the language the form was shown in."""
     lang = outcome.language
-    t = TEXTS[lang]
+    tr = translations(lang)
     if outcome.status == "sent":
         response = render(request, "consent/message.html", {
-            "t": t, "lang": lang, "title": t["sent_title"], "text": t["sent"], "embed": embed,
+            "lang": lang, **message_texts(lang, "sent"), "embed": embed,
             "gpc": outcome.gpc_honoured})
         response.headers.update(NO_STORE)
         return response
@@ -95,12 +93,16 @@ def _answer(request: Request, instance: Instance, outcome: FormOutcome, *, embed
         return _notice_page(request, lang, "not_open", embed=embed, status=503)
     if outcome.status == "limited":
         response = _form_page(request, instance, embed=embed, lang=lang, status=429,
-                              values=values, message=t["limited"])
+                              values=values,
+                              message=tr.gettext("Too many signups from your network. "
+                                                 "Please try again in an hour."))
         response.headers["Retry-After"] = "3600"
         return response
     if outcome.status == "captcha":
         return _form_page(request, instance, embed=embed, lang=lang, status=429,
-                          values=values, challenge=outcome.challenge, message=t["captcha"])
+                          values=values, challenge=outcome.challenge,
+                          message=tr.gettext("Please wait a moment while your browser proves "
+                                             "it is not a robot, then send the form again."))
     return _form_page(request, instance, embed=embed, lang=lang, status=422,
                       errors=outcome.errors, values=values)
 
@@ -118,13 +120,14 @@ def _submission(*, embed: bool) -> Callable[..., HTMLResponse]:
                             website=website, altcha=altcha, no_script=bool(no_script))
         values = {"email": email, "name": name, "purposes": posted.purposes}
         if not origin_allowed(request, instance.settings, cross_site=True):
-            lang = form_language(language, page_language(request))
+            lang = form_language(language, negotiate(request))
+            message = translations(lang).gettext("This form may not be sent from that site.")
             return _form_page(request, instance, embed=embed, lang=lang, status=403,
-                              message=TEXTS[lang]["origin"])
+                              message=message)
         assert instance.signups is not None
         outcome = submit_form(
             instance.signups, instance.db, instance.mail, posted,
-            page_language=page_language(request), address=client_address(request),
+            page_language=negotiate(request), address=client_address(request),
             evidence=evidence_of(request),
             form_url=str(request.url_for("signup_embed" if embed else "signup_page")), now=now)
         return _answer(request, instance, outcome, embed=embed, values=values)
@@ -138,11 +141,9 @@ router.post("/embed/signup", response_class=HTMLResponse,
 
 
 def _message(request: Request, key: str, *, status: int = 200, **extra: Any) -> HTMLResponse:
-    lang = page_language(request)
-    t = TEXTS[lang]
+    lang = negotiate(request)
     response = render(request, "consent/message.html", {
-        "t": t, "lang": lang, "title": t[f"{key}_title"], "text": t[key], **extra},
-        status_code=status)
+        "lang": lang, **message_texts(lang, key), **extra}, status_code=status)
     response.headers.update(NO_STORE)
     return response
 
@@ -154,11 +155,12 @@ def confirm_page(token: str, request: Request, instance: InstanceDep, now: NowDe
     problem = check_confirm_link(instance.keyring, token, now=now)
     if problem is not None:
         return _message(request, problem, status=400 if problem == "invalid" else 410)
-    lang = page_language(request)
+    lang = negotiate(request)
+    tr = translations(lang)
     response = render(request, "consent/button.html", {
-        "t": TEXTS[lang], "lang": lang, "title": TEXTS[lang]["confirm_title"],
-        "text": TEXTS[lang]["confirm_ask"], "button": TEXTS[lang]["confirm"],
-        "action": f"/confirm/{token}"})
+        "lang": lang, "title": tr.gettext("Confirm your subscription"),
+        "text": tr.gettext("Please confirm with the button below."),
+        "button": tr.gettext("Confirm"), "action": f"/confirm/{token}"})
     response.headers.update(NO_STORE)
     return response
 
@@ -168,7 +170,7 @@ def confirm_post(token: str, request: Request, instance: InstanceDep, now: NowDe
                  ) -> HTMLResponse:
     if not origin_allowed(request, instance.settings, cross_site=False):
         return _message(request, "invalid", status=403)
-    lang = page_language(request)
+    lang = negotiate(request)
     with instance.db.write() as session:
         available = offer_map(instance.notices.current(session), lang)
         outcome = confirm(session, instance.audit, instance.keyring, token, offers=available,
@@ -181,11 +183,12 @@ def confirm_post(token: str, request: Request, instance: InstanceDep, now: NowDe
 
 @router.get("/cancel/{token}", response_class=HTMLResponse)
 def cancel_page(token: str, request: Request) -> HTMLResponse:
-    lang = page_language(request)
-    t = TEXTS[lang]
+    lang = negotiate(request)
+    tr = translations(lang)
     response = render(request, "consent/button.html", {
-        "t": t, "lang": lang, "title": t["cancel_title"], "text": t["cancel_ask"],
-        "button": t["cancel"], "action": f"/cancel/{token}", "one_click": True})
+        "lang": lang, "title": tr.gettext("Cancel the request"),
+        "text": tr.gettext("Cancel it? One click is enough."), "button": tr.gettext("Cancel"),
+        "action": f"/cancel/{token}", "one_click": True})
     response.headers.update(NO_STORE)
     return response
 

@@ -15,13 +15,13 @@ from ehrlich.consent.signup_links import read_preferences_token
 from ehrlich.consent.web import (
     NO_STORE,
     STATE_LABELS,
-    TEXTS,
     evidence_of,
+    message_texts,
     origin_allowed,
-    page_language,
 )
 from ehrlich.crypto import TokenInvalid
 from ehrlich.errors import NotFound
+from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -31,18 +31,16 @@ router = APIRouter(include_in_schema=False)
 
 
 def _invalid(request: Request) -> HTMLResponse:
-    lang = page_language(request)
-    t = TEXTS[lang]
+    lang = negotiate(request)
     return render(request, "consent/message.html", {
-        "t": t, "lang": lang, "title": t["invalid_title"], "text": t["invalid"]},
-        status_code=400)
+        "lang": lang, **message_texts(lang, "invalid")}, status_code=400)
 
 
 def _page(request: Request, token: str, shown: CentreView, *, message: str | None = None
           ) -> HTMLResponse:
-    lang = page_language(request)
+    lang = negotiate(request)
     response = render(request, "consent/preferences.html", {
-        "t": TEXTS[lang], "lang": lang, "states": STATE_LABELS[lang], "choices": shown.choices,
+        "lang": lang, "states": STATE_LABELS, "choices": shown.choices,
         "message": message, "gpc": shown.gpc, "gpc_changed": shown.gpc_changed,
         "contact": shown.contact, "token": token})
     response.headers.update(NO_STORE)
@@ -70,7 +68,7 @@ def preferences_page(token: str, request: Request, instance: InstanceDep, now: N
         return _invalid(request)
     try:
         shown = preference_centre.view(instance.db, instance.audit, instance.notices,
-                                       subject_id, language=page_language(request),
+                                       subject_id, language=negotiate(request),
                                        evidence=evidence_of(request), now=now)
     except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
         return _invalid(request)
@@ -84,14 +82,14 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
     subject_id = _person(request, instance, token, now, change=True)
     if subject_id is None:
         return _invalid(request)
-    lang = page_language(request)
+    lang = negotiate(request)
     try:
         shown = preference_centre.save(instance.db, instance.audit, instance.notices,
                                        subject_id, language=lang, ticked=set(purpose or []),
                                        token=token, evidence=evidence_of(request), now=now)
     except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
         return _invalid(request)
-    return _page(request, token, shown, message=TEXTS[lang]["saved"])
+    return _page(request, token, shown, message=translations(lang).gettext("Saved."))
 
 
 @router.post("/preferences/{token}/withdraw-all", response_class=HTMLResponse)
@@ -100,14 +98,15 @@ def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep
     subject_id = _person(request, instance, token, now, change=True)
     if subject_id is None:
         return _invalid(request)
-    lang = page_language(request)
+    lang = negotiate(request)
     try:
         shown = preference_centre.withdraw_all(instance.db, instance.audit, instance.notices,
                                                subject_id, language=lang,
                                                evidence=evidence_of(request), now=now)
     except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
         return _invalid(request)
-    return _page(request, token, shown, message=TEXTS[lang]["withdrawn_all"])
+    return _page(request, token, shown,
+                 message=translations(lang).gettext("Everything is withdrawn."))
 
 
 @router.get("/preferences/{token}/proof/{event_id}", response_class=HTMLResponse)
@@ -116,13 +115,13 @@ def person_proof(token: str, event_id: str, request: Request, instance: Instance
     subject_id = _person(request, instance, token, now)
     if subject_id is None:
         return _invalid(request)
-    lang = page_language(request)
+    lang = negotiate(request)
     try:
         with instance.db.read() as session:
             proof = build_proof(session, event_id[:64], subject_id=subject_id)
     except NotFound:
         return _invalid(request)
     response = render(request, "consent/proof.html", {
-        "t": TEXTS[lang], "lang": lang, "proof": proof, "back": f"/preferences/{token}"})
+        "lang": lang, "proof": proof, "back": f"/preferences/{token}"})
     response.headers.update(NO_STORE)
     return response

@@ -29,6 +29,7 @@ from ehrlich.consent.schemas import (
     ConsentEventView,
     Evidence,
 )
+from ehrlich.i18n import negotiate
 from ehrlich.spreadsheets import csv_text
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 from ehrlich.web.templating import render
@@ -41,20 +42,7 @@ routers = (pages, api, subject_api, audience_api)
 
 Reader = Annotated[ApiPrincipal, Depends(require_scope("consent:read"))]
 Exporter = Annotated[ApiPrincipal, Depends(require_scope("audience:read"))]
-TEXTS = {
-    "en": {"title": "Unsubscribe", "ask": "Stop these mails? One click is enough.",
-           "button": "Unsubscribe", "done_heading": "You are unsubscribed",
-           "done_text": "You will get no more of these mails. Nothing else is needed."},
-    "de": {"title": "Abmelden", "ask": "Diese Mails abbestellen? Ein Klick genügt.",
-           "button": "Abmelden", "done_heading": "Sie sind abgemeldet",
-           "done_text": "Sie erhalten diese Mails nicht mehr. Sonst ist nichts zu tun."},
-}
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _texts(request: Request) -> tuple[str, dict[str, str]]:
-    lang = "de" if request.headers.get("accept-language", "").lower().startswith("de") else "en"
-    return lang, TEXTS[lang]
 
 
 def _evidence(request: Request) -> Evidence:
@@ -66,9 +54,8 @@ def _evidence(request: Request) -> Evidence:
 @pages.get("/unsubscribe/{token}", response_class=HTMLResponse,
            summary="Show the one-click unsubscribe button (never unsubscribes)")
 def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
-    lang, texts = _texts(request)
     response = render(request, "consent/unsubscribe.html",
-                      {"t": texts, "lang": lang, "token": token, "done": False})
+                      {"lang": negotiate(request), "token": token, "done": False})
     response.headers.update(NO_STORE)
     return response
 
@@ -80,9 +67,8 @@ def unsubscribe(token: str, request: Request, instance: InstanceDep, now: NowDep
     with instance.db.write() as session:
         one_click_unsubscribe(session, instance.audit, instance.keyring, token,
                               evidence=_evidence(request), now=now)
-    lang, texts = _texts(request)
     response = render(request, "consent/unsubscribe.html",
-                      {"t": texts, "lang": lang, "token": token, "done": True})
+                      {"lang": negotiate(request), "token": token, "done": True})
     response.headers.update(NO_STORE)
     return response
 

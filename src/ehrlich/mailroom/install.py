@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
+from ehrlich.i18n import N_
 from ehrlich.mailroom import posture, routes
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
     registry.add_console_page(routes.router, NavEntry(
-        "/admin/mail", {"en": "Mail", "de": "Mail"}, Permission.POSTURE_READ))
+        "/admin/mail", N_("Mail"), Permission.POSTURE_READ))
     registry.add_check(posture.smtp)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from ehrlich.i18n import N_
 from ehrlich.mail.smtp import SmtpConfig
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
-@check("mail.smtp", "Mail is sent")
+@check("mail.smtp", N_("Mail is sent"))
 def smtp(ctx: PostureContext) -> Finding:
     settings = ctx.instance.settings
     config = SmtpConfig.from_settings(settings)
     if config is None:
         return Finding(
             Status.WARN,
-            "mail is off: no SMTP server is configured, so nothing is sent, not even the "
-            "confirmation mail a signup needs",
-            "set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
-            "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
-            "console's Mail page")
-    return Finding(Status.PASS, "mail goes to {server} (TLS: {tls}) from {sender}",
+            N_("mail is off: no SMTP server is configured, so nothing is sent, not even the "
+               "confirmation mail a signup needs"),
+            N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
+               "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
+               "console's Mail page"))
+    return Finding(Status.PASS, N_("mail goes to {server} (TLS: {tls}) from {sender}"),
                    params={"server": f"{config.host}:{config.port}", "tls": config.tls,
                            "sender": settings.smtp_from})

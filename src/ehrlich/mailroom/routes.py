@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep, check_csrf
-from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
 from ehrlich.counters.stores import open_store
+from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.status import mail_status
 from ehrlich.mailroom.trial import TestMailResult, send_test_mail
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -19,23 +19,14 @@ from ehrlich.web.deps import InstanceDep, NowDep
 router = APIRouter(prefix="/admin/mail", include_in_schema=False)
 STATUS_CODES = {"sent": 200, "off": 409, "throttled": 429, "deferred": 502, "refused": 502,
                 "maintenance": 503}
-TEXTS = {
-    "en": {"title": "Mail", "on": "Mail is on", "off": "Mail is off",
-           "how": "To turn it on", "test": "Send a test mail",
-           "test_to": "The test mail goes to your own address, {email}.",
-           "outcome": "Test mail", "expired": "The form expired; try again."},
-    "de": {"title": "Mail", "on": "Mail ist an", "off": "Mail ist aus",
-           "how": "So schalten Sie sie ein", "test": "Test-Mail senden",
-           "test_to": "Die Test-Mail geht an Ihre eigene Adresse, {email}.",
-           "outcome": "Test-Mail", "expired": "Das Formular ist abgelaufen; bitte erneut."},
-}
+
 
 
 def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
           result: TestMailResult | None = None, status_code: int = 200) -> HTMLResponse:
     return page(request, "mail/admin_mail.html", {
-        "mail": mail_status(instance.settings), "result": result,
-        "m": TEXTS.get(language(request), TEXTS["en"])}, active=active, status_code=status_code)
+        "mail": mail_status(instance.settings), "result": result}, active=active,
+        status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -49,9 +40,9 @@ def send_test(request: Request, instance: InstanceDep, now: NowDep, active: Staf
               csrf: Annotated[str, Form(max_length=4096)] = "") -> HTMLResponse:
     require(active.role, Permission.POSTURE_READ)
     if not check_csrf(request, instance, active, csrf):
-        texts = TEXTS.get(language(request), TEXTS["en"])
+        expired = translations(negotiate(request)).gettext("The form expired; try again.")
         return _page(request, instance, active, status_code=403,
-                     result=TestMailResult("deferred", texts["expired"]))
+                     result=TestMailResult("deferred", expired))
     settings = instance.settings
     counters = open_store(instance.db, redis_url=settings.redis_url,
                           prefix=settings.redis_prefix)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from ehrlich.i18n import N_
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import check_notice
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
-@check("notice.published", "A notice is published and lints clean")
+@check("notice.published", N_("A notice is published and lints clean"))
 def published_notice(ctx: PostureContext) -> Finding:
     instance = ctx.instance
     try:
@@ -15,21 +16,22 @@ def published_notice(ctx: PostureContext) -> Finding:
             current = instance.notices.current(session)
     except NoticeNotPublished:
         example = instance.settings.data_dir / "notice.yaml"
-        return Finding(Status.FAIL, "no notice is published: people would be asked for data "
-                       "without being told what is kept, why and who else gets it",
-                       "edit {example} and run `ehrlich notice publish {example}`",
+        return Finding(Status.FAIL, N_("no notice is published: people would be asked for data "
+                          "without being told what is kept, why and who else gets it"),
+                       N_("edit {example} and run `ehrlich notice publish {example}`"),
                        {"example": example})
     _, findings = check_notice(current.source, file=f"version {current.info.number}")
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        return Finding(Status.FAIL, "version {number} has {count} lint error(s) under the "
-                       "current rules",
-                       "run `ehrlich notice lint` on your notice file, fix it and publish again",
+        return Finding(Status.FAIL, N_("version {number} has {count} lint error(s) under the "
+                          "current rules"),
+                       N_("run `ehrlich notice lint` on your notice file, fix it and "
+                          "publish again"),
                        {"number": current.info.number, "count": len(errors)})
     warnings = [f for f in findings if f.severity == "warning"]
     if warnings:
-        return Finding(Status.WARN, "version {number} is published; {count} wording "
-                       "warning(s)", "run `ehrlich notice lint` and consider the suggested "
-                       "rewrites", {"number": current.info.number, "count": len(warnings)})
-    return Finding(Status.PASS, "version {number} is published and lints clean",
+        return Finding(Status.WARN, N_("version {number} is published; {count} wording "
+                          "warning(s)"), N_("run `ehrlich notice lint` and consider the suggested "
+                          "rewrites"), {"number": current.info.number, "count": len(warnings)})
+    return Finding(Status.PASS, N_("version {number} is published and lints clean"),
                    params={"number": current.info.number})

@@ -1,6 +1,6 @@
 """Public notice pages: `/notice`, `/notice/v/{n}` and their JSON twins.
 
-English or German from `?lang=` (the visible switch) or else Accept-Language;
+English or German as `ehrlich.i18n` negotiates it (`?lang=`, the visible switch, first);
 a short summary first, the details below. Nothing is loaded from elsewhere.
 """
 
@@ -9,57 +9,64 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ehrlich.errors import NotFound
+from ehrlich.i18n import LANGUAGE_NAMES, LANGUAGES, negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
-from ehrlich.notices.i18n import LANGUAGE_NAMES, SUPPORTED, pick_language, strings
 from ehrlich.notices.service import NoticePage, canonical_json
 from ehrlich.notices.views import localise
 from ehrlich.web.deps import InstanceDep
 from ehrlich.web.templating import render
 
 router = APIRouter(tags=["notice"])
+# Declared so that a malformed ?lang= is refused (422); `negotiate` reads the value.
 LangQuery = Annotated[str | None, Query(pattern="^[a-z]{2}$", description="en or de")]
-AcceptLanguage = Annotated[str | None, Header()]
 
 
-def _language(page: NoticePage | None, lang: str | None, accept: str | None) -> str:
-    offered = tuple(code for code in SUPPORTED
-                    if page is None or code in page.published.notice.languages)
-    if lang in offered:
-        return lang
-    return pick_language(accept, offered)
+def _language(page: NoticePage | None, request: Request) -> str:
+    """The request's language among those the notice is written in (`ehrlich.i18n`)."""
+    return negotiate(request, tuple(code for code in LANGUAGES
+                                    if page is None or code in page.published.notice.languages))
 
 
 def _html(request: Request, instance: Instance, page: NoticePage, lang: str) -> HTMLResponse:
-    t = strings(lang)
+    tr = translations(lang)
     backup_days = instance.backup.stated_age_days()
     info = page.published.info
     published = page.published.notice
     context: dict[str, Any] = {
-        "lang": lang, "t": t, "view": localise(published, lang),
-        "languages": [(c, LANGUAGE_NAMES[c]) for c in SUPPORTED if c in published.languages],
+        "lang": lang, "view": localise(published, lang),
+        "languages": [(c, LANGUAGE_NAMES[c]) for c in LANGUAGES if c in published.languages],
         "number": info.number, "sha256": info.sha256, "older": not page.is_current,
-        "version_line": t["version"].format(number=info.number,
-                                            date=f"{info.published_at:%Y-%m-%d}"),
+        "version_line": tr.gettext("Version %(number)s, published %(date)s")
+        % {"number": info.number, "date": f"{info.published_at:%Y-%m-%d}"},
         "json_url": "/notice.json" if page.is_current else f"/notice/v/{info.number}.json",
-        "opt_out_text": t["opt_out_text"].format(contact=published.controller.contact),
-        "backups": t["backups"].format(days=backup_days) if backup_days else None,
-        "versions": [{"number": v.number, "label": t["version"].format(
-            number=v.number, date=f"{v.published_at:%Y-%m-%d}")} for v in page.versions],
+        "opt_out_text": tr.gettext(
+            "Consent is voluntary. You can withdraw it at any time, as easily as you gave it: "
+            "with the unsubscribe link in every message, or by writing to %(contact)s. "
+            "Withdrawing does not make earlier processing unlawful.")
+        % {"contact": published.controller.contact},
+        "backups": tr.gettext(
+            "Encrypted backups hold copies for at most %(days)s days. When a backup is "
+            "restored, everyone who asked for erasure is erased again.")
+        % {"days": backup_days} if backup_days else None,
+        "versions": [{"number": v.number, "label": tr.gettext(
+            "Version %(number)s, published %(date)s")
+            % {"number": v.number, "date": f"{v.published_at:%Y-%m-%d}"}}
+            for v in page.versions],
     }
     response = render(request, "notice.html", context)
     response.headers["Content-Language"] = lang
-    response.headers["Vary"] = "Accept-Language"
+    response.headers["Vary"] = "Accept-Language, Cookie"  # the language cookie picks too
     return response
 
 
 def _missing(request: Request, lang: str, message: str) -> HTMLResponse:
     return render(request, "notice_missing.html",
-                  {"lang": lang, "t": strings(lang), "message": message}, status_code=404)
+                  {"lang": lang, "message": message}, status_code=404)
 
 
 def _json(instance: Instance, page: NoticePage) -> Response:
@@ -98,23 +105,23 @@ def notice_version_json(instance: InstanceDep, number: int) -> Response:
 
 
 @router.get("/notice", response_class=HTMLResponse, include_in_schema=False)
-def current_notice(request: Request, instance: InstanceDep, lang: LangQuery = None,
-                   accept_language: AcceptLanguage = None) -> HTMLResponse:
+def current_notice(request: Request, instance: InstanceDep, lang: LangQuery = None
+                   ) -> HTMLResponse:
     page = _page_or_none(instance, None)
-    chosen = _language(page, lang, accept_language)
+    chosen = _language(page, request)
     if page is None:
-        return _missing(request, chosen, strings(chosen)["not_published"])
+        return _missing(request, chosen, translations(chosen).gettext(
+            "No privacy notice has been published yet."))
     return _html(request, instance, page, chosen)
 
 
 @router.get("/notice/v/{number}", response_class=HTMLResponse, include_in_schema=False)
 def notice_version(request: Request, instance: InstanceDep, number: int,
-                   lang: LangQuery = None,
-                   accept_language: AcceptLanguage = None) -> HTMLResponse:
+                   lang: LangQuery = None) -> HTMLResponse:
     try:
         with instance.db.read() as session:
             page = instance.notices.page(session, number)
     except NotFound as exc:
-        chosen = _language(None, lang, accept_language)
+        chosen = _language(None, request)
         return _missing(request, chosen, exc.message)
-    return _html(request, instance, page, _language(page, lang, accept_language))
+    return _html(request, instance, page, _language(page, request))

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ehrlich.notices.i18n import duration_text, strings
+from ehrlich.i18n import N_, Translations, translations
 from ehrlich.notices.schemas import Notice
+
+LEGAL_BASES = {"consent": N_("your consent (Art. 6(1)(a) GDPR)"),
+               "contract": N_("our contract with you (Art. 6(1)(b) GDPR)"),
+               "legal_obligation": N_("a legal obligation (Art. 6(1)(c) GDPR)"),
+               "legitimate_interest": N_("our legitimate interest (Art. 6(1)(f) GDPR)")}
+ROLES = {"processor": N_("processor"), "controller": N_("controller")}
 
 
 @dataclass(frozen=True)
@@ -56,26 +62,45 @@ def _text(texts: dict[str, str] | None, lang: str) -> str:
     return texts.get(lang) or texts.get("en") or next(iter(texts.values()))
 
 
+def _channel(tr: Translations, channel: str) -> str:
+    return {"email": tr.pgettext("channel", "email"),
+            "sms": tr.pgettext("channel", "text message"),
+            "phone": tr.pgettext("channel", "phone"), "post": tr.pgettext("channel", "post"),
+            "web": tr.pgettext("channel", "website"),
+            "none": tr.pgettext("channel", "none")}[channel]
+
+
+def _duration(tr: Translations, amount: int, unit: str) -> str:
+    forms = {"day": tr.ngettext("%(num)d day", "%(num)d days", amount),
+             "week": tr.ngettext("%(num)d week", "%(num)d weeks", amount),
+             "month": tr.ngettext("%(num)d month", "%(num)d months", amount),
+             "year": tr.ngettext("%(num)d year", "%(num)d years", amount)}
+    return forms[unit] % {"num": amount}
+
+
 def localise(notice: Notice, lang: str) -> NoticeView:
-    words = strings(lang)
+    tr = translations(lang)
     recipients = {
-        r.id: RecipientView(r.id, r.name, words["processor" if r.role == "processor"
-                                               else "controller_role"],
-                            words[f"role.{r.role}"], r.country, r.outside_eea,
+        r.id: RecipientView(r.id, r.name,
+                            tr.gettext("processor (works on our behalf)")
+                            if r.role == "processor"
+                            else tr.gettext("controller (decides for itself)"),
+                            tr.gettext(ROLES[r.role]), r.country, r.outside_eea,
                             _text(r.safeguards, lang))
         for r in notice.recipients}
     purposes = []
     for p in notice.purposes:
         period = p.retention.period
-        retention = (f"{duration_text(period.amount, period.unit, lang)} "
+        retention = (f"{_duration(tr, period.amount, period.unit)} "
                      f"{_text(p.retention.starts, lang)}")
         purposes.append(PurposeView(
             id=p.id, title=_text(p.title, lang), description=_text(p.description, lang),
-            legal_basis=words[f"basis.{p.legal_basis}"], legal_basis_id=p.legal_basis,
+            legal_basis=tr.gettext(LEGAL_BASES[p.legal_basis]), legal_basis_id=p.legal_basis,
             legitimate_interest=_text(p.legitimate_interest, lang),
-            data_subjects=_text(p.data_subjects, lang) or words["data_subjects"],
+            data_subjects=(_text(p.data_subjects, lang)
+                           or tr.gettext("customers and prospects")),
             data=[_text(notice.data_categories[c], lang) for c in p.data_categories],
-            channel=words[f"channel.{p.channel}"], channel_id=p.channel, retention=retention,
+            channel=_channel(tr, p.channel), channel_id=p.channel, retention=retention,
             recipients=[recipients[r] for r in p.recipients],
             consent_text=_text(p.consent.text, lang) if p.consent else ""))
     used = [c for c in notice.data_categories

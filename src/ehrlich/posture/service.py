@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ehrlich.errors import EhrlichError
+from ehrlich.i18n import N_
 from ehrlich.posture.i18n import translate
 from ehrlich.posture.schemas import Check, CheckResult, PostureContext, Report, Status
 
@@ -29,7 +30,7 @@ def run_report(instance: Instance, *, now: datetime,
             finding = c.run(ctx)
         except EhrlichError as exc:
             results.append(CheckResult(c.id, title, Status.FAIL, exc.message, translate(
-                "fix the error above and run the report again", language=language)))
+                N_("fix the error above and run the report again"), language=language)))
             continue
         results.append(CheckResult(
             c.id, title, finding.status,
