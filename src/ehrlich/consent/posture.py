@@ -15,9 +15,11 @@ def unsubscribe_mailbox(ctx: PostureContext) -> Finding:
     config = ImapConfig.from_settings(settings)
     if config is None:
         if address:
-            return Finding(Status.WARN, N_("mail_unsubscribe_mailto is {address}, but no reader "
+            return Finding(Status.WARN,
+                           N_("mail_unsubscribe_mailto is {address}, but no reader "
                               "is configured for that mailbox, so mails carry no mailto: "
-                              "unsubscribe"), N_("set EHRLICH_UNSUBSCRIBE_IMAP_HOST, _USERNAME and "
+                              "unsubscribe"),
+                           N_("set EHRLICH_UNSUBSCRIBE_IMAP_HOST, _USERNAME and "
                               "_PASSWORD to that mailbox's login, or unset "
                               "EHRLICH_MAIL_UNSUBSCRIBE_MAILTO"), {"address": address})
         return Finding(Status.PASS, N_("no mailto: is advertised; people unsubscribe by link"))

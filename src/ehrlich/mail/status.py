@@ -12,11 +12,11 @@ from ehrlich.i18n import N_
 from ehrlich.mail.smtp import SmtpConfig
 from ehrlich.settings import Settings
 
-MAIL_OFF = (N_("mail is off: no SMTP server is configured, so nothing is sent, not even the "
-               "confirmation mail a signup needs"))
-TURN_ON = (N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
-              "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
-              "console's Mail page"))
+MAIL_OFF = N_("mail is off: no SMTP server is configured, so nothing is sent, not even the "
+              "confirmation mail a signup needs")
+TURN_ON = N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
+             "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
+             "console's Mail page")
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,10 @@ def https(ctx: PostureContext) -> Finding:
                           "HSTS is sent"), params=params)
     local = url.hostname in LOOPBACK and settings.host in LOOPBACK
     if local:
-        return Finding(Status.WARN, N_("served over plain HTTP on this machine only; cookies are "
-                          "not marked Secure"), N_("put ehrlich behind a TLS reverse proxy and set "
+        return Finding(Status.WARN,
+                       N_("served over plain HTTP on this machine only; cookies are "
+                          "not marked Secure"),
+                       N_("put ehrlich behind a TLS reverse proxy and set "
                           "base_url = \"https://your.domain\" (EHRLICH_BASE_URL) before anyone "
                           "else uses it"))
     return Finding(Status.FAIL,
