@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance
 from ehrlich.i18n import pick_language
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.instances import InstanceTemplates

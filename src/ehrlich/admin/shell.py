@@ -12,8 +12,8 @@ from ehrlich.admin.deps import Redirect
 from ehrlich.admin.error_pages import error_page
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
-from ehrlich.registry import Contributions
 from ehrlich.i18n import N_
+from ehrlich.registry import Contributions
 from ehrlich.web.problems import register_error_page
 
 SHELL_ENTRIES = (

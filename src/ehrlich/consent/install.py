@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.i18n import N_
 from ehrlich.consent import (
     admin_routes,
     api_routes,
@@ -25,6 +24,7 @@ from ehrlich.consent import (
 )
 from ehrlich.consent.actions import mail_still_wanted
 from ehrlich.crypto import Keyring
+from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 
 
