@@ -17,6 +17,7 @@ from ehrlich.i18n import LANG_COOKIE, install, negotiate
 def environment(lang: str) -> Environment:
     """The console's templates in `lang` (one environment per language)."""
     loader = ChoiceLoader([PackageLoader("ehrlich.admin", "templates"),
+                           PackageLoader("ehrlich.subjects", "templates"),
                            PackageLoader("ehrlich.web", "templates")])
     return install(Environment(loader=loader, autoescape=select_autoescape(default=True),
                                auto_reload=False, extensions=["jinja2.ext.i18n"]), lang)

@@ -20,10 +20,13 @@ class Role(StrEnum):
 
 class Permission(StrEnum):
     SUBJECTS_CREATE = "subjects.create"
+    SUBJECTS_LIST = "subjects.list"          # find and list contacts, values masked
     SUBJECTS_IMPORT = "subjects.import"
     SUBJECTS_REVEAL = "subjects.reveal"      # decrypt a contact's data (with a reason)
     SUBJECTS_RECTIFY = "subjects.rectify"
     SUBJECTS_ERASE = "subjects.erase"
+    SUBJECTS_EXPORT = "subjects.export"      # a person's data as a file: a tracked copy
+    SUBJECTS_NOTE = "subjects.note"          # add a staff note to a person
     AGGREGATES_READ = "aggregates.read"      # counts, consent rates, audiences
     AUDIT_READ = "audit.read"
     POSTURE_READ = "posture.read"
@@ -35,8 +38,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING,
     Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT}),
-    Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_REVEAL,
-                             Permission.SUBJECTS_RECTIFY, Permission.AGGREGATES_READ}),
+    Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_LIST,
+                             Permission.SUBJECTS_REVEAL, Permission.SUBJECTS_RECTIFY,
+                             Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ}),
 }
 # Every role needs a second factor by default (`second_factor_for_all_roles`); these

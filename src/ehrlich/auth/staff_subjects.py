@@ -4,7 +4,7 @@ revealing a contact's data needs a stated reason, which is audited with the read
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -12,9 +12,14 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.roles import Permission, Role, require
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
+from ehrlich.subjects.listing import PAGE_SIZE, ContactFilters, contacts_page, contacts_rows
 from ehrlich.subjects.schemas import (
     BulkOutcome,
     CreateOutcome,
+    MaskedContact,
+    MaskedSubject,
+    NoteInput,
+    NoteView,
     SubjectChanges,
     SubjectInput,
     SubjectView,
@@ -22,6 +27,8 @@ from ehrlich.subjects.schemas import (
 from ehrlich.subjects.service import SubjectsService
 
 MIN_REASON_CHARS = 10
+# How long an exported copy may be kept before it must be destroyed.
+COPY_TTL = timedelta(days=30)
 
 
 def _reason(reason: str | None) -> str:
@@ -75,3 +82,54 @@ class StaffSubjects:
     def erase(self, db: Database, subject_id: str, *, reason: str, now: datetime) -> None:
         require(self._role, Permission.SUBJECTS_ERASE)
         self._subjects.erase(db, subject_id, actor=self._actor, now=now, reason=_reason(reason))
+
+    # -- the console -----------------------------------------------------------------
+
+    def list_page(self, db: Database, filters: ContactFilters, *, after: str | None,
+                  now: datetime) -> tuple[list[MaskedContact], bool]:
+        """One page of the contact list, masked, and whether more follow; one audit entry
+        for the page."""
+        require(self._role, Permission.SUBJECTS_LIST)
+        with db.read() as session:
+            rows = contacts_page(session, filters, after=after, limit=PAGE_SIZE + 1)
+        found = self._subjects.open_page(db, rows[:PAGE_SIZE], actor=self._actor,
+                                         action="subject.list.read", now=now)
+        return found, len(rows) > PAGE_SIZE
+
+    def search(self, db: Database, *, email: str | None = None, phone: str | None = None,
+               now: datetime) -> list[MaskedContact]:
+        """Exact search by email or phone (blind index), masked; one audit entry."""
+        require(self._role, Permission.SUBJECTS_LIST)
+        with db.read() as session:
+            ids = self._subjects.search_ids(session, email=email, phone=phone)
+            rows = contacts_rows(session, ids)
+        return self._subjects.open_page(db, rows, actor=self._actor, action="subject.search",
+                                        now=now)
+
+    def masked(self, session: Session, subject_id: str, *, now: datetime) -> MaskedSubject:
+        require(self._role, Permission.SUBJECTS_LIST)
+        return self._subjects.masked(session, subject_id, actor=self._actor, now=now)
+
+    def notes(self, session: Session, subject_id: str) -> list[NoteView]:
+        require(self._role, Permission.SUBJECTS_LIST)
+        return self._subjects.notes(session, subject_id)
+
+    def add_note(self, session: Session, subject_id: str, note: NoteInput, *,
+                 now: datetime) -> str:
+        require(self._role, Permission.SUBJECTS_NOTE)
+        return self._subjects.add_note(session, subject_id, note, actor=self._actor, now=now)
+
+    def export(self, session: Session, subject_id: str, *, reason: str | None,
+               now: datetime) -> tuple[SubjectView, list[NoteView], datetime]:
+        """The person's data for a copy (GDPR Art. 15(3), 20): recorded as a copy issued,
+        with who, why and until when it may be kept, before it is handed out."""
+        require(self._role, Permission.SUBJECTS_EXPORT)
+        why = _reason(reason)
+        view = self._subjects.get(session, subject_id, actor=self._actor, now=now,
+                                  audited=False)
+        notes = self._subjects.notes(session, subject_id)
+        expires = now + COPY_TTL
+        self._audit.record(session, AuditEvent(self._actor, "copy.issued", subject_id, {
+            "what": "subject export", "reason": why, "expires": expires.isoformat()}),
+            now=now)
+        return view, notes, expires

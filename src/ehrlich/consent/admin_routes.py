@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep
 from ehrlich.admin.templating import page
-from ehrlich.auth.roles import Permission, require
+from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.consent.actions import staff_history
 from ehrlich.consent.proof import build_proof
 from ehrlich.errors import InvalidInput, NotFound
@@ -50,7 +50,10 @@ def consents(request: Request, instance: InstanceDep, now: NowDep, active: Staff
 @router.get("/proof/{event_id}", response_class=HTMLResponse)
 def proof(event_id: str, request: Request, instance: InstanceDep, active: StaffDep
           ) -> HTMLResponse:
-    require(active.role, Permission.AUDIT_READ)
+    # The proof names no one (ids, texts, hashes, networks): auditors and the staff who
+    # see the person's consent timeline may print it.
+    if not allowed(active.role, Permission.SUBJECTS_LIST):
+        require(active.role, Permission.AUDIT_READ)
     with instance.db.read() as session:
         try:
             found = build_proof(session, event_id[:64])

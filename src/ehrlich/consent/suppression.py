@@ -64,3 +64,10 @@ def lift(session: Session, email_index: bytes, *, purpose: str) -> None:
     if purpose == ALL_PURPOSES:
         return
     session.connection().execute(_LIFT, {"email_index": email_index, "purpose": purpose})
+
+
+def suppressions_of(session: Session, email_index: bytes) -> list[Suppression]:
+    """Every suppression of one address (blind index), oldest first."""
+    return list(session.execute(select(Suppression).where(
+        Suppression.email_index == email_index).order_by(Suppression.created_at)
+    ).scalars())

@@ -1,10 +1,15 @@
-"""The subjects domain: the people API."""
+"""The subjects domain: the people API and the console's contacts pages."""
 
 from __future__ import annotations
 
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth.roles import Permission
 from ehrlich.registry import Registry
+from ehrlich.subjects import console_routes
 from ehrlich.subjects.routes import router
 
 
 def install(registry: Registry) -> None:
     registry.add_router(router)
+    registry.add_console_page(console_routes.router, NavEntry(
+        "/admin/contacts", {"en": "Contacts", "de": "Kontakte"}, Permission.SUBJECTS_LIST))

@@ -30,7 +30,12 @@ class Subject(Base):
     phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     attributes_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
-    __table_args__ = (Index("ix_subjects_phone_index", "phone_index"),)
+    __table_args__ = (
+        Index("ix_subjects_phone_index", "phone_index"),
+        # the console's contact list: newest first, one index range per page (keyset)
+        Index("ix_subjects_listing", "created_at", "id"),
+        Index("ix_subjects_source_listing", "source", "created_at", "id"),
+    )
 
 
 class DataKey(Base):
@@ -44,3 +49,18 @@ class DataKey(Base):
     kek_version: Mapped[int] = mapped_column(Integer, index=True)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubjectNote(Base):
+    """A staff note about a person: personal data, sealed under the person's data key,
+    so that erasure shreds it with everything else."""
+
+    __tablename__ = "subject_notes"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(uuid_column_type(), ForeignKey("subjects.id"))
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    __table_args__ = (Index("ix_subject_notes_subject", "subject_id", "created_at"),)

@@ -115,3 +115,40 @@ class CreateOutcome(BaseModel):
 class BulkOutcome(BaseModel):
     created: int
     duplicates: int
+
+
+class MaskedContact(BaseModel):
+    """A row of the contact list: values masked, never whole."""
+
+    id: str
+    email: str | None
+    phone: str | None
+    name: str | None
+    source: str
+    created_at: datetime
+
+
+class MaskedSubject(MaskedContact):
+    attributes: dict[str, str]
+    obtained_at: datetime
+    updated_at: datetime
+
+
+class NoteInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[str, PlainText] = Field(min_length=1, max_length=2000)
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
+class NoteView(BaseModel):
+    id: str
+    author: str
+    created_at: datetime
+    body: str
