@@ -5,6 +5,7 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Contacts", "search": "Find by exact email or phone number",
+        "q_label": "Email address or phone number",
         "search_hint": "The whole address or number; nothing else is searchable, since "
                        "contacts are stored encrypted.",
         "find": "Find", "filters": "Filter the list", "purpose": "Purpose",
@@ -57,6 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "de": {
         "title": "Kontakte", "search": "Suche nach genauer E-Mail-Adresse oder Telefonnummer",
+        "q_label": "E-Mail-Adresse oder Telefonnummer",
         "search_hint": "Die ganze Adresse oder Nummer; sonst ist nichts durchsuchbar, weil "
                        "Kontakte verschlüsselt gespeichert sind.",
         "find": "Suchen", "filters": "Liste filtern", "purpose": "Zweck",
