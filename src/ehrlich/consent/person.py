@@ -3,10 +3,11 @@ and channel, the suppressions of their address, and their own links."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
@@ -67,3 +68,18 @@ def person_links(settings: Settings, keyring: Keyring, subject_id: str,
                                                 purpose=c.purpose, channel=c.channel,
                                                 now=now).url)
         for c in channels if c.channel != "none"])
+
+
+def state_probe(*, purpose: str | None, channel: str | None, state: str | None
+                ) -> Callable[[ColumnElement[str]], ColumnElement[bool]] | None:
+    """For the contact list: "has a consent in this state for this purpose and channel",
+    as an EXISTS on `consent_states`' primary key; None when nothing is asked."""
+    if purpose is None and state is None:
+        return None
+    conditions = [getattr(ConsentState, name) == value for name, value in (
+        ("purpose", purpose), ("channel", channel), ("state", state)) if value is not None]
+
+    def probe(subject_id: ColumnElement[str]) -> ColumnElement[bool]:
+        return exists().where(ConsentState.subject_id == subject_id, *conditions)
+
+    return probe

@@ -22,7 +22,7 @@ from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.machine import State
-from ehrlich.consent.person import consent_overview, person_links
+from ehrlich.consent.person import consent_overview, person_links, state_probe
 from ehrlich.consent.service import history
 from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
@@ -63,10 +63,10 @@ def _filters(t: dict[str, str], *, purpose: str, state: str, source: str, since:
             errors[name] = t["bad_date"]
             days[name] = None
     purpose_id, _, channel = purpose.partition("/")
-    return ContactFilters(purpose=purpose_id or None, channel=channel or None,
-                          state=state if state in STATES else None,
-                          source=source.strip() or None, since=days["since"],
-                          until=days["until"]), errors
+    consent = state_probe(purpose=purpose_id or None, channel=channel or None,
+                          state=state if state in STATES else None)
+    return ContactFilters(consent=consent, source=source.strip() or None,
+                          since=days["since"], until=days["until"]), errors
 
 
 @router.get("", response_class=HTMLResponse)

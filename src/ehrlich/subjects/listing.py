@@ -8,7 +8,8 @@ Every filter is an index range or an index probe:
 - source: `ix_subjects_source_listing` (source, created_at, id). The source is a
   label of where data came from ("import 2026-03 fair", GDPR Art. 14(2)(f)), kept in
   plain text: it describes a channel, not a person, and the API documents it so;
-- purpose state: a probe of `consent_states`' primary key per candidate row.
+- purpose state: a probe of `consent_states`' primary key per candidate row, built by
+  the consent domain (`consent.person.state_probe`), which owns that table.
 
 Rows carry ciphertext and the wrapped data key only; `SubjectsService.open_page`
 decrypts one page in one batch.
@@ -16,30 +17,29 @@ decrypts one page in one batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, exists, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, Table, select, tuple_
 from sqlalchemy.orm import Session
 
-from ehrlich.consent.models import ConsentState
 from ehrlich.subjects.errors import SubjectNotFound
 from ehrlich.subjects.models import STATE_ACTIVE, DataKey, Subject
 
 PAGE_SIZE = 50
 _SUBJECTS = cast(Table, Subject.__table__)
 _DATA_KEYS = cast(Table, DataKey.__table__)
-_STATES = cast(Table, ConsentState.__table__)
+# Given the subjects' id column, a condition on the person's consent (e.g. an EXISTS).
+ConsentProbe = Callable[[ColumnElement[str]], ColumnElement[bool]]
 
 
 @dataclass(frozen=True)
 class ContactFilters:
     """What the list is narrowed to; None means any."""
 
-    purpose: str | None = None
-    channel: str | None = None
-    state: str | None = None
+    consent: ConsentProbe | None = None
     source: str | None = None
     since: date | None = None
     until: date | None = None
@@ -68,13 +68,8 @@ def contacts_page_query(filters: ContactFilters, *, after: tuple[datetime, str] 
     if filters.until is not None:
         query = query.where(_SUBJECTS.c.created_at
                             < _day_start(filters.until + timedelta(days=1)))
-    if filters.purpose is not None or filters.state is not None:
-        probe = exists().where(_STATES.c.subject_id == _SUBJECTS.c.id)
-        for column, value in (("purpose", filters.purpose), ("channel", filters.channel),
-                              ("state", filters.state)):
-            if value is not None:
-                probe = probe.where(_STATES.c[column] == value)
-        query = query.where(probe)
+    if filters.consent is not None:
+        query = query.where(filters.consent(_SUBJECTS.c.id))
     if after is not None:
         query = query.where(tuple_(_SUBJECTS.c.created_at, _SUBJECTS.c.id) < after)
     return query.order_by(_SUBJECTS.c.created_at.desc(), _SUBJECTS.c.id.desc()).limit(limit)
