@@ -130,6 +130,9 @@ def test_list_and_person_page_show_masked_values_only(
         for secret in (EMAIL, "Lovelace", "15112345612", "London"):
             assert secret not in text
     assert "L••" in person  # the attribute, masked
+    by_phone = console.get("/admin/contacts", params={"q": "+49 151 12345612"}).text
+    assert f"/admin/contacts/{subject}" in by_phone
+    assert "+49 ••• •• 12" in by_phone
 
 
 def test_a_list_page_is_one_audit_entry_naming_its_subjects(
