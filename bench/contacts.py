@@ -40,7 +40,8 @@ from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput, Evidence
 from ehrlich.consent.service import GENESIS, record_consent
-from ehrlich.instance.service import Instance, init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
 from ehrlich.subjects.models import Subject

@@ -16,7 +16,8 @@ from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.consent.schemas import ConsentInput, Evidence
 from ehrlich.consent.service import record_consent
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
+from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from ehrlich.subjects.schemas import SubjectInput
 from tests.e2e.browser import audit_accessibility
