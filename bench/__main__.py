@@ -4,6 +4,7 @@ import runpy
 import sys
 
 for name in ("bench.subjects", "bench.notices", "bench.staff_login", "bench.consent",
+             "bench.contacts",
              "bench.backup"):
     sys.argv = [name]
     runpy.run_module(name, run_name="__main__")
