@@ -17,17 +17,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ehrlich.admin.deps import StaffDep, check_csrf, require_fresh
-from ehrlich.admin.i18n import language, translator
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import FORM_EXPIRED
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.machine import State
 from ehrlich.consent.person import consent_overview, person_links, state_probe
 from ehrlich.consent.service import history
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
-from ehrlich.subjects.console_texts import texts_for
 from ehrlich.subjects.errors import DuplicateContact
 from ehrlich.subjects.listing import ContactFilters, subject_facts
 from ehrlich.subjects.models import STATE_ERASED
@@ -52,7 +52,7 @@ def _purposes(instance: Instance) -> list[str]:
     return [f"{p.id}/{p.channel}" for p in notice.purposes if p.channel != "none"]
 
 
-def _filters(t: dict[str, str], *, purpose: str, state: str, source: str, since: str,
+def _filters(bad_date: str, *, purpose: str, state: str, source: str, since: str,
              until: str) -> tuple[ContactFilters, dict[str, str]]:
     errors: dict[str, str] = {}
     days: dict[str, date | None] = {}
@@ -60,7 +60,7 @@ def _filters(t: dict[str, str], *, purpose: str, state: str, source: str, since:
         try:
             days[name] = date.fromisoformat(text.strip()) if text.strip() else None
         except ValueError:
-            errors[name] = t["bad_date"]
+            errors[name] = bad_date
             days[name] = None
     purpose_id, _, channel = purpose.partition("/")
     consent = state_probe(purpose=purpose_id or None, channel=channel or None,
@@ -75,10 +75,10 @@ def contacts(request: Request, instance: InstanceDep, now: NowDep, active: Staff
              state: Short = "", source: Short = "", since: Short = "", until: Short = "",
              after: Annotated[str, Query(max_length=36)] = "") -> HTMLResponse:
     require(active.role, Permission.SUBJECTS_LIST)
-    t = texts_for(language(request))
+    tr = translations(negotiate(request))
     staff = instance.staff.subjects_for(active)
-    filters, errors = _filters(t, purpose=purpose, state=state, source=source, since=since,
-                               until=until)
+    filters, errors = _filters(tr.gettext("Enter a date as YYYY-MM-DD."), purpose=purpose,
+                               state=state, source=source, since=since, until=until)
     rows, more = [], False
     if q.strip():
         text = q.strip()
@@ -86,7 +86,7 @@ def contacts(request: Request, instance: InstanceDep, now: NowDep, active: Staff
             rows = staff.search(instance.db, email=text if "@" in text else None,
                                 phone=None if "@" in text else text, now=now)
         except InvalidInput:
-            errors["q"] = t["bad_search"]
+            errors["q"] = tr.gettext("Enter a whole email address or phone number.")
     elif not errors:
         rows, more = staff.list_page(instance.db, filters, after=after or None, now=now)
     query = {"purpose": purpose, "state": state, "source": source, "since": since,
@@ -95,7 +95,7 @@ def contacts(request: Request, instance: InstanceDep, now: NowDep, active: Staff
     next_url = (f"{PATH}?{urlencode(kept | {'after': rows[-1].id})}" if more and rows
                 else None)
     return page(request, "contacts/list.html", {
-        "texts": t, "rows": rows, "q": q, "query": query, "errors": errors,
+        "rows": rows, "q": q, "query": query, "errors": errors,
         "purposes": _purposes(instance), "states": STATES, "next_url": next_url,
         "first_url": f"{PATH}?{urlencode(kept)}" if after else None},
         active=active, status_code=422 if errors else 200)
@@ -106,13 +106,12 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
                  reason: str = "", errors: dict[str, str] | None = None,
                  values: dict[str, str] | None = None, flash: str | None = None,
                  message: str | None = None, status: int = 200) -> HTMLResponse:
-    t = texts_for(language(request))
     staff = instance.staff.subjects_for(active)
     actor = f"staff:{active.user_id}"
     with instance.db.write() as session:
         facts = subject_facts(session, subject_id)
         if facts.state == STATE_ERASED:
-            return page(request, "contacts/erased.html", {"texts": t, "facts": facts},
+            return page(request, "contacts/erased.html", {"facts": facts},
                         active=active, status_code=status)
         masked = staff.masked(session, subject_id, now=now)
         notes = staff.notes(session, subject_id)
@@ -123,7 +122,7 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
              else None)
     may = {p.name.lower(): allowed(active.role, p) for p in Permission}
     return page(request, "contacts/person.html", {
-        "texts": t, "person": masked, "revealed": revealed, "reason": reason,
+        "person": masked, "revealed": revealed, "reason": reason,
         "notes": notes, "overview": overview, "links": links, "may": may,
         "errors": errors or {}, "values": values or {}, "flash": flash,
         "message": message}, active=active, status_code=status)
@@ -134,15 +133,20 @@ def person(subject_id: str, request: Request, instance: InstanceDep, now: NowDep
            active: StaffDep, done: Annotated[str, Query(max_length=20)] = ""
            ) -> HTMLResponse:
     require(active.role, Permission.SUBJECTS_LIST)
-    t = texts_for(language(request))
-    flash = {"rectified": t["rectified"], "note": t["note_added"]}.get(done)
+    tr = translations(negotiate(request))
+    flash = {"rectified": tr.gettext("The changes were saved."),
+             "note": tr.gettext("The note was added.")}.get(done)
     return _person_page(request, instance, now, active, subject_id[:64], flash=flash)
 
 
 def _expired(request: Request, instance: Instance, now: datetime, active: ActiveSession,
              subject_id: str) -> HTMLResponse:
     return _person_page(request, instance, now, active, subject_id,
-                        message=translator(language(request))["form_expired"], status=403)
+                        message=_form_expired(request), status=403)
+
+
+def _form_expired(request: Request) -> str:
+    return translations(negotiate(request)).gettext(FORM_EXPIRED)
 
 
 def _field_errors(exc: InvalidInput | ValidationError) -> dict[str, str]:
@@ -202,7 +206,7 @@ def _rectify_page(request: Request, active: ActiveSession, subject_id: str, *,
                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                   message: str | None = None, status: int = 200) -> HTMLResponse:
     return page(request, "contacts/rectify.html", {
-        "texts": texts_for(language(request)), "subject_id": subject_id,
+        "subject_id": subject_id,
         "values": values or {}, "errors": errors or {}, "message": message},
         active=active, status_code=status)
 
@@ -238,7 +242,7 @@ def rectify(subject_id: str, request: Request, instance: InstanceDep, now: NowDe
     values = {"email": email, "name": name, "phone": phone, "attributes": attributes}
     if not check_csrf(request, instance, active, csrf):
         return _rectify_page(request, active, subject_id, values=values, status=403,
-                             message=translator(language(request))["form_expired"])
+                             message=_form_expired(request))
     try:
         changes = _changes(values)
         with instance.db.write() as session:
@@ -256,7 +260,7 @@ def _erase_page(request: Request, active: ActiveSession, subject_id: str, *,
                 reason: str = "", errors: dict[str, str] | None = None,
                 message: str | None = None, status: int = 200) -> HTMLResponse:
     return page(request, "contacts/erase.html", {
-        "texts": texts_for(language(request)), "subject_id": subject_id, "reason": reason,
+        "subject_id": subject_id, "reason": reason,
         "errors": errors or {}, "message": message}, active=active, status_code=status)
 
 
@@ -276,7 +280,7 @@ def erase(subject_id: str, request: Request, instance: InstanceDep, now: NowDep,
     subject_id = subject_id[:64]
     if not check_csrf(request, instance, active, csrf):
         return _erase_page(request, active, subject_id, reason=reason, status=403,
-                           message=translator(language(request))["form_expired"])
+                           message=_form_expired(request))
     require_fresh(active, instance, now, f"{PATH}/{subject_id}/erase")
     try:
         instance.staff.subjects_for(active).erase(instance.db, subject_id, reason=reason,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
+from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 from ehrlich.subjects import console_routes
 from ehrlich.subjects.routes import router
@@ -12,4 +13,4 @@ from ehrlich.subjects.routes import router
 def install(registry: Registry) -> None:
     registry.add_router(router)
     registry.add_console_page(console_routes.router, NavEntry(
-        "/admin/contacts", {"en": "Contacts", "de": "Kontakte"}, Permission.SUBJECTS_LIST))
+        "/admin/contacts", N_("Contacts"), Permission.SUBJECTS_LIST))
