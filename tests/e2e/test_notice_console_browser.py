@@ -206,6 +206,7 @@ def test_edit_check_preview_publish_brand_and_embed(
 
         # The snippet, as copied from the console.
         page.goto("/admin/notice/embed")
+        assert page.locator("button.copy").first.inner_text() == "Copy"
         _shoot(page, shots, "notice-embed")
         form_snippet = page.input_value("#snippet-form")
         iframe_snippet = page.input_value("#snippet-iframe")

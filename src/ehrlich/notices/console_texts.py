@@ -44,7 +44,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "and from the origins in signup_origins (now: {origins}); from anywhere else the "
         "post is refused. The form carries the notice version and the exact consent texts "
         "of version {number}: copy it again after each publish, or signups are refused as "
-        "made under an old notice.", "copy": "Copy", "anywhere": "any https site",
+        "made under an old notice.", "copy_snippet": "Copy", "anywhere": "any https site",
         "no_origins": "none: only this server's own pages",
         "branding": "Branding", "branding_hint": "How the public pages name your business. "
         "Until you save here they show the controller from the notice.",
@@ -102,7 +102,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "von überall sonst wird sie abgelehnt. Das Formular enthält die Fassung und die "
         "genauen Einwilligungstexte der Fassung {number}: Kopieren Sie es nach jeder "
         "Veröffentlichung neu, sonst werden Anmeldungen als unter alten Hinweisen "
-        "abgelehnt.", "copy": "Kopieren", "anywhere": "jede https-Website",
+        "abgelehnt.", "copy_snippet": "Kopieren", "anywhere": "jede https-Website",
         "no_origins": "keine: nur die eigenen Seiten dieses Servers",
         "branding": "Erscheinungsbild", "branding_hint": "Wie die öffentlichen Seiten Ihr "
         "Unternehmen nennen. Bis Sie hier speichern, zeigen sie den Verantwortlichen aus "
