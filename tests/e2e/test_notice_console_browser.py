@@ -21,13 +21,14 @@ from playwright.sync_api import Browser, Page
 
 from ehrlich.auth.roles import Role
 from ehrlich.auth.totp import code_at
-from ehrlich.instance.service import init_instance, open_instance
+from ehrlich.domains import open_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.helpers import new_subject, record
 from tests.e2e.servers import free_port, running_servers
 from tests.e2e.test_signup_browser import mail_to
+from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import SmtpServer
 from tests.notices.test_branding import png
 
@@ -70,10 +71,10 @@ def shop(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     server.server_close()
 
 
-def _instance(tmp_path: Path, port: int) -> Settings:
+def _instance(tmp_path: Path, port: int, templates: InstanceTemplates) -> Settings:
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
                         base_url=f"http://127.0.0.1:{port}")
-    init_instance(settings, now=NOW)
+    templates.install(settings)
     instance = open_instance(settings)
     try:
         with instance.db.write() as session:
@@ -126,9 +127,9 @@ def _shoot(page: Page, shots: Path, name: str, *, reflow: bool = True) -> None:
 
 def test_edit_check_preview_publish_brand_and_embed(
         tmp_path: Path, browser: Browser, smtp: SmtpServer, shop: tuple[int, Path],
-        shots: Path) -> None:
+        shots: Path, instance_templates: InstanceTemplates) -> None:
     port, (shop_port, shop_root) = free_port(), shop
-    settings = _instance(tmp_path, port)
+    settings = _instance(tmp_path, port, instance_templates)
     shop_origin = f"http://127.0.0.1:{shop_port}"
     env = {"EHRLICH_INPROCESS_WORKER": "true", "EHRLICH_BASE_URL": f"http://127.0.0.1:{port}",
            "EHRLICH_SIGNUP_ORIGINS": shop_origin,
