@@ -240,3 +240,26 @@ def test_versions_page_lists_number_hash_time_publisher(console: TestClient,
         assert f'href="/admin/notice/v/{info.number}/diff"' in page
     assert page.index('href="/notice/v/2"') < page.index('href="/notice/v/1"')
     assert clock.now - timedelta(days=1) == infos[0].published_at
+
+
+def test_pages_read_in_german_and_bad_drafts_change_nothing(
+        console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:
+    _publish(instance, example_notice_text(), clock)
+    _signed_in(console, make_staff("owner"), clock)
+    german = console.get("/admin/notice?lang=de").text
+    assert "<h1>Datenschutzhinweise</h1>" in german
+    assert "Veröffentlichte Fassungen" in german
+    assert "Speichern und prüfen" in console.get("/admin/notice/draft?lang=de").text
+    assert "Einbetten (iframe)" in console.get("/admin/notice/embed?lang=de").text
+    csrf = form_value(console.get("/admin/notice/draft?lang=en").text, "csrf")
+    empty = console.post("/admin/notice/draft", data={"source": "  \n", "csrf": csrf})
+    assert empty.status_code == 422
+    assert "source: is empty" in empty.text
+    huge = console.post("/admin/notice/draft", data={"source": "a" * 200_001, "csrf": csrf})
+    assert huge.status_code == 422
+    expired = console.post("/admin/notice/draft", data={"source": "x: 1", "csrf": "nope"})
+    assert expired.status_code == 403
+    with instance.db.read() as session:
+        actions = session.execute(select(AuditEntry.action)).scalars().all()
+    assert "notice.draft_save" not in actions
+    assert console.get("/admin/notice/v/9/diff").status_code == 404
