@@ -139,6 +139,8 @@ def test_edit_check_preview_publish_brand_and_embed(
                          ports=[port]) as urls:
         page = browser.new_page(base_url=urls[0], viewport={"width": 1280, "height": 900})
         page.add_init_script(RECORD_VIOLATIONS)
+        messages: list[str] = []  # every page's CSP reports land in the console
+        page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
         _sign_in(page)
 
         # Edit: a preselected box is an error, shown beside its line.
@@ -212,6 +214,8 @@ def test_edit_check_preview_publish_brand_and_embed(
         form_snippet = page.input_value("#snippet-form")
         iframe_snippet = page.input_value("#snippet-iframe")
         assert _violations(page) == []
+        assert [m for m in messages if "Content Security Policy" in m or "Refused to" in m
+                ] == []
 
         shop_page = "<!doctype html><html lang=en><title>Shop</title><h1>Our shop</h1>"
         (shop_root / "form.html").write_text(shop_page + form_snippet, encoding="utf-8")
