@@ -142,6 +142,7 @@ def test_preview_in_both_languages_is_marked_and_publishes_nothing(
     assert 'lang="de"' in de.text
     assert "3 Jahre" in de.text
     assert en.headers["cache-control"] == "no-store"
+    assert "/notice.json" not in en.text  # the JSON is the published version's
     with instance.db.read() as session:
         assert instance.notices.count(session) == 0
     assert console.get("/notice").status_code == 404
