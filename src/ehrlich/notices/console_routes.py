@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ehrlich.admin.deps import StaffDep, check_csrf, require_fresh
-from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.embed_snippet import form_snippet, iframe_snippet
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import negotiate as language
 from ehrlich.instance.service import Instance
 from ehrlich.notices.branding import MAX_LOGO_BYTES, current_brand, save_branding
 from ehrlich.notices.console_texts import texts
