@@ -5,6 +5,7 @@ lines, preview, publish with the renewal impact first, the signup snippet, brand
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -164,7 +165,7 @@ def test_publish_shows_the_renewal_impact_first_and_marks_the_same_number(
     _save(console, variant(example_notice_text(), WIDER))
     page, form = _confirm(console)
     assert "Publishing creates version 2." in page
-    assert "3 people&#39;s consent will need renewal" in page
+    assert "3 people's consent will need renewal" in html.unescape(page)
     assert "longer retention: 2 years → 3 years" in page
     with instance.db.read() as session:  # showing the impact wrote nothing
         assert instance.notices.count(session) == 1
@@ -172,7 +173,8 @@ def test_publish_shows_the_renewal_impact_first_and_marks_the_same_number(
     assert sorted(states) == ["active", "active", "active", "active", "withdrawn"]
     done = console.post("/admin/notice/draft/publish", data=form)
     assert done.status_code == 201, done.text
-    assert "Version 2 is published. 3 people&#39;s consent was marked for renewal." in done.text
+    assert ("Version 2 is published. 3 people's consent was marked for renewal."
+            in html.unescape(done.text))
     with instance.db.read() as session:
         states = session.execute(select(ConsentState.state)).scalars().all()
         assert instance.notices.versions(session)[-1].publisher == "owner-5@example.org"

@@ -20,14 +20,14 @@ from starlette.concurrency import run_in_threadpool
 
 from ehrlich.admin.deps import StaffDep, check_csrf, require_fresh
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import FORM_EXPIRED
 from ehrlich.auth.roles import Permission, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.embed_snippet import form_snippet, iframe_snippet
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import negotiate as language
+from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.branding import MAX_LOGO_BYTES, current_brand, save_branding
-from ehrlich.notices.console_texts import texts
 from ehrlich.notices.drafts import DRAFT_FILE, check_draft, load_draft, save_draft
 from ehrlich.notices.errors import NoticeInvalid, NoticeNotPublished
 from ehrlich.notices.routes import notice_html
@@ -42,8 +42,12 @@ DraftText = Annotated[str, Form(max_length=200_000)]
 
 def _page(request: Request, template: str, active: ActiveSession, context: dict[str, Any],
           status_code: int = 200) -> HTMLResponse:
-    return page(request, template, {"n": texts(language(request)), **context}, active=active,
-                status_code=status_code)
+    return page(request, template, context, active=active, status_code=status_code)
+
+
+def _t(request: Request, text: str) -> str:
+    """`text` in the request's language (the catalogue's German, see ehrlich.i18n)."""
+    return translations(negotiate(request)).gettext(text)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -96,9 +100,9 @@ def save_and_check(request: Request, instance: InstanceDep, now: NowDep, active:
                    source: DraftText = "", csrf: FormStr = "") -> HTMLResponse:
     """Save the draft (audited) and show the loader's and the linter's findings."""
     require(active.role, Permission.NOTICE_EDIT)
-    n = texts(language(request))
     if not check_csrf(request, instance, active, csrf):
-        return _editor(request, instance, active, source=source, message=n["form_expired"],
+        return _editor(request, instance, active, source=source,
+                       message=_t(request, FORM_EXPIRED),
                        status_code=403)
     try:
         with instance.db.write() as session:
@@ -126,7 +130,9 @@ def preview(request: Request, instance: InstanceDep, now: NowDep, active: StaffD
     shown = NoticePage(PublishedNotice(info, check.notice, draft.source), [*published, info])
     chosen = lang if lang in check.notice.languages else check.notice.languages[0]
     response = notice_html(request, instance, shown, chosen,
-                           preview=texts(language(request))["preview_banner"])
+                           preview=_t(request, N_(
+                               "Preview of the draft: not published. Visitors still see "
+                               "the published version.")))
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
@@ -163,20 +169,24 @@ def publish(request: Request, instance: InstanceDep, now: NowDep, active: StaffD
             draft_sha256: FormStr = "", csrf: FormStr = "") -> HTMLResponse:
     """Publish the draft whose impact was shown (after a fresh confirmation)."""
     require(active.role, Permission.NOTICE_EDIT)
-    n = texts(language(request))
     if not check_csrf(request, instance, active, csrf):
-        return _impact_page(request, instance, active, message=n["form_expired"],
+        return _impact_page(request, instance, active, message=_t(request, FORM_EXPIRED),
                             status_code=403)
     require_fresh(active, instance, now, "/admin/notice/draft/publish")
     with instance.db.read() as session:
         draft = load_draft(session, instance.notices)
     if draft.sha256 != draft_sha256:
-        return _impact_page(request, instance, active, message=n["draft_changed"],
+        return _impact_page(request, instance, active, message=_t(request, N_(
+                                "The draft changed since this page was shown; check the "
+                                "impact again.")),
                             status_code=409)
     number, created, renewals = _publish(instance, active, draft.source, now)
-    message = n["published" if created else "published_same"].format(number=number)
+    done = N_("Version %(number)s is published.")
+    same = N_("Nothing new was published: version %(number)s already says this.")
+    message = _t(request, done if created else same) % {"number": number}
     if renewals:
-        message += " " + n["renewals_marked"].format(count=renewals)
+        message += " " + _t(request, N_(
+            "%(count)s people's consent was marked for renewal.")) % {"count": renewals}
     with instance.db.read() as session:
         found = list(reversed(instance.notices.versions(session)))
     return _page(request, "notice_admin/versions.html", active, {
@@ -186,7 +196,7 @@ def publish(request: Request, instance: InstanceDep, now: NowDep, active: StaffD
 @router.get("/embed", response_class=HTMLResponse)
 def embed(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
     require(active.role, Permission.NOTICE_READ)
-    lang = language(request)
+    lang = negotiate(request)
     settings = instance.settings
     try:
         with instance.db.read() as session:
@@ -194,13 +204,13 @@ def embed(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResp
     except NoticeNotPublished:
         published = None
     origins = settings.signup_origins.split()
-    n = texts(lang)
     return _page(request, "notice_admin/embed.html", active, {
         "iframe": iframe_snippet(settings.base_url, lang),
         "form": form_snippet(settings.base_url, published, lang) if published else None,
         "number": published.info.number if published else 0,
-        "frame_origins": " ".join(origins) or n["anywhere"],
-        "post_origins": " ".join(origins) or n["no_origins"],
+        "frame_origins": " ".join(origins) or _t(request, N_("any https site")),
+        "post_origins": " ".join(origins) or _t(
+            request, N_("none: only this server's own pages")),
         "action": settings.base_url.rstrip("/") + "/signup"})
 
 
@@ -234,11 +244,10 @@ async def save_brand(request: Request, instance: InstanceDep, now: NowDep, activ
                      remove_logo: FormStr = "", csrf: FormStr = "",
                      logo: Annotated[UploadFile | None, File()] = None) -> Response:
     require(active.role, Permission.NOTICE_EDIT)
-    n = texts(language(request))
     values = {"name": name, "contact": contact, "accent": accent}
     if not check_csrf(request, instance, active, csrf):
         return _branding_page(request, instance, active, values=values,
-                              message=n["form_expired"], status_code=403)
+                              message=_t(request, FORM_EXPIRED), status_code=403)
     data = await _upload(logo)
 
     def save() -> None:
@@ -252,5 +261,7 @@ async def save_brand(request: Request, instance: InstanceDep, now: NowDep, activ
     except InvalidInput as exc:
         return _branding_page(request, instance, active, values=values,
                               errors={p.field: p.reason for p in exc.problems},
-                              message=n["problem"], status_code=422)
-    return _branding_page(request, instance, active, message=n["branding_saved"])
+                              message=_t(request, N_("Please fix the marked fields.")),
+                              status_code=422)
+    return _branding_page(request, instance, active,
+                          message=_t(request, N_("Branding saved.")))
