@@ -24,16 +24,18 @@ def free_port() -> int:
 
 @contextmanager
 def running_servers(config: Path, count: int, *, env: dict[str, str] | None = None,
-                    cwd: Path | None = None) -> Iterator[list[str]]:
-    """Start `count` server processes of one instance on free loopback ports; yield their
-    base URLs; stop them after. Only `env` sets EHRLICH_* variables for them."""
+                    cwd: Path | None = None, ports: list[int] | None = None
+                    ) -> Iterator[list[str]]:
+    """Start `count` server processes of one instance on free loopback ports (or `ports`,
+    e.g. the one in the instance's base_url); yield their base URLs; stop them after. Only
+    `env` sets EHRLICH_* variables for them."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
     base_env.update(env or {})
     base_env["EHRLICH_CONFIG"] = str(config)
     procs, urls = [], []
     try:
-        for _ in range(count):
-            port = free_port()
+        for index in range(count):
+            port = ports[index] if ports else free_port()
             log = open(config.parent / f"serve-{port}.log", "w")  # noqa: SIM115
             procs.append((subprocess.Popen(
                 [sys.executable, "-m", "ehrlich", "serve", "--host", "127.0.0.1",

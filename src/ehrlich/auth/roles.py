@@ -31,6 +31,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     POSTURE_READ = "posture.read"
     STAFF_MANAGE = "staff.manage"
+    NOTICE_READ = "notice.read"              # published versions, diffs, the embed snippet
+    NOTICE_EDIT = "notice.edit"              # the draft, publishing, the public branding
 
 
 _EVERYTHING = frozenset(Permission)
@@ -41,7 +43,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_LIST,
                              Permission.SUBJECTS_REVEAL, Permission.SUBJECTS_RECTIFY,
                              Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ}),
-    Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ}),
+    Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ,
+                             Permission.NOTICE_READ}),
 }
 # Every role needs a second factor by default (`second_factor_for_all_roles`); these
 # need it even where an owner relaxed that.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -78,3 +78,12 @@ class ConsentRenewalMarker:
             self._audit.record(session, AuditEvent(ACTOR, "consent.renewal_needed", purpose, {
                 "notice_version": notice_version, "consents": marked}), now=now)
         return len(people)
+
+    def count_for_renewal(self, session: Session, purpose_ids: Sequence[str]) -> int:
+        """The number `mark_for_renewal` would return now: distinct people with an active
+        consent for any of these purposes (a read; nothing is marked)."""
+        if not purpose_ids:
+            return 0
+        return session.execute(select(func.count(func.distinct(ConsentState.subject_id))).where(
+            ConsentState.purpose.in_(sorted(set(purpose_ids))),
+            ConsentState.state == "active")).scalar_one()

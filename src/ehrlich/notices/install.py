@@ -1,12 +1,18 @@
-"""The notices domain: the published notice's pages and its posture check."""
+"""The notices domain: the published notice's pages, the branding's stylesheet and logo,
+the console's Notice pages, and the posture check."""
 
 from __future__ import annotations
 
-from ehrlich.notices import posture
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth.roles import Permission
+from ehrlich.i18n import N_
+from ehrlich.notices import console_routes, posture
 from ehrlich.notices.routes import router
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
     registry.add_router(router)
+    registry.add_console_page(console_routes.router, NavEntry(
+        "/admin/notice", N_("Notice"), Permission.NOTICE_READ))
     registry.add_check(posture.published_notice)

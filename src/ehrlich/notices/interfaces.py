@@ -23,10 +23,17 @@ class RenewalMarker(Protocol):
         people are affected."""
         ...
 
+    def count_for_renewal(self, session: Session, purpose_ids: Sequence[str]) -> int:
+        """How many people `mark_for_renewal` would affect now, without writing."""
+        ...
+
 
 class NullRenewalMarker:
     """No consent ledger: nothing to mark."""
 
     def mark_for_renewal(self, session: Session, purpose_ids: Sequence[str], *,
                          notice_version: int, now: datetime) -> int:
+        return 0
+
+    def count_for_renewal(self, session: Session, purpose_ids: Sequence[str]) -> int:
         return 0

@@ -1,4 +1,5 @@
-"""Public notice pages: `/notice`, `/notice/v/{n}` and their JSON twins.
+"""Public notice pages: `/notice`, `/notice/v/{n}` and their JSON twins; the branding's
+stylesheet `/brand.css` and logo `/brand/logo`.
 
 English or German as `ehrlich.i18n` negotiates it (`?lang=`, the visible switch, first);
 a short summary first, the details below. Nothing is loaded from elsewhere.
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from ehrlich.errors import NotFound
 from ehrlich.i18n import LANGUAGE_NAMES, LANGUAGES, negotiate, translations
 from ehrlich.instance.service import Instance
+from ehrlich.notices.branding import brand_css, current_brand, logo_of
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticePage, canonical_json
 from ehrlich.notices.views import localise
@@ -32,7 +34,9 @@ def _language(page: NoticePage | None, request: Request) -> str:
                                     if page is None or code in page.published.notice.languages))
 
 
-def _html(request: Request, instance: Instance, page: NoticePage, lang: str) -> HTMLResponse:
+def notice_html(request: Request, instance: Instance, page: NoticePage, lang: str, *,
+                preview: str | None = None) -> HTMLResponse:
+    """The public notice page; with `preview`, a draft's page carrying that banner."""
     tr = translations(lang)
     backup_days = instance.backup.stated_age_days()
     info = page.published.info
@@ -57,6 +61,7 @@ def _html(request: Request, instance: Instance, page: NoticePage, lang: str) -> 
             "Version %(number)s, published %(date)s")
             % {"number": v.number, "date": f"{v.published_at:%Y-%m-%d}"}}
             for v in page.versions],
+        "preview": preview,
     }
     response = render(request, "notice.html", context)
     response.headers["Content-Language"] = lang
@@ -112,7 +117,7 @@ def current_notice(request: Request, instance: InstanceDep, lang: LangQuery = No
     if page is None:
         return _missing(request, chosen, translations(chosen).gettext(
             "No privacy notice has been published yet."))
-    return _html(request, instance, page, chosen)
+    return notice_html(request, instance, page, chosen)
 
 
 @router.get("/notice/v/{number}", response_class=HTMLResponse, include_in_schema=False)
@@ -124,4 +129,30 @@ def notice_version(request: Request, instance: InstanceDep, number: int,
     except NotFound as exc:
         chosen = _language(None, request)
         return _missing(request, chosen, exc.message)
-    return _html(request, instance, page, _language(page, request))
+    return notice_html(request, instance, page, _language(page, request))
+
+
+# With the version the page links (`?v=`) the answer never changes; without it, revalidate.
+_FOREVER = "public, max-age=31536000, immutable"
+_REVALIDATE = "no-cache"
+
+
+@router.get("/brand.css", include_in_schema=False)
+def brand_stylesheet(instance: InstanceDep, v: str | None = None) -> Response:
+    with instance.db.read() as session:
+        brand = current_brand(session, instance.notices)
+    return Response(brand_css(brand), media_type="text/css", headers={
+        "Cache-Control": _FOREVER if v == brand.version else _REVALIDATE})
+
+
+@router.get("/brand/logo", include_in_schema=False)
+def brand_logo(instance: InstanceDep, v: str | None = None) -> Response:
+    with instance.db.read() as session:
+        brand = current_brand(session, instance.notices)
+        logo = logo_of(session)
+    if logo is None:
+        raise NotFound("no logo has been uploaded")
+    data, media_type = logo
+    return Response(data, media_type=media_type, headers={
+        "Cache-Control": _FOREVER if v == brand.version else _REVALIDATE,
+        "Content-Disposition": "inline; filename=logo", "X-Content-Type-Options": "nosniff"})

@@ -72,6 +72,21 @@ class PublishOutcome:
     warnings: list[Finding]
 
 
+@dataclass(frozen=True)
+class PublishImpact:
+    """What publishing a text would do now, computed without writing anything."""
+
+    unchanged: bool
+    """The text's content equals the current version: publishing would create nothing."""
+    number: int
+    """The version number publishing would create."""
+    diff: list[str]
+    widened: list[Widening]
+    renewals: int
+    """People whose consent would be marked for renewal."""
+    warnings: list[Finding]
+
+
 def canonical_json(notice: Notice) -> str:
     return json.dumps(notice.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False)
@@ -168,6 +183,31 @@ class NoticesService:
         diff = human_diff(previous, notice, old_label=f"version {number - 1}",
                           new_label=f"version {number}")
         return PublishOutcome(_info(row), True, diff, widened, renewals, warnings)
+
+    def impact(self, session: Session, text: str, *, file: str) -> PublishImpact:
+        """What `publish` would do with `text` now (lint errors raise NoticeInvalid);
+        nothing is written: the renewal count is a read of the active consents."""
+        loaded, findings = check_notice(text, file=file)
+        if has_errors(findings):
+            raise NoticeInvalid([f for f in findings if f.severity == "error"])
+        warnings = [f for f in findings if f.severity == "warning"]
+        latest = self._latest(session)
+        if latest is not None and latest.sha256 == content_hash(loaded.notice):
+            return PublishImpact(True, latest.number, [], [], 0, warnings)
+        previous = _published(latest).notice if latest is not None else None
+        number = latest.number + 1 if latest is not None else 1
+        widened = widened_purposes(previous, loaded.notice) if previous is not None else []
+        renewals = self._renewals.count_for_renewal(session, [w.purpose_id for w in widened])
+        diff = human_diff(previous, loaded.notice, old_label=f"version {number - 1}",
+                          new_label=f"version {number} (draft)")
+        return PublishImpact(False, number, diff, widened, renewals, warnings)
+
+    def diff_to_previous(self, session: Session, number: int) -> list[str]:
+        """The readable diff from version `number - 1` (nothing, for the first) to `number`."""
+        new = self.version(session, number).notice
+        old = self.version(session, number - 1).notice if number > 1 else None
+        return human_diff(old, new, old_label=f"version {number - 1}",
+                          new_label=f"version {number}")
 
     def current(self, session: Session) -> PublishedNotice:
         latest = self._read(session, session.connection().execute(_LATEST_HEAD).first())
