@@ -21,7 +21,7 @@ from ehrlich.audit.service import AuditLog
 from ehrlich.auth.api_tokens import ApiTokenCache
 from ehrlich.auth.service import StaffService
 from ehrlich.backup.service import BackupService
-from ehrlich.consent.signup import SignupService
+from ehrlich.consent.signup.service import SignupService
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.interfaces import MailSender, SendCheck

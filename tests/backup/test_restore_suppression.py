@@ -9,7 +9,7 @@ import pytest
 
 from ehrlich.backup.restore import restore_backup
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
-from ehrlich.consent.suppression import is_suppressed
+from ehrlich.consent.ledger.suppression import is_suppressed
 from ehrlich.domains import build_core, open_instance
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from ehrlich.app import create_app
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.consent.offers import offer_map
 from ehrlich.consent.schemas import ConsentInput, RecordOutcome
-from ehrlich.consent.service import record_consent
+from ehrlich.consent.signup.offers import offer_map
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender

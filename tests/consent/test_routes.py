@@ -7,9 +7,9 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ehrlich.consent.links import unsubscribe_token
+from ehrlich.consent.ledger.service import current_state, history
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.consent.service import current_state, history
+from ehrlich.consent.unsubscribe.links import unsubscribe_token
 from ehrlich.crypto import sign_token
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from ehrlich.audit.models import AuditEntry
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
+from ehrlich.consent.ledger.service import current_state, history, verify_chain
+from ehrlich.consent.ledger.suppression import is_suppressed, suppress_everywhere
 from ehrlich.consent.models import ConsentEvent, ConsentState, Suppression
-from ehrlich.consent.service import current_state, history, verify_chain
-from ehrlich.consent.suppression import is_suppressed, suppress_everywhere
 from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.errors import SubjectErased

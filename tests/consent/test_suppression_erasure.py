@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
+from ehrlich.consent.ledger.suppression import is_suppressed
 from ehrlich.consent.models import ALL_PURPOSES
-from ehrlich.consent.suppression import is_suppressed
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.ledger import ErasureRecord
 from tests.conftest import NOW

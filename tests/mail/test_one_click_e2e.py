@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
-from ehrlich.consent.audience import stream_audience
-from ehrlich.consent.links import unsubscribe_link
+from ehrlich.consent.ledger.audience import stream_audience
+from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.mail.templates import MailTemplates

@@ -9,8 +9,8 @@ from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.consent.links import read_unsubscribe_token
-from ehrlich.consent.machine import State, is_active
+from ehrlich.consent.ledger.machine import State, is_active
+from ehrlich.consent.ledger.service import current_state, history, record_consent
 from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.consent.schemas import (
     ConsentCheck,
@@ -19,7 +19,7 @@ from ehrlich.consent.schemas import (
     Evidence,
     Method,
 )
-from ehrlich.consent.service import current_state, history, record_consent
+from ehrlich.consent.unsubscribe.links import read_unsubscribe_token
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound

@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditLog
 from ehrlich.captcha.service import CaptchaService
 from ehrlich.consent.errors import SignupsClosed
-from ehrlich.consent.evidence import gpc_signal
-from ehrlich.consent.gate import RecipientLimit, SignupGate
-from ehrlich.consent.offers import SIGNUP_CHANNEL, Offer, offer_map
+from ehrlich.consent.ledger.evidence import gpc_signal
+from ehrlich.consent.ledger.service import current_state, record_consent
 from ehrlich.consent.schemas import ConsentInput, Evidence, SignupInput, SignupReceipt
-from ehrlich.consent.service import current_state, record_consent
-from ehrlich.consent.signup_links import cancel_token, confirm_token
+from ehrlich.consent.signup.gate import RecipientLimit, SignupGate
+from ehrlich.consent.signup.links import cancel_token, confirm_token
+from ehrlich.consent.signup.offers import SIGNUP_CHANNEL, Offer, offer_map
 from ehrlich.counters.stores import open_store
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput

@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.consent import suppression
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
-from ehrlich.consent.evidence import sha256_hex, stored_gpc, truncate_ip
-from ehrlich.consent.machine import NO_CHANGE, REFUSED, Action, State, transition
+from ehrlich.consent.ledger import suppression
+from ehrlich.consent.ledger.evidence import sha256_hex, stored_gpc, truncate_ip
+from ehrlich.consent.ledger.machine import NO_CHANGE, REFUSED, Action, State, transition
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.schemas import ConsentEventView, ConsentInput, RecordOutcome
 from ehrlich.crypto.envelope import length_prefixed

@@ -2,8 +2,8 @@
 
 Every page works without JavaScript; the only script is the CAPTCHA solver,
 served from /static and needed only once an address looks automated (a browser
-without JavaScript takes the `<noscript>` path of `consent.gate` instead). The
-form's rules live in `consent.signup_form`; these routes render what it decides.
+without JavaScript takes the `<noscript>` path of `consent.signup.gate` instead). The
+form's rules live in `consent.signup.form`; these routes render what it decides.
 `/embed/signup` is the one page other sites may frame (`signup_origins`).
 """
 
@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ehrlich.consent.double_opt_in import cancel, check_confirm_link, confirm
-from ehrlich.consent.offers import offer_map, offers
-from ehrlich.consent.signup_form import FormOutcome, SignupForm, form_language, submit_form
-from ehrlich.consent.web import (
+from ehrlich.consent.signup.double_opt_in import cancel, check_confirm_link, confirm
+from ehrlich.consent.signup.form import FormOutcome, SignupForm, form_language, submit_form
+from ehrlich.consent.signup.offers import offer_map, offers
+from ehrlich.consent.web.common import (
     NO_STORE,
     client_address,
     evidence_of,

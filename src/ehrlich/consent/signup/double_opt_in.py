@@ -5,7 +5,7 @@ for: a replayed link answers "already confirmed" and records nothing; a link
 whose request was cancelled, expired or superseded changes nothing. With a
 Global Privacy Control signal, purposes shared with third-party controllers
 are withdrawn instead of confirmed. After the hourly expiry
-(`consent.expiry`), `erase_expired_signups` erases people who came only
+(`consent.signup.expiry`), `erase_expired_signups` erases people who came only
 through signup and whose every request expired.
 """
 
@@ -19,17 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent.evidence import gpc_signal
+from ehrlich.consent.ledger.evidence import gpc_signal
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.models import ConsentState
-from ehrlich.consent.offers import Offer
 from ehrlich.consent.schemas import ConsentInput, Evidence
-from ehrlich.consent.service import record_consent
-from ehrlich.consent.signup import SOURCE_PREFIX
-from ehrlich.consent.signup_links import (
+from ehrlich.consent.signup.links import (
     preferences_token,
     read_cancel_token,
     read_confirm_token,
 )
+from ehrlich.consent.signup.offers import Offer
+from ehrlich.consent.signup.service import SOURCE_PREFIX
 from ehrlich.crypto import Keyring, TokenExpired, TokenInvalid
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
