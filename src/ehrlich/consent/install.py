@@ -1,6 +1,6 @@
 """The consent domain: unsubscribe, signup and preference pages, the consent and signup
 API, the console's consent page, its periodic jobs, the unsubscribe-mailbox check, the
-suppression of erased addresses and the send-time consent check."""
+suppression of erased addresses, the send-time consent check and the templates of its pages."""
 
 from __future__ import annotations
 
@@ -47,3 +47,4 @@ def install(registry: Registry) -> None:
     registry.add_check(posture.unsubscribe_mailbox)
     registry.add_erasure_hook(suppression.suppress_erased)
     registry.add_send_check(consent_still_holds)
+    registry.add_templates("ehrlich.consent.web")
