@@ -2,7 +2,9 @@
 
 Every field is encrypted under the subject's own data key before it reaches
 the database; the data key is wrapped by the KEK. Every plaintext read, write
-and erasure appends to the audit chain in the same transaction.
+and erasure appends to the audit chain in the same transaction. Mail to a subject
+is addressed here too (`send_mail`): other domains hold a `Recipient`, never the
+address.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
 from ehrlich.errors import InvalidInput
+from ehrlich.mail.interfaces import Letter, MailSender
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import (
@@ -74,6 +77,23 @@ def contacts_query(field: str) -> Select[str, bytes, bytes]:
     return (select(_SUBJECTS.c.id, column, _DATA_KEYS.c.wrapped)
             .join(_DATA_KEYS, _DATA_KEYS.c.subject_id == _SUBJECTS.c.id)
             .where(_SUBJECTS.c.state == STATE_ACTIVE, column.is_not(None)))
+
+
+class Recipient:
+    """Someone a mail can be addressed to: a subject id, with the address sealed inside.
+
+    Other domains hold it and hand it back to `SubjectsService.send_mail`; only
+    the subjects service reads the address (it is left out of `repr`, so of logs too).
+    """
+
+    __slots__ = ("_address", "subject_id")
+
+    def __init__(self, subject_id: str, address: str) -> None:
+        self.subject_id = subject_id
+        self._address = address
+
+    def __repr__(self) -> str:
+        return f"Recipient(subject_id={self.subject_id!r})"
 
 
 @dataclass(frozen=True)
@@ -232,6 +252,18 @@ class SubjectsService:
                            now=now)
         return CreateOutcome(subject=self.get(session, subject_row["id"], actor=actor, now=now,
                                               audited=False), created=True)
+
+    def create_recipient(self, session: Session, data: SubjectInput, *, actor: str,
+                         now: datetime) -> Recipient:
+        """`create`, for someone to write to: the subject's id, its address sealed inside."""
+        subject = self.create(session, data, actor=actor, now=now).subject
+        if subject.email is None:
+            raise InvalidInput.one("email", "an email address is required")
+        return Recipient(subject.id, subject.email)
+
+    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter) -> None:
+        """Address the letter to the recipient and hand it to the sender."""
+        sender.send(letter.addressed_to(recipient._address))
 
     def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
                     now: datetime) -> BulkOutcome:

@@ -1,0 +1,44 @@
+"""Mail to a subject is addressed by the subjects service: other domains hold a
+`Recipient` (the subject id, the address sealed inside) and hand it back with a letter."""
+
+from __future__ import annotations
+
+import pytest
+
+from ehrlich.errors import InvalidInput
+from ehrlich.instance.service import Instance
+from ehrlich.mail.interfaces import Letter, MemoryMailSender, Unsubscribe
+from ehrlich.subjects.schemas import SubjectInput
+from tests.conftest import NOW
+
+
+def test_a_letter_is_addressed_by_the_subjects_service(instance: Instance) -> None:
+    with instance.db.write() as session:
+        to = instance.subjects.create_recipient(
+            session, SubjectInput(email="Ada@Example.org", source="test"), actor="t", now=NOW)
+    assert "Ada@Example.org" not in repr(to)
+    sender = MemoryMailSender()
+    instance.subjects.send_mail(sender, to, Letter(
+        subject="Hello", text="Hi", category="transactional", language="de",
+        unsubscribe=Unsubscribe(url="https://example.org/cancel/x")))
+    [mail] = sender.sent
+    assert (mail.to, mail.subject, mail.text, mail.language) == (
+        "Ada@Example.org", "Hello", "Hi", "de")
+    assert mail.unsubscribe == Unsubscribe(url="https://example.org/cancel/x")
+
+
+def test_a_known_address_gives_the_same_subject(instance: Instance) -> None:
+    with instance.db.write() as session:
+        first = instance.subjects.create_recipient(
+            session, SubjectInput(email="b@example.org"), actor="t", now=NOW)
+        again = instance.subjects.create_recipient(
+            session, SubjectInput(email=" B@EXAMPLE.ORG"), actor="t", now=NOW)
+    assert again.subject_id == first.subject_id
+
+
+def test_a_recipient_needs_an_email_address(instance: Instance) -> None:
+    with instance.db.write() as session, pytest.raises(InvalidInput) as caught:
+        instance.subjects.create_recipient(
+            session, SubjectInput(phone="+49 30 1234567"), actor="t", now=NOW)
+    assert caught.value.problems[0].field == "email"
+
