@@ -9,6 +9,7 @@ from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import Letter, MemoryMailSender, Unsubscribe
 from ehrlich.subjects.schemas import SubjectInput
+from ehrlich.subjects.service import ACTIVE, ERASED, subject_state
 from tests.conftest import NOW
 
 
@@ -42,3 +43,14 @@ def test_a_recipient_needs_an_email_address(instance: Instance) -> None:
             session, SubjectInput(phone="+49 30 1234567"), actor="t", now=NOW)
     assert caught.value.problems[0].field == "email"
 
+
+def test_other_domains_read_a_subjects_state_without_its_data(instance: Instance) -> None:
+    with instance.db.write() as session:
+        to = instance.subjects.create_recipient(
+            session, SubjectInput(email="c@example.org"), actor="t", now=NOW)
+    with instance.db.read() as session:
+        assert subject_state(session, to.subject_id) == ACTIVE
+        assert subject_state(session, "no-such-subject") is None
+    instance.subjects.erase(instance.db, to.subject_id, actor="t", now=NOW)
+    with instance.db.read() as session:
+        assert subject_state(session, to.subject_id) == ERASED

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +74,36 @@ _LOOKUP_CHUNK = 500
 ErasureHook = Callable[[Session, ErasureRecord], None]
 """Runs in the erasure's transaction (and for every ledger record on replay); other
 domains use it to keep what must outlive the person, e.g. a suppression entry."""
+
+
+@dataclass(frozen=True)
+class SubjectColumns:
+    """The columns of the subjects table other domains may join on and filter by.
+
+    Ids, states, sources and blind indexes only: a personal field reaches
+    another domain only through `contacts_query` (as ciphertext) and
+    `SubjectsService.disclose_contacts`, or addressed by `SubjectsService.send_mail`.
+    """
+
+    id: ColumnElement[str]
+    state: ColumnElement[str]
+    source: ColumnElement[str]
+    email_index: ColumnElement[bytes | None]
+
+
+ACTIVE: str = STATE_ACTIVE
+ERASED: str = STATE_ERASED
+"""The states of `SubjectColumns.state` and `subject_state`."""
+SUBJECT = SubjectColumns(id=_SUBJECTS.c.id, state=_SUBJECTS.c.state,
+                         source=_SUBJECTS.c.source, email_index=_SUBJECTS.c.email_index)
+_STATE_OF = select(_SUBJECTS.c.state).where(_SUBJECTS.c.id == bindparam("subject_id"))
+
+
+def subject_state(session: Session, subject_id: str) -> str | None:
+    """`ACTIVE` or `ERASED`; None when there is no such subject."""
+    found: str | None = session.connection().execute(
+        _STATE_OF, {"subject_id": subject_id}).scalar_one_or_none()
+    return found
 
 
 def contacts_query(field: str) -> Select[str, bytes, bytes]:

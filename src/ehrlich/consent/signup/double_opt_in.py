@@ -33,8 +33,7 @@ from ehrlich.consent.signup.service import SOURCE_PREFIX
 from ehrlich.crypto import Keyring, TokenExpired, TokenInvalid
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
-from ehrlich.subjects.models import STATE_ACTIVE, Subject
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService
 
 ConfirmStatus = Literal["confirmed", "already", "stale", "invalid", "expired"]
 EXPIRY_ACTOR = "system:confirmation-expiry"
@@ -129,11 +128,11 @@ def erase_expired_signups(db: Database, subjects: SubjectsService, *, now: datet
               .where(ConsentState.state != "expired").scalar_subquery())
     with db.read() as session:
         ids = list(session.execute(
-            select(Subject.id).where(
-                Subject.state == STATE_ACTIVE, Subject.source.startswith(SOURCE_PREFIX),
-                Subject.id.in_(select(ConsentState.subject_id)),
-                Subject.id.not_in(others))
-            .order_by(Subject.id).limit(batch)).scalars())
+            select(SUBJECT.id).where(
+                SUBJECT.state == ACTIVE, SUBJECT.source.startswith(SOURCE_PREFIX),
+                SUBJECT.id.in_(select(ConsentState.subject_id)),
+                SUBJECT.id.not_in(others))
+            .order_by(SUBJECT.id).limit(batch)).scalars())
     for subject_id in ids:
         subjects.erase(db, subject_id, actor=EXPIRY_ACTOR, now=now,
                        reason="consent request never confirmed")
