@@ -14,7 +14,7 @@ from ehrlich.domains import build_core, open_instance
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 
 def test_erased_after_backup_is_suppressed_after_restore(

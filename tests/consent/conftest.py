@@ -19,6 +19,7 @@ from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.conftest import NOW
+from tests.factories import publish_notice
 from tests.mail.smtp_server import free_port
 
 PARTNER = """
@@ -66,9 +67,7 @@ def notice_text() -> str:
 
 
 def publish(instance: Instance) -> int:
-    with instance.db.write() as session:
-        return instance.notices.publish(session, notice_text(), file="notice.yaml",
-                                        publisher="test", now=NOW).version.number
+    return publish_notice(instance, notice_text())
 
 
 @pytest.fixture

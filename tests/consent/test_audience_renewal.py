@@ -11,7 +11,7 @@ from ehrlich.consent.ledger.service import history, verify_chain
 from ehrlich.consent.ledger.suppression import suppress
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 
 def audience(instance: Instance, purpose: str = "newsletter", channel: str = "email",

@@ -23,7 +23,7 @@ from ehrlich.subjects.models import STATE_ERASED, Subject
 from ehrlich.web import deps
 from tests.conftest import NOW
 from tests.consent.conftest import NEWSLETTER_EN, link
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 Auth = Callable[..., dict[str, str]]
 

@@ -29,7 +29,7 @@ from ehrlich.mail.errors import MailboxUnavailable
 from ehrlich.mail.imap import ImapConfig, ImapMailbox, ImapTls
 from ehrlich.settings import Settings
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 from tests.imap_server import DovecotServer
 from tests.jobs import run_jobs
 

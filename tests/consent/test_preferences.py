@@ -16,7 +16,7 @@ from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from tests.conftest import NOW
 from tests.consent.conftest import NEWSLETTER_EN, PARTNER_EN, link
-from tests.consent.helpers import new_subject
+from tests.factories import new_subject
 
 Auth = Callable[..., dict[str, str]]
 

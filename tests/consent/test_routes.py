@@ -13,7 +13,7 @@ from ehrlich.consent.unsubscribe.links import unsubscribe_token
 from ehrlich.crypto import sign_token
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 Auth = Callable[..., dict[str, str]]

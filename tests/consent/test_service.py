@@ -18,7 +18,7 @@ from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.errors import SubjectErased
 from tests.conftest import NOW
-from tests.consent.helpers import TEXT, consent_input, new_subject, record
+from tests.factories import TEXT, consent_input, new_subject, record
 
 EVIDENCE = {"ip": "203.0.113.77", "user_agent": "Mozilla/5.0 (X11)", "sec_gpc": "1",
             "token": "tok.abc"}

@@ -10,7 +10,7 @@ from ehrlich.consent.models import ALL_PURPOSES
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.ledger import ErasureRecord
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 
 def test_erasure_suppresses_the_address_for_every_purpose(instance: Instance) -> None:

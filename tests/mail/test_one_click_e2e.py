@@ -15,7 +15,7 @@ from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.mail.templates import MailTemplates
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 from tests.jobs import run_jobs
 from tests.mail.smtp_server import SmtpServer
 
