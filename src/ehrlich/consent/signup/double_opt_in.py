@@ -28,9 +28,10 @@ from ehrlich.consent.signup.links import (
     read_cancel_token,
     read_confirm_token,
 )
-from ehrlich.consent.signup.offers import Offer
+from ehrlich.consent.signup.offers import Offer, offer_map
 from ehrlich.consent.signup.service import SOURCE_PREFIX
 from ehrlich.crypto import Keyring, TokenExpired, TokenInvalid
+from ehrlich.notices.service import NoticesService
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService
@@ -99,6 +100,16 @@ def confirm(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
         return ConfirmOutcome("confirmed", confirmed, withdrawn, prefs)
     return ConfirmOutcome("already" if already else "stale", preferences_token=prefs
                           if already else None)
+
+
+def confirm_link(db: Database, audit: AuditLog, keyring: Keyring, notices: NoticesService,
+                 token: str, *, language: str, evidence: Evidence, now: datetime
+                 ) -> ConfirmOutcome:
+    """`confirm` in a transaction of its own, against the published notice's offers."""
+    with db.write() as session:
+        available = offer_map(notices.current(session), language)
+        return confirm(session, audit, keyring, token, offers=available, evidence=evidence,
+                       now=now)
 
 
 def cancel(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
