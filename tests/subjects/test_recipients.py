@@ -8,6 +8,7 @@ import pytest
 from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import Letter, MemoryMailSender, Unsubscribe
+from ehrlich.subjects.errors import SubjectErased
 from ehrlich.subjects.schemas import SubjectInput
 from ehrlich.subjects.service import ACTIVE, ERASED, subject_state
 from tests.conftest import NOW
@@ -54,3 +55,16 @@ def test_other_domains_read_a_subjects_state_without_its_data(instance: Instance
     instance.subjects.erase(instance.db, to.subject_id, actor="t", now=NOW)
     with instance.db.read() as session:
         assert subject_state(session, to.subject_id) == ERASED
+
+
+def test_a_known_subject_is_written_to_through_a_recipient(instance: Instance) -> None:
+    with instance.db.write() as session:
+        created = instance.subjects.create_recipient(
+            session, SubjectInput(email="d@example.org"), actor="t", now=NOW)
+        found = instance.subjects.recipient(session, created.subject_id, actor="t", now=NOW)
+    sender = MemoryMailSender()
+    instance.subjects.send_mail(sender, found, Letter(subject="Again?", text="Please confirm"))
+    assert [m.to for m in sender.sent] == ["d@example.org"]
+    instance.subjects.erase(instance.db, created.subject_id, actor="t", now=NOW)
+    with instance.db.write() as session, pytest.raises(SubjectErased):
+        instance.subjects.recipient(session, created.subject_id, actor="t", now=NOW)

@@ -302,6 +302,15 @@ class SubjectsService:
             raise InvalidInput.one("email", "an email address is required")
         return Recipient(subject.id, subject.email)
 
+    def recipient(self, session: Session, subject_id: str, *, actor: str,
+                  now: datetime) -> Recipient:
+        """Someone known to write to (e.g. to ask for consent again); the read is audited.
+        Raises `SubjectNotFound`, `SubjectErased`, or `InvalidInput` without an address."""
+        subject = self.get(session, subject_id, actor=actor, now=now)
+        if subject.email is None:
+            raise InvalidInput.one("email", "this contact has no email address")
+        return Recipient(subject.id, subject.email)
+
     def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter) -> None:
         """Address the letter to the recipient and hand it to the sender."""
         sender.send(letter.addressed_to(recipient._address))
