@@ -19,12 +19,13 @@ from ehrlich.app import create_app
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.conftest import NOW
 from tests.factories import Staff
+from tests.instances import InstanceTemplates
 
 
 class Clock:
@@ -50,9 +51,10 @@ def mail() -> MemoryMailSender:
 
 
 @pytest.fixture
-def instance(settings: Settings, mail: MemoryMailSender) -> Iterator[Instance]:
+def instance(settings: Settings, mail: MemoryMailSender,
+             instance_templates: InstanceTemplates) -> Iterator[Instance]:
     """The instance, sending its mail into `mail`."""
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     opened = replace(open_instance(settings), mail=mail)
     yield opened
     opened.close()
