@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from ehrlich.consent.ledger.person import state_probe
 from ehrlich.consent.models import ConsentState
-from ehrlich.consent.person import state_probe
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.listing import ContactFilters, contacts_page
 from ehrlich.subjects.masking import mask_email, mask_name, mask_phone, mask_value
