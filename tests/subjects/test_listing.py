@@ -18,7 +18,7 @@ from ehrlich.subjects.masking import mask_email, mask_name, mask_phone, mask_val
 from ehrlich.subjects.models import Subject
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
-from tests.consent.helpers import record
+from tests.factories import record
 
 SOURCES = ("api", "fair", "import")
 DAYS = [NOW.date() - timedelta(days=n) for n in range(4)]
