@@ -38,10 +38,10 @@ from sqlalchemy import insert, select
 
 from bench.report import write_section
 from ehrlich.auth.api_tokens import create_api_token
+from ehrlich.consent.ledger.service import GENESIS, record_consent
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput
-from ehrlich.consent.service import GENESIS, record_consent
-from ehrlich.consent.signup_links import preferences_token
+from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.notices.example import example_notice_text

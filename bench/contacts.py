@@ -37,9 +37,9 @@ from ehrlich.app import create_app
 from ehrlich.auth.guide import current_guide
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
+from ehrlich.consent.ledger.service import GENESIS, record_consent
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput, Evidence
-from ehrlich.consent.service import GENESIS, record_consent
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings

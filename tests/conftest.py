@@ -37,6 +37,7 @@ SYSTEM_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")  # daemons; often not on
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+pytest_plugins = ("tests.factories",)  # shared test data (make_staff) for every package
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

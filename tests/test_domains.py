@@ -11,18 +11,22 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from huey import crontab
+from jinja2 import TemplateNotFound
 from typer.testing import CliRunner
 
 from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.templating import environment as console_environment
 from ehrlich.app import create_app
 from ehrlich.auth.roles import Permission, Role
 from ehrlich.cli.context import CliState, instance_from
 from ehrlich.cli.main import app as cli_app
-from ehrlich.domains import DOMAINS, build_core, open_instance
+from ehrlich.consent.install import install as consent_install
+from ehrlich.domains import DOMAINS, build_core, collect, open_instance
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 from ehrlich.registry import Registry
 from ehrlich.settings import Settings, config_file_for, load_settings
+from ehrlich.web.templating import environment
 from tests.conftest import NOW
 
 FAKE_JOB = "garden.water"
@@ -159,3 +163,14 @@ def test_a_new_domain_appears_in_routes_navigation_jobs_and_doctor(
         assert "garden.watered" not in {c.id for c in plain.contributions.checks}
     finally:
         plain.close()
+
+
+def test_a_domains_pages_come_from_the_template_folder_it_registers() -> None:
+    """The consent pages live beside their code; only its install makes them findable."""
+    templates = collect().templates
+    assert "ehrlich.consent.web" in templates
+    assert environment("en", templates).get_template("consent/signup.html")
+    assert console_environment("de", templates).get_template("consent/admin_history.html")
+    with pytest.raises(TemplateNotFound):
+        environment("en", collect([d for d in DOMAINS if d is not consent_install]).templates
+                    ).get_template("consent/signup.html")

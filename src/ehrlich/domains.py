@@ -21,8 +21,8 @@ from ehrlich.backup import install as backup
 from ehrlich.backup.service import BackupService
 from ehrlich.captcha import install as captcha
 from ehrlich.consent import install as consent
-from ehrlich.consent.renewal import ConsentRenewalMarker
-from ehrlich.consent.signup import build_signups
+from ehrlich.consent.ledger.renewal import ConsentRenewalMarker
+from ehrlich.consent.signup.service import build_signups
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.providers import open_keyring
 from ehrlich.instance.service import Core, Instance, check_database

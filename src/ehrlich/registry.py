@@ -2,10 +2,10 @@
 
 A domain's `install.py` names its routers (public pages and API), its console pages
 with their navigation entries, its jobs, posture checks, erasure hooks, send-time
-checks and CLI command groups. Nothing here knows a domain by name; `ehrlich.domains`
-lists them in order and turns the registry into one frozen `Contributions`, which
-the one `Instance` (defined here, with the services it holds) carries to the app,
-the CLI, the worker and a restore.
+checks, CLI command groups and the folder of its page templates. Nothing here knows a
+domain by name; `ehrlich.domains` lists them in order and turns the registry into one
+frozen `Contributions`, which the one `Instance` (defined here, with the services it
+holds) carries to the app, the CLI, the worker and a restore.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ehrlich.audit.service import AuditLog
 from ehrlich.auth.api_tokens import ApiTokenCache
 from ehrlich.auth.service import StaffService
 from ehrlich.backup.service import BackupService
-from ehrlich.consent.signup import SignupService
+from ehrlich.consent.signup.service import SignupService
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.interfaces import MailSender, SendCheck
@@ -48,6 +48,8 @@ class Contributions:
     erasure_hooks: tuple[ErasureHook, ...]
     send_checks: tuple[SendCheck, ...]
     cli_groups: tuple[tuple[str, typer.Typer], ...]
+    templates: tuple[str, ...]
+    """Packages whose `templates` folder holds a domain's pages, after the shells' own."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Registry:
     erasure_hooks: list[ErasureHook] = field(default_factory=list)
     send_checks: list[SendCheck] = field(default_factory=list)
     cli_groups: list[tuple[str, typer.Typer]] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
 
     def add_router(self, router: APIRouter) -> None:
         """Public pages or API routes."""
@@ -141,9 +144,15 @@ class Registry:
             raise ValueError(f"a command group named {name!r} is already registered")
         self.cli_groups.append((name, group))
 
+    def add_templates(self, package: str) -> None:
+        """A package with a `templates` folder of pages (named `<domain>/...` inside)."""
+        if package in self.templates:
+            raise ValueError(f"the templates of {package} are already registered")
+        self.templates.append(package)
+
     def freeze(self) -> Contributions:
         return Contributions(
             routers=tuple(self.routers), console_routers=tuple(self.console_routers),
             navigation=tuple(self.navigation), jobs=tuple(self.jobs), checks=tuple(self.checks),
             erasure_hooks=tuple(self.erasure_hooks), send_checks=tuple(self.send_checks),
-            cli_groups=tuple(self.cli_groups))
+            cli_groups=tuple(self.cli_groups), templates=tuple(self.templates))

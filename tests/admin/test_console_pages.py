@@ -22,14 +22,12 @@ from ehrlich.instance.service import Instance
 from ehrlich.web.deps import get_now
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
-    Staff,
     clock,
     console,
-    make_staff,
     settings,
     sign_in,
 )
-from tests.consent.helpers import new_subject, record
+from tests.factories import Staff, new_subject, record
 
 HTML = "text/html; charset=utf-8"
 

@@ -1,12 +1,13 @@
-"""Staff fixtures: accounts in each role, an HTTPS console client with a settable clock."""
+"""Console fixtures: an HTTPS console client with a settable clock, and signing in (staff
+accounts in each role come from `tests.factories`: `make_staff`, `Staff`, `PASSWORD`)."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,27 +16,16 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from ehrlich.app import create_app
-from ehrlich.auth.roles import Role
-from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.conftest import NOW
-
-PASSWORD = "violet-harbour-lantern-917"
-
-
-@dataclass
-class Staff:
-    id: str
-    email: str
-    role: str
-    password: str
-    secret: str | None
+from tests.factories import Staff
+from tests.instances import InstanceTemplates
 
 
 class Clock:
@@ -61,44 +51,13 @@ def mail() -> MemoryMailSender:
 
 
 @pytest.fixture
-def instance(settings: Settings, mail: MemoryMailSender) -> Iterator[Instance]:
+def instance(settings: Settings, mail: MemoryMailSender,
+             instance_templates: InstanceTemplates) -> Iterator[Instance]:
     """The instance, sending its mail into `mail`."""
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     opened = replace(open_instance(settings), mail=mail)
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def make_staff(instance: Instance) -> Callable[..., Staff]:
-    def make(role: str = "owner", *, email: str | None = None, totp: bool = True,
-             acknowledged: bool = True) -> Staff:
-        from ehrlich.auth.guide import current_guide
-        from ehrlich.auth.models import StaffSession
-
-        address = email or f"{role}-{len(role)}@example.org"
-        with instance.db.write() as session:
-            view, _ = instance.staff.users.add(session, email=address, role=role,
-                                               actor="test", actor_role=Role.OWNER, now=NOW,
-                                               password=PASSWORD)
-            secret = None
-            if totp:
-                token = instance.staff.sessions.create(session, view.id, stage=STAGE_FULL,
-                                                       now=NOW)
-                row = instance.staff.sessions.row(session, token)
-                assert isinstance(row, StaffSession)
-                secret = instance.staff.users.begin_enrolment(session, view.id, row).secret
-                instance.staff.users.confirm_enrolment(session, view.id, row,
-                                                       code_at(secret, NOW - timedelta(
-                                                           minutes=5)),
-                                                       now=NOW - timedelta(minutes=5))
-                instance.staff.sessions.end(session, token)
-            if acknowledged:
-                instance.staff.users.acknowledge_guide(
-                    session, view.id, current_guide(instance.settings.data_dir).hash, now=NOW)
-        return Staff(view.id, address, role, PASSWORD, secret)
-
-    return make
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from ehrlich.captcha.service import solve
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import (
     Clock,
-    Staff,
     challenge_of,
     form_value,
     sign_in,
 )
 from tests.conftest import NOW
+from tests.factories import Staff
 
 NEW = "glacier-orbit-parsley-42"
 SESSION_COOKIE = "__Host-ehrlich-session"

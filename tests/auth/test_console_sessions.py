@@ -12,12 +12,12 @@ from ehrlich.auth.totp import code_at
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import (
     Clock,
-    Staff,
     form_value,
     login_form_csrf,
     post_login,
     sign_in,
 )
+from tests.factories import Staff
 from tests.jobs import run_jobs
 
 SESSION = "__Host-ehrlich-session"

@@ -15,8 +15,8 @@ from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
-from tests.auth.conftest import Staff
 from tests.conftest import NOW
+from tests.factories import Staff
 
 
 def attempt(instance: Instance, mail: MemoryMailSender, email: str, password: str, *,

@@ -14,8 +14,13 @@ from ehrlich.auth.sessions import STAGE_FULL, session_hash
 from ehrlich.auth.totp import code_at
 from ehrlich.errors import ConfigurationError, Conflict, IntegrityFailure
 from ehrlich.instance.service import Instance
-from tests.auth.conftest import Clock, Staff, form_value, sign_in
+from tests.auth.conftest import (
+    Clock,
+    form_value,
+    sign_in,
+)
 from tests.conftest import NOW
+from tests.factories import Staff, publish_notice
 
 
 def test_totp_secret_is_sealed_and_bound_to_its_account(
@@ -224,13 +229,10 @@ def test_kek_rotation_reseals_totp_secrets_so_the_old_key_can_go(
 def test_publishing_a_notice_changes_the_guide_and_asks_for_a_new_acknowledgement(
         console: TestClient, instance: Instance, make_staff: Callable[..., Staff],
         clock: Clock) -> None:
-    from ehrlich.notices.example import example_notice_text
 
     sign_in(console, make_staff("support"), clock.now)
     assert console.get("/admin", follow_redirects=False).status_code == 200
-    with instance.db.write() as session:
-        instance.notices.publish(session, example_notice_text(), file="notice.yaml",
-                                 publisher="test", now=clock.now)
+    publish_notice(instance, now=clock.now)
     assert console.get("/admin", follow_redirects=False).headers["location"] == "/admin/guide"
     guide = console.get("/admin/guide?lang=de").text
     assert "Ihre Bestellungen und Reparaturen" in guide

@@ -9,12 +9,12 @@ import pytest
 
 from ehrlich.backup.restore import restore_backup
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
-from ehrlich.consent.suppression import is_suppressed
+from ehrlich.consent.ledger.suppression import is_suppressed
 from ehrlich.domains import build_core, open_instance
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 
 def test_erased_after_backup_is_suppressed_after_restore(

@@ -13,12 +13,14 @@ from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender, OutgoingMail
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.conftest import NOW
+from tests.factories import publish_notice
+from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import free_port
 
 PARTNER = """
@@ -66,9 +68,7 @@ def notice_text() -> str:
 
 
 def publish(instance: Instance) -> int:
-    with instance.db.write() as session:
-        return instance.notices.publish(session, notice_text(), file="notice.yaml",
-                                        publisher="test", now=NOW).version.number
+    return publish_notice(instance, notice_text())
 
 
 @pytest.fixture
@@ -83,9 +83,10 @@ def sent() -> MemoryMailSender:
 
 
 @pytest.fixture
-def instance(settings: Settings, sent: MemoryMailSender) -> Iterator[Instance]:
+def instance(settings: Settings, sent: MemoryMailSender,
+             instance_templates: InstanceTemplates) -> Iterator[Instance]:
     """The instance, sending its mail into `sent` (read it through `outbox`)."""
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     opened = replace(open_instance(settings), mail=sent)
     yield opened
     opened.close()

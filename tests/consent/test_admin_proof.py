@@ -12,14 +12,12 @@ from ehrlich.consent.models import ConsentEvent
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
-    Staff,
     clock,
     console,
-    make_staff,
     settings,
     sign_in,
 )
-from tests.consent.helpers import TEXT, new_subject, record
+from tests.factories import TEXT, Staff, new_subject, record
 
 
 def test_auditor_sees_history_and_printable_proof_marketer_does_not(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ehrlich.audit.models import AuditEntry
-from ehrlich.consent.audience import stream_audience
-from ehrlich.consent.renewal import ConsentRenewalMarker
-from ehrlich.consent.service import history, verify_chain
-from ehrlich.consent.suppression import suppress
+from ehrlich.consent.ledger.audience import stream_audience
+from ehrlich.consent.ledger.renewal import ConsentRenewalMarker
+from ehrlich.consent.ledger.service import history, verify_chain
+from ehrlich.consent.ledger.suppression import suppress
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 
 def audience(instance: Instance, purpose: str = "newsletter", channel: str = "email",
@@ -89,7 +89,7 @@ def test_mark_for_renewal_counts_people_and_leaves_others_alone(instance: Instan
 def test_unconfirmed_requests_expire_after_the_configured_period(instance: Instance) -> None:
     from datetime import timedelta
 
-    from ehrlich.consent.expiry import expire_unconfirmed
+    from ehrlich.consent.signup.expiry import expire_unconfirmed
     from ehrlich.consent.tasks import EXPIRE_TASK
 
     old, recent, active = (new_subject(instance, f"{n}@example.org")

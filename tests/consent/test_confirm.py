@@ -11,19 +11,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from ehrlich.app import create_app
-from ehrlich.consent.double_opt_in import erase_expired_signups
-from ehrlich.consent.expiry import expire_unconfirmed
-from ehrlich.consent.links import unsubscribe_token
+from ehrlich.consent.ledger.service import current_state
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.consent.service import current_state
-from ehrlich.consent.signup_links import confirm_token, preferences_token
+from ehrlich.consent.signup.double_opt_in import erase_expired_signups
+from ehrlich.consent.signup.expiry import expire_unconfirmed
+from ehrlich.consent.signup.links import confirm_token, preferences_token
+from ehrlich.consent.unsubscribe.links import unsubscribe_token
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.subjects.models import STATE_ERASED, Subject
 from ehrlich.web import deps
 from tests.conftest import NOW
 from tests.consent.conftest import NEWSLETTER_EN, link
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 Auth = Callable[..., dict[str, str]]
 
@@ -179,7 +179,7 @@ def test_expiry_job_is_registered(published: Instance) -> None:
 
 def test_unsubscribed_and_erased_addresses_go_through_double_opt_in_again(
         client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
-    from ehrlich.consent import suppression
+    from ehrlich.consent.ledger import suppression
 
     sign_up(client, auth)
     ada = subject_of(published)

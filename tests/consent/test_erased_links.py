@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
-from ehrlich.consent.links import unsubscribe_link
 from ehrlich.consent.models import ConsentEvent, ConsentState
+from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from tests.conftest import NOW

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ehrlich.consent.evidence import gpc_signal, truncate_ip
+from ehrlich.consent.ledger.evidence import gpc_signal, truncate_ip
 
 
 @given(st.ip_addresses(v=4))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ehrlich.consent.machine import ACTIONS, NO_CHANGE, REFUSED, STATES, State, transition
+from ehrlich.consent.ledger.machine import ACTIONS, NO_CHANGE, REFUSED, STATES, State, transition
 
 actions = st.lists(st.sampled_from(ACTIONS), max_size=40)
 

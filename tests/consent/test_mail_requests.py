@@ -14,22 +14,22 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from ehrlich.cli.main import app
-from ehrlich.consent.audience import stream_audience
-from ehrlich.consent.links import unsubscribe_link, unsubscribe_token
-from ehrlich.consent.mail_requests import (
+from ehrlich.consent.ledger.audience import stream_audience
+from ehrlich.consent.ledger.service import current_state, history
+from ehrlich.consent.tasks import MAILBOX_TASK
+from ehrlich.consent.unsubscribe.links import unsubscribe_link, unsubscribe_token
+from ehrlich.consent.unsubscribe.mail_requests import (
     MailboxRun,
     handle_unsubscribe_requests,
     read_unsubscribe_mailbox,
 )
-from ehrlich.consent.service import current_state, history
-from ehrlich.consent.tasks import MAILBOX_TASK
 from ehrlich.crypto import sign_token
 from ehrlich.instance.service import Instance
 from ehrlich.mail.errors import MailboxUnavailable
 from ehrlich.mail.imap import ImapConfig, ImapMailbox, ImapTls
 from ehrlich.settings import Settings
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 from tests.imap_server import DovecotServer
 from tests.jobs import run_jobs
 

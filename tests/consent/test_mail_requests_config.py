@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ehrlich.cli.main import app
-from ehrlich.consent.links import unsubscribe_link
-from ehrlich.consent.posture import unsubscribe_mailbox
 from ehrlich.consent.tasks import MAILBOX_TASK
+from ehrlich.consent.unsubscribe.links import unsubscribe_link
+from ehrlich.consent.unsubscribe.posture import unsubscribe_mailbox
 from ehrlich.domains import collect, open_instance
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.service import Instance

@@ -9,14 +9,14 @@ from html import unescape
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ehrlich.consent.ledger.service import current_state, verify_chain
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.consent.service import current_state, verify_chain
-from ehrlich.consent.signup_links import preferences_token
+from ehrlich.consent.signup.links import preferences_token
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from tests.conftest import NOW
 from tests.consent.conftest import NEWSLETTER_EN, PARTNER_EN, link
-from tests.consent.helpers import new_subject
+from tests.factories import new_subject
 
 Auth = Callable[..., dict[str, str]]
 

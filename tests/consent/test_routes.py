@@ -7,13 +7,13 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ehrlich.consent.links import unsubscribe_token
+from ehrlich.consent.ledger.service import current_state, history
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.consent.service import current_state, history
+from ehrlich.consent.unsubscribe.links import unsubscribe_token
 from ehrlich.crypto import sign_token
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record, subject_with_consent
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 Auth = Callable[..., dict[str, str]]
@@ -36,8 +36,7 @@ def events(instance: Instance) -> int:
 
 def test_one_click_post_withdraws_at_once_without_redirect_or_cookie(
         instance: Instance, client: TestClient) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     response = client.post(f"/unsubscribe/{token_for(instance, ada)}", data=ONE_CLICK,
                            headers={"User-Agent": "MailClient/1", "Sec-GPC": "1"},
                            follow_redirects=False)
@@ -56,8 +55,7 @@ def test_one_click_post_withdraws_at_once_without_redirect_or_cookie(
 
 def test_multipart_body_works_and_repeating_is_harmless(instance: Instance,
                                                         client: TestClient) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     url = f"/unsubscribe/{token_for(instance, ada)}"
     first = client.post(url, files={"List-Unsubscribe": (None, "One-Click")})
     assert first.status_code == 200
@@ -70,10 +68,8 @@ def test_multipart_body_works_and_repeating_is_harmless(instance: Instance,
 
 def test_unknown_forged_and_cross_purpose_tokens_get_the_same_answer_and_change_nothing(
         instance: Instance, client: TestClient) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
-    valid_elsewhere = new_subject(instance, "bob@example.org")
-    record(instance, valid_elsewhere, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
+    valid_elsewhere = subject_with_consent(instance, "bob@example.org")
     reference = client.post(f"/unsubscribe/{token_for(instance, valid_elsewhere)}",
                             data=ONE_CLICK)
     good = token_for(instance, ada)
@@ -98,8 +94,7 @@ def test_unsubscribing_cancels_a_pending_double_opt_in(instance: Instance,
 
 
 def test_get_only_shows_one_button(instance: Instance, client: TestClient) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     token = token_for(instance, ada)
     page = client.get(f"/unsubscribe/{token}", headers={"Accept-Language": "de-DE"})
     assert page.status_code == 200
@@ -111,8 +106,7 @@ def test_get_only_shows_one_button(instance: Instance, client: TestClient) -> No
 
 
 def test_consent_check(instance: Instance, client: TestClient, auth: Auth) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     headers = auth("consent:read")
     params = {"email": "ADA@example.org", "purpose": "newsletter", "channel": "email"}
     answer = client.get("/api/v1/consent/check", params=params, headers=headers)

@@ -11,14 +11,14 @@ from sqlalchemy import func, select, update
 
 from ehrlich.audit.models import AuditEntry
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
+from ehrlich.consent.ledger.service import current_state, history, verify_chain
+from ehrlich.consent.ledger.suppression import is_suppressed, suppress_everywhere
 from ehrlich.consent.models import ConsentEvent, ConsentState, Suppression
-from ehrlich.consent.service import current_state, history, verify_chain
-from ehrlich.consent.suppression import is_suppressed, suppress_everywhere
 from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.errors import SubjectErased
 from tests.conftest import NOW
-from tests.consent.helpers import TEXT, consent_input, new_subject, record
+from tests.factories import TEXT, consent_input, new_subject, record, subject_with_consent
 
 EVIDENCE = {"ip": "203.0.113.77", "user_agent": "Mozilla/5.0 (X11)", "sec_gpc": "1",
             "token": "tok.abc"}
@@ -138,8 +138,7 @@ def test_every_event_is_in_the_audit_chain_and_the_chain_detects_tampering(
 
 def test_withdrawal_suppresses_import_but_not_the_persons_own_opt_in(instance: Instance
                                                                      ) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     record(instance, ada, "withdrawn")
     index = instance.subjects.email_index(" ADA@example.org ")
     with instance.db.read() as session:
@@ -157,8 +156,7 @@ def test_withdrawal_suppresses_import_but_not_the_persons_own_opt_in(instance: I
 
 def test_erased_subject_cannot_be_enrolled_and_its_address_stays_suppressed(
         instance: Instance) -> None:
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     index = instance.subjects.email_index("ada@example.org")
     instance.subjects.erase(instance.db, ada, actor="test", now=NOW)
     with instance.db.write() as session:

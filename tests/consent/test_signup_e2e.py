@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
-from tests.conftest import NOW
 from tests.consent.conftest import publish
+from tests.instances import InstanceTemplates
 from tests.jobs import run_jobs
 from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
     settings,
@@ -32,9 +32,10 @@ Auth = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-def instance(settings: Settings) -> Iterator[Instance]:  # noqa: F811
+def instance(settings: Settings,  # noqa: F811
+             instance_templates: InstanceTemplates) -> Iterator[Instance]:
     """With its real sender (SMTP through the queue), not the consent tests' outbox."""
-    init_instance(settings, now=NOW)
+    instance_templates.install(settings)
     opened = open_instance(settings)
     yield opened
     opened.close()

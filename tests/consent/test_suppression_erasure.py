@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
+from ehrlich.consent.ledger.suppression import is_suppressed
 from ehrlich.consent.models import ALL_PURPOSES
-from ehrlich.consent.suppression import is_suppressed
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.ledger import ErasureRecord
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 
 
 def test_erasure_suppresses_the_address_for_every_purpose(instance: Instance) -> None:

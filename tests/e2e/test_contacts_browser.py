@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, Page
 from ehrlich.auth.guide import current_guide
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.schemas import ConsentInput, Evidence
-from ehrlich.consent.service import record_consent
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings

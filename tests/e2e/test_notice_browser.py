@@ -20,6 +20,7 @@ from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.e2e.browser import audit_accessibility
 from tests.e2e.servers import running_servers
+from tests.factories import publish_notice
 from tests.instances import InstanceTemplates
 
 pytestmark = pytest.mark.slow
@@ -37,9 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, instance_templates: Instanc
     try:
         for hours, text in enumerate([example, example.replace("duration: 2 years",
                                                                "duration: 3 years")]):
-            with instance.db.write() as session:
-                instance.notices.publish(session, text, file="notice.yaml", publisher="test",
-                                         now=NOW + timedelta(hours=hours))
+            publish_notice(instance, text, now=NOW + timedelta(hours=hours))
     finally:
         instance.close()
     with running_servers(settings.data_dir / "ehrlich.toml", 1) as urls:

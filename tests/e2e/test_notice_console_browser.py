@@ -25,9 +25,9 @@ from ehrlich.domains import open_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
 from tests.e2e.servers import free_port, running_servers
 from tests.e2e.test_signup_browser import mail_to
+from tests.factories import new_subject, record
 from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import SmtpServer
 from tests.notices.test_branding import png

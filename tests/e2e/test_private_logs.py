@@ -19,6 +19,7 @@ from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text
 from tests.e2e.servers import running_servers
+from tests.factories import publish_notice
 from tests.mail.smtp_server import SmtpServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -33,9 +34,8 @@ def prepare(root: Path) -> tuple[Path, str]:
     config = init_instance(settings, now=NOW)
     instance = open_instance(settings)
     try:
+        publish_notice(instance, notice_text())
         with instance.db.write() as session:
-            instance.notices.publish(session, notice_text(), file="notice.yaml",
-                                     publisher="test", now=NOW)
             token, _ = create_api_token(session, name="crm",
                                         scopes=["subjects:write", "subjects:erase"], now=NOW)
     finally:

@@ -18,11 +18,11 @@ from sqlalchemy import select
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.domains import open_instance
 from ehrlich.settings import Settings
-from tests.conftest import NOW
 from tests.consent.conftest import notice_text
 from tests.consent.helpers import consent_texts
 from tests.e2e.browser import audit_accessibility
 from tests.e2e.servers import running_servers
+from tests.factories import publish_notice
 from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import SmtpServer, free_port
 
@@ -44,9 +44,7 @@ def serve(root: Path, smtp: SmtpServer, templates: InstanceTemplates, **env: str
     templates.install(settings)
     instance = open_instance(settings)
     try:
-        with instance.db.write() as session:
-            instance.notices.publish(session, notice_text(), file="notice.yaml",
-                                     publisher="test", now=NOW)
+        publish_notice(instance, notice_text())
     finally:
         instance.close()
     mail = {"EHRLICH_SMTP_HOST": "127.0.0.1", "EHRLICH_SMTP_PORT": str(smtp.port),

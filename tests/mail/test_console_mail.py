@@ -19,13 +19,12 @@ from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
-    Staff,
     clock,
     console,
     form_value,
-    make_staff,
     sign_in,
 )
+from tests.factories import Staff
 from tests.mail.conftest import SENDER
 from tests.mail.smtp_server import SmtpServer
 
@@ -91,7 +90,7 @@ def test_a_test_mail_reaches_the_staff_members_own_address_once_a_minute(
 
 
 def test_with_mail_off_the_dashboard_and_mail_page_say_how_to_turn_it_on(
-        instance: Instance, make_staff: Callable[..., Staff],  # noqa: F811
+        instance: Instance, make_staff: Callable[..., Staff],
         clock: Clock) -> None:  # noqa: F811
     mail_off = replace(instance, settings=instance.settings.model_copy(
         update={"smtp_host": None}))

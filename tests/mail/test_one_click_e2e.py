@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
-from ehrlich.consent.audience import stream_audience
-from ehrlich.consent.links import unsubscribe_link
+from ehrlich.consent.ledger.audience import stream_audience
+from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.mail.templates import MailTemplates
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record, subject_with_consent
 from tests.jobs import run_jobs
 from tests.mail.smtp_server import SmtpServer
 
@@ -27,8 +27,7 @@ def audience(instance: Instance) -> list[str]:
 def test_mail_header_one_click_withdraws_and_leaves_the_audience(
         instance: Instance, client: TestClient, smtp: SmtpServer) -> None:
     smtp.start()
-    ada = new_subject(instance, "ada@example.org")
-    record(instance, ada, "granted")
+    ada = subject_with_consent(instance, "ada@example.org")
     assert audience(instance) == [ada]
     link = unsubscribe_link(instance.settings, instance.keyring, subject_id=ada,
                             purpose="newsletter", channel="email", now=NOW)

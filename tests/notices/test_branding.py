@@ -21,7 +21,6 @@ from tests.auth.conftest import (
     clock,
     console,
     form_value,
-    make_staff,
     settings,
     sign_in,
 )

@@ -26,12 +26,11 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
-    make_staff,
     settings,
     sign_in,
 )
 from tests.conftest import Cli
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 from tests.notices.conftest import line_of, variant
 
 Maker = Callable[..., Staff]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ehrlich.consent.models import ConsentState
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import new_subject, record
 from tests.notices.conftest import variant
 
 

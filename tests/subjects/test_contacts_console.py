@@ -21,16 +21,14 @@ from ehrlich.subjects.models import Subject, SubjectNote
 from ehrlich.subjects.schemas import SubjectInput
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
-    Staff,
     clock,
     console,
     form_value,
-    make_staff,
     settings,
     sign_in,
 )
 from tests.conftest import NOW
-from tests.consent.helpers import record
+from tests.factories import Staff, record
 
 Maker = Callable[..., Staff]
 REASON = "the customer asked us on the phone"

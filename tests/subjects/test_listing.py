@@ -10,15 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from ehrlich.consent.ledger.person import state_probe
 from ehrlich.consent.models import ConsentState
-from ehrlich.consent.person import state_probe
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.listing import ContactFilters, contacts_page
 from ehrlich.subjects.masking import mask_email, mask_name, mask_phone, mask_value
 from ehrlich.subjects.models import Subject
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
-from tests.consent.helpers import record
+from tests.factories import record
 
 SOURCES = ("api", "fair", "import")
 DAYS = [NOW.date() - timedelta(days=n) for n in range(4)]

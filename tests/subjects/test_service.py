@@ -11,16 +11,11 @@ from ehrlich.subjects.errors import DuplicateContact, SubjectErased, SubjectNotF
 from ehrlich.subjects.models import DataKey, Subject
 from ehrlich.subjects.schemas import SubjectChanges, SubjectInput
 from tests.conftest import NOW
-
-
-def create(instance: Instance, **fields: object) -> str:
-    with instance.db.write() as session:
-        outcome = instance.subjects.create(session, SubjectInput(**fields), actor="test", now=NOW)
-    return outcome.subject.id
+from tests.factories import new_subject
 
 
 def test_create_and_read_round_trip(instance: Instance) -> None:
-    subject_id = create(instance, email="Ada@Example.org", name="Ada Lovelace",
+    subject_id = new_subject(instance, "Ada@Example.org", name="Ada Lovelace",
                         phone="+44 20 7946 0958", attributes={"tier": "gold", "n": 3},
                         source="trade fair")
     with instance.db.write() as session:
@@ -34,7 +29,7 @@ def test_create_and_read_round_trip(instance: Instance) -> None:
 
 
 def test_same_email_in_other_spelling_is_deduplicated(instance: Instance) -> None:
-    first = create(instance, email="ada@example.org")
+    first = new_subject(instance, "ada@example.org")
     with instance.db.write() as session:
         outcome = instance.subjects.create(session, SubjectInput(email="  ADA@EXAMPLE.ORG "),
                                            actor="test", now=NOW)
@@ -43,8 +38,8 @@ def test_same_email_in_other_spelling_is_deduplicated(instance: Instance) -> Non
 
 
 def test_find_by_email_and_phone(instance: Instance) -> None:
-    a = create(instance, email="a@example.org", phone="+49 30 1234567")
-    b = create(instance, email="b@example.org", phone="+49301234567")
+    a = new_subject(instance, "a@example.org", phone="+49 30 1234567")
+    b = new_subject(instance, "b@example.org", phone="+49301234567")
     with instance.db.write() as session:
         by_email = instance.subjects.find(session, email="A@example.org", actor="t", now=NOW)
         by_phone = instance.subjects.find(session, phone="+49 (30) 123 4567", actor="t", now=NOW)
@@ -53,7 +48,7 @@ def test_find_by_email_and_phone(instance: Instance) -> None:
 
 
 def test_rectify_changes_only_given_fields(instance: Instance) -> None:
-    subject_id = create(instance, email="c@example.org", name="Old", attributes={"k": 1})
+    subject_id = new_subject(instance, "c@example.org", name="Old", attributes={"k": 1})
     with instance.db.write() as session:
         view = instance.subjects.rectify(session, subject_id, SubjectChanges(name="New"),
                                          actor="t", now=NOW)
@@ -61,8 +56,8 @@ def test_rectify_changes_only_given_fields(instance: Instance) -> None:
 
 
 def test_rectify_to_anothers_email_is_refused_and_changes_nothing(instance: Instance) -> None:
-    create(instance, email="taken@example.org")
-    mine = create(instance, email="mine@example.org")
+    new_subject(instance, "taken@example.org")
+    mine = new_subject(instance, "mine@example.org")
     with pytest.raises(DuplicateContact), instance.db.write() as session:
         instance.subjects.rectify(session, mine, SubjectChanges(email="TAKEN@example.org"),
                                   actor="t", now=NOW)
@@ -79,7 +74,7 @@ def test_invalid_email_names_the_field_and_writes_nothing(instance: Instance) ->
 
 
 def test_erase_shreds_key_clears_indexes_and_keeps_tombstone(instance: Instance) -> None:
-    subject_id = create(instance, email="gone@example.org", name="Gone")
+    subject_id = new_subject(instance, "gone@example.org", name="Gone")
     instance.subjects.erase(instance.db, subject_id, actor="t", now=NOW)
     with instance.db.read() as session:
         tomb = session.get(Subject, subject_id)
@@ -92,11 +87,11 @@ def test_erase_shreds_key_clears_indexes_and_keeps_tombstone(instance: Instance)
     ledger = list(instance.ledger.records())
     assert [r.subject_id for r in ledger] == [subject_id]
     # the address is free again for a new, separate subject
-    assert create(instance, email="gone@example.org") != subject_id
+    assert new_subject(instance, "gone@example.org") != subject_id
 
 
 def test_erase_twice_is_harmless_and_unknown_is_not_found(instance: Instance) -> None:
-    subject_id = create(instance, email="twice@example.org")
+    subject_id = new_subject(instance, "twice@example.org")
     instance.subjects.erase(instance.db, subject_id, actor="t", now=NOW)
     instance.subjects.erase(instance.db, subject_id, actor="t", now=NOW)
     assert len(list(instance.ledger.records())) == 1
@@ -106,7 +101,7 @@ def test_erase_twice_is_harmless_and_unknown_is_not_found(instance: Instance) ->
 
 
 def test_bulk_create_deduplicates_within_and_against_database(instance: Instance) -> None:
-    create(instance, email="known@example.org")
+    new_subject(instance, "known@example.org")
     rows = [SubjectInput(email=e) for e in
             ("new1@example.org", "KNOWN@example.org", "new2@example.org", "New1@Example.org")]
     with instance.db.write() as session:

@@ -1,4 +1,5 @@
-"""Rendering console pages: admin templates first, then the public ones they extend."""
+"""Rendering console pages: admin templates first, then the public ones they extend, then
+the template folders the domains registered (see `ehrlich.web.templating`)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,19 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, select_autoescape
 
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.i18n import LANG_COOKIE, install, negotiate
+from ehrlich.web.templating import domain_templates, loader
 
 
 @cache
-def environment(lang: str) -> Environment:
+def environment(lang: str, domains: tuple[str, ...] = ()) -> Environment:
     """The console's templates in `lang` (one environment per language)."""
-    loader = ChoiceLoader([PackageLoader("ehrlich.admin", "templates"),
-                           PackageLoader("ehrlich.subjects", "templates"),
-                           PackageLoader("ehrlich.web", "templates")])
-    return install(Environment(loader=loader, autoescape=select_autoescape(default=True),
-                               auto_reload=False, extensions=["jinja2.ext.i18n"]), lang)
+    return install(Environment(loader=loader(("ehrlich.admin", "ehrlich.web"), domains),
+                               autoescape=select_autoescape(default=True), auto_reload=False,
+                               extensions=["jinja2.ext.i18n"]), lang)
 
 
 def page(request: Request, template: str, context: dict[str, Any], *,
@@ -30,7 +30,7 @@ def page(request: Request, template: str, context: dict[str, Any], *,
     instance = request.app.state.instance
     nav = request.app.state.admin_nav.for_role(active.role) if active else []
     csrf = instance.staff.sessions.csrf_token(active.token) if active else ""
-    html = environment(lang).get_template(template).render(
+    html = environment(lang, domain_templates(request)).get_template(template).render(
         request=request, lang=lang, nav=nav, active=active, csrf=csrf, **context)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["cache-control"] = "no-store"

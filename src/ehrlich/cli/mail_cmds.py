@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ehrlich.cli.context import console, instance_from, now
-from ehrlich.consent.mail_requests import read_unsubscribe_mailbox
+from ehrlich.consent.unsubscribe.mail_requests import read_unsubscribe_mailbox
 from ehrlich.mail.imap import ImapConfig
 
 app = typer.Typer(help="Mail that ehrlich reads (see docs/mail.md).", no_args_is_help=True)

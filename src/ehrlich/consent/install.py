@@ -1,6 +1,6 @@
 """The consent domain: unsubscribe, signup and preference pages, the consent and signup
 API, the console's consent page, its periodic jobs, the unsubscribe-mailbox check, the
-suppression of erased addresses and the send-time consent check."""
+suppression of erased addresses, the send-time consent check and the templates of its pages."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from sqlalchemy.orm import Session
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.consent import (
-    admin_routes,
-    api_routes,
-    pages,
-    posture,
-    preference_routes,
+from ehrlich.consent import tasks
+from ehrlich.consent.ledger import suppression
+from ehrlich.consent.ledger.actions import mail_still_wanted
+from ehrlich.consent.unsubscribe import posture
+from ehrlich.consent.web import (
+    console,
+    preference_pages,
     routes,
-    suppression,
-    tasks,
+    signup_api,
+    signup_pages,
 )
-from ehrlich.consent.actions import mail_still_wanted
 from ehrlich.crypto import Keyring
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
@@ -38,11 +38,13 @@ def consent_still_holds(session: Session, keyring: Keyring, job: Mapping[str, An
 
 
 def install(registry: Registry) -> None:
-    for router in (*routes.routers, pages.router, preference_routes.router, api_routes.router):
+    for router in (*routes.routers, signup_pages.router, preference_pages.router,
+                   signup_api.router):
         registry.add_router(router)
-    registry.add_console_page(admin_routes.router, NavEntry(
+    registry.add_console_page(console.router, NavEntry(
         "/admin/consents", N_("Consent"), Permission.AUDIT_READ))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.unsubscribe_mailbox)
     registry.add_erasure_hook(suppression.suppress_erased)
     registry.add_send_check(consent_still_holds)
+    registry.add_templates("ehrlich.consent.web")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ehrlich.consent.machine import Action, State
+from ehrlich.consent.ledger.machine import Action, State
 from ehrlich.subjects.schemas import EmailAddress, PlainText
 
 Method = Literal["form", "api", "import-with-evidence", "email-confirmation",

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from huey import crontab
 
-from ehrlich.consent.double_opt_in import erase_expired_signups
-from ehrlich.consent.expiry import expire_unconfirmed
-from ehrlich.consent.mail_requests import read_unsubscribe_mailbox
+from ehrlich.consent.signup.double_opt_in import erase_expired_signups
+from ehrlich.consent.signup.expiry import expire_unconfirmed
+from ehrlich.consent.unsubscribe.mail_requests import read_unsubscribe_mailbox
 from ehrlich.mail.errors import MailboxUnavailable
 from ehrlich.mail.imap import ImapConfig
 from ehrlich.storage.base import utcnow

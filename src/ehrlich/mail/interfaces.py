@@ -46,6 +46,25 @@ class OutgoingMail:
     """Required for marketing mail and the double opt-in confirmation."""
 
 
+@dataclass(frozen=True)
+class Letter:
+    """A mail before it has a recipient: the domain that writes it does not hold the
+    address (`SubjectsService.send_mail` addresses it)."""
+
+    subject: str
+    text: str
+    html: str | None = None
+    category: MailCategory = "transactional"
+    language: str = "en"
+    headers: dict[str, str] = field(default_factory=dict)
+    unsubscribe: Unsubscribe | None = None
+
+    def addressed_to(self, to: str) -> OutgoingMail:
+        return OutgoingMail(to=to, subject=self.subject, text=self.text, html=self.html,
+                            category=self.category, language=self.language,
+                            headers=self.headers, unsubscribe=self.unsubscribe)
+
+
 class MailSender(Protocol):
     def send(self, mail: OutgoingMail) -> None:
         """Accept a mail for delivery; may return before it is delivered."""

@@ -23,7 +23,7 @@ from ehrlich.admin.templating import page
 from ehrlich.admin.texts import FORM_EXPIRED
 from ehrlich.auth.roles import Permission, require
 from ehrlich.auth.sessions import ActiveSession
-from ehrlich.consent.embed_snippet import form_snippet, iframe_snippet
+from ehrlich.consent.signup.embed_snippet import form_snippet, iframe_snippet
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.instance.service import Instance

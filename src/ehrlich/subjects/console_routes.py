@@ -21,9 +21,9 @@ from ehrlich.admin.templating import page
 from ehrlich.admin.texts import FORM_EXPIRED
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.auth.sessions import ActiveSession
-from ehrlich.consent.machine import State
-from ehrlich.consent.person import consent_overview, person_links, state_probe
-from ehrlich.consent.service import history
+from ehrlich.consent.ledger.machine import State
+from ehrlich.consent.ledger.person import consent_overview, person_links, state_probe
+from ehrlich.consent.ledger.service import history
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance

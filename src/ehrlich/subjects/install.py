@@ -1,4 +1,5 @@
-"""The subjects domain: the people API and the console's contacts pages."""
+"""The subjects domain: the people API and the console's contacts pages (with their
+templates)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,4 @@ def install(registry: Registry) -> None:
     registry.add_router(router)
     registry.add_console_page(console_routes.router, NavEntry(
         "/admin/contacts", N_("Contacts"), Permission.SUBJECTS_LIST))
+    registry.add_templates("ehrlich.subjects")

@@ -2,7 +2,9 @@
 
 Every field is encrypted under the subject's own data key before it reaches
 the database; the data key is wrapped by the KEK. Every plaintext read, write
-and erasure appends to the audit chain in the same transaction.
+and erasure appends to the audit chain in the same transaction. Mail to a subject
+is addressed here too (`send_mail`): other domains hold a `Recipient`, never the
+address.
 """
 
 from __future__ import annotations
@@ -13,13 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
 from ehrlich.errors import InvalidInput
+from ehrlich.mail.interfaces import Letter, MailSender
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import (
@@ -62,6 +76,36 @@ ErasureHook = Callable[[Session, ErasureRecord], None]
 domains use it to keep what must outlive the person, e.g. a suppression entry."""
 
 
+@dataclass(frozen=True)
+class SubjectColumns:
+    """The columns of the subjects table other domains may join on and filter by.
+
+    Ids, states, sources and blind indexes only: a personal field reaches
+    another domain only through `contacts_query` (as ciphertext) and
+    `SubjectsService.disclose_contacts`, or addressed by `SubjectsService.send_mail`.
+    """
+
+    id: ColumnElement[str]
+    state: ColumnElement[str]
+    source: ColumnElement[str]
+    email_index: ColumnElement[bytes | None]
+
+
+ACTIVE: str = STATE_ACTIVE
+ERASED: str = STATE_ERASED
+"""The states of `SubjectColumns.state` and `subject_state`."""
+SUBJECT = SubjectColumns(id=_SUBJECTS.c.id, state=_SUBJECTS.c.state,
+                         source=_SUBJECTS.c.source, email_index=_SUBJECTS.c.email_index)
+_STATE_OF = select(_SUBJECTS.c.state).where(_SUBJECTS.c.id == bindparam("subject_id"))
+
+
+def subject_state(session: Session, subject_id: str) -> str | None:
+    """`ACTIVE` or `ERASED`; None when there is no such subject."""
+    found: str | None = session.connection().execute(
+        _STATE_OF, {"subject_id": subject_id}).scalar_one_or_none()
+    return found
+
+
 def contacts_query(field: str) -> Select[str, bytes, bytes]:
     """(id, encrypted contact, wrapped data key) of active subjects that have the contact.
 
@@ -74,6 +118,23 @@ def contacts_query(field: str) -> Select[str, bytes, bytes]:
     return (select(_SUBJECTS.c.id, column, _DATA_KEYS.c.wrapped)
             .join(_DATA_KEYS, _DATA_KEYS.c.subject_id == _SUBJECTS.c.id)
             .where(_SUBJECTS.c.state == STATE_ACTIVE, column.is_not(None)))
+
+
+class Recipient:
+    """Someone a mail can be addressed to: a subject id, with the address sealed inside.
+
+    Other domains hold it and hand it back to `SubjectsService.send_mail`; only
+    the subjects service reads the address (it is left out of `repr`, so of logs too).
+    """
+
+    __slots__ = ("_address", "subject_id")
+
+    def __init__(self, subject_id: str, address: str) -> None:
+        self.subject_id = subject_id
+        self._address = address
+
+    def __repr__(self) -> str:
+        return f"Recipient(subject_id={self.subject_id!r})"
 
 
 @dataclass(frozen=True)
@@ -232,6 +293,27 @@ class SubjectsService:
                            now=now)
         return CreateOutcome(subject=self.get(session, subject_row["id"], actor=actor, now=now,
                                               audited=False), created=True)
+
+    def create_recipient(self, session: Session, data: SubjectInput, *, actor: str,
+                         now: datetime) -> Recipient:
+        """`create`, for someone to write to: the subject's id, its address sealed inside."""
+        subject = self.create(session, data, actor=actor, now=now).subject
+        if subject.email is None:
+            raise InvalidInput.one("email", "an email address is required")
+        return Recipient(subject.id, subject.email)
+
+    def recipient(self, session: Session, subject_id: str, *, actor: str,
+                  now: datetime) -> Recipient:
+        """Someone known to write to (e.g. to ask for consent again); the read is audited.
+        Raises `SubjectNotFound`, `SubjectErased`, or `InvalidInput` without an address."""
+        subject = self.get(session, subject_id, actor=actor, now=now)
+        if subject.email is None:
+            raise InvalidInput.one("email", "this contact has no email address")
+        return Recipient(subject.id, subject.email)
+
+    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter) -> None:
+        """Address the letter to the recipient and hand it to the sender."""
+        sender.send(letter.addressed_to(recipient._address))
 
     def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
                     now: datetime) -> BulkOutcome:

@@ -16,7 +16,7 @@ import copy
 import logging
 from typing import Any
 
-from ehrlich.consent.evidence import truncate_ip
+from ehrlich.consent.ledger.evidence import truncate_ip
 
 TOKEN_MARKER = "<token>"  # noqa: S105 - a placeholder shown in logs, not a secret
 REDACTED = "<redacted>"

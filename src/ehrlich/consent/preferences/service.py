@@ -18,12 +18,12 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.consent.evidence import gpc_signal
-from ehrlich.consent.machine import State
+from ehrlich.consent.ledger.evidence import gpc_signal
+from ehrlich.consent.ledger.machine import State
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.models import ConsentEvent, ConsentState
-from ehrlich.consent.offers import Offer
 from ehrlich.consent.schemas import ConsentInput, Evidence, RecordOutcome
-from ehrlich.consent.service import record_consent
+from ehrlich.consent.signup.offers import Offer
 from ehrlich.notices.service import PublishedNotice
 
 ENDABLE = ("active", "requested", "renewal-needed")

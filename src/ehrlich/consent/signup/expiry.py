@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput
-from ehrlich.consent.service import record_consent
 from ehrlich.storage.database import Database
 
 ACTOR = "system:expiry"

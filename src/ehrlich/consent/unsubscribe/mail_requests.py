@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent.actions import one_click_unsubscribe
+from ehrlich.consent.ledger.actions import one_click_unsubscribe
 from ehrlich.consent.schemas import Evidence
 from ehrlich.crypto import Keyring
 from ehrlich.mail.imap import ImapConfig, ImapMailbox

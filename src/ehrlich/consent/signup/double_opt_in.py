@@ -5,7 +5,7 @@ for: a replayed link answers "already confirmed" and records nothing; a link
 whose request was cancelled, expired or superseded changes nothing. With a
 Global Privacy Control signal, purposes shared with third-party controllers
 are withdrawn instead of confirmed. After the hourly expiry
-(`consent.expiry`), `erase_expired_signups` erases people who came only
+(`consent.signup.expiry`), `erase_expired_signups` erases people who came only
 through signup and whose every request expired.
 """
 
@@ -19,22 +19,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent.evidence import gpc_signal
+from ehrlich.consent.ledger.evidence import gpc_signal
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.models import ConsentState
-from ehrlich.consent.offers import Offer
 from ehrlich.consent.schemas import ConsentInput, Evidence
-from ehrlich.consent.service import record_consent
-from ehrlich.consent.signup import SOURCE_PREFIX
-from ehrlich.consent.signup_links import (
+from ehrlich.consent.signup.links import (
     preferences_token,
     read_cancel_token,
     read_confirm_token,
 )
+from ehrlich.consent.signup.offers import Offer, offer_map
+from ehrlich.consent.signup.service import SOURCE_PREFIX
 from ehrlich.crypto import Keyring, TokenExpired, TokenInvalid
+from ehrlich.notices.service import NoticesService
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
-from ehrlich.subjects.models import STATE_ACTIVE, Subject
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService
 
 ConfirmStatus = Literal["confirmed", "already", "stale", "invalid", "expired"]
 EXPIRY_ACTOR = "system:confirmation-expiry"
@@ -102,6 +102,16 @@ def confirm(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
                           if already else None)
 
 
+def confirm_link(db: Database, audit: AuditLog, keyring: Keyring, notices: NoticesService,
+                 token: str, *, language: str, evidence: Evidence, now: datetime
+                 ) -> ConfirmOutcome:
+    """`confirm` in a transaction of its own, against the published notice's offers."""
+    with db.write() as session:
+        available = offer_map(notices.current(session), language)
+        return confirm(session, audit, keyring, token, offers=available, evidence=evidence,
+                       now=now)
+
+
 def cancel(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
            evidence: Evidence, now: datetime) -> bool:
     """The confirmation mail's one-click link: withdraw its purposes. Idempotent; the
@@ -129,11 +139,11 @@ def erase_expired_signups(db: Database, subjects: SubjectsService, *, now: datet
               .where(ConsentState.state != "expired").scalar_subquery())
     with db.read() as session:
         ids = list(session.execute(
-            select(Subject.id).where(
-                Subject.state == STATE_ACTIVE, Subject.source.startswith(SOURCE_PREFIX),
-                Subject.id.in_(select(ConsentState.subject_id)),
-                Subject.id.not_in(others))
-            .order_by(Subject.id).limit(batch)).scalars())
+            select(SUBJECT.id).where(
+                SUBJECT.state == ACTIVE, SUBJECT.source.startswith(SOURCE_PREFIX),
+                SUBJECT.id.in_(select(ConsentState.subject_id)),
+                SUBJECT.id.not_in(others))
+            .order_by(SUBJECT.id).limit(batch)).scalars())
     for subject_id in ids:
         subjects.erase(db, subject_id, actor=EXPIRY_ACTOR, now=now,
                        reason="consent request never confirmed")

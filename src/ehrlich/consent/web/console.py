@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from ehrlich.admin.deps import StaffDep
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, allowed, require
-from ehrlich.consent.actions import staff_history
-from ehrlich.consent.proof import build_proof
+from ehrlich.consent.ledger.actions import staff_history
+from ehrlich.consent.ledger.proof import build_proof
 from ehrlich.errors import InvalidInput, NotFound
 from ehrlich.i18n import negotiate, translations
 from ehrlich.subjects.errors import UnknownEmail

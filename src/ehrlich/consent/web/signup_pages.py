@@ -2,8 +2,8 @@
 
 Every page works without JavaScript; the only script is the CAPTCHA solver,
 served from /static and needed only once an address looks automated (a browser
-without JavaScript takes the `<noscript>` path of `consent.gate` instead). The
-form's rules live in `consent.signup_form`; these routes render what it decides.
+without JavaScript takes the `<noscript>` path of `consent.signup.gate` instead). The
+form's rules live in `consent.signup.form`; these routes render what it decides.
 `/embed/signup` is the one page other sites may frame (`signup_origins`).
 """
 
@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ehrlich.consent.double_opt_in import cancel, check_confirm_link, confirm
-from ehrlich.consent.offers import offer_map, offers
-from ehrlich.consent.signup_form import FormOutcome, SignupForm, form_language, submit_form
-from ehrlich.consent.web import (
+from ehrlich.consent.signup.double_opt_in import cancel, check_confirm_link, confirm_link
+from ehrlich.consent.signup.form import FormOutcome, SignupForm, form_language, submit_form
+from ehrlich.consent.signup.offers import offers
+from ehrlich.consent.web.common import (
     NO_STORE,
     client_address,
     evidence_of,
@@ -170,11 +170,9 @@ def confirm_post(token: str, request: Request, instance: InstanceDep, now: NowDe
                  ) -> HTMLResponse:
     if not origin_allowed(request, instance.settings, cross_site=False):
         return _message(request, "invalid", status=403)
-    lang = negotiate(request)
-    with instance.db.write() as session:
-        available = offer_map(instance.notices.current(session), lang)
-        outcome = confirm(session, instance.audit, instance.keyring, token, offers=available,
-                          evidence=evidence_of(request), now=now)
+    outcome = confirm_link(instance.db, instance.audit, instance.keyring, instance.notices,
+                           token, language=negotiate(request),
+                           evidence=evidence_of(request), now=now)
     status = {"confirmed": 200, "already": 200, "stale": 409, "invalid": 400,
               "expired": 410}[outcome.status]
     return _message(request, outcome.status, status=status, gpc=bool(outcome.gpc_withdrawn),

@@ -19,17 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.consent import suppression
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
-from ehrlich.consent.evidence import sha256_hex, stored_gpc, truncate_ip
-from ehrlich.consent.machine import NO_CHANGE, REFUSED, Action, State, transition
+from ehrlich.consent.ledger import suppression
+from ehrlich.consent.ledger.evidence import sha256_hex, stored_gpc, truncate_ip
+from ehrlich.consent.ledger.machine import NO_CHANGE, REFUSED, Action, State, transition
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.schemas import ConsentEventView, ConsentInput, RecordOutcome
 from ehrlich.crypto.envelope import length_prefixed
 from ehrlich.errors import IntegrityFailure, InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
-from ehrlich.subjects.models import STATE_ERASED, Subject
+from ehrlich.subjects.service import ERASED, SUBJECT
 
 GENESIS = bytes(32)
 HASHED_FIELDS = ("id", "subject_id", "purpose", "channel", "action", "legal_basis",
@@ -73,14 +73,13 @@ def _check_input(data: ConsentInput) -> None:
 
 _EVENTS = cast(Table, ConsentEvent.__table__)
 _STATES = cast(Table, ConsentState.__table__)
-_SUBJECTS = cast(Table, Subject.__table__)
 _KEY = (_STATES.c.subject_id == bindparam("key_subject"),
         _STATES.c.purpose == bindparam("key_purpose"),
         _STATES.c.channel == bindparam("key_channel"))
 # Built once: a preference change records up to three events, and statement
 # construction costs more than the statements themselves on SQLite.
-_SUBJECT = select(_SUBJECTS.c.state, _SUBJECTS.c.email_index).where(
-    _SUBJECTS.c.id == bindparam("subject_id"))
+_SUBJECT = select(SUBJECT.state, SUBJECT.email_index).where(
+    SUBJECT.id == bindparam("subject_id"))
 _STATE = select(_STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash).where(*_KEY)
 _LOCK_STATE = _STATE.with_for_update()
 _NEW_STATE = insert(_STATES).values(
@@ -100,12 +99,12 @@ _ASKED = select(*(_EVENTS.c[f] for f in SNAPSHOT_FIELDS)).where(
 
 # The subject and its locked state row in one round trip, when the row exists.
 _SUBJECT_AND_STATE = (
-    select(_SUBJECTS.c.state.label("subject_state"), _SUBJECTS.c.email_index,
-           _STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash)
-    .join_from(_SUBJECTS, _STATES, and_(_STATES.c.subject_id == _SUBJECTS.c.id,
-                                        _STATES.c.purpose == bindparam("key_purpose"),
-                                        _STATES.c.channel == bindparam("key_channel")))
-    .where(_SUBJECTS.c.id == bindparam("key_subject")).with_for_update(of=_STATES))
+    select(SUBJECT.state.label("subject_state"), SUBJECT.email_index)
+    .join(_STATES, and_(_STATES.c.subject_id == SUBJECT.id,
+                        _STATES.c.purpose == bindparam("key_purpose"),
+                        _STATES.c.channel == bindparam("key_channel")))
+    .add_columns(_STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash)
+    .where(SUBJECT.id == bindparam("key_subject")).with_for_update(of=_STATES))
 StateRow = Row[str, str | None, bytes]
 """state, last_event_id, last_event_hash"""
 
@@ -151,7 +150,7 @@ def _subject_and_state(session: Session, data: ConsentInput, key: dict[str, str]
     if subject is None:
         raise SubjectNotFound(f"no subject with id {data.subject_id}")
     subject_state = both.subject_state if both is not None else subject.state
-    if subject_state == STATE_ERASED and (by_person or data.action not in ENDING_ACTIONS):
+    if subject_state == ERASED and (by_person or data.action not in ENDING_ACTIONS):
         raise SubjectErased(f"subject {data.subject_id} was erased")
     if both is not None:
         return both.email_index, cast(StateRow, both)  # has the state row's three columns

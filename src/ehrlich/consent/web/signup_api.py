@@ -1,6 +1,6 @@
 """Signups over the API: `POST /api/v1/signups` has the semantics of the signup form
 (double opt-in, published texts only, the same answer for new and known addresses).
-The consent history and audience endpoints live in `consent.routes`."""
+The consent history and audience endpoints live in `consent.web.routes`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from ehrlich.auth.api_tokens import ApiPrincipal
 from ehrlich.consent.schemas import SignupInput, SignupReceipt
-from ehrlich.consent.web import evidence_of
+from ehrlich.consent.web.common import evidence_of
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])

@@ -9,8 +9,8 @@ from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.consent.links import read_unsubscribe_token
-from ehrlich.consent.machine import State, is_active
+from ehrlich.consent.ledger.machine import State, is_active
+from ehrlich.consent.ledger.service import current_state, history, record_consent
 from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.consent.schemas import (
     ConsentCheck,
@@ -19,12 +19,11 @@ from ehrlich.consent.schemas import (
     Evidence,
     Method,
 )
-from ehrlich.consent.service import current_state, history, record_consent
+from ehrlich.consent.unsubscribe.links import read_unsubscribe_token
 from ehrlich.crypto import Keyring, TokenInvalid
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
-from ehrlich.subjects.models import STATE_ACTIVE, Subject
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService, subject_state
 
 
 def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
@@ -52,13 +51,13 @@ def one_click_unsubscribe(session: Session, audit: AuditLog, keyring: Keyring, t
 
 # Built once: one round trip per check, and no statement construction per request.
 _CHECK = (
-    select(Subject.id, ConsentState.state,
+    select(SUBJECT.id, ConsentState.state,
            exists().where(Suppression.email_index == bindparam("index"),
                           Suppression.purpose == bindparam("purpose")).label("suppressed"))
-    .outerjoin(ConsentState, and_(ConsentState.subject_id == Subject.id,
+    .outerjoin(ConsentState, and_(ConsentState.subject_id == SUBJECT.id,
                                   ConsentState.purpose == bindparam("purpose"),
                                   ConsentState.channel == bindparam("channel")))
-    .where(Subject.email_index == bindparam("index"), Subject.state == STATE_ACTIVE)
+    .where(SUBJECT.email_index == bindparam("index"), SUBJECT.state == ACTIVE)
 )
 
 
@@ -93,9 +92,7 @@ def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, 
         subject_id, purpose, channel = read_unsubscribe_token(keyring, token, now=now)
     except TokenInvalid:
         return True
-    subject_state = session.execute(select(Subject.state).where(Subject.id == subject_id)
-                                    ).scalar_one_or_none()
-    if subject_state != STATE_ACTIVE:
+    if subject_state(session, subject_id) != ACTIVE:
         return False
     state = current_state(session, subject_id, purpose, channel)
     return is_active(state) if category == "marketing" else state in ("requested", "active")
@@ -104,7 +101,7 @@ def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, 
 def subject_history(session: Session, audit: AuditLog, subject_id: str, *, actor: str,
                     now: datetime) -> list[ConsentEventView]:
     """A subject's consent events (kept after erasure, as proof); the read is audited."""
-    if session.get(Subject, subject_id) is None:
+    if subject_state(session, subject_id) is None:
         raise SubjectNotFound(f"no subject with id {subject_id}")
     events = history(session, subject_id)
     audit.record(session, AuditEvent(actor, "consent.history.read", subject_id), now=now)

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent import preferences
-from ehrlich.consent.evidence import gpc_signal
-from ehrlich.consent.offers import offers
+from ehrlich.consent.ledger.evidence import gpc_signal
+from ehrlich.consent.preferences import service as preferences
 from ehrlich.consent.schemas import Evidence
+from ehrlich.consent.signup.offers import offers
 from ehrlich.notices.service import NoticesService, PublishedNotice
 from ehrlich.storage.database import Database
 

@@ -11,12 +11,12 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent.actions import subject_history
-from ehrlich.consent.links import unsubscribe_link
+from ehrlich.consent.ledger.actions import subject_history
+from ehrlich.consent.ledger.suppression import suppressions_of
 from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.consent.schemas import ConsentEventView
-from ehrlich.consent.signup_links import preferences_token
-from ehrlich.consent.suppression import suppressions_of
+from ehrlich.consent.signup.links import preferences_token
+from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.crypto import Keyring
 from ehrlich.settings import Settings
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlsplit
 
-from ehrlich.consent.offers import offers
+from ehrlich.consent.signup.offers import offers
 from ehrlich.notices.service import PublishedNotice
 
 

@@ -18,9 +18,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ehrlich.consent.errors import SignupsClosed
-from ehrlich.consent.offers import Offer, offer_map
 from ehrlich.consent.schemas import Evidence, SignupConsent, SignupInput
-from ehrlich.consent.signup import SignupService
+from ehrlich.consent.signup.offers import Offer, offer_map
+from ehrlich.consent.signup.service import SignupService
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import MailSender
 from ehrlich.notices.errors import NoticeNotPublished

@@ -17,8 +17,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.consent.ledger.service import event_hash
 from ehrlich.consent.models import ConsentEvent, ConsentState
-from ehrlich.consent.service import event_hash
 from ehrlich.storage.base import new_id
 
 BATCH = 1000

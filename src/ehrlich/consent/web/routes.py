@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ehrlich.auth.api_tokens import ApiPrincipal
-from ehrlich.consent.actions import check_address, one_click_unsubscribe, subject_history
-from ehrlich.consent.audience import contact_field, export_audience
+from ehrlich.consent.ledger.actions import check_address, one_click_unsubscribe, subject_history
+from ehrlich.consent.ledger.audience import contact_field, export_audience
 from ehrlich.consent.schemas import (
     CHANNEL_PATTERN,
     PURPOSE_PATTERN,

@@ -19,8 +19,7 @@ from sqlalchemy import Row, Select, and_, bindparam, exists, select
 from ehrlich.consent.models import ConsentState, Suppression
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
-from ehrlich.subjects.models import STATE_ACTIVE, Subject
-from ehrlich.subjects.service import SubjectsService, contacts_query
+from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService, contacts_query
 
 DEFAULT_BATCH = 1000
 Ts = TypeVarTuple("Ts")
@@ -28,11 +27,11 @@ Ts = TypeVarTuple("Ts")
 
 def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int
               ) -> Select[*Ts]:
-    suppressed = exists().where(and_(Suppression.email_index == Subject.email_index,
+    suppressed = exists().where(and_(Suppression.email_index == SUBJECT.email_index,
                                      Suppression.purpose == purpose))
-    return (query.join(ConsentState, ConsentState.subject_id == Subject.id)
+    return (query.join(ConsentState, ConsentState.subject_id == SUBJECT.id)
             .where(ConsentState.purpose == purpose, ConsentState.channel == channel,
-                   ConsentState.state == "active", Subject.state == STATE_ACTIVE,
+                   ConsentState.state == "active", SUBJECT.state == ACTIVE,
                    ~suppressed, ConsentState.subject_id > bindparam("after"))
             .order_by(ConsentState.subject_id).limit(batch_size))
 
@@ -52,7 +51,7 @@ def _batches(db: Database, query: Select[*Ts], batch_size: int) -> Iterator[list
 def stream_audience(db: Database, purpose: str, channel: str, *,
                     batch_size: int = DEFAULT_BATCH) -> Iterator[list[str]]:
     """Batches of the audience's subject ids."""
-    query = _audience(select(Subject.id), purpose, channel, batch_size)
+    query = _audience(select(SUBJECT.id), purpose, channel, batch_size)
     for rows in _batches(db, query, batch_size):
         yield [row[0] for row in rows]
 

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from ehrlich.consent import preference_centre
-from ehrlich.consent.preference_centre import CentreView
-from ehrlich.consent.proof import build_proof
-from ehrlich.consent.signup_links import read_preferences_token
-from ehrlich.consent.web import (
+from ehrlich.consent.ledger.proof import build_proof
+from ehrlich.consent.preferences import centre as preference_centre
+from ehrlich.consent.preferences.centre import CentreView
+from ehrlich.consent.signup.links import read_preferences_token
+from ehrlich.consent.web.common import (
     NO_STORE,
     STATE_LABELS,
     evidence_of,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from ehrlich.consent.ledger.service import _view, verify_chain
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.schemas import ConsentEventView
-from ehrlich.consent.service import _view, verify_chain
 from ehrlich.errors import NotFound
 
 STARTS = ("requested", "granted")

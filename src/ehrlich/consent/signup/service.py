@@ -5,7 +5,8 @@ What the person saw must be what is published: the notice version (and hash,
 when given) must be the current one and each consent text must equal the
 published text in the chosen language, otherwise nothing is written. The
 subject is created or found through `SubjectsService` (the only plaintext
-path). Purposes already active are left alone; every answer is the same, so
+path), which also addresses the mail: this module holds a `Recipient`, never the
+address. Purposes already active are left alone; every answer is the same, so
 the response never tells whether an address was known. The mail goes out
 after the transaction commits, so a rolled-back signup sends nothing.
 
@@ -25,23 +26,23 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditLog
 from ehrlich.captcha.service import CaptchaService
 from ehrlich.consent.errors import SignupsClosed
-from ehrlich.consent.evidence import gpc_signal
-from ehrlich.consent.gate import RecipientLimit, SignupGate
-from ehrlich.consent.offers import SIGNUP_CHANNEL, Offer, offer_map
+from ehrlich.consent.ledger.evidence import gpc_signal
+from ehrlich.consent.ledger.service import current_state, record_consent
 from ehrlich.consent.schemas import ConsentInput, Evidence, SignupInput, SignupReceipt
-from ehrlich.consent.service import current_state, record_consent
-from ehrlich.consent.signup_links import cancel_token, confirm_token
+from ehrlich.consent.signup.gate import RecipientLimit, SignupGate
+from ehrlich.consent.signup.links import cancel_token, confirm_token
+from ehrlich.consent.signup.offers import SIGNUP_CHANNEL, Offer, offer_map
 from ehrlich.counters.stores import open_store
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
-from ehrlich.mail.interfaces import MailSender, OutgoingMail, Unsubscribe
+from ehrlich.mail.interfaces import Letter, MailSender, Unsubscribe
 from ehrlich.mail.smtp import SmtpConfig
 from ehrlich.mail.templates import MailTemplates
 from ehrlich.notices.service import NoticesService, PublishedNotice
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects.schemas import SubjectInput
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.service import Recipient, SubjectsService
 
 ACTOR = "subject:signup"
 SOURCE_PREFIX = "signup:"
@@ -50,8 +51,7 @@ TEMPLATE = "confirm_subscription"
 
 @dataclass(frozen=True)
 class _Pending:
-    to: str
-    subject_id: str
+    to: Recipient
     language: str
     offers: list[Offer]
     requests: dict[str, str]
@@ -133,15 +133,15 @@ class SignupService:
     def _request(self, session: Session, data: SignupInput, wanted: list[Offer],
                  published: PublishedNotice, *, method: str, evidence: Evidence,
                  now: datetime) -> _Pending:
-        subject = self._subjects.create(session, SubjectInput(
+        to = self._subjects.create_recipient(session, SubjectInput(
             email=data.email, name=data.name, source=f"{SOURCE_PREFIX}{method}"),
-            actor=ACTOR, now=now).subject
+            actor=ACTOR, now=now)
         requests: dict[str, str] = {}
         for offer in wanted:
-            if current_state(session, subject.id, offer.purpose, offer.channel) == "active":
+            if current_state(session, to.subject_id, offer.purpose, offer.channel) == "active":
                 continue  # nothing to confirm; the answer stays the same
             outcome = record_consent(session, self._audit, ConsentInput(
-                subject_id=subject.id, purpose=offer.purpose, channel=offer.channel,
+                subject_id=to.subject_id, purpose=offer.purpose, channel=offer.channel,
                 action="requested", method=method,
                 notice_version=published.info.number,
                 notice_hash=f"sha256:{published.info.sha256}", language=offer.language,
@@ -150,9 +150,7 @@ class SignupService:
             if outcome.event_id is not None:
                 requests[offer.purpose] = outcome.event_id
         controller = published.notice.controller
-        assert subject.email is not None
-        return _Pending(to=subject.email, subject_id=subject.id,
-                        language=wanted[0].language, offers=wanted, requests=requests,
+        return _Pending(to=to, language=wanted[0].language, offers=wanted, requests=requests,
                         controller_name=controller.name, controller_contact=controller.contact)
 
     def _send(self, mail: MailSender, pending: _Pending, *, now: datetime) -> None:
@@ -162,10 +160,10 @@ class SignupService:
         template_hash = self._templates.render(
             TEMPLATE, pending.language, purposes=[], confirm_url="", unsubscribe_url="",
             valid_days=days, controller_name="", controller_contact="").template_hash
-        confirm = confirm_token(self._keyring, subject_id=pending.subject_id,
+        confirm = confirm_token(self._keyring, subject_id=pending.to.subject_id,
                                 channel=SIGNUP_CHANNEL, requests=pending.requests,
                                 template_hash=template_hash, now=now, days=days)
-        cancel = cancel_token(self._keyring, subject_id=pending.subject_id,
+        cancel = cancel_token(self._keyring, subject_id=pending.to.subject_id,
                               channel=SIGNUP_CHANNEL, purposes=purposes, now=now)
         unsubscribe = Unsubscribe(url=f"{base}/cancel/{cancel}")
         rendered = self._templates.render(
@@ -174,9 +172,10 @@ class SignupService:
             confirm_url=f"{base}/confirm/{confirm}", unsubscribe_url=unsubscribe.url,
             valid_days=days, controller_name=pending.controller_name,
             controller_contact=pending.controller_contact)
-        mail.send(OutgoingMail(to=pending.to, subject=rendered.subject, text=rendered.text,
-                               html=rendered.html, category="transactional",
-                               language=rendered.language, unsubscribe=unsubscribe))
+        # The subjects service addresses the mail: this domain never holds the address.
+        self._subjects.send_mail(mail, pending.to, Letter(
+            subject=rendered.subject, text=rendered.text, html=rendered.html,
+            category="transactional", language=rendered.language, unsubscribe=unsubscribe))
 
 
 def build_signups(settings: Settings, db: Database, keyring: Keyring, audit: AuditLog,

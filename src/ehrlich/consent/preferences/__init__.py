@@ -1,0 +1,1 @@
+"""The preference centre: the person's choices, changed through their preference link."""
