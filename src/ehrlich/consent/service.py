@@ -282,3 +282,52 @@ def verify_chain(session: Session, subject_id: str, purpose: str, channel: str) 
             return False
         cursor, expected, seen = event.prev_event_id, event.prev_hash, seen + 1
     return expected == GENESIS and seen == len(by_id)
+
+
+def record_first_grants(session: Session, audit: AuditLog, grants: list[ConsentInput], *,
+                        actor: str, now: datetime) -> list[str]:
+    """`granted` for subjects created in this transaction, in bulk (an import's rows
+    with evidence); returns the event ids.
+
+    A new subject has no state for any purpose, so each event starts its chain
+    (`none` → `active`) and no suppression can apply to the subject itself; the
+    caller has checked the address against the suppression list. A state that
+    exists after all makes the insert fail on its primary key, so nothing is
+    recorded twice. Events, states and audit entries go in three statements.
+    """
+    events: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    entries: list[AuditEvent] = []
+    for data in grants:
+        _check_input(data)
+        if data.action != "granted" or transition("none", "granted") != "active":
+            raise InvalidInput.one("action", "only first grants can be recorded in bulk")
+        text = data.text_shown
+        row: dict[str, Any] = {
+            "id": new_id(), "subject_id": data.subject_id, "purpose": data.purpose,
+            "channel": data.channel, "action": "granted", "legal_basis": data.legal_basis,
+            "notice_version": data.notice_version, "notice_hash": data.notice_hash,
+            "language": data.language, "text_shown": text,
+            "text_hash": sha256_hex(text) if text is not None else None,
+            "form": data.form, "default_state": data.default_state, "method": data.method,
+            "actor": actor, "at": now, "token_hash": None, "ip_network": None,
+            "user_agent_hash": None, "sec_gpc": None,
+            "extra": json.dumps(data.extra, sort_keys=True, separators=(",", ":"))
+            if data.extra else "",
+            "prev_event_id": None, "prev_hash": GENESIS,
+        }
+        row["hash"] = event_hash(row, GENESIS)
+        events.append(row)
+        states.append({"subject_id": data.subject_id, "purpose": data.purpose,
+                       "channel": data.channel, "state": "active", "since": now,
+                       "notice_version": data.notice_version, "last_event_id": row["id"],
+                       "last_event_hash": row["hash"]})
+        entries.append(AuditEvent(actor, "consent.granted", data.subject_id, {
+            "purpose": data.purpose, "channel": data.channel, "event": row["id"],
+            "hash": row["hash"].hex()}))
+    if events:
+        conn = session.connection()
+        conn.execute(_APPEND_EVENT, events)
+        conn.execute(insert(_STATES), states)
+        audit.record_many(session, entries, now=now)
+    return [e["id"] for e in events]

@@ -77,6 +77,14 @@ def contacts_query(field: str) -> Select[str, bytes, bytes]:
 
 
 @dataclass(frozen=True)
+class Placed:
+    """Where a row of a bulk create went: a new subject, or the one with its email."""
+
+    subject_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
 class _Contact:
     email: str | None
     phone: str | None
@@ -194,6 +202,11 @@ class SubjectsService:
         """The blind index of an address, for lookups by other domains (suppression)."""
         return blind_index(self._keyring, "email", normalise_email(email, field=field))
 
+    def check_contact(self, data: SubjectInput) -> bytes | None:
+        """Check a new subject's email and phone as `create` does; its email's blind index
+        (for imports, which refuse one row instead of the whole batch)."""
+        return self._contact(data.email, data.phone).email_index
+
     def id_for_email(self, session: Session, email: str, *, actor: str,
                      now: datetime) -> str:
         """The id of the subject with this address, found by its blind index; nothing
@@ -236,7 +249,15 @@ class SubjectsService:
     def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
                     now: datetime) -> BulkOutcome:
         """Create subjects in one transaction; rows whose email is known are skipped."""
-        prepared: list[tuple[SubjectInput, _Contact]] = []
+        placed = self.place_many(session, rows, actor=actor, now=now)
+        created = sum(1 for p in placed if p.created)
+        return BulkOutcome(created=created, duplicates=len(rows) - created)
+
+    def place_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
+                   now: datetime) -> list[Placed]:
+        """Create subjects in one transaction; per row, the subject it created or, for
+        an email already known (in the database or earlier in `rows`), the one it is."""
+        contacts: list[_Contact] = []
         seen: set[bytes] = set()
         for number, data in enumerate(rows):
             if not data.email and not data.phone:
@@ -248,24 +269,26 @@ class SubjectsService:
                 raise InvalidInput.one(f"rows[{number}].{exc.problems[0].field}",
                                        exc.problems[0].reason) from exc
             if contact.email_index is not None:
-                if contact.email_index in seen:
-                    continue
                 seen.add(contact.email_index)
-            prepared.append((data, contact))
-        known: set[bytes] = set()
+            contacts.append(contact)
+        known: dict[bytes, str] = {}
         indexes = sorted(seen)
         for start in range(0, len(indexes), _LOOKUP_CHUNK):
             chunk = indexes[start:start + _LOOKUP_CHUNK]
-            known.update(i for i in session.execute(
-                select(Subject.email_index).where(Subject.email_index.in_(chunk))
-            ).scalars() if i is not None)
-        subject_rows, key_rows = [], []
-        for data, contact in prepared:
+            known.update((i, sid) for i, sid in session.execute(
+                select(Subject.email_index, Subject.id).where(Subject.email_index.in_(chunk))
+            ) if i is not None)
+        subject_rows, key_rows, placed = [], [], []
+        for data, contact in zip(rows, contacts, strict=True):
             if contact.email_index is not None and contact.email_index in known:
+                placed.append(Placed(known[contact.email_index], created=False))
                 continue
             subject_row, key_row = self._new_rows(data, contact, now)
             subject_rows.append(subject_row)
             key_rows.append(key_row)
+            placed.append(Placed(subject_row["id"], created=True))
+            if contact.email_index is not None:
+                known[contact.email_index] = subject_row["id"]
         if subject_rows:
             session.connection().execute(insert(_SUBJECTS), subject_rows)
             session.connection().execute(insert(_DATA_KEYS), key_rows)
@@ -274,7 +297,7 @@ class SubjectsService:
             self._audit.record(session, AuditEvent(
                 actor, "subject.create_many", f"batch:{ids[0]}",
                 {"count": len(ids), "subjects": ids}), now=now)
-        return BulkOutcome(created=len(subject_rows), duplicates=len(rows) - len(subject_rows))
+        return placed
 
     def get(self, session: Session, subject_id: str, *, actor: str, now: datetime,
             audited: bool = True) -> SubjectView:
