@@ -141,6 +141,17 @@ class ImportsService:
             session.flush()
             return _view(run)
 
+    def dry_run(self, db: Database, table: Table, plan: ImportPlan, *, now: datetime
+                ) -> list[Rejected]:
+        """Check the plan and every row without writing anything; the rows it would refuse."""
+        with db.read() as session:
+            self.check_plan(session, table.header, plan)
+        reader = RowReader(table.header, plan, self._subjects, now=now)
+        offers: dict[int | None, ConsentOffer] = {}
+        outcomes = self._with_offers(db, plan, [reader.read(n, c) for n, c in table.rows],
+                                     offers)
+        return [o for o in outcomes if isinstance(o, Rejected)]
+
     # -- reading -------------------------------------------------------------------
 
     def _run(self, session: Session, run_id: str) -> ImportRun:
