@@ -48,8 +48,9 @@ def test_a_crash_keeps_committed_batches_and_the_run_resumes(published: Instance
     sample = make_sample(300)
     suppress_sample(published, sample)
     table = read_table(sample.raw)
-    crashing = ImportsService(published.audit, CrashingSubjects(published.subjects, 3),
-                              published.notices, published.signups,
+    crashing = ImportsService(published.keyring, published.audit,
+                              CrashingSubjects(published.subjects, 3), published.notices,
+                              published.signups,
                               data_dir=published.settings.data_dir, batch_size=100)
     run = crashing.create_run(published.db, table, plan(), actor="staff:test", now=NOW)
     with pytest.raises(RuntimeError, match="power cut"):

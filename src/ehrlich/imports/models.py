@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
 
+STATUS_DRAFT = "draft"
 STATUS_READY = "ready"
 STATUS_RUNNING = "running"
 STATUS_DONE = "done"

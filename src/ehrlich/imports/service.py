@@ -36,10 +36,12 @@ from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.consent.service import record_consent, record_first_grants
 from ehrlich.consent.signup import PendingConfirmation, SignupService
-from ehrlich.errors import EhrlichError, InvalidInput, NotFound
-from ehrlich.imports.csvfile import Table
+from ehrlich.crypto import Keyring
+from ehrlich.errors import Conflict, EhrlichError, InvalidInput, NotFound
+from ehrlich.imports.csvfile import Table, read_table
 from ehrlich.imports.models import (
     STATUS_DONE,
+    STATUS_DRAFT,
     STATUS_FAILED,
     STATUS_READY,
     STATUS_RUNNING,
@@ -47,8 +49,8 @@ from ehrlich.imports.models import (
     ImportRun,
 )
 from ehrlich.imports.rows import Accepted, Rejected, RowReader
-from ehrlich.imports.schemas import ImportPlan, RunView
-from ehrlich.imports.uploads import discard_upload
+from ehrlich.imports.schemas import ColumnMapping, EvidenceMapping, ImportPlan, RunView
+from ehrlich.imports.uploads import discard_upload, open_upload, seal_upload
 from ehrlich.mail.interfaces import MailSender
 from ehrlich.notices.service import ConsentOffer, NoticesService
 from ehrlich.storage.base import new_id
@@ -64,6 +66,19 @@ class ImportNotFound(NotFound):
     title = "Import not found"
 
 
+class ImportStarted(Conflict):
+    title = "Import already started"
+
+
+def _new_run(table: Table, *, actor: str, now: datetime, status: str, source: str,
+             settings: str) -> ImportRun:
+    return ImportRun(id=new_id(), status=status, actor=actor, source=source,
+                     settings=settings, encoding=table.encoding, delimiter=table.delimiter,
+                     total_rows=len(table.rows), done_rows=0, created=0, merged=0,
+                     suppressed=0, rejected=0, with_evidence=0, asked_again=0,
+                     wrapped_key=None, created_at=now, updated_at=now)
+
+
 def _view(run: ImportRun) -> RunView:
     return RunView(id=run.id, status=run.status, source=run.source, encoding=run.encoding,
                    delimiter=run.delimiter, total_rows=run.total_rows,
@@ -73,10 +88,34 @@ def _view(run: ImportRun) -> RunView:
                    failure=run.failure)
 
 
+def check_mapping(header: list[str], mapping: ColumnMapping,
+                  evidence: EvidenceMapping | None = None) -> None:
+    """`InvalidInput` when a mapped column is not in the file or is mapped twice."""
+    evidence = evidence or EvidenceMapping()
+    names = set(header)
+    if not mapping.email and not mapping.phone:
+        raise InvalidInput.one("mapping.email", "map a column to email or to phone")
+    fields = [("mapping.email", mapping.email), ("mapping.name", mapping.name),
+              ("mapping.phone", mapping.phone)]
+    fields += [("mapping.attributes", c) for c in mapping.attributes]
+    fields += [(f"evidence.{f}", getattr(evidence, f)) for f in
+               ("source_column", "date_column", "version_column", "text_column")]
+    for field, column in fields:
+        if column is not None and column not in names:
+            raise InvalidInput.one(field, f"the file has no column {column!r}")
+    used = [c for _, c in fields if c is not None]
+    if len(set(used)) != len(used):
+        raise InvalidInput.one("mapping", "a column can be mapped only once")
+    if evidence.columns() and not evidence.source_column:
+        raise InvalidInput.one("evidence.source_column",
+                               "name the column that holds each row's consent source")
+
+
 class ImportsService:
-    def __init__(self, audit: AuditLog, subjects: SubjectsService, notices: NoticesService,
-                 signups: SignupService | None, *, data_dir: Path,
+    def __init__(self, keyring: Keyring, audit: AuditLog, subjects: SubjectsService,
+                 notices: NoticesService, signups: SignupService | None, *, data_dir: Path,
                  batch_size: int = BATCH_SIZE) -> None:
+        self._keyring = keyring
         self._audit = audit
         self._subjects = subjects
         self._notices = notices
@@ -88,25 +127,8 @@ class ImportsService:
 
     def check_plan(self, session: Session, header: list[str], plan: ImportPlan) -> None:
         """`InvalidInput` naming the first setting that does not fit the file or notice."""
-        names = set(header)
-        mapping, evidence = plan.mapping, plan.evidence
-        if not mapping.email and not mapping.phone:
-            raise InvalidInput.one("mapping.email", "map a column to email or to phone")
-        fields = [("mapping.email", mapping.email), ("mapping.name", mapping.name),
-                  ("mapping.phone", mapping.phone)]
-        fields += [("mapping.attributes", c) for c in mapping.attributes]
-        fields += [(f"evidence.{f}", getattr(evidence, f)) for f in
-                   ("source_column", "date_column", "version_column", "text_column")]
-        for field, column in fields:
-            if column is not None and column not in names:
-                raise InvalidInput.one(field, f"the file has no column {column!r}")
-        used = [c for _, c in fields if c is not None]
-        if len(set(used)) != len(used):
-            raise InvalidInput.one("mapping", "a column can be mapped only once")
-        if evidence.columns() and not evidence.source_column:
-            raise InvalidInput.one("evidence.source_column",
-                                   "name the column that holds each row's consent source")
-        options = plan.options
+        check_mapping(header, plan.mapping, plan.evidence)
+        evidence, options = plan.evidence, plan.options
         if evidence.source_column:
             self._offer(session, plan, evidence.notice_version, field="evidence.notice_version")
         if options.ask_again:
@@ -114,6 +136,16 @@ class ImportsService:
                 raise InvalidInput.one("options.ask_again", "mail is off: no re-permission "
                                        "mail can be sent (set EHRLICH_SMTP_HOST)")
             self._offer(session, plan, None, field="options.purpose")
+
+    @property
+    def mail_on(self) -> bool:
+        return self._signups is not None and self._signups.mail_on
+
+    def consent_purposes(self, db: Database) -> list[str]:
+        """The purposes of the published notice that rest on consent (for the form)."""
+        with db.read() as session:
+            notice = self._notices.current(session).notice
+        return [p.id for p in notice.purposes if p.consent is not None]
 
     def _offer(self, session: Session, plan: ImportPlan, version: int | None, *,
                field: str) -> ConsentOffer:
@@ -124,22 +156,72 @@ class ImportsService:
             raise InvalidInput.one(field, exc.message) from None
 
     def create_run(self, db: Database, table: Table, plan: ImportPlan, *, actor: str,
-                   now: datetime, run_id: str | None = None,
-                   wrapped_key: bytes | None = None) -> RunView:
+                   now: datetime) -> RunView:
         """Record a run for `table` after checking the plan; nothing is imported yet."""
         with db.write() as session:
             self.check_plan(session, table.header, plan)
-            run = ImportRun(id=run_id or new_id(), status=STATUS_READY, actor=actor,
-                            source=plan.options.source, settings=plan.model_dump_json(),
-                            encoding=table.encoding, delimiter=table.delimiter,
-                            total_rows=len(table.rows), done_rows=0, created=0, merged=0,
-                            suppressed=0, rejected=0, with_evidence=0, asked_again=0,
-                            wrapped_key=wrapped_key, created_at=now, updated_at=now)
+            run = _new_run(table, actor=actor, now=now, status=STATUS_READY,
+                           source=plan.options.source, settings=plan.model_dump_json())
             session.add(run)
             self._audit.record(session, AuditEvent(actor, "import.create", run.id, {
                 "rows": len(table.rows), "source": plan.options.source}), now=now)
             session.flush()
             return _view(run)
+
+    # -- the console's steps: upload, plan, start ------------------------------------
+
+    def upload(self, db: Database, raw: bytes, *, actor: str, now: datetime
+               ) -> tuple[RunView, Table]:
+        """Read an uploaded file and keep it sealed for the steps that follow."""
+        table = read_table(raw)
+        run = _new_run(table, actor=actor, now=now, status=STATUS_DRAFT, source="",
+                       settings="")
+        run.wrapped_key = seal_upload(self._keyring, self._data_dir, run.id, raw)
+        with db.write() as session:
+            session.add(run)
+            self._audit.record(session, AuditEvent(actor, "import.upload", run.id, {
+                "rows": len(table.rows)}), now=now)
+            session.flush()
+            return _view(run), table
+
+    def table_of(self, db: Database, run_id: str) -> Table:
+        """The sealed upload of a run that has not finished, read again."""
+        wrapped = self.wrapped_key(db, run_id)
+        if wrapped is None:
+            raise ImportNotFound(f"the file of import {run_id} is no longer kept")
+        return read_table(open_upload(self._keyring, self._data_dir, run_id, wrapped))
+
+    def save_plan(self, db: Database, run_id: str, plan: ImportPlan, *, now: datetime
+                  ) -> RunView:
+        table = self.table_of(db, run_id)
+        with db.write() as session:
+            run = self._draft(session, run_id)
+            self.check_plan(session, table.header, plan)
+            run.settings, run.source, run.updated_at = (plan.model_dump_json(),
+                                                        plan.options.source, now)
+            return _view(run)
+
+    def start(self, db: Database, run_id: str, *, actor: str, now: datetime) -> RunView:
+        """Mark a planned draft ready; the caller queues the job."""
+        with db.write() as session:
+            run = self._draft(session, run_id)
+            if not run.settings:
+                raise InvalidInput.one("plan", "map the columns first")
+            run.status, run.updated_at = STATUS_READY, now
+            self._audit.record(session, AuditEvent(actor, "import.start", run_id), now=now)
+            return _view(run)
+
+    def recent(self, db: Database, *, limit: int = 20) -> list[RunView]:
+        with db.read() as session:
+            runs = session.execute(select(ImportRun).order_by(ImportRun.created_at.desc())
+                                   .limit(limit)).scalars()
+            return [_view(r) for r in runs]
+
+    def _draft(self, session: Session, run_id: str) -> ImportRun:
+        run = self._run(session, run_id)
+        if run.status != STATUS_DRAFT:
+            raise ImportStarted(f"import {run_id} has already started")
+        return run
 
     def dry_run(self, db: Database, table: Table, plan: ImportPlan, *, now: datetime
                 ) -> list[Rejected]:
