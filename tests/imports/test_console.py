@@ -47,8 +47,9 @@ def _csrf(client: TestClient, path: str) -> str:
     return form_value(client.get(path).text, "csrf")
 
 
-def test_the_whole_flow_with_an_excel_file(  # noqa: F811
-        console: TestClient, instance: Instance, make_staff: Maker, clock: Clock) -> None:
+def test_the_whole_flow_with_an_excel_file(
+        console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
     publish(instance)
     instance.jobs.huey.immediate = True
     sign_in(console, _staff(instance, make_staff, "marketer", totp=False), clock.now)
