@@ -34,7 +34,6 @@ def suppress_sample(instance: Instance, sample: Sample) -> None:
 
 def run_import(instance: Instance, sample: Sample, *, ask_again: bool = False,
                batch_size: int = 500) -> RunView:
-    assert instance.imports is not None
     instance.imports.batch_size = batch_size
     table = read_table(sample.raw)
     run = instance.imports.create_run(instance.db, table, plan(ask_again=ask_again),

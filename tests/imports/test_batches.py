@@ -59,7 +59,6 @@ def test_a_crash_keeps_committed_batches_and_the_run_resumes(published: Instance
     assert (stopped.status, stopped.done_rows) == ("failed", 200)
     with published.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Subject)) == stopped.created
-    assert published.imports is not None
     done = published.imports.run(published.db, run.id, table, mail=published.mail, now=NOW)
     assert (done.status, done.done_rows) == ("done", 300)
     assert (done.created, done.merged, done.suppressed, done.rejected) == (270, 9, 6, 15)
@@ -72,7 +71,6 @@ def test_a_signup_during_an_import_gets_through(
     sample = make_sample(1000)
     table = read_table(sample.raw)
     imports = published.imports
-    assert imports is not None
     imports.batch_size = 100
     run = imports.create_run(published.db, table, plan(), actor="staff:test", now=NOW)
     started, signed_up = threading.Event(), threading.Event()

@@ -52,7 +52,7 @@ def test_the_whole_flow_with_an_excel_file(
         clock: Clock) -> None:  # noqa: F811
     publish(instance)
     instance.jobs.huey.immediate = True
-    sign_in(console, _staff(instance, make_staff, "marketer", totp=False), clock.now)
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
     uploaded = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                             files={"file": ("list.csv", EXCEL, "text/csv")},
                             follow_redirects=False)
@@ -96,7 +96,7 @@ def test_errors_stand_beside_their_fields_and_keep_the_input(
         console: TestClient, instance: Instance, make_staff: Maker, clock: Clock  # noqa: F811
 ) -> None:
     publish(instance)
-    sign_in(console, _staff(instance, make_staff, "marketer", totp=False), clock.now)
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
     empty = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                          files={"file": ("list.csv", b"", "text/csv")})
     assert empty.status_code == 422
@@ -131,7 +131,6 @@ def test_every_step_needs_the_import_permission(
         console: TestClient, instance: Instance, make_staff: Maker, clock: Clock,  # noqa: F811
         role: str, action: str) -> None:
     publish(instance)
-    assert instance.imports is not None
     draft, _ = instance.imports.upload(instance.db, make_sample(100).raw, actor="test",
                                        now=NOW)
     instance.imports.save_plan(instance.db, draft.id, plan(), now=NOW)

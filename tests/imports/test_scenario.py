@@ -18,7 +18,6 @@ def test_counts_and_report_are_exact(published: Instance) -> None:
     sample = make_sample(2000)
     suppress_sample(published, sample)
     run = run_import(published, sample)
-    assert published.imports is not None
     report = published.imports.report(published.db, run.id)
     assert (run.status, run.done_rows, run.total_rows) == ("done", 2000, 2000)
     assert (run.created, run.merged, run.suppressed, run.rejected) == (1800, 60, 40, 100)
@@ -37,7 +36,6 @@ def test_counts_and_report_are_exact(published: Instance) -> None:
 def test_report_download_holds_no_values(published: Instance) -> None:
     sample = make_sample(100)
     run = run_import(published, sample)
-    assert published.imports is not None
     text = published.imports.report_csv(published.db, run.id)
     assert text.startswith("\ufeffrow,column,reason\r\n2,E-Mail,")
     assert "person" not in text.lower()

@@ -97,7 +97,6 @@ def import_file(
                   f"'{table.delimiter}' between columns")
     with opened_instance(ctx) as instance:
         imports = instance.imports
-        assert imports is not None
         if dry_run:
             refused = imports.dry_run(instance.db, table, plan, now=now())
             for item in refused[:20]:

@@ -32,7 +32,6 @@ Column = Annotated[str, Form(max_length=200)]
 
 def _imports(instance: InstanceDep, active: ActiveSession) -> ImportsService:
     require(active.role, Permission.SUBJECTS_IMPORT)
-    assert instance.imports is not None
     return instance.imports
 
 

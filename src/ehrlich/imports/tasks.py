@@ -22,7 +22,6 @@ RUN_TASK = "imports.run"
 def run_upload(instance: Instance, run_id: str) -> None:
     """Run (or resume) the import of an uploaded file."""
     imports = instance.imports
-    assert imports is not None
     wrapped = imports.wrapped_key(instance.db, run_id)
     if wrapped is None:  # finished: its file is already shredded
         return
