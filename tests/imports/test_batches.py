@@ -18,8 +18,7 @@ from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.subjects.models import Subject
-from ehrlich.subjects.schemas import SubjectInput
-from ehrlich.subjects.service import Placed, SubjectsService
+from ehrlich.subjects.service import Placed, PreparedSubject, SubjectsService
 from tests.conftest import NOW
 from tests.consent.conftest import NEWSLETTER_EN
 from tests.imports.helpers import plan, suppress_sample
@@ -29,15 +28,15 @@ Auth = Callable[..., dict[str, str]]
 
 
 class CrashingSubjects(SubjectsService):
-    """Fails on the given call to `place_many`, after its inserts: a crash mid-batch."""
+    """Fails on the given call to `place_prepared`, after its inserts: a crash mid-batch."""
 
     def __init__(self, real: SubjectsService, crash_on: int) -> None:
         self.__dict__.update(real.__dict__)
         self.calls, self.crash_on = 0, crash_on
 
-    def place_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
-                   now: datetime) -> list[Placed]:
-        placed = super().place_many(session, rows, actor=actor, now=now)
+    def place_prepared(self, session: Session, prepared: Sequence[PreparedSubject], *,
+                       actor: str, now: datetime) -> list[Placed]:
+        placed = super().place_prepared(session, prepared, actor=actor, now=now)
         self.calls += 1
         if self.calls == self.crash_on:
             raise RuntimeError("power cut")

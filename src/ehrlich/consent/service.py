@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -284,17 +285,26 @@ def verify_chain(session: Session, subject_id: str, purpose: str, channel: str) 
     return expected == GENESIS and seen == len(by_id)
 
 
-def record_first_grants(session: Session, audit: AuditLog, grants: list[ConsentInput], *,
-                        actor: str, now: datetime) -> list[str]:
-    """`granted` for subjects created in this transaction, in bulk (an import's rows
-    with evidence); returns the event ids.
+@dataclass(frozen=True)
+class FirstGrants:
+    """`granted` events for new subjects, built and hashed before their transaction."""
 
-    A new subject has no state for any purpose, so each event starts its chain
-    (`none` → `active`) and no suppression can apply to the subject itself; the
-    caller has checked the address against the suppression list. A state that
-    exists after all makes the insert fail on its primary key, so nothing is
-    recorded twice. Events, states and audit entries go in three statements.
-    """
+    events: list[dict[str, Any]]
+    states: list[dict[str, Any]]
+    entries: list[AuditEvent]
+
+    def only(self, subject_ids: set[str]) -> FirstGrants:
+        """Those for these subjects (the ones a batch really created)."""
+        keep = [i for i, e in enumerate(self.events) if e["subject_id"] in subject_ids]
+        return FirstGrants([self.events[i] for i in keep], [self.states[i] for i in keep],
+                           [self.entries[i] for i in keep])
+
+
+def first_grants(grants: list[ConsentInput], *, actor: str, now: datetime) -> FirstGrants:
+    """`granted` for subjects that have no consent state yet (an import's new contacts
+    with evidence): each event starts its chain (`none` → `active`). Pure: the caller
+    records them with `record_first_grants` in the transaction that creates the subjects,
+    having checked the addresses against the suppression list."""
     events: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
     entries: list[AuditEvent] = []
@@ -325,9 +335,17 @@ def record_first_grants(session: Session, audit: AuditLog, grants: list[ConsentI
         entries.append(AuditEvent(actor, "consent.granted", data.subject_id, {
             "purpose": data.purpose, "channel": data.channel, "event": row["id"],
             "hash": row["hash"].hex()}))
-    if events:
+    return FirstGrants(events, states, entries)
+
+
+def record_first_grants(session: Session, audit: AuditLog, grants: FirstGrants, *,
+                        now: datetime) -> list[str]:
+    """Record prepared first grants: events, states and audit entries in three
+    statements. A state that exists after all makes the insert fail on its primary
+    key, so nothing is recorded twice. Returns the event ids."""
+    if grants.events:
         conn = session.connection()
-        conn.execute(_APPEND_EVENT, events)
-        conn.execute(insert(_STATES), states)
-        audit.record_many(session, entries, now=now)
-    return [e["id"] for e in events]
+        conn.execute(_APPEND_EVENT, grants.events)
+        conn.execute(insert(_STATES), grants.states)
+        audit.record_many(session, grants.entries, now=now)
+    return [e["id"] for e in grants.events]

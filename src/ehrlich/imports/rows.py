@@ -17,7 +17,7 @@ from ehrlich.consent.schemas import MAX_TEXT_CHARS
 from ehrlich.errors import InvalidInput
 from ehrlich.imports.schemas import ImportPlan
 from ehrlich.subjects.schemas import SubjectInput, plain_text
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.service import PreparedSubject, SubjectsService
 
 _GERMAN_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 MAX_EVIDENCE_CHARS = 500
@@ -42,8 +42,12 @@ class Evidence:
 class Accepted:
     row: int
     data: SubjectInput
-    email_index: bytes | None
+    prepared: PreparedSubject
     evidence: Evidence | None
+
+    @property
+    def email_index(self) -> bytes | None:
+        return self.prepared.email_index
 
 
 def parse_date(text: str, *, now: datetime) -> datetime:
@@ -135,14 +139,11 @@ class RowReader:
         except ValidationError as exc:
             error = exc.errors(include_input=False, include_url=False)[0]
             return Rejected(number, self._field_column(tuple(error["loc"])), error["msg"])
-        if not data.email and not data.phone:
-            return Rejected(number, mapping.email or mapping.phone or "email",
-                            "an email address or a phone number is required")
         try:
-            email_index = self._subjects.check_contact(data)
             evidence = self._evidence(cells)
+            prepared = self._subjects.prepare(data, now=self._now)
         except InvalidInput as exc:
             problem = exc.problems[0]
             return Rejected(number, self._columns.get(problem.field) or problem.field,
                             problem.reason)
-        return Accepted(number, data, email_index, evidence)
+        return Accepted(number, data, prepared, evidence)

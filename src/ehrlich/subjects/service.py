@@ -85,6 +85,19 @@ class Placed:
 
 
 @dataclass(frozen=True)
+class PreparedSubject:
+    """A new subject's rows, checked and sealed, waiting to be inserted."""
+
+    email_index: bytes | None
+    subject_row: dict[str, Any]
+    key_row: dict[str, Any]
+
+    @property
+    def subject_id(self) -> str:
+        return str(self.subject_row["id"])
+
+
+@dataclass(frozen=True)
 class _Contact:
     email: str | None
     phone: str | None
@@ -202,11 +215,6 @@ class SubjectsService:
         """The blind index of an address, for lookups by other domains (suppression)."""
         return blind_index(self._keyring, "email", normalise_email(email, field=field))
 
-    def check_contact(self, data: SubjectInput) -> bytes | None:
-        """Check a new subject's email and phone as `create` does; its email's blind index
-        (for imports, which refuse one row instead of the whole batch)."""
-        return self._contact(data.email, data.phone).email_index
-
     def id_for_email(self, session: Session, email: str, *, actor: str,
                      now: datetime) -> str:
         """The id of the subject with this address, found by its blind index; nothing
@@ -257,38 +265,46 @@ class SubjectsService:
                    now: datetime) -> list[Placed]:
         """Create subjects in one transaction; per row, the subject it created or, for
         an email already known (in the database or earlier in `rows`), the one it is."""
-        contacts: list[_Contact] = []
-        seen: set[bytes] = set()
+        prepared = []
         for number, data in enumerate(rows):
-            if not data.email and not data.phone:
-                raise InvalidInput.one(f"rows[{number}].email",
-                                       "an email address or a phone number is required")
             try:
-                contact = self._contact(data.email, data.phone)
+                prepared.append(self.prepare(data, now=now))
             except InvalidInput as exc:
                 raise InvalidInput.one(f"rows[{number}].{exc.problems[0].field}",
                                        exc.problems[0].reason) from exc
-            if contact.email_index is not None:
-                seen.add(contact.email_index)
-            contacts.append(contact)
+        return self.place_prepared(session, prepared, actor=actor, now=now)
+
+    def prepare(self, data: SubjectInput, *, now: datetime) -> PreparedSubject:
+        """Check a new subject's email and phone as `create` does and seal its fields,
+        without the database: bulk paths do this before their write transaction, so
+        the encryption does not hold the writer lock."""
+        if not data.email and not data.phone:
+            raise InvalidInput.one("email", "an email address or a phone number is required")
+        contact = self._contact(data.email, data.phone)
+        subject_row, key_row = self._new_rows(data, contact, now)
+        return PreparedSubject(contact.email_index, subject_row, key_row)
+
+    def place_prepared(self, session: Session, prepared: Sequence[PreparedSubject], *,
+                       actor: str, now: datetime) -> list[Placed]:
+        """Insert prepared subjects in one transaction, except those whose email is
+        known (in the database or earlier in `prepared`): those are placed with it."""
         known: dict[bytes, str] = {}
-        indexes = sorted(seen)
+        indexes = sorted({p.email_index for p in prepared if p.email_index is not None})
         for start in range(0, len(indexes), _LOOKUP_CHUNK):
             chunk = indexes[start:start + _LOOKUP_CHUNK]
             known.update((i, sid) for i, sid in session.execute(
                 select(Subject.email_index, Subject.id).where(Subject.email_index.in_(chunk))
             ) if i is not None)
         subject_rows, key_rows, placed = [], [], []
-        for data, contact in zip(rows, contacts, strict=True):
-            if contact.email_index is not None and contact.email_index in known:
-                placed.append(Placed(known[contact.email_index], created=False))
+        for item in prepared:
+            if item.email_index is not None and item.email_index in known:
+                placed.append(Placed(known[item.email_index], created=False))
                 continue
-            subject_row, key_row = self._new_rows(data, contact, now)
-            subject_rows.append(subject_row)
-            key_rows.append(key_row)
-            placed.append(Placed(subject_row["id"], created=True))
-            if contact.email_index is not None:
-                known[contact.email_index] = subject_row["id"]
+            subject_rows.append(item.subject_row)
+            key_rows.append(item.key_row)
+            placed.append(Placed(item.subject_id, created=True))
+            if item.email_index is not None:
+                known[item.email_index] = item.subject_id
         if subject_rows:
             session.connection().execute(insert(_SUBJECTS), subject_rows)
             session.connection().execute(insert(_DATA_KEYS), key_rows)
