@@ -138,7 +138,8 @@ class RowReader:
                                 source=self._plan.options.source)
         except ValidationError as exc:
             error = exc.errors(include_input=False, include_url=False)[0]
-            return Rejected(number, self._field_column(tuple(error["loc"])), error["msg"])
+            return Rejected(number, self._field_column(tuple(error["loc"])),
+                            error["msg"].removeprefix("Value error, "))
         try:
             evidence = self._evidence(cells)
             prepared = self._subjects.prepare(data, now=self._now)
