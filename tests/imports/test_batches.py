@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.schemas import RunView
 from ehrlich.imports.service import ImportsService
+from ehrlich.imports.uploads import upload_path
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.subjects.models import Subject
@@ -99,3 +100,16 @@ def test_a_signup_during_an_import_gets_through(
     assert outcome[0].created == 920
     with published.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Subject)) == 921
+
+
+def test_uploads_left_waiting_are_shredded(published: Instance) -> None:
+    imports = published.imports
+    draft, _ = imports.upload(published.db, make_sample(100).raw, actor="staff:test",
+                              now=NOW)
+    path = upload_path(published.settings.data_dir, draft.id)
+    assert path.exists()
+    assert imports.discard_stale(published.db, now=NOW + timedelta(hours=23)) == 0
+    assert imports.discard_stale(published.db, now=NOW + timedelta(hours=25)) == 1
+    assert not path.exists()
+    assert imports.wrapped_key(published.db, draft.id) is None
+    assert imports.view(published.db, draft.id).status == "failed"

@@ -25,10 +25,10 @@ import contextlib
 import csv
 import io
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -59,6 +59,8 @@ from ehrlich.storage.database import Database
 from ehrlich.subjects.service import SubjectsService
 
 BATCH_SIZE = 200
+DRAFT_LIFETIME = timedelta(days=1)
+FAILED_LIFETIME = timedelta(days=7)
 PREVIEW_ROWS = 5
 Progress = Callable[[RunView], None]
 
@@ -211,6 +213,25 @@ class ImportsService:
             run.status, run.updated_at = STATUS_READY, now
             self._audit.record(session, AuditEvent(actor, "import.start", run_id), now=now)
             return _view(run)
+
+    def discard_stale(self, db: Database, *, now: datetime,
+                      drafts_after: timedelta = DRAFT_LIFETIME,
+                      failed_after: timedelta = FAILED_LIFETIME) -> int:
+        """Shred the uploads of drafts never started and of stopped runs never resumed
+        (their keys and files); returns how many."""
+        with db.write() as session:
+            stale = list(session.execute(select(ImportRun).where(
+                ImportRun.wrapped_key.is_not(None),
+                or_(and_(ImportRun.status == STATUS_DRAFT,
+                         ImportRun.updated_at < now - drafts_after),
+                    and_(ImportRun.status == STATUS_FAILED,
+                         ImportRun.updated_at < now - failed_after)))).scalars())
+            for run in stale:
+                run.wrapped_key, run.status, run.updated_at = None, STATUS_FAILED, now
+                run.failure = "the uploaded file was deleted after waiting too long"
+        for run in stale:
+            discard_upload(self._data_dir, run.id)
+        return len(stale)
 
     def recent(self, db: Database, *, limit: int = 20) -> list[RunView]:
         with db.read() as session:
