@@ -97,6 +97,7 @@ def test_errors_stand_beside_their_fields_and_keep_the_input(
 ) -> None:
     publish(instance)
     sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    assert "Eine Liste importieren" in console.get("/admin/imports?lang=de").text
     empty = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                          files={"file": ("list.csv", b"", "text/csv")})
     assert empty.status_code == 422
