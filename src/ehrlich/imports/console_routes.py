@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from ehrlich.admin.deps import StaffDep, check_csrf
-from ehrlich.admin.i18n import language
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import negotiate
 from ehrlich.imports.csvfile import Table
 from ehrlich.imports.schemas import ColumnMapping, ImportPlan
 from ehrlich.imports.service import PREVIEW_ROWS, ImportsService, check_mapping
@@ -49,7 +49,7 @@ def _errors(exc: InvalidInput | ValidationError, prefix: str = "") -> dict[str, 
 def _render(request: Request, active: ActiveSession, template: str, context: dict[str, Any],
             status_code: int = 200) -> HTMLResponse:
     return page(request, f"imports/{template}", {
-        "m": texts_for(language(request)), "errors": {}, **context},
+        "m": texts_for(negotiate(request)), "errors": {}, **context},
         active=active, status_code=status_code)
 
 
@@ -151,7 +151,7 @@ def _evidence_page(request: Request, instance: InstanceDep, active: ActiveSessio
     return _render(request, active, "evidence.html", {
         "run_id": run_id, "mapping": mapping, "free": free, "purposes": purposes,
         "mail_on": imports.mail_on, "v": values or {"purpose": "newsletter", "language":
-                                                   language(request)},
+                                                   negotiate(request)},
         "errors": errors or {}}, status_code=status_code)
 
 
