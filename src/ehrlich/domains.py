@@ -25,6 +25,8 @@ from ehrlich.consent.ledger.renewal import ConsentRenewalMarker
 from ehrlich.consent.signup.service import build_signups
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.providers import open_keyring
+from ehrlich.imports import install as imports
+from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Core, Instance, check_database
 from ehrlich.jobs import build_queue
 from ehrlich.mail import tasks as mail_tasks
@@ -49,6 +51,7 @@ DOMAINS: tuple[Install, ...] = (
     subjects.install,
     notices.install,
     consent.install,
+    imports.install,
     mailroom.install,
     backup.install,
     auth.install,
@@ -86,13 +89,16 @@ def build_instance(settings: Settings, db: Database, keyring: Keyring, *,
     staff = StaffService(db, keyring, core.audit, core.subjects,
                          policies=staff_policies(settings), redis_url=settings.redis_url,
                          redis_prefix=settings.redis_prefix)
+    signups = build_signups(settings, db, keyring, core.audit, core.subjects, notice_service,
+                            staff.captcha)
     instance = Instance(
         settings=settings, db=db, keyring=keyring, audit=core.audit, ledger=core.ledger,
         subjects=core.subjects, jobs=jobs,
         backup=BackupService(settings, db, core.subjects, core.ledger, core.audit),
         notices=notice_service, staff=staff, mail=build_sender(settings, jobs, keyring),
-        signups=build_signups(settings, db, keyring, core.audit, core.subjects, notice_service,
-                              staff.captcha),
+        signups=signups,
+        imports=ImportsService(keyring, core.audit, core.subjects, notice_service, signups,
+                               data_dir=settings.data_dir),
         api_tokens=ApiTokenCache(settings.api_token_cache_seconds),
         contributions=core.contributions)
     mail_tasks.register(jobs, settings, keyring, db, core.contributions.send_checks)

@@ -23,6 +23,7 @@ from ehrlich.auth.service import StaffService
 from ehrlich.backup.service import BackupService
 from ehrlich.consent.signup.service import SignupService
 from ehrlich.crypto import Keyring
+from ehrlich.imports.service import ImportsService
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.interfaces import MailSender, SendCheck
 from ehrlich.notices.service import NoticesService
@@ -83,6 +84,7 @@ class Instance:
     staff: StaffService
     mail: MailSender
     signups: SignupService
+    imports: ImportsService
     api_tokens: ApiTokenCache
     contributions: Contributions
 

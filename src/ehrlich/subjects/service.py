@@ -138,6 +138,27 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Placed:
+    """Where a row of a bulk create went: a new subject, or the one with its email."""
+
+    subject_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class PreparedSubject:
+    """A new subject's rows, checked and sealed, waiting to be inserted."""
+
+    email_index: bytes | None
+    subject_row: dict[str, Any]
+    key_row: dict[str, Any]
+
+    @property
+    def subject_id(self) -> str:
+        return str(self.subject_row["id"])
+
+
+@dataclass(frozen=True)
 class _Contact:
     email: str | None
     phone: str | None
@@ -318,36 +339,54 @@ class SubjectsService:
     def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
                     now: datetime) -> BulkOutcome:
         """Create subjects in one transaction; rows whose email is known are skipped."""
-        prepared: list[tuple[SubjectInput, _Contact]] = []
-        seen: set[bytes] = set()
+        placed = self.place_many(session, rows, actor=actor, now=now)
+        created = sum(1 for p in placed if p.created)
+        return BulkOutcome(created=created, duplicates=len(rows) - created)
+
+    def place_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
+                   now: datetime) -> list[Placed]:
+        """Create subjects in one transaction; per row, the subject it created or, for
+        an email already known (in the database or earlier in `rows`), the one it is."""
+        prepared = []
         for number, data in enumerate(rows):
-            if not data.email and not data.phone:
-                raise InvalidInput.one(f"rows[{number}].email",
-                                       "an email address or a phone number is required")
             try:
-                contact = self._contact(data.email, data.phone)
+                prepared.append(self.prepare(data, now=now))
             except InvalidInput as exc:
                 raise InvalidInput.one(f"rows[{number}].{exc.problems[0].field}",
                                        exc.problems[0].reason) from exc
-            if contact.email_index is not None:
-                if contact.email_index in seen:
-                    continue
-                seen.add(contact.email_index)
-            prepared.append((data, contact))
-        known: set[bytes] = set()
-        indexes = sorted(seen)
+        return self.place_prepared(session, prepared, actor=actor, now=now)
+
+    def prepare(self, data: SubjectInput, *, now: datetime) -> PreparedSubject:
+        """Check a new subject's email and phone as `create` does and seal its fields,
+        without the database: bulk paths do this before their write transaction, so
+        the encryption does not hold the writer lock."""
+        if not data.email and not data.phone:
+            raise InvalidInput.one("email", "an email address or a phone number is required")
+        contact = self._contact(data.email, data.phone)
+        subject_row, key_row = self._new_rows(data, contact, now)
+        return PreparedSubject(contact.email_index, subject_row, key_row)
+
+    def place_prepared(self, session: Session, prepared: Sequence[PreparedSubject], *,
+                       actor: str, now: datetime) -> list[Placed]:
+        """Insert prepared subjects in one transaction, except those whose email is
+        known (in the database or earlier in `prepared`): those are placed with it."""
+        known: dict[bytes, str] = {}
+        indexes = sorted({p.email_index for p in prepared if p.email_index is not None})
         for start in range(0, len(indexes), _LOOKUP_CHUNK):
             chunk = indexes[start:start + _LOOKUP_CHUNK]
-            known.update(i for i in session.execute(
-                select(Subject.email_index).where(Subject.email_index.in_(chunk))
-            ).scalars() if i is not None)
-        subject_rows, key_rows = [], []
-        for data, contact in prepared:
-            if contact.email_index is not None and contact.email_index in known:
+            known.update((i, sid) for i, sid in session.execute(
+                select(Subject.email_index, Subject.id).where(Subject.email_index.in_(chunk))
+            ) if i is not None)
+        subject_rows, key_rows, placed = [], [], []
+        for item in prepared:
+            if item.email_index is not None and item.email_index in known:
+                placed.append(Placed(known[item.email_index], created=False))
                 continue
-            subject_row, key_row = self._new_rows(data, contact, now)
-            subject_rows.append(subject_row)
-            key_rows.append(key_row)
+            subject_rows.append(item.subject_row)
+            key_rows.append(item.key_row)
+            placed.append(Placed(item.subject_id, created=True))
+            if item.email_index is not None:
+                known[item.email_index] = item.subject_id
         if subject_rows:
             session.connection().execute(insert(_SUBJECTS), subject_rows)
             session.connection().execute(insert(_DATA_KEYS), key_rows)
@@ -356,7 +395,7 @@ class SubjectsService:
             self._audit.record(session, AuditEvent(
                 actor, "subject.create_many", f"batch:{ids[0]}",
                 {"count": len(ids), "subjects": ids}), now=now)
-        return BulkOutcome(created=len(subject_rows), duplicates=len(rows) - len(subject_rows))
+        return placed
 
     def get(self, session: Session, subject_id: str, *, actor: str, now: datetime,
             audited: bool = True) -> SubjectView:

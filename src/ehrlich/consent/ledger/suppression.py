@@ -8,6 +8,7 @@ all purposes, and that entry is never lifted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
@@ -20,6 +21,7 @@ from ehrlich.consent.models import ALL_PURPOSES, Suppression
 from ehrlich.subjects.ledger import ErasureRecord
 
 _SUPPRESSIONS = cast(Table, Suppression.__table__)
+_CHUNK = 500
 # Built once: every withdrawal and confirmation runs them.
 # Both databases keep the first entry when one exists, also against a concurrent insert.
 _ADD = {"sqlite": sqlite_insert(_SUPPRESSIONS).on_conflict_do_nothing(),
@@ -71,3 +73,16 @@ def suppressions_of(session: Session, email_index: bytes) -> list[Suppression]:
     return list(session.execute(select(Suppression).where(
         Suppression.email_index == email_index).order_by(Suppression.created_at)
     ).scalars())
+
+
+def suppressed_among(session: Session, email_indexes: Iterable[bytes], purpose: str
+                     ) -> set[bytes]:
+    """Which of these addresses are suppressed for the purpose or for all (for imports)."""
+    wanted = sorted(set(email_indexes))
+    found: set[bytes] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(session.connection().execute(
+            select(_SUPPRESSIONS.c.email_index).where(
+                _SUPPRESSIONS.c.email_index.in_(wanted[start:start + _CHUNK]),
+                _SUPPRESSIONS.c.purpose.in_([purpose, ALL_PURPOSES]))).scalars())
+    return found

@@ -50,7 +50,9 @@ TEMPLATE = "confirm_subscription"
 
 
 @dataclass(frozen=True)
-class _Pending:
+class PendingConfirmation:
+    """A confirmation mail to send once the transaction that recorded its requests commits."""
+
     to: Recipient
     language: str
     offers: list[Offer]
@@ -127,12 +129,12 @@ class SignupService:
             pending = self._request(session, data, wanted, published, method=method,
                                     evidence=evidence, now=now)
         if pending.requests:
-            self._send(mail, pending, now=now)
+            self.send_confirmation(mail, pending, now=now)
         return SignupReceipt(gpc_honoured=honoured)
 
     def _request(self, session: Session, data: SignupInput, wanted: list[Offer],
                  published: PublishedNotice, *, method: str, evidence: Evidence,
-                 now: datetime) -> _Pending:
+                 now: datetime) -> PendingConfirmation:
         to = self._subjects.create_recipient(session, SubjectInput(
             email=data.email, name=data.name, source=f"{SOURCE_PREFIX}{method}"),
             actor=ACTOR, now=now)
@@ -150,10 +152,38 @@ class SignupService:
             if outcome.event_id is not None:
                 requests[offer.purpose] = outcome.event_id
         controller = published.notice.controller
-        return _Pending(to=to, language=wanted[0].language, offers=wanted, requests=requests,
-                        controller_name=controller.name, controller_contact=controller.contact)
+        return PendingConfirmation(to=to, language=wanted[0].language, offers=wanted,
+                                   requests=requests, controller_name=controller.name,
+                                   controller_contact=controller.contact)
 
-    def _send(self, mail: MailSender, pending: _Pending, *, now: datetime) -> None:
+    def ask_again(self, session: Session, published: PublishedNotice, *, to: Recipient,
+                  purpose: str, language: str, extra: dict[str, str],
+                  actor: str, now: datetime) -> PendingConfirmation | None:
+        """Re-permission for an imported contact without evidence: record `requested`
+        with the published text (method `admin`, `extra` naming the import) and return
+        the confirmation mail to send after commit; None when nothing is to confirm."""
+        offer = offer_map(published, language).get(purpose)
+        if offer is None:
+            raise InvalidInput.one("purpose", f"{purpose!r} is not a consent purpose of the "
+                                   "published notice that can be signed up for by email")
+        if current_state(session, to.subject_id, offer.purpose, offer.channel) == "active":
+            return None
+        outcome = record_consent(session, self._audit, ConsentInput(
+            subject_id=to.subject_id, purpose=offer.purpose, channel=offer.channel,
+            action="requested", method="admin", notice_version=published.info.number,
+            notice_hash=f"sha256:{published.info.sha256}", language=offer.language,
+            text_shown=offer.text, extra=extra), actor=actor, now=now)
+        if outcome.event_id is None:
+            return None
+        controller = published.notice.controller
+        return PendingConfirmation(to=to, language=offer.language,
+                                   offers=[offer], requests={offer.purpose: outcome.event_id},
+                                   controller_name=controller.name,
+                                   controller_contact=controller.contact)
+
+    def send_confirmation(self, mail: MailSender, pending: PendingConfirmation, *,
+                          now: datetime) -> None:
+        """The double opt-in mail with the confirm and one-click cancel links."""
         base = self._settings.base_url.rstrip("/")
         days = self._settings.consent_confirm_days
         purposes = sorted(pending.requests)

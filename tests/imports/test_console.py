@@ -1,0 +1,162 @@
+"""The import pages: upload → columns with a preview → evidence → confirm → progress and
+report, errors beside their fields, and the `subjects.import` permission on every step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ehrlich.admin.deps import guide_of
+from ehrlich.imports.csvfile import read_table
+from ehrlich.instance.service import Instance
+from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
+    Clock,
+    Staff,
+    clock,
+    console,
+    form_value,
+    settings,
+    sign_in,
+)
+from tests.conftest import NOW
+from tests.consent.conftest import publish
+from tests.imports.helpers import plan
+from tests.imports.sample import make_sample
+
+Maker = Callable[..., Staff]
+EXCEL = ("E-Mail;Name;Kundennummer;Opt-in-Quelle\r\n"
+         "jürgen@example.org;Jürgen Müller;1;Laden\r\n"
+         "not-an-address;Anna Schäfer;2;\r\n"
+         "=cmd|' /C calc'!A0;Formel;3;\r\n"
+         "bärbel@example.org;=1+1;4;\r\n").encode("cp1252")
+
+
+def _staff(instance: Instance, maker: Maker, role: str, **options: bool) -> Staff:
+    """A staff member who has read the guide as it reads with the published notice."""
+    staff = maker(role, **options)
+    with instance.db.write() as session:
+        instance.staff.users.acknowledge_guide(session, staff.id,
+                                               guide_of(instance).hash, now=NOW)
+    return staff
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    return form_value(client.get(path).text, "csrf")
+
+
+def test_the_whole_flow_with_an_excel_file(
+        console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    publish(instance)
+    instance.jobs.huey.immediate = True
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    uploaded = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
+                            files={"file": ("list.csv", EXCEL, "text/csv")},
+                            follow_redirects=False)
+    assert uploaded.status_code == 303, uploaded.text
+    columns_path = uploaded.headers["location"]
+    columns = console.get(columns_path).text
+    assert "Windows-1252" in columns
+    assert "Jürgen Müller" in columns
+    assert '<option value="E-Mail" selected>' in columns  # guessed from the name
+    evidence = console.post(columns_path, data={
+        "csrf": form_value(columns, "csrf"), "email": "E-Mail", "name": "Name",
+        "attributes": ["Kundennummer"]})
+    assert evidence.status_code == 200
+    assert '<option value="Opt-in-Quelle">' in evidence.text
+    run_path = columns_path.removesuffix("/columns")
+    planned = console.post(f"{run_path}/plan", data={
+        "csrf": form_value(evidence.text, "csrf"), "email": "E-Mail", "name": "Name",
+        "attributes": "Kundennummer", "source": "Shop list 2024", "purpose": "newsletter",
+        "lang": "en", "source_column": "Opt-in-Quelle"}, follow_redirects=False)
+    assert planned.status_code == 303, planned.text
+    confirm = console.get(f"{run_path}/confirm").text
+    assert "2 rows will be rejected" in confirm
+    started = console.post(f"{run_path}/start", data={"csrf": form_value(confirm, "csrf")},
+                           follow_redirects=False)
+    assert started.headers["location"] == run_path
+    done = console.get(run_path).text
+    assert '<td class="num" data-count="created">2</td>' in done
+    assert '<td class="num" data-count="with_evidence">1</td>' in done
+    assert "import-progress.js" not in done  # finished: nothing to poll
+    report = console.get(f"{run_path}/report.csv")
+    assert report.headers["content-disposition"].startswith("attachment;")
+    assert report.content.decode("utf-8-sig").splitlines() == [
+        "row,column,reason",
+        "3,E-Mail,is not a valid email address (An email address must have an @-sign.)",
+        "4,E-Mail,is not a valid email address (An email address must have an @-sign.)"]
+    progress = console.get(f"{run_path}/progress").json()
+    assert (progress["status"], progress["percent"], progress["rejected"]) == ("done", 100, 2)
+
+
+def test_errors_stand_beside_their_fields_and_keep_the_input(
+        console: TestClient, instance: Instance, make_staff: Maker, clock: Clock  # noqa: F811
+) -> None:
+    publish(instance)
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    assert "Eine Liste importieren" in console.get("/admin/imports?lang=de").text
+    empty = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
+                         files={"file": ("list.csv", b"", "text/csv")})
+    assert empty.status_code == 422
+    assert '<p class="field-error" id="file-error">is empty</p>' in empty.text
+    assert 'aria-describedby="file-error file-hint"' in empty.text
+    uploaded = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
+                            files={"file": ("list.csv", EXCEL, "text/csv")},
+                            follow_redirects=False)
+    columns_path = uploaded.headers["location"]
+    csrf = _csrf(console, columns_path)
+    unmapped = console.post(columns_path, data={"csrf": csrf, "name": "Name"})
+    assert unmapped.status_code == 422
+    assert "map a column to email or to phone" in unmapped.text
+    assert '<option value="Name" selected>' in unmapped.text
+    run_path = columns_path.removesuffix("/columns")
+    nameless = console.post(f"{run_path}/plan", data={
+        "csrf": csrf, "email": "E-Mail", "source": "", "purpose": "newsletter",
+        "lang": "en", "date_column": "Opt-in-Quelle"})
+    assert nameless.status_code == 422
+    assert "String should have at least 1 character" in nameless.text
+    assert '<option value="Opt-in-Quelle" selected>' in nameless.text
+
+
+ALLOWED = {"owner", "admin", "marketer"}
+ACTIONS = ["list", "upload", "columns", "choose", "plan", "confirm", "start", "progress",
+           "poll", "report"]
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "marketer", "support", "auditor"])
+@pytest.mark.parametrize("action", ACTIONS)
+def test_every_step_needs_the_import_permission(
+        console: TestClient, instance: Instance, make_staff: Maker, clock: Clock,  # noqa: F811
+        role: str, action: str) -> None:
+    publish(instance)
+    draft, _ = instance.imports.upload(instance.db, make_sample(100).raw, actor="test",
+                                       now=NOW)
+    instance.imports.save_plan(instance.db, draft.id, plan(), now=NOW)
+    done = instance.imports.create_run(instance.db, read_table(make_sample(100).raw), plan(),
+                                       actor="test", now=NOW)
+    sign_in(console, _staff(instance, make_staff, role), clock.now)
+    csrf = form_value(console.get("/admin/account").text, "csrf")
+    base = f"/admin/imports/{draft.id}"
+    form = {"csrf": csrf, "email": "E-Mail", "source": "x"}
+    calls = {
+        "list": lambda: console.get("/admin/imports"),
+        "upload": lambda: console.post("/admin/imports", data={"csrf": csrf}, files={
+            "file": ("l.csv", EXCEL, "text/csv")}, follow_redirects=False),
+        "columns": lambda: console.get(f"{base}/columns"),
+        "choose": lambda: console.post(f"{base}/columns", data=form),
+        "plan": lambda: console.post(f"{base}/plan", data=form, follow_redirects=False),
+        "confirm": lambda: console.get(f"{base}/confirm"),
+        "start": lambda: console.post(f"{base}/start", data={"csrf": csrf},
+                                      follow_redirects=False),
+        "progress": lambda: console.get(f"/admin/imports/{done.id}"),
+        "poll": lambda: console.get(f"/admin/imports/{done.id}/progress"),
+        "report": lambda: console.get(f"/admin/imports/{done.id}/report.csv"),
+    }
+    instance.jobs.huey.immediate = True
+    status = calls[action]().status_code
+    if role in ALLOWED:
+        assert status in (200, 303)
+    else:
+        assert status == 403
