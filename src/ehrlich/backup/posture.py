@@ -1,10 +1,13 @@
-"""Posture checks: a recent verified backup exists; the recovery key left the machine."""
+"""Posture checks: a recent verified backup exists; the recovery key left the machine;
+backups go to two destinations, one off-site."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from ehrlich.backup.keys import recovery_identity_path
+from ehrlich.backup.stores import default_destination, second_destination
 from ehrlich.i18n import N_
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
@@ -45,3 +48,27 @@ def recovery_key_offline(ctx: PostureContext) -> Finding:
                        N_("copy it to offline storage (printed, or a USB key in a safe), "
                           "check the copy, then delete it here"), {"path": path})
     return Finding(Status.PASS, N_("not found beside the key file"))
+
+
+def _off_site(url: str) -> bool:
+    return urlsplit(url).scheme in ("sftp", "s3")
+
+
+@check("backup.two_destinations", N_("Backups go to two destinations, one off-site"))
+def two_destinations(ctx: PostureContext) -> Finding:
+    settings = ctx.instance.backup.settings
+    first = settings.backup_destination or default_destination(settings)
+    second = second_destination(settings)
+    if second is None:
+        return Finding(Status.WARN, N_("backups go to {first} only: one lost disk or one "
+                                       "compromised host can take every copy"),
+                       N_("set backup_second_destination to an off-site store "
+                          "(sftp://USER@HOST/PATH or s3://BUCKET/PREFIX)"), {"first": first})
+    if not (_off_site(first) or _off_site(second)):
+        return Finding(Status.WARN, N_("both destinations ({first}, {second}) are directories "
+                                       "on mounted or local disks"),
+                       N_("make one of them off-site (SFTP or S3) on another machine"),
+                       {"first": first, "second": second})
+    return Finding(Status.PASS, N_("each backup goes to {first} and {second}"),
+                   params={"first": first, "second": second})
+

@@ -58,7 +58,7 @@ def _is_live(url: str) -> bool:
 def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
     """Replace the target's contents with the dump; returns the restored row counts."""
     if opened.member == snapshot.SQLITE_MEMBER:
-        conn = snapshot.sqlite_from_dump(opened.dump)
+        conn = snapshot.sqlite_open_dump(opened.dump.path)
         try:
             counts = snapshot.sqlite_counts(conn)
             snapshot.sqlite_restore(conn, Path(make_url(url).database or ""))
@@ -115,9 +115,21 @@ def restore_backup(core: Core, backup_id: str, *, identity_file: Path,
     records = _ledger_records(ledger)
     store = open_store(settings)
     try:
-        opened = open_backup(store, backup_id, keys.load_identity(identity_file))
+        with open_backup(store, backup_id, keys.load_identity(identity_file),
+                         public_key=keys.signing_public_key(settings.backup_signing_public_key),
+                         work_dir=snapshot.work_directory(settings.data_dir)) as opened:
+            return _restore_opened(settings, opened, records, target_url=target_url,
+                                   force=force, now=now, actor=actor, keyring=keyring,
+                                   ledger=ledger, subjects=subjects, audit=audit)
     finally:
         store.close()
+
+
+def _restore_opened(settings: Settings, opened: OpenedBackup, records: list[ErasureRecord], *,
+                    target_url: str | None, force: bool, now: datetime, actor: str,
+                    keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
+                    audit: AuditLog) -> RestoreReport:
+    backup_id = opened.manifest.backup_id
     if len(records) < opened.manifest.ledger.entries:
         raise RestoreRefused(
             f"the erasure ledger {ledger.path} holds {len(records)} erasures but held "

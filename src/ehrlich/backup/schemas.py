@@ -43,7 +43,11 @@ class Manifest(BaseModel):
 
 
 class Sidecar(BaseModel):
-    """`ID.manifest.json` beside the archive, written last: its presence means complete."""
+    """`ID.manifest.json` beside the archive, written last: its presence means complete.
+
+    Signed, and naming its backup and archive, so that an edited, forged or
+    swapped manifest is detected (see `reading.read_sidecar`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +56,8 @@ class Sidecar(BaseModel):
     archive_size: int = Field(ge=0)
     archive_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     recipients: list[str]
+    signature: str = ""
+    """Ed25519 (base64) over everything above, by the instance's backup signing key."""
 
 
 class BackupListing(BaseModel):
