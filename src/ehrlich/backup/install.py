@@ -11,3 +11,4 @@ def install(registry: Registry) -> None:
     registry.add_check(posture.recent_verified_backup)
     registry.add_check(posture.recovery_key_offline)
     registry.add_check(posture.two_destinations)
+    registry.add_check(posture.signed_manifests)

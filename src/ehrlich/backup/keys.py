@@ -24,6 +24,7 @@ from pyrage import x25519
 from ehrlich.crypto import SigningKey
 from ehrlich.crypto.signing import parse_public_key
 from ehrlich.errors import ConfigurationError
+from ehrlich.settings import Settings
 
 OPERATIONS_IDENTITY = "backup-operations.agekey"
 RECOVERY_IDENTITY = "backup-recovery.agekey"
@@ -106,13 +107,38 @@ def signing_public_key(value: str) -> bytes:
     """The configured public key that every manifest's signature must match."""
     if not value.strip():
         raise ConfigurationError(
-            "backup_signing_public_key is not set; `ehrlich init` writes it into ehrlich.toml "
-            f"(it is the `# public key:` line of {SIGNING_KEY} beside the key file)")
+            "backup_signing_public_key is not set; run `ehrlich backup signing-key create` "
+            f"(or copy the `# public key:` line of {SIGNING_KEY} beside the key file)")
     return parse_public_key(value.strip(), setting="backup_signing_public_key")
 
 
 def default_signing_key_path(key_file: Path) -> Path:
     return key_file.parent / SIGNING_KEY
+
+
+def signing_key_path(settings: Settings) -> Path:
+    return settings.backup_signing_key or default_signing_key_path(settings.key_file)
+
+
+def add_signing_key(settings: Settings, config_file: Path) -> tuple[Path, str]:
+    """Give an instance made before signing its key: write it (0600, beside the backup
+    identities, outside the data directory) and its public half into `config_file`.
+    Refuses to replace a key: backups signed with it would no longer verify."""
+    path = signing_key_path(settings)
+    if settings.backup_signing_public_key.strip():
+        raise ConfigurationError("backup_signing_public_key is already set; refusing to "
+                                 "replace the key that signs this instance's backups")
+    if path.absolute().is_relative_to(settings.data_dir.absolute()):
+        raise ConfigurationError(f"the backup signing key {path} would be inside the data "
+                                 "directory; set backup_signing_key to a path outside it")
+    public_key = _write_signing_key(path)  # refuses an existing file
+    text = config_file.read_text() if config_file.exists() else ""
+    line = f"backup_signing_public_key = {json.dumps(public_key)}\n"
+    with config_file.open("a") as fh:
+        fh.write(("" if text.endswith("\n") or not text else "\n") + line)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path, public_key
 
 
 def load_identity(path: Path) -> x25519.Identity:

@@ -1,12 +1,12 @@
 """Posture checks: a recent verified backup exists; the recovery key left the machine;
-backups go to two destinations, one off-site."""
+backups go to two destinations, one off-site; manifests are signed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from ehrlich.backup.keys import recovery_identity_path
+from ehrlich.backup.keys import recovery_identity_path, signing_key_path
 from ehrlich.backup.stores import default_destination, second_destination
 from ehrlich.i18n import N_
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
@@ -72,3 +72,20 @@ def two_destinations(ctx: PostureContext) -> Finding:
     return Finding(Status.PASS, N_("each backup goes to {first} and {second}"),
                    params={"first": first, "second": second})
 
+
+@check("backup.signed", N_("Backup manifests are signed by this instance"))
+def signed_manifests(ctx: PostureContext) -> Finding:
+    settings = ctx.instance.settings
+    path = signing_key_path(settings)
+    if not settings.backup_signing_public_key.strip():
+        return Finding(Status.FAIL, N_("this instance has no backup signing key (it was made "
+                                       "before backups were signed): no backup can be made"),
+                       N_("run `ehrlich backup signing-key create`"))
+    if not path.exists():
+        return Finding(Status.FAIL, N_("the backup signing key {path} is missing: no backup "
+                                       "can be made"),
+                       N_("put the key back from where the backup identities are kept; "
+                          "without it, move backup_signing_public_key out of the "
+                          "configuration and run `ehrlich backup signing-key create`"),
+                       {"path": path})
+    return Finding(Status.PASS, N_("each manifest is signed with {path}"), params={"path": path})

@@ -25,7 +25,7 @@ from pyrage import x25519
 
 from ehrlich.backup import snapshot
 from ehrlich.backup.archive import MANIFEST_MEMBER, HashingReader, unpack
-from ehrlich.backup.errors import BackupDamaged, BackupNotFound
+from ehrlich.backup.errors import BackupDamaged, BackupNotFound, BackupUnsigned
 from ehrlich.backup.interfaces import BackupStore
 from ehrlich.backup.schemas import ARCHIVE_SUFFIX, SIDECAR_SUFFIX, Manifest, Sidecar
 from ehrlich.crypto import SignatureInvalid, SigningKey, verify_signature
@@ -56,8 +56,13 @@ def sign_sidecar(sidecar: Sidecar, key: SigningKey) -> Sidecar:
     return sidecar.model_copy(update={"signature": key.sign(signed_bytes(sidecar))})
 
 
-def read_sidecar(store: BackupStore, backup_id: str, public_key: bytes) -> Sidecar:
-    """The signed manifest beside the archive, checked to be this instance's and this id's."""
+def read_sidecar(store: BackupStore, backup_id: str, public_key: bytes | None, *,
+                 allow_unsigned: bool = False) -> Sidecar:
+    """The signed manifest beside the archive, checked to be this instance's and this id's.
+
+    A manifest made before signing (no signature field at all) is refused unless
+    `allow_unsigned`; one that has the field must carry this instance's signature.
+    `public_key` is None on an instance that has no signing key yet."""
     name = backup_id + SIDECAR_SUFFIX
     if store.size(name) is None:
         if store.size(backup_id + ARCHIVE_SUFFIX) is None:
@@ -71,18 +76,33 @@ def read_sidecar(store: BackupStore, backup_id: str, public_key: bytes) -> Sidec
     except ValidationError as exc:
         raise BackupDamaged(f"the manifest of backup {backup_id} is damaged: "
                             f"{exc.errors()[0]['msg']}") from exc
-    try:
-        verify_signature(public_key, sidecar.signature, signed_bytes(sidecar))
-    except SignatureInvalid as exc:
-        raise BackupDamaged(f"the manifest of backup {backup_id} at {store.url} does not "
-                            "carry this instance's signature: it was forged or altered "
-                            "(check backup_signing_public_key)") from exc
+    if not sidecar.signed:
+        if not allow_unsigned:
+            raise BackupUnsigned(f"backup {backup_id} at {store.url} is unsigned (made before "
+                                 "signing): nothing proves this instance made it; verify or "
+                                 "restore it only with --allow-unsigned")
+    elif public_key is None:
+        raise BackupDamaged(f"the manifest of backup {backup_id} at {store.url} is signed but "
+                            "this instance has no backup_signing_public_key to check it: run "
+                            "`ehrlich backup signing-key create` or restore the configuration")
+    else:
+        _check_signature(sidecar, backup_id, store, public_key)
     if sidecar.manifest.backup_id != backup_id or \
             sidecar.archive != backup_id + ARCHIVE_SUFFIX:
         raise BackupDamaged(f"the manifest stored as backup {backup_id} at {store.url} is "
                             f"that of backup {sidecar.manifest.backup_id}: backups were "
                             "swapped or renamed at the destination")
     return sidecar
+
+
+def _check_signature(sidecar: Sidecar, backup_id: str, store: BackupStore,
+                     public_key: bytes) -> None:
+    try:
+        verify_signature(public_key, sidecar.signature or "", signed_bytes(sidecar))
+    except SignatureInvalid as exc:
+        raise BackupDamaged(f"the manifest of backup {backup_id} at {store.url} does not "
+                            "carry this instance's signature: it was forged or altered "
+                            "(check backup_signing_public_key)") from exc
 
 
 def check_archive(store: BackupStore, sidecar: Sidecar) -> None:
@@ -105,9 +125,10 @@ def check_archive(store: BackupStore, sidecar: Sidecar) -> None:
 
 @contextlib.contextmanager
 def open_backup(store: BackupStore, backup_id: str, identity: x25519.Identity, *,
-                public_key: bytes, work_dir: Path) -> Iterator[OpenedBackup]:
+                public_key: bytes | None, work_dir: Path,
+                allow_unsigned: bool = False) -> Iterator[OpenedBackup]:
     """The backup checked and its dump on disk; the dump is removed afterwards."""
-    sidecar = read_sidecar(store, backup_id, public_key)
+    sidecar = read_sidecar(store, backup_id, public_key, allow_unsigned=allow_unsigned)
     label = f"backup {backup_id}"
     size = store.size(sidecar.archive)
     if size is None:

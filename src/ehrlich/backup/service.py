@@ -77,12 +77,18 @@ class BackupService:
         return snapshot.work_directory(self.settings.data_dir)
 
     @property
-    def public_key(self) -> bytes:
+    def public_key(self) -> bytes | None:
+        """The key every signed manifest must match; None before a signing key was made."""
+        if not self.settings.backup_signing_public_key.strip():
+            return None
         return keys.signing_public_key(self.settings.backup_signing_public_key)
 
     def _signing_key(self) -> SigningKey:
-        path = (self.settings.backup_signing_key
-                or keys.default_signing_key_path(self.settings.key_file))
+        path = keys.signing_key_path(self.settings)
+        if not self.settings.backup_signing_public_key.strip():
+            raise ConfigurationError("this instance has no backup signing key yet (it was made "
+                                     "before backups were signed): run `ehrlich backup "
+                                     "signing-key create`")
         key = keys.load_signing_key(path)
         if key.public_key != self.settings.backup_signing_public_key.strip():
             raise ConfigurationError(f"the backup signing key {path} does not match "
@@ -195,13 +201,14 @@ class BackupService:
     # -- list and prune ------------------------------------------------------------
 
     def sidecars(self, store: BackupStore) -> list[Sidecar]:
-        """Complete backups (a readable manifest signed by this instance), oldest first."""
+        """Complete backups (a readable manifest signed by this instance, or one made
+        before signing, which has no signature at all), oldest first."""
         found, public_key = [], self.public_key
         for name in store.names():
             if name.endswith(SIDECAR_SUFFIX):
                 try:
                     found.append(read_sidecar(store, name.removesuffix(SIDECAR_SUFFIX),
-                                              public_key))
+                                              public_key, allow_unsigned=True))
                 except IntegrityFailure:
                     continue  # `verify` names the problem; a listing stays readable
         return sorted(found, key=lambda s: (s.manifest.created_at, s.manifest.backup_id))
@@ -224,7 +231,7 @@ class BackupService:
                 backup_id=s.manifest.backup_id, created_at=s.manifest.created_at,
                 size=s.archive_size, destination=store.url,
                 verified="never" if check is None else ("ok" if check.ok else "failed"),
-                verified_at=check.at if check else None))
+                verified_at=check.at if check else None, signed=s.signed))
         return rows
 
     def prune(self, *, now: datetime, actor: str = "system") -> list[str]:
@@ -260,24 +267,31 @@ class BackupService:
         return found[-1].manifest.backup_id
 
     def verify(self, backup_id: str, *, now: datetime, identity_file: Path | None = None,
-               actor: str = "system") -> VerifyReport:
-        """Hash, decrypt, restore into scratch, compare counts, replay erasures; record it."""
+               actor: str = "system", allow_unsigned: bool = False) -> VerifyReport:
+        """Hash, decrypt, restore into scratch, compare counts, replay erasures; record it.
+
+        A backup made before signing is refused unless `allow_unsigned`; when it is
+        verified that way, the audit entry says so."""
         try:
-            report = self._verify(backup_id, identity_file or self.identity_file, now=now)
+            report = self._verify(backup_id, identity_file or self.identity_file, now=now,
+                                  allow_unsigned=allow_unsigned)
         except IntegrityFailure as exc:
             self._record(backup_id, ok=False, detail=exc.message, now=now, actor=actor)
             raise
-        self._record(backup_id, ok=True, detail=report.detail, now=now, actor=actor)
+        self._record(backup_id, ok=True, detail=report.detail, now=now, actor=actor,
+                     unsigned=not report.signed)
         return report
 
-    def _verify(self, backup_id: str, identity_file: Path, *, now: datetime) -> VerifyReport:
+    def _verify(self, backup_id: str, identity_file: Path, *, now: datetime,
+                allow_unsigned: bool) -> VerifyReport:
         identity = keys.load_identity(identity_file)
         stores = self.stores()
         try:
             records = list(self._ledger.records())
             server = self.settings.backup_scratch_database_url or self._db.url
             with open_backup(stores[0], backup_id, identity, public_key=self.public_key,
-                             work_dir=self.work_dir) as opened, \
+                             work_dir=self.work_dir, allow_unsigned=allow_unsigned
+                             ) as opened, \
                     scratch_database(opened, server_url=server) as engine:
                 counts = counts_of(engine)
                 check_counts(opened, counts)
@@ -286,7 +300,8 @@ class BackupService:
                 again = in_session(engine, lambda s: self._subjects.replay_erasures(
                     s, records, now=now))
             for other in stores[1:]:  # the same signed bytes: what restored above is there
-                sidecar = read_sidecar(other, backup_id, self.public_key)
+                sidecar = read_sidecar(other, backup_id, self.public_key,
+                                       allow_unsigned=allow_unsigned)
                 if sidecar.archive_sha256 != opened.sidecar.archive_sha256:
                     raise BackupDamaged(f"backup {backup_id} differs between {stores[0].url} "
                                         f"and {other.url}")
@@ -298,19 +313,25 @@ class BackupService:
             raise BackupDamaged(f"backup {backup_id}: {again} erasures did not hold after "
                                 "replaying the ledger")
         where = " and ".join(s.url for s in stores)
+        manifest = "signed manifest" if opened.sidecar.signed else \
+            "UNSIGNED manifest (made before signing)"
         return VerifyReport(
             backup_id=backup_id, ok=True, row_counts=counts, erasures_replayed=replayed,
+            signed=opened.sidecar.signed,
             detail=f"{sum(counts.values())} rows in {len(counts)} tables match the manifest; "
-                   f"{replayed} erasures replayed and holding; signed manifest and archive "
+                   f"{replayed} erasures replayed and holding; {manifest} and archive "
                    f"checked at {where}")
 
     def _record(self, backup_id: str, *, ok: bool, detail: str, now: datetime,
-                actor: str) -> None:
+                actor: str, unsigned: bool = False) -> None:
+        details: dict[str, object] = {"ok": ok}
+        if unsigned:
+            details["unsigned"] = True  # accepted with --allow-unsigned
         with self._db.write() as session:
             session.add(BackupVerification(backup_id=backup_id, at=now, ok=ok,
                                            detail=detail[:2000]))
             self._audit.record(session, AuditEvent(actor, "backup.verify", backup_id,
-                                                   {"ok": ok}), now=now)
+                                                   details), now=now)
 
     # -- the scheduled job ------------------------------------------------------------
 
