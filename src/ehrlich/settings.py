@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     backup_ssh_key: Path | None = None
     backup_ssh_known_hosts: Path | None = None
     backup_scratch_database_url: str = ""
+    # A second destination (ideally off-site: SFTP or S3); each backup goes to both.
+    backup_second_destination: str = ""
+    # Ed25519: the private key signs manifests (default beside the key file); the public
+    # key, which `ehrlich init` writes into the configuration, checks them.
+    backup_signing_key: Path | None = None
+    backup_signing_public_key: str = ""
 
     @classmethod
     def settings_customise_sources(

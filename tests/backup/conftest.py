@@ -5,9 +5,16 @@ PostgreSQL half skips (fails in CI)."""
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
+import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from ehrlich.backup.keys import default_identity_path, recovery_identity_path
@@ -17,7 +24,7 @@ from ehrlich.errors import ConfigurationError
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.subjects.schemas import SubjectInput
-from tests.conftest import NOW, service_unavailable
+from tests.conftest import NOW, service_unavailable, system_program
 from tests.instances import InstanceTemplates, PostgresServer
 
 
@@ -80,3 +87,69 @@ def empty_target(database_kind: str, tmp_path: Path, request: pytest.FixtureRequ
     name = server.new_name("ehrlich_restore_")
     yield server.create(name)
     server.discard(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    """A real OpenSSH server on a loopback port; yields (url, client key, known_hosts)."""
+    sshd_binary = system_program("sshd", "openssh-server")
+    keygen = system_program("ssh-keygen", "openssh-client")
+    ssh = tmp_path / "ssh"
+    ssh.mkdir()
+    for name in ("host_key", "client_key"):
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / name)],
+                       check=True)
+    (ssh / "authorized_keys").write_text((ssh / "client_key.pub").read_text())
+    port = _free_port()
+    (ssh / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1\nHostKey {ssh / 'host_key'}\n"
+        f"AuthorizedKeysFile {ssh / 'authorized_keys'}\nPidFile {ssh / 'sshd.pid'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "StrictModes no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n")
+    if os.geteuid() == 0:  # run as root, sshd wants its privilege-separation directory
+        Path("/run/sshd").mkdir(exist_ok=True)
+    log = ssh / "sshd.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen([sshd_binary, "-D", "-e", "-f",
+                                   str(ssh / "sshd_config"), "-p", str(port)], stderr=log_file)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                time.sleep(0.05)
+        host_key = (ssh / "host_key.pub").read_text().split()
+        (ssh / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+        url = f"sftp://{getpass.getuser()}@127.0.0.1:{port}{tmp_path / 'remote' / 'backups'}"
+        yield url, ssh / "client_key", ssh / "known_hosts"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's S3 server in a thread, spoken to over real HTTP on a loopback port."""
+    from moto.server import ThreadedMotoServer
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint)
+    bucket = f"ehrlich-{uuid.uuid4().hex[:12]}"  # moto keeps state per process
+    client.create_bucket(Bucket=bucket)
+    client.close()
+    yield f"s3://{bucket}/site-a?endpoint={endpoint}&region=us-east-1"
+    server.stop()

@@ -8,7 +8,9 @@ import pytest
 from pyrage import x25519
 
 from ehrlich.backup.errors import BackupDamaged, WrongIdentity
+from ehrlich.backup.keys import default_signing_key_path, load_signing_key
 from ehrlich.backup.models import BackupVerification
+from ehrlich.backup.reading import sign_sidecar
 from ehrlich.backup.schemas import Sidecar
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
@@ -29,6 +31,12 @@ def made(instance: Instance) -> Sidecar:
 
 def _archive(instance: Instance, sidecar: Sidecar) -> Path:
     return Path(instance.backup.store().url) / sidecar.archive
+
+
+def _signed(instance: Instance, sidecar: Sidecar) -> str:
+    """Signed with the instance's own key: the checks below the signature still hold."""
+    key = load_signing_key(default_signing_key_path(instance.settings.key_file))
+    return sign_sidecar(sidecar, key).model_dump_json()
 
 
 def _outcomes(instance: Instance) -> list[tuple[bool, str]]:
@@ -57,7 +65,7 @@ def test_truncated_archive(instance: Instance, made: Sidecar) -> None:
 
 
 def test_truncated_archive_with_matching_manifest(instance: Instance, made: Sidecar) -> None:
-    """Even if someone rewrote the manifest to match, age notices the cut."""
+    """Even if the manifest were rewritten (and signed) to match, age notices the cut."""
     path = _archive(instance, made)
     cut = path.read_bytes()[:-100]
     path.write_bytes(cut)
@@ -66,7 +74,7 @@ def test_truncated_archive_with_matching_manifest(instance: Instance, made: Side
     sidecar_path = path.parent / (made.manifest.backup_id + ".manifest.json")
     forged = made.model_copy(update={"archive_size": len(cut),
                                      "archive_sha256": hashlib.sha256(cut).hexdigest()})
-    sidecar_path.write_text(forged.model_dump_json())
+    sidecar_path.write_text(_signed(instance, forged))
     with pytest.raises(BackupDamaged, match="cannot be decrypted"):
         instance.backup.verify(made.manifest.backup_id, now=NOW)
 
@@ -94,6 +102,6 @@ def test_manifest_counts_tampered(instance: Instance, made: Sidecar) -> None:
     forged = made.model_copy(update={"manifest": made.manifest.model_copy(
         update={"row_counts": counts})})
     (path.parent / (made.manifest.backup_id + ".manifest.json")).write_text(
-        forged.model_dump_json())
+        _signed(instance, forged))
     with pytest.raises(BackupDamaged, match="disagree"):
         instance.backup.verify(made.manifest.backup_id, now=NOW)

@@ -37,3 +37,16 @@ def test_recovery_key_check(instance: Instance, recovery_identity: Path) -> None
     assert str(recovery_identity) in found.detail
     recovery_identity.unlink()
     assert check.run(PostureContext(instance, NOW)).status == Status.PASS
+
+
+@pytest.mark.parametrize(("second", "status"), [
+    ("", Status.WARN), ("{tmp}/elsewhere", Status.WARN),
+    ("sftp://backup@offsite.example/srv/ehrlich", Status.PASS),
+    ("s3://bucket/ehrlich?endpoint=https://s3.example", Status.PASS)])
+def test_two_destinations_one_off_site(instance: Instance, tmp_path: Path, second: str,
+                                       status: Status) -> None:
+    settings = instance.settings.model_copy(update={
+        "backup_second_destination": second.format(tmp=tmp_path)})
+    instance.backup.settings = settings
+    found = posture.two_destinations.run(PostureContext(instance, NOW))
+    assert found.status == status

@@ -23,3 +23,9 @@ class RestoreRefused(Conflict):
     """The restore would overwrite live data or cannot guarantee erasures; nothing changed."""
 
     title = "Restore refused"
+
+
+class BackupUnsigned(IntegrityFailure):
+    """A backup made before manifests were signed: opened only when asked for explicitly."""
+
+    title = "Backup unsigned"

@@ -1,4 +1,4 @@
-"""The backup domain: the scheduled backup and its two posture checks."""
+"""The backup domain: the scheduled backup and its posture checks."""
 
 from __future__ import annotations
 
@@ -10,3 +10,5 @@ def install(registry: Registry) -> None:
     registry.add_jobs(tasks.register)
     registry.add_check(posture.recent_verified_backup)
     registry.add_check(posture.recovery_key_offline)
+    registry.add_check(posture.two_destinations)
+    registry.add_check(posture.signed_manifests)

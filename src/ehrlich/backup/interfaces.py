@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 # Files still being written carry this prefix; listings skip them.
@@ -33,5 +34,9 @@ class BackupStore(Protocol):
         ...
 
     def delete(self, name: str) -> None: ...
+
+    def discard_partials(self, *, now: datetime) -> int:
+        """Remove what killed runs left under temporary names; returns how many."""
+        ...
 
     def close(self) -> None: ...

@@ -58,7 +58,7 @@ def _is_live(url: str) -> bool:
 def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
     """Replace the target's contents with the dump; returns the restored row counts."""
     if opened.member == snapshot.SQLITE_MEMBER:
-        conn = snapshot.sqlite_from_dump(opened.dump)
+        conn = snapshot.sqlite_open_dump(opened.dump.path)
         try:
             counts = snapshot.sqlite_counts(conn)
             snapshot.sqlite_restore(conn, Path(make_url(url).database or ""))
@@ -76,7 +76,8 @@ def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
 
 
 def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
-            audit: AuditLog, *, backup_id: str, actor: str, now: datetime) -> int:
+            audit: AuditLog, *, backup_id: str, actor: str, now: datetime,
+            signed: bool) -> int:
     """Check the key file fits the restored data, then erase again everyone erased."""
     db = Database(url)
     try:
@@ -84,8 +85,11 @@ def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: Subject
         records = _ledger_records(ledger)  # again: erasures made while restoring count too
         with db.write() as session:
             replayed = subjects.replay_erasures(session, records, now=now)
-            audit.record(session, AuditEvent(actor, "backup.restore", backup_id,
-                                             {"erasures_replayed": replayed}), now=now)
+            detail: dict[str, object] = {"erasures_replayed": replayed}
+            if not signed:
+                detail["unsigned"] = True  # accepted with --allow-unsigned
+            audit.record(session, AuditEvent(actor, "backup.restore", backup_id, detail),
+                         now=now)
         if not db.is_sqlite:  # so that deleted data keys leave the disk
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
@@ -104,20 +108,35 @@ def _target_url(value: str) -> str:
 
 def restore_backup(core: Core, backup_id: str, *, identity_file: Path,
                    target_url: str | None, force: bool, now: datetime,
-                   actor: str = "cli") -> RestoreReport:
+                   actor: str = "cli", allow_unsigned: bool = False) -> RestoreReport:
     """Restore `backup_id` into `target_url` (default: the instance's database).
 
     `core` comes from `ehrlich.domains.build_core`, so the replay runs every erasure
-    hook the domains registered (suppressions come back with the erasures).
+    hook the domains registered (suppressions come back with the erasures). A backup
+    made before signing is refused unless `allow_unsigned`; the audit entry says so.
     """
     settings, keyring, ledger = core.settings, core.keyring, core.ledger
+    configured = settings.backup_signing_public_key.strip()
     subjects, audit = core.subjects, core.audit
     records = _ledger_records(ledger)
     store = open_store(settings)
     try:
-        opened = open_backup(store, backup_id, keys.load_identity(identity_file))
+        with open_backup(store, backup_id, keys.load_identity(identity_file),
+                         public_key=keys.signing_public_key(configured) if configured else None,
+                         work_dir=snapshot.work_directory(settings.data_dir),
+                         allow_unsigned=allow_unsigned) as opened:
+            return _restore_opened(settings, opened, records, target_url=target_url,
+                                   force=force, now=now, actor=actor, keyring=keyring,
+                                   ledger=ledger, subjects=subjects, audit=audit)
     finally:
         store.close()
+
+
+def _restore_opened(settings: Settings, opened: OpenedBackup, records: list[ErasureRecord], *,
+                    target_url: str | None, force: bool, now: datetime, actor: str,
+                    keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
+                    audit: AuditLog) -> RestoreReport:
+    backup_id = opened.manifest.backup_id
     if len(records) < opened.manifest.ledger.entries:
         raise RestoreRefused(
             f"the erasure ledger {ledger.path} holds {len(records)} erasures but held "
@@ -136,6 +155,6 @@ def restore_backup(core: Core, backup_id: str, *, identity_file: Path,
         counts = _load(opened, url, overwrite=force)
         check_counts(opened, counts)
         replayed = _replay(url, keyring, ledger, subjects, audit, backup_id=backup_id,
-                           actor=actor, now=now)
+                           actor=actor, now=now, signed=opened.sidecar.signed)
     return RestoreReport(backup_id=backup_id, target=url.split("@")[-1], row_counts=counts,
-                         erasures_replayed=replayed)
+                         erasures_replayed=replayed, signed=opened.sidecar.signed)

@@ -43,7 +43,11 @@ class Manifest(BaseModel):
 
 
 class Sidecar(BaseModel):
-    """`ID.manifest.json` beside the archive, written last: its presence means complete."""
+    """`ID.manifest.json` beside the archive, written last: its presence means complete.
+
+    Signed, and naming its backup and archive, so that an edited, forged or
+    swapped manifest is detected (see `reading.read_sidecar`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +56,14 @@ class Sidecar(BaseModel):
     archive_size: int = Field(ge=0)
     archive_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     recipients: list[str]
+    signature: str | None = None
+    """Ed25519 (base64) over everything above, by the instance's backup signing key.
+    Absent only in manifests made before signing (`signed` is False)."""
+
+    @property
+    def signed(self) -> bool:
+        """Whether the manifest claims a signature (one made before signing has no field)."""
+        return "signature" in self.model_fields_set
 
 
 class BackupListing(BaseModel):
@@ -61,6 +73,7 @@ class BackupListing(BaseModel):
     destination: str
     verified: Literal["ok", "failed", "never"]
     verified_at: datetime | None = None
+    signed: bool = True
 
 
 class VerifyReport(BaseModel):
@@ -69,6 +82,7 @@ class VerifyReport(BaseModel):
     detail: str
     row_counts: dict[str, int] = Field(default_factory=dict)
     erasures_replayed: int = 0
+    signed: bool = True
 
 
 class RestoreReport(BaseModel):
@@ -76,3 +90,4 @@ class RestoreReport(BaseModel):
     target: str
     row_counts: dict[str, int]
     erasures_replayed: int
+    signed: bool = True

@@ -21,11 +21,12 @@ from ehrlich.backup.reading import OpenedBackup
 def scratch_database(opened: OpenedBackup, *, server_url: str) -> Iterator[Engine]:
     """The backup loaded into a database that is dropped afterwards.
 
-    SQLite: an in-memory database. PostgreSQL: a new database on the server of
-    `server_url` (its user needs CREATEDB), dropped at the end.
+    SQLite: the dump file itself, in the private work directory (removed with
+    it). PostgreSQL: a new database on the server of `server_url` (its user
+    needs CREATEDB), dropped at the end.
     """
     if opened.member == snapshot.SQLITE_MEMBER:
-        conn = snapshot.sqlite_from_dump(opened.dump)
+        conn = snapshot.sqlite_open_dump(opened.dump.path)
         engine = create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
         try:
             yield engine

@@ -1,4 +1,4 @@
-"""`ehrlich backup create|verify|restore|list|prune`."""
+"""`ehrlich backup create|verify|restore|list|prune`, `ehrlich backup signing-key create`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,34 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.cli.context import console, domains_from, now, opened_instance, settings_from
+from ehrlich.cli.context import (
+    CliState,
+    console,
+    domains_from,
+    err_console,
+    now,
+    opened_instance,
+    settings_from,
+)
 from ehrlich.domains import build_core
+from ehrlich.settings import config_file_for
 
 app = typer.Typer(help="Encrypted, verified backups (see docs/backup.md).",
                   no_args_is_help=True)
+signing_key = typer.Typer(help="The key that signs every backup's manifest.",
+                          no_args_is_help=True)
+app.add_typer(signing_key, name="signing-key")
+
+UNSIGNED = "unsigned (made before signing)"
+AllowUnsigned = Annotated[bool, typer.Option(
+    "--allow-unsigned", help="Accept a backup made before signing (its manifest has no "
+    "signature, so nothing proves this instance made it); recorded in the audit chain")]
+
+
+def _warn_unsigned(backup_id: str) -> None:
+    err_console.print(f"[yellow]Warning:[/yellow] backup {backup_id} is {UNSIGNED}: nothing "
+                      "proves this instance made it or that its manifest is unchanged. "
+                      "Accepted because of --allow-unsigned; the audit chain records it.")
 
 
 def _size(n: int) -> str:
@@ -48,6 +71,7 @@ def verify(
     latest: Annotated[bool, typer.Option(help="Verify the newest backup")] = False,
     identity: Annotated[Path | None, typer.Option(
         help="age identity file (default: the operations identity)")] = None,
+    allow_unsigned: AllowUnsigned = False,
 ) -> None:
     """Check size and hash, decrypt, restore into a scratch database, compare counts.
 
@@ -57,7 +81,10 @@ def verify(
         raise typer.BadParameter("give a backup id or --latest")
     with opened_instance(ctx) as instance:
         chosen = backup_id or instance.backup.latest_id()
-        report = instance.backup.verify(chosen, now=now(), identity_file=identity, actor="cli")
+        report = instance.backup.verify(chosen, now=now(), identity_file=identity, actor="cli",
+                                        allow_unsigned=allow_unsigned)
+    if not report.signed:
+        _warn_unsigned(chosen)
     console.print(f"[green]Backup {chosen} verified:[/green] {report.detail}")
 
 
@@ -72,6 +99,7 @@ def restore(
         help="Replace a database that already holds an instance")] = False,
     ledger: Annotated[Path | None, typer.Option(
         help="Erasure ledger to replay (default: the instance's)")] = None,
+    allow_unsigned: AllowUnsigned = False,
 ) -> None:
     """Restore a backup, replaying the erasure ledger; mail is held until it finishes.
 
@@ -82,9 +110,11 @@ def restore(
     core = build_core(settings_from(ctx, erasure_ledger=ledger), domains=domains_from(ctx))
     try:
         report = restore_backup(core, backup_id, identity_file=identity, target_url=target,
-                                force=force, now=now())
+                                force=force, now=now(), allow_unsigned=allow_unsigned)
     finally:
         core.close()
+    if not report.signed:
+        _warn_unsigned(backup_id)
     console.print(f"[green]Backup {backup_id} restored[/green] into {report.target}: "
                   f"{sum(report.row_counts.values())} rows; "
                   f"{report.erasures_replayed} erasures replayed from the ledger.")
@@ -98,12 +128,12 @@ def list_backups(ctx: typer.Context) -> None:
     """
     with opened_instance(ctx) as instance:
         rows = instance.backup.list_backups()
-    table = Table("id", "time (UTC)", "size", "destination", "verified")
+    table = Table("id", "time (UTC)", "size", "destination", "verified", "manifest")
     for r in rows:
         status = r.verified if r.verified_at is None else \
             f"{r.verified} ({r.verified_at.isoformat(timespec='minutes')})"
         table.add_row(r.backup_id, r.created_at.isoformat(timespec="seconds"), _size(r.size),
-                      r.destination, status)
+                      r.destination, status, "signed" if r.signed else UNSIGNED)
     console.print(table)
 
 
@@ -118,3 +148,23 @@ def prune(ctx: typer.Context) -> None:
         age = instance.backup.max_backup_age()
     console.print(f"{len(gone)} backups deleted. With daily backups none is older than "
                   f"{age.days} days.")
+
+
+@signing_key.command("create")
+def create_signing_key(ctx: typer.Context) -> None:
+    """Give an instance made before signing its manifest signing key.
+
+    Writes the key (mode 0600) beside the backup identities and adds
+    backup_signing_public_key to ehrlich.toml; never replaces an existing key.
+    Example: ehrlich backup signing-key create
+    """
+    from ehrlich.backup.keys import add_signing_key
+
+    settings = settings_from(ctx)
+    state: CliState = ctx.obj or CliState()
+    config = state.config or config_file_for(settings.data_dir)
+    path, public_key = add_signing_key(settings, config)
+    console.print(f"Backup signing key written to {path} (keep it with the backup "
+                  f"identities); its public key {public_key} is now in the configuration. "
+                  "New backups are signed; older ones are listed as "
+                  f"{UNSIGNED}.")

@@ -137,6 +137,10 @@ def _banner(instance: Instance, command: str, url: str) -> list[str]:
     mail_lines = ([f"  Mail:          on, {mail.detail}"] if mail.on else
                   [f"  [yellow]Mail:          OFF[/yellow], {mail.detail}.",
                    f"                 To turn it on: {mail.fix}."])
+    signing_lines = [] if instance.settings.backup_signing_public_key.strip() else [
+        "  [yellow]Backups:       NOT POSSIBLE[/yellow], this instance was made before backups "
+        "were signed.",
+        f"                 To sign them: `{command} backup signing-key create`."]
     return [
         f"ehrlich is serving on {url}/",
         f"  Staff console: {url}/admin{console_hint}",
@@ -146,6 +150,7 @@ def _banner(instance: Instance, command: str, url: str) -> list[str]:
         f"  API access:    create a token with `{command} token create --name NAME "
         "--scope subjects:write`",
         *mail_lines,
+        *signing_lines,
     ]
 
 

@@ -7,6 +7,7 @@ from ehrlich.crypto.blind_index import blind_index
 from ehrlich.crypto.envelope import FieldContext, key_version
 from ehrlich.crypto.fields import FieldCipher, decrypt_field, encrypt_field
 from ehrlich.crypto.keyring import FileKeyProvider, KeyProvider, Keyring
+from ehrlich.crypto.signing import SignatureInvalid, SigningKey, verify_signature
 from ehrlich.crypto.tokens import TokenClaims, TokenExpired, TokenInvalid, sign_token, verify_token
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "FileKeyProvider",
     "KeyProvider",
     "Keyring",
+    "SignatureInvalid",
+    "SigningKey",
     "TokenClaims",
     "TokenExpired",
     "TokenInvalid",
@@ -23,5 +26,6 @@ __all__ = [
     "encrypt_field",
     "key_version",
     "sign_token",
+    "verify_signature",
     "verify_token",
 ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hmac as _hmac
 import secrets
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _chmac
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -80,3 +81,26 @@ def sha256(data: bytes) -> bytes:
     digest = hashes.Hash(hashes.SHA256())
     digest.update(data)
     return digest.finalize()
+
+
+def ed25519_generate() -> tuple[bytes, bytes]:
+    """A new Ed25519 key pair as (32-byte private seed, 32-byte public key)."""
+    private = Ed25519PrivateKey.generate()
+    return (private.private_bytes_raw(), private.public_key().public_bytes_raw())
+
+
+def ed25519_public(seed: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+
+def ed25519_sign(seed: bytes, data: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(seed).sign(data)
+
+
+def ed25519_verify(public: bytes, signature: bytes, data: bytes) -> None:
+    """Raises `IntegrityFailure` unless `signature` is `public`'s over `data`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, data)
+    except (InvalidSignature, ValueError) as exc:
+        raise IntegrityFailure("the signature does not match: the data was altered or "
+                               "signed with another key") from exc

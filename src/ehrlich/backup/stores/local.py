@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from ehrlich.backup.interfaces import TEMP_PREFIX
+from ehrlich.backup.stores import pid_is_gone
 
 
 def _fsync_dir(path: Path) -> None:
@@ -61,3 +63,13 @@ class LocalStore:
 
     def close(self) -> None:
         return None
+
+    def discard_partials(self, *, now: datetime) -> int:
+        """Temporary files of processes on this host that have ended."""
+        if not self.directory.is_dir():
+            return 0
+        stale = [p for p in self.directory.iterdir()
+                 if p.name.startswith(TEMP_PREFIX) and pid_is_gone(p.name)]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)

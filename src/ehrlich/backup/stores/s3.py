@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 from botocore.exceptions import ClientError
 
+from ehrlich.backup.stores import STALE_AFTER
 from ehrlich.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -122,6 +124,19 @@ class S3Store:
 
     def delete(self, name: str) -> None:
         self._s3().delete_object(Bucket=self._bucket, Key=self._prefix + name)
+
+    def discard_partials(self, *, now: datetime) -> int:
+        """Abort multipart uploads (the S3 form of a temporary file) begun STALE_AFTER ago."""
+        limit, aborted = now - STALE_AFTER, 0
+        for page in self._s3().get_paginator("list_multipart_uploads").paginate(
+                Bucket=self._bucket, Prefix=self._prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < limit:
+                    with contextlib.suppress(ClientError):
+                        self._s3().abort_multipart_upload(
+                            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                        aborted += 1
+        return aborted
 
     def close(self) -> None:
         if self._client is not None:
