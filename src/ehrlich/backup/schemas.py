@@ -63,6 +63,14 @@ class BackupListing(BaseModel):
     verified_at: datetime | None = None
 
 
+class VerificationRecord(BaseModel):
+    """A verification as this instance recorded it (the overview's "last verified backup")."""
+
+    backup_id: str
+    at: datetime
+    ok: bool
+
+
 class VerifyReport(BaseModel):
     backup_id: str
     ok: bool
