@@ -150,6 +150,8 @@ CONSOLE_PAGES = {
     "consent-proof": "/admin/consents/proof/{event}", "mail": "/admin/mail",
     "reauth": "/admin/reauth?next=/admin/staff", "error-404": "/admin/no-such-page",
     "contacts": "/admin/contacts", "contact-person": "/admin/contacts/{subject}",
+    "notices": "/admin/notice", "notice-draft": "/admin/notice/draft",
+    "notice-embed": "/admin/notice/embed", "notice-branding": "/admin/notice/branding",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
