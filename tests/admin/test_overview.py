@@ -15,15 +15,13 @@ from ehrlich.consent.statistics import ActiveCount, active_by_purpose, daily_act
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
-    Staff,
     clock,
     console,
-    make_staff,
     settings,
     sign_in,
 )
 from tests.conftest import NOW
-from tests.consent.helpers import new_subject, record
+from tests.factories import Staff, new_subject, record
 
 Maker = Callable[..., Staff]
 TODAY = NOW.date()

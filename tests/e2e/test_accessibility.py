@@ -20,11 +20,10 @@ from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
 from ehrlich.consent.models import ConsentEvent
-from ehrlich.consent.signup_links import preferences_token
+from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
 from ehrlich.settings import Settings
 from tests.consent.conftest import notice_text
-from tests.consent.helpers import new_subject, record
 from tests.e2e.browser import (
     DESKTOP,
     NARROW,
@@ -36,6 +35,7 @@ from tests.e2e.browser import (
     reflow_overflow,
 )
 from tests.e2e.servers import running_servers
+from tests.factories import new_subject, record
 from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import SmtpServer, free_port
 
@@ -152,6 +152,7 @@ CONSOLE_PAGES = {
     "contacts": "/admin/contacts", "contact-person": "/admin/contacts/{subject}",
     "notices": "/admin/notice", "notice-draft": "/admin/notice/draft",
     "notice-embed": "/admin/notice/embed", "notice-branding": "/admin/notice/branding",
+    "imports": "/admin/imports",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
