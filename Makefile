@@ -21,9 +21,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pybabel compile --domain ehrlich --directory $(LOCALE) --statistics
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml tests/e2e/package-lock.json | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pybabel compile --domain ehrlich --directory $(LOCALE) --statistics
+	@# axe-core for the browser tests' accessibility audit (test-only, never served)
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/e2e --no-audit --no-fund --silent; \
+	else echo "npm not found: the axe-core accessibility tests will skip (Debian: apt-get install npm)"; fi
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

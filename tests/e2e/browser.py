@@ -1,19 +1,87 @@
-"""Debian's Chromium for the browser tests, and the accessibility audit run inside a page."""
+"""Debian's Chromium for the browser tests, and the checks run inside a page: our own
+accessibility audit, axe-core (from the npm registry, installed into tests/e2e by
+`npm ci --prefix tests/e2e`; never served by ehrlich), reflow at 320 CSS px, and the
+page's Content-Security-Policy violations."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from tests.conftest import service_unavailable
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 A11Y_AUDIT = (Path(__file__).parent / "a11y_audit.js").read_text(encoding="utf-8")
+REFLOW_CHECK = (Path(__file__).parent / "reflow_check.js").read_text(encoding="utf-8")
+AXE_SCRIPT = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+NARROW = {"width": 320, "height": 640}  # WCAG 1.4.10 reflow: 320 CSS px, no sideways scroll
+DESKTOP = {"width": 1280, "height": 900}
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
 
 
 def audit_accessibility(page: Page) -> dict[str, Any]:
     """lang attribute, landmarks, heading order, link names and text contrast of the page."""
     result: dict[str, Any] = page.evaluate(A11Y_AUDIT)
     return result
+
+
+def axe_script() -> Path:
+    """axe-core's script; skips (fails under EHRLICH_REQUIRE_SERVICES=1) when not installed."""
+    if not AXE_SCRIPT.is_file():
+        service_unavailable("axe-core", "not installed (run `npm ci --prefix tests/e2e`; "
+                            "`make test` does it when npm exists; Debian: apt-get install npm)")
+    return AXE_SCRIPT
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's violations of impact serious or critical on the page as it stands, one
+    line each: rule, impact, help, and the first few offending elements.
+
+    The page's context must bypass the CSP (`bypass_csp=True`): the injected script is
+    the test's, not the page's; check CSP violations in a context that does not."""
+    page.add_script_tag(path=str(axe_script()))
+    found: list[dict[str, Any]] = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
+            for v in found if v["impact"] in BLOCKING_IMPACTS]
+
+
+def reflow_overflow(page: Page) -> list[str]:
+    """Empty when the page does not scroll sideways; else how far it does and the outermost
+    elements sticking out past the viewport's right edge (to say what to fix)."""
+    found: list[str] = page.evaluate(REFLOW_CHECK)
+    return found
+
+
+def record_csp_violations(context: BrowserContext) -> None:
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+
+
+def csp_violations(page: Page) -> list[str]:
+    found: list[str] = page.evaluate("window.__cspViolations || []")
+    return found
+
+
+def artefact_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """Where screenshots go: $EHRLICH_TEST_ARTEFACTS/name when set (CI keeps it), else a
+    pytest temporary directory. Never inside the repository."""
+    root = os.environ.get("EHRLICH_TEST_ARTEFACTS")
+    if root:
+        path = Path(root) / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp(name)

@@ -20,14 +20,14 @@ from ehrlich.admin.deps import (
     set_cookie,
 )
 from ehrlich.admin.login_routes import confirmation_refused
+from ehrlich.admin.overview import SERIES_LABELS, build_overview
 from ehrlich.admin.templating import page
 from ehrlich.admin.texts import COUNT_LABELS, FORM_EXPIRED
-from ehrlich.auth.roles import Permission, Role, allowed
+from ehrlich.auth.roles import Role
 from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
 from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.status import mail_status
 from ehrlich.posture.i18n import STATUS_LABELS
-from ehrlich.posture.service import run_report
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -37,17 +37,11 @@ FormStr = Annotated[str, Form(max_length=4096)]
 @router.get("", response_class=HTMLResponse)
 def dashboard(request: Request, instance: InstanceDep, now: NowDep,
               active: StaffDep) -> HTMLResponse:
-    counts = None
-    if allowed(active.role, Permission.AGGREGATES_READ):
-        with instance.db.read() as session:
-            counts = instance.staff.overview(session, active)
-    report = None
-    if allowed(active.role, Permission.POSTURE_READ):
-        report = run_report(instance, now=now, language=negotiate(request))
+    overview = build_overview(instance, active, now=now, language=negotiate(request))
     with instance.db.read() as session:
         user = instance.staff.users.by_email(session, active.email)
     return page(request, "dashboard.html", {
-        "counts": counts, "count_labels": COUNT_LABELS, "report": report,
+        "o": overview, "count_labels": COUNT_LABELS, "series_labels": SERIES_LABELS,
         "mail": mail_status(instance.settings),
         "status_labels": STATUS_LABELS,
         "must_change": bool(user and user.must_change_password)}, active=active)
@@ -116,6 +110,7 @@ def disable_staff(request: Request, user_id: str, instance: InstanceDep, now: No
 
 def _account_page(request: Request, instance: InstanceDep, now: NowDep,
                   active: StaffBeforeGuideDep, *, message: str | None = None,
+                  message_kind: str = "error",
                   status: int = 200, challenge: dict[str, Any] | None = None,
                   headers: dict[str, str] | None = None,
                   current_token: str | None = None) -> HTMLResponse:
@@ -127,6 +122,7 @@ def _account_page(request: Request, instance: InstanceDep, now: NowDep,
     must_change = user is not None and user.must_change_password
     return page(request, "account.html", {
         "message": message, "sessions": sessions, "challenge": challenge,
+        "message_kind": message_kind,
         "must_change": must_change,
         "expires_at": user.initial_password_expires_at if must_change and user else None},
         active=active, status_code=status, headers=headers)
@@ -174,6 +170,7 @@ def change_password(request: Request, instance: InstanceDep, now: NowDep,
     assert result.session_token is not None
     response = _account_page(request, instance, now, active,
                              message=tr.gettext("Your password was changed."),
+                             message_kind="ok",
                              current_token=result.session_token)
     set_cookie(response, names, names.session, result.session_token)
     return response

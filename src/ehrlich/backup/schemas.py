@@ -76,6 +76,14 @@ class BackupListing(BaseModel):
     signed: bool = True
 
 
+class VerificationRecord(BaseModel):
+    """A verification as this instance recorded it (the overview's "last verified backup")."""
+
+    backup_id: str
+    at: datetime
+    ok: bool
+
+
 class VerifyReport(BaseModel):
     backup_id: str
     ok: bool

@@ -38,6 +38,7 @@ from ehrlich.backup.schemas import (
     Manifest,
     Member,
     Sidecar,
+    VerificationRecord,
     VerifyReport,
 )
 from ehrlich.backup.scratch import check_counts, counts_of, in_session, scratch_database
@@ -233,6 +234,18 @@ class BackupService:
                 verified="never" if check is None else ("ok" if check.ok else "failed"),
                 verified_at=check.at if check else None, signed=s.signed))
         return rows
+
+    def last_verification(self) -> VerificationRecord | None:
+        """The newest verification run here, passed or failed; from the database alone,
+        so the overview need not list the destination."""
+        with self._db.read() as session:
+            row = session.execute(select(BackupVerification)
+                                  .order_by(BackupVerification.at.desc(),
+                                            BackupVerification.id.desc()).limit(1)
+                                  ).scalar_one_or_none()
+        if row is None:
+            return None
+        return VerificationRecord(backup_id=row.backup_id, at=row.at, ok=row.ok)
 
     def prune(self, *, now: datetime, actor: str = "system") -> list[str]:
         """Delete backups that grandfather-father-son retention no longer keeps, everywhere."""

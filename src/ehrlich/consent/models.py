@@ -48,6 +48,7 @@ class ConsentEvent(Base):
 
     __table_args__ = (
         Index("ix_consent_events_subject", "subject_id", "purpose", "channel", "at"),
+        Index("ix_consent_events_at_action", "at", "action"),  # the overview's daily counts
     )
 
 

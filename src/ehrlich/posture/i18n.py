@@ -19,5 +19,7 @@ STATUS_LABELS = {"pass": N_("pass"), "warn": N_("warn"), "fail": N_("fail")}
 def translate(text: str, params: Mapping[str, object] | None = None, *,
               language: str = "en") -> str:
     """`text` in `language` (English when there is no translation), fields filled in."""
+    if not text:  # gettext("") is the catalogue's header, not a translation
+        return text
     chosen = translations(language).gettext(text)
     return chosen.format_map(dict(params)) if params else chosen

@@ -1,0 +1,244 @@
+"""Every console page and public page in Chromium: axe-core finds no violation of impact
+serious or critical, nothing scrolls sideways at 320 CSS px (WCAG 1.4.10 reflow), and the
+page raises no Content-Security-Policy violation (checked without the CSP bypass the axe
+run needs). A screenshot of each page at both widths goes to the artefact directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
+
+from ehrlich.auth.models import StaffSession
+from ehrlich.auth.roles import Role
+from ehrlich.auth.sessions import STAGE_FULL
+from ehrlich.auth.totp import code_at
+from ehrlich.consent.models import ConsentEvent
+from ehrlich.consent.signup.links import preferences_token
+from ehrlich.domains import open_instance
+from ehrlich.settings import Settings
+from tests.consent.conftest import notice_text
+from tests.e2e.browser import (
+    DESKTOP,
+    NARROW,
+    artefact_dir,
+    axe_script,
+    axe_violations,
+    csp_violations,
+    record_csp_violations,
+    reflow_overflow,
+)
+from tests.e2e.servers import running_servers
+from tests.factories import new_subject, record
+from tests.instances import InstanceTemplates
+from tests.mail.smtp_server import SmtpServer, free_port
+
+pytestmark = pytest.mark.slow
+OWNER, PASSWORD = "owner@example.org", "violet-harbour-lantern-917"
+WIDTHS = {"desktop": DESKTOP, "narrow": NARROW}
+
+
+@dataclass(frozen=True)
+class Site:
+    base: str
+    owner_secret: str
+    subject_id: str
+    event_id: str
+    preferences: str
+    shots: Path
+
+
+def _staff(settings: Settings, email: str, role: Role, *, totp: bool) -> str | None:
+    """A staff account with PASSWORD; with `totp`, enrolled a while ago (its secret)."""
+    instance = open_instance(settings)
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    try:
+        with instance.db.write() as session:
+            view, _ = instance.staff.users.add(session, email=email, role=role, actor="test",
+                                               actor_role=Role.OWNER, now=earlier,
+                                               password=PASSWORD)
+            if not totp:
+                return None
+            token = instance.staff.sessions.create(session, view.id, stage=STAGE_FULL,
+                                                   now=earlier)
+            row = instance.staff.sessions.row(session, token)
+            assert isinstance(row, StaffSession)
+            secret = instance.staff.users.begin_enrolment(session, view.id, row).secret
+            instance.staff.users.confirm_enrolment(session, view.id, row,
+                                                   code_at(secret, earlier), now=earlier)
+            instance.staff.sessions.end(session, token)
+            return secret
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory,
+         instance_templates: InstanceTemplates) -> Iterator[Site]:
+    axe_script()  # skip (or fail in CI) before starting anything
+    root = tmp_path_factory.mktemp("a11y")
+    settings = Settings(data_dir=root / "data", key_file=root / "keys" / "k.key")
+    instance_templates.install(settings)
+    instance = open_instance(settings)
+    try:
+        with instance.db.write() as session:
+            instance.notices.publish(session, notice_text(), file="notice.yaml",
+                                     publisher="test", now=datetime.now(UTC))
+        subject = new_subject(instance, "ada@example.org")
+        record(instance, subject, "granted")
+        with instance.db.read() as session:
+            event = session.execute(select(ConsentEvent.id)).scalar_one()
+        token = preferences_token(instance.keyring, subject_id=subject, now=datetime.now(UTC))
+    finally:
+        instance.close()
+    secret = _staff(settings, OWNER, Role.OWNER, totp=True)
+    assert secret is not None
+    for width in WIDTHS:
+        _staff(settings, f"new-{width}@example.org", Role.ADMIN, totp=False)
+    smtp = SmtpServer(free_port()).start()
+    mail = {"EHRLICH_SMTP_HOST": "127.0.0.1", "EHRLICH_SMTP_PORT": str(smtp.port),
+            "EHRLICH_SMTP_TLS": "none", "EHRLICH_SMTP_FROM": "Lindenhof <news@shop.example>",
+            "EHRLICH_INPROCESS_WORKER": "false"}
+    try:
+        with running_servers(settings.data_dir / "ehrlich.toml", 1, env=mail) as urls:
+            yield Site(urls[0], secret, subject, event, f"/preferences/{token}",
+                       artefact_dir(tmp_path_factory, "screenshots"))
+    finally:
+        smtp.stop()
+
+
+def _check(page: Page, site: Site, name: str, width: str) -> list[str]:
+    """axe and reflow on the page as it stands; saves its screenshot."""
+    page.screenshot(path=str(site.shots / f"{name}-{width}.png"))
+    page.screenshot(path=str(site.shots / f"{name}-{width}-full.png"), full_page=True)
+    return axe_violations(page) + reflow_overflow(page)
+
+
+def _signed_in_state(browser: Browser, site: Site) -> dict[str, Any]:
+    context = browser.new_context(base_url=site.base)
+    page = context.new_page()
+    page.goto("/admin/login")
+    page.fill("#email", OWNER)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/admin/login/code")
+    page.fill("#code", code_at(site.owner_secret, datetime.now(UTC)))
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/admin/guide")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{site.base}/admin")
+    state: dict[str, Any] = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture(scope="module")
+def owner_state(browser: Browser, site: Site) -> dict[str, Any]:
+    return _signed_in_state(browser, site)
+
+
+CONSOLE_PAGES = {
+    "dashboard": "/admin", "dashboard-de": "/admin?lang=de", "staff": "/admin/staff",
+    "account": "/admin/account", "consents": "/admin/consents",
+    "consent-history": "/admin/consents?subject={subject}",
+    "consent-proof": "/admin/consents/proof/{event}", "mail": "/admin/mail",
+    "reauth": "/admin/reauth?next=/admin/staff", "error-404": "/admin/no-such-page",
+    "contacts": "/admin/contacts", "contact-person": "/admin/contacts/{subject}",
+    "notices": "/admin/notice", "notice-draft": "/admin/notice/draft",
+    "notice-embed": "/admin/notice/embed", "notice-branding": "/admin/notice/branding",
+    "imports": "/admin/imports",
+}
+PUBLIC_PAGES = {
+    "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
+    "preferences": "{preferences}", "preferences-proof": "{preferences}/proof/{event}",
+    "security": "/security",
+}
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+@pytest.mark.parametrize("name", [*CONSOLE_PAGES, *PUBLIC_PAGES])
+def test_page_is_accessible_reflows_and_keeps_the_csp(
+        name: str, width: str, site: Site, browser: Browser,
+        owner_state: dict[str, Any]) -> None:
+    path = {**CONSOLE_PAGES, **PUBLIC_PAGES}[name].format(
+        subject=site.subject_id, event=site.event_id, preferences=site.preferences)
+    state = owner_state if name in CONSOLE_PAGES else None
+    viewport = WIDTHS[width]
+
+    plain = browser.new_context(base_url=site.base, viewport=viewport, storage_state=state)
+    record_csp_violations(plain)
+    page = plain.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text)
+            if "Content Security Policy" in m.text or "Refused to" in m.text else None)
+    page.goto(path)
+    assert not page.url.endswith("/admin/login") or name == "login", "not signed in"
+    violations = csp_violations(page)
+    plain.close()
+    assert violations == []
+    assert refused == []
+
+    audited = browser.new_context(base_url=site.base, viewport=viewport, storage_state=state,
+                                  bypass_csp=True)
+    page = audited.new_page()
+    page.goto(path)
+    problems = _check(page, site, name, width)
+    audited.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_first_sign_in_pages_are_accessible_and_reflow(width: str, site: Site,
+                                                       browser: Browser) -> None:
+    """Sign-in, enrolment of the second factor, recovery codes and the guide, in order."""
+    context = browser.new_context(base_url=site.base, viewport=WIDTHS[width], bypass_csp=True)
+    page = context.new_page()
+    page.goto("/admin/login")
+    problems = _check(page, site, "login", width)
+    page.fill("#email", f"new-{width}@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/admin/enrol")
+    problems += _check(page, site, "enrol", width)
+    secret = page.inner_text("#totp-secret").strip()
+    page.fill("#code", code_at(secret, datetime.now(UTC)))
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#recovery-codes")
+    problems += _check(page, site, "recovery", width)
+    page.click("main a.btn")
+    page.wait_for_url("**/admin/guide")
+    problems += _check(page, site, "guide", width)
+    other = browser.new_context(base_url=site.base, viewport=WIDTHS[width], bypass_csp=True)
+    code_page = other.new_page()
+    code_page.goto("/admin/login")
+    code_page.fill("#email", OWNER)
+    code_page.fill("#password", PASSWORD)
+    code_page.click("main button[type=submit]")
+    code_page.wait_for_url("**/admin/login/code")
+    problems += _check(code_page, site, "code", width)
+    other.close()
+    context.close()
+    assert problems == []
+
+
+def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
+    """axe reports a serious violation and the reflow check a page wider than 320 px."""
+    axe_script()
+    context = browser.new_context(viewport=NARROW)
+    page = context.new_page()
+    page.set_content('<html lang="en"><body><main><p class="pale">pale text</p>'
+                     '<input id="q"><div class="wide">x</div></main></body></html>')
+    page.add_style_tag(content=".pale { color: #bbb; } .wide { width: 500px; }")
+    found = axe_violations(page)
+    overflow = reflow_overflow(page)
+    context.close()
+    assert any(v.startswith("color-contrast (serious)") for v in found), found
+    assert any(v.startswith("label (critical)") for v in found), found
+    assert overflow[0].startswith("scrolls sideways by")
+    assert "div.wide ends at" in overflow[1]
