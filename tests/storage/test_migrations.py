@@ -36,6 +36,7 @@ def test_migrations_match_the_models(database_url: str, tmp_path: Path) -> None:
                     "SELECT name FROM sqlite_master WHERE tbl_name = 'audit_entries' "
                     "AND name LIKE 'sqlite_autoindex%'").all()
             assert auto == []
-            assert indexes == {"ix_audit_entries_at", "ix_audit_entries_target"}
+            assert indexes == {"ix_audit_entries_at", "ix_audit_entries_target",
+                               "ix_audit_entries_actor_seq", "ix_audit_entries_action_seq"}
     finally:
         db.dispose()

@@ -23,8 +23,8 @@ from ehrlich.admin.login_routes import confirmation_refused
 from ehrlich.admin.overview import SERIES_LABELS, build_overview
 from ehrlich.admin.templating import page
 from ehrlich.admin.texts import COUNT_LABELS, FORM_EXPIRED
-from ehrlich.auth.roles import Role
-from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed
+from ehrlich.auth.roles import Permission, Role, require
+from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed, NotFound
 from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.status import mail_status
 from ehrlich.posture.i18n import STATUS_LABELS
@@ -53,20 +53,28 @@ def _staff_page(request: Request, instance: InstanceDep, active: StaffDep, *,
     with instance.db.read() as session:
         users = instance.staff.users.list_all(session, role=active.role)
     roles = [r.value for r in Role if r != Role.OWNER or active.role == Role.OWNER]
-    return page(request, "staff.html", {"users": users, "roles": roles, "message": message,
-                                        "new_password": new_password},
-                active=active, status_code=status)
+    return page(request, "staff.html", {
+        "users": users, "roles": roles, "message": message, "new_password": new_password,
+        "hours": instance.settings.initial_password_hours}, active=active, status_code=status)
 
 
 def _staff_change_refused(request: Request, instance: InstanceDep, now: NowDep,
                           active: StaffDep, csrf: str) -> HTMLResponse | None:
     """None when a change to the team may go ahead; the staff page saying the form expired
     otherwise. A session that is not fresh is sent to confirm the sign-in first."""
+    require(active.role, Permission.STAFF_MANAGE)
     if not check_csrf(request, instance, active, csrf):
         tr = translations(negotiate(request))
         return _staff_page(request, instance, active, message=tr.gettext(FORM_EXPIRED), status=403)
     require_fresh(active, instance, now, "/admin/staff")
     return None
+
+
+def _refusal(request: Request, instance: InstanceDep, active: StaffDep,
+             exc: EhrlichError) -> HTMLResponse:
+    status = 422 if isinstance(exc, InvalidInput) else 403 if isinstance(
+        exc, NotAllowed) else 404 if isinstance(exc, NotFound) else 409
+    return _staff_page(request, instance, active, message=exc.message, status=status)
 
 
 @router.get("/staff", response_class=HTMLResponse)
@@ -77,6 +85,7 @@ def staff(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResp
 @router.post("/staff", response_class=HTMLResponse)
 def add_staff(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
               email: FormStr = "", role: FormStr = "", csrf: FormStr = "") -> Response:
+    """An invitation: the account with a one-time password, shown once to the inviter."""
     refused = _staff_change_refused(request, instance, now, active, csrf)
     if refused is not None:
         return refused
@@ -86,11 +95,44 @@ def add_staff(request: Request, instance: InstanceDep, now: NowDep, active: Staf
                 session, email=email, role=role, actor=f"staff:{active.user_id}",
                 actor_role=active.role, now=now)
     except EhrlichError as exc:
-        status = 422 if isinstance(exc, InvalidInput) else 403 if isinstance(
-            exc, NotAllowed) else 409
-        return _staff_page(request, instance, active, message=exc.message, status=status)
+        return _refusal(request, instance, active, exc)
     return _staff_page(request, instance, active,
                        new_password=(view.email, password or ""), status=201)
+
+
+@router.post("/staff/{user_id}/role", response_class=HTMLResponse)
+def change_role(request: Request, user_id: str, instance: InstanceDep, now: NowDep,
+                active: StaffDep, role: FormStr = "", csrf: FormStr = "") -> Response:
+    refused = _staff_change_refused(request, instance, now, active, csrf)
+    if refused is not None:
+        return refused
+    try:
+        with instance.db.write() as session:
+            instance.staff.users.change_role(session, user_id, role,
+                                             actor=f"staff:{active.user_id}",
+                                             actor_role=active.role, now=now)
+    except EhrlichError as exc:
+        return _refusal(request, instance, active, exc)
+    return RedirectResponse("/admin/staff", status_code=303)
+
+
+@router.post("/staff/{user_id}/reset", response_class=HTMLResponse)
+def reset_staff(request: Request, user_id: str, instance: InstanceDep, now: NowDep,
+                active: StaffDep, second_factor: FormStr = "", csrf: FormStr = "") -> Response:
+    """A new one-time password (shown once); with `second_factor=1` the app is forgotten too,
+    so the person sets it up again at their next sign-in."""
+    refused = _staff_change_refused(request, instance, now, active, csrf)
+    if refused is not None:
+        return refused
+    try:
+        with instance.db.write() as session:
+            password = instance.staff.users.reset(
+                session, user_id, actor=f"staff:{active.user_id}", actor_role=active.role,
+                now=now, second_factor=second_factor == "1")
+            email = instance.staff.users.email_of(session, user_id)
+    except EhrlichError as exc:
+        return _refusal(request, instance, active, exc)
+    return _staff_page(request, instance, active, new_password=(email, password))
 
 
 @router.post("/staff/{user_id}/disable", response_class=HTMLResponse)
@@ -104,7 +146,7 @@ def disable_staff(request: Request, user_id: str, instance: InstanceDep, now: No
             instance.staff.users.disable(session, user_id, actor=f"staff:{active.user_id}",
                                          actor_role=active.role, now=now)
     except EhrlichError as exc:
-        return _staff_page(request, instance, active, message=exc.message, status=403)
+        return _refusal(request, instance, active, exc)
     return RedirectResponse("/admin/staff", status_code=303)
 
 

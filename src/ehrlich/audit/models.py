@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrlich.storage.base import Base, UTCDateTime
@@ -12,6 +12,9 @@ from ehrlich.storage.base import Base, UTCDateTime
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
+    # The console filters by actor or action, newest first (keyset on seq).
+    __table_args__ = (Index("ix_audit_entries_actor_seq", "actor", "seq"),
+                      Index("ix_audit_entries_action_seq", "action", "seq"))
 
     # INTEGER on SQLite makes the sequence number the rowid (no second index).
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),

@@ -18,11 +18,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.errors import InvalidApiToken, MissingScope
 from ehrlich.auth.models import ApiToken
 from ehrlich.crypto.digests import constant_time_equal, sha256
@@ -40,6 +41,9 @@ SCOPES: dict[str, str] = {
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 PREFIX = "ehr_"
+# "Last used" is written at most this often per token: a busy integration would
+# otherwise turn every API read into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,31 @@ def list_api_tokens(session: Session) -> list[ApiToken]:
     return list(session.execute(select(ApiToken).order_by(ApiToken.created_at)).scalars())
 
 
+def issue_api_token(session: Session, audit: AuditLog, *, name: str, scopes: list[str],
+                    actor: str, now: datetime) -> tuple[str, ApiToken]:
+    """Create a token and write who made it, with which scopes, to the audit chain."""
+    token, record = create_api_token(session, name=name, scopes=scopes, now=now)
+    audit.record(session, AuditEvent(actor, "api_token.create", f"token:{record.id}",
+                                     {"scopes": record.scopes}), now=now)
+    return token, record
+
+
+def withdraw_api_token(session: Session, audit: AuditLog, token_id: str, *, actor: str,
+                       now: datetime) -> None:
+    """Revoke a token and write it to the audit chain."""
+    revoke_api_token(session, token_id, now=now)
+    audit.record(session, AuditEvent(actor, "api_token.revoke", f"token:{token_id}"),
+                 now=now)
+
+
+def mark_used(session: Session, token_id: str, *, now: datetime) -> None:
+    """Set "last used", unless it was set less than `LAST_USED_PRECISION` ago."""
+    session.execute(update(ApiToken).where(
+        ApiToken.id == token_id,
+        or_(ApiToken.last_used_at.is_(None),
+            ApiToken.last_used_at < now - LAST_USED_PRECISION)).values(last_used_at=now))
+
+
 class ApiTokenCache:
     """Principals of recently verified tokens, for `ttl` seconds (0 turns caching off).
 
@@ -121,7 +150,19 @@ class ApiTokenCache:
         self._size = size
         self._clock = clock
         self._entries: OrderedDict[bytes, tuple[float, ApiPrincipal]] = OrderedDict()
+        self._marked: dict[str, datetime] = {}
         self._lock = threading.Lock()
+
+    def needs_mark(self, token_id: str, now: datetime) -> bool:
+        """True at most once per `LAST_USED_PRECISION` per token in this process."""
+        with self._lock:
+            last = self._marked.get(token_id)
+            if last is not None and now - last < LAST_USED_PRECISION:
+                return False
+            if len(self._marked) >= self._size:
+                self._marked.clear()
+            self._marked[token_id] = now
+            return True
 
     def cached(self, token: str) -> ApiPrincipal | None:
         """The principal if the token verified less than `ttl` seconds ago."""

@@ -1,12 +1,18 @@
-"""The staff-access domain: session clean-up and the second-factor and password checks."""
+"""The staff-access domain: session clean-up, the second-factor and password checks, and
+the console's API tokens page."""
 
 from __future__ import annotations
 
-from ehrlich.auth import posture, tasks
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth import posture, tasks, token_routes
+from ehrlich.auth.roles import Permission
+from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
+    registry.add_console_page(token_routes.router, NavEntry(
+        "/admin/tokens", N_("API tokens"), Permission.TOKENS_MANAGE))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.second_factor)
     registry.add_check(posture.initial_passwords)

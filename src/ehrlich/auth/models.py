@@ -19,6 +19,8 @@ class ApiToken(Base):
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Written at most once a minute per token (see `ApiTokenCache.note_use`).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StaffUser(Base):

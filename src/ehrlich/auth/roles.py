@@ -33,6 +33,9 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff.manage"
     NOTICE_READ = "notice.read"              # published versions, diffs, the embed snippet
     NOTICE_EDIT = "notice.edit"              # the draft, publishing, the public branding
+    BACKUP_RUN = "backup.run"                # start a backup or a verification now
+    TOKENS_MANAGE = "tokens.manage"          # create and revoke API tokens
+    SETTINGS_READ = "settings.read"          # the effective settings, secrets masked
 
 
 _EVERYTHING = frozenset(Permission)
@@ -44,7 +47,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
                              Permission.SUBJECTS_REVEAL, Permission.SUBJECTS_RECTIFY,
                              Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ,
-                             Permission.NOTICE_READ}),
+                             Permission.NOTICE_READ, Permission.SETTINGS_READ}),
 }
 # Every role needs a second factor by default (`second_factor_for_all_roles`); these
 # need it even where an owner relaxed that.

@@ -126,6 +126,9 @@ class StaffUsers:
             raise NotFound(f"no staff user {user}")
         return found
 
+    def email_of(self, session: Session, user: str) -> str:
+        return self._get(session, user).email
+
     def list_all(self, session: Session, *, role: Role | str) -> list[StaffView]:
         require(role, Permission.STAFF_MANAGE)
         users = session.execute(select(StaffUser).order_by(StaffUser.created_at)).scalars()
@@ -177,9 +180,34 @@ class StaffUsers:
         return [(u.email, u.initial_password_expires_at is None
                  or u.initial_password_expires_at > now) for u in rows]
 
+    def _not_oneself(self, found: StaffUser, actor: str, what: str) -> None:
+        """One's own account changes under Account, never from the team list."""
+        if actor == f"staff:{found.id}":
+            raise NotAllowed(f"you cannot {what} your own account here")
+
+    def change_role(self, session: Session, user: str, role: str, *, actor: str,
+                    actor_role: Role | str, now: datetime) -> StaffView:
+        """A new role; only an owner makes or demotes an owner, and one owner always stays."""
+        target = parse_role(role)
+        found = self._get(session, user)
+        self._not_oneself(found, actor, "change the role of")
+        self._may_manage(actor_role, Role(found.role))
+        self._may_manage(actor_role, target)
+        if found.role == target.value:
+            return _view(found)
+        if (found.role == Role.OWNER and found.disabled_at is None
+                and self.count_owners(session) <= 1):
+            raise Conflict("this is the last owner; make another owner first")
+        previous, found.role = found.role, target.value
+        self._audit.record(session, AuditEvent(actor, "staff.role", found.id,
+                                                {"from": previous, "to": target.value}),
+                           now=now)
+        return _view(found)
+
     def disable(self, session: Session, user: str, *, actor: str, actor_role: Role | str,
                 now: datetime) -> StaffView:
         found = self._get(session, user)
+        self._not_oneself(found, actor, "disable")
         self._may_manage(actor_role, Role(found.role))
         last_owner = found.role == Role.OWNER and self.count_owners(session) <= 1
         if last_owner and found.disabled_at is None:
@@ -193,6 +221,7 @@ class StaffUsers:
               now: datetime, second_factor: bool = False) -> str:
         """New one-time password (and optionally drop the second factor); ends sessions."""
         found = self._get(session, user)
+        self._not_oneself(found, actor, "reset")
         self._may_manage(actor_role, Role(found.role))
         password = generate_password()
         found.password_hash = self.passwords.hash(password)

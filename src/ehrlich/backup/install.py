@@ -1,12 +1,18 @@
-"""The backup domain: the scheduled backup and its posture checks."""
+"""The backup domain: the scheduled backup, the console's Backups page and its two
+posture checks."""
 
 from __future__ import annotations
 
-from ehrlich.backup import posture, tasks
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth.roles import Permission
+from ehrlich.backup import console_routes, posture, tasks
+from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
+    registry.add_console_page(console_routes.router, NavEntry(
+        "/admin/backups", N_("Backups"), Permission.POSTURE_READ))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.recent_verified_backup)
     registry.add_check(posture.recovery_key_offline)

@@ -42,7 +42,7 @@ from ehrlich.backup.schemas import (
     VerifyReport,
 )
 from ehrlich.backup.scratch import check_counts, counts_of, in_session, scratch_database
-from ehrlich.backup.stores import open_store, second_destination
+from ehrlich.backup.stores import default_destination, open_store, second_destination
 from ehrlich.crypto import SigningKey
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 from ehrlich.settings import Settings
@@ -68,6 +68,11 @@ class BackupService:
         """The destination and, when configured, the second one: each backup goes to both."""
         second = second_destination(self.settings)
         return [self.store()] + ([self.store(second)] if second else [])
+
+    @property
+    def destination(self) -> str:
+        """Where backups go, as configured (nothing is opened to say so)."""
+        return self.settings.backup_destination or str(default_destination(self.settings))
 
     @property
     def identity_file(self) -> Path:
@@ -246,6 +251,11 @@ class BackupService:
         if row is None:
             return None
         return VerificationRecord(backup_id=row.backup_id, at=row.at, ok=row.ok)
+    def recent_runs(self, limit: int = 10) -> list[BackupRun]:
+        """The latest backup runs, newest first: running, failed and complete ones."""
+        with self._db.read() as session:
+            return list(session.execute(select(BackupRun).order_by(
+                BackupRun.started_at.desc(), BackupRun.id.desc()).limit(limit)).scalars())
 
     def prune(self, *, now: datetime, actor: str = "system") -> list[str]:
         """Delete backups that grandfather-father-son retention no longer keeps, everywhere."""

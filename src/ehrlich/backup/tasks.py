@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TASK_NAME = "backup.scheduled"
+RUN_NOW = "backup.run_now"
+VERIFY_NOW = "backup.verify_now"
 
 
 def parse_schedule(value: str) -> dict[str, str]:
@@ -28,7 +30,20 @@ def parse_schedule(value: str) -> dict[str, str]:
 
 
 def register(instance: Instance) -> None:
-    """Run `scheduled_run` on `backup_schedule`; an empty schedule turns it off."""
+    """The console's "run now" and "verify now", and `scheduled_run` on `backup_schedule`
+    (an empty schedule turns only the schedule off)."""
+
+    @instance.jobs.task(RUN_NOW)
+    def backup_now(actor: str) -> None:
+        sidecar = instance.backup.create(now=utcnow(), actor=actor)
+        report = instance.backup.verify(sidecar.manifest.backup_id, now=utcnow(), actor=actor)
+        log.info("backup %s verified: %s", report.backup_id, report.detail)
+
+    @instance.jobs.task(VERIFY_NOW)
+    def verify_now(backup_id: str, actor: str) -> None:
+        report = instance.backup.verify(backup_id, now=utcnow(), actor=actor)
+        log.info("backup %s verified: %s", report.backup_id, report.detail)
+
     if not instance.settings.backup_schedule.strip():
         return
     schedule = crontab(**parse_schedule(instance.settings.backup_schedule))

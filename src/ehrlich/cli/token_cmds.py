@@ -7,9 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.auth.api_tokens import SCOPES, create_api_token, list_api_tokens, revoke_api_token
+from ehrlich.auth.api_tokens import (
+    SCOPES,
+    issue_api_token,
+    list_api_tokens,
+    withdraw_api_token,
+)
 from ehrlich.cli.context import console, now, opened_instance
 
+ACTOR = "cli"
 app = typer.Typer(help="Scoped API tokens for integrations.", no_args_is_help=True)
 
 
@@ -24,7 +30,8 @@ def create(
     Example: ehrlich token create --name crm --scope subjects:write
     """
     with opened_instance(ctx) as instance, instance.db.write() as session:
-        token, record = create_api_token(session, name=name, scopes=scope, now=now())
+        token, record = issue_api_token(session, instance.audit, name=name, scopes=scope,
+                                        actor=ACTOR, now=now())
     console.print(f"Token {record.id} ({record.scopes}). Store it now; it is not shown again:")
     console.print(token, soft_wrap=True, highlight=False)
 
@@ -37,9 +44,10 @@ def list_tokens(ctx: typer.Context) -> None:
     """
     with opened_instance(ctx) as instance, instance.db.read() as session:
         tokens = list_api_tokens(session)
-    table = Table("id", "name", "scopes", "created", "revoked")
+    table = Table("id", "name", "scopes", "created", "last used", "revoked")
     for t in tokens:
         table.add_row(t.id, t.name, t.scopes, t.created_at.isoformat(timespec="seconds"),
+                      t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "",
                       t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "")
     console.print(table)
 
@@ -51,5 +59,5 @@ def revoke(ctx: typer.Context, token_id: str) -> None:
     Example: ehrlich token revoke 3f9a1c0d2b4e5f60
     """
     with opened_instance(ctx) as instance, instance.db.write() as session:
-        revoke_api_token(session, token_id, now=now())
+        withdraw_api_token(session, instance.audit, token_id, actor=ACTOR, now=now())
     console.print(f"Token {token_id} revoked.")

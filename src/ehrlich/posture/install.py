@@ -1,8 +1,12 @@
-"""The posture domain's own checks: keys, secrets, HTTPS, proxies and the audit chain."""
+"""The posture domain's own checks (keys, secrets, HTTPS, proxies and the audit chain) and
+the console's read-only Settings page."""
 
 from __future__ import annotations
 
-from ehrlich.posture import checks
+from ehrlich.admin.nav import NavEntry
+from ehrlich.auth.roles import Permission
+from ehrlich.i18n import N_
+from ehrlich.posture import checks, settings_routes
 from ehrlich.registry import Registry
 
 
@@ -10,3 +14,6 @@ def install(registry: Registry) -> None:
     for check in (checks.key_file, checks.default_secrets, checks.https, checks.trusted_proxies,
                   checks.audit_chain):
         registry.add_check(check)
+    registry.add_console_page(settings_routes.router, NavEntry(
+        "/admin/settings", N_("Settings"),
+        Permission.SETTINGS_READ))

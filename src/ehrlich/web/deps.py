@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from ehrlich.auth.api_tokens import ApiPrincipal
+from ehrlich.auth.api_tokens import ApiPrincipal, mark_used
 from ehrlich.auth.errors import InvalidApiToken
 from ehrlich.instance.service import Instance
 
+log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="API token from `ehrlich token create`")
 
 
@@ -32,12 +35,22 @@ InstanceDep = Annotated[Instance, Depends(get_instance)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
+def _mark_used(instance: Instance, token_id: str, now: datetime) -> None:
+    """"Last used" is a convenience: a busy database does not fail the API call for it."""
+    try:
+        with instance.db.write() as session:
+            mark_used(session, token_id, now=now)
+    except OperationalError:
+        log.warning("could not record the use of API token %s", token_id)
+
+
 def require_scope(scope: str) -> Callable[..., Awaitable[ApiPrincipal]]:
     # Async so that a cached token costs no hop to the thread pool; a lookup
     # still runs there, never on the event loop.
     async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        now: NowDep,
     ) -> ApiPrincipal:
         instance = await get_instance(request)
         if credentials is None:
@@ -48,6 +61,8 @@ def require_scope(scope: str) -> Callable[..., Awaitable[ApiPrincipal]]:
             principal = await run_in_threadpool(instance.api_tokens.authenticate,
                                                 instance.db, token)
         principal.require(scope)
+        if instance.api_tokens.needs_mark(principal.token_id, now):
+            await run_in_threadpool(_mark_used, instance, principal.token_id, now)
         return principal
 
     return dependency

@@ -1,0 +1,106 @@
+"""Console page for the audit chain: entries filtered by actor, action, subject and time,
+newest first; verify the whole chain; the current head to keep off this machine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse
+
+from ehrlich.admin.deps import StaffDep, check_csrf
+from ehrlich.admin.templating import page
+from ehrlich.audit.search import DETAIL_SHOWN, AuditFilter, AuditPage, search
+from ehrlich.audit.service import ChainReport
+from ehrlich.auth.roles import Permission, require
+from ehrlich.errors import InvalidInput
+from ehrlich.i18n import N_, negotiate, translations
+from ehrlich.web.deps import InstanceDep
+
+router = APIRouter(prefix="/admin/audit", include_in_schema=False)
+QueryStr = Annotated[str, Query(max_length=400)]
+TEXTS = {  # English, marked for the catalogue; translated per request
+    'title': N_("Audit log"),
+    'actor': N_("Actor"),
+    'actor_hint': N_("e.g. staff:ID, cli, token:ID, scheduler"),
+    'action': N_("Action"),
+    'action_hint': N_("e.g. subject.erase, staff.role"),
+    'target': N_("Subject or target"),
+    'target_hint': N_("the exact id (pseudonymous; no names or addresses are stored here)"),
+    'since': N_("From"),
+    'until': N_("To (inclusive)"),
+    'date_hint': N_("YYYY-MM-DD, UTC"),
+    'filter': N_("Filter"),
+    'reset': N_("Clear filters"),
+    'seq': N_("No."),
+    'at': N_("Time (UTC)"),
+    'detail': N_("Detail"),
+    'empty': N_("No entries match."),
+    'older': N_("Older entries"),
+    'newest': N_("Newest entries"),
+    'verify': N_("Verify the chain"),
+    'verify_hint': N_("Recomputes every entry's HMAC from the first one on."),
+    'chain_ok': N_("The chain is intact: {checked} entries checked."),
+    'chain_broken': N_("The chain is broken at entry {seq}: {reason} ({checked} entries checked "
+                       "before it)."),
+    'anchor': N_("Anchor"),
+    'anchor_hint': N_("Copy this line somewhere this machine cannot reach (a password manager, a "
+                      "note on paper, a mail to yourself). `ehrlich audit verify --anchor` with "
+                      "an anchor kept earlier shows whether anyone holding the database and the "
+                      "key file rewrote the chain since."),
+    'expired': N_("The form expired; try again."),
+    'pager': N_("Pages"),
+}
+
+
+def _texts(request: Request) -> dict[str, str]:
+    tr = translations(negotiate(request))
+    return {key: tr.gettext(text) for key, text in TEXTS.items()}
+
+
+def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
+          form: dict[str, str], where: AuditFilter | None, before: int | None = None,
+          errors: dict[str, str] | None = None, chain: ChainReport | None = None,
+          flash: str | None = None, status_code: int = 200) -> HTMLResponse:
+    with instance.db.read() as session:
+        found = (search(session, where, before=before) if where is not None
+                 else AuditPage([], None))
+        anchor = instance.audit.head(session)
+    query = urlencode({k: v for k, v in form.items() if v})
+    return page(request, "audit/admin_audit.html", {
+        "entries": found.entries, "next_before": found.next_before, "before": before,
+        "form": form, "query": query, "errors": errors or {}, "chain": chain,
+        "anchor": str(anchor) if anchor.seq else None, "flash": flash,
+        "shown": DETAIL_SHOWN, "m": _texts(request)}, active=active, status_code=status_code)
+
+
+@router.get("", response_class=HTMLResponse)
+def audit_page(request: Request, instance: InstanceDep, active: StaffDep,
+               actor: QueryStr = "", action: QueryStr = "", target: QueryStr = "",
+               since: QueryStr = "", until: QueryStr = "",
+               before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None
+               ) -> HTMLResponse:
+    require(active.role, Permission.AUDIT_READ)
+    form = {"actor": actor, "action": action, "target": target, "since": since,
+            "until": until}
+    try:
+        where = AuditFilter.parse(**form)
+    except InvalidInput as exc:
+        return _page(request, instance, active, form=form, where=None, status_code=422,
+                     errors={p.field: p.reason for p in exc.problems})
+    return _page(request, instance, active, form=form, where=where, before=before)
+
+
+@router.post("/verify", response_class=HTMLResponse)
+def verify_chain(request: Request, instance: InstanceDep, active: StaffDep,
+                 csrf: Annotated[str, Form(max_length=4096)] = "") -> HTMLResponse:
+    """A POST (not a link): it reads the whole chain, so a crawler or prefetch must not."""
+    require(active.role, Permission.AUDIT_READ)
+    if not check_csrf(request, instance, active, csrf):
+        return _page(request, instance, active, form={}, where=AuditFilter(),
+                     flash=_texts(request)["expired"], status_code=403)
+    with instance.db.read() as session:
+        report = instance.audit.verify_chain(session)
+    return _page(request, instance, active, form={}, where=AuditFilter(), chain=report,
+                 status_code=200 if report.ok else 409)
