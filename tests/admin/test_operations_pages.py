@@ -393,6 +393,20 @@ def test_backups_page_shows_the_reminder_and_how_to_open_a_backup(
     assert "Sicherungen" in german
 
 
+@pytest.mark.parametrize(("path", "german"), [
+    ("/admin/tokens", "Wofür der Token ist"), ("/admin/audit", "Kette prüfen"),
+    ("/admin/backups", "Noch keine vollständige Sicherung."),
+    ("/admin/settings", "Die geltenden Einstellungen"),
+    ("/admin/staff", "Die Einladung ist ein Einmal-Passwort")])
+def test_operations_pages_speak_german_from_the_catalogue(
+        path: str, german: str, console: TestClient, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    sign_in(console, make_staff("owner"), clock.now)
+    page = console.get(path + "?lang=de")
+    assert page.status_code == 200
+    assert german in page.text
+
+
 # -- settings --------------------------------------------------------------------------
 
 def test_settings_show_values_but_never_secrets(
