@@ -30,7 +30,7 @@ HELPER = "helper@example.org"
 
 
 WIDE_ELEMENTS = """[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > 321 && !e.closest('.table-scroll'))
+  .filter(e => e.getBoundingClientRect().right > 321 && !e.closest('.table-scroll, .table-wrap'))
   .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
 
 
