@@ -121,7 +121,7 @@ def test_every_event_is_in_the_audit_chain_and_the_chain_detects_tampering(
     record(instance, ada, "confirmed")
     with instance.db.read() as session:
         actions = session.execute(select(AuditEntry.action).where(
-            AuditEntry.action.startswith("consent."))).scalars().all()
+            AuditEntry.action.startswith("consent.")).order_by(AuditEntry.seq)).scalars().all()
         assert list(actions) == ["consent.requested", "consent.confirmed"]
         assert instance.audit.verify_chain(session).ok
         assert verify_chain(session, ada, "newsletter", "email")

@@ -81,7 +81,7 @@ def work_directory(data_dir: Path) -> Path:
 
 def discard_partials(work_dir: Path) -> int:
     """Remove files that killed runs on this host left in the work directory."""
-    from ehrlich.backup.stores import pid_is_gone  # stores import settings; keep this light
+    from ehrlich.backup.stores.stale import pid_is_gone
 
     if not work_dir.is_dir():
         return 0

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ehrlich.backup.interfaces import TEMP_PREFIX, BackupStore
+from ehrlich.backup.interfaces import BackupStore
 from ehrlich.errors import ConfigurationError
 from ehrlich.settings import Settings
-
-STALE_AFTER = timedelta(hours=1)
-"""A temporary file on a remote store untouched this long was left by a killed run."""
-
-
-def pid_is_gone(name: str) -> bool:
-    """Whether the process that named a `.partial-PID-...` file on this host has ended."""
-    pid = name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
-    if not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def second_destination(settings: Settings) -> str | None:

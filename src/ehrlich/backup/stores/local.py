@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ehrlich.backup.interfaces import TEMP_PREFIX
-from ehrlich.backup.stores import pid_is_gone
+from ehrlich.backup.stores.stale import pid_is_gone
 
 
 def _fsync_dir(path: Path) -> None:

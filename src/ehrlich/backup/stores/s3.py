@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from botocore.exceptions import ClientError
 
-from ehrlich.backup.stores import STALE_AFTER
+from ehrlich.backup.stores.stale import STALE_AFTER
 from ehrlich.errors import ConfigurationError
 
 if TYPE_CHECKING:

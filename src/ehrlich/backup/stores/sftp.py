@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import paramiko
 
 from ehrlich.backup.interfaces import TEMP_PREFIX
-from ehrlich.backup.stores import STALE_AFTER
+from ehrlich.backup.stores.stale import STALE_AFTER
 from ehrlich.errors import ConfigurationError
 
 BUFFER = 1024 * 1024
