@@ -1,4 +1,4 @@
-"""The overview by role: consent figures from one grouped query each, the 90-day chart as
+"""The overview by role: consent figures from the counts kept at write time, the 90-day chart as
 accessible SVG with its numbers as a table, and only the widgets a role may see."""
 
 from __future__ import annotations

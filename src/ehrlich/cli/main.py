@@ -13,6 +13,7 @@ from ehrlich import errors
 from ehrlich.cli import (
     audit_cmds,
     backup_cmds,
+    counts_cmds,
     doctor_cmds,
     import_cmds,
     instance_cmds,
@@ -64,6 +65,7 @@ app.add_typer(user_cmds.app, name="user")
 app.command()(doctor_cmds.doctor)
 app.add_typer(backup_cmds.app, name="backup")
 app.add_typer(mail_cmds.app, name="mail")
+app.add_typer(counts_cmds.app, name="counts")
 app.command(name="import")(import_cmds.import_file)
 for _name, _group in collect().cli_groups:  # command groups a domain ships itself
     app.add_typer(_group, name=_name)

@@ -3,14 +3,15 @@
 `consent_events` is only ever inserted into. `consent_states` holds one row per
 (subject, purpose, channel), rewritten in the same transaction as each event,
 so audience queries never replay the ledger. `suppressions` holds blind-index
-hashes only, never addresses.
+hashes only, never addresses. `consent_daily_counts` and `consent_active_counts` are
+counts kept in the same transactions (`consent.counts`), for the console's overview.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
@@ -48,7 +49,6 @@ class ConsentEvent(Base):
 
     __table_args__ = (
         Index("ix_consent_events_subject", "subject_id", "purpose", "channel", "at"),
-        Index("ix_consent_events_at_action", "at", "action"),  # the overview's daily counts
     )
 
 
@@ -79,3 +79,28 @@ class Suppression(Base):
     purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsentDailyCount(Base):
+    """Events per UTC day, purpose, channel and action, spread over shards
+    (`storage.tallies`); the overview's chart sums them."""
+
+    __tablename__ = "consent_daily_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ConsentActiveCount(Base):
+    """Consent states that are `active`, per purpose and channel, spread over shards."""
+
+    __tablename__ = "consent_active_counts"
+
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

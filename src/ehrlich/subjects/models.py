@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
@@ -64,3 +64,14 @@ class SubjectNote(Base):
     body_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     __table_args__ = (Index("ix_subject_notes_subject", "subject_id", "created_at"),)
+
+
+class SubjectCount(Base):
+    """Subjects per state (active, erased), kept by the subjects service in the
+    transactions that create and erase them, spread over shards (`storage.tallies`)."""
+
+    __tablename__ = "subject_counts"
+
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

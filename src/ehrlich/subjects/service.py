@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -34,6 +35,7 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import Letter, MailSender
+from ehrlich.storage import tallies
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import (
@@ -44,7 +46,14 @@ from ehrlich.subjects.errors import (
 )
 from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
 from ehrlich.subjects.masking import mask_email, mask_name, mask_phone, mask_value
-from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject, SubjectNote
+from ehrlich.subjects.models import (
+    STATE_ACTIVE,
+    STATE_ERASED,
+    DataKey,
+    Subject,
+    SubjectCount,
+    SubjectNote,
+)
 from ehrlich.subjects.normalize import normalise_email, normalise_phone
 from ehrlich.subjects.schemas import (
     BulkOutcome,
@@ -61,6 +70,7 @@ from ehrlich.subjects.schemas import (
 TABLE = "subjects"
 _SUBJECTS = cast(Table, Subject.__table__)
 _DATA_KEYS = cast(Table, DataKey.__table__)
+_COUNTS = cast(Table, SubjectCount.__table__)
 # Built once: every read runs it, and statement construction is not free.
 _LOAD = (select(_SUBJECTS, _DATA_KEYS.c.wrapped).select_from(_SUBJECTS.outerjoin(_DATA_KEYS))
          .where(_SUBJECTS.c.id == bindparam("subject_id")))
@@ -97,6 +107,11 @@ ERASED: str = STATE_ERASED
 SUBJECT = SubjectColumns(id=_SUBJECTS.c.id, state=_SUBJECTS.c.state,
                          source=_SUBJECTS.c.source, email_index=_SUBJECTS.c.email_index)
 _STATE_OF = select(_SUBJECTS.c.state).where(_SUBJECTS.c.id == bindparam("subject_id"))
+
+
+def _count(session: Session, deltas: dict[str, int]) -> None:
+    """Move the kept counts of subjects per state, in the caller's transaction."""
+    tallies.add(session, _COUNTS, ("state",), {(state, ): n for state, n in deltas.items()})
 
 
 def subject_state(session: Session, subject_id: str) -> str | None:
@@ -310,6 +325,7 @@ class SubjectsService:
                 raise
             return CreateOutcome(subject=self.get(session, existing.id, actor=actor, now=now),
                                  created=False)
+        _count(session, {STATE_ACTIVE: 1})
         self._audit.record(session, AuditEvent(actor, "subject.create", subject_row["id"]),
                            now=now)
         return CreateOutcome(subject=self.get(session, subject_row["id"], actor=actor, now=now,
@@ -390,6 +406,7 @@ class SubjectsService:
         if subject_rows:
             session.connection().execute(insert(_SUBJECTS), subject_rows)
             session.connection().execute(insert(_DATA_KEYS), key_rows)
+            _count(session, {STATE_ACTIVE: len(subject_rows)})
             # one entry for the batch, naming every subject it created
             ids = [row["id"] for row in subject_rows]
             self._audit.record(session, AuditEvent(
@@ -483,6 +500,7 @@ class SubjectsService:
             session.execute(delete(SubjectNote).where(SubjectNote.subject_id == subject_id))
             session.execute(update(Subject).where(Subject.id == subject_id).values(
                 erased_at=now, updated_at=now, **_ERASED))
+            _count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
         db.purge_deleted_rows("data_keys")
@@ -509,6 +527,7 @@ class SubjectsService:
                 session.execute(update(Subject).where(Subject.id == subject_id).values(
                     erased_at=record.erased_at, updated_at=now, **_ERASED))
                 replayed.append(record)
+            _count(session, {STATE_ACTIVE: -len(present), STATE_ERASED: len(present)})
         for record in pending:  # suppressions made after the backup hold again too
             for hook in self._erasure_hooks:
                 hook(session, record)
@@ -595,6 +614,20 @@ class SubjectsService:
                 for n in rows if n.body_ct is not None]
 
     def count_by_state(self, session: Session) -> dict[str, int]:
-        """How many subjects are active and erased (no personal data)."""
+        """How many subjects are active and erased (no personal data), from the counts
+        kept in the transactions that create and erase them."""
+        rows = session.execute(select(SubjectCount.state, func.sum(SubjectCount.count))
+                               .group_by(SubjectCount.state)).all()
+        return {str(state): int(n) for state, n in rows if n}
+
+    def recount_by_state(self, session: Session) -> dict[str, int]:
+        """`count_by_state` counted from the subjects table itself (a full scan)."""
         rows = session.execute(select(Subject.state, func.count()).group_by(Subject.state)).all()
         return {str(state): int(n) for state, n in rows}
+
+    def rebuild_counts(self, session: Session) -> None:
+        """Recount `subject_counts` from the subjects table (shard 0)."""
+        session.execute(delete(SubjectCount))
+        session.execute(insert(_COUNTS).from_select(
+            ["state", "shard", "count"],
+            select(Subject.state, literal(0), func.count()).group_by(Subject.state)))

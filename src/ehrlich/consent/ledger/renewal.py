@@ -9,6 +9,7 @@ affected. Their consent stops counting as active until they confirm again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.consent import counts
 from ehrlich.consent.ledger.service import event_hash
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.storage.base import new_id
@@ -46,6 +48,9 @@ class ConsentRenewalMarker:
             row["hash"] = event_hash(row, s.last_event_hash)
             rows.append(row)
         session.execute(insert(ConsentEvent), rows)
+        counts.count_events(session, rows)
+        leaving = Counter((s.purpose, s.channel) for s in states)  # active → renewal-needed
+        counts.count_active(session, {key: -n for key, n in leaving.items()})
         for s, row in zip(states, rows, strict=True):
             session.execute(update(ConsentState).where(
                 ConsentState.subject_id == s.subject_id, ConsentState.purpose == s.purpose,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.consent import counts
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
 from ehrlich.consent.ledger import suppression
 from ehrlich.consent.ledger.evidence import sha256_hex, stored_gpc, truncate_ip
@@ -205,6 +207,7 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
     conn.execute(_MOVE_STATE, {**key, "new_state": new_state, "now": now,
                                "notice_version": snapshot["notice_version"],
                                "event_id": row["id"], "event_hash": row["hash"]})
+    counts.count_change(session, row, before=current, after=new_state)
     if email_index is not None:
         if data.action in ("withdrawn", "objected"):
             suppression.suppress(session, email_index, purpose=data.purpose,
@@ -339,12 +342,15 @@ def first_grants(grants: list[ConsentInput], *, actor: str, now: datetime) -> Fi
 
 def record_first_grants(session: Session, audit: AuditLog, grants: FirstGrants, *,
                         now: datetime) -> list[str]:
-    """Record prepared first grants: events, states and audit entries in three
-    statements. A state that exists after all makes the insert fail on its primary
+    """Record prepared first grants: events, states, their counts and audit entries in
+    a few statements. A state that exists after all makes the insert fail on its primary
     key, so nothing is recorded twice. Returns the event ids."""
     if grants.events:
         conn = session.connection()
         conn.execute(_APPEND_EVENT, grants.events)
         conn.execute(insert(_STATES), grants.states)
+        counts.count_events(session, grants.events)
+        counts.count_active(session, Counter((s["purpose"], s["channel"])
+                                             for s in grants.states))
         audit.record_many(session, grants.entries, now=now)
     return [e["id"] for e in grants.events]
