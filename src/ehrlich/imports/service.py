@@ -1,12 +1,14 @@
 """Importing an existing list: check the plan, then run it in batches.
 
-Each batch is one short write transaction (`batch_size` rows, 200 by
+Each batch is one short write transaction (at most `batch_size` rows, 200 by
 default): the rows are parsed, checked, encrypted and their consent events
 hashed before it begins, so the SQLite writer lock is held only for the
-look-ups and inserts (well under a second even on a busy machine), and a
-signup arriving meanwhile waits for at most one batch. The run's progress (`done_rows` and
-the counts) is written in the batch's own transaction, so a crash leaves
-whole batches behind and `run` resumes after the last one committed.
+look-ups and inserts, and a signup arriving meanwhile waits for at most one
+batch. Each transaction's hold is timed: when one held the writer longer than
+`HOLD_AIM` (a busy machine), the next batches shrink in proportion, and grow
+back to `batch_size` when holds are short again (`next_batch_size`). The run's
+progress (`done_rows` and the counts) is written in the batch's own transaction,
+so a crash leaves whole batches behind and `run` resumes after the last one committed.
 
 Per row, in this order: a row the API would refuse is rejected (row number,
 column, reason — no values); an address on the suppression list for the
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +37,8 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
 from ehrlich.consent.ledger import suppression
-from ehrlich.consent.ledger.service import first_grants, record_consent, record_first_grants
+from ehrlich.consent.ledger.bulk import FirstGrants, first_grants, record_first_grants
+from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.consent.signup.service import PendingConfirmation, SignupService
 from ehrlich.crypto import Keyring
@@ -59,10 +63,21 @@ from ehrlich.storage.database import Database
 from ehrlich.subjects.service import Recipient, SubjectsService
 
 BATCH_SIZE = 200
+MIN_BATCH = 10
+HOLD_AIM = 0.25
+"""Seconds a batch's write transaction should hold the writer at most, well under the
+one second a waiting signup may take."""
 DRAFT_LIFETIME = timedelta(days=1)
 FAILED_LIFETIME = timedelta(days=7)
 PREVIEW_ROWS = 5
 Progress = Callable[[RunView], None]
+
+
+def next_batch_size(size: int, held: float, *, largest: int) -> int:
+    """The next batch's size after a batch of `size` held the writer `held` seconds:
+    scaled towards `HOLD_AIM` (at most doubled at once), within MIN_BATCH..largest."""
+    scaled = int(size * min(2.0, HOLD_AIM / max(held, 1e-3)))
+    return max(min(MIN_BATCH, largest), min(largest, scaled))
 
 
 class ImportNotFound(NotFound):
@@ -308,17 +323,19 @@ class ImportsService:
                 raise InvalidInput.one("file", "is not the file this import was made for")
             run.status, run.updated_at, run.failure = STATUS_RUNNING, now, None
             plan = ImportPlan.model_validate_json(run.settings)
-            start = run.done_rows
+            start, actor = run.done_rows, run.actor
         reader = RowReader(table.header, plan, self._subjects, now=now)
         offers: dict[int | None, ConsentOffer] = {}
-        batches = 0
+        batches, first, size = 0, start, self.batch_size
         try:
-            for first in range(start, len(table.rows), self.batch_size):
-                chunk = table.rows[first:first + self.batch_size]
+            while first < len(table.rows):
+                chunk = table.rows[first:first + size]
+                first += len(chunk)
                 outcomes = [reader.read(number, cells) for number, cells in chunk]
                 outcomes = self._with_offers(db, plan, outcomes, offers)
-                pending, view = self._batch(db, run_id, plan, outcomes, offers,
-                                            done=first + len(chunk), now=now)
+                pending, view, held = self._batch(db, run_id, plan, outcomes, offers,
+                                                  actor=actor, done=first, now=now)
+                size = next_batch_size(size, held, largest=self.batch_size)
                 if self._signups is not None:
                     for confirmation in pending:
                         self._signups.send_confirmation(mail, confirmation, now=now)
@@ -359,19 +376,17 @@ class ImportsService:
 
     def _batch(self, db: Database, run_id: str, plan: ImportPlan,
                outcomes: Sequence[Accepted | Rejected],
-               offers: dict[int | None, ConsentOffer], *, done: int, now: datetime
-               ) -> tuple[list[PendingConfirmation], RunView]:
+               offers: dict[int | None, ConsentOffer], *, actor: str, done: int,
+               now: datetime) -> tuple[list[PendingConfirmation], RunView, float]:
+        """One batch in one write transaction; also how long it held the writer."""
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         rejected = [o for o in outcomes if isinstance(o, Rejected)]
-        with db.read() as session:
-            actor = self._run(session, run_id).actor
         # Built before the write transaction, as if every row became a new contact; the
         # transaction keeps those of the rows it really created.
-        grants = first_grants([self._grant(run_id, plan, row, offers, row.prepared.subject_id)
-                               for row in accepted if row.evidence is not None],
-                              actor=actor, now=now)
+        grants = self._first_grants(run_id, plan, accepted, offers, actor=actor, now=now)
         pending: list[PendingConfirmation] = []
         with db.write() as session:
+            began = time.perf_counter()
             run = self._run(session, run_id)
             blocked = suppression.suppressed_among(
                 session, [a.email_index for a in accepted if a.email_index is not None],
@@ -417,20 +432,47 @@ class ImportsService:
             run.with_evidence += len(granted) + merged_with_evidence
             run.asked_again += len(pending)
             run.updated_at = now
-            return pending, _view(run)
+            view = _view(run)
+        return pending, view, time.perf_counter() - began
 
-    def _grant(self, run_id: str, plan: ImportPlan, row: Accepted,
-               offers: dict[int | None, ConsentOffer], subject_id: str) -> ConsentInput:
+    @staticmethod
+    def _proof(run_id: str, row: Accepted) -> dict[str, str]:
         assert row.evidence is not None
-        offer = offers[row.evidence.notice_version]
         extra = {"import": run_id, "source": row.evidence.source}
         if row.evidence.given_at:
             extra["given_at"] = row.evidence.given_at
+        return extra
+
+    @staticmethod
+    def _offered(offer: ConsentOffer, text: str | None, subject_id: str,
+                 extra: dict[str, str]) -> ConsentInput:
         return ConsentInput(subject_id=subject_id, purpose=offer.purpose,
                             channel=offer.channel, action="granted",
                             method="import-with-evidence", notice_version=offer.notice_version,
                             notice_hash=offer.notice_hash, language=offer.language,
-                            text_shown=row.evidence.text or offer.text, extra=extra)
+                            text_shown=text or offer.text, extra=extra)
+
+    def _grant(self, run_id: str, plan: ImportPlan, row: Accepted,
+               offers: dict[int | None, ConsentOffer], subject_id: str) -> ConsentInput:
+        assert row.evidence is not None
+        return self._offered(offers[row.evidence.notice_version], row.evidence.text,
+                             subject_id, self._proof(run_id, row))
+
+    def _first_grants(self, run_id: str, plan: ImportPlan, accepted: Sequence[Accepted],
+                      offers: dict[int | None, ConsentOffer], *, actor: str, now: datetime
+                      ) -> FirstGrants:
+        """The grants of rows with evidence, one checked template per notice version
+        and text shown (most files have one)."""
+        groups: dict[tuple[int | None, str | None], list[tuple[str, dict[str, str]]]] = {}
+        for row in accepted:
+            if row.evidence is not None:
+                groups.setdefault((row.evidence.notice_version, row.evidence.text), []).append(
+                    (row.prepared.subject_id, self._proof(run_id, row)))
+        grants = FirstGrants([], [])
+        for (version, text), subjects in groups.items():
+            template = self._offered(offers[version], text, *subjects[0])
+            grants += first_grants(template, subjects, actor=actor, now=now)
+        return grants
 
     def _finish(self, db: Database, run_id: str, *, now: datetime) -> RunView:
         with db.write() as session:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -65,7 +63,7 @@ def event_hash(row: dict[str, Any], prev: bytes) -> bytes:
     return hashlib.sha256(length_prefixed(*parts)).digest()
 
 
-def _check_input(data: ConsentInput) -> None:
+def check_input(data: ConsentInput) -> None:
     if data.method not in METHODS_FOR[data.action]:
         raise InvalidInput.one("method", f"{data.method!r} cannot record {data.action!r}")
     if data.action in ("requested", "granted") and data.legal_basis == "consent":
@@ -168,7 +166,7 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
     With `audit_events`, the audit entry is appended there for the caller to
     record with the others of the same transaction (`AuditLog.record_many`).
     """
-    _check_input(data)
+    check_input(data)
     key = {"key_subject": data.subject_id, "key_purpose": data.purpose,
            "key_channel": data.channel}
     email_index, state = _subject_and_state(session, data, key, now,
@@ -285,72 +283,3 @@ def verify_chain(session: Session, subject_id: str, purpose: str, channel: str) 
             return False
         cursor, expected, seen = event.prev_event_id, event.prev_hash, seen + 1
     return expected == GENESIS and seen == len(by_id)
-
-
-@dataclass(frozen=True)
-class FirstGrants:
-    """`granted` events for new subjects, built and hashed before their transaction."""
-
-    events: list[dict[str, Any]]
-    states: list[dict[str, Any]]
-    entries: list[AuditEvent]
-
-    def only(self, subject_ids: set[str]) -> FirstGrants:
-        """Those for these subjects (the ones a batch really created)."""
-        keep = [i for i, e in enumerate(self.events) if e["subject_id"] in subject_ids]
-        return FirstGrants([self.events[i] for i in keep], [self.states[i] for i in keep],
-                           [self.entries[i] for i in keep])
-
-
-def first_grants(grants: list[ConsentInput], *, actor: str, now: datetime) -> FirstGrants:
-    """`granted` for subjects that have no consent state yet (an import's new contacts
-    with evidence): each event starts its chain (`none` → `active`). Pure: the caller
-    records them with `record_first_grants` in the transaction that creates the subjects,
-    having checked the addresses against the suppression list."""
-    events: list[dict[str, Any]] = []
-    states: list[dict[str, Any]] = []
-    entries: list[AuditEvent] = []
-    for data in grants:
-        _check_input(data)
-        if data.action != "granted" or transition("none", "granted") != "active":
-            raise InvalidInput.one("action", "only first grants can be recorded in bulk")
-        text = data.text_shown
-        row: dict[str, Any] = {
-            "id": new_id(), "subject_id": data.subject_id, "purpose": data.purpose,
-            "channel": data.channel, "action": "granted", "legal_basis": data.legal_basis,
-            "notice_version": data.notice_version, "notice_hash": data.notice_hash,
-            "language": data.language, "text_shown": text,
-            "text_hash": sha256_hex(text) if text is not None else None,
-            "form": data.form, "default_state": data.default_state, "method": data.method,
-            "actor": actor, "at": now, "token_hash": None, "ip_network": None,
-            "user_agent_hash": None, "sec_gpc": None,
-            "extra": json.dumps(data.extra, sort_keys=True, separators=(",", ":"))
-            if data.extra else "",
-            "prev_event_id": None, "prev_hash": GENESIS,
-        }
-        row["hash"] = event_hash(row, GENESIS)
-        events.append(row)
-        states.append({"subject_id": data.subject_id, "purpose": data.purpose,
-                       "channel": data.channel, "state": "active", "since": now,
-                       "notice_version": data.notice_version, "last_event_id": row["id"],
-                       "last_event_hash": row["hash"]})
-        entries.append(AuditEvent(actor, "consent.granted", data.subject_id, {
-            "purpose": data.purpose, "channel": data.channel, "event": row["id"],
-            "hash": row["hash"].hex()}))
-    return FirstGrants(events, states, entries)
-
-
-def record_first_grants(session: Session, audit: AuditLog, grants: FirstGrants, *,
-                        now: datetime) -> list[str]:
-    """Record prepared first grants: events, states, their counts and audit entries in
-    a few statements. A state that exists after all makes the insert fail on its primary
-    key, so nothing is recorded twice. Returns the event ids."""
-    if grants.events:
-        conn = session.connection()
-        conn.execute(_APPEND_EVENT, grants.events)
-        conn.execute(insert(_STATES), grants.states)
-        counts.count_events(session, grants.events)
-        counts.count_active(session, Counter((s["purpose"], s["channel"])
-                                             for s in grants.states))
-        audit.record_many(session, grants.entries, now=now)
-    return [e["id"] for e in grants.events]
