@@ -7,7 +7,8 @@ import itertools
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ehrlich.imports import service
 from ehrlich.imports.csvfile import read_table
