@@ -5,14 +5,21 @@ the previous hash and the entry's fields. Someone with database access alone
 can change rows but cannot compute matching hashes; `verify_chain` names the
 first entry that no longer fits. Entries never carry personal data: targets
 are subject ids, details are field names, counts and reasons.
+
+The console's protection report runs on every view of the overview, and walking
+a long chain takes seconds: `verify_recent` walks the whole chain at most once per
+`FULL_WALK_EVERY` per process and, in between, only the entries after the last one
+it verified (checking that one still carries the hash it had). `ehrlich audit
+verify` and `ehrlich doctor` always walk the whole chain.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -26,6 +33,7 @@ from ehrlich.errors import InvalidInput
 
 GENESIS_HASH = bytes(32)
 HEAD_ID = 1
+FULL_WALK_EVERY = timedelta(hours=1)
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 # Built once: every audited read runs these, and statement construction is not free.
@@ -89,6 +97,8 @@ def _entry_hash(key: bytes, *, prev: bytes, seq: int, at: datetime, actor: str, 
 class AuditLog:
     def __init__(self, keyring: Keyring) -> None:
         self._key = keyring.audit_key
+        self._verified: tuple[Anchor, datetime] | None = None  # last entry; last full walk
+        self._verified_lock = threading.Lock()
 
     def record(self, session: Session, event: AuditEvent, *, now: datetime) -> None:
         self.record_many(session, [event], now=now)
@@ -138,10 +148,26 @@ class AuditLog:
                                    "chain was rewritten from that entry or before it")
         return report
 
-    def verify_chain(self, session: Session, *, batch: int = 5000) -> ChainReport:
-        """Walk the whole chain in order; report the first entry that is wrong."""
+    def _hash_of(self, e: AuditEntry, *, prev: bytes | None = None) -> bytes:
+        """The hash `e` should carry, after `prev` (by default the one it names)."""
+        return _entry_hash(self._key, prev=e.prev_hash if prev is None else prev, seq=e.seq,
+                           at=e.at, actor=e.actor, action=e.action, target=e.target,
+                           detail=e.detail)
+
+    def verify_chain(self, session: Session, *, batch: int = 5000,
+                     after: Anchor | None = None) -> ChainReport:
+        """Walk the whole chain in order (or the entries after the verified entry
+        `after`, which must still carry its hash); report the first entry that is wrong."""
         expected_seq, prev, checked = 1, GENESIS_HASH, 0
         last_seq = 0
+        if after is not None and after.seq > 0:
+            kept = session.get(AuditEntry, after.seq)
+            if kept is None or not (constant_time_equal(kept.hash, after.hash) and
+                                    constant_time_equal(self._hash_of(kept), after.hash)):
+                return ChainReport(False, 0, after.seq,
+                                   f"entry {after.seq} was removed or altered after it was "
+                                   "verified")
+            expected_seq, prev, last_seq = after.seq + 1, after.hash, after.seq
         while True:
             entries = session.execute(
                 select(AuditEntry).where(AuditEntry.seq >= expected_seq)
@@ -155,9 +181,7 @@ class AuditLog:
                     return ChainReport(False, checked, e.seq,
                                        f"entry {e.seq} does not follow entry {e.seq - 1} "
                                        "(removed, reordered or altered)")
-                digest = _entry_hash(self._key, prev=prev, seq=e.seq, at=e.at, actor=e.actor,
-                                     action=e.action, target=e.target, detail=e.detail)
-                if not constant_time_equal(digest, e.hash):
+                if not constant_time_equal(self._hash_of(e, prev=prev), e.hash):
                     return ChainReport(False, checked, e.seq, f"entry {e.seq} was altered")
                 prev, last_seq = e.hash, e.seq
                 expected_seq += 1
@@ -170,3 +194,22 @@ class AuditLog:
                                f"entries after {last_seq} were removed (the chain head says "
                                f"{head.seq if head else 'nothing'})")
         return ChainReport(True, checked)
+
+    def verify_recent(self, session: Session, *, now: datetime) -> ChainReport:
+        """`verify_chain` for a page shown often: the whole chain when this process has
+        not walked it in `FULL_WALK_EVERY`, else the entries after the last verified one.
+        `checked` counts every entry verified so far."""
+        with self._verified_lock:
+            verified = self._verified
+        walk_all = verified is None or now - verified[1] >= FULL_WALK_EVERY
+        after = None if walk_all or verified is None else verified[0]
+        report = self.verify_chain(session, after=after)
+        if not report.ok:
+            with self._verified_lock:
+                self._verified = None
+            return report
+        head = self.head(session)
+        walked_at = now if walk_all or verified is None else verified[1]
+        with self._verified_lock:
+            self._verified = (head, walked_at)
+        return ChainReport(True, head.seq)
