@@ -85,6 +85,7 @@ def _every_control_reachable(page: Page) -> None:
     """Tab once round the whole page (past its end focus leaves the document, then starts
     again at the top): each control is reached."""
     wanted = page.evaluate(MARK_CONTROLS)
+    assert len(wanted) > 10, wanted  # at least the bar and the navigation
     reached: list[str] = []
     left = 0
     for _ in range(MAX_TABS):
@@ -135,10 +136,12 @@ def test_every_console_page_with_the_keyboard_only(
         # Overview: the skip link comes first and leads into the page's content
         page.goto("/admin")
         first = _tab(page)
-        assert first is not None and "Skip to content" in first["name"]
+        assert first is not None
+        assert "Skip to content" in first["name"]
         page.keyboard.press("Enter")
         after = _tab(page)
-        assert after is not None and after["inMain"], after
+        assert after is not None
+        assert after["inMain"], after
         _every_control_reachable(page)
         page.screenshot(path=shots / "overview.png", full_page=True)
 
