@@ -1,14 +1,55 @@
-"""The browser the end-to-end tests drive: one Chromium (Debian's) per test module."""
+"""The browser the end-to-end tests drive: one Chromium (Debian's) per test module.
+
+Every page a test's browser loads is saved as a full-page screenshot, once per address,
+into that test's artefact directory (`browser.artefact_dir`: $EHRLICH_TEST_ARTEFACTS/<test>
+when set, e.g. `test-artifacts/` in the checkout, which git ignores; else a pytest
+temporary directory). Tests may save more screenshots of their own (states within a page).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import system_program
-from tests.e2e.browser import CHROMIUM_ARGS
+from tests.e2e.browser import CHROMIUM_ARGS, artefact_dir
+
+
+class PageShots:
+    """Where the running test's page screenshots go, and which addresses it has."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.taken: set[str] = set()
+
+    def start(self, folder: Path) -> None:
+        self.folder, self.taken = folder, set()
+
+    def watch(self, page: Page) -> None:
+        page.on("load", lambda _: self.take(page))
+
+    def take(self, page: Page) -> None:
+        address = page.url.split("#", 1)[0]
+        if self.folder is None or address in self.taken:
+            return
+        self.taken.add(address)
+        parts = urlsplit(address)
+        name = re.sub(r"[^A-Za-z0-9]+", "-", f"{parts.path}-{parts.query}").strip("-")
+        try:
+            page.screenshot(path=self.folder / f"{len(self.taken):03d}-{name or 'root'}.png",
+                            full_page=True)
+        except PlaywrightError:
+            pass  # the page went on to the next one, or was closed, meanwhile
+
+
+SHOTS = PageShots()
 
 
 @pytest.fixture(scope="module")
@@ -16,5 +57,28 @@ def browser() -> Iterator[Browser]:
     chromium = system_program("chromium", "chromium")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        new_page, new_context = launched.new_page, launched.new_context
+
+        def page_watched(**options: Any) -> Page:
+            page = new_page(**options)
+            SHOTS.watch(page)
+            return page
+
+        def context_watched(**options: Any) -> BrowserContext:
+            context = new_context(**options)
+            context.on("page", SHOTS.watch)
+            return context
+
+        launched.new_page = page_watched  # type: ignore[method-assign]
+        launched.new_context = context_watched  # type: ignore[method-assign]
         yield launched
         launched.close()
+
+
+@pytest.fixture(autouse=True)
+def page_shots(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageShots]:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:80]
+    SHOTS.start(artefact_dir(tmp_path_factory, f"pages-{name}"))
+    yield SHOTS
+    SHOTS.folder = None
