@@ -87,5 +87,5 @@ def read_table(raw: bytes) -> Table:
         raise InvalidInput.one("file", "two columns have the same name in the first line")
     rows = [(number, record) for number, record in enumerate(records[1:], start=2)
             # blank lines are no rows (Excel adds them at the end)
-            if any(cell.strip() for cell in record)]
+            if "".join(record).strip()]
     return Table(encoding, delimiter, had_bom, header, rows)

@@ -9,9 +9,10 @@ naming every event and its hash, in the transaction that creates the subjects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -22,9 +23,10 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent import counts
 from ehrlich.consent.ledger.evidence import sha256_hex
-from ehrlich.consent.ledger.service import GENESIS, check_input, event_hash
+from ehrlich.consent.ledger.service import GENESIS, HASHED_FIELDS, check_input, hashed_value
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.schemas import ConsentInput
+from ehrlich.crypto.envelope import length_prefixed
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 
@@ -57,6 +59,26 @@ def _proof(extra: Mapping[str, str]) -> str:
     return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else ""
 
 
+VARYING = ("id", "subject_id", "extra")
+
+
+def grant_hasher(shared: Mapping[str, Any]) -> Callable[[str, str, str], bytes]:
+    """`event_hash` (after GENESIS) of rows that differ from `shared` only in their id,
+    subject id and stored proof, with the shared fields encoded once."""
+    at = [HASHED_FIELDS.index(f) for f in VARYING]
+    if at != [0, 1, len(HASHED_FIELDS) - 2]:
+        raise AssertionError("the hashed fields moved; update grant_hasher")
+    middle = length_prefixed(*(hashed_value(shared[f]) for f in HASHED_FIELDS[2:-2]))
+    tail = length_prefixed(hashed_value(shared[HASHED_FIELDS[-1]]))
+
+    def digest(event_id: str, subject_id: str, extra: str) -> bytes:
+        message = (length_prefixed(GENESIS, event_id.encode(), subject_id.encode()) + middle
+                   + length_prefixed(extra.encode()) + tail)
+        return hashlib.sha256(message).digest()
+
+    return digest
+
+
 def first_grants(template: ConsentInput, subjects: Sequence[tuple[str, Mapping[str, str]]],
                  *, actor: str, now: datetime) -> FirstGrants:
     """`granted` as `template` says (its `subject_id` and `extra` aside) for each
@@ -76,11 +98,12 @@ def first_grants(template: ConsentInput, subjects: Sequence[tuple[str, Mapping[s
         "method": template.method, "actor": actor, "at": now, "token_hash": None,
         "ip_network": None, "user_agent_hash": None, "sec_gpc": None,
         "prev_event_id": None, "prev_hash": GENESIS}
+    digest = grant_hasher(shared)
     events: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
     for subject_id, extra in subjects:
         row = {**shared, "id": new_id(), "subject_id": subject_id, "extra": _proof(extra)}
-        row["hash"] = event_hash(row, GENESIS)
+        row["hash"] = digest(row["id"], subject_id, row["extra"])
         events.append(row)
         states.append({"subject_id": subject_id, "purpose": template.purpose,
                        "channel": template.channel, "state": "active", "since": now,

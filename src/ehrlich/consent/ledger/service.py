@@ -56,10 +56,14 @@ PERSON = "subject"
 """The actor of changes the person makes through their links."""
 
 
+def hashed_value(value: Any) -> bytes:
+    """A field as `event_hash` encodes it."""
+    return ("" if value is None else value.astimezone(UTC).isoformat()
+            if isinstance(value, datetime) else str(value)).encode()
+
+
 def event_hash(row: dict[str, Any], prev: bytes) -> bytes:
-    parts = [prev] + [("" if row[f] is None else
-                       row[f].astimezone(UTC).isoformat() if isinstance(row[f], datetime) else
-                       str(row[f])).encode() for f in HASHED_FIELDS]
+    parts = [prev] + [hashed_value(row[f]) for f in HASHED_FIELDS]
     return hashlib.sha256(length_prefixed(*parts)).digest()
 
 
