@@ -15,6 +15,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import text
 
 from ehrlich.consent import counts
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
@@ -181,3 +182,15 @@ def test_replayed_erasures_move_the_counts(published: Instance) -> None:
         assert _figures(published, recount=False) == _figures(published, recount=True)
     with published.db.read() as session:
         assert published.subjects.count_by_state(session) == {"erased": 1}
+
+
+def test_replay_into_a_database_from_before_the_counts(published: Instance) -> None:
+    """A backup made before the counts existed restores (and verifies) as before."""
+    with published.db.write() as session:
+        made = published.subjects.create(session, SubjectInput(email="old@example.org"),
+                                         actor="test", now=NOW)
+        session.execute(text("DROP TABLE subject_counts"))
+    published.ledger.append(ErasureRecord(made.subject.id, None, None, NOW))
+    with published.db.write() as session:
+        assert published.subjects.replay_erasures(
+            session, published.ledger.records(), now=NOW) == 1

@@ -8,6 +8,7 @@ temporary directory). Tests may save more screenshots of their own (states withi
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,11 +43,10 @@ class PageShots:
         self.taken.add(address)
         parts = urlsplit(address)
         name = re.sub(r"[^A-Za-z0-9]+", "-", f"{parts.path}-{parts.query}").strip("-")
-        try:
+        # the page may have gone on to the next one, or been closed, meanwhile
+        with contextlib.suppress(PlaywrightError):
             page.screenshot(path=self.folder / f"{len(self.taken):03d}-{name or 'root'}.png",
                             full_page=True)
-        except PlaywrightError:
-            pass  # the page went on to the next one, or was closed, meanwhile
 
 
 SHOTS = PageShots()
