@@ -28,6 +28,7 @@ from ehrlich.consent.statistics import (
 )
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.schemas import ColumnMapping, EvidenceMapping, ImportOptions, ImportPlan
+from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.errors import SubjectErased
 from ehrlich.subjects.ledger import ErasureRecord
@@ -68,9 +69,10 @@ def _import(instance: Instance, rows: list[tuple[str, bool]], *, day: int) -> No
                                                date_column="Opt-in-Datum"),
                       options=ImportOptions(source="Old list", purpose="newsletter"))
     now = NOW + timedelta(days=day)
-    run = instance.imports.create_run(instance.db, table, plan, actor="staff:test", now=now)
-    instance.imports.batch_size = 3  # several batches, some with merges
-    instance.imports.run(instance.db, run.id, table, mail=instance.mail, now=now)
+    imports = instance.service(ImportsService)
+    run = imports.create_run(instance.db, table, plan, actor="staff:test", now=now)
+    imports.batch_size = 3  # several batches, some with merges
+    imports.run(instance.db, run.id, table, mail=instance.mail, now=now)
 
 
 def _machine(instance: Instance) -> type[RuleBasedStateMachine]:

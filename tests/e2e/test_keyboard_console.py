@@ -86,6 +86,8 @@ def _every_control_reachable(page: Page) -> None:
     again at the top): each control is reached."""
     wanted = page.evaluate(MARK_CONTROLS)
     assert len(wanted) > 10, wanted  # at least the bar and the navigation
+    # the order is the document's: no positive tabindex jumps ahead of it
+    assert page.locator("[tabindex]:not([tabindex='0']):not([tabindex^='-'])").count() == 0
     reached: list[str] = []
     left = 0
     for _ in range(MAX_TABS):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ehrlich.imports import service
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.schemas import RunView
-from ehrlich.imports.service import HOLD_AIM, MIN_BATCH, next_batch_size
+from ehrlich.imports.service import HOLD_AIM, MIN_BATCH, ImportsService, next_batch_size
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
 from tests.imports.helpers import plan, suppress_sample
@@ -49,16 +49,16 @@ def test_an_import_on_a_slow_writer_commits_smaller_batches(
     sample = make_sample(500)
     suppress_sample(published, sample)
     table = read_table(sample.raw)
-    published.imports.batch_size = 200
-    run = published.imports.create_run(published.db, table, plan(), actor="staff:test",
-                                       now=NOW)
+    imports = published.service(ImportsService)
+    imports.batch_size = 200
+    run = imports.create_run(published.db, table, plan(), actor="staff:test", now=NOW)
     done: list[int] = []
 
     def progress(view: RunView) -> None:
         done.append(view.done_rows)
 
-    finished = published.imports.run(published.db, run.id, table, mail=published.mail,
-                                     now=NOW, progress=progress)
+    finished = imports.run(published.db, run.id, table, mail=published.mail, now=NOW,
+                           progress=progress)
     sizes = [b - a for a, b in itertools.pairwise([0, *done])]
     assert sizes[:4] == [200, 50, 12, MIN_BATCH]  # each held "1 s": 4x the aim
     assert sum(sizes) == len(table.rows)
