@@ -41,7 +41,9 @@ MARK_CONTROLS = """() => {
   });
   return keys;
 }"""
-FOCUSED = """() => {
+FOCUSED = """async () => {
+  // after the browser's own scrolling of the focused control into view has been painted
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
   const e = document.activeElement;
   if (!e || e === document.body || e === document.documentElement) return null;
   const s = getComputedStyle(e);
