@@ -12,10 +12,11 @@ import io
 import itertools
 from datetime import timedelta
 
+from alembic import command
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from ehrlich.consent import counts
 from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
@@ -30,11 +31,12 @@ from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.schemas import ColumnMapping, EvidenceMapping, ImportOptions, ImportPlan
 from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
+from ehrlich.storage import migrate
 from ehrlich.subjects.errors import SubjectErased
 from ehrlich.subjects.ledger import ErasureRecord
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
-from tests.factories import record
+from tests.factories import new_subject, record
 
 ACTIONS = ("requested", "confirmed", "granted", "withdrawn", "objected", "expired")
 PURPOSES = ("newsletter", "partner_offers")
@@ -196,3 +198,23 @@ def test_replay_into_a_database_from_before_the_counts(published: Instance) -> N
     with published.db.write() as session:
         assert published.subjects.replay_erasures(
             session, published.ledger.records(), now=NOW) == 1
+
+
+def test_the_migration_counts_what_an_instance_already_holds(instance: Instance) -> None:
+    """Upgrading an instance from before the counts fills them from its rows."""
+    people = [new_subject(instance, f"m{n}@example.org") for n in range(3)]
+    record(instance, people[0], "granted")
+    record(instance, people[1], "requested", now=NOW - timedelta(days=2))
+    record(instance, people[1], "confirmed")
+    record(instance, people[2], "granted", channel="sms")
+    record(instance, people[2], "withdrawn", channel="sms")
+    instance.subjects.erase(instance.db, people[2], actor="test", now=NOW)
+    expected = _figures(instance, recount=True)
+    config = migrate.alembic_config(instance.db.url)
+    with instance.db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009_consent_activity_index")
+    assert not inspect(instance.db.engine).has_table("subject_counts")
+    migrate.upgrade(instance.db)
+    assert _figures(instance, recount=False) == expected
+    assert expected[0] == {"active": 2, "erased": 1}
