@@ -140,7 +140,7 @@ class RightsService:
         # Known or not, the page does the same work: the look-up and the mail happen in
         # a job, which carries the blind index only.
         if self._jobs is not None:
-            self._jobs.enqueue(SEND_LINK_TASK, index.hex(), language)
+            self._jobs.enqueue(SEND_LINK_TASK, index.hex(), language, int(now.timestamp()))
         return LinkOutcome("sent")
 
     def send_link(self, db: Database, mail: MailSender, email_index: bytes, *,
