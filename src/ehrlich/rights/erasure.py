@@ -27,7 +27,8 @@ from ehrlich.notices.service import NoticesService, PublishedNotice
 from ehrlich.rights.schemas import ErasureOutcome, Hold
 from ehrlich.storage.database import Database
 from ehrlich.subjects.schemas import SubjectChanges
-from ehrlich.subjects.service import SubjectsService
+from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
+from ehrlich.subjects.service import ERASED, SubjectsService, subject_state
 
 PERSONAL_FIELDS = ("email", "name", "phone")
 
@@ -72,6 +73,11 @@ def erase_person(db: Database, subjects: SubjectsService, notices: NoticesServic
                  ) -> ErasureOutcome:
     """Erase the person now, or as far as no legal obligation keeps their data."""
     with db.read() as session:
+        state = subject_state(session, subject_id)
+        if state is None:
+            raise SubjectNotFound(f"no subject with id {subject_id}")
+        if state == ERASED:
+            raise SubjectErased(f"subject {subject_id} was erased")
         holds = plan(session, notices, subject_id, language=language, now=now)
     if not holds:
         subjects.erase(db, subject_id, actor=actor, now=now, reason="request")
