@@ -239,7 +239,7 @@ def test_the_console_records_extends_and_fulfils_and_the_overview_shows_what_is_
 def test_the_requests_command(instance: Instance, settings: Settings,  # noqa: F811
                               tmp_path: Path) -> None:
     ada = new_subject(instance, "ada@example.org", name="Ada")
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "200"})
     base = ["--data-dir", str(settings.data_dir)]
     recorded = runner.invoke(cli_app, [*base, "requests", "record", "--kind", "access",
                                        "--channel", "letter", "--identity-check",

@@ -73,10 +73,11 @@ def list_requests(
     with _instance(ctx) as instance:
         rows, total = instance.service(RightsService).listing(
             instance.db, role=ROLE, status=None if status == "all" else status)
-    table = Table("id", "kind", "received", "due", "channel", "status", title=f"{total} request(s)")
+    table = Table("kind", "received", "due", "channel", "status", title=f"{total} request(s)")
+    table.add_column("id", no_wrap=True)
     for r in rows:
-        table.add_row(r.id, r.kind, f"{r.received_at:%Y-%m-%d}", f"{r.due:%Y-%m-%d}", r.channel,
-                      r.status)
+        table.add_row(r.kind, f"{r.received_at:%Y-%m-%d}", f"{r.due:%Y-%m-%d}", r.channel,
+                      r.status, r.id)
     console.print(table)
 
 

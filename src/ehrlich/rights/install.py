@@ -46,7 +46,7 @@ def _build(services: Services) -> RightsService:
 
     def owners(session: Session) -> list[str]:
         return [u.email for u in staff.users.list_all(session, role=Role.OWNER)
-                if not u.disabled]
+                if u.role == Role.OWNER and not u.disabled]
 
     return RightsService(
         settings, services.keyring, services.audit, services.subjects,
