@@ -72,9 +72,11 @@ def test_a_legal_obligation_keeps_what_it_needs_and_the_page_says_until_when(
         left = published.subjects.get(session, ada, actor="test", now=NOW, audited=False)
     assert left.name == "Ada Lovelace"  # "name" is a category of the bookkeeping purpose
     assert left.attributes == {"invoices": "R-2026-17"}
-    assert left.phone is None and left.email is None
+    assert left.phone is None
+    assert left.email is None
     page = client.get(f"/my-data/{token}")
     assert page.status_code == 200
     assert "withdrawn" in page.text
     [request] = [r for r in rights.requests_of(published.db, ada) if r.kind == "erasure"]
-    assert request.result is not None and "bookkeeping until 2036-" in request.result
+    assert request.result is not None
+    assert "bookkeeping until 2036-" in request.result

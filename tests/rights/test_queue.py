@@ -106,7 +106,8 @@ def test_fulfilment_mails_the_person_their_link_or_erases_them(
     assert access.subject_id == ada
     done = rights.fulfil(instance.db, mail, access.id, role="support", actor="t",
                          language="de", now=NOW)
-    assert done.mailed and done.request.status == "done"
+    assert done.mailed
+    assert done.request.status == "done"
     assert mail.sent[-1].to == "ada@example.org"
     assert "/my-data/" in mail.sent[-1].text
     assert mail.sent[-1].subject.startswith("Ihre Daten")
@@ -117,7 +118,8 @@ def test_fulfilment_mails_the_person_their_link_or_erases_them(
                       deliver="report", now=NOW)
     handed = rights.fulfil(instance.db, mail, report.id, role="owner", actor="t",
                            language="en", deliver="report", now=NOW)
-    assert handed.report is not None and handed.report.email == "ada@example.org"
+    assert handed.report is not None
+    assert handed.report.email == "ada@example.org"
     erasure = rights.record(instance.db, _new("erasure", subject=ada), role="support",
                             actor="t", now=NOW)
     with pytest.raises(NotAllowed):
@@ -125,7 +127,8 @@ def test_fulfilment_mails_the_person_their_link_or_erases_them(
                       language="en", now=NOW)
     erased = rights.fulfil(instance.db, mail, erasure.id, role="admin", actor="t",
                            language="en", now=NOW)
-    assert erased.erasure is not None and erased.erasure.erased
+    assert erased.erasure is not None
+    assert erased.erasure.erased
     assert erased.request.result == "erased"
     with pytest.raises(SubjectErased), instance.db.read() as session:
         instance.subjects.get(session, ada, actor="t", now=NOW)
@@ -250,7 +253,8 @@ def test_the_requests_command(instance: Instance, settings: Settings,  # noqa: F
     listed = runner.invoke(cli_app, [*base, "requests", "list"])
     assert request_id.group(1) in listed.output
     shown = runner.invoke(cli_app, [*base, "requests", "show", request_id.group(1)])
-    assert "id-document" in shown.output and ada in shown.output
+    assert "id-document" in shown.output
+    assert ada in shown.output
     out = tmp_path / "report.json"
     done = runner.invoke(cli_app, [*base, "requests", "fulfil", request_id.group(1),
                                    "--out", str(out)])

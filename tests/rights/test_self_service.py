@@ -36,7 +36,8 @@ def test_known_and_unknown_addresses_get_the_same_answer_and_only_the_known_a_ma
     assert mails_to(smtp, "nobody@example.org") == []
     page = client.get(path)
     assert page.status_code == 200
-    assert "Ada Lovelace" in page.text and "ada@example.org" in page.text
+    assert "Ada Lovelace" in page.text
+    assert "ada@example.org" in page.text
     assert page.headers["cache-control"] == "no-store"
 
 
@@ -50,7 +51,8 @@ def test_the_report_page_shows_consents_with_their_texts_and_retention(
     assert "2 years" in page.text  # the newsletter's retention in the published notice
     assert "Postwerk Mailing GmbH" in page.text  # its recipient
     assert "Köln" in page.text
-    assert "/data.json" in page.text and "/data.csv" in page.text
+    assert "/data.json" in page.text
+    assert "/data.csv" in page.text
     german = client.get(f"/my-data/{my_data_token(published.keyring, subject_id=ada, now=NOW)}"
                         "?lang=de")
     assert "Ihre Daten" in german.text

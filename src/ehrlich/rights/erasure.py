@@ -26,8 +26,8 @@ from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService, PublishedNotice
 from ehrlich.rights.schemas import ErasureOutcome, Hold
 from ehrlich.storage.database import Database
-from ehrlich.subjects.schemas import SubjectChanges
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
+from ehrlich.subjects.schemas import SubjectChanges
 from ehrlich.subjects.service import ERASED, SubjectsService, subject_state
 
 PERSONAL_FIELDS = ("email", "name", "phone")
