@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent.ledger.service import history
+from ehrlich.consent.ledger.service import history_rows
 from ehrlich.consent.preferences.service import withdraw_all
-from ehrlich.consent.schemas import ConsentEventView, Evidence
+from ehrlich.consent.schemas import Evidence
 from ehrlich.errors import InvalidInput
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService, PublishedNotice
@@ -33,7 +35,7 @@ from ehrlich.subjects.service import ERASED, SubjectsService, subject_state
 PERSONAL_FIELDS = ("email", "name", "phone")
 
 
-def holds_of(events: Sequence[ConsentEventView], published: PublishedNotice | None, *,
+def holds_of(events: Sequence[Row[Any]], published: PublishedNotice | None, *,
              language: str, now: datetime) -> list[Hold]:
     """The legal obligations that still keep some of the person's data."""
     if published is None:
@@ -64,7 +66,7 @@ def _published(session: Session, notices: NoticesService) -> PublishedNotice | N
 def plan(session: Session, notices: NoticesService, subject_id: str, *, language: str,
          now: datetime) -> list[Hold]:
     """What an erasure of the person would have to keep (for the confirmation page)."""
-    return holds_of(history(session, subject_id), _published(session, notices),
+    return holds_of(history_rows(session, subject_id), _published(session, notices),
                     language=language, now=now)
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import is_dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ehrlich.consent.ledger.service import current_state, history
+from ehrlich.consent.ledger.service import current_state, history_rows
 from ehrlich.consent.ledger.suppression import suppressions_of
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService, PublishedNotice
@@ -70,7 +70,7 @@ def build_report(session: Session, subjects: SubjectsService, notices: NoticesSe
                  language: str, now: datetime) -> AccessReport:
     """The person's report; raises `SubjectNotFound` or `SubjectErased`."""
     person = subjects.get(session, subject_id, actor=actor, now=now)
-    events = history(session, subject_id)
+    events = history_rows(session, subject_id)
     try:
         published: PublishedNotice | None = notices.current(session)
     except NoticeNotPublished:
@@ -92,7 +92,7 @@ def build_report(session: Session, subjects: SubjectsService, notices: NoticesSe
             at=e.at, purpose=e.purpose, channel=e.channel, action=e.action,
             legal_basis=e.legal_basis, method=e.method, notice_version=e.notice_version,
             notice_hash=e.notice_hash, language=e.language, text_shown=e.text_shown,
-            text_hash=e.text_hash, form=e.form, event_hash=e.hash) for e in events],
+            text_hash=e.text_hash, form=e.form, event_hash=e.hash.hex()) for e in events],
         purposes=purposes_of(published, states, language), suppressed_for=sorted(suppressed),
         controller=controller.name if controller else "",
         controller_contact=controller.contact if controller else "",
@@ -102,8 +102,11 @@ def build_report(session: Session, subjects: SubjectsService, notices: NoticesSe
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready values; dataclasses field by field (`asdict` deep-copies every value)."""
     if isinstance(value, datetime):
         return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in vars(value).items()}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -113,8 +116,9 @@ def _plain(value: Any) -> Any:
 
 def report_json(report: AccessReport) -> str:
     """The report as one JSON document (Art. 20: structured, machine-readable)."""
-    body = {"format": FORMAT, **_plain(asdict(report))}
-    return json.dumps(body, ensure_ascii=False, indent=2)
+    body = {"format": FORMAT, **_plain(report)}
+    # one line: the indenting encoder is pure Python and several times slower
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def _cell(value: Any) -> str:
@@ -138,9 +142,9 @@ def report_csv(report: AccessReport) -> str:
     rows += [["person", "", k, _cell(v)] for k, v in person.items()]
     rows += [["attributes", "", k, _cell(v)] for k, v in sorted(report.attributes.items())]
     for number, event in enumerate(report.consents, start=1):
-        rows += [["consent", str(number), k, _cell(v)] for k, v in asdict(event).items()]
+        rows += [["consent", str(number), k, _cell(v)] for k, v in vars(event).items()]
     for purpose in report.purposes:
-        rows += [["purpose", purpose.id, k, _cell(v)] for k, v in asdict(purpose).items()
+        rows += [["purpose", purpose.id, k, _cell(v)] for k, v in vars(purpose).items()
                  if k != "id"]
     rows += [["suppression", "", "purpose", p] for p in report.suppressed_for]
     for section in report.sections:
