@@ -8,12 +8,16 @@ import json
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.ledger.service import history
+from ehrlich.domains import DOMAINS, open_instance
 from ehrlich.instance.service import Instance
+from ehrlich.registry import Registry
 from ehrlich.rights.report import report_csv, report_json
-from ehrlich.rights.schemas import ReportSection
+from ehrlich.rights.schemas import ReportSection, ReportSectionSource
 from ehrlich.rights.service import RightsService
+from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.factories import new_subject, record
+from tests.instances import InstanceTemplates
 
 SHARED = {"name": "Kim Meyer", "attributes": {"city": "Berlin", "tier": "gold"}}
 
@@ -61,8 +65,8 @@ def test_a_report_holds_the_person_and_nobody_else(published: Instance,
     assert len(body["consents"]) == 3
 
 
-class Disclosures:
-    """Stands in for the disclosure log of another domain: the interface only."""
+class DisclosureLog:
+    """Stands in for another domain's disclosure log: it only implements the interface."""
 
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -74,12 +78,23 @@ class Disclosures:
                              [("Spree Kurier GmbH", "2026-11-01")])
 
 
-def test_other_domains_add_sections_through_the_interface(published: Instance) -> None:
-    source = Disclosures()
-    rights = published.service(RightsService)
-    rights._sections = lambda: [source]  # what install() finds among the built services
-    ada = new_subject(published, "ada@example.org")
-    made = rights.report(published.db, ada, actor="test", language="en", now=NOW)
-    assert source.asked == [ada]
+def install_disclosures(registry: Registry) -> None:
+    """A domain registered after rights, the way the disclosure log would be."""
+    registry.add_service(DisclosureLog, lambda services: DisclosureLog())
+
+
+def test_other_domains_add_sections_through_the_interface(
+        settings: Settings, instance_templates: InstanceTemplates) -> None:
+    instance_templates.install(settings)
+    instance = open_instance(settings, domains=(*DOMAINS, install_disclosures))
+    try:
+        log = instance.service(DisclosureLog)
+        assert isinstance(log, ReportSectionSource)
+        ada = new_subject(instance, "ada@example.org")
+        made = instance.service(RightsService).report(instance.db, ada, actor="test",
+                                                      language="en", now=NOW)
+    finally:
+        instance.close()
+    assert log.asked == [ada]
     assert made.sections[0].rows == [("Spree Kurier GmbH", "2026-11-01")]
     assert "Spree Kurier GmbH" in report_csv(made)
