@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from ehrlich.app import create_app
 from ehrlich.captcha.service import solve
+from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.rights.gate import MAILS_PER_RECIPIENT_PER_DAY
@@ -64,3 +66,17 @@ def test_a_bad_address_names_the_field_and_the_honeypot_changes_nothing(
     foreign = client.post("/my-data", data={"email": "ada@example.org"},
                           headers={"origin": "https://evil.example"})
     assert foreign.status_code == 403
+
+
+def test_without_mail_the_page_says_where_to_write(
+        published: Instance, settings: Settings) -> None:
+    quiet = open_instance(settings.model_copy(update={"smtp_host": None}))
+    try:
+        with TestClient(create_app(quiet), raise_server_exceptions=False) as client:
+            page = client.get("/my-data")
+            sent = client.post("/my-data", data={"email": "ada@example.org"})
+    finally:
+        quiet.close()
+    assert page.status_code == 503
+    assert "privacy@lindenhof-rad.example" in page.text
+    assert sent.status_code == 503

@@ -22,7 +22,7 @@ from ehrlich.instance.service import Instance
 from ehrlich.rights.links import LINK_HOURS, LinkClaims
 from ehrlich.rights.report import report_csv, report_json
 from ehrlich.rights.schemas import AccessReport
-from ehrlich.rights.service import LANGUAGES, RightsService
+from ehrlich.rights.service import LANGUAGES, LinkOutcome, RightsService
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
 from ehrlich.web.templating import render
@@ -74,8 +74,16 @@ def _form(request: Request, *, status: int = 200, errors: list[tuple[str, str]] 
         status=status)
 
 
+def _mail_off(request: Request, instance: Instance) -> HTMLResponse:
+    """Without SMTP no link can go out: say so, and where to write instead."""
+    return _page(request, "rights/mail_off.html", {
+        "contact": _rights(instance).controller_contact(instance.db)}, status=503)
+
+
 @router.get("/my-data", response_class=HTMLResponse)
-def ask_page(request: Request) -> HTMLResponse:
+def ask_page(request: Request, instance: InstanceDep) -> HTMLResponse:
+    if not _rights(instance).mail_on:
+        return _mail_off(request, instance)
     return _form(request)
 
 
@@ -85,12 +93,20 @@ def ask(request: Request, instance: InstanceDep, now: NowDep, email: FormStr = "
         no_script: FormStr = "") -> HTMLResponse:
     if not origin_allowed(request, instance.settings, cross_site=False):
         return _message(request, "foreign", status=403)
+    if not _rights(instance).mail_on:
+        return _mail_off(request, instance)
     if website:  # the honeypot: a person never fills it in
         return _message(request, "sent", status=200)
     lang = language if language in LANGUAGES else negotiate(request)
     outcome = _rights(instance).ask_for_link(
         instance.db, instance.mail, email, language=lang, client=client_address(request),
         captcha=altcha or None, no_script=bool(no_script), now=now)
+    return _answer(request, outcome, email=email, lang=lang)
+
+
+def _answer(request: Request, outcome: LinkOutcome, *, email: str, lang: str
+            ) -> HTMLResponse:
+    """The page for what the form's rules decided; "sent" whether the address is known."""
     tr = translations(lang)
     if outcome.status == "invalid":
         return _form(request, status=422, email=email, errors=[

@@ -31,6 +31,7 @@ from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.interfaces import MailSender
+from ehrlich.mail.smtp import SmtpConfig
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService
 from ehrlich.rights import queue
@@ -113,6 +114,19 @@ class RightsService:
         self._sections = sections
         self._owners = owners
         self._jobs = jobs
+
+    @property
+    def mail_on(self) -> bool:
+        """Whether link mails can go out at all (SMTP is set up)."""
+        return SmtpConfig.from_settings(self._settings) is not None
+
+    def controller_contact(self, db: Database) -> str:
+        """Where people write instead, from the published notice ("" before one is)."""
+        with db.read() as session:
+            try:
+                return self._notices.current(session).notice.controller.contact
+            except NoticeNotPublished:
+                return ""
 
     # -- the link ------------------------------------------------------------------
 
