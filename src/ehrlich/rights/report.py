@@ -42,7 +42,7 @@ def _localised(value: dict[str, str] | None, language: str) -> str:
     return value.get(language) or value.get("en") or next(iter(value.values()))
 
 
-def purposes_of(published: PublishedNotice | None, named: dict[str, str | None],
+def purposes_of(published: PublishedNotice | None, named: dict[str, list[str]],
                 language: str) -> list[PurposeEntry]:
     """The notice's purposes that the person's records name, in the notice's order."""
     if published is None:
@@ -61,7 +61,7 @@ def purposes_of(published: PublishedNotice | None, named: dict[str, str | None],
             retention_starts=_localised(purpose.retention.starts, language),
             recipients=[r.name for r in (notice.recipient(i) for i in purpose.recipients)
                         if r is not None],
-            state=named[purpose.id]))
+            states=named[purpose.id]))
     return found
 
 
@@ -76,10 +76,10 @@ def build_report(session: Session, subjects: SubjectsService, notices: NoticesSe
     except NoticeNotPublished:
         published = None
     keys = sorted({(e.purpose, e.channel) for e in events})
-    states: dict[str, str | None] = {}
+    states: dict[str, list[str]] = {}
     for purpose, channel in keys:
-        state = current_state(session, subject_id, purpose, channel)
-        states[purpose] = state if purpose not in states else f"{states[purpose]}, {state}"
+        states.setdefault(purpose, []).append(
+            current_state(session, subject_id, purpose, channel))
     suppressed = ([s.purpose for s in suppressions_of(session, subjects.email_index(
         person.email))] if person.email else [])
     controller = published.notice.controller if published is not None else None

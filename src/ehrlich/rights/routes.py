@@ -14,14 +14,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ehrlich.consent.web.common import NO_STORE, client_address, origin_allowed
+from ehrlich.consent.web.common import (
+    NO_STORE,
+    STATE_LABELS,
+    client_address,
+    origin_allowed,
+)
 from ehrlich.crypto import TokenExpired, TokenInvalid
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.rights.links import LINK_HOURS, LinkClaims
 from ehrlich.rights.report import report_csv, report_json
-from ehrlich.rights.schemas import AccessReport
+from ehrlich.rights.schemas import ACTION_LABELS, BASIS_LABELS, AccessReport
 from ehrlich.rights.service import LANGUAGES, LinkOutcome, RightsService
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -141,7 +146,8 @@ def _report_page(request: Request, token: str, report: AccessReport, *,
                  values: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
     return _page(request, "rights/report.html", {
         "token": token, "report": report, "message": message, "errors": errors or {},
-        "values": values or {}, "languages": LANGUAGES}, status=status)
+        "values": values or {}, "languages": LANGUAGES, "action_labels": ACTION_LABELS,
+        "basis_labels": BASIS_LABELS, "state_labels": STATE_LABELS}, status=status)
 
 
 @router.get("/my-data/{token}", response_class=HTMLResponse)

@@ -41,6 +41,14 @@ STATUSES: tuple[Status, ...] = ("open", "extended", "done", "refused")
 STATUS_LABELS = {"open": N_("open"), "extended": N_("extended"), "done": N_("done"),
                  "refused": N_("refused")}
 OPEN_STATUSES: tuple[Status, ...] = ("open", "extended")
+ACTION_LABELS = {"requested": N_("asked for, waiting for confirmation"),
+                 "confirmed": N_("confirmed"), "granted": N_("given"),
+                 "withdrawn": N_("withdrawn"), "expired": N_("expired"),
+                 "renewal-needed": N_("renewal needed"), "objected": N_("objected")}
+"""How a consent event's action reads in the person's report."""
+BASIS_LABELS = {"consent": N_("your consent"), "contract": N_("a contract with you"),
+                "legitimate_interest": N_("our legitimate interest"),
+                "legal_obligation": N_("a legal obligation")}
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,8 @@ class PurposeEntry:
     retention: str
     retention_starts: str
     recipients: list[str]
-    state: str | None
+    states: list[str]
+    """The person's consent state on each channel of the purpose (`consent_states`)."""
 
 
 @dataclass(frozen=True)
