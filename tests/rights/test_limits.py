@@ -25,12 +25,13 @@ from tests.rights.conftest import mails_to
 def test_one_address_gets_a_few_links_a_day_whoever_asks(
         published: Instance, rights: RightsService, smtp: SmtpServer) -> None:
     new_subject(published, "ada@example.org")
+    before = len(mails_to(smtp, "ada@example.org"))  # the server outlives one test
     outcomes = [rights.ask_for_link(published.db, MemoryMailSender(), "ADA@example.org ",
                                     language="en", client=f"192.0.2.{n}", captcha=None,
                                     no_script=False, now=NOW).status for n in range(6)]
     assert outcomes == ["sent"] * 6
     run_jobs(published)
-    assert len(mails_to(smtp, "ada@example.org")) == MAILS_PER_RECIPIENT_PER_DAY
+    assert len(mails_to(smtp, "ada@example.org")) - before == MAILS_PER_RECIPIENT_PER_DAY
 
 
 def test_one_network_needs_the_captcha_then_is_refused(
