@@ -263,3 +263,19 @@ def test_the_requests_command(instance: Instance, settings: Settings,  # noqa: F
     assert out.stat().st_mode & 0o077 == 0
     again = runner.invoke(cli_app, [*base, "requests", "fulfil", request_id.group(1)])
     assert again.exit_code != 0
+
+
+def test_the_queue_pages_speak_german(
+        console: TestClient, make_staff: Maker, clock: Clock, instance: Instance,  # noqa: F811
+        ) -> None:
+    rights = instance.service(RightsService)
+    made = rights.record(instance.db, _new("erasure"), role="owner", actor="t", now=NOW)
+    sign_in(console, make_staff("owner"), clock.now)
+    listing = console.get("/admin/requests?lang=de")
+    assert "Anfragen zu Daten" in listing.text
+    assert "Löschung (Art. 17)" in listing.text
+    shown = console.get(f"/admin/requests/{made.id}?lang=de")
+    assert "Frist verlängern" in shown.text
+    assert "Ausweis eingesehen (nicht kopiert)" in shown.text
+    assert "Anfrage zu Daten erfassen" in console.get("/admin/requests/new?lang=de").text
+    assert "Diese Woche fällige Anfragen zu Daten" in console.get("/admin?lang=de").text
