@@ -16,8 +16,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import is_dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.ledger.service import current_state, history_rows
@@ -65,6 +67,26 @@ def purposes_of(published: PublishedNotice | None, named: dict[str, list[str]],
     return found
 
 
+_ENTRY_COLUMNS = ("at", "purpose", "channel", "action", "legal_basis", "method",
+                  "notice_version", "notice_hash", "language", "text_shown", "text_hash",
+                  "form")
+
+
+def _entries(rows: Sequence[Row[Any]]) -> list[ConsentEntry]:
+    """The report's view of each consent event. Rows are read as plain tuples by
+    position: a named attribute of a row costs about as much as the whole tuple."""
+    if not rows:
+        return []
+    names = rows[0]._fields
+    pick = itemgetter(*[names.index(c) for c in _ENTRY_COLUMNS])
+    digest = names.index("hash")
+    found = []
+    for row in rows:
+        cells = tuple(row)
+        found.append(ConsentEntry(cells[digest].hex(), *pick(cells)))
+    return found
+
+
 def build_report(session: Session, subjects: SubjectsService, notices: NoticesService,
                  sources: Sequence[ReportSectionSource], subject_id: str, *, actor: str,
                  language: str, now: datetime) -> AccessReport:
@@ -75,7 +97,8 @@ def build_report(session: Session, subjects: SubjectsService, notices: NoticesSe
         published: PublishedNotice | None = notices.current(session)
     except NoticeNotPublished:
         published = None
-    keys = sorted({(e.purpose, e.channel) for e in events})
+    consents = _entries(events)
+    keys = sorted({(e.purpose, e.channel) for e in consents})
     states: dict[str, list[str]] = {}
     for purpose, channel in keys:
         states.setdefault(purpose, []).append(
@@ -88,11 +111,7 @@ def build_report(session: Session, subjects: SubjectsService, notices: NoticesSe
         phone=person.phone, attributes=dict(person.attributes), source=person.source,
         obtained_at=person.obtained_at, created_at=person.created_at,
         updated_at=person.updated_at,
-        consents=[ConsentEntry(
-            at=e.at, purpose=e.purpose, channel=e.channel, action=e.action,
-            legal_basis=e.legal_basis, method=e.method, notice_version=e.notice_version,
-            notice_hash=e.notice_hash, language=e.language, text_shown=e.text_shown,
-            text_hash=e.text_hash, form=e.form, event_hash=e.hash.hex()) for e in events],
+        consents=consents,
         purposes=purposes_of(published, states, language), suppressed_for=sorted(suppressed),
         controller=controller.name if controller else "",
         controller_contact=controller.contact if controller else "",

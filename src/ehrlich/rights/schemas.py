@@ -132,8 +132,13 @@ class PurposeEntry:
     """The person's consent state on each channel of the purpose (`consent_states`)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class ConsentEntry:
+    """One consent event as the report shows it. Not frozen: a frozen dataclass sets
+    each field through `object.__setattr__`, and a report makes one per event. The
+    fields after `event_hash` are in `report._ENTRY_COLUMNS`' order."""
+
+    event_hash: str
     at: datetime
     purpose: str
     channel: str
@@ -146,7 +151,6 @@ class ConsentEntry:
     text_shown: str | None
     text_hash: str | None
     form: str | None
-    event_hash: str
 
 
 @dataclass(frozen=True)
