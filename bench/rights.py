@@ -73,14 +73,18 @@ def _person(instance: Instance, n: int, events: int, start: datetime) -> str:
     return sid
 
 
-def _median_ms(fn: Callable[[], object], runs: int) -> float:
-    fn()  # warm caches and statements
-    times = []
+def _medians_ms(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Median milliseconds of each function, run in turn (one of each per round), so a
+    change of load on the shared machine hits them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm caches and statements
     for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(found) for name, found in times.items()}
 
 
 def main() -> None:
@@ -125,22 +129,24 @@ def main() -> None:
 
             made = rights.report(instance.db, target, actor="bench", language="en", now=NOW)
             assert len(made.consents) == args.events
-            figures = {name: _median_ms(fn, args.runs) for name, fn in (
-                ("rows", rows), ("read", read), ("report", report),
-                ("json", report_and_json))}
+            figures = _medians_ms({"rows": rows, "read": read, "report": report,
+                                   "json": report_and_json}, args.runs)
         finally:
             instance.close()
     body = f"""## Rights: a person's access report (`python -m bench.rights`)
 
-One person with {args.events:,} consent events (each with its text and notice version) among
-{args.crowd:,} others with ten events each, SQLite, in-process, median of {args.runs} runs.
+One person with {args.events:,} consent events (requested with the exact text and notice
+version, confirmed, withdrawn, in turn) among {args.crowd:,} others with ten events each,
+SQLite, in-process, median of {args.runs} rounds (one run of each row per round, so a
+change of load hits all rows alike).
 The report is what `/my-data/{{token}}` builds: the audited decrypting read of the person,
 the consent history with its texts, the consent states, suppressions, the purposes and
 retention of the published notice, and its own audit entry, committed.
 
 | what | median |
 |---|---:|
-| baseline: plain SELECT of the person's {args.events:,} consent-event rows | {figures['rows']:.1f} ms |
+| baseline: plain SELECT of the person's {args.events:,} consent-event rows \
+| {figures['rows']:.1f} ms |
 | baseline: decrypting read + audit entry (`SubjectsService.get`) | {figures['read']:.1f} ms |
 | access report | {figures['report']:.1f} ms |
 | access report + JSON for the download | {figures['json']:.1f} ms |
