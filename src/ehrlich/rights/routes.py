@@ -9,6 +9,7 @@ is never cached.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -128,7 +129,7 @@ def _answer(request: Request, outcome: LinkOutcome, *, email: str, lang: str
     return _message(request, "sent", status=200)
 
 
-def _claims(instance: Instance, token: str, now: Any) -> LinkClaims | str:
+def _claims(instance: Instance, token: str, now: datetime) -> LinkClaims | str:
     try:
         return _rights(instance).read_link(token, now=now)
     except TokenExpired:
