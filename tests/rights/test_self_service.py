@@ -142,3 +142,12 @@ def test_viewing_and_downloading_are_self_service_requests_once_per_link(
     assert sorted((r.kind, r.channel, r.status, r.identity_check) for r in found) == [
         ("access", "self-service", "done", "email-link"),
         ("portability", "self-service", "done", "email-link")]
+
+
+def test_the_preference_centre_links_here(client: TestClient, published: Instance) -> None:
+    ada = new_subject(published, "ada@example.org")
+    token = preferences_token(published.keyring, subject_id=ada, now=NOW)
+    page = client.get(f"/preferences/{token}")
+    assert page.status_code == 200
+    assert 'href="/my-data"' in page.text
+    assert "Soon you can" not in page.text
