@@ -58,7 +58,7 @@ def _event(subject_id: str, action: str) -> ConsentInput:
              if action == "requested" else {})
     method = METHODS[action]
     return ConsentInput(subject_id=subject_id, purpose="newsletter", channel="email",
-                        action=action, method=method, **shown)  # type: ignore[arg-type]
+                        action=action, method=method, **shown)
 
 
 def _person(instance: Instance, n: int, events: int, start: datetime) -> str:

@@ -66,7 +66,7 @@ def link_for(smtp: SmtpServer, address: str) -> str:
                 assert isinstance(message, EmailMessage)
                 body = message.get_body(("plain",))
                 assert body is not None
-                found = re.search(r"(/my-data/[A-Za-z0-9_-]+)", str(body.get_content()))  # type: ignore[attr-defined]
+                found = re.search(r"(/my-data/[A-Za-z0-9_-]+)", str(body.get_content()))
                 assert found is not None
                 return found.group(1)
         assert time.monotonic() < deadline, f"no mail to {address}"

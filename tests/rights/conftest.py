@@ -67,7 +67,7 @@ def mails_to(smtp: SmtpServer, address: str) -> list[EmailMessage]:
 def text_of(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     assert body is not None
-    return str(body.get_content())  # type: ignore[attr-defined]
+    return str(body.get_content())
 
 
 def link_in(message: EmailMessage) -> str:

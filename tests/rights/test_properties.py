@@ -31,7 +31,7 @@ def test_a_month_later_is_the_same_day_or_the_months_last(moment: datetime, mont
     assert add_months(moment, months) <= add_months(moment, months + 1)
 
 
-CELL = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+CELL = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 @given(name=CELL, email=CELL, attributes=st.dictionaries(CELL, CELL, max_size=4),
