@@ -141,8 +141,10 @@ def fulfil(
                                               "restriction)")] = "",
     language: Annotated[str, typer.Option(help="Language of the mail or report")] = "en",
 ) -> None:
-    """Fulfil a request as the self-service page would: the report (mailed as a link, or
-    written to --out) or the erasure; other kinds are closed with --result.
+    """Fulfil a request as the self-service page would.
+
+    Access and portability: the person is mailed their link, or the report is written
+    to --out. Erasure: the person is erased. Other kinds are closed with --result.
 
     Example: ehrlich requests fulfil 0193… --out report.json
     """
