@@ -39,6 +39,7 @@ from ehrlich.notices import install as notices
 from ehrlich.notices.service import NoticesService
 from ehrlich.posture import install as posture
 from ehrlich.registry import Contributions, Registry, Services
+from ehrlich.rights import install as rights
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
@@ -59,6 +60,7 @@ DOMAINS: tuple[Install, ...] = (
     backup.install,
     auth.install,
     captcha.install,
+    rights.install,
 )
 
 

@@ -22,6 +22,9 @@ from ehrlich.auth.totp import code_at
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
+from ehrlich.rights.links import my_data_token
+from ehrlich.rights.schemas import NewRequest
+from ehrlich.rights.service import RightsService
 from ehrlich.settings import Settings
 from tests.consent.conftest import notice_text
 from tests.e2e.browser import (
@@ -52,6 +55,8 @@ class Site:
     event_id: str
     preferences: str
     shots: Path
+    my_data: str
+    request_id: str
 
 
 def _staff(settings: Settings, email: str, role: Role, *, totp: bool) -> str | None:
@@ -95,6 +100,11 @@ def site(tmp_path_factory: pytest.TempPathFactory,
         with instance.db.read() as session:
             event = session.execute(select(ConsentEvent.id)).scalar_one()
         token = preferences_token(instance.keyring, subject_id=subject, now=datetime.now(UTC))
+        my_data = my_data_token(instance.keyring, subject_id=subject, now=datetime.now(UTC))
+        request_id = instance.service(RightsService).record(
+            instance.db, NewRequest("access", "letter", "id-document", datetime.now(UTC),
+                                    subject), role=Role.OWNER, actor="test",
+            now=datetime.now(UTC)).id
     finally:
         instance.close()
     secret = _staff(settings, OWNER, Role.OWNER, totp=True)
@@ -108,7 +118,8 @@ def site(tmp_path_factory: pytest.TempPathFactory,
     try:
         with running_servers(settings.data_dir / "ehrlich.toml", 1, env=mail) as urls:
             yield Site(urls[0], secret, subject, event, f"/preferences/{token}",
-                       artefact_dir(tmp_path_factory, "screenshots"))
+                       artefact_dir(tmp_path_factory, "screenshots"), f"/my-data/{my_data}",
+                       request_id)
     finally:
         smtp.stop()
 
@@ -153,11 +164,14 @@ CONSOLE_PAGES = {
     "notices": "/admin/notice", "notice-draft": "/admin/notice/draft",
     "notice-embed": "/admin/notice/embed", "notice-branding": "/admin/notice/branding",
     "imports": "/admin/imports",
+    "requests": "/admin/requests", "request-new": "/admin/requests/new",
+    "request": "/admin/requests/{request}",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
     "preferences": "{preferences}", "preferences-proof": "{preferences}/proof/{event}",
     "security": "/security",
+    "my-data": "/my-data", "my-data-report": "{my_data}", "my-data-erase": "{my_data}/erase",
 }
 
 
@@ -167,7 +181,8 @@ def test_page_is_accessible_reflows_and_keeps_the_csp(
         name: str, width: str, site: Site, browser: Browser,
         owner_state: dict[str, Any]) -> None:
     path = {**CONSOLE_PAGES, **PUBLIC_PAGES}[name].format(
-        subject=site.subject_id, event=site.event_id, preferences=site.preferences)
+        subject=site.subject_id, event=site.event_id, preferences=site.preferences,
+        my_data=site.my_data, request=site.request_id)
     state = owner_state if name in CONSOLE_PAGES else None
     viewport = WIDTHS[width]
 

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     BACKUP_RUN = "backup.run"                # start a backup or a verification now
     TOKENS_MANAGE = "tokens.manage"          # create and revoke API tokens
     SETTINGS_READ = "settings.read"          # the effective settings, secrets masked
+    REQUESTS_READ = "requests.read"          # the data-request queue and its deadlines
+    REQUESTS_MANAGE = "requests.manage"      # record, extend, fulfil and close requests
 
 
 _EVERYTHING = frozenset(Permission)
@@ -45,9 +47,11 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT}),
     Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_LIST,
                              Permission.SUBJECTS_REVEAL, Permission.SUBJECTS_RECTIFY,
-                             Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ}),
+                             Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ,
+                             Permission.REQUESTS_READ, Permission.REQUESTS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ,
-                             Permission.NOTICE_READ, Permission.SETTINGS_READ}),
+                             Permission.NOTICE_READ, Permission.SETTINGS_READ,
+                             Permission.REQUESTS_READ}),
 }
 # Every role needs a second factor by default (`second_factor_for_all_roles`); these
 # need it even where an owner relaxed that.
