@@ -185,7 +185,8 @@ def cancel_page(token: str, request: Request) -> HTMLResponse:
     tr = translations(lang)
     response = render(request, "consent/button.html", {
         "lang": lang, "title": tr.gettext("Cancel the request"),
-        "text": tr.gettext("Cancel it? One click is enough."), "button": tr.gettext("Cancel"),
+        "text": tr.gettext("Cancel it? One click is enough."),
+        "button": tr.pgettext("withdraw a request", "Cancel"),
         "action": f"/cancel/{token}", "one_click": True})
     response.headers.update(NO_STORE)
     return response
