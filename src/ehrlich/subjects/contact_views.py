@@ -15,12 +15,11 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent
 from ehrlich.crypto import FieldCipher, FieldContext
-from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.core import SubjectsCore
 from ehrlich.subjects.masking import mask_email, mask_name, mask_phone, mask_value
-from ehrlich.subjects.models import STATE_ACTIVE, Subject, SubjectNote
+from ehrlich.subjects.models import Subject, SubjectNote
 from ehrlich.subjects.schemas import MaskedContact, MaskedSubject, NoteInput, NoteView
 
 
@@ -48,19 +47,6 @@ class ContactViews(SubjectsCore):
             self._audit.record(session, AuditEvent(actor, action, f"batch:{new_id()}", {
                 "count": len(found), "subjects": [c.id for c in found]}), now=now)
         return found
-
-    def search_ids(self, session: Session, *, email: str | None = None,
-                   phone: str | None = None) -> list[str]:
-        """Ids of active subjects with this exact email or phone (blind index only)."""
-        if bool(email) == bool(phone):
-            raise InvalidInput.one("email", "give exactly one of email or phone")
-        contact = self._contact(email, phone)
-        query = select(Subject.id).where(Subject.state == STATE_ACTIVE)
-        if contact.email_index is not None:
-            query = query.where(Subject.email_index == contact.email_index)
-        else:
-            query = query.where(Subject.phone_index == contact.phone_index)
-        return list(session.execute(query.order_by(Subject.created_at).limit(100)).scalars())
 
     def masked(self, session: Session, subject_id: str, *, actor: str,
                now: datetime) -> MaskedSubject:

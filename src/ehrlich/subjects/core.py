@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
 from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
+from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
@@ -129,3 +130,16 @@ class SubjectsCore:
         return session.execute(
             select(Subject).where(Subject.email_index == email_index)
         ).scalar_one_or_none()
+
+    def search_ids(self, session: Session, *, email: str | None = None,
+                   phone: str | None = None) -> list[str]:
+        """Ids of active subjects with this exact email or phone (blind index only)."""
+        if bool(email) == bool(phone):
+            raise InvalidInput.one("email", "give exactly one of email or phone")
+        contact = self._contact(email, phone)
+        query = select(Subject.id).where(Subject.state == STATE_ACTIVE)
+        if contact.email_index is not None:
+            query = query.where(Subject.email_index == contact.email_index)
+        else:
+            query = query.where(Subject.phone_index == contact.phone_index)
+        return list(session.execute(query.order_by(Subject.created_at).limit(100)).scalars())

@@ -5,6 +5,12 @@ the database; the data key is wrapped by the KEK. Every plaintext read, write
 and erasure appends to the audit chain in the same transaction. Mail to a subject
 is addressed here too (`send_mail`): other domains hold a `Recipient`, never the
 address.
+
+`SubjectsService` is one object built from parts that each read in one sitting:
+`subjects.core` (the keys and how fields are sealed), `subjects.bulk` (imports) and
+`subjects.contact_views` (the console's masked views and notes). The queries on
+ciphertext that other domains narrow live in `subjects.queries`; other domains
+import them, like everything of this domain, from here.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ehrlich.subjects.contact_views import ContactViews
 from ehrlich.subjects.core import ENCRYPTED_FIELDS, LOOKUP_CHUNK, TABLE, ErasureHook
 from ehrlich.subjects.errors import DuplicateContact, SubjectNotFound, UnknownEmail
 from ehrlich.subjects.ledger import ErasureRecord
-from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject, SubjectNote
+from ehrlich.subjects.models import STATE_ERASED, DataKey, Subject, SubjectNote
 from ehrlich.subjects.normalize import normalise_email
 from ehrlich.subjects.queries import (
     ACTIVE,
@@ -151,15 +157,7 @@ class SubjectsService(BulkCreation, ContactViews):
     def find(self, session: Session, *, email: str | None = None, phone: str | None = None,
              actor: str, now: datetime) -> list[SubjectView]:
         """Exact search by email or phone through the blind indexes."""
-        if bool(email) == bool(phone):
-            raise InvalidInput.one("email", "give exactly one of email or phone")
-        contact = self._contact(email, phone)
-        query = select(Subject.id).where(Subject.state == STATE_ACTIVE)
-        if contact.email_index is not None:
-            query = query.where(Subject.email_index == contact.email_index)
-        else:
-            query = query.where(Subject.phone_index == contact.phone_index)
-        ids = list(session.execute(query.order_by(Subject.created_at).limit(100)).scalars())
+        ids = self.search_ids(session, email=email, phone=phone)
         views = [self.get(session, i, actor=actor, now=now, audited=False) for i in ids]
         self._audit.record_many(session, [AuditEvent(actor, "subject.search", i) for i in ids],
                                 now=now)
