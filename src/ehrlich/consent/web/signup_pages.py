@@ -51,8 +51,8 @@ def _form_page(request: Request, instance: Instance, *, embed: bool, lang: str,
                values: dict[str, Any] | None = None, challenge: dict[str, Any] | None = None,
                message: str | None = None) -> HTMLResponse:
     assert instance.signups is not None
-    if not instance.signups.mail_on:
-        return _notice_page(request, lang, "closed", embed=embed, status=503)
+    if not instance.signups.mail_on:  # before anyone submitted: nothing was attempted
+        return _notice_page(request, lang, "mail_off", embed=embed, status=503)
     try:
         published = instance.signups.published(instance.db)
     except NoticeNotPublished:
