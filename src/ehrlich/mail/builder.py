@@ -24,6 +24,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import translations
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -32,7 +33,6 @@ RESERVED_HEADERS = frozenset(h.lower() for h in (
     "Content-Type", "Content-Transfer-Encoding", "Content-Language", "DKIM-Signature",
     "List-Unsubscribe", "List-Unsubscribe-Post", "Return-Path", "Sender"))
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_FOOTER = {"de": "Abmelden", "en": "Unsubscribe"}
 MAX_URI_CHARS = 900  # one entry per line stays under RFC 5322's 998 characters
 
 
@@ -80,7 +80,7 @@ def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
 
 
 def _with_footer(mail: OutgoingMail, url: str) -> tuple[str, str | None]:
-    label = _FOOTER.get(mail.language, _FOOTER["en"])
+    label = translations(mail.language).gettext("Unsubscribe")
     text = mail.text if url in mail.text else f"{mail.text.rstrip()}\n\n-- \n{label}: {url}\n"
     body = mail.html
     if body is not None and html.escape(url, quote=True) not in body and url not in body:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ehrlich.admin.deps import StaffDep, check_csrf, require_fresh
 from ehrlich.admin.templating import page
-from ehrlich.admin.texts import FORM_EXPIRED
+from ehrlich.admin.texts import form_expired
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.ledger.machine import State
@@ -142,11 +142,7 @@ def person(subject_id: str, request: Request, instance: InstanceDep, now: NowDep
 def _expired(request: Request, instance: Instance, now: datetime, active: ActiveSession,
              subject_id: str) -> HTMLResponse:
     return _person_page(request, instance, now, active, subject_id,
-                        message=_form_expired(request), status=403)
-
-
-def _form_expired(request: Request) -> str:
-    return translations(negotiate(request)).gettext(FORM_EXPIRED)
+                        message=form_expired(request), status=403)
 
 
 def _field_errors(exc: InvalidInput | ValidationError) -> dict[str, str]:
@@ -242,7 +238,7 @@ def rectify(subject_id: str, request: Request, instance: InstanceDep, now: NowDe
     values = {"email": email, "name": name, "phone": phone, "attributes": attributes}
     if not check_csrf(request, instance, active, csrf):
         return _rectify_page(request, active, subject_id, values=values, status=403,
-                             message=_form_expired(request))
+                             message=form_expired(request))
     try:
         changes = _changes(values)
         with instance.db.write() as session:
@@ -280,7 +276,7 @@ def erase(subject_id: str, request: Request, instance: InstanceDep, now: NowDep,
     subject_id = subject_id[:64]
     if not check_csrf(request, instance, active, csrf):
         return _erase_page(request, active, subject_id, reason=reason, status=403,
-                           message=_form_expired(request))
+                           message=form_expired(request))
     require_fresh(active, instance, now, f"{PATH}/{subject_id}/erase")
     try:
         instance.staff.subjects_for(active).erase(instance.db, subject_id, reason=reason,
