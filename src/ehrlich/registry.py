@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from fastapi import APIRouter
 
@@ -129,6 +130,13 @@ def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
         raise LookupError(f"no service is registered as {kind.__qualname__}; a domain's "
                           "install() adds it with registry.add_service") from None
     return cast(S, found)
+
+
+class CliInstances(Protocol):
+    """What a domain's CLI group finds in `typer.Context.obj`: the instance the command
+    line names (its configuration and data directory), opened for one command."""
+
+    def opened(self) -> AbstractContextManager[Instance]: ...
 
 
 # Builds a domain's service from the services before it.

@@ -120,18 +120,30 @@ def contacts_query(field: str) -> Select[str, bytes, bytes]:
             .where(_SUBJECTS.c.state == STATE_ACTIVE, column.is_not(None)))
 
 
+def recipients_query() -> Select[str, bytes, bytes | None, bytes]:
+    """(id, encrypted email, encrypted name, wrapped data key) of active subjects with an
+    email address: `contacts_query("email")` with the name, for mail that greets the
+    person. Other domains narrow it and hand the rows to `SubjectsService.recipients`."""
+    return (select(_SUBJECTS.c.id, _SUBJECTS.c.email_ct, _SUBJECTS.c.name_ct,
+                   _DATA_KEYS.c.wrapped)
+            .join(_DATA_KEYS, _DATA_KEYS.c.subject_id == _SUBJECTS.c.id)
+            .where(_SUBJECTS.c.state == STATE_ACTIVE, _SUBJECTS.c.email_ct.is_not(None)))
+
+
 class Recipient:
     """Someone a mail can be addressed to: a subject id, with the address sealed inside.
 
     Other domains hold it and hand it back to `SubjectsService.send_mail`; only
     the subjects service reads the address (it is left out of `repr`, so of logs too).
+    `name` is the person's own name, for a greeting in a mail to them (or None).
     """
 
-    __slots__ = ("_address", "subject_id")
+    __slots__ = ("_address", "name", "subject_id")
 
-    def __init__(self, subject_id: str, address: str) -> None:
+    def __init__(self, subject_id: str, address: str, name: str | None = None) -> None:
         self.subject_id = subject_id
         self._address = address
+        self.name = name
 
     def __repr__(self) -> str:
         return f"Recipient(subject_id={self.subject_id!r})"
@@ -271,6 +283,23 @@ class SubjectsService:
             self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
                 "field": field, "subjects": [sid for sid, _ in found]}), now=now)
         return found
+
+    def recipients(self, db: Database, rows: Sequence[Row[str, bytes, bytes | None, bytes]],
+                   *, actor: str, purpose: str, now: datetime) -> list[Recipient]:
+        """A `Recipient` (address sealed inside, name for the greeting) for each row of
+        `recipients_query()`, in order; one audit entry for the batch, committed first,
+        as `disclose_contacts` does."""
+        if not rows:
+            return []
+        emails = self._keyring.open_fields([(r[0], r[3], r[1]) for r in rows],
+                                           table=TABLE, field="email")
+        named = [(r[0], r[3], r[2]) for r in rows if r[2] is not None]
+        names = dict(self._keyring.open_fields(named, table=TABLE, field="name")
+                     if named else [])
+        with db.write() as session:
+            self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
+                "field": "email", "subjects": [sid for sid, _ in emails]}), now=now)
+        return [Recipient(sid, address, names.get(sid)) for sid, address in emails]
 
     def email_index(self, email: str, *, field: str = "email") -> bytes:
         """The blind index of an address, for lookups by other domains (suppression)."""
