@@ -1,0 +1,108 @@
+"""Exactly once across crashes: a real worker process (`ehrlich campaign run`) is killed
+with SIGKILL at random points while it sends, and started again, five times; then it
+runs to the end. The sink counts Message-IDs: every consented person got exactly one
+message, nobody else got any."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import multiprocessing
+from multiprocessing.process import BaseProcess
+import time
+from collections import Counter
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select
+
+from ehrlich.campaigns.models import CampaignSend
+from ehrlich.campaigns.service import CampaignsService
+from ehrlich.instance.service import Instance
+from ehrlich.campaigns.tasks import run_campaign
+from ehrlich.domains import open_instance
+from ehrlich.settings import Settings
+from tests.campaigns.people import address, draft, people
+from tests.conftest import NOW
+from tests.mail.smtp_server import SmtpServer
+
+N = 500
+KILLS = 5
+
+
+def _in_doubt(instance: Instance, campaign_id: str, smtp: SmtpServer) -> int:
+    """Messages recorded as handed over that the sink does not have (the window)."""
+    at_sink = {str(message_from_bytes(r.data, policy=policy.default)["Message-ID"])
+               for r in smtp.received}
+    with instance.db.read() as session:
+        handed = session.execute(select(CampaignSend.message_id).where(
+            CampaignSend.campaign_id == campaign_id,
+            CampaignSend.state.in_(("handed", "sent")))).scalars()
+        return sum(1 for m in handed if m not in at_sink)
+
+
+def _run(settings: Settings, campaign_id: str) -> None:
+    """The worker: a process of its own (forked, so it starts in milliseconds on a busy
+    machine), with an instance of its own, doing what the `campaigns.run` job does."""
+    code = 1
+    try:
+        instance = open_instance(settings)
+        try:
+            outcome = run_campaign(instance, campaign_id)
+            code = 0 if outcome is not None and outcome.status == "sent" else 3
+        finally:
+            instance.close()
+    finally:
+        os._exit(code)
+
+
+def worker(settings: Settings, campaign_id: str) -> BaseProcess:
+    proc = multiprocessing.get_context("fork").Process(target=_run,
+                                                       args=(settings, campaign_id))
+    proc.start()
+    return proc
+
+
+def wait_for_more(smtp: SmtpServer, than: int, proc: BaseProcess) -> None:
+    deadline = time.monotonic() + 60  # a start-up on a busy machine, not a timing claim
+    while len(smtp.received) <= than and proc.is_alive():
+        assert time.monotonic() < deadline, "the worker sent nothing"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_and_restart_sends_each_message_once(
+        instance: Instance, settings: Settings, smtp: SmtpServer) -> None:
+    chance = random.Random()
+    consented = {i for i in range(N) if i % 4 != 1}
+    people(instance, N, consented=consented)
+    campaign = draft(instance)
+    instance.service(CampaignsService).act(instance.db, campaign, "send", actor="test",
+                                           now=NOW)
+    kills = 0
+    in_doubt: list[int] = []
+    for _ in range(KILLS):
+        proc = worker(settings, campaign)
+        wait_for_more(smtp, len(smtp.received), proc)
+        time.sleep(chance.uniform(0, 0.25))
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
+            kills += 1
+        proc.join()
+        in_doubt.append(_in_doubt(instance, campaign, smtp))
+    proc = worker(settings, campaign)
+    proc.join(timeout=300)
+    assert proc.exitcode == 0
+    assert kills >= 3, "the worker finished before it could be killed"
+    ids = Counter(str(message_from_bytes(r.data, policy=policy.default)["Message-ID"])
+                  for r in smtp.received)
+    print("handed over, not at the sink, after each kill:", in_doubt)
+    assert max(ids.values()) == 1, [m for m, n in ids.items() if n > 1]
+    got = Counter(r.rcpt_tos[0] for r in smtp.received)
+    assert set(got) == {address(i) for i in consented}
+    assert set(got.values()) == {1}
+    with instance.db.read() as session:
+        states = Counter(session.execute(select(CampaignSend.state).where(
+            CampaignSend.campaign_id == campaign)).scalars())
+    assert set(states) <= {"sent", "handed"} and sum(states.values()) == len(consented)
