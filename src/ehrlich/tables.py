@@ -17,4 +17,5 @@ from ehrlich.storage.base import Base
 from ehrlich.subjects import models as subject_models
 
 __all__ = ["Base", "audit_models", "auth_models", "backup_models", "campaign_models",
-           "consent_models", "counter_models", "import_models", "instance_models", "notice_models", "subject_models"]
+           "consent_models", "counter_models", "import_models", "instance_models",
+           "notice_models", "subject_models"]

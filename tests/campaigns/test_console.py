@@ -57,7 +57,8 @@ def test_marketer_writes_previews_tests_and_sends(
     bad = console.post(PATH, data={"csrf": _csrf(console, f"{PATH}/new"),
                                    **_fields(text_body="Hi {{ email }}")})
     assert bad.status_code == 422
-    assert 'id="text_body-error"' in bad.text and "email" in bad.text
+    assert 'id="text_body-error"' in bad.text
+    assert "email" in bad.text
     made = console.post(PATH, data={"csrf": _csrf(console, f"{PATH}/new"), **_fields()},
                         follow_redirects=False)
     assert made.status_code == 303
@@ -90,7 +91,8 @@ def test_schedule_needs_a_time_named_beside_its_field(
     page_path = made.headers["location"]
     refused = console.post(f"{page_path}/action", data={
         "csrf": _csrf(console, page_path), "action": "schedule", "at": "soon"})
-    assert refused.status_code == 422 and 'id="scheduled_at-error"' in refused.text
+    assert refused.status_code == 422
+    assert 'id="scheduled_at-error"' in refused.text
 
 
 def test_support_staff_may_not_open_campaigns(

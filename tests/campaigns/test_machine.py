@@ -11,7 +11,7 @@ from ehrlich.campaigns.errors import CampaignStateError
 from ehrlich.campaigns.machine import ACTIONS, FINAL, STATUSES, Action, Status, allowed, transition
 
 
-def expected(status: Status, action: Action) -> Status | None:
+def expected(status: Status, action: Action) -> Status | None:  # noqa: PLR0911 - a rule a line
     """The rules, restated independently: None where the action is refused."""
     if status in FINAL:
         return None

@@ -34,7 +34,8 @@ def test_pacer_limits_each_domain_apart() -> None:
         assert pacer.wait("example.org") == 0
     assert pacer.wait("example.net") == 0  # another domain: its own bucket
     waited = pacer.wait("Example.ORG")
-    assert abs(waited - 0.5) < 1e-9 and clock.slept == [waited]
+    assert abs(waited - 0.5) < 1e-9
+    assert clock.slept == [waited]
 
 
 def test_overall_rate_over_many_messages() -> None:

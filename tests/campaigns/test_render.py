@@ -48,4 +48,5 @@ def test_subject_is_always_one_line(name: str) -> None:
     out = CampaignTemplates("News for {{ name }}", "x", "").render(
         MailContext(name=name, unsubscribe_url=SAMPLE.unsubscribe_url,
                     preferences_url=SAMPLE.preferences_url))
-    assert "\n" not in out.subject and "\r" not in out.subject
+    assert "\n" not in out.subject
+    assert "\r" not in out.subject

@@ -33,14 +33,16 @@ def test_campaign_reaches_exactly_the_consented_once_each(instance: Instance,
     campaign = draft(instance)
     _start(instance, campaign)
     outcome = run_campaign(instance, campaign)
-    assert outcome is not None and outcome.status == "sent"
+    assert outcome is not None
+    assert outcome.status == "sent"
     assert outcome.sent == len(consented), outcome
     got = Counter(r.rcpt_tos[0] for r in smtp.received)
     assert set(got) == {address(i) for i in consented}
     assert set(got.values()) == {1}
     ids = Counter(message_from_bytes(r.data, policy=policy.default)["Message-ID"]
                   for r in smtp.received)
-    assert len(ids) == len(consented) and set(ids.values()) == {1}
+    assert len(ids) == len(consented)
+    assert set(ids.values()) == {1}
     report = instance.service(CampaignsService).report(instance.db, campaign)
     assert (report.sent, report.queued, report.deferred) == (len(consented), 0, 0)
     assert run_campaign(instance, campaign) is None  # finished: nothing sent again
@@ -74,4 +76,5 @@ def test_each_message_carries_one_click_headers_and_the_post_withdraws(
     run_campaign(instance, second)
     who = str(first["To"])
     later = [r.rcpt_tos[0] for r in smtp.received[3:]]
-    assert len(later) == len(ids) - 1 and who not in later
+    assert len(later) == len(ids) - 1
+    assert who not in later

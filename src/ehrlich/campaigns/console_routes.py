@@ -6,7 +6,7 @@ send or stop mail `campaigns.send`; the work is in `CampaignsService`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -149,7 +149,7 @@ def update(request: Request, campaign_id: str, instance: InstanceDep, now: NowDe
 
 
 @router.post("/{campaign_id}/test", response_class=HTMLResponse)
-def test_send(request: Request, campaign_id: str, instance: InstanceDep, now: NowDep,
+def send_test(request: Request, campaign_id: str, instance: InstanceDep, now: NowDep,
               active: StaffDep, csrf: Short = "") -> Response:
     campaigns = _service(instance, active)
     tr = translations(negotiate(request))
@@ -192,7 +192,7 @@ def act(request: Request, campaign_id: str, instance: InstanceDep, now: NowDep,
                 "Give a date and time, e.g. 2026-12-01T09:00.")})
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
     try:
-        campaigns.act(instance.db, campaign_id, cast(Action, action),
+        campaigns.act(instance.db, campaign_id, action,
                       actor=f"staff:{active.user_id}", now=now, at=when)
     except InvalidInput as exc:
         return again("", 422, _errors(exc))

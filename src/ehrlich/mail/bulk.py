@@ -26,6 +26,7 @@ none is ever sent twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -94,7 +95,7 @@ class BulkConnection:
 
     def _open(self) -> smtplib.SMTP:
         if self._client is None:
-            client = self._transport._connect()  # noqa: SLF001 - the same TLS choices
+            client = self._transport._connect()
             client.ehlo_or_helo_if_needed()
             config = self._transport.config
             if config.username and config.password is not None:
@@ -112,11 +113,23 @@ class BulkConnection:
 
     def close(self) -> None:
         if self._client is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._client.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self.drop()
+
+    def _envelope(self, client: smtplib.SMTP, msg: BulkMessage) -> Result | None:
+        """MAIL, RCPT and DATA; the refusal as a result, or None when the server waits
+        for the message."""
+        steps: tuple[tuple[str, tuple[int, ...], Callable[[], tuple[int, bytes]]], ...] = (
+            ("MAIL", (250,), lambda: client.mail(msg.mail_from)),
+            ("RCPT", (250, 251), lambda: client.rcpt(msg.to)),
+            ("DATA", (354,), lambda: client.docmd("DATA")))
+        for step, expected, command in steps:
+            code, _ = command()
+            if code not in expected:
+                client.rset()
+                return Result(msg.ticket, _outcome(code), f"{code} {step}")
+        return None
 
     def transact(self, msg: BulkMessage, ledger: Ledger, settled: Sequence[Result]
                  ) -> tuple[Result, bool]:
@@ -124,18 +137,9 @@ class BulkConnection:
         handed = False
         try:
             client = self._open()
-            code, reply = client.mail(msg.mail_from)
-            if code != 250:
-                client.rset()
-                return Result(msg.ticket, _outcome(code), f"{code} MAIL"), False
-            code, reply = client.rcpt(msg.to)
-            if code not in (250, 251):
-                client.rset()
-                return Result(msg.ticket, _outcome(code), f"{code} RCPT"), False
-            code, reply = client.docmd("DATA")
-            if code != 354:
-                client.rset()
-                return Result(msg.ticket, _outcome(code), f"{code} DATA"), False
+            refused = self._envelope(client, msg)
+            if refused is not None:
+                return refused, False
             client.send(_dot_stuffed(msg.message))
             if not ledger.hand_over(msg.ticket, settled):
                 self.drop()  # no dot: the server discards what it has
@@ -215,7 +219,7 @@ class BulkSender:
                     pending = []
             if pending:
                 self._ledger.settle(pending)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller by submit/close
+        except BaseException as exc:
             log.exception("bulk sender stopped")
             self.errors.append(exc)
             while True:  # unblock a waiting submit

@@ -104,7 +104,7 @@ def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Seq
 
 
 def count_withdrawals(db: Database, purpose: str, channel: str, *, since: datetime,
-                      among: Select[tuple[str]]) -> int:
+                      among: Select[str]) -> int:
     """How many of the subjects `among` selects withdrew or objected to the purpose on the
     channel since `since` (a campaign's unsubscribes: counts only)."""
     query = (select(func.count(func.distinct(ConsentEvent.subject_id)))
