@@ -56,6 +56,9 @@ class CampaignReport:
     queued: int
     sent: int
     """Accepted by the server (and handed over, answer not yet recorded)."""
+    in_doubt: int
+    """Handed over, the server's answer never recorded: a worker stopped in between. Sent,
+    unless it stopped before the final dot reached the server (docs/campaigns.md)."""
     deferred: int
     bounced: int
     skipped: int

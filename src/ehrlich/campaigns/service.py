@@ -222,7 +222,8 @@ class CampaignsService:
                     CampaignSend.campaign_id == campaign_id,
                     CampaignSend.state.in_(("handed", "sent"))))
         return CampaignReport(audience=sum(got.values()), queued=got["queued"],
-                              sent=got["sent"] + got["handed"], deferred=got["deferred"],
+                              sent=got["sent"] + got["handed"], in_doubt=got["handed"],
+                              deferred=got["deferred"],
                               bounced=got["bounced"], skipped=got["skipped"],
                               unsubscribed=unsubscribed)
 
