@@ -100,3 +100,11 @@ def test_support_staff_may_not_open_campaigns(
         clock: Clock) -> None:  # noqa: F811
     sign_in(console, _staff(instance, make_staff, "support"), clock.now)
     assert console.get(PATH).status_code == 403
+
+
+def test_the_list_speaks_german(
+        console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    page = console.get(PATH, headers={"Accept-Language": "de"})
+    assert "Noch keine Kampagnen." in page.text and "Neue Kampagne" in page.text
