@@ -197,7 +197,7 @@ def crash_run(instance: Instance, settings: Settings, kills: int) -> tuple[str, 
         before = handed(instance, campaign)
         while handed(instance, campaign) <= before and proc.is_alive():
             time.sleep(0.02)
-        time.sleep(chance.uniform(0.1, 3.0))
+        time.sleep(chance.uniform(0.5, 8.0))
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
         proc.join()

@@ -23,7 +23,8 @@ class CampaignInput(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     purpose: str = Field(min_length=1, max_length=64)
     channel: Literal["email"] = "email"
-    language: str = Field(default="en", min_length=2, max_length=35)
+    language: str = Field(default="en", min_length=2, max_length=35,
+                          pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
     subject: str = Field(min_length=1, max_length=300)
     text_body: str = Field(min_length=1, max_length=200_000)
     html_body: str = Field(default="", max_length=200_000)

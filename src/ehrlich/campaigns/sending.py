@@ -37,9 +37,10 @@ from ehrlich.campaigns.schemas import RunOutcome
 from ehrlich.campaigns.service import links_for, templates_of
 from ehrlich.consent.ledger.audience import still_in_audience, stream_audience_consents
 from ehrlich.crypto import Keyring
-from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder
+from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.bulk import BulkMessage, BulkSender
 from ehrlich.mail.dkim import DkimSigner
+from ehrlich.mail.fastbuild import FastBuilder
 from ehrlich.mail.interfaces import Letter, OutgoingMail, SendCheck, Unsubscribe
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.mail.pacing import Pacer
@@ -86,13 +87,12 @@ class _Addressed:
         self._ticket, self._message_id = ticket, message_id
 
     def send(self, mail: OutgoingMail) -> None:
-        built = self._runner.builder.build(mail, now=self._runner.clock(),
-                                           message_id=self._message_id)
-        raw = built.as_bytes(policy=MAIL_POLICY)
+        raw = self._runner.fast.build_bytes(mail, now=self._runner.clock(),
+                                            message_id=self._message_id)
         if self._runner.signer is not None:
             raw = self._runner.signer.sign(raw)
         self._bulk.submit(BulkMessage(self._ticket, self._runner.builder.envelope_from,
-                                      built["To"].addresses[0].addr_spec, raw))
+                                      mail.to, raw))
 
 
 class CampaignRunner:
@@ -110,6 +110,7 @@ class CampaignRunner:
         self.settings, self.db, self.keyring, self.subjects = settings, db, keyring, subjects
         self.config = config
         self.builder = MessageBuilder(str(settings.smtp_from))
+        self.fast = FastBuilder(self.builder)
         self.signer = DkimSigner.from_settings(settings)
         self.clock = clock
         self.send_checks = tuple(send_checks)
