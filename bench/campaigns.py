@@ -121,7 +121,8 @@ class SinkProcess:
         self.result = result
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.smtp_sink", str(port),
                                       str(result)], stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline().strip() == "ready"
 
     def stop(self) -> dict[str, object]:
         self.proc.send_signal(signal.SIGTERM)
@@ -235,7 +236,8 @@ def main() -> None:
     finally:
         instance.close()
     got = sink.stop()
-    assert outcome is not None and outcome.status == "sent", outcome
+    assert outcome is not None, "the campaign was not sending"
+    assert outcome.status == "sent", outcome
     rate = consented / seconds
     print(f"campaign: {rate:,.0f} messages/s ({seconds:.1f} s); sink: {got}", flush=True)
     exact = got["received"] == consented and got["duplicates"] == 0
@@ -258,7 +260,7 @@ def main() -> None:
             f"Message-IDs, {crashed['duplicates']} duplicates, {crashed['recipients']:,} "
             f"recipients each with {crashed['recipient_counts']} message(s).\n")
 
-    write_section("campaigns", f"""## Campaigns: sending from one worker (`python -m bench.campaigns`)
+    write_section("campaigns", f"""## Campaigns: one worker's sending (`python -m bench.campaigns`)
 
 Sink: aiosmtpd on loopback in its own process, accepting every message. Baseline: the
 sink's own acceptance rate for pre-built messages (same builder and sizes, plain

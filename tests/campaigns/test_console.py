@@ -107,4 +107,5 @@ def test_the_list_speaks_german(
         clock: Clock) -> None:  # noqa: F811
     sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
     page = console.get(PATH, headers={"Accept-Language": "de"})
-    assert "Noch keine Kampagnen." in page.text and "Neue Kampagne" in page.text
+    assert "Noch keine Kampagnen." in page.text
+    assert "Neue Kampagne" in page.text
