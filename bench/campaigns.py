@@ -49,7 +49,8 @@ from ehrlich.consent.ledger.service import first_grants, record_first_grants
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
-from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder
+from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.fastbuild import FastBuilder
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
 from ehrlich.settings import Settings
 
@@ -134,6 +135,7 @@ class SinkProcess:
 def baseline(port: int, count: int, connections: int) -> float:
     """Pre-built messages through plain smtplib: the sink's own acceptance rate."""
     builder = MessageBuilder(SENDER)
+    fast = FastBuilder(builder)
     messages = []
     for i in range(count):
         mail = OutgoingMail(to=f"person{i}@example{i % 97}.org", subject=f"Autumn news for "
@@ -141,7 +143,7 @@ def baseline(port: int, count: int, connections: int) -> float:
                             html=HTML.replace("{{ name }}", f"Person {i}"),
                             category="marketing", unsubscribe=Unsubscribe(
                                 f"https://shop.example/unsubscribe/{'x' * 120}{i}"))
-        messages.append((mail.to, builder.build(mail, now=NOW).as_bytes(policy=MAIL_POLICY)))
+        messages.append((mail.to, fast.build_bytes(mail, now=NOW, message_id=f"<b{i}@x>")))
     slices = [messages[k::connections] for k in range(connections)]
 
     def send(part: list[tuple[str, bytes]]) -> None:

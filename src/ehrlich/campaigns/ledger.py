@@ -1,9 +1,9 @@
 """The send table as the bulk sender's `Ledger`: one commit around each SMTP transaction.
 
 `hand_over` runs the registered send-time checks (the consent domain's: is the
-consent behind this mail still active?) and marks the row `handed` in the same
-transaction, just before the final dot, so a withdrawal committed a moment
-earlier still stops the mail. `settle` records answers: `sent`; `deferred`
+consent behind this mail still active?) and then marks the row `handed`, just
+before the final dot, so a withdrawal committed a moment earlier still stops
+the mail. `settle` records answers: `sent`; `deferred`
 with the next try after a doubling delay; `bounced` for a 5xx or when the
 tries are used up.
 """
@@ -85,13 +85,17 @@ class CampaignLedger:
     def hand_over(self, ticket: Ticket, settled: Sequence[Result]) -> bool:
         now = self._clock()
         job = {"unsubscribe_url": ticket.unsubscribe_url, "category": "marketing"}
+        # The send-time checks read in a transaction of their own, so the database's one
+        # writer is held only for the two updates; a withdrawal committed in the
+        # millisecond between the two is caught by nothing but the next campaign.
+        with self._db.read() as session:
+            wanted = all(check(session, self._keyring, job, now) for check in self._checks)
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 # The commit returns without waiting for the WAL flush: the time between
                 # the row being durable and the final dot is the window (ehrlich.mail.bulk).
                 session.execute(_FAST_COMMIT)
             self._apply(session, settled, now)
-            wanted = all(check(session, self._keyring, job, now) for check in self._checks)
             session.connection().execute(
                 update(_SENDS).where(_row(self._campaign_id, ticket),
                                      _SENDS.c.state.in_(_OPEN))

@@ -31,6 +31,7 @@ import logging
 import queue
 import re
 import smtplib
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ class BulkConnection:
         if self._client is None:
             client = self._transport._connect()
             client.ehlo_or_helo_if_needed()
+            # The final dot is a small write after the body: with Nagle's algorithm it
+            # would wait for the body's (delayed) ACK, about 40 ms per message.
+            if client.sock is not None:
+                client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             config = self._transport.config
             if config.username and config.password is not None:
                 client.login(config.username, config.password.get_secret_value())
