@@ -260,12 +260,16 @@ def main() -> None:
             f" messages were recorded as handed over), then run to the end: the sink got "
             f"{crashed['received']:,} messages, {crashed['distinct_ids']:,} distinct "
             f"Message-IDs, {crashed['duplicates']} duplicates, {crashed['recipients']:,} "
-            f"recipients each with {crashed['recipient_counts']} message(s).\n")
+            f"recipients each with {crashed['recipient_counts']} message(s). The "
+            f"{consented - int(str(crashed['received'])):,} missing were recorded as handed "
+            f"over when a kill stopped them before the final dot: the window of "
+            f"docs/campaigns.md, at most one per connection and kill "
+            f"({args.connections} × 5 here).\n")
 
     write_section("campaigns", f"""## Campaigns: one worker's sending (`python -m bench.campaigns`)
 
 Sink: aiosmtpd on loopback in its own process, accepting every message. Baseline: the
-sink's own acceptance rate for pre-built messages (same builder and sizes, plain
+sink's own acceptance rate for pre-built messages (same shape and sizes, plain
 smtplib, {args.connections} connections). Measured: one worker (`CampaignRunner`,
 SQLite, unpaced, {args.connections} connections) sending a campaign to {consented:,}
 consented people of {args.people:,}: audience written to the send table, consent
