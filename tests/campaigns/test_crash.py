@@ -161,8 +161,10 @@ def test_death_on_either_side_of_the_record(instance: Instance, settings: Settin
     # In doubt: the killed worker's messages whose answer it had not yet recorded (a
     # `sent` rides on the connection's next hand-over), so at most two per connection.
     in_doubt = campaigns.report(instance.db, campaign).in_doubt
-    if after_record:  # recorded, never accepted: the window, one message, not sent again
-        assert len(got) == len(ids) - 1
+    if after_record:  # recorded, never accepted: the window, not sent again. Hand-overs
+        # are committed in groups, so other connections' may share the commit: at most
+        # one message per connection.
+        assert len(ids) - CONNECTIONS <= len(got) <= len(ids) - 1
         assert 1 <= in_doubt <= 2 * CONNECTIONS
     else:  # not recorded: the server discarded it, the restart sent it once
         assert set(got) == {address(i) for i in ids.values()}
