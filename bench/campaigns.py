@@ -274,7 +274,8 @@ smtplib, {args.connections} connections). Measured: one worker (`CampaignRunner`
 SQLite, unpaced, {args.connections} connections) sending a campaign to {consented:,}
 consented people of {args.people:,}: audience written to the send table, consent
 re-checked per batch and per message, addresses opened by the subjects service,
-templates rendered, MIME built, one commit per message before its final dot.
+templates rendered, MIME built, each message committed as handed over before its final
+dot (several connections' hand-overs share a commit).
 
 | what | messages | messages/s | vs baseline |
 |---|---:|---:|---:|

@@ -9,7 +9,8 @@ connection (`BulkConnection.transact`):
    the dot, and the server discards the message);
 3. the final `.` is written and the server's answer read;
 4. the answer is committed (`sent`, `deferred` or `bounced`); a `sent` is
-   committed with the next message's step 2, so each message costs one commit.
+   committed with the next message's step 2, so each message costs one commit
+   (or less: the ledger may commit several connections' step 2 together).
 
 A worker killed before step 2 committed leaves the message *queued*: the
 server never saw a final dot (the connection closes with the process), so a
