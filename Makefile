@@ -40,8 +40,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# One test process per core (pytest-xdist); each makes its own instance templates.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
