@@ -22,6 +22,7 @@ from ehrlich.auth.api_tokens import ApiTokenCache
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup import install as backup
 from ehrlich.backup.service import BackupService
+from ehrlich.campaigns import install as campaigns
 from ehrlich.captcha import install as captcha
 from ehrlich.consent import install as consent
 from ehrlich.consent.ledger.renewal import ConsentRenewalMarker
@@ -56,6 +57,7 @@ DOMAINS: tuple[Install, ...] = (
     notices.install,
     consent.install,
     imports.install,
+    campaigns.install,
     mailroom.install,
     backup.install,
     auth.install,

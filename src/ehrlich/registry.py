@@ -7,15 +7,16 @@ checks, CLI command groups, the folder of its page templates and its own service
 domain never adds a field to `Instance`. The fields `Instance` does have are the shared
 services every domain and a restore are built from. Nothing here knows a domain by
 name; `ehrlich.domains` lists them in order and turns the registry into one frozen
-`Contributions`, which the one `Instance` (defined here, with the services it
-holds) carries to the app, the CLI, the worker and a restore.
+`Contributions`, which the one `Instance` (defined here, with the services it holds)
+carries to the app, the CLI, the worker and a restore.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from fastapi import APIRouter
 
@@ -130,6 +131,13 @@ def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
         raise LookupError(f"no service is registered as {kind.__qualname__}; a domain's "
                           "install() adds it with registry.add_service") from None
     return cast(S, found)
+
+
+class CliInstances(Protocol):
+    """What a domain's CLI group finds in `typer.Context.obj`: the instance the command
+    line names (its configuration and data directory), opened for one command."""
+
+    def opened(self) -> AbstractContextManager[Instance]: ...
 
 
 # Builds a domain's service from the services before it.

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     unsubscribe_imap_done_folder: str | None = Field(
         default=None, min_length=1, description="Where handled requests are moved; unset: "
         "they are deleted")
+    # Campaigns (docs/campaigns.md): how fast one worker sends, over how many connections.
+    campaign_connections: int = Field(default=4, ge=1, le=64)
+    campaign_rate: float = Field(default=100.0, ge=0, description="Messages per second "
+                                 "for the whole worker; 0: as fast as the server takes them")
+    campaign_domain_rate: float = Field(default=20.0, ge=0, description="Messages per "
+                                        "second to one recipient domain; 0: no limit")
     maintenance_file: Path | None = None
     consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None

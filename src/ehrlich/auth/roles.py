@@ -38,13 +38,16 @@ class Permission(StrEnum):
     SETTINGS_READ = "settings.read"          # the effective settings, secrets masked
     REQUESTS_READ = "requests.read"          # the data-request queue and its deadlines
     REQUESTS_MANAGE = "requests.manage"      # record, extend, fulfil and close requests
+    CAMPAIGNS_EDIT = "campaigns.edit"        # write campaigns, preview them, test sends
+    CAMPAIGNS_SEND = "campaigns.send"        # send, schedule, pause, resume, cancel
 
 
 _EVERYTHING = frozenset(Permission)
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING,
-    Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT}),
+    Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT,
+                              Permission.CAMPAIGNS_EDIT, Permission.CAMPAIGNS_SEND}),
     Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_LIST,
                              Permission.SUBJECTS_REVEAL, Permission.SUBJECTS_RECTIFY,
                              Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ,

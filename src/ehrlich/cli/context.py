@@ -25,11 +25,15 @@ class CliState:
     data_dir: Path | None = None
     domains: Sequence[Install] = DOMAINS
 
-    def open_instance(self) -> Instance:
-        """The instance, for the command groups a domain ships (`registry.add_cli_group`):
-        they reach it through the context object, since a domain may not import the CLI."""
-        return open_instance(load_settings(self.config, data_dir=self.data_dir),
-                             domains=self.domains)
+    @contextmanager
+    def opened(self) -> Iterator[Instance]:
+        """The instance for one command of a domain's CLI group (`registry.CliInstances`)."""
+        instance = open_instance(load_settings(self.config, data_dir=self.data_dir),
+                                 domains=self.domains)
+        try:
+            yield instance
+        finally:
+            instance.close()
 
 
 def settings_from(ctx: typer.Context, **overrides: object) -> Settings:

@@ -100,18 +100,26 @@ class MessageBuilder:
         self.domain = address.rsplit("@", 1)[1]
         self._from_header = Address(display_name=name, addr_spec=address)
 
-    def build(self, mail: OutgoingMail, *, now: datetime,
-              message_id: str | None = None) -> EmailMessage:
-        """Validate and assemble; raises `InvalidInput` naming the bad field."""
+    def checked(self, mail: OutgoingMail) -> tuple[str, str | None]:
+        """The checks every mail passes; its text and HTML with the unsubscribe footer."""
         if mail.category == "marketing" and mail.unsubscribe is None:
             raise InvalidInput.one("unsubscribe", "marketing mail needs an unsubscribe link")
         for name in mail.headers:
             if name.lower() in RESERVED_HEADERS:
                 raise InvalidInput.one(f"headers.{name}", "is set by the mail builder")
-        text, body = mail.text, mail.html
-        if mail.unsubscribe is not None:
-            _check_unsubscribe(mail.unsubscribe)
-            text, body = _with_footer(mail, mail.unsubscribe.url)
+        if mail.unsubscribe is None:
+            return mail.text, mail.html
+        _check_unsubscribe(mail.unsubscribe)
+        return _with_footer(mail, mail.unsubscribe.url)
+
+    @property
+    def from_header(self) -> Address:
+        return self._from_header
+
+    def build(self, mail: OutgoingMail, *, now: datetime,
+              message_id: str | None = None) -> EmailMessage:
+        """Validate and assemble; raises `InvalidInput` naming the bad field."""
+        text, body = self.checked(mail)
         msg = EmailMessage()
         try:
             msg["From"] = self._from_header

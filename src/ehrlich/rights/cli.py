@@ -9,11 +9,10 @@ rights domain; it opens the instance through the CLI's context object.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Protocol, cast
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +21,7 @@ from rich.table import Table
 from ehrlich.auth.roles import Role
 from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
+from ehrlich.registry import CliInstances
 from ehrlich.rights.report import report_json
 from ehrlich.rights.schemas import CHANNELS, IDENTITY_CHECKS, KINDS, NewRequest, RequestView
 from ehrlich.rights.service import RightsService
@@ -33,17 +33,9 @@ ACTOR = "cli"
 ROLE = Role.OWNER
 
 
-class _Opens(Protocol):
-    def open_instance(self) -> Instance: ...
-
-
-@contextmanager
-def _instance(ctx: typer.Context) -> Iterator[Instance]:
-    instance = cast(_Opens, ctx.find_root().obj).open_instance()
-    try:
-        yield instance
-    finally:
-        instance.close()
+def _instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
+    state: CliInstances = ctx.find_root().obj
+    return state.opened()
 
 
 def _now() -> datetime:

@@ -67,3 +67,13 @@ def contacts_query(field: str) -> Select[str, bytes, bytes]:
     return (select(SUBJECTS_TABLE.c.id, column, DATA_KEYS_TABLE.c.wrapped)
             .join(DATA_KEYS_TABLE, DATA_KEYS_TABLE.c.subject_id == SUBJECTS_TABLE.c.id)
             .where(SUBJECTS_TABLE.c.state == STATE_ACTIVE, column.is_not(None)))
+
+
+def recipients_query() -> Select[str, bytes, bytes | None, bytes]:
+    """(id, encrypted email, encrypted name, wrapped data key) of active subjects with an
+    email address: `contacts_query("email")` with the name, for mail that greets the
+    person. Other domains narrow it and hand the rows to `SubjectsService.recipients`."""
+    return (select(SUBJECTS_TABLE.c.id, SUBJECTS_TABLE.c.email_ct, SUBJECTS_TABLE.c.name_ct,
+                   DATA_KEYS_TABLE.c.wrapped)
+            .join(DATA_KEYS_TABLE, DATA_KEYS_TABLE.c.subject_id == SUBJECTS_TABLE.c.id)
+            .where(SUBJECTS_TABLE.c.state == STATE_ACTIVE, SUBJECTS_TABLE.c.email_ct.is_not(None)))

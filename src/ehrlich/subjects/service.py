@@ -43,6 +43,7 @@ from ehrlich.subjects.queries import (
     SUBJECTS_TABLE,
     SubjectColumns,
     contacts_query,
+    recipients_query,
     subject_state,
 )
 from ehrlich.subjects.recipients import Recipient
@@ -50,7 +51,8 @@ from ehrlich.subjects.schemas import CreateOutcome, SubjectChanges, SubjectInput
 
 # What other domains import from here (the service is their way into this domain).
 __all__ = ["ACTIVE", "ERASED", "SUBJECT", "ErasureHook", "Placed", "PreparedSubject",
-           "Recipient", "SubjectColumns", "SubjectsService", "contacts_query", "subject_state"]
+           "Recipient", "SubjectColumns", "SubjectsService", "contacts_query", "recipients_query",
+           "subject_state"]
 
 # What an erased subject row keeps of its personal data: nothing.
 _ERASED: dict[str, Any] = {"state": STATE_ERASED, "email_index": None, "phone_index": None,
@@ -80,6 +82,23 @@ class SubjectsService(BulkCreation, ContactViews):
             self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
                 "field": field, "subjects": [sid for sid, _ in found]}), now=now)
         return found
+
+    def recipients(self, db: Database, rows: Sequence[Row[str, bytes, bytes | None, bytes]],
+                   *, actor: str, purpose: str, now: datetime) -> list[Recipient]:
+        """A `Recipient` (address sealed inside, name for the greeting) for each row of
+        `recipients_query()`, in order; one audit entry for the batch, committed first,
+        as `disclose_contacts` does."""
+        if not rows:
+            return []
+        emails = self._keyring.open_fields([(r[0], r[3], r[1]) for r in rows],
+                                           table=TABLE, field="email")
+        named = [(r[0], r[3], r[2]) for r in rows if r[2] is not None]
+        names = dict(self._keyring.open_fields(named, table=TABLE, field="name")
+                     if named else [])
+        with db.write() as session:
+            self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
+                "field": "email", "subjects": [sid for sid, _ in emails]}), now=now)
+        return [Recipient(sid, address, names.get(sid)) for sid, address in emails]
 
     def email_index(self, email: str, *, field: str = "email") -> bytes:
         """The blind index of an address, for lookups by other domains (suppression)."""

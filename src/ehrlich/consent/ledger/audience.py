@@ -10,13 +10,13 @@ service decrypt them and audit the disclosure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Row, Select, and_, bindparam, exists, select
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, select
 
-from ehrlich.consent.models import ConsentState, Suppression
+from ehrlich.consent.models import ConsentEvent, ConsentState, Suppression
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
 from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService, contacts_query
@@ -36,8 +36,8 @@ def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int
             .order_by(ConsentState.subject_id).limit(batch_size))
 
 
-def _batches(db: Database, query: Select[*Ts], batch_size: int) -> Iterator[list[Row[*Ts]]]:
-    after = ""
+def _batches(db: Database, query: Select[*Ts], batch_size: int, after: str = ""
+             ) -> Iterator[list[Row[*Ts]]]:
     while True:
         with db.read() as session:
             rows = list(session.connection().execute(query, {"after": after}).all())
@@ -77,3 +77,39 @@ def export_audience(db: Database, subjects: SubjectsService, purpose: str, chann
     for rows in _batches(db, query, batch_size):
         yield subjects.disclose_contacts(db, rows, field=field, actor=actor,
                                          purpose=f"audience:{purpose}/{channel}", now=now)
+
+
+def stream_audience_consents(db: Database, purpose: str, channel: str, *, after: str = "",
+                             batch_size: int = DEFAULT_BATCH
+                             ) -> Iterator[list[tuple[str, str | None]]]:
+    """Batches of (subject id, the consent event that put them in the audience), in id
+    order, starting after the subject id `after` (to resume)."""
+    query = _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
+                      batch_size)
+    for rows in _batches(db, query, batch_size, after):
+        yield [(row[0], row[1]) for row in rows]
+
+
+def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Sequence[str]
+                      ) -> dict[str, str | None]:
+    """Of these subjects, those in the audience now, each with the consent event that
+    allows it: the per-batch re-check of a mailing under way."""
+    if not subject_ids:
+        return {}
+    query = _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
+                      len(subject_ids)).where(SUBJECT.id.in_(list(subject_ids)))
+    with db.read() as session:
+        rows = session.connection().execute(query, {"after": ""}).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def count_withdrawals(db: Database, purpose: str, channel: str, *, since: datetime,
+                      among: Select[str]) -> int:
+    """How many of the subjects `among` selects withdrew or objected to the purpose on the
+    channel since `since` (a campaign's unsubscribes: counts only)."""
+    query = (select(func.count(func.distinct(ConsentEvent.subject_id)))
+             .where(ConsentEvent.purpose == purpose, ConsentEvent.channel == channel,
+                    ConsentEvent.action.in_(("withdrawn", "objected")),
+                    ConsentEvent.at >= since, ConsentEvent.subject_id.in_(among)))
+    with db.read() as session:
+        return int(session.execute(query).scalar_one())
