@@ -39,6 +39,7 @@ from ehrlich.notices import install as notices
 from ehrlich.notices.service import NoticesService
 from ehrlich.posture import install as posture
 from ehrlich.registry import Contributions, Registry, Services
+from ehrlich.sharing import install as sharing
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
@@ -55,6 +56,7 @@ DOMAINS: tuple[Install, ...] = (
     notices.install,
     consent.install,
     imports.install,
+    sharing.install,
     mailroom.install,
     backup.install,
     auth.install,

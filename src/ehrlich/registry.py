@@ -13,8 +13,9 @@ holds) carries to the app, the CLI, the worker and a restore.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from fastapi import APIRouter
 
@@ -129,6 +130,19 @@ def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
         raise LookupError(f"no service is registered as {kind.__qualname__}; a domain's "
                           "install() adds it with registry.add_service") from None
     return cast(S, found)
+
+
+class CommandState(Protocol):
+    """What the `ehrlich` command hands its subcommands (`ehrlich.cli.context.CliState`)."""
+
+    def opened(self) -> AbstractContextManager[Instance]: ...
+
+
+def command_instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
+    """For a domain's command group: the instance `ehrlich` was started for, closed after.
+    (A domain cannot import the CLI shell, which sits above it.)"""
+    state = cast(CommandState, ctx.find_root().obj)
+    return state.opened()
 
 
 # Builds a domain's service from the services before it.

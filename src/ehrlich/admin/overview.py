@@ -5,7 +5,8 @@ covers it, and its figures come from the owning domain's service.
   `AGGREGATES_READ` (marketer, support, admin, owner);
 - the protection report, the last verified backup, mail: `POSTURE_READ`
   (auditor, admin, owner);
-- the audit chain's length: `AUDIT_READ` (auditor, admin, owner).
+- the audit chain's length: `AUDIT_READ` (auditor, admin, owner);
+- copies kept past their expiry: `COPIES_READ` (auditor, admin, owner).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ehrlich.i18n import N_, Translations, translations
 from ehrlich.instance.service import Instance
 from ehrlich.posture.schemas import Report
 from ehrlich.posture.service import run_report
+from ehrlich.sharing.copies import CopiesService
 
 ACTIVITY_DAYS = 90
 SERIES_LABELS = {"signups": N_("Signups"), "confirmations": N_("Confirmations"),
@@ -40,6 +42,8 @@ class Overview:
     backup: VerificationRecord | None = None
     show_backup: bool = False
     audit_entries: int | None = None
+    overdue_copies: int | None = None
+    """Copies past their expiry, not confirmed destroyed (`COPIES_READ`)."""
 
 
 def _chart(activity: DailyActivity, tr: Translations) -> Markup:
@@ -68,10 +72,12 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
             chart = _chart(activity, translations(language))
         if allowed(active.role, Permission.AUDIT_READ):
             audit_entries = instance.audit.head(session).seq
+        overdue = (instance.service(CopiesService).overdue(session, now=now)
+                   if allowed(active.role, Permission.COPIES_READ) else None)
     show_backup = allowed(active.role, Permission.POSTURE_READ)
     if show_backup:
         report = run_report(instance, now=now, language=language)
         backup = instance.backup.last_verification()
     return Overview(counts=counts, consents=consents, activity=activity, chart=chart,
                     report=report, backup=backup, show_backup=show_backup,
-                    audit_entries=audit_entries)
+                    audit_entries=audit_entries, overdue_copies=overdue)
