@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.roles import Permission
-from ehrlich.consent.ledger.audience import audience_sizes, contact_field, export_audience
+from ehrlich.consent.ledger.audience import (
+    DEFAULT_BATCH,
+    audience_sizes,
+    contact_field,
+    export_audience,
+)
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.consent.unsubscribe.links import unsubscribe_token
 from ehrlich.crypto import Keyring
@@ -66,7 +71,8 @@ class SharingService:
 
     def __init__(self, settings: Settings, db: Database, keyring: Keyring, audit: AuditLog,
                  subjects: SubjectsService, notices: NoticesService,
-                 copies: CopiesService) -> None:
+                 copies: CopiesService, *, batch_size: int = DEFAULT_BATCH) -> None:
+        self._batch_size = batch_size
         self._settings = settings
         self._db = db
         self._keyring = keyring
@@ -143,7 +149,8 @@ class SharingService:
                 request.reason, request.destination, request.expires),
                 holder=caller.actor, now=now)
         batches = export_audience(self._db, self._subjects, purpose.id, channel,
-                                  actor=caller.actor, now=now, batch=f"copy:{issued.id}")
+                                  actor=caller.actor, now=now, batch=f"copy:{issued.id}",
+                                  batch_size=self._batch_size)
         rows = self._rows(batches, purpose.id, channel, now, links=True)
         return ExportFile(issued.id, issued.expires_at,
                           f"audience-{purpose.id}-{channel}-{now:%Y%m%d}.{request.format}",
@@ -213,7 +220,8 @@ class SharingService:
 
         batches = export_audience(self._db, self._subjects, purpose.id, purpose.channel,
                                   actor=caller.actor, now=now, batch=f"disclosure:{batch_id}",
-                                  notice_versions=versions, before_release=log)
+                                  notice_versions=versions, before_release=log,
+                                  batch_size=self._batch_size)
         rows = self._rows(batches, purpose.id, purpose.channel, now, links=links)
         return ExportFile(issued.id, issued.expires_at,
                           f"{recipient}-{purpose.id}-{now:%Y%m%d}.{request.format}",
