@@ -37,7 +37,8 @@ def test_a_copy_records_who_what_why_where_and_expiry(instance: Instance) -> Non
     assert view.expires_at == NOW + timedelta(days=30)  # the default setting
     assert (view.status, view.rows, view.digest) == ("open", None, None)
     [entry] = audit(instance, "copy.issued")
-    assert entry.target == copy_id and entry.actor == "staff:ann"
+    assert entry.target == copy_id
+    assert entry.actor == "staff:ann"
 
 
 @pytest.mark.parametrize(("field", "changes"), [
@@ -76,14 +77,16 @@ def test_overdue_after_expiry_until_destroyed(instance: Instance) -> None:
     assert row.id == copy_id
     ctx = PostureContext(instance, later)
     finding = overdue_copies.run(ctx)
-    assert finding.status == Status.WARN and "1 copies" in finding.detail
+    assert finding.status == Status.WARN
+    assert "1 copies" in finding.detail
     with instance.db.write() as session:
         view = copies.destroy(session, copy_id, Caller("staff:boss", Role.ADMIN),
                               note="deleted from laptop", now=later)
     assert (view.status, view.destroyed_by, view.destroyed_at) == (
         "destroyed", "staff:boss", later)
     [entry] = audit(instance, "copy.destroyed")
-    assert entry.actor == "staff:boss" and entry.target == copy_id
+    assert entry.actor == "staff:boss"
+    assert entry.target == copy_id
     assert overdue_copies.run(ctx).status == Status.PASS
     with instance.db.write() as session, pytest.raises(CopyAlreadyDestroyed):
         copies.destroy(session, copy_id, OPERATOR, now=later)

@@ -18,12 +18,12 @@ from ehrlich.admin.templating import page
 from ehrlich.admin.texts import FORM_EXPIRED
 from ehrlich.auth.roles import Permission, Role, allowed, require
 from ehrlich.auth.sessions import ActiveSession
-from ehrlich.errors import InvalidInput
+from ehrlich.errors import FieldProblem, InvalidInput
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.sharing.copies import Caller, CopiesService
-from ehrlich.sharing.models import KINDS
-from ehrlich.sharing.schemas import STATUSES, CopyFilters
+from ehrlich.sharing.models import KIND_AUDIENCE, KINDS
+from ehrlich.sharing.schemas import STATUSES, CopyFilters, CopyRequest
 from ehrlich.sharing.service import ExportRequest, SharingService
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -42,14 +42,21 @@ def _errors(exc: InvalidInput) -> dict[str, str]:
     return {p.field.split(".")[-1]: p.reason for p in exc.problems}
 
 
-def _day(text: str) -> date | None:
-    text = text.strip()
-    if not text:
+def _form_day(instance: Instance, text: str, reason: str, destination: str,
+              now: datetime) -> date | None:
+    """The "destroy by" day; when it cannot be read, every other field's problem too."""
+    if not text.strip():
         return None
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput.one("expires", "enter a date as YYYY-MM-DD") from None
+        bad = FieldProblem("expires", "enter a date as YYYY-MM-DD")
+    try:
+        instance.service(CopiesService).check(CopyRequest(
+            KIND_AUDIENCE, "", (), "csv", reason, destination), now=now)
+    except InvalidInput as exc:
+        raise InvalidInput([*exc.problems, bad]) from None
+    raise InvalidInput([bad])
 
 
 # -- audiences -------------------------------------------------------------------------
@@ -90,13 +97,12 @@ def audience_export(request: Request, instance: InstanceDep, now: NowDep, active
         return _audiences_page(request, instance, active, now, values=values, status=403,
                                message=translations(negotiate(request)).gettext(FORM_EXPIRED))
     purpose, _, channel = audience.partition("/")
+    fmt: Literal["csv", "ndjson"] = "ndjson" if format == "ndjson" else "csv"
     try:
-        if format not in ("csv", "ndjson"):
-            raise InvalidInput.one("format", "choose CSV or NDJSON")
-        fmt: Literal["csv", "ndjson"] = "csv" if format == "csv" else "ndjson"
-        file = instance.service(SharingService).export_audience(ExportRequest(
-            purpose, channel, fmt, reason, destination, _day(expires)),
-            caller_of(active), now=now)
+        request_ = ExportRequest(purpose, channel, fmt, reason, destination,
+                                 _form_day(instance, expires, reason, destination, now))
+        file = instance.service(SharingService).export_audience(request_, caller_of(active),
+                                                                now=now)
     except InvalidInput as exc:
         errors = _errors(exc)
         if "purpose" in errors or "channel" in errors:
