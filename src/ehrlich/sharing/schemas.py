@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from ehrlich.i18n import N_
+
 Format = Literal["csv", "ndjson", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson", "json")
 Status = Literal["open", "overdue", "destroyed"]
@@ -78,3 +80,9 @@ class AudienceCount:
     channel: str
     title: str
     people: int
+
+
+# The states and kinds as the register's pages show them (translated there).
+LABELS = {"open": N_("open"), "overdue": N_("overdue"), "destroyed": N_("destroyed"),
+          "contact": N_("contact"), "audience": N_("audience"),
+          "disclosure": N_("disclosure")}
