@@ -39,8 +39,8 @@ from ehrlich.notices import install as notices
 from ehrlich.notices.service import NoticesService
 from ehrlich.posture import install as posture
 from ehrlich.registry import Contributions, Registry, Services
-from ehrlich.sharing import install as sharing
 from ehrlich.settings import Settings
+from ehrlich.sharing import install as sharing
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
 from ehrlich.subjects.ledger import ErasureLedger

@@ -16,8 +16,7 @@ from rich.table import Table
 from ehrlich.errors import InvalidInput
 from ehrlich.registry import command_instance
 from ehrlich.sharing.copies import Caller, CopiesService
-from ehrlich.sharing.models import KINDS
-from ehrlich.sharing.schemas import STATUSES, CopyFilters, CopyView
+from ehrlich.sharing.schemas import KINDS, STATUSES, CopyFilters, CopyView
 from ehrlich.sharing.service import ExportRequest, SharingService
 
 console = Console(soft_wrap=True, highlight=False)

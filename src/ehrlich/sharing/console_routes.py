@@ -22,8 +22,7 @@ from ehrlich.errors import FieldProblem, InvalidInput
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.sharing.copies import Caller, CopiesService
-from ehrlich.sharing.models import KIND_AUDIENCE, KINDS
-from ehrlich.sharing.schemas import STATUSES, CopyFilters, CopyRequest
+from ehrlich.sharing.schemas import KIND_AUDIENCE, KINDS, STATUSES, CopyFilters, CopyRequest
 from ehrlich.sharing.service import ExportRequest, SharingService
 from ehrlich.web.deps import InstanceDep, NowDep
 

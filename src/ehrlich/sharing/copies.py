@@ -27,9 +27,10 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.roles import Permission, Role, allowed, require
 from ehrlich.errors import InvalidInput
 from ehrlich.sharing.errors import CopyAlreadyDestroyed, CopyNotFound
-from ehrlich.sharing.models import KINDS, Copy
+from ehrlich.sharing.models import Copy
 from ehrlich.sharing.schemas import (
     FORMATS,
+    KINDS,
     CopyFilters,
     CopyRequest,
     CopyView,

@@ -19,11 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
 
-KIND_CONTACT = "contact"        # one person's data (the contacts page's export)
-KIND_AUDIENCE = "audience"      # the people of a purpose and channel
-KIND_DISCLOSURE = "disclosure"  # a release for a recipient of the notice
-KINDS = (KIND_CONTACT, KIND_AUDIENCE, KIND_DISCLOSURE)
-
 
 class Copy(Base):
     __tablename__ = "copies"

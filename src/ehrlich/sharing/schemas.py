@@ -8,6 +8,10 @@ from typing import Literal
 
 from ehrlich.i18n import N_
 
+KIND_CONTACT = "contact"        # one person's data (the contacts page's export)
+KIND_AUDIENCE = "audience"      # the people of a purpose and channel
+KIND_DISCLOSURE = "disclosure"  # a release for a recipient of the notice
+KINDS = (KIND_CONTACT, KIND_AUDIENCE, KIND_DISCLOSURE)
 Format = Literal["csv", "ndjson", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson", "json")
 Status = Literal["open", "overdue", "destroyed"]

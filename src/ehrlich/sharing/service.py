@@ -35,8 +35,15 @@ from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller, CopiesService
 from ehrlich.sharing.errors import NoBasisForRecipient
 from ehrlich.sharing.files import MEDIA_TYPES, Tracked, encode
-from ehrlich.sharing.models import KIND_AUDIENCE, KIND_DISCLOSURE, Disclosure, DisclosureBatch
-from ehrlich.sharing.schemas import AudienceCount, CopyRequest, DisclosureView, Format
+from ehrlich.sharing.models import Disclosure, DisclosureBatch
+from ehrlich.sharing.schemas import (
+    KIND_AUDIENCE,
+    KIND_DISCLOSURE,
+    AudienceCount,
+    CopyRequest,
+    DisclosureView,
+    Format,
+)
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.service import SubjectsService

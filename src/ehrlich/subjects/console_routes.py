@@ -30,8 +30,7 @@ from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.sharing.copies import CopiesService
-from ehrlich.sharing.models import KIND_CONTACT
-from ehrlich.sharing.schemas import CopyRequest
+from ehrlich.sharing.schemas import KIND_CONTACT, CopyRequest
 from ehrlich.subjects.errors import DuplicateContact
 from ehrlich.subjects.listing import ContactFilters, subject_facts
 from ehrlich.subjects.models import STATE_ERASED
