@@ -23,6 +23,8 @@ from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
 from ehrlich.settings import Settings
+from ehrlich.sharing.copies import CopiesService
+from ehrlich.sharing.schemas import CopyRequest
 from tests.consent.conftest import notice_text
 from tests.e2e.browser import (
     DESKTOP,
@@ -52,6 +54,7 @@ class Site:
     event_id: str
     preferences: str
     shots: Path
+    copy_id: str
 
 
 def _staff(settings: Settings, email: str, role: Role, *, totp: bool) -> str | None:
@@ -95,6 +98,11 @@ def site(tmp_path_factory: pytest.TempPathFactory,
         with instance.db.read() as session:
             event = session.execute(select(ConsentEvent.id)).scalar_one()
         token = preferences_token(instance.keyring, subject_id=subject, now=datetime.now(UTC))
+        with instance.db.write() as session:
+            copy_id = instance.service(CopiesService).issue(session, CopyRequest(
+                "audience", "newsletter/email", ("id", "email"), "csv",
+                "December mailing from the mail tool", "Mail tool upload"),
+                holder="staff:someone", now=datetime.now(UTC)).id
     finally:
         instance.close()
     secret = _staff(settings, OWNER, Role.OWNER, totp=True)
@@ -108,7 +116,7 @@ def site(tmp_path_factory: pytest.TempPathFactory,
     try:
         with running_servers(settings.data_dir / "ehrlich.toml", 1, env=mail) as urls:
             yield Site(urls[0], secret, subject, event, f"/preferences/{token}",
-                       artefact_dir(tmp_path_factory, "screenshots"))
+                       artefact_dir(tmp_path_factory, "screenshots"), copy_id)
     finally:
         smtp.stop()
 
@@ -152,7 +160,8 @@ CONSOLE_PAGES = {
     "contacts": "/admin/contacts", "contact-person": "/admin/contacts/{subject}",
     "notices": "/admin/notice", "notice-draft": "/admin/notice/draft",
     "notice-embed": "/admin/notice/embed", "notice-branding": "/admin/notice/branding",
-    "imports": "/admin/imports",
+    "imports": "/admin/imports", "audiences": "/admin/audiences", "copies": "/admin/copies",
+    "copy": "/admin/copies/{copy}",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
@@ -167,7 +176,8 @@ def test_page_is_accessible_reflows_and_keeps_the_csp(
         name: str, width: str, site: Site, browser: Browser,
         owner_state: dict[str, Any]) -> None:
     path = {**CONSOLE_PAGES, **PUBLIC_PAGES}[name].format(
-        subject=site.subject_id, event=site.event_id, preferences=site.preferences)
+        subject=site.subject_id, event=site.event_id, preferences=site.preferences,
+        copy=site.copy_id)
     state = owner_state if name in CONSOLE_PAGES else None
     viewport = WIDTHS[width]
 
