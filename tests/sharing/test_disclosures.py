@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from ehrlich.instance.service import Instance
@@ -101,3 +103,29 @@ def test_another_declared_basis_is_recorded_and_carries_no_unsubscribe_link(
     with instance.db.read() as session:
         [batch] = session.execute(select(DisclosureBatch)).scalars().all()
     assert (batch.basis, batch.fields) == ("contract", "id,email")
+
+
+def test_a_recipient_pulls_its_release_with_a_token_scoped_to_it(
+        instance: Instance, client: TestClient, make_token: Callable[..., str]) -> None:
+    version = publish_notice(instance)
+    ada = person(instance, "ada@example.org", version=version)
+    mailer = {"Authorization": f"Bearer {make_token('recipient:mailer')}"}
+    other = {"Authorization": f"Bearer {make_token('recipient:carrier', 'audience:read')}"}
+    url = "/api/v1/recipients/mailer/release?purpose=newsletter"
+    assert client.get(url, headers=other).status_code == 403
+    assert client.get(url).status_code == 401
+    assert _count(instance, DisclosureBatch) == 0
+    refused = client.get("/api/v1/recipients/carrier/release?purpose=newsletter",
+                         headers=other)
+    assert refused.status_code == 422
+    assert _count(instance, Disclosure) == 0
+    got = client.get(url, headers=mailer)
+    assert got.status_code == 200
+    [line] = [json.loads(x) for x in got.text.splitlines()]
+    assert (line["id"], line["email"]) == (ada, "ada@example.org")
+    with instance.db.read() as session:
+        [batch] = session.execute(select(DisclosureBatch)).scalars().all()
+        assert instance.service(SharingService).recipients_of(session, ada) == ["mailer"]
+    assert batch.copy_id is None
+    assert batch.actor.startswith("token:")
+    assert _count(instance, Copy) == 0

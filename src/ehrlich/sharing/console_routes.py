@@ -110,7 +110,7 @@ def audience_export(request: Request, instance: InstanceDep, now: NowDep, active
                                status=422)
     return StreamingResponse(iter(file.body), media_type=file.media_type, headers={
         "content-disposition": f'attachment; filename="{file.filename}"',
-        "x-ehrlich-copy": file.copy_id, **NO_STORE})
+        "x-ehrlich-copy": file.copy_id or "", **NO_STORE})
 
 
 # -- the copies register ---------------------------------------------------------------

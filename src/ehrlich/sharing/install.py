@@ -1,6 +1,6 @@
 """The sharing domain: its services (the copies register, audience exports and releases to
-recipients), the console's Audiences and Copies pages, the `copies` and `export` commands
-and the overdue-copies posture check."""
+recipients), the recipients' API pull, the console's Audiences and Copies pages, the
+`copies` and `export` commands and the overdue-copies posture check."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.sharing import commands, console_routes, posture
+from ehrlich.sharing import commands, console_routes, posture, routes
 from ehrlich.sharing.copies import CopiesService
 from ehrlich.sharing.service import SharingService
 
@@ -17,6 +17,7 @@ from ehrlich.sharing.service import SharingService
 def install(registry: Registry) -> None:
     registry.add_service(CopiesService, _copies)
     registry.add_service(SharingService, _sharing)
+    registry.add_router(routes.router)
     registry.add_console_page(console_routes.audiences, NavEntry(
         "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
     registry.add_console_page(console_routes.copies, NavEntry(

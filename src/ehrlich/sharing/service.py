@@ -56,8 +56,9 @@ LINK_COLUMNS = ("unsubscribe_url", "preferences_url")
 class ExportFile:
     """A recorded export, ready to stream: iterate `body` once (it completes the copy)."""
 
-    copy_id: str
-    expires_at: datetime
+    copy_id: str | None
+    """None for a release pulled by the recipient itself (no staff member holds it)."""
+    expires_at: datetime | None
     filename: str
     media_type: str
     body: Tracked
@@ -129,11 +130,13 @@ class SharingService:
                         self._keyring, subject_id=sid, now=now))
                    for sid, address in batch]
 
-    def _tracked(self, copy_id: str, columns: tuple[str, ...],
+    def _tracked(self, copy_id: str | None, columns: tuple[str, ...],
                  rows: Iterator[list[tuple[str, ...]]], fmt: Format, *, now: datetime
                  ) -> Tracked:
         def done(count: int, digest: str) -> None:
-            self._copies.complete_in(self._db, copy_id, rows=count, digest=digest, now=now)
+            if copy_id is not None:
+                self._copies.complete_in(self._db, copy_id, rows=count, digest=digest,
+                                         now=now)
 
         return Tracked(encode(columns, rows, fmt), done)
 
@@ -188,14 +191,15 @@ class SharingService:
         return purpose, versions
 
     def release(self, request: ExportRequest, recipient: str, caller: Caller, *,
-                now: datetime) -> ExportFile:
+                now: datetime, track: bool = True) -> ExportFile:
         """The people whose active consent (or other declared basis) for the purpose was
         given under a notice that named `recipient` for it, as a file for the recipient.
 
         The release is a disclosure batch (recipient, purpose, basis, fields, notice
         versions) with one row per person, written before each batch is decrypted; the
-        file is a tracked copy too. A recipient the published notice does not name for
-        the purpose gets nobody (`NoBasisForRecipient`)."""
+        file is a tracked copy too (`track`; not when the recipient pulls it itself over
+        the API). A recipient the published notice does not name for the purpose gets
+        nobody (`NoBasisForRecipient`)."""
         caller.require(Permission.AUDIENCES_EXPORT)
         with self._db.write() as session:
             purpose, versions = self._basis(session, recipient, request.purpose)
@@ -205,18 +209,19 @@ class SharingService:
             issued = self._copies.issue(session, CopyRequest(
                 KIND_DISCLOSURE, f"{recipient}:{request.purpose}", columns, request.format,
                 request.reason, request.destination, request.expires),
-                holder=caller.actor, now=now)
+                holder=caller.actor, now=now) if track else None
+            copy_id = issued.id if issued else None
             batch_id = new_id()
             session.add(DisclosureBatch(
                 id=batch_id, recipient=recipient, purpose=purpose.id, channel=purpose.channel,
                 basis=purpose.legal_basis, fields=",".join(columns),
                 notice_versions=",".join(map(str, versions)), actor=caller.actor,
-                copy_id=issued.id, at=now, people=0))
+                copy_id=copy_id, at=now, people=0))
             self._audit.record(session, AuditEvent(caller.actor, "disclosure.released",
                                                    batch_id, {
                 "recipient": recipient, "purpose": purpose.id, "basis": purpose.legal_basis,
                 "fields": list(columns), "notice_versions": versions,
-                "copy": issued.id}), now=now)
+                "copy": copy_id}), now=now)
 
         def log(subject_ids: list[str]) -> None:
             with self._db.write() as write:
@@ -230,10 +235,10 @@ class SharingService:
                                   notice_versions=versions, before_release=log,
                                   batch_size=self._batch_size)
         rows = self._rows(batches, purpose.id, purpose.channel, now, links=links)
-        return ExportFile(issued.id, issued.expires_at,
+        return ExportFile(copy_id, issued.expires_at if issued else None,
                           f"{recipient}-{purpose.id}-{now:%Y%m%d}.{request.format}",
                           MEDIA_TYPES[request.format],
-                          self._tracked(issued.id, columns, rows, request.format, now=now))
+                          self._tracked(copy_id, columns, rows, request.format, now=now))
 
     def disclosures_of(self, session: Session, subject_id: str) -> list[DisclosureView]:
         """Every release of this person's data to a recipient, oldest first (Art. 15(1)(c))."""
