@@ -17,6 +17,7 @@ from ehrlich.sharing.errors import CopyAlreadyDestroyed, CopyNotFound
 from ehrlich.sharing.posture import overdue_copies
 from ehrlich.sharing.schemas import CopyFilters
 from tests.conftest import NOW
+from tests.factories import new_subject
 from tests.sharing.helpers import OPERATOR, audit, copy_request
 
 
@@ -118,3 +119,15 @@ def test_each_role_sees_and_destroys_what_it_may(instance: Instance, role: Role)
             with pytest.raises(CopyNotFound if role not in SEES_ALL else NotAllowed):
                 copies.destroy(session, other, me, now=NOW)
     assert len(audit(instance, "copy.destroyed")) == (2 if role in DESTROYS_ANY else 1)
+
+
+def test_erasing_the_person_makes_their_open_export_due_at_once(instance: Instance) -> None:
+    subject = new_subject(instance, "ada@example.org")
+    theirs = _issue(instance, kind="contact", what=subject)
+    audience = _issue(instance, kind="audience", what="newsletter/email")
+    erased_at = NOW + timedelta(days=2)
+    instance.subjects.erase(instance.db, subject, actor="test", now=erased_at)
+    copies = instance.service(CopiesService)
+    with instance.db.read() as session:
+        assert copies.get(session, theirs, OPERATOR, now=erased_at).status == "overdue"
+        assert copies.get(session, audience, OPERATOR, now=erased_at).status == "open"

@@ -7,7 +7,8 @@ completed with its row count and SHA-256 digest when its last byte went out
 (an aborted download stays recorded, without a digest: part of it may have
 left). Past its expiry an open copy is overdue: the overview, `ehrlich doctor`
 and the register show it until it is marked destroyed, which records who
-confirmed it and when. Each step is an audit entry.
+confirmed it and when. Each step is an audit entry. When a person is erased, the
+open copies of their own export fall due at once.
 
 Who may do what: the register (`COPIES_READ`) and confirming anyone's copy
 destroyed (`COPIES_DESTROY`) by role; every member of staff may see their own
@@ -30,6 +31,7 @@ from ehrlich.sharing.errors import CopyAlreadyDestroyed, CopyNotFound
 from ehrlich.sharing.models import Copy
 from ehrlich.sharing.schemas import (
     FORMATS,
+    KIND_CONTACT,
     KINDS,
     CopyFilters,
     CopyRequest,
@@ -39,6 +41,7 @@ from ehrlich.sharing.schemas import (
 )
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
+from ehrlich.subjects.ledger import ErasureRecord
 
 MIN_REASON = 10
 MIN_DESTINATION = 3
@@ -228,3 +231,12 @@ class CopiesService:
         """Open copies past their expiry (an index range on `ix_copies_open`)."""
         return int(session.execute(select(func.count()).select_from(Copy).where(
             _status_filter("overdue", now))).scalar_one())
+
+
+def due_on_erasure(session: Session, record: ErasureRecord) -> None:
+    """Erasure hook: an open copy of the erased person's own export is due at once (its
+    holder must destroy it now, not at the end of the period). Idempotent on replay."""
+    session.execute(update(Copy).where(
+        Copy.kind == KIND_CONTACT, Copy.what == record.subject_id,
+        Copy.destroyed_at.is_(None), Copy.expires_at > record.erased_at,
+    ).values(expires_at=record.erased_at))

@@ -10,7 +10,7 @@ from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
 from ehrlich.sharing import commands, console_routes, posture, routes
-from ehrlich.sharing.copies import CopiesService
+from ehrlich.sharing.copies import CopiesService, due_on_erasure
 from ehrlich.sharing.service import SharingService
 
 
@@ -24,6 +24,7 @@ def install(registry: Registry) -> None:
         "/admin/copies", N_("Copies")))
     registry.add_templates("ehrlich.sharing")
     registry.add_check(posture.overdue_copies)
+    registry.add_erasure_hook(due_on_erasure)
     registry.add_cli_group("copies", commands.copies)
     registry.add_cli_group("export", commands.export)
 
