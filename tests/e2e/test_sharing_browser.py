@@ -99,7 +99,7 @@ def test_export_an_audience_then_mark_the_copy_destroyed(
 
     page.fill("#reason", "mailing")
     page.fill("#destination", "Mail tool upload")
-    page.click("text=Export")
+    page.click("form[action='/admin/audiences/export'] button")
     assert page.locator("#reason-error").is_visible()
     assert page.input_value("#destination") == "Mail tool upload"
     _shot(page, screens, "02-export-error")
@@ -107,7 +107,7 @@ def test_export_an_audience_then_mark_the_copy_destroyed(
     page.select_option("#audience", "newsletter/email")
     page.fill("#reason", REASON)
     with page.expect_download() as waiting:
-        page.click("text=Export")
+        page.click("form[action='/admin/audiences/export'] button")
     download = waiting.value
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
