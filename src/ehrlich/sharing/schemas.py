@@ -84,6 +84,8 @@ class AudienceCount:
     channel: str
     title: str
     people: int
+    declared: bool = True
+    """A purpose and channel of the published notice (only those can be exported)."""
 
 
 # The states and kinds as the register's pages show them (translated there).

@@ -111,7 +111,8 @@ class SharingService:
                 title = purpose.title.get(language) or purpose.title["en"]
                 found.append(AudienceCount(purpose.id, purpose.channel, title,
                                            sizes.pop(key, 0)))
-        found.extend(AudienceCount(p, c, p, n) for (p, c), n in sorted(sizes.items()))
+        found.extend(AudienceCount(p, c, p, n, declared=False)
+                     for (p, c), n in sorted(sizes.items()))
         return found
 
     def _rows(self, batches: Iterator[list[tuple[str, str]]], purpose: str, channel: str,
