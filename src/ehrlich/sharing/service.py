@@ -24,8 +24,8 @@ from ehrlich.consent.ledger.audience import (
     contact_field,
     export_audience,
 )
-from ehrlich.consent.signup.links import preferences_token
-from ehrlich.consent.unsubscribe.links import unsubscribe_token
+from ehrlich.consent.signup.links import preferences_signer
+from ehrlich.consent.unsubscribe.links import unsubscribe_signer
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.notices.errors import NoticeNotPublished
@@ -122,14 +122,12 @@ class SharingService:
                 yield list(batch)
             return
         base = self._settings.base_url.rstrip("/")
+        unsubscribe = unsubscribe_signer(self._keyring, purpose=purpose, channel=channel,
+                                         now=now)
+        preferences = preferences_signer(self._keyring, now=now)
         for batch in batches:
-            yield [(sid, address,
-                    f"{base}/unsubscribe/" + unsubscribe_token(
-                        self._keyring, subject_id=sid, purpose=purpose, channel=channel,
-                        now=now),
-                    f"{base}/preferences/" + preferences_token(
-                        self._keyring, subject_id=sid, now=now))
-                   for sid, address in batch]
+            yield [(sid, address, f"{base}/unsubscribe/{unsubscribe(sid)}",
+                    f"{base}/preferences/{preferences(sid)}") for sid, address in batch]
 
     def _tracked(self, copy_id: str | None, columns: tuple[str, ...],
                  rows: Iterator[list[tuple[str, ...]]], fmt: Format, *, now: datetime
