@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from json.encoder import encode_basestring as quoted
 
 from ehrlich.spreadsheets import csv_text
 
@@ -29,11 +30,11 @@ def encode(columns: Sequence[str], batches: Iterable[list[tuple[str, ...]]], fmt
         for batch in batches:
             yield csv_text(batch), len(batch)
         return
-    names = [json.dumps(c) + ": " for c in columns]
+    # One format string per file, each value quoted by the JSON encoder's own string
+    # function: the same lines as json.dumps(dict(zip(columns, row)), ensure_ascii=False).
+    line = "{" + ", ".join(json.dumps(c) + ": %s" for c in columns) + "}\n"
     for batch in batches:
-        yield "".join("{" + ", ".join(n + json.dumps(v, ensure_ascii=False)
-                                      for n, v in zip(names, row, strict=True)) + "}\n"
-                      for row in batch), len(batch)
+        yield "".join([line % tuple(map(quoted, row)) for row in batch]), len(batch)
 
 
 class Tracked:
