@@ -42,6 +42,7 @@ from ehrlich.posture import install as posture
 from ehrlich.registry import Contributions, Registry, Services
 from ehrlich.rights import install as rights
 from ehrlich.settings import Settings
+from ehrlich.sharing import install as sharing
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
 from ehrlich.subjects.ledger import ErasureLedger
@@ -58,6 +59,7 @@ DOMAINS: tuple[Install, ...] = (
     consent.install,
     imports.install,
     campaigns.install,
+    sharing.install,
     mailroom.install,
     backup.install,
     auth.install,

@@ -8,7 +8,8 @@ domain never adds a field to `Instance`. The fields `Instance` does have are the
 services every domain and a restore are built from. Nothing here knows a domain by
 name; `ehrlich.domains` lists them in order and turns the registry into one frozen
 `Contributions`, which the one `Instance` (defined here, with the services it holds)
-carries to the app, the CLI, the worker and a restore.
+carries to the app, the CLI, the worker and a restore. A domain's command group opens
+that instance with `command_instance(ctx)`.
 """
 
 from __future__ import annotations
@@ -133,11 +134,17 @@ def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
     return cast(S, found)
 
 
-class CliInstances(Protocol):
-    """What a domain's CLI group finds in `typer.Context.obj`: the instance the command
-    line names (its configuration and data directory), opened for one command."""
+class CommandState(Protocol):
+    """What the `ehrlich` command hands its subcommands (`ehrlich.cli.context.CliState`)."""
 
     def opened(self) -> AbstractContextManager[Instance]: ...
+
+
+def command_instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
+    """For a domain's command group: the instance `ehrlich` was started for, closed after.
+    (A domain cannot import the CLI shell, which sits above it.)"""
+    state = cast(CommandState, ctx.find_root().obj)
+    return state.opened()
 
 
 # Builds a domain's service from the services before it.

@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     signup_mails_per_recipient: int = Field(
         default=3, ge=1, description="Confirmation mails per recipient address and day, "
         "whatever the client")
+    # Exports handed to staff are tracked copies (the copies register).
+    copy_keep_days: int = Field(
+        default=30, ge=1, le=366, description="Days an exported copy may be kept before it "
+        "must be destroyed, unless the export states an earlier date")
     # Backups (see docs/backup.md): destination URL or directory, public age recipients.
     backup_destination: str = ""
     backup_recipients: list[str] = Field(default_factory=list)

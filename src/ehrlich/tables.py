@@ -14,9 +14,10 @@ from ehrlich.imports import models as import_models
 from ehrlich.instance import models as instance_models
 from ehrlich.notices import models as notice_models
 from ehrlich.rights import models as rights_models
+from ehrlich.sharing import models as sharing_models
 from ehrlich.storage.base import Base
 from ehrlich.subjects import models as subject_models
 
 __all__ = ["Base", "audit_models", "auth_models", "backup_models", "campaign_models",
            "consent_models", "counter_models", "import_models", "instance_models",
-           "notice_models", "rights_models", "subject_models"]
+           "notice_models", "rights_models", "sharing_models", "subject_models"]

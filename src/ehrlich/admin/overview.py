@@ -6,7 +6,8 @@ covers it, and its figures come from the owning domain's service.
 - the protection report, the last verified backup, mail: `POSTURE_READ`
   (auditor, admin, owner);
 - the audit chain's length: `AUDIT_READ` (auditor, admin, owner);
-- data requests due within a week: `REQUESTS_READ` (support, auditor, admin, owner).
+- data requests due within a week: `REQUESTS_READ` (support, auditor, admin, owner);
+- copies kept past their expiry: `COPIES_READ` (auditor, admin, owner).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ehrlich.posture.schemas import Report
 from ehrlich.posture.service import run_report
 from ehrlich.rights.schemas import RequestView
 from ehrlich.rights.service import RightsService
+from ehrlich.sharing.copies import CopiesService
 
 ACTIVITY_DAYS = 90
 SERIES_LABELS = {"signups": N_("Signups"), "confirmations": N_("Confirmations"),
@@ -44,6 +46,8 @@ class Overview:
     show_backup: bool = False
     audit_entries: int | None = None
     requests_due: list[RequestView] | None = None
+    overdue_copies: int | None = None
+    """Copies past their expiry, not confirmed destroyed (`COPIES_READ`)."""
 
 
 def _chart(activity: DailyActivity, tr: Translations) -> Markup:
@@ -76,10 +80,13 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
             audit_entries = instance.audit.head(session).seq
         if isinstance(rights, RightsService) and allowed(active.role, Permission.REQUESTS_READ):
             requests_due = rights.due_soon(session, now=now)
+        overdue = (instance.service(CopiesService).overdue(session, now=now)
+                   if allowed(active.role, Permission.COPIES_READ) else None)
     show_backup = allowed(active.role, Permission.POSTURE_READ)
     if show_backup:
         report = run_report(instance, now=now, language=language)
         backup = instance.backup.last_verification()
     return Overview(counts=counts, consents=consents, activity=activity, chart=chart,
                     report=report, backup=backup, show_backup=show_backup,
-                    audit_entries=audit_entries, requests_due=requests_due)
+                    audit_entries=audit_entries, requests_due=requests_due,
+                    overdue_copies=overdue)

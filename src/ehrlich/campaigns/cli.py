@@ -6,7 +6,6 @@ become messages and exit codes in `ehrlich.cli.main`.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,18 +17,13 @@ from ehrlich.campaigns.machine import Action
 from ehrlich.campaigns.schemas import CampaignInput
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.errors import InvalidInput
-from ehrlich.instance.service import Instance
-from ehrlich.registry import CliInstances
+from ehrlich.registry import command_instance
 
 app = typer.Typer(help="Campaigns to the consented audience (see docs/campaigns.md).",
                   no_args_is_help=True)
 ACTOR = "cli"
 console = Console()
 
-
-def opened_instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
-    state: CliInstances = ctx.obj
-    return state.opened()
 
 
 def _read(path: Path | None, field: str) -> str:
@@ -60,7 +54,7 @@ def create(ctx: typer.Context,
     """
     data = CampaignInput(name=name, purpose=purpose, subject=subject, language=language,
                          text_body=_read(text, "text"), html_body=_read(html, "html"))
-    with opened_instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         view = instance.service(CampaignsService).create(instance.db, data, actor=ACTOR,
                                                          now=_now())
     console.print(view.id)
@@ -69,7 +63,7 @@ def create(ctx: typer.Context,
 @app.command("list")
 def list_campaigns(ctx: typer.Context) -> None:
     """The latest campaigns. Example: ehrlich campaign list"""
-    with opened_instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         views = instance.service(CampaignsService).recent(instance.db)
     for view in views:
         console.print(f"{view.id}  {view.status:<9}  {view.purpose}/{view.channel}  {view.name}")
@@ -78,7 +72,7 @@ def list_campaigns(ctx: typer.Context) -> None:
 @app.command("report")
 def report(ctx: typer.Context, campaign_id: str) -> None:
     """Counts for one campaign. Example: ehrlich campaign report ID"""
-    with opened_instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         service = instance.service(CampaignsService)
         view = service.get(instance.db, campaign_id)
         counts = service.report(instance.db, campaign_id)
@@ -89,7 +83,7 @@ def report(ctx: typer.Context, campaign_id: str) -> None:
 
 def _act(ctx: typer.Context, campaign_id: str, action: Action, at: datetime | None = None
          ) -> None:
-    with opened_instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         view = instance.service(CampaignsService).act(instance.db, campaign_id, action,
                                                       actor=ACTOR, now=_now(), at=at)
     console.print(f"{view.id}: {view.status}")
@@ -133,7 +127,7 @@ def run(ctx: typer.Context, campaign_id: str) -> None:
     from its send table. Example: ehrlich campaign run ID"""
     from ehrlich.campaigns.tasks import run_campaign
 
-    with opened_instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         outcome = run_campaign(instance, campaign_id)
     if outcome is None:
         console.print("not sending, or another worker is sending it")

@@ -27,7 +27,7 @@ class CliState:
 
     @contextmanager
     def opened(self) -> Iterator[Instance]:
-        """The instance for one command of a domain's CLI group (`registry.CliInstances`)."""
+        """The instance for a domain's command (`ehrlich.registry.command_instance`)."""
         instance = open_instance(load_settings(self.config, data_dir=self.data_dir),
                                  domains=self.domains)
         try:

@@ -9,7 +9,6 @@ rights domain; it opens the instance through the CLI's context object.
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,8 +19,7 @@ from rich.table import Table
 
 from ehrlich.auth.roles import Role
 from ehrlich.errors import InvalidInput
-from ehrlich.instance.service import Instance
-from ehrlich.registry import CliInstances
+from ehrlich.registry import command_instance
 from ehrlich.rights.report import report_json
 from ehrlich.rights.schemas import CHANNELS, IDENTITY_CHECKS, KINDS, NewRequest, RequestView
 from ehrlich.rights.service import RightsService
@@ -32,10 +30,6 @@ console = Console(soft_wrap=True, highlight=False)
 ACTOR = "cli"
 ROLE = Role.OWNER
 
-
-def _instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
-    state: CliInstances = ctx.find_root().obj
-    return state.opened()
 
 
 def _now() -> datetime:
@@ -62,7 +56,7 @@ def list_requests(
 
     Example: ehrlich requests list --status all
     """
-    with _instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         rows, total = instance.service(RightsService).listing(
             instance.db, role=ROLE, status=None if status == "all" else status)
     table = Table("kind", "received", "due", "channel", "status", title=f"{total} request(s)")
@@ -79,7 +73,7 @@ def show(ctx: typer.Context, request_id: str) -> None:
 
     Example: ehrlich requests show 0193…
     """
-    with _instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         _print(instance.service(RightsService).get(instance.db, request_id, role=ROLE))
 
 
@@ -102,7 +96,7 @@ def record(
         at = datetime.fromisoformat(received).replace(tzinfo=UTC) if received else _now()
     except ValueError:
         raise InvalidInput.one("--received", "enter a date as YYYY-MM-DD") from None
-    with _instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         made = instance.service(RightsService).record(
             instance.db, NewRequest(kind, channel, identity_check, at),  # type: ignore[arg-type]
             role=ROLE, actor=ACTOR, email=email, now=_now())
@@ -117,7 +111,7 @@ def extend(ctx: typer.Context, request_id: str,
 
     Example: ehrlich requests extend 0193… --months 1 --reason "many requests this month"
     """
-    with _instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         _print(instance.service(RightsService).extend(
             instance.db, request_id, months=months, reason=reason, role=ROLE, actor=ACTOR,
             now=_now()))
@@ -140,7 +134,7 @@ def fulfil(
 
     Example: ehrlich requests fulfil 0193… --out report.json
     """
-    with _instance(ctx) as instance:
+    with command_instance(ctx) as instance:
         done = instance.service(RightsService).fulfil(
             instance.db, instance.mail, request_id, role=ROLE, actor=ACTOR, language=language,
             deliver="report" if out else "mail", result=result, now=_now())

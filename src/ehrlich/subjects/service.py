@@ -65,22 +65,25 @@ class SubjectsService(BulkCreation, ContactViews):
     # -- operations --------------------------------------------------------------
 
     def disclose_contacts(self, db: Database, rows: Sequence[Row[str, bytes, bytes]], *,
-                          field: str, actor: str, purpose: str, now: datetime
-                          ) -> list[tuple[str, str]]:
+                          field: str, actor: str, purpose: str, now: datetime,
+                          batch: str | None = None) -> list[tuple[str, str]]:
         """(id, decrypted email or phone) for rows of `contacts_query(field)`, in order.
 
         For audiences: the rows come from another domain's query, which sees
-        ciphertext only. One audit entry names every subject, the field and the
-        purpose, and commits before anything is returned, so no address leaves
-        without its record.
+        ciphertext only. One audit entry names every subject (or, for a file
+        recorded elsewhere under a `batch` reference, that reference and the
+        count), the field and the purpose, and commits before anything is
+        returned, so no address leaves without its record.
         """
         if not rows:
             return []
         found = self._keyring.open_fields(
             [(sid, wrapped, blob) for sid, blob, wrapped in rows], table=TABLE, field=field)
+        who: dict[str, Any] = ({"subjects": [sid for sid, _ in found]} if batch is None
+                               else {"batch": batch, "count": len(found)})
         with db.write() as session:
             self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
-                "field": field, "subjects": [sid for sid, _ in found]}), now=now)
+                "field": field, **who}), now=now)
         return found
 
     def recipients(self, db: Database, rows: Sequence[Row[str, bytes, bytes | None, bytes]],
