@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from ehrlich.instance.service import Instance
+from ehrlich.jobs.worker import Worker
+from ehrlich.storage.base import utcnow
 
 
 def run_jobs(instance: Instance, *, later: timedelta = timedelta(0)) -> int:
-    """Run what the queue holds, and scheduled jobs due within `later`; no sleeping."""
-    huey = instance.jobs.huey
-    huey.storage.blocking = False  # an empty PostgreSQL queue would wait for a NOTIFY
-    at = datetime.now(UTC).replace(tzinfo=None) + later  # huey keeps naive UTC
-    ran = 0
-    due = list(huey.read_schedule(at))
-    while True:
-        task = due.pop() if due else huey.dequeue()
-        if task is None:
-            return ran
-        huey.execute(task, timestamp=at)
-        ran += 1
+    """Run what the queue holds, and jobs scheduled within `later`; no sleeping."""
+    worker = Worker(instance.jobs, threads=1, lease_seconds=60)
+    return worker.run_due(now=utcnow() + later)
+
+
+def run_jobs_when_enqueued(instance: Instance) -> None:
+    """From now on every enqueued job runs at once, in the enqueuing thread, as a worker
+    would run it (the queue's committed rows, claimed and acknowledged)."""
+    instance.jobs.on_enqueue(lambda: run_jobs(instance) and None)

@@ -10,7 +10,6 @@ import click
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from huey import crontab
 from jinja2 import TemplateNotFound
 from typer.testing import CliRunner
 
@@ -23,6 +22,7 @@ from ehrlich.cli.main import app as cli_app
 from ehrlich.consent.install import install as consent_install
 from ehrlich.domains import DOMAINS, build_core, collect, open_instance
 from ehrlich.instance.service import Instance, init_instance
+from ehrlich.jobs import crontab
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 from ehrlich.registry import Registry
 from ehrlich.settings import Settings, config_file_for, load_settings
