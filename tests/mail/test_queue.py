@@ -175,3 +175,58 @@ def test_a_sealed_mail_job_is_bound_to_its_message_id(instance: Instance) -> Non
     assert open_job(instance.keyring, sealed) == job
     with pytest.raises(IntegrityFailure):
         open_job(instance.keyring, {**sealed, "message_id": "<b@shop.example>"})
+
+
+class Crash(BaseException):
+    """The worker process dies here (as far from its handling as a SIGKILL)."""
+
+
+LEASE_GONE = timedelta(minutes=2)  # past the lease of the dead worker in `run_jobs`
+
+
+def _crash_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+    real = getattr(owner, name)
+    fired: list[bool] = []
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        if not fired:
+            fired.append(True)
+            raise Crash
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, crashing)
+
+
+def test_the_one_message_window_a_crash_after_the_server_took_the_mail(
+        instance: Instance, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The server has answered the end of DATA; the worker dies before it commits the
+    acknowledgement. The mail goes again, with the same Message-ID, and the log says so."""
+    from ehrlich.jobs import JobRun
+
+    smtp.start()
+    instance.mail.send(newsletter())
+    _crash_once(monkeypatch, JobRun, "acknowledge")
+    with pytest.raises(Crash):
+        run_jobs(instance)
+    assert len(smtp.received) == 1
+    assert run_jobs(instance) == 0  # the dead worker's lease still runs
+    assert run_jobs(instance, later=LEASE_GONE) == 1
+    first, second = (message_from_bytes(m.data, policy=policy.default) for m in smtp.received)
+    assert first["Message-ID"] == second["Message-ID"]
+    assert "may arrive twice" in caplog.text
+    assert instance.jobs.pending_count() == 0
+
+
+def test_a_crash_before_the_server_took_the_mail_sends_it_once(
+        instance: Instance, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import smtplib
+
+    smtp.start()
+    instance.mail.send(newsletter())
+    _crash_once(monkeypatch, smtplib.SMTP, "sendmail")
+    with pytest.raises(Crash):
+        run_jobs(instance)
+    assert smtp.received == []
+    assert run_jobs(instance, later=LEASE_GONE) == 1
+    assert len(smtp.received) == 1

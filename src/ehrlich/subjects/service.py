@@ -460,12 +460,15 @@ class SubjectsService:
         return self.get(session, subject_id, actor=actor, now=now, audited=False)
 
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
-              reason: str = "request") -> None:
+              reason: str = "request", within: Callable[[Session], None] | None = None
+              ) -> None:
         """Crypto-shred a subject: ledger first, then delete its data key and fields.
 
-        Idempotent for subjects already erased. Afterwards the deleted key row is
-        purged from disk: SQLite's secure_delete zeroes it and a WAL checkpoint
-        drops older page copies; PostgreSQL vacuums the key table.
+        Idempotent for subjects already erased. `within` runs in the erasure's own
+        transaction (a job acknowledges itself there, so the two commit together).
+        Afterwards the deleted key row is purged from disk: SQLite's secure_delete
+        zeroes it and a WAL checkpoint drops older page copies; PostgreSQL vacuums
+        the key table.
         """
         with db.write() as session:
             subject = session.execute(
@@ -485,6 +488,8 @@ class SubjectsService:
                 erased_at=now, updated_at=now, **_ERASED))
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
+            if within is not None:
+                within(session)
         db.purge_deleted_rows("data_keys")
 
     def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
