@@ -49,7 +49,7 @@ def queued_instance(tmp_path: Path, database_url: str, sink: SmtpServer,
 def test_killed_workers_lose_no_mail_or_erasure_and_double_none(
         queued_instance: Instance, sink: SmtpServer) -> None:
     config = queued_instance.settings.data_dir / "ehrlich.toml"
-    run = crash_run(queued_instance, config, sink, mails=40, erasures=10, kills=3, seed=15)
+    run = crash_run(queued_instance, config, sink, mails=40, erasures=10, kills=4, seed=15)
     assert set(run.delivered) == run.queued_ids, "every mail arrived"
     assert len(run.queued_ids) == 40
     assert set(run.duplicates) <= run.in_window, "only a mail cut off mid-hand-over twice"
@@ -57,3 +57,4 @@ def test_killed_workers_lose_no_mail_or_erasure_and_double_none(
     assert len(run.in_window) <= run.kills * 2  # at most one per worker thread and kill
     assert run.erased_once == 10, "every erasure done, each once"
     assert run.left_in_queue == 0
+    assert run.interrupted >= 1, "the kills landed while jobs were running"

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from ehrlich.audit.models import AuditEntry
 from ehrlich.instance.service import Instance
-from ehrlich.jobs.models import JobEffect, QueuedJob
+from ehrlich.jobs.models import RUNNING, JobEffect, QueuedJob
 from ehrlich.jobs.store import load_payload
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.subjects.models import STATE_ERASED
@@ -35,7 +35,7 @@ from ehrlich.subjects.tasks import ERASE_TASK
 from tests.factories import new_subject
 from tests.mail.smtp_server import SmtpServer
 
-LEASE_SECONDS = 2
+LEASE_SECONDS = 1
 WAIT_SECONDS = 300  # for the last worker to run the queue empty on a busy machine
 
 
@@ -50,6 +50,8 @@ class CrashRun:
     queued_ids: set[str] = field(default_factory=set)
     in_window: set[str] = field(default_factory=set)
     """Message-IDs whose SMTP hand-over a kill interrupted (the one-message window)."""
+    interrupted: int = 0
+    """Jobs the killed workers held when they died (run again by the others)."""
     erased_once: int = 0
     """Subjects erased, each with exactly one `subject.erase` audit entry."""
     left_in_queue: int = 0
@@ -71,11 +73,19 @@ def _start_worker(config: Path, env: dict[str, str], log: Path) -> subprocess.Po
                                 cwd=config.parent, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _mail_ids_in_window(instance: Instance) -> set[str]:
+def _mail_ids_in_window(instance: Instance, pid: int) -> set[str]:
+    """The mails the dead worker `pid` had begun to hand over (marked, not acknowledged)."""
     with instance.db.read() as session:
         rows = session.execute(select(QueuedJob.payload).join(
-            JobEffect, JobEffect.job_id == QueuedJob.id)).scalars().all()
+            JobEffect, JobEffect.job_id == QueuedJob.id)
+            .where(QueuedJob.worker.like(f"%:{pid}"))).scalars().all()
     return {load_payload(text)[0][0]["message_id"] for text in rows}
+
+
+def _held_by(instance: Instance, pid: int) -> int:
+    with instance.db.read() as session:
+        return int(session.execute(select(func.count()).select_from(QueuedJob).where(
+            QueuedJob.status == RUNNING, QueuedJob.worker.like(f"%:{pid}"))).scalar_one())
 
 
 def _wait(condition: object, deadline: float, proc: subprocess.Popen[bytes], log: Path
@@ -109,15 +119,19 @@ def crash_run(instance: Instance, config: Path, sink: SmtpServer, *, mails: int,
     log = config.parent / "worker.log"
     started = time.monotonic()
     per_kill = max(1, mails // (kills + 1))
+    worker = _start_worker(config, env, log)
     for _ in range(kills):
-        worker = _start_worker(config, env, log)
+        # The next worker starts before this one dies (two at a time, as in a deployment
+        # with several), so its start-up overlaps the work and the kill lands mid-stream.
+        successor = _start_worker(config, env, log)
         goal = min(mails, len(sink.received) + rng.randint(1, 2 * per_kill))
         _wait(lambda goal=goal: len(sink.received) >= goal or instance.jobs.pending_count() == 0,
               time.monotonic() + WAIT_SECONDS, worker, log)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        run.in_window |= _mail_ids_in_window(instance)
-    worker = _start_worker(config, env, log)
+        run.interrupted += _held_by(instance, worker.pid)
+        run.in_window |= _mail_ids_in_window(instance, worker.pid)
+        worker = successor
     _wait(lambda: instance.jobs.pending_count() == 0, time.monotonic() + WAIT_SECONDS,
           worker, log)
     worker.send_signal(signal.SIGTERM)

@@ -72,7 +72,7 @@ def add(session: Session, task: str, args: tuple[Any, ...], kwargs: dict[str, An
     return job_id
 
 
-def claim(session: Session, *, now: datetime, lease: float,
+def claim(session: Session, *, now: datetime, lease: float, worker: str = "",
           skip: Collection[str] = ()) -> Claimed | None:
     """Take the oldest due job under a new lease and claim token (none of `skip`)."""
     due = or_(and_(QueuedJob.status == QUEUED, QueuedJob.run_at <= now),
@@ -85,7 +85,7 @@ def claim(session: Session, *, now: datetime, lease: float,
     row = session.execute(
         update(QueuedJob).where(QueuedJob.id == oldest).values(
             status=RUNNING, claim=token, lease_until=now + timedelta(seconds=lease),
-            attempts=QueuedJob.attempts + 1)
+            worker=worker or None, attempts=QueuedJob.attempts + 1)
         .returning(QueuedJob.id, QueuedJob.task, QueuedJob.payload, QueuedJob.attempts)
     ).one_or_none()
     if row is None:

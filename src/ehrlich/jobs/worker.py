@@ -13,7 +13,9 @@ of `ehrlich serve`; `run_due()` runs what is due in the caller's thread (tests).
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Collection
 from datetime import datetime, timedelta
@@ -36,6 +38,7 @@ class Worker:
         self.threads = threads
         self.lease = lease_seconds
         self.poll = poll_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._running: dict[str, JobRun] = {}
@@ -51,7 +54,8 @@ class Worker:
         queue = self.queue
         at = now or queue.clock()
         with queue.db.write() as session:
-            claimed = store.claim(session, now=at, lease=self.lease, skip=skip)
+            claimed = store.claim(session, now=at, lease=self.lease, worker=self.name,
+                                  skip=skip)
         if claimed is None:
             return None
         run = JobRun(queue.db, claimed)

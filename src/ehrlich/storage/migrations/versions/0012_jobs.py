@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claim', sa.String(length=36), nullable=True),
     sa.Column('lease_until', UTCDateTime(), nullable=True),
+    sa.Column('worker', sa.String(length=200), nullable=True),
     sa.Column('failure', sa.String(length=200), nullable=True),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
