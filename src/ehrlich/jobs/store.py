@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,3 +169,20 @@ def counts(session: Session, *, now: datetime) -> dict[str, int]:
         func.count().filter(QueuedJob.status == RUNNING),
         func.count().filter(QueuedJob.status == FAILED))).one()
     return dict(zip(("ready", "later", "running", "failed"), map(int, rows), strict=True))
+
+
+def discard_restored(session: Session) -> int:
+    """After a restore: drop the jobs the backup carried; how many.
+
+    They were waiting when the backup was made and have run since (a mail sent, an
+    import resumed), so running them again would do it twice; what was queued after
+    the backup went with the database that the restore replaced. Periodic jobs come
+    back at their next minute. A backup made before the queue moved into the
+    database has no jobs table: nothing to drop (`ehrlich migrate` makes it).
+    """
+    if not inspect(session.connection()).has_table(QueuedJob.__tablename__):
+        return 0
+    dropped = session.execute(delete(QueuedJob)).rowcount  # type: ignore[attr-defined]
+    session.execute(delete(JobEffect))
+    session.execute(delete(PeriodicSlot))
+    return int(dropped)
