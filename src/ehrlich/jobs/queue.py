@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ehrlich.errors import ConfigurationError
@@ -135,14 +136,14 @@ class JobQueue:
     def enqueue(self, name: str, *args: Any, **kwargs: Any) -> str:
         """Queue a job in a transaction of its own; returns its id."""
         with self.db.write() as session:
-            job_id = self.enqueue_in(session, name, *args, **kwargs)
-        self._wake()
-        return job_id
+            return self.enqueue_in(session, name, *args, **kwargs)
 
     def enqueue_in(self, session: Session, name: str, *args: Any, **kwargs: Any) -> str:
         """Queue a job in the caller's transaction: it exists if and only if that commits."""
         if name not in self.tasks:
             raise ConfigurationError(f"no job named {name!r} is registered")
+        if self._listeners:
+            event.listen(session, "after_commit", lambda _session: self._wake(), once=True)
         return store.add(session, name, args, kwargs, now=self.clock())
 
     @property

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder
@@ -77,9 +79,12 @@ class QueuedMailSender:
         self._keyring = keyring
         self._clock = clock
 
-    def send(self, mail: OutgoingMail) -> None:
-        self._jobs.enqueue(SEND_TASK, seal_job(self._keyring, mail_job(
-            self._builder, mail, now=self._clock())))
+    def send(self, mail: OutgoingMail, *, session: Session | None = None) -> None:
+        job = seal_job(self._keyring, mail_job(self._builder, mail, now=self._clock()))
+        if session is None:
+            self._jobs.enqueue(SEND_TASK, job)
+        else:
+            self._jobs.enqueue_in(session, SEND_TASK, job)
 
 
 class MailDelivery:

@@ -332,9 +332,11 @@ class SubjectsService:
             raise InvalidInput.one("email", "this contact has no email address")
         return Recipient(subject.id, subject.email)
 
-    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter) -> None:
-        """Address the letter to the recipient and hand it to the sender."""
-        sender.send(letter.addressed_to(recipient._address))
+    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter, *,
+                  session: Session | None = None) -> None:
+        """Address the letter to the recipient and hand it to the sender (queued in
+        `session`'s transaction when given)."""
+        sender.send(letter.addressed_to(recipient._address), session=session)
 
     def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
                     now: datetime) -> BulkOutcome:
