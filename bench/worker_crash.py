@@ -96,8 +96,11 @@ def main() -> None:
         "already starting, the last one running the queue empty. Mails are counted by "
         "Message-ID at a loopback aiosmtpd sink; an erasure counts when the person is erased "
         "with exactly one `subject.erase` audit entry. Window: mails a killed worker was "
-        "handing over (marked begun, not acknowledged); only these may arrive twice. "
-        "Baseline: the same jobs in a fresh instance, one worker, no kill, same run.",
+        "handing over (marked begun, not acknowledged); only these may arrive twice. A kill "
+        "comes within 20 ms of the sink counting a delivery, which aims it at the moment "
+        "between the server's answer and the worker's commit: more copies than random kills "
+        "would make. Baseline: the same jobs in a fresh instance, one worker, no kill, same "
+        "run.",
         "",
         "| database | mails + erasures | kills | jobs interrupted | mails arrived | "
         "arrived twice | erasures done once | left in queue | baseline | with kills |",
