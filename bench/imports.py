@@ -37,7 +37,7 @@ from bench.report import write_section
 from ehrlich.consent.ledger import suppression
 from ehrlich.domains import open_instance
 from ehrlich.imports.csvfile import read_table
-from ehrlich.imports.service import BATCH_SIZE
+from ehrlich.imports.service import BATCH_SIZE, ImportsService
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
@@ -122,9 +122,9 @@ def bench_import(settings: Settings, n: int) -> tuple[float, float, float, str]:
         probe.start()
         start = time.perf_counter()
         table = read_table(sample.raw)
-        run = instance.imports.create_run(timed, table, plan(), actor="bench",  # type: ignore[arg-type]
+        run = instance.service(ImportsService).create_run(timed, table, plan(), actor="bench",  # type: ignore[arg-type]
                                           now=now)
-        run = instance.imports.run(timed, run.id, table, mail=instance.mail,  # type: ignore[arg-type]
+        run = instance.service(ImportsService).run(timed, run.id, table, mail=instance.mail,  # type: ignore[arg-type]
                                    now=now)
         elapsed = time.perf_counter() - start
         probe.stop.set()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from jinja2 import TemplateNotFound
 from typer.testing import CliRunner
@@ -23,8 +23,9 @@ from ehrlich.consent.install import install as consent_install
 from ehrlich.domains import DOMAINS, build_core, collect, open_instance
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.jobs import crontab
+from ehrlich.notices.service import NoticesService
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
-from ehrlich.registry import Registry
+from ehrlich.registry import Registry, Services
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.web.templating import environment
 from tests.conftest import NOW
@@ -38,13 +39,29 @@ def _watered(ctx: PostureContext) -> Finding:
     return Finding(Status.PASS, "watered this morning")
 
 
+class GardenService:
+    """A domain's own service: built from the shared ones and another domain's service."""
+
+    def __init__(self, notices: NoticesService, data_dir: Path) -> None:
+        self.notices = notices
+        self.data_dir = data_dir
+
+    def colour(self) -> str:
+        return "green"
+
+
+def _build_garden(services: Services) -> GardenService:
+    return GardenService(services.get(NoticesService), services.settings.data_dir)
+
+
 _public = APIRouter()
 _console = APIRouter(prefix="/admin/garden", include_in_schema=False)
 
 
 @_public.get("/garden")
-def _garden() -> dict[str, str]:
-    return {"garden": "green"}
+def _garden(request: Request) -> dict[str, str]:
+    instance: Instance = request.app.state.instance
+    return {"garden": instance.service(GardenService).colour()}
 
 
 @_console.get("")
@@ -65,6 +82,7 @@ def install_garden(registry: Registry) -> None:
                                                  Permission.AUDIT_READ))
     registry.add_jobs(_bind_jobs)
     registry.add_check(_watered)
+    registry.add_service(GardenService, _build_garden)
 
 
 WITH_GARDEN = (*DOMAINS, install_garden)
@@ -143,6 +161,9 @@ def test_a_new_domain_appears_in_routes_navigation_jobs_and_doctor(
         assert nav[-1] == "/admin/garden"
         assert "/admin/consents" in nav
         assert FAKE_JOB in instance.jobs.task_names
+        garden = instance.service(GardenService)
+        assert garden.notices is instance.notices  # one build: the same services, shared
+        assert garden.data_dir == configured.data_dir
     finally:
         instance.close()
     worker = _cli_instance(configured.data_dir, WITH_GARDEN)
@@ -161,8 +182,17 @@ def test_a_new_domain_appears_in_routes_navigation_jobs_and_doctor(
     try:
         assert FAKE_JOB not in plain.jobs.task_names
         assert "garden.watered" not in {c.id for c in plain.contributions.checks}
+        with pytest.raises(LookupError, match=r"GardenService.*registry\.add_service"):
+            plain.service(GardenService)
     finally:
         plain.close()
+
+
+def test_a_service_is_registered_once() -> None:
+    registry = Registry()
+    registry.add_service(GardenService, _build_garden)
+    with pytest.raises(ValueError, match="already registered as GardenService"):
+        registry.add_service(GardenService, _build_garden)
 
 
 def test_a_domains_pages_come_from_the_template_folder_it_registers() -> None:

@@ -3,7 +3,9 @@
 Each domain's `install(registry)` says what it contributes (routers, console pages,
 jobs, posture checks, erasure hooks, send-time checks, CLI groups). `build_instance`
 then builds the services in dependency order, handing each what it needs, and returns
-one complete, frozen `Instance`. The web app, the CLI, the worker, a restore, the
+one complete, frozen `Instance`; each domain service registered with `add_service`
+is built after the shared ones, in domain order, from a `Services` view of what came
+before it. The web app, the CLI, the worker, a restore, the
 benchmarks and the tests all get their services from here. A new domain adds its
 folder and one line to `DOMAINS`.
 """
@@ -11,6 +13,7 @@ folder and one line to `DOMAINS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 
 from ehrlich.audit import install as audit
 from ehrlich.audit.service import AuditLog
@@ -22,20 +25,20 @@ from ehrlich.backup.service import BackupService
 from ehrlich.captcha import install as captcha
 from ehrlich.consent import install as consent
 from ehrlich.consent.ledger.renewal import ConsentRenewalMarker
-from ehrlich.consent.signup.service import build_signups
+from ehrlich.consent.signup.service import SignupService, build_signups
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.providers import open_keyring
 from ehrlich.imports import install as imports
-from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Core, Instance, check_database
 from ehrlich.jobs import build_queue
 from ehrlich.mail import tasks as mail_tasks
+from ehrlich.mail.interfaces import MailSender
 from ehrlich.mail.service import build_sender
 from ehrlich.mailroom import install as mailroom
 from ehrlich.notices import install as notices
 from ehrlich.notices.service import NoticesService
 from ehrlich.posture import install as posture
-from ehrlich.registry import Contributions, Registry
+from ehrlich.registry import Contributions, Registry, Services
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
@@ -91,16 +94,20 @@ def build_instance(settings: Settings, db: Database, keyring: Keyring, *,
                          redis_prefix=settings.redis_prefix)
     signups = build_signups(settings, db, keyring, core.audit, core.subjects, notice_service,
                             staff.captcha)
+    backups = BackupService(settings, db, core.subjects, core.ledger, core.audit)
+    mail = build_sender(settings, jobs, keyring)
+    built: dict[type[object], object] = {
+        NoticesService: notice_service, StaffService: staff, SignupService: signups,
+        BackupService: backups, MailSender: mail}
+    for kind, factory in core.contributions.services:
+        built[kind] = factory(Services(
+            settings=settings, db=db, keyring=keyring, audit=core.audit, ledger=core.ledger,
+            subjects=core.subjects, jobs=jobs, built=built))
     instance = Instance(
         settings=settings, db=db, keyring=keyring, audit=core.audit, ledger=core.ledger,
-        subjects=core.subjects, jobs=jobs,
-        backup=BackupService(settings, db, core.subjects, core.ledger, core.audit),
-        notices=notice_service, staff=staff, mail=build_sender(settings, jobs, keyring),
-        signups=signups,
-        imports=ImportsService(keyring, core.audit, core.subjects, notice_service, signups,
-                               data_dir=settings.data_dir),
-        api_tokens=ApiTokenCache(settings.api_token_cache_seconds),
-        contributions=core.contributions)
+        subjects=core.subjects, jobs=jobs, backup=backups, notices=notice_service, staff=staff,
+        mail=mail, signups=signups, api_tokens=ApiTokenCache(settings.api_token_cache_seconds),
+        contributions=core.contributions, services=MappingProxyType(dict(built)))
     mail_tasks.register(jobs, settings, keyring, db, core.contributions.send_checks)
     for bind in core.contributions.jobs:
         bind(instance)

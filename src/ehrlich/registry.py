@@ -2,17 +2,19 @@
 
 A domain's `install.py` names its routers (public pages and API), its console pages
 with their navigation entries, its jobs, posture checks, erasure hooks, send-time
-checks, CLI command groups and the folder of its page templates. Nothing here knows a
-domain by name; `ehrlich.domains` lists them in order and turns the registry into one
+checks, CLI command groups, the folder of its page templates and its own service
+(`add_service(Interface, factory)`, read back as `instance.service(Interface)`): a new
+domain never adds a field to `Instance`. The fields `Instance` does have are the shared
+services every domain and a restore are built from. Nothing here knows a domain by name; `ehrlich.domains` lists them in order and turns the registry into one
 frozen `Contributions`, which the one `Instance` (defined here, with the services it
 holds) carries to the app, the CLI, the worker and a restore.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from fastapi import APIRouter
 
@@ -23,7 +25,6 @@ from ehrlich.auth.service import StaffService
 from ehrlich.backup.service import BackupService
 from ehrlich.consent.signup.service import SignupService
 from ehrlich.crypto import Keyring
-from ehrlich.imports.service import ImportsService
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.interfaces import MailSender, SendCheck
 from ehrlich.notices.service import NoticesService
@@ -35,6 +36,8 @@ from ehrlich.subjects.service import ErasureHook, SubjectsService
 
 if TYPE_CHECKING:
     import typer
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Contributions:
     cli_groups: tuple[tuple[str, typer.Typer], ...]
     templates: tuple[str, ...]
     """Packages whose `templates` folder holds a domain's pages, after the shells' own."""
+    services: tuple[tuple[type[Any], ServiceFactory], ...]
+    """Each domain service's interface and how to build it, in domain order."""
 
 
 @dataclass(frozen=True)
@@ -84,14 +89,50 @@ class Instance:
     staff: StaffService
     mail: MailSender
     signups: SignupService
-    imports: ImportsService
     api_tokens: ApiTokenCache
     contributions: Contributions
+    services: Mapping[type[Any], object]
+    """The domains' own services by interface (`registry.add_service`): read with `service`."""
+
+    def service(self, kind: type[S]) -> S:
+        """The one service registered as `kind`; a missing one is a wiring error."""
+        return _lookup(self.services, kind)
 
     def close(self) -> None:
         self.jobs.close()
         self.db.dispose()
         self.keyring.close()
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a domain's service factory is handed: the shared services, and the domain
+    services built before it (`get`), so a service names what it needs by interface."""
+
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    audit: AuditLog
+    ledger: ErasureLedger
+    subjects: SubjectsService
+    jobs: JobQueue
+    built: Mapping[type[Any], object]
+
+    def get(self, kind: type[S]) -> S:
+        return _lookup(self.built, kind)
+
+
+def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
+    try:
+        found = services[kind]
+    except KeyError:
+        raise LookupError(f"no service is registered as {kind.__qualname__}; a domain's "
+                          "install() adds it with registry.add_service") from None
+    return cast(S, found)
+
+
+# Builds a domain's service from the services before it.
+ServiceFactory = Callable[[Services], object]
 
 
 # Binds a domain's tasks (and periodic schedules) onto the instance's queue.
@@ -111,6 +152,14 @@ class Registry:
     send_checks: list[SendCheck] = field(default_factory=list)
     cli_groups: list[tuple[str, typer.Typer]] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
+    services: list[tuple[type[Any], ServiceFactory]] = field(default_factory=list)
+
+    def add_service(self, kind: type[S], factory: Callable[[Services], S]) -> None:
+        """The domain's service, looked up as `instance.service(kind)` (and by the factories
+        of later domains as `services.get(kind)`); built once per instance, in domain order."""
+        if any(k is kind for k, _ in self.services):
+            raise ValueError(f"a service is already registered as {kind.__qualname__}")
+        self.services.append((kind, factory))
 
     def add_router(self, router: APIRouter) -> None:
         """Public pages or API routes."""
@@ -157,4 +206,5 @@ class Registry:
             routers=tuple(self.routers), console_routers=tuple(self.console_routers),
             navigation=tuple(self.navigation), jobs=tuple(self.jobs), checks=tuple(self.checks),
             erasure_hooks=tuple(self.erasure_hooks), send_checks=tuple(self.send_checks),
-            cli_groups=tuple(self.cli_groups), templates=tuple(self.templates))
+            cli_groups=tuple(self.cli_groups), templates=tuple(self.templates),
+            services=tuple(self.services))

@@ -11,6 +11,7 @@ from ehrlich.imports.schemas import (
     ImportPlan,
     RunView,
 )
+from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
 from tests.imports.sample import Sample
@@ -34,8 +35,9 @@ def suppress_sample(instance: Instance, sample: Sample) -> None:
 
 def run_import(instance: Instance, sample: Sample, *, ask_again: bool = False,
                batch_size: int = 500) -> RunView:
-    instance.imports.batch_size = batch_size
+    imports = instance.service(ImportsService)
+    imports.batch_size = batch_size
     table = read_table(sample.raw)
-    run = instance.imports.create_run(instance.db, table, plan(ask_again=ask_again),
-                                      actor="staff:test", now=NOW)
-    return instance.imports.run(instance.db, run.id, table, mail=instance.mail, now=NOW)
+    run = imports.create_run(instance.db, table, plan(ask_again=ask_again),
+                             actor="staff:test", now=NOW)
+    return imports.run(instance.db, run.id, table, mail=instance.mail, now=NOW)

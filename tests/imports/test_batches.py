@@ -59,10 +59,11 @@ def test_a_crash_keeps_committed_batches_and_the_run_resumes(published: Instance
     assert (stopped.status, stopped.done_rows) == ("failed", 200)
     with published.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Subject)) == stopped.created
-    done = published.imports.run(published.db, run.id, table, mail=published.mail, now=NOW)
+    done = published.service(ImportsService).run(published.db, run.id, table,
+                                                 mail=published.mail, now=NOW)
     assert (done.status, done.done_rows) == ("done", 300)
     assert (done.created, done.merged, done.suppressed, done.rejected) == (270, 9, 6, 15)
-    assert len(published.imports.report(published.db, run.id)) == 15
+    assert len(published.service(ImportsService).report(published.db, run.id)) == 15
 
 
 def test_a_signup_during_an_import_gets_through(
@@ -70,7 +71,7 @@ def test_a_signup_during_an_import_gets_through(
 ) -> None:
     sample = make_sample(1000)
     table = read_table(sample.raw)
-    imports = published.imports
+    imports = published.service(ImportsService)
     imports.batch_size = 100
     run = imports.create_run(published.db, table, plan(), actor="staff:test", now=NOW)
     started, signed_up = threading.Event(), threading.Event()
@@ -103,7 +104,7 @@ def test_a_signup_during_an_import_gets_through(
 
 
 def test_uploads_left_waiting_are_shredded(published: Instance) -> None:
-    imports = published.imports
+    imports = published.service(ImportsService)
     draft, _ = imports.upload(published.db, make_sample(100).raw, actor="staff:test",
                               now=NOW)
     path = upload_path(published.settings.data_dir, draft.id)

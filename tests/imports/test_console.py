@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from ehrlich.admin.deps import guide_of
 from ehrlich.imports.csvfile import read_table
+from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
@@ -132,11 +133,11 @@ def test_every_step_needs_the_import_permission(
         console: TestClient, instance: Instance, make_staff: Maker, clock: Clock,  # noqa: F811
         role: str, action: str) -> None:
     publish(instance)
-    draft, _ = instance.imports.upload(instance.db, make_sample(100).raw, actor="test",
-                                       now=NOW)
-    instance.imports.save_plan(instance.db, draft.id, plan(), now=NOW)
-    done = instance.imports.create_run(instance.db, read_table(make_sample(100).raw), plan(),
-                                       actor="test", now=NOW)
+    imports = instance.service(ImportsService)
+    draft, _ = imports.upload(instance.db, make_sample(100).raw, actor="test", now=NOW)
+    imports.save_plan(instance.db, draft.id, plan(), now=NOW)
+    done = imports.create_run(instance.db, read_table(make_sample(100).raw), plan(),
+                              actor="test", now=NOW)
     sign_in(console, _staff(instance, make_staff, role), clock.now)
     csrf = form_value(console.get("/admin/account").text, "csrf")
     base = f"/admin/imports/{draft.id}"

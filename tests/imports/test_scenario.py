@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ehrlich.consent.models import ConsentEvent, ConsentState
+from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.subjects.models import Subject
@@ -18,7 +19,7 @@ def test_counts_and_report_are_exact(published: Instance) -> None:
     sample = make_sample(2000)
     suppress_sample(published, sample)
     run = run_import(published, sample)
-    report = published.imports.report(published.db, run.id)
+    report = published.service(ImportsService).report(published.db, run.id)
     assert (run.status, run.done_rows, run.total_rows) == ("done", 2000, 2000)
     assert (run.created, run.merged, run.suppressed, run.rejected) == (1800, 60, 40, 100)
     assert run.with_evidence == sample.with_evidence
@@ -36,7 +37,7 @@ def test_counts_and_report_are_exact(published: Instance) -> None:
 def test_report_download_holds_no_values(published: Instance) -> None:
     sample = make_sample(100)
     run = run_import(published, sample)
-    text = published.imports.report_csv(published.db, run.id)
+    text = published.service(ImportsService).report_csv(published.db, run.id)
     assert text.startswith("\ufeffrow,column,reason\r\n2,E-Mail,")
     assert "person" not in text.lower()
 

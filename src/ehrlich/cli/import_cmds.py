@@ -21,6 +21,7 @@ from ehrlich.imports.schemas import (
     ImportPlan,
     RunView,
 )
+from ehrlich.imports.service import ImportsService
 
 console = Console(soft_wrap=True, highlight=False)
 ACTOR = "cli"
@@ -96,7 +97,7 @@ def import_file(
     console.print(f"{len(table.rows)} rows, read as {table.encoding} with "
                   f"'{table.delimiter}' between columns")
     with opened_instance(ctx) as instance:
-        imports = instance.imports
+        imports = instance.service(ImportsService)
         if dry_run:
             refused = imports.dry_run(instance.db, table, plan, now=now())
             for item in refused[:20]:

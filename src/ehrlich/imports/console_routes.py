@@ -32,7 +32,7 @@ Column = Annotated[str, Form(max_length=200)]
 
 def _imports(instance: InstanceDep, active: ActiveSession) -> ImportsService:
     require(active.role, Permission.SUBJECTS_IMPORT)
-    return instance.imports
+    return instance.service(ImportsService)
 
 
 def _errors(exc: InvalidInput | ValidationError, prefix: str = "") -> dict[str, str]:

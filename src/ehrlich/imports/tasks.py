@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ehrlich.imports.csvfile import read_table
+from ehrlich.imports.service import ImportsService
 from ehrlich.imports.uploads import open_upload
 from ehrlich.jobs import crontab
 from ehrlich.storage.base import utcnow
@@ -24,7 +25,7 @@ DISCARD_TASK = "imports.discard_stale_uploads"
 
 def run_upload(instance: Instance, run_id: str) -> None:
     """Run (or resume) the import of an uploaded file."""
-    imports = instance.imports
+    imports = instance.service(ImportsService)
     wrapped = imports.wrapped_key(instance.db, run_id)
     if wrapped is None:  # finished: its file is already shredded
         return
@@ -39,4 +40,4 @@ def register(instance: Instance) -> None:
 
     @instance.jobs.periodic(DISCARD_TASK, crontab(minute="41"))
     def discard_stale() -> int:
-        return instance.imports.discard_stale(instance.db, now=utcnow())
+        return instance.service(ImportsService).discard_stale(instance.db, now=utcnow())
