@@ -161,6 +161,13 @@ def forget_slots(session: Session, *, before: datetime) -> None:
     session.execute(delete(PeriodicSlot).where(PeriodicSlot.slot < before))
 
 
+def oldest_ready(session: Session, *, now: datetime) -> datetime | None:
+    """When the longest-waiting due job fell due (None when none is due)."""
+    due: datetime | None = session.execute(select(func.min(QueuedJob.run_at)).where(
+        QueuedJob.status == QUEUED, QueuedJob.run_at <= now)).scalar_one()
+    return due
+
+
 def counts(session: Session, *, now: datetime) -> dict[str, int]:
     """Jobs by state: `ready` (due now), `later`, `running`, `failed`."""
     rows = session.execute(select(
