@@ -72,13 +72,22 @@ def add(session: Session, task: str, args: tuple[Any, ...], kwargs: dict[str, An
     return job_id
 
 
+def _due(now: datetime, skip: Collection[str]) -> Any:
+    due = or_(and_(QueuedJob.status == QUEUED, QueuedJob.run_at <= now),
+              and_(QueuedJob.status == RUNNING, QueuedJob.lease_until < now))
+    return and_(due, QueuedJob.id.not_in(skip)) if skip else due
+
+
+def any_due(session: Session, *, now: datetime, skip: Collection[str] = ()) -> bool:
+    """A read before the claim, so an idle worker never takes SQLite's writer lock."""
+    return session.execute(select(QueuedJob.id).where(_due(now, skip)).limit(1)).first() \
+        is not None
+
+
 def claim(session: Session, *, now: datetime, lease: float, worker: str = "",
           skip: Collection[str] = ()) -> Claimed | None:
     """Take the oldest due job under a new lease and claim token (none of `skip`)."""
-    due = or_(and_(QueuedJob.status == QUEUED, QueuedJob.run_at <= now),
-              and_(QueuedJob.status == RUNNING, QueuedJob.lease_until < now))
-    if skip:
-        due = and_(due, QueuedJob.id.not_in(skip))
+    due = _due(now, skip)
     oldest = (select(QueuedJob.id).where(due).order_by(QueuedJob.run_at).limit(1)
               .with_for_update(skip_locked=True).scalar_subquery())
     token = new_id()

@@ -53,6 +53,9 @@ class Worker:
         """Claim and run one due job (none of `skip`); its id, None when none is due."""
         queue = self.queue
         at = now or queue.clock()
+        with queue.db.read() as session:
+            if not store.any_due(session, now=at, skip=skip):
+                return None
         with queue.db.write() as session:
             claimed = store.claim(session, now=at, lease=self.lease, worker=self.name,
                                   skip=skip)
@@ -149,6 +152,8 @@ class Worker:
         while not self._stop.wait(self.lease / 3):
             with self._lock:
                 claims = list(self._running)
+            if not claims:
+                continue
             try:
                 with self.queue.db.write() as session:
                     store.renew(session, claims, now=self.queue.clock(), lease=self.lease)
