@@ -16,9 +16,12 @@ log. That moment, one server round trip long, is the only way to a second copy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import GiveUp, JobQueue, RetryLater, current_job
@@ -63,19 +66,34 @@ def register(jobs: JobQueue, settings: Settings, keyring: Keyring, db: Database,
                      job.get("message_id"))
             return
 
-        def begin() -> None:
-            if run.begin_effect(now=utcnow()):
-                log.warning("mail %s: an earlier try stopped while the server took it; "
-                            "sent again, so it may arrive twice", job.get("message_id"))
+        with contextlib.ExitStack() as acknowledgement:
+            ready: list[Session] = []
 
-        def accepted() -> None:
-            with db.write() as session:
-                run.acknowledge(session)
+            def begin() -> None:
+                if run.begin_effect(now=utcnow()):
+                    log.warning("mail %s: an earlier try stopped while the server took it; "
+                                "sent again, so it may arrive twice", job.get("message_id"))
+                if not db.is_sqlite:
+                    # Connected and begun now, so that after the server's answer only the
+                    # acknowledgement's statements and COMMIT remain (PostgreSQL: no lock
+                    # is held meanwhile; SQLite would hold its writer lock, so it waits).
+                    session = acknowledgement.enter_context(db.write())
+                    session.connection()
+                    ready.append(session)
 
-        try:
-            delivery.deliver(job, begin=begin, accepted=accepted)
-        except MaintenanceActive:
-            raise RetryLater(MAINTENANCE_RECHECK_SECONDS, count_try=False) from None
-        except MailRefused as exc:
-            log.error("mail %s refused for good: %s", job.get("message_id"), exc.message)
-            raise GiveUp(exc.message) from exc
+            def accepted() -> None:
+                if ready:
+                    run.acknowledge(ready[0])
+                    acknowledgement.close()  # commits
+                    return
+                with db.write() as session:
+                    run.acknowledge(session)
+
+            try:
+                delivery.deliver(job, begin=begin, accepted=accepted)
+            except MaintenanceActive:
+                raise RetryLater(MAINTENANCE_RECHECK_SECONDS, count_try=False) from None
+            except MailRefused as exc:
+                log.error("mail %s refused for good: %s", job.get("message_id"),
+                          exc.message)
+                raise GiveUp(exc.message) from exc
