@@ -35,7 +35,7 @@ from ehrlich.subjects.tasks import ERASE_TASK
 from tests.factories import new_subject
 from tests.mail.smtp_server import SmtpServer
 
-LEASE_SECONDS = 1
+LEASE_SECONDS = 3
 WAIT_SECONDS = 300  # for the last worker to run the queue empty on a busy machine
 
 

@@ -262,3 +262,22 @@ def test_arguments_round_trip_with_bytes(queue: JobQueue) -> None:
     queue.enqueue("t.args", b"\x00\xffsealed", {"nested": [1, "x", None]}, flag=True)
     worker(queue).run_due()
     assert got == [((b"\x00\xffsealed", {"nested": [1, "x", None]}), {"flag": True})]
+
+
+def test_beginning_an_outside_effect_renews_the_lease(queue: JobQueue, clock: Clock,
+                                                     instance: Instance) -> None:
+    from ehrlich.jobs import store
+
+    taken: list[bool] = []
+
+    @queue.task("t.smtp")
+    def smtp() -> None:
+        clock.advance(LEASE * 0.9)  # a slow start, the heartbeat late
+        current_job().begin_effect(now=clock())
+        clock.advance(LEASE * 0.5)  # past the first lease, inside the renewed one
+        with instance.db.read() as session:
+            taken.append(store.any_due(session, now=clock()))
+
+    queue.enqueue("t.smtp")
+    assert worker(queue).run_due() == 1
+    assert taken == [False]  # no other worker could have taken it mid-effect

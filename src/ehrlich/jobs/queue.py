@@ -67,9 +67,10 @@ class Periodic:
 class JobRun:
     """The job a handler is running: its id, try, and the two transactional steps."""
 
-    def __init__(self, db: Database, claimed: store.Claimed) -> None:
+    def __init__(self, db: Database, claimed: store.Claimed, *, lease: float) -> None:
         self._db = db
         self.claimed = claimed
+        self.lease = lease
         self.acknowledged = False
 
     @property
@@ -87,10 +88,10 @@ class JobRun:
         self.acknowledged = True
 
     def begin_effect(self, *, now: datetime) -> bool:
-        """Record that an outside effect starts now, committed before it; True if an
-        earlier try had begun it (so it may have happened already)."""
+        """Record that an outside effect starts now, committed before it, and renew the
+        lease for it; True if an earlier try had begun it (so it may have happened)."""
         with self._db.write() as session:
-            return store.begin_effect(session, self.claimed, now=now)
+            return store.begin_effect(session, self.claimed, now=now, lease=self.lease)
 
 
 _current: contextvars.ContextVar[JobRun] = contextvars.ContextVar("ehrlich_job")

@@ -121,9 +121,12 @@ def acknowledge(session: Session, job: Claimed) -> None:
     _forget_effect(session, job)
 
 
-def begin_effect(session: Session, job: Claimed, *, now: datetime) -> bool:
-    """Mark an outside effect as begun; True if an earlier attempt had begun it too."""
-    if session.execute(select(QueuedJob.id).where(_held(job))).first() is None:
+def begin_effect(session: Session, job: Claimed, *, now: datetime, lease: float) -> bool:
+    """Mark an outside effect as begun, with the lease renewed for it in full; True if an
+    earlier attempt had begun it too."""
+    renewed = session.execute(update(QueuedJob).where(_held(job)).values(
+        lease_until=now + timedelta(seconds=lease)))
+    if renewed.rowcount != 1:  # type: ignore[attr-defined]
         raise LeaseLost(job.id)
     try:
         with session.begin_nested():

@@ -61,7 +61,7 @@ class Worker:
                                   skip=skip)
         if claimed is None:
             return None
-        run = JobRun(queue.db, claimed)
+        run = JobRun(queue.db, claimed, lease=self.lease)
         with self._lock:
             self._running[claimed.claim] = run
         try:
