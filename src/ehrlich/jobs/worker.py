@@ -82,6 +82,9 @@ class Worker:
             return
         try:
             run_handler(queue, run)
+            if not run.acknowledged:
+                with queue.db.write() as session:
+                    store.acknowledge(session, claimed)
         except store.LeaseLost:
             log.warning("job %s (%s) was taken by another worker; its effect rolled back",
                         claimed.id, claimed.task)
@@ -97,10 +100,6 @@ class Worker:
             else:
                 log.exception("job %s (%s) failed for good", claimed.id, claimed.task)
                 self._settle(run, failure=f"{claimed.task}: {type(exc).__name__}")
-        else:
-            if not run.acknowledged:
-                with queue.db.write() as session:
-                    store.acknowledge(session, claimed)
 
     def _settle(self, run: JobRun, *, delay: float | None = None, count_try: bool = True,
                 failure: str | None = None) -> None:
