@@ -5,8 +5,9 @@ with their navigation entries, its jobs, posture checks, erasure hooks, send-tim
 checks, CLI command groups, the folder of its page templates and its own service
 (`add_service(Interface, factory)`, read back as `instance.service(Interface)`): a new
 domain never adds a field to `Instance`. The fields `Instance` does have are the shared
-services every domain and a restore are built from. Nothing here knows a domain by name; `ehrlich.domains` lists them in order and turns the registry into one
-frozen `Contributions`, which the one `Instance` (defined here, with the services it
+services every domain and a restore are built from. Nothing here knows a domain by
+name; `ehrlich.domains` lists them in order and turns the registry into one frozen
+`Contributions`, which the one `Instance` (defined here, with the services it
 holds) carries to the app, the CLI, the worker and a restore.
 """
 
