@@ -93,7 +93,7 @@ def build_instance(settings: Settings, db: Database, keyring: Keyring, *,
                    domains: Sequence[Install] = DOMAINS) -> Instance:
     """Every service, in dependency order; the jobs are bound to the queue last."""
     core = build_core(settings, keyring=keyring, domains=domains)
-    jobs = build_queue(settings)
+    jobs = build_queue(db)
     notice_service = NoticesService(core.audit, ConsentRenewalMarker(core.audit))
     staff = StaffService(db, keyring, core.audit, core.subjects,
                          policies=staff_policies(settings), redis_url=settings.redis_url,

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default=True, description="`ehrlich serve` runs the job worker in its own process"
     )
     worker_threads: int = Field(default=2, ge=1, le=32)
+    job_lease_seconds: float = Field(
+        default=60, ge=1, le=3600, description="How long a job a worker took stays its own "
+        "without a heartbeat (renewed every third of it): a job whose worker died runs again "
+        "this long after its last heartbeat")
     redis_prefix: str = Field(default="ehrlich:", description="Prefix of every Redis key")
     trusted_proxies: str = Field(
         default="127.0.0.1", description="Comma-separated addresses of reverse proxies whose "

@@ -12,6 +12,7 @@ from ehrlich.consent import models as consent_models
 from ehrlich.counters import models as counter_models
 from ehrlich.imports import models as import_models
 from ehrlich.instance import models as instance_models
+from ehrlich.jobs import models as job_models
 from ehrlich.notices import models as notice_models
 from ehrlich.rights import models as rights_models
 from ehrlich.sharing import models as sharing_models
@@ -19,5 +20,5 @@ from ehrlich.storage.base import Base
 from ehrlich.subjects import models as subject_models
 
 __all__ = ["Base", "audit_models", "auth_models", "backup_models", "campaign_models",
-           "consent_models", "counter_models", "import_models", "instance_models",
+           "consent_models", "counter_models", "import_models", "instance_models", "job_models",
            "notice_models", "rights_models", "sharing_models", "subject_models"]

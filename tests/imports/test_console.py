@@ -26,6 +26,7 @@ from tests.conftest import NOW
 from tests.consent.conftest import publish
 from tests.imports.helpers import plan
 from tests.imports.sample import make_sample
+from tests.jobs import run_jobs_when_enqueued
 
 Maker = Callable[..., Staff]
 EXCEL = ("E-Mail;Name;Kundennummer;Opt-in-Quelle\r\n"
@@ -59,7 +60,7 @@ def test_the_whole_flow_with_an_excel_file(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     publish(instance)
-    instance.jobs.huey.immediate = True
+    run_jobs_when_enqueued(instance)
     sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
     uploaded = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                             files={"file": ("list.csv", EXCEL, "text/csv")},
@@ -172,7 +173,7 @@ def test_every_step_needs_the_import_permission(
         "poll": lambda: console.get(f"/admin/imports/{done.id}/progress"),
         "report": lambda: console.get(f"/admin/imports/{done.id}/report.csv"),
     }
-    instance.jobs.huey.immediate = True
+    run_jobs_when_enqueued(instance)
     status = calls[action]().status_code
     if role in ALLOWED:
         assert status in (200, 303)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from ehrlich.campaigns.ledger import CampaignLedger, Ticket
 from ehrlich.campaigns.machine import Status, transition
@@ -86,7 +87,9 @@ class _Addressed:
         self._runner, self._bulk = runner, bulk
         self._ticket, self._message_id = ticket, message_id
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, mail: OutgoingMail, *, session: Session | None = None) -> None:
+        """Submitted at once on the campaign's own connections: the send row, not a queued
+        job, is this mail's record, so a caller's transaction (`session`) plays no part."""
         raw = self._runner.fast.build_bytes(mail, now=self._runner.clock(),
                                             message_id=self._message_id)
         if self._runner.signer is not None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from huey import crontab
-
 from ehrlich.campaigns.schemas import RunOutcome
 from ehrlich.campaigns.sending import CampaignRunner
 from ehrlich.campaigns.service import RUN_TASK, CampaignsService
+from ehrlich.jobs import crontab
 from ehrlich.storage.base import utcnow
 
 if TYPE_CHECKING:

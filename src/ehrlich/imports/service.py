@@ -317,11 +317,8 @@ class ImportsService:
                 chunk = table.rows[first:first + self.batch_size]
                 outcomes = [reader.read(number, cells) for number, cells in chunk]
                 outcomes = self._with_offers(db, plan, outcomes, offers)
-                pending, view = self._batch(db, run_id, plan, outcomes, offers,
-                                            done=first + len(chunk), now=now)
-                if self._signups is not None:
-                    for confirmation in pending:
-                        self._signups.send_confirmation(mail, confirmation, now=now)
+                view = self._batch(db, run_id, plan, outcomes, offers, mail,
+                                   done=first + len(chunk), now=now)
                 if progress is not None:
                     progress(view)
                 batches += 1
@@ -359,8 +356,10 @@ class ImportsService:
 
     def _batch(self, db: Database, run_id: str, plan: ImportPlan,
                outcomes: Sequence[Accepted | Rejected],
-               offers: dict[int | None, ConsentOffer], *, done: int, now: datetime
-               ) -> tuple[list[PendingConfirmation], RunView]:
+               offers: dict[int | None, ConsentOffer], mail: MailSender, *, done: int,
+               now: datetime) -> RunView:
+        """Commit one batch; the confirmation mails it asks for are queued in the same
+        transaction, so a crash cannot keep the requests and lose their mails."""
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         rejected = [o for o in outcomes if isinstance(o, Rejected)]
         with db.read() as session:
@@ -405,6 +404,8 @@ class ImportsService:
                         now=now)
                     if confirmation is not None:
                         pending.append(confirmation)
+                        self._signups.send_confirmation(mail, confirmation, now=now,
+                                                        session=session)
             if rejected:
                 session.connection().execute(insert(ImportRejection), [
                     {"run_id": run_id, "row": r.row, "field": r.field[:200],
@@ -417,7 +418,7 @@ class ImportsService:
             run.with_evidence += len(granted) + merged_with_evidence
             run.asked_again += len(pending)
             run.updated_at = now
-            return pending, _view(run)
+            return _view(run)
 
     def _grant(self, run_id: str, plan: ImportPlan, row: Accepted,
                offers: dict[int | None, ConsentOffer], subject_id: str) -> ConsentInput:

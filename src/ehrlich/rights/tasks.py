@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from huey import crontab
-
+from ehrlich.jobs import crontab
 from ehrlich.rights.service import SEND_LINK_TASK, RightsService
 from ehrlich.storage.base import utcnow
 

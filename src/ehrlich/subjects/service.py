@@ -15,7 +15,7 @@ import them, like everything of this domain, from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -163,9 +163,11 @@ class SubjectsService(BulkCreation, ContactViews):
             raise InvalidInput.one("email", "this contact has no email address")
         return Recipient(subject.id, subject.email)
 
-    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter) -> None:
-        """Address the letter to the recipient and hand it to the sender."""
-        sender.send(letter.addressed_to(recipient._address))
+    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter, *,
+                  session: Session | None = None) -> None:
+        """Address the letter to the recipient and hand it to the sender (queued in
+        `session`'s transaction when given)."""
+        sender.send(letter.addressed_to(recipient._address), session=session)
 
     def get(self, session: Session, subject_id: str, *, actor: str, now: datetime,
             audited: bool = True) -> SubjectView:
@@ -222,12 +224,15 @@ class SubjectsService(BulkCreation, ContactViews):
         return self.get(session, subject_id, actor=actor, now=now, audited=False)
 
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
-              reason: str = "request") -> None:
+              reason: str = "request", within: Callable[[Session], None] | None = None
+              ) -> None:
         """Crypto-shred a subject: ledger first, then delete its data key and fields.
 
-        Idempotent for subjects already erased. Afterwards the deleted key row is
-        purged from disk: SQLite's secure_delete zeroes it and a WAL checkpoint
-        drops older page copies; PostgreSQL vacuums the key table.
+        Idempotent for subjects already erased. `within` runs in the erasure's own
+        transaction (a job acknowledges itself there, so the two commit together).
+        Afterwards the deleted key row is purged from disk: SQLite's secure_delete
+        zeroes it and a WAL checkpoint drops older page copies; PostgreSQL vacuums
+        the key table.
         """
         with db.write() as session:
             subject = session.execute(
@@ -247,6 +252,8 @@ class SubjectsService(BulkCreation, ContactViews):
                 erased_at=now, updated_at=now, **_ERASED))
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
+            if within is not None:
+                within(session)
         db.purge_deleted_rows("data_keys")
 
     def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
