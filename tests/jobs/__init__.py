@@ -10,9 +10,10 @@ from ehrlich.storage.base import utcnow
 
 
 def run_jobs(instance: Instance, *, later: timedelta = timedelta(0)) -> int:
-    """Run what the queue holds, and jobs scheduled within `later`; no sleeping."""
+    """Run what the queue holds, and jobs scheduled within `later`; no sleeping. Without
+    `later`, each claim reads the queue's clock, so a job that a job queues (a mail) runs too."""
     worker = Worker(instance.jobs, threads=1, lease_seconds=60)
-    return worker.run_due(now=utcnow() + later)
+    return worker.run_due(now=utcnow() + later if later else None)
 
 
 def run_jobs_when_enqueued(instance: Instance) -> None:
