@@ -49,7 +49,12 @@ bench: $(VENV)/.installed-dev
 
 # Translations (docs/translations.md): extract the texts into the template, merge it into
 # each language's .po, compile the .po files into the .mo files the server loads.
-i18n-extract: $(VENV)/.installed
+# Once pybabel is there, the translation targets never reinstall the package (a venv may
+# be shared by several checkouts: BIN=/other/.venv/bin).
+$(BIN)/pybabel:
+	$(MAKE) $(VENV)/.installed
+
+i18n-extract: | $(BIN)/pybabel
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword N_ --no-location --sort-output \
 		--project ehrlich --copyright-holder "ehrlich contributors" --width 100 \
 		--output-file $(LOCALE)/ehrlich.pot .
@@ -58,7 +63,7 @@ i18n-update: i18n-extract
 	$(BIN)/pybabel update --domain ehrlich --input-file $(LOCALE)/ehrlich.pot \
 		--output-dir $(LOCALE) --ignore-obsolete --ignore-pot-creation-date --width 100
 
-i18n-compile: $(VENV)/.installed
+i18n-compile: | $(BIN)/pybabel
 	$(BIN)/pybabel compile --domain ehrlich --directory $(LOCALE) --statistics
 
 clean:

@@ -4,7 +4,7 @@ import runpy
 import sys
 
 for name in ("bench.subjects", "bench.notices", "bench.staff_login", "bench.consent",
-             "bench.contacts",
-             "bench.backup", "bench.dashboard"):
+             "bench.contacts", "bench.rights",
+             "bench.backup", "bench.dashboard", "bench.worker_crash"):
     sys.argv = [name]
     runpy.run_module(name, run_name="__main__")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
+from bench import population
+from bench.population import BATCH, NOW
 from bench.report import write_section
 from ehrlich.app import create_app
 from ehrlich.auth.guide import current_guide
@@ -41,52 +42,31 @@ from ehrlich.consent.ledger.service import GENESIS, record_consent
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput, Evidence
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
-from ehrlich.storage import migrate
 from ehrlich.subjects.models import Subject
 from ehrlich.subjects.schemas import SubjectInput
 
 WORK = Path(__file__).with_name(".work") / "contacts"
-BATCH = 5000
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SOURCES = ("shop", "fair-2026", "import-crm", "api")
 PASSWORD = "violet-harbour-lantern-917"  # noqa: S105 - a throwaway bench account
 
 
+def _contacts(numbers: range) -> list[SubjectInput]:
+    return [SubjectInput(email=f"person{n}@example{n % 97}.org", name=f"Person {n}",
+                         phone=f"+4930{n:08d}", source=SOURCES[n % 4],
+                         attributes={"customer_no": n}) for n in numbers]
+
+
 def populate(count: int, work: Path = WORK) -> Settings:
     """Create (once) an instance holding `count` contacts; later runs reuse it."""
-    settings = Settings(data_dir=work / "data", key_file=work / "keys" / "bench.key")
-    marker = work / f"populated-{count}"
-    if marker.exists():
-        return settings
-    if not (settings.data_dir / "ehrlich.toml").exists():
-        init_instance(settings, now=NOW)
-    instance = open_instance(settings, check_schema=False)
-    try:
-        migrate.upgrade(instance.db)
-        with instance.db.read() as session:
-            have = int(session.execute(select(func.count()).select_from(Subject)).scalar_one())
-        started = time.perf_counter()
-        batches = count // BATCH
-        for offset in range(have, count, BATCH):
-            # 200 days of signups, oldest first
-            at = NOW - timedelta(days=200) * ((batches - offset // BATCH) / max(1, batches))
-            rows = [SubjectInput(email=f"person{n}@example{n % 97}.org", name=f"Person {n}",
-                                 phone=f"+4930{n:08d}", source=SOURCES[n % 4],
-                                 attributes={"customer_no": n})
-                    for n in range(offset, min(count, offset + BATCH))]
-            with instance.db.write() as session:
-                instance.subjects.create_many(session, rows, actor="bench", now=at)
-            if (offset + BATCH) % 100_000 == 0:
-                rate = (offset + BATCH - have) / (time.perf_counter() - started)
-                print(f"  {offset + BATCH:,} contacts ({rate:,.0f}/s)", file=sys.stderr,
-                      flush=True)
-        _consent_states(instance)
-    finally:
-        instance.close()
-    marker.touch()
-    return settings
+    batches = count // BATCH
+
+    def signed_up(offset: int) -> datetime:  # 200 days of signups, oldest first
+        return NOW - timedelta(days=200) * ((batches - offset // BATCH) / max(1, batches))
+
+    return population.populate(work, count, _contacts, key_name="bench.key", now=NOW,
+                               created_at=signed_up, finish=_consent_states)
 
 
 def _consent_states(instance: Instance) -> None:

@@ -21,7 +21,6 @@ import argparse
 import os
 import secrets
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from bench import population
 from bench.report import write_section
 from ehrlich.app import create_app
 from ehrlich.auth.guide import current_guide
@@ -46,14 +46,12 @@ from ehrlich.consent.statistics import (
     recount_daily_activity,
 )
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
-from ehrlich.storage import migrate
 from ehrlich.subjects.models import Subject
-from ehrlich.subjects.schemas import SubjectInput
+from ehrlich.subjects.schemas import BulkOutcome, SubjectInput
 
 WORK = Path(__file__).parent / ".work" / "dashboard"
-BATCH = 5000
 NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 DIGEST = bytes(32)
 
@@ -89,42 +87,28 @@ def _consent_rows(ids: list[str], offset: int) -> tuple[list[dict[str, object]],
     return events, states
 
 
+def _with_consent(session: Session, numbers: range, made: BulkOutcome) -> None:
+    ids = list(session.execute(select(Subject.id).order_by(Subject.id.desc())
+                               .limit(made.created)).scalars())  # UUIDv7: newest
+    events, states = _consent_rows(ids, numbers.start)
+    session.execute(insert(ConsentEvent), events)
+    session.execute(insert(ConsentState), states)
+
+
+def _subjects(numbers: range) -> list[SubjectInput]:
+    return [SubjectInput(email=f"person{n}@example.org", source="bench") for n in numbers]
+
+
+def _rebuild_counts(instance: Instance) -> None:
+    with instance.db.write() as session:  # the consent rows went around the counts
+        counts.rebuild(session)
+        instance.subjects.rebuild_counts(session)
+
+
 def populate(count: int) -> Settings:
     """Create (once) an instance holding `count` contacts with consent rows."""
-    settings = Settings(data_dir=WORK / "data", key_file=WORK / "keys" / "ehrlich.key")
-    marker = WORK / f"populated-{count}"
-    if marker.exists():
-        return settings
-    if not (settings.data_dir / "ehrlich.toml").exists():
-        init_instance(settings, now=NOW)
-    instance = open_instance(settings, check_schema=False)
-    try:
-        migrate.upgrade(instance.db)
-        with instance.db.read() as session:
-            have = int(session.connection().exec_driver_sql(
-                "SELECT count(*) FROM subjects").scalar() or 0)
-        start = time.perf_counter()
-        for offset in range(have, count, BATCH):
-            rows = [SubjectInput(email=f"person{n}@example.org", source="bench")
-                    for n in range(offset, min(count, offset + BATCH))]
-            with instance.db.write() as session:
-                made = instance.subjects.create_many(session, rows, actor="bench", now=NOW)
-                ids = list(session.execute(select(Subject.id).order_by(Subject.id.desc())
-                                           .limit(made.created)).scalars())  # UUIDv7: newest
-                events, states = _consent_rows(ids, offset)
-                session.execute(insert(ConsentEvent), events)
-                session.execute(insert(ConsentState), states)
-            if (offset + len(rows)) % 100_000 == 0:
-                rate = (offset + len(rows) - have) / (time.perf_counter() - start)
-                print(f"{offset + len(rows)} contacts ({rate:.0f}/s)", file=sys.stderr,
-                      flush=True)
-        with instance.db.write() as session:  # the consent rows went around the counts
-            counts.rebuild(session)
-            instance.subjects.rebuild_counts(session)
-    finally:
-        instance.close()
-    marker.touch()
-    return settings
+    return population.populate(WORK, count, _subjects, now=NOW, in_batch=_with_consent,
+                               finish=_rebuild_counts)
 
 
 def _signed_in(instance: Instance, client: TestClient, role: Role) -> None:

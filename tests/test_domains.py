@@ -10,7 +10,6 @@ import click
 import pytest
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
-from huey import crontab
 from jinja2 import TemplateNotFound
 from typer.testing import CliRunner
 
@@ -23,6 +22,7 @@ from ehrlich.cli.main import app as cli_app
 from ehrlich.consent.install import install as consent_install
 from ehrlich.domains import DOMAINS, build_core, collect, open_instance
 from ehrlich.instance.service import Instance, init_instance
+from ehrlich.jobs import crontab
 from ehrlich.notices.service import NoticesService
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 from ehrlich.registry import Registry, Services

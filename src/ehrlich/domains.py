@@ -22,6 +22,7 @@ from ehrlich.auth.api_tokens import ApiTokenCache
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup import install as backup
 from ehrlich.backup.service import BackupService
+from ehrlich.campaigns import install as campaigns
 from ehrlich.captcha import install as captcha
 from ehrlich.consent import install as consent
 from ehrlich.consent.ledger.renewal import ConsentRenewalMarker
@@ -39,7 +40,9 @@ from ehrlich.notices import install as notices
 from ehrlich.notices.service import NoticesService
 from ehrlich.posture import install as posture
 from ehrlich.registry import Contributions, Registry, Services
+from ehrlich.rights import install as rights
 from ehrlich.settings import Settings
+from ehrlich.sharing import install as sharing
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
 from ehrlich.subjects.ledger import ErasureLedger
@@ -55,10 +58,13 @@ DOMAINS: tuple[Install, ...] = (
     notices.install,
     consent.install,
     imports.install,
+    campaigns.install,
+    sharing.install,
     mailroom.install,
     backup.install,
     auth.install,
     captcha.install,
+    rights.install,
 )
 
 
@@ -87,7 +93,7 @@ def build_instance(settings: Settings, db: Database, keyring: Keyring, *,
                    domains: Sequence[Install] = DOMAINS) -> Instance:
     """Every service, in dependency order; the jobs are bound to the queue last."""
     core = build_core(settings, keyring=keyring, domains=domains)
-    jobs = build_queue(settings)
+    jobs = build_queue(db)
     notice_service = NoticesService(core.audit, ConsentRenewalMarker(core.audit))
     staff = StaffService(db, keyring, core.audit, core.subjects,
                          policies=staff_policies(settings), redis_url=settings.redis_url,

@@ -5,16 +5,19 @@ with their navigation entries, its jobs, posture checks, erasure hooks, send-tim
 checks, CLI command groups, the folder of its page templates and its own service
 (`add_service(Interface, factory)`, read back as `instance.service(Interface)`): a new
 domain never adds a field to `Instance`. The fields `Instance` does have are the shared
-services every domain and a restore are built from. Nothing here knows a domain by name; `ehrlich.domains` lists them in order and turns the registry into one
-frozen `Contributions`, which the one `Instance` (defined here, with the services it
-holds) carries to the app, the CLI, the worker and a restore.
+services every domain and a restore are built from. Nothing here knows a domain by
+name; `ehrlich.domains` lists them in order and turns the registry into one frozen
+`Contributions`, which the one `Instance` (defined here, with the services it holds)
+carries to the app, the CLI, the worker and a restore. A domain's command group opens
+that instance with `command_instance(ctx)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from fastapi import APIRouter
 
@@ -129,6 +132,19 @@ def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
         raise LookupError(f"no service is registered as {kind.__qualname__}; a domain's "
                           "install() adds it with registry.add_service") from None
     return cast(S, found)
+
+
+class CommandState(Protocol):
+    """What the `ehrlich` command hands its subcommands (`ehrlich.cli.context.CliState`)."""
+
+    def opened(self) -> AbstractContextManager[Instance]: ...
+
+
+def command_instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
+    """For a domain's command group: the instance `ehrlich` was started for, closed after.
+    (A domain cannot import the CLI shell, which sits above it.)"""
+    state = cast(CommandState, ctx.find_root().obj)
+    return state.opened()
 
 
 # Builds a domain's service from the services before it.

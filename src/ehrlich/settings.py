@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default=True, description="`ehrlich serve` runs the job worker in its own process"
     )
     worker_threads: int = Field(default=2, ge=1, le=32)
+    job_lease_seconds: float = Field(
+        default=60, ge=1, le=3600, description="How long a job a worker took stays its own "
+        "without a heartbeat (renewed every third of it): a job whose worker died runs again "
+        "this long after its last heartbeat")
     redis_prefix: str = Field(default="ehrlich:", description="Prefix of every Redis key")
     trusted_proxies: str = Field(
         default="127.0.0.1", description="Comma-separated addresses of reverse proxies whose "
@@ -111,6 +115,12 @@ class Settings(BaseSettings):
     unsubscribe_imap_done_folder: str | None = Field(
         default=None, min_length=1, description="Where handled requests are moved; unset: "
         "they are deleted")
+    # Campaigns (docs/campaigns.md): how fast one worker sends, over how many connections.
+    campaign_connections: int = Field(default=4, ge=1, le=64)
+    campaign_rate: float = Field(default=100.0, ge=0, description="Messages per second "
+                                 "for the whole worker; 0: as fast as the server takes them")
+    campaign_domain_rate: float = Field(default=20.0, ge=0, description="Messages per "
+                                        "second to one recipient domain; 0: no limit")
     maintenance_file: Path | None = None
     consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None
@@ -130,6 +140,10 @@ class Settings(BaseSettings):
     signup_mails_per_recipient: int = Field(
         default=3, ge=1, description="Confirmation mails per recipient address and day, "
         "whatever the client")
+    # Exports handed to staff are tracked copies (the copies register).
+    copy_keep_days: int = Field(
+        default=30, ge=1, le=366, description="Days an exported copy may be kept before it "
+        "must be destroyed, unless the export states an earlier date")
     # Backups (see docs/backup.md): destination URL or directory, public age recipients.
     backup_destination: str = ""
     backup_recipients: list[str] = Field(default_factory=list)

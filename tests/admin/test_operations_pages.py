@@ -376,6 +376,8 @@ def test_audit_verify_shows_the_result_and_the_anchor(
     broken = console.post("/admin/audit/verify", data={"csrf": form_value(page, "csrf")})
     assert broken.status_code == 409
     assert "broken at entry 2" in broken.text
+    german = console.post("/admin/audit/verify?lang=de", data={"csrf": form_value(page, "csrf")})
+    assert "Die Kette ist bei Eintrag 2 gebrochen" in german.text
 
 
 # -- backups ---------------------------------------------------------------------------

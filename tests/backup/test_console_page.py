@@ -20,6 +20,7 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
 )
 from tests.backup.conftest import add_subjects
 from tests.factories import Staff
+from tests.jobs import run_jobs_when_enqueued
 
 
 def test_back_up_now_then_verify_now_from_the_console(
@@ -28,7 +29,7 @@ def test_back_up_now_then_verify_now_from_the_console(
     add_subjects(instance, 2)
     admin = make_staff("admin")
     sign_in(console, admin, clock.now)
-    instance.jobs.huey.immediate = True  # run the jobs in this process, as a worker would
+    run_jobs_when_enqueued(instance)  # run the jobs in this process, as a worker would
     page = console.get("/admin/backups").text
     queued = console.post("/admin/backups/run", data={"csrf": form_value(page, "csrf")})
     assert queued.status_code == 202

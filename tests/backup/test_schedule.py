@@ -11,12 +11,13 @@ from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
 from tests.backup.conftest import add_subjects
 from tests.conftest import NOW
+from tests.jobs import run_jobs_when_enqueued
 
 
 def test_registered_and_runs_through_the_queue(instance: Instance) -> None:
     assert TASK_NAME in instance.jobs.task_names
     add_subjects(instance, 2)
-    instance.jobs.huey.immediate = True  # run the job in this process, as a worker would
+    run_jobs_when_enqueued(instance)  # run the job in this process, as a worker would
     instance.jobs.enqueue(TASK_NAME)
     [listed] = instance.backup.list_backups()
     assert listed.verified == "ok"

@@ -44,12 +44,16 @@ def test_while_mail_is_off_the_form_says_signups_are_closed_and_writes_nothing(
             assert page.status_code == 503
             assert "Signups are closed until mail is set up" in page.text
             assert 'name="email"' not in page.text  # no form to fill in for nothing
+            assert "could not send you" not in page.text  # nobody has submitted anything
         german = client.get("/signup?lang=de")
         assert "Anmeldungen sind geschlossen, bis der Mailversand eingerichtet ist" in (
             german.text)
+        assert "nicht schicken" not in german.text
+        client.cookies.clear()
         posted = client.post("/signup", data=FORM)
         assert posted.status_code == 503
         assert "Signups are closed until mail is set up" in posted.text
+        assert "we could not send you the confirmation link" in posted.text
         assert "check your mail" not in posted.text
         assert event_count(instance) == 0
         assert outbox.sent == []

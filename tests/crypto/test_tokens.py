@@ -7,14 +7,23 @@ import hashlib
 import hmac
 import json
 import string
+import uuid
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ehrlich.crypto import Keyring, TokenExpired, TokenInvalid, sign_token, verify_token
+from ehrlich.crypto import (
+    Keyring,
+    TokenExpired,
+    TokenInvalid,
+    sign_token,
+    token_signer,
+    verify_token,
+)
 from ehrlich.crypto.keyfile import create_key_file
+from ehrlich.crypto.tokens import _canonical_uuid
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +150,37 @@ def test_any_other_spelling_of_a_token_is_refused(keyring: Keyring, subject: str
 def test_an_expiry_that_would_read_as_never_is_refused(keyring: Keyring) -> None:
     with pytest.raises(ValueError, match="expiry"):
         sign_token(keyring, purpose="confirm", subject=SUBJECT, now=0, ttl_seconds=0)
+
+
+def _old_uuid_form(subject: str) -> bytes | None:
+    """How a subject was read before the fast path: a UUID only in its canonical spelling."""
+    try:
+        found = uuid.UUID(subject)
+    except ValueError:
+        return None
+    return found.bytes if str(found) == subject else None
+
+
+_UUID_LIKE = st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper()) | st.uuids().map(
+    lambda u: u.hex) | st.uuids().map(lambda u: "{" + str(u) + "}") | st.text(
+    alphabet="0123456789abcdefABCDEF-g {}x", min_size=30, max_size=40) | st.text(max_size=40)
+
+
+@given(subject=_UUID_LIKE)
+def test_the_fast_uuid_check_agrees_with_the_uuid_module(subject: str) -> None:
+    assert _canonical_uuid(subject) == _old_uuid_form(subject)
+
+
+@given(subjects=st.lists(st.uuids().map(str) | st.text(min_size=1, max_size=40),
+                         max_size=5),
+       data=st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+       ttl=st.none() | st.integers(min_value=1, max_value=10**6))
+def test_a_signer_makes_the_tokens_sign_token_makes(keyring: Keyring, subjects: list[str],
+                                                    data: dict[str, object],
+                                                    ttl: int | None) -> None:
+    sign = token_signer(keyring, purpose="unsubscribe", now=1000, ttl_seconds=ttl, data=data)
+    for subject in subjects:
+        assert sign(subject) == sign_token(keyring, purpose="unsubscribe", subject=subject,
+                                           now=1000, ttl_seconds=ttl, data=data)
+        assert verify_token(keyring, sign(subject), purpose="unsubscribe",
+                            now=1000).subject == subject

@@ -22,7 +22,12 @@ from ehrlich.auth.totp import code_at
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
+from ehrlich.rights.links import my_data_token
+from ehrlich.rights.schemas import NewRequest
+from ehrlich.rights.service import RightsService
 from ehrlich.settings import Settings
+from ehrlich.sharing.copies import CopiesService
+from ehrlich.sharing.schemas import CopyRequest
 from tests.consent.conftest import notice_text
 from tests.e2e.browser import (
     DESKTOP,
@@ -52,6 +57,9 @@ class Site:
     event_id: str
     preferences: str
     shots: Path
+    my_data: str
+    request_id: str
+    copy_id: str
 
 
 def _staff(settings: Settings, email: str, role: Role, *, totp: bool) -> str | None:
@@ -95,6 +103,16 @@ def site(tmp_path_factory: pytest.TempPathFactory,
         with instance.db.read() as session:
             event = session.execute(select(ConsentEvent.id)).scalar_one()
         token = preferences_token(instance.keyring, subject_id=subject, now=datetime.now(UTC))
+        my_data = my_data_token(instance.keyring, subject_id=subject, now=datetime.now(UTC))
+        request_id = instance.service(RightsService).record(
+            instance.db, NewRequest("access", "letter", "id-document", datetime.now(UTC),
+                                    subject), role=Role.OWNER, actor="test",
+            now=datetime.now(UTC)).id
+        with instance.db.write() as session:
+            copy_id = instance.service(CopiesService).issue(session, CopyRequest(
+                "audience", "newsletter/email", ("id", "email"), "csv",
+                "December mailing from the mail tool", "Mail tool upload"),
+                holder="staff:someone", now=datetime.now(UTC)).id
     finally:
         instance.close()
     secret = _staff(settings, OWNER, Role.OWNER, totp=True)
@@ -108,7 +126,8 @@ def site(tmp_path_factory: pytest.TempPathFactory,
     try:
         with running_servers(settings.data_dir / "ehrlich.toml", 1, env=mail) as urls:
             yield Site(urls[0], secret, subject, event, f"/preferences/{token}",
-                       artefact_dir(tmp_path_factory, "screenshots"))
+                       artefact_dir(tmp_path_factory, "screenshots"), f"/my-data/{my_data}",
+                       request_id, copy_id)
     finally:
         smtp.stop()
 
@@ -152,12 +171,16 @@ CONSOLE_PAGES = {
     "contacts": "/admin/contacts", "contact-person": "/admin/contacts/{subject}",
     "notices": "/admin/notice", "notice-draft": "/admin/notice/draft",
     "notice-embed": "/admin/notice/embed", "notice-branding": "/admin/notice/branding",
-    "imports": "/admin/imports",
+    "requests": "/admin/requests", "request-new": "/admin/requests/new",
+    "request": "/admin/requests/{request}",
+    "imports": "/admin/imports", "audiences": "/admin/audiences", "copies": "/admin/copies",
+    "copy": "/admin/copies/{copy}",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
     "preferences": "{preferences}", "preferences-proof": "{preferences}/proof/{event}",
     "security": "/security",
+    "my-data": "/my-data", "my-data-report": "{my_data}", "my-data-erase": "{my_data}/erase",
 }
 
 
@@ -167,7 +190,8 @@ def test_page_is_accessible_reflows_and_keeps_the_csp(
         name: str, width: str, site: Site, browser: Browser,
         owner_state: dict[str, Any]) -> None:
     path = {**CONSOLE_PAGES, **PUBLIC_PAGES}[name].format(
-        subject=site.subject_id, event=site.event_id, preferences=site.preferences)
+        subject=site.subject_id, event=site.event_id, preferences=site.preferences,
+        my_data=site.my_data, request=site.request_id, copy=site.copy_id)
     state = owner_state if name in CONSOLE_PAGES else None
     viewport = WIDTHS[width]
 

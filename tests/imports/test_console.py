@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ehrlich.admin.deps import guide_of
+from ehrlich.i18n import LANG_COOKIE
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.service import ImportsService
 from ehrlich.instance.service import Instance
@@ -25,6 +26,7 @@ from tests.conftest import NOW
 from tests.consent.conftest import publish
 from tests.imports.helpers import plan
 from tests.imports.sample import make_sample
+from tests.jobs import run_jobs_when_enqueued
 
 Maker = Callable[..., Staff]
 EXCEL = ("E-Mail;Name;Kundennummer;Opt-in-Quelle\r\n"
@@ -47,11 +49,18 @@ def _csrf(client: TestClient, path: str) -> str:
     return form_value(client.get(path).text, "csrf")
 
 
+def _german(client: TestClient, path: str) -> str:
+    """The page in German, leaving the client's language as it was (no language cookie)."""
+    text = client.get(path, params={"lang": "de"}).text
+    client.cookies.delete(LANG_COOKIE)
+    return text
+
+
 def test_the_whole_flow_with_an_excel_file(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     publish(instance)
-    instance.jobs.huey.immediate = True
+    run_jobs_when_enqueued(instance)
     sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
     uploaded = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                             files={"file": ("list.csv", EXCEL, "text/csv")},
@@ -60,6 +69,9 @@ def test_the_whole_flow_with_an_excel_file(
     columns_path = uploaded.headers["location"]
     columns = console.get(columns_path).text
     assert "Windows-1252" in columns
+    german_columns = _german(console, columns_path)
+    assert "Gelesen als Windows-1252, Spalten durch „;“ getrennt: 4 Zeilen." in german_columns
+    assert "— nicht in der Datei —" in german_columns
     assert "Jürgen Müller" in columns
     assert '<option value="E-Mail" selected>' in columns  # guessed from the name
     evidence = console.post(columns_path, data={
@@ -75,6 +87,7 @@ def test_the_whole_flow_with_an_excel_file(
     assert planned.status_code == 303, planned.text
     confirm = console.get(f"{run_path}/confirm").text
     assert "2 rows will be rejected" in confirm
+    assert "2 Zeilen werden abgelehnt" in _german(console, f"{run_path}/confirm")
     started = console.post(f"{run_path}/start", data={"csrf": form_value(confirm, "csrf")},
                            follow_redirects=False)
     assert started.headers["location"] == run_path
@@ -82,6 +95,11 @@ def test_the_whole_flow_with_an_excel_file(
     assert '<td class="num" data-count="created">2</td>' in done
     assert '<td class="num" data-count="with_evidence">1</td>' in done
     assert "import-progress.js" not in done  # finished: nothing to poll
+    german = console.get(run_path + "?lang=de").text
+    assert '<span class="badge ok" id="import-status">fertig</span>' in german
+    assert "4 von 4 Zeilen" in german
+    assert '<th scope="row">Mit Nachweis der Einwilligung</th>' in german
+    assert console.get("/admin/imports?lang=de").text.count('<span class="badge ok">fertig<') == 1
     report = console.get(f"{run_path}/report.csv")
     assert report.headers["content-disposition"].startswith("attachment;")
     assert report.content.decode("utf-8-sig").splitlines() == [
@@ -155,7 +173,7 @@ def test_every_step_needs_the_import_permission(
         "poll": lambda: console.get(f"/admin/imports/{done.id}/progress"),
         "report": lambda: console.get(f"/admin/imports/{done.id}/report.csv"),
     }
-    instance.jobs.huey.immediate = True
+    run_jobs_when_enqueued(instance)
     status = calls[action]().status_code
     if role in ALLOWED:
         assert status in (200, 303)

@@ -50,6 +50,17 @@ def test_text_and_html_are_alternatives_and_both_show_the_link() -> None:
     assert html.index("unsubscribe/tok123") < html.index("</body>")
 
 
+@pytest.mark.parametrize(("language", "label"), [
+    ("de", "Abmelden"), ("en", "Unsubscribe"), ("fr", "Unsubscribe")])
+def test_the_footer_speaks_the_mail_s_language_from_the_catalogue(language: str,
+                                                                   label: str) -> None:
+    msg = reparse(marketing(language=language))
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    html = msg.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    assert f"{label}: https://shop.example/unsubscribe/tok123" in text
+    assert f">{label}</a>" in html
+
+
 def test_link_already_in_the_body_is_not_repeated() -> None:
     msg = reparse(marketing(text="Leave: https://shop.example/unsubscribe/tok123", html=None,
                             language="de"))

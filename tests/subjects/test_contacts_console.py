@@ -4,6 +4,7 @@ next to fields, notes sealed under the person's key."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from ehrlich.audit.models import AuditEntry
 from ehrlich.auth.roles import Role
 from ehrlich.consent.schemas import Evidence
 from ehrlich.instance.service import Instance
+from ehrlich.sharing.copies import Caller, CopiesService
 from ehrlich.subjects.models import Subject, SubjectNote
 from ehrlich.subjects.schemas import SubjectInput
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
@@ -32,6 +34,7 @@ from tests.factories import Staff, record
 
 Maker = Callable[..., Staff]
 REASON = "the customer asked us on the phone"
+WHERE = "sent to the customer by mail"
 EMAIL = "ada.lovelace@example.org"
 
 # What each role may do on the contacts pages; the rest answers 403.
@@ -76,8 +79,8 @@ def _act(console: TestClient, action: str, subject: str, csrf: str) -> Any:  # n
                                                                  "csrf": csrf}),
         "note": lambda: console.post(f"{base}/notes", data={"body": "prefers mail",
                                                             "csrf": csrf}),
-        "export": lambda: console.post(f"{base}/export", data={"reason": REASON,
-                                                               "csrf": csrf}),
+        "export": lambda: console.post(f"{base}/export", data={
+            "reason": REASON, "destination": WHERE, "csrf": csrf}),
         "erase_form": lambda: console.get(f"{base}/erase"),
         "erase": lambda: console.post(f"{base}/erase", data={"reason": REASON,
                                                              "csrf": csrf}),
@@ -190,8 +193,9 @@ def test_export_is_a_tracked_copy(
     assert refused.status_code == 422
     assert 'id="export-reason-error"' in refused.text
     assert _audit(instance, "copy.issued") == []
-    got = console.post(f"/admin/contacts/{subject}/export", data={"reason": REASON,
-                                                                  "csrf": csrf})
+    assert 'id="export-destination-error"' in refused.text
+    got = console.post(f"/admin/contacts/{subject}/export", data={
+        "reason": REASON, "destination": WHERE, "csrf": csrf})
     assert got.status_code == 200
     assert got.headers["content-disposition"] == (
         f'attachment; filename="contact-{subject}.json"')
@@ -200,9 +204,16 @@ def test_export_is_a_tracked_copy(
     assert [e["action"] for e in body["consent_events"]] == ["requested"]
     [entry] = _audit(instance, "copy.issued")
     detail = json.loads(entry.detail)
-    assert (entry.actor, entry.target) == (f"staff:{staff.id}", subject)
-    assert detail["reason"] == REASON
+    assert (entry.actor, entry.target) == (f"staff:{staff.id}", body["copy"]["id"])
+    assert got.headers["x-ehrlich-copy"] == body["copy"]["id"]
+    assert (detail["kind"], detail["what"], detail["reason"], detail["destination"]) == (
+        "contact", subject, REASON, WHERE)
     assert detail["expires"] == body["copy"]["destroy_by"] == "2026-12-29T12:00:00+00:00"
+    with instance.db.read() as session:
+        copy = instance.service(CopiesService).get(session, body["copy"]["id"],
+                                                   Caller("test"), now=NOW)
+    assert (copy.holder, copy.rows, copy.status) == (f"staff:{staff.id}", 1, "open")
+    assert copy.digest == "sha256:" + hashlib.sha256(got.content).hexdigest()
 
 
 def test_rectify_shows_errors_next_to_fields_and_keeps_input(

@@ -28,6 +28,7 @@ from ehrlich.errors import EhrlichError, InvalidInput, NotAllowed, NotFound
 from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.status import mail_status
 from ehrlich.posture.i18n import STATUS_LABELS
+from ehrlich.rights.schemas import KIND_LABELS
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -43,7 +44,7 @@ def dashboard(request: Request, instance: InstanceDep, now: NowDep,
     return page(request, "dashboard.html", {
         "o": overview, "count_labels": COUNT_LABELS, "series_labels": SERIES_LABELS,
         "mail": mail_status(instance.settings),
-        "status_labels": STATUS_LABELS,
+        "status_labels": STATUS_LABELS, "now": now, "kinds_labels": KIND_LABELS,
         "must_change": bool(user and user.must_change_password)}, active=active)
 
 

@@ -5,7 +5,9 @@ covers it, and its figures come from the owning domain's service.
   `AGGREGATES_READ` (marketer, support, admin, owner);
 - the protection report, the last verified backup, mail: `POSTURE_READ`
   (auditor, admin, owner);
-- the audit chain's length: `AUDIT_READ` (auditor, admin, owner).
+- the audit chain's length: `AUDIT_READ` (auditor, admin, owner);
+- data requests due within a week: `REQUESTS_READ` (support, auditor, admin, owner);
+- copies kept past their expiry: `COPIES_READ` (auditor, admin, owner).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from ehrlich.i18n import N_, Translations, translations
 from ehrlich.instance.service import Instance
 from ehrlich.posture.schemas import Report
 from ehrlich.posture.service import run_report
+from ehrlich.rights.schemas import RequestView
+from ehrlich.rights.service import RightsService
+from ehrlich.sharing.copies import CopiesService
 
 ACTIVITY_DAYS = 90
 SERIES_LABELS = {"signups": N_("Signups"), "confirmations": N_("Confirmations"),
@@ -40,6 +45,9 @@ class Overview:
     backup: VerificationRecord | None = None
     show_backup: bool = False
     audit_entries: int | None = None
+    requests_due: list[RequestView] | None = None
+    overdue_copies: int | None = None
+    """Copies past their expiry, not confirmed destroyed (`COPIES_READ`)."""
 
 
 def _chart(activity: DailyActivity, tr: Translations) -> Markup:
@@ -60,6 +68,8 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
                    language: str) -> Overview:
     """The widgets `active`'s role may see, filled from the services."""
     counts = consents = activity = chart = report = backup = audit_entries = None
+    requests_due = None
+    rights = instance.services.get(RightsService)
     with instance.db.read() as session:
         if allowed(active.role, Permission.AGGREGATES_READ):
             counts = instance.staff.overview(session, active)
@@ -68,10 +78,15 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
             chart = _chart(activity, translations(language))
         if allowed(active.role, Permission.AUDIT_READ):
             audit_entries = instance.audit.head(session).seq
+        if isinstance(rights, RightsService) and allowed(active.role, Permission.REQUESTS_READ):
+            requests_due = rights.due_soon(session, now=now)
+        overdue = (instance.service(CopiesService).overdue(session, now=now)
+                   if allowed(active.role, Permission.COPIES_READ) else None)
     show_backup = allowed(active.role, Permission.POSTURE_READ)
     if show_backup:
         report = run_report(instance, now=now, language=language)
         backup = instance.backup.last_verification()
     return Overview(counts=counts, consents=consents, activity=activity, chart=chart,
                     report=report, backup=backup, show_backup=show_backup,
-                    audit_entries=audit_entries)
+                    audit_entries=audit_entries, requests_due=requests_due,
+                    overdue_copies=overdue)

@@ -11,52 +11,16 @@ from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep, check_csrf
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import form_expired
 from ehrlich.audit.search import DETAIL_SHOWN, AuditFilter, AuditPage, search
 from ehrlich.audit.service import ChainReport
 from ehrlich.auth.roles import Permission, require
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.web.deps import InstanceDep
 
 router = APIRouter(prefix="/admin/audit", include_in_schema=False)
 QueryStr = Annotated[str, Query(max_length=400)]
-TEXTS = {  # English, marked for the catalogue; translated per request
-    'title': N_("Audit log"),
-    'actor': N_("Actor"),
-    'actor_hint': N_("e.g. staff:ID, cli, token:ID, scheduler"),
-    'action': N_("Action"),
-    'action_hint': N_("e.g. subject.erase, staff.role"),
-    'target': N_("Subject or target"),
-    'target_hint': N_("the exact id (pseudonymous; no names or addresses are stored here)"),
-    'since': N_("From"),
-    'until': N_("To (inclusive)"),
-    'date_hint': N_("YYYY-MM-DD, UTC"),
-    'filter': N_("Filter"),
-    'reset': N_("Clear filters"),
-    'seq': N_("No."),
-    'at': N_("Time (UTC)"),
-    'detail': N_("Detail"),
-    'empty': N_("No entries match."),
-    'older': N_("Older entries"),
-    'newest': N_("Newest entries"),
-    'verify': N_("Verify the chain"),
-    'verify_hint': N_("Recomputes every entry's HMAC from the first one on."),
-    'chain_ok': N_("The chain is intact: {checked} entries checked."),
-    'chain_broken': N_("The chain is broken at entry {seq}: {reason} ({checked} entries checked "
-                       "before it)."),
-    'anchor': N_("Anchor"),
-    'anchor_hint': N_("Copy this line somewhere this machine cannot reach (a password manager, a "
-                      "note on paper, a mail to yourself). `ehrlich audit verify --anchor` with "
-                      "an anchor kept earlier shows whether anyone holding the database and the "
-                      "key file rewrote the chain since."),
-    'expired': N_("The form expired; try again."),
-    'pager': N_("Pages"),
-}
 
-
-def _texts(request: Request) -> dict[str, str]:
-    tr = translations(negotiate(request))
-    return {key: tr.gettext(text) for key, text in TEXTS.items()}
 
 
 def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
@@ -72,7 +36,7 @@ def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
         "entries": found.entries, "next_before": found.next_before, "before": before,
         "form": form, "query": query, "errors": errors or {}, "chain": chain,
         "anchor": str(anchor) if anchor.seq else None, "flash": flash,
-        "shown": DETAIL_SHOWN, "m": _texts(request)}, active=active, status_code=status_code)
+        "shown": DETAIL_SHOWN}, active=active, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -99,7 +63,7 @@ def verify_chain(request: Request, instance: InstanceDep, active: StaffDep,
     require(active.role, Permission.AUDIT_READ)
     if not check_csrf(request, instance, active, csrf):
         return _page(request, instance, active, form={}, where=AuditFilter(),
-                     flash=_texts(request)["expired"], status_code=403)
+                     flash=form_expired(request), status_code=403)
     with instance.db.read() as session:
         report = instance.audit.verify_chain(session)
     return _page(request, instance, active, form={}, where=AuditFilter(), chain=report,

@@ -12,6 +12,7 @@ keeps working there until its entry expires (`api_token_cache_seconds`).
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import threading
 import time
@@ -40,6 +41,8 @@ SCOPES: dict[str, str] = {
     "signups:write": "sign people up for consent purposes (double opt-in)",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
+RECIPIENT_SCOPE = re.compile(r"recipient:[a-z][a-z0-9_-]{0,62}")
+"""`recipient:<id>`: pull releases for that recipient of the notice, nothing else."""
 PREFIX = "ehr_"
 # "Last used" is written at most this often per token: a busy integration would
 # otherwise turn every API read into a write.
@@ -71,10 +74,10 @@ def _expand(scopes: set[str]) -> frozenset[str]:
 def create_api_token(session: Session, *, name: str, scopes: list[str],
                      now: datetime) -> tuple[str, ApiToken]:
     """Return the token string (shown once) and its stored record."""
-    unknown = [s for s in scopes if s not in SCOPES]
+    unknown = [s for s in scopes if s not in SCOPES and not RECIPIENT_SCOPE.fullmatch(s)]
     if unknown or not scopes:
         raise InvalidInput.one("scope", f"unknown or missing scope {unknown}; "
-                               f"choose from {', '.join(SCOPES)}")
+                               f"choose from {', '.join(SCOPES)} or recipient:ID")
     if not name.strip():
         raise InvalidInput.one("name", "is empty")
     token_id = secrets.token_hex(8)

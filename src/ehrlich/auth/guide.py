@@ -14,40 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ehrlich.crypto.digests import sha256
+from ehrlich.i18n import LANGUAGES, N_, translations
 from ehrlich.notices.schemas import Notice
 
-BUILT_IN: dict[str, list[str]] = {
-    "en": [
-        "Look at a person's data only when a task needs it, and state the reason when the "
-        "console asks: every view is recorded.",
-        "Never copy contact data out of ehrlich by hand (screenshots, spreadsheets, "
-        "private mail). Use exports, which name the recipient and expire.",
-        "Requests from people about their data (access, correction, erasure, objection) "
-        "go into ehrlich the same day; the law gives one month.",
-        "If data may have reached the wrong people, tell the owner at once: a breach must "
-        "be reported to the authority within 72 hours.",
-        "Your password and codes are yours alone. ehrlich never asks for them by mail.",
-    ],
-    "de": [
-        "Sehen Sie Daten einer Person nur an, wenn eine Aufgabe es erfordert, und nennen "
-        "Sie den Grund, wenn die Konsole fragt: jeder Zugriff wird protokolliert.",
-        "Kopieren Sie Kontaktdaten nie von Hand aus ehrlich (Screenshots, Tabellen, "
-        "private Mail). Nutzen Sie Exporte, die Empfänger nennen und ablaufen.",
-        "Anfragen von Personen zu ihren Daten (Auskunft, Berichtigung, Löschung, "
-        "Widerspruch) kommen am selben Tag in ehrlich; das Gesetz gibt einen Monat.",
-        "Wenn Daten an Falsche gelangt sein könnten, sagen Sie es sofort dem Owner: eine "
-        "Datenpanne ist binnen 72 Stunden der Behörde zu melden.",
-        "Passwort und Codes gehören nur Ihnen. ehrlich fragt nie per Mail danach.",
-    ],
-}
+BUILT_IN = (  # English, marked for the catalogue; each language's version is hashed
+    N_("Look at a person's data only when a task needs it, and state the reason when the "
+       "console asks: every view is recorded."),
+    N_("Never copy contact data out of ehrlich by hand (screenshots, spreadsheets, "
+       "private mail). Use exports, which name the recipient and expire."),
+    N_("Requests from people about their data (access, correction, erasure, objection) "
+       "go into ehrlich the same day; the law gives one month."),
+    N_("If data may have reached the wrong people, tell the owner at once: a breach must "
+       "be reported to the authority within 72 hours."),
+    N_("Your password and codes are yours alone. ehrlich never asks for them by mail."),
+)
 ORGANISATION_FILE = "staff-guide.txt"
-_NOTICE_LINE = {
-    "en": "We collect {categories} for “{title}”: {description} Legal basis: {basis}. "
-          "Kept for {retention}.{recipients}",
-    "de": "Wir erheben {categories} für „{title}“: {description} Rechtsgrundlage: {basis}. "
-          "Aufbewahrung: {retention}.{recipients}",
-}
-_SHARED = {"en": " Shared with: {names}.", "de": " Weitergabe an: {names}."}
+_NOTICE_LINE = N_("We collect %(categories)s for “%(title)s”: %(description)s Legal basis: "
+                  "%(basis)s. Kept for %(retention)s.%(recipients)s")
+_SHARED = N_(" Shared with: %(names)s.")
 
 
 def _pick(values: dict[str, str], lang: str) -> str:
@@ -56,17 +40,19 @@ def _pick(values: dict[str, str], lang: str) -> str:
 
 def notice_paragraphs(notice: Notice, lang: str) -> list[str]:
     """One paragraph per purpose, from the notice staff must work by."""
+    tr = translations(lang)
     names = {r.id: r.name for r in notice.recipients}
     lines = []
     for purpose in notice.purposes:
         shared = [names.get(r, r) for r in purpose.recipients]
-        lines.append(_pick(_NOTICE_LINE, lang).format(
-            categories=", ".join(_pick(notice.data_categories[c], lang)
-                                 if c in notice.data_categories else c
-                                 for c in purpose.data_categories),
-            title=_pick(purpose.title, lang), description=_pick(purpose.description, lang),
-            basis=purpose.legal_basis.replace("_", " "), retention=purpose.retention.duration,
-            recipients=_pick(_SHARED, lang).format(names=", ".join(shared)) if shared else ""))
+        categories = [_pick(notice.data_categories[c], lang) if c in notice.data_categories
+                      else c for c in purpose.data_categories]
+        lines.append(tr.gettext(_NOTICE_LINE) % {
+            "categories": ", ".join(categories), "title": _pick(purpose.title, lang),
+            "description": _pick(purpose.description, lang),
+            "basis": purpose.legal_basis.replace("_", " "),
+            "retention": purpose.retention.duration,
+            "recipients": tr.gettext(_SHARED) % {"names": ", ".join(shared)} if shared else ""})
     return lines
 
 
@@ -85,7 +71,7 @@ def current_guide(data_dir: Path, notice: Notice | None = None) -> Guide:
     own = []
     if path.exists():
         own = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
-    paragraphs = {lang: rules + (notice_paragraphs(notice, lang) if notice else [])
-                  for lang, rules in BUILT_IN.items()}
+    paragraphs = {lang: [translations(lang).gettext(rule) for rule in BUILT_IN]
+                  + (notice_paragraphs(notice, lang) if notice else []) for lang in LANGUAGES}
     digest = sha256(json.dumps([paragraphs, own], sort_keys=True).encode()).hex()
     return Guide(paragraphs, own, digest)

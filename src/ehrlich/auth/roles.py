@@ -36,18 +36,29 @@ class Permission(StrEnum):
     BACKUP_RUN = "backup.run"                # start a backup or a verification now
     TOKENS_MANAGE = "tokens.manage"          # create and revoke API tokens
     SETTINGS_READ = "settings.read"          # the effective settings, secrets masked
+    REQUESTS_READ = "requests.read"          # the data-request queue and its deadlines
+    REQUESTS_MANAGE = "requests.manage"      # record, extend, fulfil and close requests
+    CAMPAIGNS_EDIT = "campaigns.edit"        # write campaigns, preview them, test sends
+    CAMPAIGNS_SEND = "campaigns.send"        # send, schedule, pause, resume, cancel
+    AUDIENCES_EXPORT = "audiences.export"    # an audience's addresses as a file: a tracked copy
+    COPIES_READ = "copies.read"              # the register of every copy handed to staff
+    COPIES_DESTROY = "copies.destroy"        # confirm anyone's copy destroyed (own: any role)
 
 
 _EVERYTHING = frozenset(Permission)
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING,
-    Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT}),
+    Role.MARKETER: frozenset({Permission.AGGREGATES_READ, Permission.SUBJECTS_IMPORT,
+                              Permission.CAMPAIGNS_EDIT, Permission.CAMPAIGNS_SEND,
+                              Permission.AUDIENCES_EXPORT}),
     Role.SUPPORT: frozenset({Permission.SUBJECTS_CREATE, Permission.SUBJECTS_LIST,
                              Permission.SUBJECTS_REVEAL, Permission.SUBJECTS_RECTIFY,
-                             Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ}),
+                             Permission.SUBJECTS_NOTE, Permission.AGGREGATES_READ,
+                             Permission.REQUESTS_READ, Permission.REQUESTS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ,
-                             Permission.NOTICE_READ, Permission.SETTINGS_READ}),
+                             Permission.NOTICE_READ, Permission.SETTINGS_READ,
+                             Permission.REQUESTS_READ, Permission.COPIES_READ}),
 }
 # Every role needs a second factor by default (`second_factor_for_all_roles`); these
 # need it even where an owner relaxed that.

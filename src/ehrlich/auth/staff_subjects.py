@@ -4,7 +4,7 @@ revealing a contact's data needs a stated reason, which is audited with the read
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,6 @@ from ehrlich.subjects.schemas import (
 from ehrlich.subjects.service import SubjectsService
 
 MIN_REASON_CHARS = 10
-# How long an exported copy may be kept before it must be destroyed.
-COPY_TTL = timedelta(days=30)
 
 
 def _reason(reason: str | None) -> str:
@@ -119,17 +117,12 @@ class StaffSubjects:
         require(self._role, Permission.SUBJECTS_NOTE)
         return self._subjects.add_note(session, subject_id, note, actor=self._actor, now=now)
 
-    def export(self, session: Session, subject_id: str, *, reason: str | None,
-               now: datetime) -> tuple[SubjectView, list[NoteView], datetime]:
-        """The person's data for a copy (GDPR Art. 15(3), 20): recorded as a copy issued,
-        with who, why and until when it may be kept, before it is handed out."""
+    def export(self, session: Session, subject_id: str, *, now: datetime
+               ) -> tuple[SubjectView, list[NoteView]]:
+        """The person's data for a copy (GDPR Art. 15(3), 20). Not audited here: the caller
+        records the copy (who, why, where, until when) in the copies register, in the same
+        transaction, before it is handed out."""
         require(self._role, Permission.SUBJECTS_EXPORT)
-        why = _reason(reason)
         view = self._subjects.get(session, subject_id, actor=self._actor, now=now,
                                   audited=False)
-        notes = self._subjects.notes(session, subject_id)
-        expires = now + COPY_TTL
-        self._audit.record(session, AuditEvent(self._actor, "copy.issued", subject_id, {
-            "what": "subject export", "reason": why, "expires": expires.isoformat()}),
-            now=now)
-        return view, notes, expires
+        return view, self._subjects.notes(session, subject_id)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from huey import crontab
-
+from ehrlich.jobs import crontab
 from ehrlich.storage.base import utcnow
 
 if TYPE_CHECKING:

@@ -9,42 +9,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ehrlich.admin.deps import StaffDep, check_csrf, require_fresh
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import form_expired
 from ehrlich.auth.api_tokens import SCOPES, issue_api_token, list_api_tokens, withdraw_api_token
 from ehrlich.auth.roles import Permission, require
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/tokens", include_in_schema=False)
 FormStr = Annotated[str, Form(max_length=4096)]
-TEXTS = {  # English, marked for the catalogue; translated per request
-    'title': N_("API tokens"),
-    'name': N_("Name"),
-    'name_hint': N_("What the token is for, e.g. the shop or the CRM."),
-    'scopes': N_("Scopes"),
-    'created': N_("Created"),
-    'last_used': N_("Last used"),
-    'never': N_("never"),
-    'state': N_("State"),
-    'active': N_("active"),
-    'revoked': N_("revoked"),
-    'revoke': N_("Revoke"),
-    'create': N_("Create token"),
-    'new': N_("New token"),
-    'empty': N_("No API tokens yet."),
-    'once': N_("Copy the token now: it is shown only this once and cannot be shown again. Store "
-               "it in the integration's secret settings."),
-    'confirm': N_("Revoke the token {name}? Integrations using it stop working."),
-    'cancel': N_("Cancel"),
-    'expired': N_("The form expired; try again."),
-    'last_used_hint': N_("Updated at most once a minute."),
-    'back': N_("Back to API tokens"),
-}
 
-
-def _texts(request: Request) -> dict[str, str]:
-    tr = translations(negotiate(request))
-    return {key: tr.gettext(text) for key, text in TEXTS.items()}
 
 
 def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
@@ -56,7 +29,7 @@ def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
     return page(request, "auth/admin_tokens.html", {
         "tokens": list(reversed(tokens)), "scopes": SCOPES, "token": token,
         "errors": errors or {}, "form": form or {"name": "", "scopes": []},
-        "message": message, "m": _texts(request)}, active=active, status_code=status_code)
+        "message": message}, active=active, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -74,7 +47,7 @@ def create_token(request: Request, instance: InstanceDep, now: NowDep, active: S
     scopes = [s for s in (scope or []) if len(s) <= 100]
     form: dict[str, object] = {"name": name, "scopes": scopes}
     if not check_csrf(request, instance, active, csrf):
-        return _page(request, instance, active, form=form, message=_texts(request)["expired"],
+        return _page(request, instance, active, form=form, message=form_expired(request),
                      status_code=403)
     require_fresh(active, instance, now, "/admin/tokens")  # a token may decrypt data
     try:
@@ -97,7 +70,7 @@ def confirm_revoke(request: Request, token_id: str, instance: InstanceDep,
         return _page(request, instance, active, status_code=404,
                      message=f"token_id: no such token {token_id[:40]}")
     return page(request, "auth/admin_token_revoke.html", {
-        "token": found[0], "m": _texts(request)}, active=active)
+        "token": found[0]}, active=active)
 
 
 @router.post("/{token_id}/revoke")
@@ -105,7 +78,7 @@ def revoke_token(request: Request, token_id: str, instance: InstanceDep, now: No
                  active: StaffDep, csrf: FormStr = "") -> Response:
     require(active.role, Permission.TOKENS_MANAGE)
     if not check_csrf(request, instance, active, csrf):
-        return _page(request, instance, active, message=_texts(request)["expired"],
+        return _page(request, instance, active, message=form_expired(request),
                      status_code=403)
     try:
         with instance.db.write() as session:

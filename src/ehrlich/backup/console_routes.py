@@ -11,57 +11,21 @@ from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep, check_csrf
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import form_expired
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.backup import posture
 from ehrlich.backup.keys import recovery_identity_path
 from ehrlich.backup.schemas import ARCHIVE_SUFFIX
 from ehrlich.backup.tasks import RUN_NOW, VERIFY_NOW
 from ehrlich.errors import EhrlichError
-from ehrlich.i18n import N_, negotiate, translations
+from ehrlich.i18n import negotiate, translations
 from ehrlich.posture.i18n import STATUS_LABELS
 from ehrlich.posture.service import run_report
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/backups", include_in_schema=False)
 FormStr = Annotated[str, Form(max_length=200)]
-TEXTS = {  # English, marked for the catalogue; translated per request
-    'title': N_("Backups"),
-    'run_now': N_("Back up now"),
-    'verify_now': N_("Verify now"),
-    'backups': N_("Backups at the destination"),
-    'created': N_("Created"),
-    'size': N_("Size"),
-    'verified': N_("Verified"),
-    'ok': N_("verified"),
-    'failed': N_("failed verification"),
-    'never': N_("not verified"),
-    'runs': N_("Latest runs"),
-    'started': N_("Started"),
-    'status': N_("Status"),
-    'detail': N_("Detail"),
-    'empty': N_("No complete backup yet."),
-    'queued_run': N_("A backup was queued; it is made and verified by the worker. Reload this "
-                     "page in a minute."),
-    'queued_verify': N_("The verification of {backup_id} was queued. Reload this page in a "
-                        "minute."),
-    'unknown': N_("backup_id: no complete backup with this id"),
-    'open': N_("Opening a backup by hand"),
-    'open_intro': N_("Each backup opens with standard tools, without ehrlich. Fetch both files of"
-                     " the newest backup from {where}, then:"),
-    'open_after': N_("Compare the archive's SHA-256 with archive_sha256 in the manifest, and each"
-                     " extracted file's with the manifest's members. A restore with ehrlich: "
-                     "ehrlich backup restore (see docs/backup.md)."),
-    'recovery': N_("Recovery key"),
-    'expired': N_("The form expired; try again."),
-    'schedule': N_("Schedule (cron, UTC)"),
-    'schedule_off': N_("off"),
-    'where': N_("Destination"),
-}
 
-
-def _texts(request: Request) -> dict[str, str]:
-    tr = translations(negotiate(request))
-    return {key: tr.gettext(text) for key, text in TEXTS.items()}
 
 
 def _page(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep, *,
@@ -82,8 +46,8 @@ def _page(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep
         "recovery_key": recovery_identity_path(instance.settings.key_file).name,
         "may_run": allowed(active.role, Permission.BACKUP_RUN), "flash": flash,
         "status_labels": {key: translations(lang).gettext(text)
-                          for key, text in STATUS_LABELS.items()},
-        "m": _texts(request)}, active=active, status_code=status_code)
+                          for key, text in STATUS_LABELS.items()}},
+        active=active, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -97,27 +61,28 @@ def backups_page(request: Request, instance: InstanceDep, now: NowDep,
 def run_now(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
             csrf: FormStr = "") -> HTMLResponse:
     require(active.role, Permission.BACKUP_RUN)
-    m = _texts(request)
+    tr = translations(negotiate(request))
     if not check_csrf(request, instance, active, csrf):
-        return _page(request, instance, now, active, flash=("error", m["expired"]),
-                     status_code=403)
+        return _page(request, instance, now, active, status_code=403,
+                     flash=("error", form_expired(request)))
     instance.jobs.enqueue(RUN_NOW, actor=f"staff:{active.user_id}")
-    return _page(request, instance, now, active, flash=("ok", m["queued_run"]),
-                 status_code=202)
+    return _page(request, instance, now, active, status_code=202, flash=("ok", tr.gettext(
+        "A backup was queued; it is made and verified by the worker. Reload this page in a "
+        "minute.")))
 
 
 @router.post("/verify", response_class=HTMLResponse)
 def verify_now(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
                backup_id: FormStr = "", csrf: FormStr = "") -> HTMLResponse:
     require(active.role, Permission.BACKUP_RUN)
-    m = _texts(request)
+    tr = translations(negotiate(request))
     if not check_csrf(request, instance, active, csrf):
-        return _page(request, instance, now, active, flash=("error", m["expired"]),
-                     status_code=403)
+        return _page(request, instance, now, active, status_code=403,
+                     flash=("error", form_expired(request)))
     if backup_id not in {b.backup_id for b in instance.backup.list_backups()}:
-        return _page(request, instance, now, active, flash=("error", m["unknown"]),
-                     status_code=404)
+        return _page(request, instance, now, active, status_code=404, flash=(
+            "error", tr.gettext("backup_id: no complete backup with this id")))
     instance.jobs.enqueue(VERIFY_NOW, backup_id, actor=f"staff:{active.user_id}")
-    return _page(request, instance, now, active,
-                 flash=("ok", m["queued_verify"].format(backup_id=backup_id)),
-                 status_code=202)
+    return _page(request, instance, now, active, status_code=202, flash=("ok", tr.gettext(
+        "The verification of %(backup_id)s was queued. Reload this page in a minute.")
+        % {"backup_id": backup_id}))

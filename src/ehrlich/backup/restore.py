@@ -4,7 +4,8 @@ The erasure ledger is read before anything changes: a restore that cannot
 replay it could bring erased people back, so it is refused. While the
 target is being replaced the instance is in maintenance mode (no mail goes
 out). Only when the ledger has been replayed and the key file proved to
-match the restored data does maintenance mode end.
+match the restored data does maintenance mode end. The jobs the backup carried
+are dropped: they ran after the backup was made (docs/jobs.md).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ehrlich.backup.stores import open_store
 from ehrlich.crypto import Keyring
 from ehrlich.errors import EhrlichError, InvalidInput
 from ehrlich.instance.service import Core, verify_key_checks
+from ehrlich.jobs.store import discard_restored
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
@@ -85,7 +87,8 @@ def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: Subject
         records = _ledger_records(ledger)  # again: erasures made while restoring count too
         with db.write() as session:
             replayed = subjects.replay_erasures(session, records, now=now)
-            detail: dict[str, object] = {"erasures_replayed": replayed}
+            detail: dict[str, object] = {"erasures_replayed": replayed,
+                                         "jobs_discarded": discard_restored(session)}
             if not signed:
                 detail["unsigned"] = True  # accepted with --allow-unsigned
             audit.record(session, AuditEvent(actor, "backup.restore", backup_id, detail),

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from huey import crontab
-
 from ehrlich.errors import InvalidInput
+from ehrlich.jobs import crontab
 from ehrlich.storage.base import utcnow
 
 if TYPE_CHECKING:

@@ -25,6 +25,16 @@ class CliState:
     data_dir: Path | None = None
     domains: Sequence[Install] = DOMAINS
 
+    @contextmanager
+    def opened(self) -> Iterator[Instance]:
+        """The instance for a domain's command (`ehrlich.registry.command_instance`)."""
+        instance = open_instance(load_settings(self.config, data_dir=self.data_dir),
+                                 domains=self.domains)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
 
 def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
     state: CliState = ctx.obj or CliState()

@@ -20,6 +20,7 @@ from ehrlich.cli.context import (
 from ehrlich.cli.hints import ehrlich_command, shown_path
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
+from ehrlich.jobs.worker import Worker
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
 
@@ -96,7 +97,7 @@ def serve(
         console.print(line, soft_wrap=True, highlight=False)
     consumer = None
     if settings.inprocess_worker:
-        consumer = instance.jobs.consumer(workers=settings.worker_threads, in_process=True)
+        consumer = job_worker(instance)
         consumer.start()
     try:
         uvicorn.run(create_app(instance), host=bind_host, port=bind_port,
@@ -154,6 +155,11 @@ def _banner(instance: Instance, command: str, url: str) -> list[str]:
     ]
 
 
+def job_worker(instance: Instance) -> Worker:
+    return Worker(instance.jobs, threads=instance.settings.worker_threads,
+                  lease_seconds=instance.settings.job_lease_seconds)
+
+
 def worker(ctx: typer.Context) -> None:
     """Run the job worker (mail, scheduled backups, retention) in this process.
 
@@ -162,4 +168,4 @@ def worker(ctx: typer.Context) -> None:
     """
     with opened_instance(ctx) as instance:
         console.print(f"ehrlich worker: {len(instance.jobs.task_names)} job kinds registered")
-        instance.jobs.consumer(workers=instance.settings.worker_threads, in_process=False).run()
+        job_worker(instance).run()

@@ -7,11 +7,10 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from huey import crontab
-
 from ehrlich.consent.signup.double_opt_in import erase_expired_signups
 from ehrlich.consent.signup.expiry import expire_unconfirmed
 from ehrlich.consent.unsubscribe.mail_requests import read_unsubscribe_mailbox
+from ehrlich.jobs import crontab
 from ehrlich.mail.errors import MailboxUnavailable
 from ehrlich.mail.imap import ImapConfig
 from ehrlich.storage.base import utcnow

@@ -8,7 +8,14 @@ from ehrlich.crypto.envelope import FieldContext, key_version
 from ehrlich.crypto.fields import FieldCipher, decrypt_field, encrypt_field
 from ehrlich.crypto.keyring import FileKeyProvider, KeyProvider, Keyring
 from ehrlich.crypto.signing import SignatureInvalid, SigningKey, verify_signature
-from ehrlich.crypto.tokens import TokenClaims, TokenExpired, TokenInvalid, sign_token, verify_token
+from ehrlich.crypto.tokens import (
+    TokenClaims,
+    TokenExpired,
+    TokenInvalid,
+    sign_token,
+    token_signer,
+    verify_token,
+)
 
 __all__ = [
     "FieldCipher",
@@ -26,6 +33,7 @@ __all__ = [
     "encrypt_field",
     "key_version",
     "sign_token",
+    "token_signer",
     "verify_signature",
     "verify_token",
 ]

@@ -207,7 +207,7 @@ class Keyring:
                 for (sid, _, blob), key in zip(items, keys, strict=True)]
 
     def seal_payload(self, purpose: str, record_id: str, payload: bytes) -> bytes:
-        """Encrypt what waits in the job queue (Redis, jobs.db, a PostgreSQL table), so
+        """Encrypt what waits in the job queue (the database's `jobs` table), so
         the queue holds no personal data in the clear; bound to its job and record."""
         return seal(self._payloads, payload, key_version=1,
                     context=FieldContext(table="jobs", field=purpose, record_id=record_id,

@@ -24,6 +24,7 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,13 +69,25 @@ def _b64d(text: str) -> bytes:
     return raw
 
 
-def _subject_bytes(subject: str) -> bytes:
+def _canonical_uuid(subject: str) -> bytes | None:
+    """The 16 bytes of a UUID in its canonical spelling (lower-case hex, dashes after 8,
+    12, 16 and 20 digits), else None: `str(uuid.UUID(s)) == s`, without building one."""
+    if len(subject) != 36 or subject[8] + subject[13] + subject[18] + subject[23] != "----":
+        return None
+    digits = subject.replace("-", "")
+    if len(digits) != 32 or not digits.isascii() or not digits.isalnum() or (
+            digits != digits.lower()):
+        return None
     try:
-        as_uuid = uuid.UUID(subject)
+        return bytes.fromhex(digits)
     except ValueError:
-        as_uuid = None
-    if as_uuid is not None and str(as_uuid) == subject:
-        return bytes([_UUID_FORM]) + as_uuid.bytes
+        return None
+
+
+def _subject_bytes(subject: str) -> bytes:
+    as_uuid = _canonical_uuid(subject)
+    if as_uuid is not None:
+        return bytes([_UUID_FORM]) + as_uuid
     text = subject.encode()
     if len(text) > 255:
         raise ValueError("a token subject is at most 255 bytes")
@@ -83,14 +96,26 @@ def _subject_bytes(subject: str) -> bytes:
 
 def sign_token(keyring: Keyring, *, purpose: str, subject: str, now: int,
                ttl_seconds: int | None, data: dict[str, Any] | None = None) -> str:
+    return token_signer(keyring, purpose=purpose, now=now, ttl_seconds=ttl_seconds,
+                        data=data)(subject)
+
+
+def token_signer(keyring: Keyring, *, purpose: str, now: int, ttl_seconds: int | None,
+                 data: dict[str, Any] | None = None) -> Callable[[str], str]:
+    """`sign_token` for many subjects that share the purpose, expiry and data (the links
+    of an export): the key and the payload's tail are made once. The same tokens."""
     expires = _NEVER if ttl_seconds is None else now + ttl_seconds
     if ttl_seconds is not None and not 0 < expires < 2**32:  # 0 would read as "never"
         raise ValueError("a token expiry must fall between 1970 and 2106")
-    payload = (_subject_bytes(subject) + expires.to_bytes(4, "big")
-               + (json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-                  if data else b""))
-    mac = p.hmac_sha256(keyring.token_key(purpose), payload)[:MAC_BYTES]
-    return _b64e(payload + mac)
+    tail = expires.to_bytes(4, "big") + (
+        json.dumps(data, separators=(",", ":"), sort_keys=True).encode() if data else b"")
+    key = keyring.token_key(purpose)
+
+    def sign(subject: str) -> str:
+        payload = _subject_bytes(subject) + tail
+        return _b64e(payload + p.hmac_sha256(key, payload)[:MAC_BYTES])
+
+    return sign
 
 
 def _read_payload(payload: bytes) -> tuple[str, int | None, dict[str, Any]]:

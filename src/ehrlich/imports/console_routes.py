@@ -20,7 +20,6 @@ from ehrlich.imports.csvfile import Table
 from ehrlich.imports.schemas import ColumnMapping, ImportPlan
 from ehrlich.imports.service import PREVIEW_ROWS, ImportsService, check_mapping
 from ehrlich.imports.tasks import RUN_TASK
-from ehrlich.imports.texts import texts_for
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -49,7 +48,7 @@ def _errors(exc: InvalidInput | ValidationError, prefix: str = "") -> dict[str, 
 def _render(request: Request, active: ActiveSession, template: str, context: dict[str, Any],
             status_code: int = 200) -> HTMLResponse:
     return page(request, f"imports/{template}", {
-        "m": texts_for(negotiate(request)), "errors": {}, **context},
+        "errors": {}, **context},
         active=active, status_code=status_code)
 
 

@@ -333,12 +333,9 @@ class ImportsService:
                 first += len(chunk)
                 outcomes = [reader.read(number, cells) for number, cells in chunk]
                 outcomes = self._with_offers(db, plan, outcomes, offers)
-                pending, view, held = self._batch(db, run_id, plan, outcomes, offers,
-                                                  actor=actor, done=first, now=now)
+                view, held = self._batch(db, run_id, plan, outcomes, offers, mail,
+                                         actor=actor, done=first, now=now)
                 size = next_batch_size(size, held, largest=self.batch_size)
-                if self._signups is not None:
-                    for confirmation in pending:
-                        self._signups.send_confirmation(mail, confirmation, now=now)
                 if progress is not None:
                     progress(view)
                 batches += 1
@@ -376,9 +373,11 @@ class ImportsService:
 
     def _batch(self, db: Database, run_id: str, plan: ImportPlan,
                outcomes: Sequence[Accepted | Rejected],
-               offers: dict[int | None, ConsentOffer], *, actor: str, done: int,
-               now: datetime) -> tuple[list[PendingConfirmation], RunView, float]:
-        """One batch in one write transaction; also how long it held the writer."""
+               offers: dict[int | None, ConsentOffer], mail: MailSender, *, actor: str,
+               done: int, now: datetime) -> tuple[RunView, float]:
+        """Commit one batch; the confirmation mails it asks for are queued in the same
+        transaction, so a crash cannot keep the requests and lose their mails. Also
+        returns how long the transaction held the writer."""
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         rejected = [o for o in outcomes if isinstance(o, Rejected)]
         # Built before the write transaction, as if every row became a new contact; the
@@ -420,6 +419,8 @@ class ImportsService:
                         now=now)
                     if confirmation is not None:
                         pending.append(confirmation)
+                        self._signups.send_confirmation(mail, confirmation, now=now,
+                                                        session=session)
             if rejected:
                 session.connection().execute(insert(ImportRejection), [
                     {"run_id": run_id, "row": r.row, "field": r.field[:200],
@@ -433,7 +434,7 @@ class ImportsService:
             run.asked_again += len(pending)
             run.updated_at = now
             view = _view(run)
-        return pending, view, time.perf_counter() - began
+        return view, time.perf_counter() - began
 
     @staticmethod
     def _proof(run_id: str, row: Accepted) -> dict[str, str]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from huey import crontab
-
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.service import ImportsService
 from ehrlich.imports.uploads import open_upload
+from ehrlich.jobs import crontab
 from ehrlich.storage.base import utcnow
 
 if TYPE_CHECKING:

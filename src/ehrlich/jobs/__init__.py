@@ -1,12 +1,15 @@
-"""The job queue (huey): mails, scheduled backups, retention.
+"""The durable job queue: mails, scheduled backups, retention.
 
-Backends, chosen once from settings: Redis when `EHRLICH_REDIS_URL` is set,
-otherwise PostgreSQL when the database is PostgreSQL, otherwise a SQLite file
-beside the database. Domains register their tasks in their own `tasks.py`
-through `JobQueue`; `ehrlich serve` runs an in-process worker in the embedded
-default and `ehrlich worker` runs one apart.
+Jobs are rows of the database's `jobs` table (SQLite or PostgreSQL, the same
+code): acknowledged only after they finish, run again when their worker died,
+periodic ones enqueued once per schedule whatever the number of workers.
+Domains register their tasks in their own `tasks.py` through `JobQueue`;
+`ehrlich serve` runs an in-process worker in the embedded default and
+`ehrlich worker` runs one apart. See docs/jobs.md.
 """
 
-from ehrlich.jobs.queue import JobQueue, build_queue
+from ehrlich.jobs.queue import GiveUp, JobQueue, JobRun, RetryLater, build_queue, current_job
+from ehrlich.jobs.schedule import Schedule, crontab
 
-__all__ = ["JobQueue", "build_queue"]
+__all__ = ["GiveUp", "JobQueue", "JobRun", "RetryLater", "Schedule", "build_queue", "crontab",
+           "current_job"]

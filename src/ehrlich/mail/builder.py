@@ -24,6 +24,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import translations
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -32,7 +33,6 @@ RESERVED_HEADERS = frozenset(h.lower() for h in (
     "Content-Type", "Content-Transfer-Encoding", "Content-Language", "DKIM-Signature",
     "List-Unsubscribe", "List-Unsubscribe-Post", "Return-Path", "Sender"))
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_FOOTER = {"de": "Abmelden", "en": "Unsubscribe"}
 MAX_URI_CHARS = 900  # one entry per line stays under RFC 5322's 998 characters
 
 
@@ -80,7 +80,7 @@ def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
 
 
 def _with_footer(mail: OutgoingMail, url: str) -> tuple[str, str | None]:
-    label = _FOOTER.get(mail.language, _FOOTER["en"])
+    label = translations(mail.language).gettext("Unsubscribe")
     text = mail.text if url in mail.text else f"{mail.text.rstrip()}\n\n-- \n{label}: {url}\n"
     body = mail.html
     if body is not None and html.escape(url, quote=True) not in body and url not in body:
@@ -100,18 +100,26 @@ class MessageBuilder:
         self.domain = address.rsplit("@", 1)[1]
         self._from_header = Address(display_name=name, addr_spec=address)
 
-    def build(self, mail: OutgoingMail, *, now: datetime,
-              message_id: str | None = None) -> EmailMessage:
-        """Validate and assemble; raises `InvalidInput` naming the bad field."""
+    def checked(self, mail: OutgoingMail) -> tuple[str, str | None]:
+        """The checks every mail passes; its text and HTML with the unsubscribe footer."""
         if mail.category == "marketing" and mail.unsubscribe is None:
             raise InvalidInput.one("unsubscribe", "marketing mail needs an unsubscribe link")
         for name in mail.headers:
             if name.lower() in RESERVED_HEADERS:
                 raise InvalidInput.one(f"headers.{name}", "is set by the mail builder")
-        text, body = mail.text, mail.html
-        if mail.unsubscribe is not None:
-            _check_unsubscribe(mail.unsubscribe)
-            text, body = _with_footer(mail, mail.unsubscribe.url)
+        if mail.unsubscribe is None:
+            return mail.text, mail.html
+        _check_unsubscribe(mail.unsubscribe)
+        return _with_footer(mail, mail.unsubscribe.url)
+
+    @property
+    def from_header(self) -> Address:
+        return self._from_header
+
+    def build(self, mail: OutgoingMail, *, now: datetime,
+              message_id: str | None = None) -> EmailMessage:
+        """Validate and assemble; raises `InvalidInput` naming the bad field."""
+        text, body = self.checked(mail)
         msg = EmailMessage()
         try:
             msg["From"] = self._from_header

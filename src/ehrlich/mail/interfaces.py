@@ -66,15 +66,16 @@ class Letter:
 
 
 class MailSender(Protocol):
-    def send(self, mail: OutgoingMail) -> None:
-        """Accept a mail for delivery; may return before it is delivered."""
+    def send(self, mail: OutgoingMail, *, session: Session | None = None) -> None:
+        """Accept a mail for delivery; may return before it is delivered. With `session`
+        the mail is queued in that transaction: it goes if and only if it commits."""
         ...
 
 
 class NullMailSender:
     """Drops every mail: the default when no SMTP server is configured."""
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, mail: OutgoingMail, *, session: Session | None = None) -> None:
         return None
 
 
@@ -84,7 +85,7 @@ class MemoryMailSender:
     def __init__(self) -> None:
         self.sent: list[OutgoingMail] = []
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, mail: OutgoingMail, *, session: Session | None = None) -> None:
         self.sent.append(mail)
 
 

@@ -2,7 +2,8 @@
 
 `QueuedMailSender.send` builds the MIME message in the caller (so a bad mail
 fails there, loudly) and enqueues it; the `mail.send` task hands it to SMTP,
-retrying with growing delays while the server is away. The Message-ID is fixed
+retrying with growing delays while the server is away, and records the
+delivery the moment the server has taken the mail (see docs/jobs.md). The Message-ID is fixed
 at enqueue time, so a retried mail is the same mail. Nothing is delivered
 while the maintenance switch is on.
 
@@ -19,6 +20,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
@@ -76,9 +79,12 @@ class QueuedMailSender:
         self._keyring = keyring
         self._clock = clock
 
-    def send(self, mail: OutgoingMail) -> None:
-        self._jobs.enqueue(SEND_TASK, seal_job(self._keyring, mail_job(
-            self._builder, mail, now=self._clock())))
+    def send(self, mail: OutgoingMail, *, session: Session | None = None) -> None:
+        job = seal_job(self._keyring, mail_job(self._builder, mail, now=self._clock()))
+        if session is None:
+            self._jobs.enqueue(SEND_TASK, job)
+        else:
+            self._jobs.enqueue_in(session, SEND_TASK, job)
 
 
 class MailDelivery:
@@ -90,14 +96,22 @@ class MailDelivery:
         self.maintenance = maintenance
         self.signer = signer
 
-    def deliver(self, job: dict[str, Any]) -> None:
-        """Raises `MaintenanceActive`, `MailDeferred` (retry) or `MailRefused` (give up)."""
+    def deliver(self, job: dict[str, Any], *, begin: Callable[[], None] | None = None,
+                accepted: Callable[[], None] | None = None) -> None:
+        """Raises `MaintenanceActive`, `MailDeferred` (retry) or `MailRefused` (give up).
+
+        `begin` runs just before the SMTP transaction, `accepted` as soon as the
+        server has taken the message (see `SmtpTransport.deliver`).
+        """
         if self.maintenance.is_on():
             raise MaintenanceActive("maintenance is on; mail waits until it is off")
         message: bytes = job["message"]
         if self.signer is not None:
             message = self.signer.sign(message)
-        self.transport.deliver(mail_from=job["mail_from"], to=job["to"], message=message)
+        if begin is not None:
+            begin()
+        self.transport.deliver(mail_from=job["mail_from"], to=job["to"], message=message,
+                               accepted=accepted)
         log.info("delivered mail %s (%s)", job["message_id"], job["category"])
 
 

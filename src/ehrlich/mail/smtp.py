@@ -7,8 +7,10 @@ cannot help), everything else, from a refused connection to a 4xx answer, is
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -69,25 +71,44 @@ class SmtpTransport:
             client.starttls(context=self._tls_context())
         return client
 
-    def deliver(self, *, mail_from: str, to: str, message: bytes) -> None:
-        """Hand one message to the server; raises `MailRefused` or `MailDeferred`."""
+    def deliver(self, *, mail_from: str, to: str, message: bytes,
+                accepted: Callable[[], None] | None = None) -> None:
+        """Hand one message to the server; raises `MailRefused` or `MailDeferred`.
+
+        `accepted` runs as soon as the server has taken the message (its answer to
+        the end of DATA), before QUIT: the caller records the delivery there, so a
+        crash can fall between the two only for that moment.
+        """
         try:
-            with self._connect() as client:
+            client = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._sorted(exc) from exc
+        try:
+            try:
                 if self.config.username and self.config.password is not None:
                     client.login(self.config.username, self.config.password.get_secret_value())
                 client.sendmail(mail_from, [to], message)
-        except smtplib.SMTPRecipientsRefused as exc:
+            except (smtplib.SMTPException, OSError) as exc:
+                raise self._sorted(exc) from exc
+            if accepted is not None:
+                accepted()
+        finally:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                client.quit()
+            client.close()
+
+    def _sorted(self, exc: BaseException) -> MailDeferred | MailRefused:
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(_permanent(code) for code in codes):
-                raise MailRefused(f"the server refused the recipient ({codes[0]})") from exc
-            raise MailDeferred(f"the server deferred the recipient ({codes})") from exc
-        except smtplib.SMTPAuthenticationError as exc:
+                return MailRefused(f"the server refused the recipient ({codes[0]})")
+            return MailDeferred(f"the server deferred the recipient ({codes})")
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
             # Wrong credentials are a configuration problem: keep the mail, retry later.
-            raise MailDeferred(f"SMTP login failed ({exc.smtp_code})") from exc
-        except smtplib.SMTPResponseException as exc:
+            return MailDeferred(f"SMTP login failed ({exc.smtp_code})")
+        if isinstance(exc, smtplib.SMTPResponseException):
             if _permanent(exc.smtp_code):
-                raise MailRefused(f"the server refused the mail ({exc.smtp_code})") from exc
-            raise MailDeferred(f"the server deferred the mail ({exc.smtp_code})") from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise MailDeferred(f"SMTP server {self.config.host}:{self.config.port} "
-                               f"not usable: {exc}") from exc
+                return MailRefused(f"the server refused the mail ({exc.smtp_code})")
+            return MailDeferred(f"the server deferred the mail ({exc.smtp_code})")
+        return MailDeferred(f"SMTP server {self.config.host}:{self.config.port} "
+                            f"not usable: {exc}")

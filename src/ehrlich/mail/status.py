@@ -12,8 +12,8 @@ from ehrlich.i18n import N_
 from ehrlich.mail.smtp import SmtpConfig
 from ehrlich.settings import Settings
 
-MAIL_OFF = N_("mail is off: no SMTP server is configured, so nothing is sent, not even the "
-              "confirmation mail a signup needs")
+MAIL_OFF = N_("no SMTP server is configured, so nothing is sent, not even the confirmation "
+              "mail a signup needs")
 TURN_ON = N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
              "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
              "console's Mail page")
@@ -21,6 +21,9 @@ TURN_ON = N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_fr
 
 @dataclass(frozen=True)
 class MailStatus:
+    """`detail` says where mail goes, or why none goes, after the caller's own "Mail: on" or
+    "Mail is off" label (so it does not say on or off itself); `fix` how to turn it on."""
+
     on: bool
     detail: str
     fix: str = ""

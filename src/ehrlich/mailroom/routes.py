@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from ehrlich.admin.deps import StaffDep, check_csrf
 from ehrlich.admin.templating import page
+from ehrlich.admin.texts import form_expired
 from ehrlich.auth.roles import Permission, require
 from ehrlich.counters.stores import open_store
-from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.status import mail_status
 from ehrlich.mailroom.trial import TestMailResult, send_test_mail
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -40,7 +40,7 @@ def send_test(request: Request, instance: InstanceDep, now: NowDep, active: Staf
               csrf: Annotated[str, Form(max_length=4096)] = "") -> HTMLResponse:
     require(active.role, Permission.POSTURE_READ)
     if not check_csrf(request, instance, active, csrf):
-        expired = translations(negotiate(request)).gettext("The form expired; try again.")
+        expired = form_expired(request)
         return _page(request, instance, active, status_code=403,
                      result=TestMailResult("deferred", expired))
     settings = instance.settings

@@ -41,7 +41,7 @@ def send_test_mail(settings: Settings, db: Database, audit: AuditLog, counters: 
     status = mail_status(settings)
     delivery = build_delivery(settings)
     if not status.on or delivery is None:
-        return TestMailResult("off", f"{status.detail}; to turn it on, {status.fix}")
+        return TestMailResult("off", f"mail is off: {status.detail}; to turn it on, {status.fix}")
     if not counters.claim(f"mail-test:{user_id}", until=now + TEST_MAIL_INTERVAL, now=now):
         return TestMailResult("throttled", "a test mail was sent less than a minute ago; "
                               "wait a minute and try again")

@@ -1,14 +1,19 @@
-"""Instance-wide checks: key file, HTTPS, default secrets, trusted proxies, audit chain."""
+"""Instance-wide checks: key file, HTTPS, default secrets, trusted proxies, audit chain,
+and whether a worker takes the queued jobs."""
 
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ehrlich.i18n import N_
+from ehrlich.jobs import store as job_store
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# A due job waits about a second for a running worker; this long means none is running.
+JOBS_STALLED_AFTER = timedelta(minutes=15)
 WEAK_SECRETS = {"", "postgres", "password", "ehrlich", "changeme", "secret", "admin", "redis"}
 
 
@@ -100,3 +105,19 @@ def audit_chain(ctx: PostureContext) -> Finding:
     return Finding(Status.FAIL, report.reason,
                    N_("restore the database from the last verified backup and investigate "
                       "who had write access; `ehrlich audit verify` names the entry"))
+
+
+@check("jobs.worker", N_("A worker runs the queued jobs"))
+def job_worker(ctx: PostureContext) -> Finding:
+    with ctx.instance.db.read() as session:
+        oldest = job_store.oldest_ready(session, now=ctx.now)
+        counts = job_store.counts(session, now=ctx.now)
+    params = {"ready": counts["ready"], "later": counts["later"], "failed": counts["failed"]}
+    if oldest is not None and ctx.now - oldest > JOBS_STALLED_AFTER:
+        return Finding(Status.WARN, N_("{ready} job(s) due, the oldest since {since}: no "
+                                       "worker is taking them (mail does not go out)"),
+                       N_("start `ehrlich worker`, or set inprocess_worker = true so that "
+                          "`ehrlich serve` runs one"),
+                       {**params, "since": oldest.strftime("%Y-%m-%d %H:%M UTC")})
+    return Finding(Status.PASS, N_("{ready} due, {later} waiting to be retried, {failed} "
+                                   "given up"), params=params)

@@ -1,5 +1,5 @@
-"""The posture domain's own checks (keys, secrets, HTTPS, proxies and the audit chain) and
-the console's read-only Settings page."""
+"""The posture domain's own checks (keys, secrets, HTTPS, proxies, the audit chain and the
+job worker) and the console's read-only Settings page."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ehrlich.registry import Registry
 
 def install(registry: Registry) -> None:
     for check in (checks.key_file, checks.default_secrets, checks.https, checks.trusted_proxies,
-                  checks.audit_chain):
+                  checks.audit_chain, checks.job_worker):
         registry.add_check(check)
     registry.add_console_page(settings_routes.router, NavEntry(
         "/admin/settings", N_("Settings"),

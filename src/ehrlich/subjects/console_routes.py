@@ -7,6 +7,7 @@ audits), and render. Values are masked unless revealed with a reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from ehrlich.admin.deps import StaffDep, check_csrf, require_fresh
 from ehrlich.admin.templating import page
-from ehrlich.admin.texts import FORM_EXPIRED
+from ehrlich.admin.texts import form_expired
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.ledger.machine import State
@@ -28,6 +29,8 @@ from ehrlich.errors import InvalidInput
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
+from ehrlich.sharing.copies import CopiesService
+from ehrlich.sharing.schemas import KIND_CONTACT, CopyRequest
 from ehrlich.subjects.errors import DuplicateContact
 from ehrlich.subjects.listing import ContactFilters, subject_facts
 from ehrlich.subjects.models import STATE_ERASED
@@ -40,6 +43,7 @@ STATES: tuple[State, ...] = ("active", "requested", "withdrawn", "expired", "ren
 FormStr = Annotated[str, Form(max_length=4096)]
 Short = Annotated[str, Query(max_length=200)]
 RECTIFY_FIELDS = ("email", "name", "phone", "attributes")
+EXPORT_FIELDS = (*RECTIFY_FIELDS, "source", "notes", "consent_events")
 
 
 def _purposes(instance: Instance) -> list[str]:
@@ -125,7 +129,8 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
         "person": masked, "revealed": revealed, "reason": reason,
         "notes": notes, "overview": overview, "links": links, "may": may,
         "errors": errors or {}, "values": values or {}, "flash": flash,
-        "message": message}, active=active, status_code=status)
+        "message": message, "copy_days": instance.service(CopiesService).keep_days},
+        active=active, status_code=status)
 
 
 @router.get("/{subject_id}", response_class=HTMLResponse)
@@ -142,11 +147,7 @@ def person(subject_id: str, request: Request, instance: InstanceDep, now: NowDep
 def _expired(request: Request, instance: Instance, now: datetime, active: ActiveSession,
              subject_id: str) -> HTMLResponse:
     return _person_page(request, instance, now, active, subject_id,
-                        message=_form_expired(request), status=403)
-
-
-def _form_expired(request: Request) -> str:
-    return translations(negotiate(request)).gettext(FORM_EXPIRED)
+                        message=form_expired(request), status=403)
 
 
 def _field_errors(exc: InvalidInput | ValidationError) -> dict[str, str]:
@@ -176,30 +177,49 @@ def reveal(subject_id: str, request: Request, instance: InstanceDep, now: NowDep
 
 @router.post("/{subject_id}/export")
 def export(subject_id: str, request: Request, instance: InstanceDep, now: NowDep,
-           active: StaffDep, reason: FormStr = "", csrf: FormStr = "") -> Response:
+           active: StaffDep, reason: FormStr = "", destination: FormStr = "",
+           expires: FormStr = "", csrf: FormStr = "") -> Response:
     require(active.role, Permission.SUBJECTS_EXPORT)
     subject_id = subject_id[:64]
     if not check_csrf(request, instance, active, csrf):
         return _expired(request, instance, now, active, subject_id)
+    copies = instance.service(CopiesService)
+    actor = f"staff:{active.user_id}"
     try:
         with instance.db.write() as session:  # the copy is recorded before it leaves
-            view, notes, expires = instance.staff.subjects_for(active).export(
-                session, subject_id, reason=reason, now=now)
+            view, notes = instance.staff.subjects_for(active).export(session, subject_id,
+                                                                     now=now)
             events = history(session, subject_id)
+            issued = copies.issue(session, CopyRequest(
+                KIND_CONTACT, subject_id, EXPORT_FIELDS, "json", reason, destination,
+                _expiry_day(expires)), holder=actor, now=now)
+            body: dict[str, Any] = {
+                "subject": view.model_dump(mode="json"),
+                "notes": [n.model_dump(mode="json") for n in notes],
+                "consent_events": [e.model_dump(mode="json") for e in events],
+                "copy": {"id": issued.id, "issued_at": now.isoformat(), "issued_by": actor,
+                         "reason": " ".join(reason.split()),
+                         "destination": " ".join(destination.split()),
+                         "destroy_by": issued.expires_at.isoformat()}}
+            data = json.dumps(body, ensure_ascii=False, indent=2).encode()
+            copies.complete(session, issued.id, rows=1,
+                            digest="sha256:" + hashlib.sha256(data).hexdigest(), now=now)
     except InvalidInput as exc:
         return _person_page(request, instance, now, active, subject_id,
                             errors={f"export_{k}": v for k, v in _field_errors(exc).items()},
-                            values={"export_reason": reason}, status=422)
-    body: dict[str, Any] = {
-        "subject": view.model_dump(mode="json"),
-        "notes": [n.model_dump(mode="json") for n in notes],
-        "consent_events": [e.model_dump(mode="json") for e in events],
-        "copy": {"issued_at": now.isoformat(), "issued_by": f"staff:{active.user_id}",
-                 "reason": reason.strip(), "destroy_by": expires.isoformat()}}
-    return Response(json.dumps(body, ensure_ascii=False, indent=2), media_type=(
-        "application/json"), headers={
+                            values={"export_reason": reason,
+                                    "export_destination": destination,
+                                    "export_expires": expires}, status=422)
+    return Response(data, media_type="application/json", headers={
         "content-disposition": f'attachment; filename="contact-{subject_id}.json"',
-        "cache-control": "no-store"})
+        "cache-control": "no-store", "x-ehrlich-copy": issued.id})
+
+
+def _expiry_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        raise InvalidInput.one("expires", "enter a date as YYYY-MM-DD") from None
 
 
 def _rectify_page(request: Request, active: ActiveSession, subject_id: str, *,
@@ -242,7 +262,7 @@ def rectify(subject_id: str, request: Request, instance: InstanceDep, now: NowDe
     values = {"email": email, "name": name, "phone": phone, "attributes": attributes}
     if not check_csrf(request, instance, active, csrf):
         return _rectify_page(request, active, subject_id, values=values, status=403,
-                             message=_form_expired(request))
+                             message=form_expired(request))
     try:
         changes = _changes(values)
         with instance.db.write() as session:
@@ -280,7 +300,7 @@ def erase(subject_id: str, request: Request, instance: InstanceDep, now: NowDep,
     subject_id = subject_id[:64]
     if not check_csrf(request, instance, active, csrf):
         return _erase_page(request, active, subject_id, reason=reason, status=403,
-                           message=_form_expired(request))
+                           message=form_expired(request))
     require_fresh(active, instance, now, f"{PATH}/{subject_id}/erase")
     try:
         instance.staff.subjects_for(active).erase(instance.db, subject_id, reason=reason,

@@ -1,5 +1,5 @@
-"""The subjects domain: the people API and the console's contacts pages (with their
-templates)."""
+"""The subjects domain: the people API, the console's contacts pages (with their
+templates) and the background erasure job."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
-from ehrlich.subjects import console_routes
+from ehrlich.subjects import console_routes, tasks
 from ehrlich.subjects.routes import router
 
 
@@ -16,3 +16,4 @@ def install(registry: Registry) -> None:
     registry.add_console_page(console_routes.router, NavEntry(
         "/admin/contacts", N_("Contacts"), Permission.SUBJECTS_LIST))
     registry.add_templates("ehrlich.subjects")
+    registry.add_jobs(tasks.register)

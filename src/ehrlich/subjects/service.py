@@ -5,288 +5,104 @@ the database; the data key is wrapped by the KEK. Every plaintext read, write
 and erasure appends to the audit chain in the same transaction. Mail to a subject
 is addressed here too (`send_mail`): other domains hold a `Recipient`, never the
 address.
+
+`SubjectsService` is one object built from parts that each read in one sitting:
+`subjects.core` (the keys and how fields are sealed), `subjects.bulk` (imports) and
+`subjects.contact_views` (the console's masked views and notes). The queries on
+ciphertext that other domains narrow live in `subjects.queries`; other domains
+import them, like everything of this domain, from here.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Row,
-    Select,
-    Table,
-    bindparam,
-    delete,
-    func,
-    insert,
-    inspect,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.service import AuditEvent, AuditLog
-from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
+from ehrlich.audit.service import AuditEvent
+from ehrlich.crypto import blind_index
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import Letter, MailSender
-from ehrlich.storage import tallies
-from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
-from ehrlich.subjects.errors import (
-    DuplicateContact,
-    SubjectErased,
-    SubjectNotFound,
-    UnknownEmail,
+from ehrlich.subjects import counts
+from ehrlich.subjects.bulk import BulkCreation, Placed, PreparedSubject
+from ehrlich.subjects.contact_views import ContactViews
+from ehrlich.subjects.core import ENCRYPTED_FIELDS, LOOKUP_CHUNK, TABLE, ErasureHook
+from ehrlich.subjects.errors import DuplicateContact, SubjectNotFound, UnknownEmail
+from ehrlich.subjects.ledger import ErasureRecord
+from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject, SubjectNote
+from ehrlich.subjects.normalize import normalise_email
+from ehrlich.subjects.queries import (
+    ACTIVE,
+    DATA_KEYS_TABLE,
+    ERASED,
+    SUBJECT,
+    SUBJECTS_TABLE,
+    SubjectColumns,
+    contacts_query,
+    recipients_query,
+    subject_state,
 )
-from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
-from ehrlich.subjects.masking import mask_email, mask_name, mask_phone, mask_value
-from ehrlich.subjects.models import (
-    STATE_ACTIVE,
-    STATE_ERASED,
-    DataKey,
-    Subject,
-    SubjectCount,
-    SubjectNote,
-)
-from ehrlich.subjects.normalize import normalise_email, normalise_phone
-from ehrlich.subjects.schemas import (
-    BulkOutcome,
-    CreateOutcome,
-    MaskedContact,
-    MaskedSubject,
-    NoteInput,
-    NoteView,
-    SubjectChanges,
-    SubjectInput,
-    SubjectView,
-)
+from ehrlich.subjects.recipients import Recipient
+from ehrlich.subjects.schemas import CreateOutcome, SubjectChanges, SubjectInput, SubjectView
 
-TABLE = "subjects"
-_SUBJECTS = cast(Table, Subject.__table__)
-_DATA_KEYS = cast(Table, DataKey.__table__)
-_COUNTS = cast(Table, SubjectCount.__table__)
-# Built once: every read runs it, and statement construction is not free.
-_LOAD = (select(_SUBJECTS, _DATA_KEYS.c.wrapped).select_from(_SUBJECTS.outerjoin(_DATA_KEYS))
-         .where(_SUBJECTS.c.id == bindparam("subject_id")))
-_LOAD_FOR_UPDATE = _LOAD.with_for_update(of=_SUBJECTS)
-ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
-CONTACT_FIELDS = ("email", "phone")
+# What other domains import from here (the service is their way into this domain).
+__all__ = ["ACTIVE", "ERASED", "SUBJECT", "ErasureHook", "Placed", "PreparedSubject",
+           "Recipient", "SubjectColumns", "SubjectsService", "contacts_query", "recipients_query",
+           "subject_state"]
+
 # What an erased subject row keeps of its personal data: nothing.
 _ERASED: dict[str, Any] = {"state": STATE_ERASED, "email_index": None, "phone_index": None,
                            **{f"{field}_ct": None for field in ENCRYPTED_FIELDS}}
-_LOOKUP_CHUNK = 500
-ErasureHook = Callable[[Session, ErasureRecord], None]
-"""Runs in the erasure's transaction (and for every ledger record on replay); other
-domains use it to keep what must outlive the person, e.g. a suppression entry."""
 
 
-@dataclass(frozen=True)
-class SubjectColumns:
-    """The columns of the subjects table other domains may join on and filter by.
-
-    Ids, states, sources and blind indexes only: a personal field reaches
-    another domain only through `contacts_query` (as ciphertext) and
-    `SubjectsService.disclose_contacts`, or addressed by `SubjectsService.send_mail`.
-    """
-
-    id: ColumnElement[str]
-    state: ColumnElement[str]
-    source: ColumnElement[str]
-    email_index: ColumnElement[bytes | None]
-
-
-ACTIVE: str = STATE_ACTIVE
-ERASED: str = STATE_ERASED
-"""The states of `SubjectColumns.state` and `subject_state`."""
-SUBJECT = SubjectColumns(id=_SUBJECTS.c.id, state=_SUBJECTS.c.state,
-                         source=_SUBJECTS.c.source, email_index=_SUBJECTS.c.email_index)
-_STATE_OF = select(_SUBJECTS.c.state).where(_SUBJECTS.c.id == bindparam("subject_id"))
-
-
-def _count(session: Session, deltas: dict[str, int]) -> None:
-    """Move the kept counts of subjects per state, in the caller's transaction."""
-    tallies.add(session, _COUNTS, ("state",), {(state, ): n for state, n in deltas.items()})
-
-
-def subject_state(session: Session, subject_id: str) -> str | None:
-    """`ACTIVE` or `ERASED`; None when there is no such subject."""
-    found: str | None = session.connection().execute(
-        _STATE_OF, {"subject_id": subject_id}).scalar_one_or_none()
-    return found
-
-
-def contacts_query(field: str) -> Select[str, bytes, bytes]:
-    """(id, encrypted contact, wrapped data key) of active subjects that have the contact.
-
-    Other domains narrow it (join, where, order, limit) and hand the rows back
-    to `SubjectsService.disclose_contacts`; they never see plaintext.
-    """
-    if field not in CONTACT_FIELDS:
-        raise InvalidInput.one("field", "must be email or phone")
-    column = _SUBJECTS.c[f"{field}_ct"]
-    return (select(_SUBJECTS.c.id, column, _DATA_KEYS.c.wrapped)
-            .join(_DATA_KEYS, _DATA_KEYS.c.subject_id == _SUBJECTS.c.id)
-            .where(_SUBJECTS.c.state == STATE_ACTIVE, column.is_not(None)))
-
-
-class Recipient:
-    """Someone a mail can be addressed to: a subject id, with the address sealed inside.
-
-    Other domains hold it and hand it back to `SubjectsService.send_mail`; only
-    the subjects service reads the address (it is left out of `repr`, so of logs too).
-    """
-
-    __slots__ = ("_address", "subject_id")
-
-    def __init__(self, subject_id: str, address: str) -> None:
-        self.subject_id = subject_id
-        self._address = address
-
-    def __repr__(self) -> str:
-        return f"Recipient(subject_id={self.subject_id!r})"
-
-
-@dataclass(frozen=True)
-class Placed:
-    """Where a row of a bulk create went: a new subject, or the one with its email."""
-
-    subject_id: str
-    created: bool
-
-
-@dataclass(frozen=True)
-class PreparedSubject:
-    """A new subject's rows, checked and sealed, waiting to be inserted."""
-
-    email_index: bytes | None
-    subject_row: dict[str, Any]
-    key_row: dict[str, Any]
-
-    @property
-    def subject_id(self) -> str:
-        return str(self.subject_row["id"])
-
-
-@dataclass(frozen=True)
-class _Contact:
-    email: str | None
-    phone: str | None
-    email_index: bytes | None
-    phone_index: bytes | None
-
-
-def _context(subject_id: str, field: str) -> FieldContext:
-    return FieldContext(table=TABLE, field=field, record_id=subject_id, subject_id=subject_id)
-
-
-class SubjectsService:
-    def __init__(self, keyring: Keyring, audit: AuditLog, ledger: ErasureLedger, *,
-                 phone_region: str | None = None,
-                 erasure_hooks: Sequence[ErasureHook] = ()) -> None:
-        self._keyring = keyring
-        self._audit = audit
-        self._ledger = ledger
-        self._phone_region = phone_region
-        self._erasure_hooks = tuple(erasure_hooks)
-
-    @property
-    def erasure_hooks(self) -> tuple[ErasureHook, ...]:
-        """What runs with each erasure and each replayed one (registered by the domains)."""
-        return self._erasure_hooks
-
-    # -- internals ---------------------------------------------------------------
-
-    def _contact(self, email: str | None, phone: str | None) -> _Contact:
-        email = email.strip() if email is not None else None
-        phone_e164 = normalise_phone(phone, region=self._phone_region) if phone else None
-        email_index = (blind_index(self._keyring, "email", normalise_email(email))
-                       if email else None)
-        phone_index = blind_index(self._keyring, "phone", phone_e164) if phone_e164 else None
-        return _Contact(email or None, phone_e164, email_index, phone_index)
-
-    def _seal(self, subject_id: str, cipher: FieldCipher, field: str, value: Any
-              ) -> bytes | None:
-        if value is None:
-            return None
-        plain = json.dumps(value, separators=(",", ":")) if field == "attributes" else str(value)
-        return cipher.encrypt(plain, context=_context(subject_id, field))
-
-    def _open(self, subject: Row[Any], cipher: FieldCipher, field: str) -> Any:
-        blob = getattr(subject, f"{field}_ct")
-        if blob is None:
-            return {} if field == "attributes" else None
-        plain = cipher.decrypt(blob, context=_context(subject.id, field))
-        return json.loads(plain) if field == "attributes" else plain
-
-    def _view(self, subject: Row[Any], cipher: FieldCipher) -> SubjectView:
-        values = {f: self._open(subject, cipher, f) for f in ENCRYPTED_FIELDS}
-        return SubjectView(id=subject.id, state=subject.state, source=subject.source,
-                           obtained_at=subject.obtained_at, created_at=subject.created_at,
-                           updated_at=subject.updated_at, **values)
-
-    def _load(self, session: Session, subject_id: str, *, lock: bool = False
-              ) -> tuple[Row[Any], FieldCipher]:
-        query = _LOAD_FOR_UPDATE if lock else _LOAD
-        row = session.connection().execute(query, {"subject_id": subject_id}).first()
-        if row is None:
-            raise SubjectNotFound(f"no subject with id {subject_id}")
-        if row.state == STATE_ERASED or row.wrapped is None:
-            raise SubjectErased(f"subject {subject_id} was erased")
-        return row, FieldCipher(self._keyring.unwrap_data_key(row.wrapped, subject_id=row.id))
-
-    def _new_rows(self, data: SubjectInput, contact: _Contact, now: datetime
-                  ) -> tuple[dict[str, Any], dict[str, Any]]:
-        subject_id = new_id()
-        data_key = self._keyring.new_data_key()
-        cipher = FieldCipher(data_key)
-        subject_row = {
-            "id": subject_id, "state": STATE_ACTIVE, "source": data.source,
-            "obtained_at": data.obtained_at or now, "created_at": now, "updated_at": now,
-            "erased_at": None, "email_index": contact.email_index,
-            "phone_index": contact.phone_index,
-            "email_ct": self._seal(subject_id, cipher, "email", contact.email),
-            "name_ct": self._seal(subject_id, cipher, "name", data.name),
-            "phone_ct": self._seal(subject_id, cipher, "phone", contact.phone),
-            "attributes_ct": self._seal(subject_id, cipher, "attributes", data.attributes),
-        }
-        # the version the provider sealed with, which may have moved on since it was asked
-        wrapped = self._keyring.wrap_data_key(data_key, subject_id=subject_id)
-        key_row = {"subject_id": subject_id, "kek_version": key_version(wrapped),
-                   "wrapped": wrapped, "created_at": now}
-        return subject_row, key_row
-
-    def _by_email_index(self, session: Session, email_index: bytes) -> Subject | None:
-        return session.execute(
-            select(Subject).where(Subject.email_index == email_index)
-        ).scalar_one_or_none()
+class SubjectsService(BulkCreation, ContactViews):
+    """Subjects and their personal data: create, read, find, rectify, erase, disclose."""
 
     # -- operations --------------------------------------------------------------
 
     def disclose_contacts(self, db: Database, rows: Sequence[Row[str, bytes, bytes]], *,
-                          field: str, actor: str, purpose: str, now: datetime
-                          ) -> list[tuple[str, str]]:
+                          field: str, actor: str, purpose: str, now: datetime,
+                          batch: str | None = None) -> list[tuple[str, str]]:
         """(id, decrypted email or phone) for rows of `contacts_query(field)`, in order.
 
         For audiences: the rows come from another domain's query, which sees
-        ciphertext only. One audit entry names every subject, the field and the
-        purpose, and commits before anything is returned, so no address leaves
-        without its record.
+        ciphertext only. One audit entry names every subject (or, for a file
+        recorded elsewhere under a `batch` reference, that reference and the
+        count), the field and the purpose, and commits before anything is
+        returned, so no address leaves without its record.
         """
         if not rows:
             return []
         found = self._keyring.open_fields(
             [(sid, wrapped, blob) for sid, blob, wrapped in rows], table=TABLE, field=field)
+        who: dict[str, Any] = ({"subjects": [sid for sid, _ in found]} if batch is None
+                               else {"batch": batch, "count": len(found)})
         with db.write() as session:
             self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
-                "field": field, "subjects": [sid for sid, _ in found]}), now=now)
+                "field": field, **who}), now=now)
         return found
+
+    def recipients(self, db: Database, rows: Sequence[Row[str, bytes, bytes | None, bytes]],
+                   *, actor: str, purpose: str, now: datetime) -> list[Recipient]:
+        """A `Recipient` (address sealed inside, name for the greeting) for each row of
+        `recipients_query()`, in order; one audit entry for the batch, committed first,
+        as `disclose_contacts` does."""
+        if not rows:
+            return []
+        emails = self._keyring.open_fields([(r[0], r[3], r[1]) for r in rows],
+                                           table=TABLE, field="email")
+        named = [(r[0], r[3], r[2]) for r in rows if r[2] is not None]
+        names = dict(self._keyring.open_fields(named, table=TABLE, field="name")
+                     if named else [])
+        with db.write() as session:
+            self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
+                "field": "email", "subjects": [sid for sid, _ in emails]}), now=now)
+        return [Recipient(sid, address, names.get(sid)) for sid, address in emails]
 
     def email_index(self, email: str, *, field: str = "email") -> bytes:
         """The blind index of an address, for lookups by other domains (suppression)."""
@@ -316,8 +132,8 @@ class SubjectsService:
         subject_row, key_row = self._new_rows(data, contact, now)
         try:
             with session.begin_nested():
-                session.connection().execute(insert(_SUBJECTS), [subject_row])
-                session.connection().execute(insert(_DATA_KEYS), [key_row])
+                session.connection().execute(insert(SUBJECTS_TABLE), [subject_row])
+                session.connection().execute(insert(DATA_KEYS_TABLE), [key_row])
         except IntegrityError:
             # Another transaction created the same email between our look-up and insert.
             existing = (self._by_email_index(session, contact.email_index)
@@ -326,7 +142,7 @@ class SubjectsService:
                 raise
             return CreateOutcome(subject=self.get(session, existing.id, actor=actor, now=now),
                                  created=False)
-        _count(session, {STATE_ACTIVE: 1})
+        counts.count(session, {STATE_ACTIVE: 1})
         self._audit.record(session, AuditEvent(actor, "subject.create", subject_row["id"]),
                            now=now)
         return CreateOutcome(subject=self.get(session, subject_row["id"], actor=actor, now=now,
@@ -349,71 +165,11 @@ class SubjectsService:
             raise InvalidInput.one("email", "this contact has no email address")
         return Recipient(subject.id, subject.email)
 
-    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter) -> None:
-        """Address the letter to the recipient and hand it to the sender."""
-        sender.send(letter.addressed_to(recipient._address))
-
-    def create_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
-                    now: datetime) -> BulkOutcome:
-        """Create subjects in one transaction; rows whose email is known are skipped."""
-        placed = self.place_many(session, rows, actor=actor, now=now)
-        created = sum(1 for p in placed if p.created)
-        return BulkOutcome(created=created, duplicates=len(rows) - created)
-
-    def place_many(self, session: Session, rows: Sequence[SubjectInput], *, actor: str,
-                   now: datetime) -> list[Placed]:
-        """Create subjects in one transaction; per row, the subject it created or, for
-        an email already known (in the database or earlier in `rows`), the one it is."""
-        prepared = []
-        for number, data in enumerate(rows):
-            try:
-                prepared.append(self.prepare(data, now=now))
-            except InvalidInput as exc:
-                raise InvalidInput.one(f"rows[{number}].{exc.problems[0].field}",
-                                       exc.problems[0].reason) from exc
-        return self.place_prepared(session, prepared, actor=actor, now=now)
-
-    def prepare(self, data: SubjectInput, *, now: datetime) -> PreparedSubject:
-        """Check a new subject's email and phone as `create` does and seal its fields,
-        without the database: bulk paths do this before their write transaction, so
-        the encryption does not hold the writer lock."""
-        if not data.email and not data.phone:
-            raise InvalidInput.one("email", "an email address or a phone number is required")
-        contact = self._contact(data.email, data.phone)
-        subject_row, key_row = self._new_rows(data, contact, now)
-        return PreparedSubject(contact.email_index, subject_row, key_row)
-
-    def place_prepared(self, session: Session, prepared: Sequence[PreparedSubject], *,
-                       actor: str, now: datetime) -> list[Placed]:
-        """Insert prepared subjects in one transaction, except those whose email is
-        known (in the database or earlier in `prepared`): those are placed with it."""
-        known: dict[bytes, str] = {}
-        indexes = sorted({p.email_index for p in prepared if p.email_index is not None})
-        for start in range(0, len(indexes), _LOOKUP_CHUNK):
-            chunk = indexes[start:start + _LOOKUP_CHUNK]
-            known.update((i, sid) for i, sid in session.execute(
-                select(Subject.email_index, Subject.id).where(Subject.email_index.in_(chunk))
-            ) if i is not None)
-        subject_rows, key_rows, placed = [], [], []
-        for item in prepared:
-            if item.email_index is not None and item.email_index in known:
-                placed.append(Placed(known[item.email_index], created=False))
-                continue
-            subject_rows.append(item.subject_row)
-            key_rows.append(item.key_row)
-            placed.append(Placed(item.subject_id, created=True))
-            if item.email_index is not None:
-                known[item.email_index] = item.subject_id
-        if subject_rows:
-            session.connection().execute(insert(_SUBJECTS), subject_rows)
-            session.connection().execute(insert(_DATA_KEYS), key_rows)
-            _count(session, {STATE_ACTIVE: len(subject_rows)})
-            # one entry for the batch, naming every subject it created
-            ids = [row["id"] for row in subject_rows]
-            self._audit.record(session, AuditEvent(
-                actor, "subject.create_many", f"batch:{ids[0]}",
-                {"count": len(ids), "subjects": ids}), now=now)
-        return placed
+    def send_mail(self, sender: MailSender, recipient: Recipient, letter: Letter, *,
+                  session: Session | None = None) -> None:
+        """Address the letter to the recipient and hand it to the sender (queued in
+        `session`'s transaction when given)."""
+        sender.send(letter.addressed_to(recipient._address), session=session)
 
     def get(self, session: Session, subject_id: str, *, actor: str, now: datetime,
             audited: bool = True) -> SubjectView:
@@ -427,15 +183,7 @@ class SubjectsService:
     def find(self, session: Session, *, email: str | None = None, phone: str | None = None,
              actor: str, now: datetime) -> list[SubjectView]:
         """Exact search by email or phone through the blind indexes."""
-        if bool(email) == bool(phone):
-            raise InvalidInput.one("email", "give exactly one of email or phone")
-        contact = self._contact(email, phone)
-        query = select(Subject.id).where(Subject.state == STATE_ACTIVE)
-        if contact.email_index is not None:
-            query = query.where(Subject.email_index == contact.email_index)
-        else:
-            query = query.where(Subject.phone_index == contact.phone_index)
-        ids = list(session.execute(query.order_by(Subject.created_at).limit(100)).scalars())
+        ids = self.search_ids(session, email=email, phone=phone)
         views = [self.get(session, i, actor=actor, now=now, audited=False) for i in ids]
         self._audit.record_many(session, [AuditEvent(actor, "subject.search", i) for i in ids],
                                 now=now)
@@ -478,12 +226,15 @@ class SubjectsService:
         return self.get(session, subject_id, actor=actor, now=now, audited=False)
 
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
-              reason: str = "request") -> None:
+              reason: str = "request", within: Callable[[Session], None] | None = None
+              ) -> None:
         """Crypto-shred a subject: ledger first, then delete its data key and fields.
 
-        Idempotent for subjects already erased. Afterwards the deleted key row is
-        purged from disk: SQLite's secure_delete zeroes it and a WAL checkpoint
-        drops older page copies; PostgreSQL vacuums the key table.
+        Idempotent for subjects already erased. `within` runs in the erasure's own
+        transaction (a job acknowledges itself there, so the two commit together).
+        Afterwards the deleted key row is purged from disk: SQLite's secure_delete
+        zeroes it and a WAL checkpoint drops older page copies; PostgreSQL vacuums
+        the key table.
         """
         with db.write() as session:
             subject = session.execute(
@@ -501,9 +252,11 @@ class SubjectsService:
             session.execute(delete(SubjectNote).where(SubjectNote.subject_id == subject_id))
             session.execute(update(Subject).where(Subject.id == subject_id).values(
                 erased_at=now, updated_at=now, **_ERASED))
-            _count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
+            counts.count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
             self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
                                                    {"reason": reason}), now=now)
+            if within is not None:
+                within(session)
         db.purge_deleted_rows("data_keys")
 
     def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
@@ -515,11 +268,9 @@ class SubjectsService:
         """
         replayed: list[ErasureRecord] = []
         pending = list(records)
-        # A backup from before the kept counts has no table for them; the migration
-        # that adds it counts the rows as they are after this replay.
-        counted = inspect(session.connection()).has_table(_COUNTS.name)
-        for start in range(0, len(pending), _LOOKUP_CHUNK):
-            chunk = {r.subject_id: r for r in pending[start:start + _LOOKUP_CHUNK]}
+        counted = counts.kept(session)
+        for start in range(0, len(pending), LOOKUP_CHUNK):
+            chunk = {r.subject_id: r for r in pending[start:start + LOOKUP_CHUNK]}
             present = set(session.execute(select(Subject.id).where(
                 Subject.id.in_(chunk), Subject.state != STATE_ERASED)).scalars())
             keyed = set(session.execute(select(DataKey.subject_id).where(
@@ -532,107 +283,10 @@ class SubjectsService:
                     erased_at=record.erased_at, updated_at=now, **_ERASED))
                 replayed.append(record)
             if counted:
-                _count(session, {STATE_ACTIVE: -len(present), STATE_ERASED: len(present)})
+                counts.count(session, {STATE_ACTIVE: -len(present), STATE_ERASED: len(present)})
         for record in pending:  # suppressions made after the backup hold again too
             for hook in self._erasure_hooks:
                 hook(session, record)
         self._audit.record_many(session, [AuditEvent("restore", "subject.erase.replay",
                                                      r.subject_id) for r in replayed], now=now)
         return len(replayed)
-
-    # -- the console: masked views, notes ------------------------------------------
-
-    def open_page(self, db: Database, rows: Sequence[Row[Any]], *, actor: str, action: str,
-                  now: datetime) -> list[MaskedContact]:
-        """Masked email, phone and name of one page of `listing.contacts_page` rows.
-
-        The data keys are unwrapped in one batch. Masked values are still a
-        decryption, so one audit entry per page names a batch reference and
-        every subject on it; it commits before the page is returned.
-        """
-        if not rows:
-            return []
-        keys = self._keyring.provider.unwrap_data_keys([(r.id, r.wrapped) for r in rows])
-        found = []
-        for row, key in zip(rows, keys, strict=True):
-            cipher = FieldCipher(key)
-            found.append(MaskedContact(
-                id=row.id, source=row.source, created_at=row.created_at,
-                email=mask_email(self._open(row, cipher, "email")),
-                phone=mask_phone(self._open(row, cipher, "phone")),
-                name=mask_name(self._open(row, cipher, "name"))))
-        with db.write() as session:
-            self._audit.record(session, AuditEvent(actor, action, f"batch:{new_id()}", {
-                "count": len(found), "subjects": [c.id for c in found]}), now=now)
-        return found
-
-    def search_ids(self, session: Session, *, email: str | None = None,
-                   phone: str | None = None) -> list[str]:
-        """Ids of active subjects with this exact email or phone (blind index only)."""
-        if bool(email) == bool(phone):
-            raise InvalidInput.one("email", "give exactly one of email or phone")
-        contact = self._contact(email, phone)
-        query = select(Subject.id).where(Subject.state == STATE_ACTIVE)
-        if contact.email_index is not None:
-            query = query.where(Subject.email_index == contact.email_index)
-        else:
-            query = query.where(Subject.phone_index == contact.phone_index)
-        return list(session.execute(query.order_by(Subject.created_at).limit(100)).scalars())
-
-    def masked(self, session: Session, subject_id: str, *, actor: str,
-               now: datetime) -> MaskedSubject:
-        """One subject with every value masked; the decryption is audited."""
-        subject, cipher = self._load(session, subject_id)
-        view = self._view(subject, cipher)
-        self._audit.record(session, AuditEvent(actor, "subject.view.masked", subject_id),
-                           now=now)
-        return MaskedSubject(
-            id=view.id, source=view.source, created_at=view.created_at,
-            obtained_at=view.obtained_at, updated_at=view.updated_at,
-            email=mask_email(view.email), phone=mask_phone(view.phone),
-            name=mask_name(view.name),
-            attributes={k: mask_value(v) for k, v in view.attributes.items()})
-
-    def add_note(self, session: Session, subject_id: str, note: NoteInput, *, actor: str,
-                 now: datetime) -> str:
-        """A staff note, sealed under the subject's data key (erasure shreds it)."""
-        _, cipher = self._load(session, subject_id)
-        note_id = new_id()
-        body = cipher.encrypt(note.body, context=FieldContext(
-            table="subject_notes", field="body", record_id=note_id, subject_id=subject_id))
-        session.add(SubjectNote(id=note_id, subject_id=subject_id, author=actor,
-                                created_at=now, body_ct=body))
-        self._audit.record(session, AuditEvent(actor, "subject.note.add", subject_id,
-                                               {"note": note_id}), now=now)
-        return note_id
-
-    def notes(self, session: Session, subject_id: str) -> list[NoteView]:
-        """A subject's notes, newest first. Callers audit the read with their page."""
-        _, cipher = self._load(session, subject_id)
-        rows = session.execute(select(SubjectNote).where(SubjectNote.subject_id == subject_id)
-                               .order_by(SubjectNote.created_at.desc(), SubjectNote.id.desc())
-                               ).scalars().all()
-        return [NoteView(id=n.id, author=n.author, created_at=n.created_at,
-                         body=cipher.decrypt(n.body_ct, context=FieldContext(
-                             table="subject_notes", field="body", record_id=n.id,
-                             subject_id=subject_id)))
-                for n in rows if n.body_ct is not None]
-
-    def count_by_state(self, session: Session) -> dict[str, int]:
-        """How many subjects are active and erased (no personal data), from the counts
-        kept in the transactions that create and erase them."""
-        rows = session.execute(select(SubjectCount.state, func.sum(SubjectCount.count))
-                               .group_by(SubjectCount.state)).all()
-        return {str(state): int(n) for state, n in rows if n}
-
-    def recount_by_state(self, session: Session) -> dict[str, int]:
-        """`count_by_state` counted from the subjects table itself (a full scan)."""
-        rows = session.execute(select(Subject.state, func.count()).group_by(Subject.state)).all()
-        return {str(state): int(n) for state, n in rows}
-
-    def rebuild_counts(self, session: Session) -> None:
-        """Recount `subject_counts` from the subjects table (shard 0)."""
-        session.execute(delete(SubjectCount))
-        session.execute(insert(_COUNTS).from_select(
-            ["state", "shard", "count"],
-            select(Subject.state, literal(0), func.count()).group_by(Subject.state)))

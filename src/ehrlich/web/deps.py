@@ -18,6 +18,7 @@ from ehrlich.instance.service import Instance
 
 log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="API token from `ehrlich token create`")
+bearer = _bearer  # for a dependency that takes its scope from the path
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def`

@@ -10,13 +10,14 @@ service decrypt them and audit the disclosure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Row, Select, and_, bindparam, exists, select
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, select
+from sqlalchemy.orm import Session
 
-from ehrlich.consent.models import ConsentState, Suppression
+from ehrlich.consent.models import ConsentEvent, ConsentState, Suppression
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
 from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService, contacts_query
@@ -25,19 +26,34 @@ DEFAULT_BATCH = 1000
 Ts = TypeVarTuple("Ts")
 
 
-def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int
-              ) -> Select[*Ts]:
+def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int,
+              notice_versions: Collection[int] | None = None) -> Select[*Ts]:
     suppressed = exists().where(and_(Suppression.email_index == SUBJECT.email_index,
                                      Suppression.purpose == purpose))
-    return (query.join(ConsentState, ConsentState.subject_id == SUBJECT.id)
-            .where(ConsentState.purpose == purpose, ConsentState.channel == channel,
-                   ConsentState.state == "active", SUBJECT.state == ACTIVE,
-                   ~suppressed, ConsentState.subject_id > bindparam("after"))
-            .order_by(ConsentState.subject_id).limit(batch_size))
+    query = (query.join(ConsentState, ConsentState.subject_id == SUBJECT.id)
+             .where(ConsentState.purpose == purpose, ConsentState.channel == channel,
+                    ConsentState.state == "active", SUBJECT.state == ACTIVE,
+                    ~suppressed, ConsentState.subject_id > bindparam("after")))
+    if notice_versions is not None:  # only consents given under these notice versions
+        query = query.where(ConsentState.notice_version.in_(sorted(notice_versions)))
+    return query.order_by(ConsentState.subject_id).limit(batch_size)
 
 
-def _batches(db: Database, query: Select[*Ts], batch_size: int) -> Iterator[list[Row[*Ts]]]:
-    after = ""
+def audience_sizes(session: Session) -> list[tuple[str, str, int]]:
+    """(purpose, channel, people) of every audience, counted as `export_audience` selects
+    them: active consent, subject not erased, address not suppressed for the purpose."""
+    suppressed = exists().where(and_(Suppression.email_index == SUBJECT.email_index,
+                                     Suppression.purpose == ConsentState.purpose))
+    rows = session.execute(
+        select(ConsentState.purpose, ConsentState.channel, func.count())
+        .where(ConsentState.subject_id == SUBJECT.id, ConsentState.state == "active",
+               SUBJECT.state == ACTIVE, ~suppressed)
+        .group_by(ConsentState.purpose, ConsentState.channel)).all()
+    return [(purpose, channel, int(n)) for purpose, channel, n in rows]
+
+
+def _batches(db: Database, query: Select[*Ts], batch_size: int, after: str = ""
+             ) -> Iterator[list[Row[*Ts]]]:
     while True:
         with db.read() as session:
             rows = list(session.connection().execute(query, {"after": after}).all())
@@ -68,12 +84,58 @@ def contact_field(channel: str) -> str:
 
 
 def export_audience(db: Database, subjects: SubjectsService, purpose: str, channel: str, *,
-                    actor: str, now: datetime, batch_size: int = DEFAULT_BATCH
+                    actor: str, now: datetime, batch_size: int = DEFAULT_BATCH,
+                    batch: str | None = None, notice_versions: Collection[int] | None = None,
+                    before_release: Callable[[list[str]], None] | None = None,
                     ) -> Iterator[list[tuple[str, str]]]:
     """Batches of (subject id, address) for the audience, decrypted by the subjects
-    service; each batch's disclosure is written to the audit chain first."""
+    service; each batch's disclosure is written to the audit chain first (naming the
+    subjects, or the `batch` reference of a file recorded elsewhere).
+
+    `notice_versions` keeps only consents given under those notice versions;
+    `before_release` is handed each batch's subject ids before they are decrypted
+    (a disclosure log records them there)."""
     field = contact_field(channel)
-    query = _audience(contacts_query(field), purpose, channel, batch_size)
+    query = _audience(contacts_query(field), purpose, channel, batch_size, notice_versions)
     for rows in _batches(db, query, batch_size):
+        if before_release is not None:
+            before_release([row[0] for row in rows])
         yield subjects.disclose_contacts(db, rows, field=field, actor=actor,
-                                         purpose=f"audience:{purpose}/{channel}", now=now)
+                                         purpose=f"audience:{purpose}/{channel}", now=now,
+                                         batch=batch)
+
+
+def stream_audience_consents(db: Database, purpose: str, channel: str, *, after: str = "",
+                             batch_size: int = DEFAULT_BATCH
+                             ) -> Iterator[list[tuple[str, str | None]]]:
+    """Batches of (subject id, the consent event that put them in the audience), in id
+    order, starting after the subject id `after` (to resume)."""
+    query = _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
+                      batch_size)
+    for rows in _batches(db, query, batch_size, after):
+        yield [(row[0], row[1]) for row in rows]
+
+
+def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Sequence[str]
+                      ) -> dict[str, str | None]:
+    """Of these subjects, those in the audience now, each with the consent event that
+    allows it: the per-batch re-check of a mailing under way."""
+    if not subject_ids:
+        return {}
+    query = _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
+                      len(subject_ids)).where(SUBJECT.id.in_(list(subject_ids)))
+    with db.read() as session:
+        rows = session.connection().execute(query, {"after": ""}).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def count_withdrawals(db: Database, purpose: str, channel: str, *, since: datetime,
+                      among: Select[str]) -> int:
+    """How many of the subjects `among` selects withdrew or objected to the purpose on the
+    channel since `since` (a campaign's unsubscribes: counts only)."""
+    query = (select(func.count(func.distinct(ConsentEvent.subject_id)))
+             .where(ConsentEvent.purpose == purpose, ConsentEvent.channel == channel,
+                    ConsentEvent.action.in_(("withdrawn", "objected")),
+                    ConsentEvent.at >= since, ConsentEvent.subject_id.in_(among)))
+    with db.read() as session:
+        return int(session.execute(query).scalar_one())

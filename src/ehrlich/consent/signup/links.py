@@ -15,10 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ehrlich.crypto import Keyring, sign_token, verify_token
+from ehrlich.crypto import Keyring, sign_token, token_signer, verify_token
 from ehrlich.crypto.tokens import TokenInvalid
 
 CONFIRM = "consent-confirm"
@@ -114,8 +115,13 @@ def read_cancel_token(keyring: Keyring, token: str, *, now: datetime
 
 
 def preferences_token(keyring: Keyring, *, subject_id: str, now: datetime) -> str:
-    return sign_token(keyring, purpose=PREFERENCES, subject=subject_id,
-                      now=int(now.timestamp()), ttl_seconds=None)
+    return preferences_signer(keyring, now=now)(subject_id)
+
+
+def preferences_signer(keyring: Keyring, *, now: datetime) -> Callable[[str], str]:
+    """`preferences_token` for many people (an export)."""
+    return token_signer(keyring, purpose=PREFERENCES, now=int(now.timestamp()),
+                        ttl_seconds=None)
 
 
 def read_preferences_token(keyring: Keyring, token: str, *, now: datetime) -> str:

@@ -128,8 +128,8 @@ class SignupService:
             wanted = [o for o in checked_offers(published, data) if o.purpose not in honoured]
             pending = self._request(session, data, wanted, published, method=method,
                                     evidence=evidence, now=now)
-        if pending.requests:
-            self.send_confirmation(mail, pending, now=now)
+            if pending.requests:  # queued with the request: both or neither
+                self.send_confirmation(mail, pending, now=now, session=session)
         return SignupReceipt(gpc_honoured=honoured)
 
     def _request(self, session: Session, data: SignupInput, wanted: list[Offer],
@@ -182,8 +182,9 @@ class SignupService:
                                    controller_contact=controller.contact)
 
     def send_confirmation(self, mail: MailSender, pending: PendingConfirmation, *,
-                          now: datetime) -> None:
-        """The double opt-in mail with the confirm and one-click cancel links."""
+                          now: datetime, session: Session | None = None) -> None:
+        """The double opt-in mail with the confirm and one-click cancel links (queued in
+        `session`'s transaction when given)."""
         base = self._settings.base_url.rstrip("/")
         days = self._settings.consent_confirm_days
         purposes = sorted(pending.requests)
@@ -205,7 +206,8 @@ class SignupService:
         # The subjects service addresses the mail: this domain never holds the address.
         self._subjects.send_mail(mail, pending.to, Letter(
             subject=rendered.subject, text=rendered.text, html=rendered.html,
-            category="transactional", language=rendered.language, unsubscribe=unsubscribe))
+            category="transactional", language=rendered.language, unsubscribe=unsubscribe),
+            session=session)
 
 
 def build_signups(settings: Settings, db: Database, keyring: Keyring, audit: AuditLog,

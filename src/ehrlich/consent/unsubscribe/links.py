@@ -8,10 +8,11 @@ not expire: an unsubscribe link in an old mail must still work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
-from ehrlich.crypto import Keyring, sign_token, verify_token
+from ehrlich.crypto import Keyring, token_signer, verify_token
 from ehrlich.crypto.tokens import TokenInvalid
 from ehrlich.mail.interfaces import Unsubscribe
 from ehrlich.settings import Settings
@@ -21,9 +22,14 @@ UNSUBSCRIBE = "unsubscribe"
 
 def unsubscribe_token(keyring: Keyring, *, subject_id: str, purpose: str, channel: str,
                       now: datetime) -> str:
-    return sign_token(keyring, purpose=UNSUBSCRIBE, subject=subject_id,
-                      now=int(now.timestamp()), ttl_seconds=None,
-                      data={"p": purpose, "c": channel})
+    return unsubscribe_signer(keyring, purpose=purpose, channel=channel, now=now)(subject_id)
+
+
+def unsubscribe_signer(keyring: Keyring, *, purpose: str, channel: str, now: datetime
+                       ) -> Callable[[str], str]:
+    """`unsubscribe_token` for many people of one purpose and channel (an export)."""
+    return token_signer(keyring, purpose=UNSUBSCRIBE, now=int(now.timestamp()),
+                        ttl_seconds=None, data={"p": purpose, "c": channel})
 
 
 def read_unsubscribe_token(keyring: Keyring, token: str, *, now: datetime

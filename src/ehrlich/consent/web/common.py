@@ -56,6 +56,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_open": (N_("Signup is not open yet"),
                  N_("The privacy notice has not been published yet, so nobody can sign up. "
                     "Please come back later.")),
+    "mail_off": (N_("Signups are closed"),
+                 N_("Signups are closed until mail is set up, so that we can send you the "
+                    "confirmation link. Please come back later.")),
     "closed": (N_("Signups are closed"),
                N_("Signups are closed until mail is set up: we could not send you the "
                   "confirmation link. Nothing was stored; please try again later.")),

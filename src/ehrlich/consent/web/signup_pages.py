@@ -51,8 +51,8 @@ def _form_page(request: Request, instance: Instance, *, embed: bool, lang: str,
                values: dict[str, Any] | None = None, challenge: dict[str, Any] | None = None,
                message: str | None = None) -> HTMLResponse:
     assert instance.signups is not None
-    if not instance.signups.mail_on:
-        return _notice_page(request, lang, "closed", embed=embed, status=503)
+    if not instance.signups.mail_on:  # before anyone submitted: nothing was attempted
+        return _notice_page(request, lang, "mail_off", embed=embed, status=503)
     try:
         published = instance.signups.published(instance.db)
     except NoticeNotPublished:
@@ -185,7 +185,8 @@ def cancel_page(token: str, request: Request) -> HTMLResponse:
     tr = translations(lang)
     response = render(request, "consent/button.html", {
         "lang": lang, "title": tr.gettext("Cancel the request"),
-        "text": tr.gettext("Cancel it? One click is enough."), "button": tr.gettext("Cancel"),
+        "text": tr.gettext("Cancel it? One click is enough."),
+        "button": tr.pgettext("withdraw a request", "Cancel"),
         "action": f"/cancel/{token}", "one_click": True})
     response.headers.update(NO_STORE)
     return response

@@ -1,0 +1,240 @@
+"""The campaigns service: write, preview, test, and move campaigns through their states.
+
+Every change is a transition of `campaigns.machine`, recorded in the audit
+chain in the same transaction. Sending itself is `campaigns.sending`; this
+service queues the one job that runs it (`RUN_TASK`), which any worker can
+resume from the send table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.campaigns.errors import CampaignNotFound
+from ehrlich.campaigns.machine import Action, Status, transition
+from ehrlich.campaigns.models import Campaign, CampaignSend
+from ehrlich.campaigns.render import CampaignTemplates, MailContext, Rendered
+from ehrlich.campaigns.schemas import (
+    SEND_STATES,
+    CampaignInput,
+    CampaignReport,
+    CampaignView,
+)
+from ehrlich.consent.ledger.audience import count_withdrawals
+from ehrlich.consent.signup.links import preferences_token
+from ehrlich.consent.unsubscribe.links import unsubscribe_link
+from ehrlich.crypto import Keyring
+from ehrlich.errors import InvalidInput
+from ehrlich.jobs import JobQueue
+from ehrlich.mail.interfaces import MailSender, OutgoingMail
+from ehrlich.settings import Settings
+from ehrlich.storage.base import new_id
+from ehrlich.storage.database import Database
+from ehrlich.subjects.service import SUBJECT, SubjectsService, recipients_query
+
+RUN_TASK = "campaigns.run"
+_SENDS = cast(Table, CampaignSend.__table__)
+
+
+def templates_of(campaign: Campaign | CampaignView) -> CampaignTemplates:
+    return CampaignTemplates(campaign.subject, campaign.text_body, campaign.html_body)
+
+
+def links_for(settings: Settings, keyring: Keyring, *, subject_id: str, purpose: str,
+              channel: str, now: datetime) -> tuple[str, str, str | None]:
+    """(one-click unsubscribe URL, preference centre URL, mailto) for one person."""
+    link = unsubscribe_link(settings, keyring, subject_id=subject_id, purpose=purpose,
+                            channel=channel, now=now)
+    token = preferences_token(keyring, subject_id=subject_id, now=now)
+    return link.url, f"{settings.base_url.rstrip('/')}/preferences/{token}", link.mailto
+
+
+def _view(row: Campaign) -> CampaignView:
+    return CampaignView(
+        id=row.id, name=row.name, status=cast(Status, row.status), purpose=row.purpose,
+        channel=row.channel, language=row.language, subject=row.subject,
+        text_body=row.text_body, html_body=row.html_body, scheduled_at=row.scheduled_at,
+        started_at=row.started_at, finished_at=row.finished_at, created_by=row.created_by,
+        created_at=row.created_at, updated_at=row.updated_at)
+
+
+def _load(session: Session, campaign_id: str, *, lock: bool = False) -> Campaign:
+    query = select(Campaign).where(Campaign.id == campaign_id)
+    found = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if found is None:
+        raise CampaignNotFound(f"no campaign with id {campaign_id}")
+    return found
+
+
+class CampaignsService:
+    """Campaigns for the consented audience of one purpose and channel."""
+
+    def __init__(self, settings: Settings, keyring: Keyring, audit: AuditLog,
+                 subjects: SubjectsService, jobs: JobQueue) -> None:
+        self._settings = settings
+        self._keyring = keyring
+        self._audit = audit
+        self._subjects = subjects
+        self._jobs = jobs
+
+    @property
+    def sender(self) -> str:
+        """The sender identity every campaign goes out as (EHRLICH_SMTP_FROM)."""
+        return self._settings.smtp_from or ""
+
+    # -- writing -----------------------------------------------------------------
+
+    def create(self, db: Database, data: CampaignInput, *, actor: str,
+               now: datetime) -> CampaignView:
+        templates_of(cast(Any, data)).check()
+        row = Campaign(id=new_id(), status="draft", created_by=actor, created_at=now,
+                       updated_at=now, **data.model_dump())
+        with db.write() as session:
+            session.add(row)
+            self._audit.record(session, AuditEvent(actor, "campaign.create", row.id, {
+                "purpose": data.purpose, "channel": data.channel}), now=now)
+        return _view(row)
+
+    def update(self, db: Database, campaign_id: str, data: CampaignInput, *, actor: str,
+               now: datetime) -> CampaignView:
+        templates_of(cast(Any, data)).check()
+        with db.write() as session:
+            row = _load(session, campaign_id, lock=True)
+            transition(cast(Status, row.status), "edit")
+            for key, value in data.model_dump().items():
+                setattr(row, key, value)
+            row.updated_at = now
+            self._audit.record(session, AuditEvent(actor, "campaign.update", row.id), now=now)
+        return _view(row)
+
+    def get(self, db: Database, campaign_id: str) -> CampaignView:
+        with db.read() as session:
+            return _view(_load(session, campaign_id))
+
+    def recent(self, db: Database, *, limit: int = 100) -> list[CampaignView]:
+        with db.read() as session:
+            rows = session.execute(select(Campaign).order_by(Campaign.created_at.desc())
+                                   .limit(limit)).scalars()
+            return [_view(r) for r in rows]
+
+    # -- moving through the states -------------------------------------------------
+
+    def act(self, db: Database, campaign_id: str, action: Action, *, actor: str,
+            now: datetime, at: datetime | None = None) -> CampaignView:
+        """Schedule (`at`), send now, pause, resume or cancel; raises `CampaignStateError`."""
+        if action == "schedule" and (at is None or at <= now):
+            raise InvalidInput.one("scheduled_at", "must be a time in the future")
+        with db.write() as session:
+            row = _load(session, campaign_id, lock=True)
+            row.status = transition(cast(Status, row.status), action)
+            row.updated_at = now
+            if action == "schedule":
+                row.scheduled_at = at
+            if row.status == "sending" and row.started_at is None:
+                row.started_at = now
+            if row.status == "cancelled":
+                row.finished_at = now
+            self._audit.record(session, AuditEvent(actor, f"campaign.{action}", row.id),
+                               now=now)
+        if row.status == "sending":
+            self._jobs.enqueue(RUN_TASK, campaign_id)
+        return _view(row)
+
+    def due(self, db: Database, *, now: datetime) -> list[str]:
+        """Scheduled campaigns whose time has come, and sending ones nobody is running."""
+        with db.read() as session:
+            return list(session.execute(select(Campaign.id).where(
+                ((Campaign.status == "scheduled") & (Campaign.scheduled_at <= now))
+                | ((Campaign.status == "sending")
+                   & ((Campaign.lease_until.is_(None)) | (Campaign.lease_until < now)))
+            )).scalars())
+
+    def start_due(self, db: Database, *, now: datetime) -> int:
+        """Start what is due (the periodic job): scheduled ones begin, stalled ones resume."""
+        started = 0
+        for campaign_id in self.due(db, now=now):
+            with db.write() as session:
+                row = _load(session, campaign_id, lock=True)
+                if row.status == "scheduled":
+                    row.status = transition("scheduled", "start")
+                    row.started_at = row.started_at or now
+                    self._audit.record(session, AuditEvent("system", "campaign.start",
+                                                           row.id), now=now)
+            self._jobs.enqueue(RUN_TASK, campaign_id)
+            started += 1
+        return started
+
+    # -- looking at it -------------------------------------------------------------
+
+    def preview(self, db: Database, campaign_id: str, *, subject_id: str | None, actor: str,
+                now: datetime) -> Rendered:
+        """The mail as one person would get it (their name and links), or as a sample."""
+        campaign = self.get(db, campaign_id)
+        templates = templates_of(campaign)
+        if not subject_id:
+            return templates.render(_sample(self._settings))
+        with db.read() as session:
+            rows = session.connection().execute(
+                recipients_query().where(SUBJECT.id == subject_id)).all()
+        if not rows:
+            raise InvalidInput.one("subject_id", "no active contact with an email address "
+                                   "has this id")
+        [person] = self._subjects.recipients(db, rows, actor=actor,
+                                             purpose=f"campaign.preview:{campaign_id}",
+                                             now=now)
+        unsubscribe, preferences, _ = links_for(
+            self._settings, self._keyring, subject_id=subject_id, purpose=campaign.purpose,
+            channel=campaign.channel, now=now)
+        return templates.render(MailContext(name=person.name or "",
+                                            unsubscribe_url=unsubscribe,
+                                            preferences_url=preferences))
+
+    def test_send(self, db: Database, campaign_id: str, *, to: str, mail: MailSender,
+                  actor: str, now: datetime) -> None:
+        """The sample rendering to a staff address, marked as a test; its links go nowhere."""
+        campaign = self.get(db, campaign_id)
+        rendered = templates_of(campaign).render(_sample(self._settings))
+        mail.send(OutgoingMail(to=to, subject=f"[Test] {rendered.subject}",
+                               text=rendered.text, html=rendered.html,
+                               category="transactional", language=campaign.language))
+        with db.write() as session:
+            self._audit.record(session, AuditEvent(actor, "campaign.test_send", campaign_id),
+                               now=now)
+
+    def report(self, db: Database, campaign_id: str) -> CampaignReport:
+        campaign = self.get(db, campaign_id)
+        with db.read() as session:
+            counts = dict(session.execute(
+                select(CampaignSend.state, func.count()).where(
+                    CampaignSend.campaign_id == campaign_id).group_by(CampaignSend.state)
+            ).all())
+        got = {state: int(counts.get(state, 0)) for state in SEND_STATES}
+        unsubscribed = 0
+        if campaign.started_at is not None:
+            unsubscribed = count_withdrawals(
+                db, campaign.purpose, campaign.channel, since=campaign.started_at,
+                among=select(CampaignSend.subject_id).where(
+                    CampaignSend.campaign_id == campaign_id,
+                    CampaignSend.state.in_(("handed", "sent"))))
+        return CampaignReport(audience=sum(got.values()), queued=got["queued"],
+                              sent=got["sent"] + got["handed"], in_doubt=got["handed"],
+                              deferred=got["deferred"],
+                              bounced=got["bounced"], skipped=got["skipped"],
+                              unsubscribed=unsubscribed)
+
+    def release(self, db: Database, campaign_id: str) -> None:
+        """Forget a worker's claim (the worker is known to be gone)."""
+        with db.write() as session:
+            session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                            .values(lease_owner=None, lease_until=None))
+
+
+def _sample(settings: Settings) -> MailContext:
+    base = settings.base_url.rstrip("/")
+    return MailContext(name="Ada Lovelace", unsubscribe_url=f"{base}/unsubscribe/example",
+                       preferences_url=f"{base}/preferences/example")

@@ -1,0 +1,46 @@
+"""The campaign jobs: `campaigns.run` sends (or resumes) one campaign from its send
+table; `campaigns.start_due`, every minute, starts scheduled campaigns whose time has
+come and resumes sending ones that no live worker holds (after a crash, or with
+deferred messages due). The job carries only the campaign's id, so any queue will do."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ehrlich.campaigns.schemas import RunOutcome
+from ehrlich.campaigns.sending import CampaignRunner
+from ehrlich.campaigns.service import RUN_TASK, CampaignsService
+from ehrlich.jobs import crontab
+from ehrlich.storage.base import utcnow
+
+if TYPE_CHECKING:
+    from ehrlich.instance.service import Instance
+
+DUE_TASK = "campaigns.start_due"
+log = logging.getLogger("ehrlich.campaigns")
+
+
+def runner_for(instance: Instance, **options: object) -> CampaignRunner:
+    return CampaignRunner(instance.settings, instance.db, instance.keyring,
+                          instance.subjects, send_checks=instance.contributions.send_checks,
+                          **options)  # type: ignore[arg-type]
+
+
+def run_campaign(instance: Instance, campaign_id: str) -> RunOutcome | None:
+    outcome = runner_for(instance).run(campaign_id)
+    if outcome is not None:
+        log.info("campaign %s: %s, %d sent, %d deferred, %d bounced, %d skipped, %d waiting",
+                 campaign_id, outcome.status, outcome.sent, outcome.deferred, outcome.bounced,
+                 outcome.skipped, outcome.waiting)
+    return outcome
+
+
+def register(instance: Instance) -> None:
+    @instance.jobs.task(RUN_TASK)
+    def run(campaign_id: str) -> None:
+        run_campaign(instance, campaign_id)
+
+    @instance.jobs.periodic(DUE_TASK, crontab(minute="*"))
+    def start_due() -> int:
+        return instance.service(CampaignsService).start_due(instance.db, now=utcnow())

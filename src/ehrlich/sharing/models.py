@@ -1,0 +1,79 @@
+"""The copies register and the disclosure log.
+
+`copies`: one row per file handed to staff (a person's export, an audience, a
+release for a recipient): who holds it, what it holds (counts, fields, format,
+content digest, never the data), why, where it went, until when it may be kept,
+and who confirmed it destroyed. `disclosure_batches` and `disclosures`: every
+release to a recipient of the notice, one batch row (recipient, purpose, basis,
+fields, notice versions) and one row per person released, so a person's access
+report (GDPR Art. 15(1)(c)) and the notifications after an erasure (Art. 19)
+can find who received their data. Ids only: nothing personal is stored here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
+
+
+class Copy(Base):
+    __tablename__ = "copies"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    holder: Mapped[str] = mapped_column(String(200))
+    """Who was handed the copy: `staff:<id>` or `cli:<account>`."""
+    what: Mapped[str] = mapped_column(String(200))
+    """A subject id, `purpose/channel`, or `recipient:purpose`."""
+    fields: Mapped[str] = mapped_column(String(300))
+    format: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(300))
+    destination: Mapped[str] = mapped_column(String(300))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    digest: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    """`sha256:<hex>` of the bytes handed out; empty until the file was complete."""
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    destroyed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    destroyed_note: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    __table_args__ = (
+        # open copies by expiry: the overdue count and the register's default view
+        Index("ix_copies_open", "destroyed_at", "expires_at"),
+        Index("ix_copies_holder", "holder", "issued_at"),
+    )
+
+
+class DisclosureBatch(Base):
+    __tablename__ = "disclosure_batches"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    basis: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[str] = mapped_column(String(300))
+    notice_versions: Mapped[str] = mapped_column(String(300))
+    """The published versions whose notice named the recipient for the purpose."""
+    actor: Mapped[str] = mapped_column(String(200))
+    copy_id: Mapped[str | None] = mapped_column(uuid_column_type(), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Disclosure(Base):
+    """One person in one release."""
+
+    __tablename__ = "disclosures"
+
+    batch_id: Mapped[str] = mapped_column(uuid_column_type(),
+                                          ForeignKey("disclosure_batches.id"), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+
+    __table_args__ = (Index("ix_disclosures_subject", "subject_id"),)

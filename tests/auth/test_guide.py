@@ -1,0 +1,35 @@
+"""The staff guide's built-in rules and notice paragraphs, in English and German from the
+catalogue; its hash names the text staff acknowledged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ehrlich.auth.guide import current_guide
+from ehrlich.notices.loader import load_notice
+from tests.consent.conftest import notice_text
+
+# The hash of the built-in rules as they read since the guide was introduced. Changing a
+# rule's text (in either language) changes it and asks every staff member to read the
+# guide again: that must be a decision, not a side effect of editing the catalogue.
+BUILT_IN_HASH = "b9f547160f864885a3df358ed6df409ffbe2003302b27c4d9698b0949596cd5e"
+
+
+def test_the_built_in_rules_read_as_acknowledged(tmp_path: Path) -> None:
+    guide = current_guide(tmp_path)
+    assert guide.hash == BUILT_IN_HASH
+    assert guide.for_language("de")[0].startswith("Sehen Sie Daten einer Person nur an")
+    assert guide.for_language("en")[0].startswith("Look at a person's data only")
+    assert guide.for_language("fr") == guide.for_language("en")
+
+
+def test_notice_paragraphs_speak_each_language(tmp_path: Path) -> None:
+    notice = load_notice(notice_text()).notice
+    guide = current_guide(tmp_path, notice)
+    english, german = guide.paragraphs["en"][5:], guide.paragraphs["de"][5:]
+    assert len(english) == len(german) == len(notice.purposes)
+    assert english[0].startswith("We collect ")
+    assert german[0].startswith("Wir erheben ")
+    assert "Rechtsgrundlage: " in german[0]
+    assert any(" Weitergabe an: " in line for line in german)
+    assert guide.hash != BUILT_IN_HASH

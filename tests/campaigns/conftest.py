@@ -1,0 +1,35 @@
+"""Campaign fixtures: an instance that sends over a real SMTP server on loopback, and
+audiences made in bulk through the services (subjects, first grants of consent)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ehrlich.settings import Settings
+from tests.mail.smtp_server import SmtpServer, free_port
+
+SENDER = "Ehrlich Shop <news@shop.example>"
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[SmtpServer]:
+    server = SmtpServer(smtp_port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, smtp_port: int) -> Settings:
+    return Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "ehrlich.key",
+                    database_url=database_url, base_url="https://shop.example",
+                    smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_tls="none",
+                    smtp_from=SENDER, mail_retries=3, mail_retry_delay=10,
+                    campaign_rate=0, campaign_domain_rate=0, campaign_connections=3)
