@@ -1,6 +1,6 @@
 """The browser the end-to-end tests drive: one Chromium (Debian's) per test module.
 
-Every page a test's browser loads is saved as a full-page screenshot, once per address,
+Every page a test's browser loads is saved as a screenshot, once per address,
 into that test's artefact directory (`browser.artefact_dir`: $EHRLICH_TEST_ARTEFACTS/<test>
 when set, e.g. `test-artifacts/` in the checkout, which git ignores; else a pytest
 temporary directory). Tests may save more screenshots of their own (states within a page).
@@ -45,8 +45,9 @@ class PageShots:
         name = re.sub(r"[^A-Za-z0-9]+", "-", f"{parts.path}-{parts.query}").strip("-")
         # the page may have gone on to the next one, or been closed, meanwhile
         with contextlib.suppress(PlaywrightError):
-            page.screenshot(path=self.folder / f"{len(self.taken):03d}-{name or 'root'}.png",
-                            full_page=True)
+            # the viewport only: a full-page capture resizes the page while the test may be
+            # measuring it (tests take full-page shots of their own between their steps)
+            page.screenshot(path=self.folder / f"{len(self.taken):03d}-{name or 'root'}.png")
 
 
 SHOTS = PageShots()
