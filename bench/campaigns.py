@@ -45,7 +45,7 @@ from ehrlich.campaigns.models import CampaignSend
 from ehrlich.campaigns.schemas import CampaignInput
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.campaigns.tasks import run_campaign, runner_for
-from ehrlich.consent.ledger.service import first_grants, record_first_grants
+from ehrlich.consent.ledger.bulk import first_grants, record_first_grants
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
@@ -88,11 +88,11 @@ def populate(instance: Instance, n: int) -> int:
                 SubjectInput(email=f"person{i}@example{i % 97}.org", name=f"Person {i}",
                              source="benchmark") for i in rows], actor="bench", now=NOW)
             chosen = [p.subject_id for i, p in zip(rows, placed, strict=True) if i % 10]
-            record_first_grants(session, instance.audit, first_grants([ConsentInput(
-                subject_id=sid, purpose="newsletter", channel="email", action="granted",
-                method="admin", notice_version=1, notice_hash="sha256:bench",
-                text_shown="Yes, the newsletter by email.", language="en")
-                for sid in chosen], actor="bench", now=NOW), now=NOW)
+            record_first_grants(session, instance.audit, first_grants(ConsentInput(
+                subject_id="template", purpose="newsletter", channel="email",
+                action="granted", method="admin", notice_version=1, notice_hash="sha256:bench",
+                text_shown="Yes, the newsletter by email.", language="en"),
+                [(sid, {}) for sid in chosen], actor="bench", now=NOW), now=NOW)
             consented += len(chosen)
     return consented
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ehrlich.campaigns.schemas import CampaignInput
 from ehrlich.campaigns.service import CampaignsService
-from ehrlich.consent.ledger.service import first_grants, record_first_grants
+from ehrlich.consent.ledger.bulk import first_grants, record_first_grants
 from ehrlich.instance.service import Instance
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
@@ -21,8 +21,8 @@ def people(instance: Instance, count: int, *, consented: set[int] | None = None,
         placed = instance.subjects.place_many(session, rows, actor="test", now=NOW)
         ids = {p.subject_id: start + n for n, p in enumerate(placed)}
         chosen = [sid for sid, i in ids.items() if consented is None or i in consented]
-        grants = first_grants([consent_input(sid, "granted") for sid in chosen],
-                              actor="test", now=NOW)
+        grants = first_grants(consent_input("template", "granted"),
+                              [(sid, {}) for sid in chosen], actor="test", now=NOW)
         record_first_grants(session, instance.audit, grants, now=NOW)
     return ids
 

@@ -61,6 +61,13 @@ def _run(settings: Settings, campaign_id: str) -> None:
         os._exit(code)
 
 
+def paced(settings: Settings, rate: float = 40.0) -> Settings:
+    """A worker sending `rate` messages a second after a first burst of as many, so that
+    on a quiet machine it is still sending when the test stops it (unpaced, one worker
+    sends the whole campaign between two kills), and hand-overs come one at a time."""
+    return settings.model_copy(update={"campaign_rate": rate})
+
+
 def worker(settings: Settings, campaign_id: str) -> BaseProcess:
     proc = multiprocessing.get_context("fork").Process(target=_run,
                                                        args=(settings, campaign_id))
@@ -87,7 +94,7 @@ def test_sigkill_at_random_points_and_restart_sends_each_message_once(
     kills = 0
     in_doubt: list[int] = []
     for _ in range(KILLS):
-        proc = worker(settings, campaign)
+        proc = worker(paced(settings), campaign)
         wait_for_more(smtp, len(smtp.received), proc)
         time.sleep(chance.uniform(0, 0.25))
         if proc.is_alive():
@@ -95,7 +102,7 @@ def test_sigkill_at_random_points_and_restart_sends_each_message_once(
             kills += 1
         proc.join()
         in_doubt.append(_in_doubt(instance, campaign, smtp) - sum(in_doubt))
-    proc = worker(settings, campaign)
+    proc = worker(paced(settings), campaign)
     proc.join(timeout=300)
     assert proc.exitcode == 0
     assert kills >= 3, "the worker finished before it could be killed"
@@ -147,13 +154,13 @@ def test_death_on_either_side_of_the_record(instance: Instance, settings: Settin
     campaign = draft(instance)
     campaigns.act(instance.db, campaign, "send", actor="test", now=NOW)
     proc = multiprocessing.get_context("fork").Process(
-        target=_dying, args=(settings, campaign), kwargs={"at": 25,
+        target=_dying, args=(paced(settings, 20.0), campaign), kwargs={"at": 25,
                                                           "after_record": after_record})
     proc.start()
     proc.join()
     assert proc.exitcode == 9
     assert len(smtp.received) < 25
-    done = worker(settings, campaign)
+    done = worker(paced(settings), campaign)
     done.join()
     assert done.exitcode == 0
     got = Counter(r.rcpt_tos[0] for r in smtp.received)
