@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ehrlich.imports import service
+from ehrlich.imports import batches
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.schemas import RunView
 from ehrlich.imports.service import HOLD_AIM, MIN_BATCH, ImportsService, next_batch_size
@@ -45,7 +45,7 @@ def test_sizes_shrink_in_proportion_and_grow_back() -> None:
 def test_an_import_on_a_slow_writer_commits_smaller_batches(
         published: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = itertools.count()  # every reading of the clock is a second later
-    monkeypatch.setattr(service, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
+    monkeypatch.setattr(batches, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
     sample = make_sample(500)
     suppress_sample(published, sample)
     table = read_table(sample.raw)
