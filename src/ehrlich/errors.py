@@ -6,6 +6,7 @@ and `ehrlich.cli.main` into exit codes, each in one place.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 
 
@@ -74,3 +75,10 @@ class IntegrityFailure(EhrlichError):
     """Stored data failed an integrity check (tampering, wrong key, corruption)."""
 
     title = "Integrity check failed"
+
+
+def where_it_failed(exc: BaseException) -> str:
+    """An exception for a log line: its type and the code lines it passed through, never
+    its message (an SMTP error, for one, can name the recipient's address)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{type(exc).__name__}\n{frames}".rstrip()

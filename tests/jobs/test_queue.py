@@ -281,3 +281,23 @@ def test_beginning_an_outside_effect_renews_the_lease(queue: JobQueue, clock: Cl
     queue.enqueue("t.smtp")
     assert worker(queue).run_due() == 1
     assert taken == [False]  # no other worker could have taken it mid-effect
+
+
+def test_a_failed_job_is_logged_by_type_and_code_never_by_its_message(
+        queue: JobQueue, caplog: pytest.LogCaptureFixture) -> None:
+    import smtplib
+
+    address = "@".join(("ada", "example.org"))  # not in any source line the log may quote
+
+    @queue.task("t.refused", retries=0)
+    def refused() -> None:  # smtplib puts the refused addresses into the exception
+        raise smtplib.SMTPRecipientsRefused({address: (550, b"no such user")})
+
+    queue.enqueue("t.refused")
+    with caplog.at_level("DEBUG"):
+        assert worker(queue).run_due() == 1
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "SMTPRecipientsRefused" in logged
+    assert "in refused" in logged  # the code line it failed in
+    assert address not in logged
+    assert queue.counts()["failed"] == 1

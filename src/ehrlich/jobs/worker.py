@@ -21,6 +21,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from types import FrameType
 
+from ehrlich.errors import where_it_failed
 from ehrlich.jobs import store
 from ehrlich.jobs.queue import GiveUp, JobQueue, JobRun, RetryLater, run_handler
 
@@ -98,7 +99,8 @@ class Worker:
                             type(exc).__name__, claimed.attempts, task.retries + 1)
                 self._settle(run, delay=task.delay_after(claimed.attempts))
             else:
-                log.exception("job %s (%s) failed for good", claimed.id, claimed.task)
+                log.error("job %s (%s) failed for good: %s", claimed.id, claimed.task,
+                          where_it_failed(exc))
                 self._settle(run, failure=f"{claimed.task}: {type(exc).__name__}")
 
     def _settle(self, run: JobRun, *, delay: float | None = None, count_try: bool = True,

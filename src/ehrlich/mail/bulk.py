@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from ehrlich.errors import where_it_failed
 from ehrlich.mail.pacing import Pacer
 from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
 
@@ -226,7 +227,7 @@ class BulkSender:
             if pending:
                 self._ledger.settle(pending)
         except BaseException as exc:
-            log.exception("bulk sender stopped")
+            log.error("bulk sender stopped: %s", where_it_failed(exc))
             self.errors.append(exc)
             while True:  # unblock a waiting submit
                 try:
