@@ -158,7 +158,8 @@ def test_a_preference_link_of_an_erased_person_changes_nothing(
     published.subjects.erase(published.db, ada, actor="test", now=NOW)
     before = states(published, ada)
     response = client.post(page_url, data={"purpose": ["newsletter", "partner_offers"]})
-    assert response.status_code == 400
+    assert response.status_code == 410
+    assert "Your data is erased" in response.text
     assert response.headers["content-type"].startswith("text/html")
     assert ada not in response.text
     assert states(published, ada) == before

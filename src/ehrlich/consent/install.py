@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.consent import tasks
-from ehrlich.consent.ledger import suppression
 from ehrlich.consent.ledger.actions import mail_still_wanted
+from ehrlich.consent.ledger.erasure import on_erasure
 from ehrlich.consent.unsubscribe import posture
 from ehrlich.consent.web import (
     console,
@@ -45,6 +45,6 @@ def install(registry: Registry) -> None:
         "/admin/consents", N_("Consent"), Permission.AUDIT_READ))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.unsubscribe_mailbox)
-    registry.add_erasure_hook(suppression.suppress_erased)
+    registry.add_erasure_hook(on_erasure)
     registry.add_send_check(consent_still_holds)
     registry.add_templates("ehrlich.consent.web")

@@ -8,7 +8,7 @@ how a subject's fields are sealed under its data key, opened and loaded.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.service import AuditLog
+from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldCipher, FieldContext, Keyring, blind_index, key_version
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
@@ -30,9 +30,11 @@ from ehrlich.subjects.schemas import SubjectInput, SubjectView
 TABLE = "subjects"
 ENCRYPTED_FIELDS = ("email", "name", "phone", "attributes")
 LOOKUP_CHUNK = 500
-ErasureHook = Callable[[Session, ErasureRecord], None]
+ErasureHook = Callable[[Session, ErasureRecord], Iterable[AuditEvent] | None]
 """Runs in the erasure's transaction (and for every ledger record on replay); other
-domains use it to keep what must outlive the person, e.g. a suppression entry."""
+domains use it to keep what must outlive the person, e.g. a suppression entry, or to
+end what the person no longer has, e.g. open consents. The audit entries it returns
+are recorded with the erasure's own."""
 
 
 @dataclass(frozen=True)

@@ -246,15 +246,14 @@ class SubjectsService(BulkCreation, ContactViews):
                 return
             record = ErasureRecord(subject_id, subject.email_index, subject.phone_index, now)
             self._ledger.append(record)
-            for hook in self._erasure_hooks:
-                hook(session, record)
+            hooked = [e for hook in self._erasure_hooks for e in hook(session, record) or ()]
             session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
             session.execute(delete(SubjectNote).where(SubjectNote.subject_id == subject_id))
             session.execute(update(Subject).where(Subject.id == subject_id).values(
                 erased_at=now, updated_at=now, **_ERASED))
             counts.count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
-            self._audit.record(session, AuditEvent(actor, "subject.erase", subject_id,
-                                                   {"reason": reason}), now=now)
+            self._audit.record_many(session, [*hooked, AuditEvent(
+                actor, "subject.erase", subject_id, {"reason": reason})], now=now)
             if within is not None:
                 within(session)
         db.purge_deleted_rows("data_keys")
@@ -284,9 +283,10 @@ class SubjectsService(BulkCreation, ContactViews):
                 replayed.append(record)
             if counted:
                 counts.count(session, {STATE_ACTIVE: -len(present), STATE_ERASED: len(present)})
+        hooked: list[AuditEvent] = []
         for record in pending:  # suppressions made after the backup hold again too
             for hook in self._erasure_hooks:
-                hook(session, record)
-        self._audit.record_many(session, [AuditEvent("restore", "subject.erase.replay",
-                                                     r.subject_id) for r in replayed], now=now)
+                hooked.extend(hook(session, record) or ())
+        self._audit.record_many(session, [*hooked, *(AuditEvent(
+            "restore", "subject.erase.replay", r.subject_id) for r in replayed)], now=now)
         return len(replayed)

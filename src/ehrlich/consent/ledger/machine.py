@@ -26,6 +26,8 @@ STATES: Final[tuple[State, ...]] = ("none", "requested", "active", "withdrawn", 
                                     "renewal-needed", "objected")
 ACTIONS: Final[tuple[Action, ...]] = ("requested", "confirmed", "granted", "withdrawn",
                                       "expired", "renewal-needed", "objected")
+OPEN: Final[tuple[State, ...]] = ("active", "requested", "renewal-needed")
+"""The states a withdrawal ends (the others are already off)."""
 NO_CHANGE: Final = "no-change"
 REFUSED: Final = "refused"
 

@@ -162,14 +162,17 @@ def _subject_and_state(session: Session, data: ConsentInput, key: dict[str, str]
     return subject.email_index, _lock_state(session, key, now)
 
 
-def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, actor: str,
+def record_consent(session: Session, audit: AuditLog | None, data: ConsentInput, *, actor: str,
                    now: datetime, audit_events: list[AuditEvent] | None = None
                    ) -> RecordOutcome:
     """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`.
 
     With `audit_events`, the audit entry is appended there for the caller to
-    record with the others of the same transaction (`AuditLog.record_many`).
+    record with the others of the same transaction (`AuditLog.record_many`);
+    `audit` may then be None.
     """
+    if audit is None and audit_events is None:
+        raise TypeError("record_consent needs an audit log or a list for its audit entry")
     check_input(data)
     key = {"key_subject": data.subject_id, "key_purpose": data.purpose,
            "key_channel": data.channel}
@@ -221,7 +224,7 @@ def record_consent(session: Session, audit: AuditLog, data: ConsentInput, *, act
         "hash": row["hash"].hex()})
     if audit_events is not None:
         audit_events.append(entry)
-    else:
+    elif audit is not None:
         audit.record(session, entry, now=now)
     return RecordOutcome(event_id=row["id"], state=new_state, changed=True)
 

@@ -18,7 +18,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ALL_PURPOSES, Suppression
-from ehrlich.subjects.ledger import ErasureRecord
 
 _SUPPRESSIONS = cast(Table, Suppression.__table__)
 _CHUNK = 500
@@ -47,11 +46,6 @@ def suppress_everywhere(session: Session, email_index: bytes, *, reason: str,
     suppress(session, email_index, purpose=ALL_PURPOSES, reason=reason, now=now)
 
 
-def suppress_erased(session: Session, record: ErasureRecord) -> None:
-    """Erasure hook: an erased address cannot be enrolled again by import or API."""
-    if record.email_index is not None:
-        suppress_everywhere(session, record.email_index, reason="erased",
-                            now=record.erased_at)
 
 
 def is_suppressed(session: Session, email_index: bytes, purpose: str, *,

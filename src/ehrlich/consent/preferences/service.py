@@ -19,14 +19,12 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.consent.ledger.evidence import gpc_signal
-from ehrlich.consent.ledger.machine import State
+from ehrlich.consent.ledger.machine import OPEN, State
 from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.models import ConsentEvent, ConsentState
 from ehrlich.consent.schemas import ConsentInput, Evidence, RecordOutcome
 from ehrlich.consent.signup.offers import Offer
 from ehrlich.notices.service import PublishedNotice
-
-ENDABLE = ("active", "requested", "renewal-needed")
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ def choices(session: Session, subject_id: str, offers: list[Offer], *, gpc: bool
 def _withdraw(session: Session, audit: AuditLog, subject_id: str, offer: Offer, state: State,
               *, evidence: Evidence, now: datetime, audit_events: list[AuditEvent]
               ) -> RecordOutcome | None:
-    if state not in ENDABLE:
+    if state not in OPEN:
         return None
     return record_consent(session, audit, ConsentInput(
         subject_id=subject_id, purpose=offer.purpose, channel=offer.channel,
@@ -131,7 +129,7 @@ def withdraw_all(session: Session, audit: AuditLog, subject_id: str, *, evidence
                  now: datetime) -> list[str]:
     """Every open consent of the person, on every channel, in one step."""
     rows = session.execute(select(ConsentState.purpose, ConsentState.channel).where(
-        ConsentState.subject_id == subject_id, ConsentState.state.in_(ENDABLE))
+        ConsentState.subject_id == subject_id, ConsentState.state.in_(OPEN))
         .order_by(ConsentState.purpose)).all()
     for purpose, channel in rows:
         record_consent(session, audit, ConsentInput(

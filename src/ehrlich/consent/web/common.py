@@ -73,6 +73,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
               N_("The request was cancelled, has expired or was made again. Nothing was "
                  "changed.")),
     "cancelled": (N_("Cancelled"), N_("You will get no mails for it. Nothing else is needed.")),
+    "erased": (N_("Your data is erased"),
+               N_("We hold no data about you under this link any more.")),
 }
 """The title and text of each page that only says what happened (`consent/message.html`)."""
 

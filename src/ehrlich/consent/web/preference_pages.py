@@ -36,6 +36,12 @@ def _invalid(request: Request) -> HTMLResponse:
         "lang": lang, **message_texts(lang, "invalid")}, status_code=400)
 
 
+def _erased(request: Request) -> HTMLResponse:
+    lang = negotiate(request)
+    return render(request, "consent/message.html", {
+        "lang": lang, **message_texts(lang, "erased")}, status_code=410)
+
+
 def _page(request: Request, token: str, shown: CentreView, *, message: str | None = None
           ) -> HTMLResponse:
     lang = negotiate(request)
@@ -70,7 +76,9 @@ def preferences_page(token: str, request: Request, instance: InstanceDep, now: N
         shown = preference_centre.view(instance.db, instance.audit, instance.notices,
                                        subject_id, language=negotiate(request),
                                        evidence=evidence_of(request), now=now)
-    except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
+    except SubjectErased:  # the link outlived its person: nothing changed
+        return _erased(request)
+    except SubjectNotFound:
         return _invalid(request)
     return _page(request, token, shown)
 
@@ -87,7 +95,9 @@ def preferences_save(token: str, request: Request, instance: InstanceDep, now: N
         shown = preference_centre.save(instance.db, instance.audit, instance.notices,
                                        subject_id, language=lang, ticked=set(purpose or []),
                                        token=token, evidence=evidence_of(request), now=now)
-    except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
+    except SubjectErased:  # the link outlived its person: nothing changed
+        return _erased(request)
+    except SubjectNotFound:
         return _invalid(request)
     return _page(request, token, shown, message=translations(lang).gettext("Saved."))
 
@@ -103,7 +113,9 @@ def preferences_withdraw_all(token: str, request: Request, instance: InstanceDep
         shown = preference_centre.withdraw_all(instance.db, instance.audit, instance.notices,
                                                subject_id, language=lang,
                                                evidence=evidence_of(request), now=now)
-    except (SubjectErased, SubjectNotFound):  # the link outlived its person: nothing changed
+    except SubjectErased:  # the link outlived its person: nothing changed
+        return _erased(request)
+    except SubjectNotFound:
         return _invalid(request)
     return _page(request, token, shown,
                  message=translations(lang).gettext("Everything is withdrawn."))
