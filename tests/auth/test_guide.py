@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ehrlich.auth.guide import current_guide
+from ehrlich.notices.example import example_notice_text
 from ehrlich.notices.loader import load_notice
 from tests.consent.conftest import notice_text
 
@@ -33,3 +34,12 @@ def test_notice_paragraphs_speak_each_language(tmp_path: Path) -> None:
     assert "Rechtsgrundlage: " in german[0]
     assert any(" Weitergabe an: " in line for line in german)
     assert guide.hash != BUILT_IN_HASH
+
+
+def test_a_recipient_name_ending_in_a_full_stop_ends_the_sentence_once(
+        tmp_path: Path) -> None:
+    guide = current_guide(tmp_path, load_notice(example_notice_text()).notice)
+    english, german = guide.paragraphs["en"][5:], guide.paragraphs["de"][5:]
+    assert any(line.endswith("Shared with: Textline Inc.") for line in english)
+    assert any(line.endswith("Weitergabe an: Textline Inc.") for line in german)
+    assert not any(".." in line for line in english + german)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from babel.dates import format_skeleton
 from markupsafe import Markup
 
 from ehrlich.admin.charts import Series, line_chart
@@ -22,7 +23,7 @@ from ehrlich.auth.roles import Permission, allowed
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.backup.schemas import VerificationRecord
 from ehrlich.consent.statistics import ActiveCount, DailyActivity, active_by_purpose, daily_activity
-from ehrlich.i18n import N_, Translations, translations
+from ehrlich.i18n import N_, translations
 from ehrlich.instance.service import Instance
 from ehrlich.posture.schemas import Report
 from ehrlich.posture.service import run_report
@@ -50,7 +51,8 @@ class Overview:
     """Copies past their expiry, not confirmed destroyed (`COPIES_READ`)."""
 
 
-def _chart(activity: DailyActivity, tr: Translations) -> Markup:
+def _chart(activity: DailyActivity, language: str) -> Markup:
+    tr = translations(language)
     label = {name: tr.gettext(SERIES_LABELS[name]) for name in activity.series}
     totals = ", ".join(f"{label[name]}: {activity.total(name):,}" for name in activity.series)
     description = tr.gettext(
@@ -60,7 +62,7 @@ def _chart(activity: DailyActivity, tr: Translations) -> Markup:
         "totals": totals}
     return line_chart(
         "activity-chart", tr.gettext("Signups, confirmations and withdrawals per day"),
-        description, [d.strftime("%d.%m.") for d in activity.days],
+        description, [format_skeleton("MMMd", d, locale=language) for d in activity.days],
         [Series(label[name], values) for name, values in activity.series.items()])
 
 
@@ -75,7 +77,7 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
             counts = instance.staff.overview(session, active)
             consents = active_by_purpose(session)
             activity = daily_activity(session, days=ACTIVITY_DAYS, today=now.date())
-            chart = _chart(activity, translations(language))
+            chart = _chart(activity, language)
         if allowed(active.role, Permission.AUDIT_READ):
             audit_entries = instance.audit.head(session).seq
         if isinstance(rights, RightsService) and allowed(active.role, Permission.REQUESTS_READ):

@@ -38,6 +38,11 @@ def _pick(values: dict[str, str], lang: str) -> str:
     return values.get(lang) or values.get("en") or next(iter(values.values()), "")
 
 
+def _shared(sentence: str) -> str:
+    """One full stop, also after a name that ends in one ("Textline Inc.")."""
+    return sentence[:-1] if sentence.endswith("..") else sentence
+
+
 def notice_paragraphs(notice: Notice, lang: str) -> list[str]:
     """One paragraph per purpose, from the notice staff must work by."""
     tr = translations(lang)
@@ -52,7 +57,8 @@ def notice_paragraphs(notice: Notice, lang: str) -> list[str]:
             "description": _pick(purpose.description, lang),
             "basis": purpose.legal_basis.replace("_", " "),
             "retention": purpose.retention.duration,
-            "recipients": tr.gettext(_SHARED) % {"names": ", ".join(shared)} if shared else ""})
+            "recipients": _shared(tr.gettext(_SHARED) % {"names": ", ".join(shared)})
+            if shared else ""})
     return lines
 
 
