@@ -121,6 +121,25 @@ class Settings(BaseSettings):
                                  "for the whole worker; 0: as fast as the server takes them")
     campaign_domain_rate: float = Field(default=20.0, ge=0, description="Messages per "
                                         "second to one recipient domain; 0: no limit")
+    campaign_webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_ and base64 of a random key (Standard Webhooks): "
+        "signs bounce and complaint notifications; the webhook answers 401 while unset")
+    campaign_complaint_limit: float = Field(
+        default=0.003, ge=0, le=1, description="A sending campaign pauses itself when its "
+        "complaints exceed this share of the mail delivered (0.003: 0.3 %)")
+    # The mailbox DSNs and ARF complaints arrive in (docs/campaigns.md): read every few
+    # minutes while set; may be the unsubscribe mailbox (each reader leaves the other's mail).
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int | None = Field(default=None, ge=1, le=65535,
+                                         description="Default 993 (ssl), else 143")
+    bounce_imap_username: str | None = None
+    bounce_imap_password: SecretStr | None = None
+    bounce_imap_folder: str = Field(default="INBOX", min_length=1)
+    bounce_imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    bounce_imap_ca_file: Path | None = None
+    bounce_imap_done_folder: str | None = Field(
+        default=None, min_length=1, description="Where handled reports are moved; unset: "
+        "they are deleted")
     maintenance_file: Path | None = None
     consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ehrlich.settings import Settings
+from tests.factories import publish_notice
 from tests.mail.smtp_server import SmtpServer, free_port
 
 SENDER = "Ehrlich Shop <news@shop.example>"
@@ -33,3 +34,11 @@ def settings(tmp_path: Path, database_url: str, smtp_port: int) -> Settings:
                     smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_tls="none",
                     smtp_from=SENDER, mail_retries=3, mail_retry_delay=10,
                     campaign_rate=0, campaign_domain_rate=0, campaign_connections=3)
+
+
+@pytest.fixture(autouse=True)
+def published_notice(request: pytest.FixtureRequest) -> None:
+    """A campaign's purpose must be a consent purpose by email of the published notice:
+    every instance here has the example notice (whose `newsletter` is one)."""
+    if "instance" in request.fixturenames:
+        publish_notice(request.getfixturevalue("instance"))
