@@ -48,8 +48,11 @@ Outcome = Literal["recorded", "repeated", "unmatched"]
 ACCEPTED = ("sent", "handed")
 PAUSE_REASON = "complaints"
 _FEEDBACK = cast(Table, CampaignFeedback.__table__)
-_INSERT = {"sqlite": sqlite_insert(_FEEDBACK).on_conflict_do_nothing(),
-           "postgresql": postgresql_insert(_FEEDBACK).on_conflict_do_nothing()}
+# RETURNING says whether the row is new (a conflict returns nothing), on both databases.
+_INSERT = {"sqlite": sqlite_insert(_FEEDBACK).on_conflict_do_nothing()
+           .returning(_FEEDBACK.c.kind),
+           "postgresql": postgresql_insert(_FEEDBACK).on_conflict_do_nothing()
+           .returning(_FEEDBACK.c.kind)}
 _REASONS = {"hard": "bounced", "complaint": "complained"}
 
 
@@ -131,8 +134,8 @@ class FeedbackRecorder:
             conn = session.connection()
             added = conn.execute(_INSERT[conn.dialect.name], {
                 "campaign_id": campaign_id, "subject_id": subject_id, "kind": feedback.kind,
-                "status": feedback.status, "source": source, "received_at": now}).rowcount
-            if not added:
+                "status": feedback.status, "source": source, "received_at": now}).first()
+            if added is None:
                 return Recorded("repeated", campaign_id)
             if feedback.kind in _REASONS and index is not None:
                 for each in dict.fromkeys([purpose, *self._email_purposes(session)]):
