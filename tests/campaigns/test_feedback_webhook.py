@@ -87,8 +87,10 @@ def test_bounce_and_complaint_by_webhook_suppress_the_address(
     soft = _post(client, {"type": "bounce", "bounce_type": "soft", "status": "4.2.2",
                           "message_id": ids[address(2)]})
     assert soft.json()["outcome"] == "recorded"
-    assert _suppressed(instance, address(0)) and _suppressed(instance, address(1))
-    assert not _suppressed(instance, address(2)) and not _suppressed(instance, address(3))
+    assert _suppressed(instance, address(0))
+    assert _suppressed(instance, address(1))
+    assert not _suppressed(instance, address(2))
+    assert not _suppressed(instance, address(3))
     with instance.db.read() as session:
         reasons = {s.reason for s in suppressions_of(
             session, instance.subjects.email_index(address(0)))}
@@ -116,7 +118,8 @@ def test_a_report_naming_another_address_or_no_campaign_mail_changes_nothing(
     unknown = _post(client, {"type": "complaint", "message_id": "<nothing@shop.example>"})
     assert other.json()["outcome"] == unknown.json()["outcome"] == "unmatched"
     assert _feedback_rows(instance) == 0
-    assert not _suppressed(instance, address(0)) and not _suppressed(instance, address(1))
+    assert not _suppressed(instance, address(0))
+    assert not _suppressed(instance, address(1))
 
 
 @pytest.mark.parametrize("case", ["unsigned", "stale", "future", "wrong key", "body changed",
@@ -210,7 +213,8 @@ def test_a_campaign_with_half_a_percent_complaints_pauses_itself(
     assert view.status == "paused"
     assert view.paused_reason == "complaints:4:1000"
     report = campaigns.report(instance.db, campaign)
-    assert report.complained == 5 and report.complaint_rate == pytest.approx(0.005)
+    assert report.complained == 5
+    assert report.complaint_rate == pytest.approx(0.005)
     assert run_campaign(instance, campaign) is None  # the worker leaves it alone
     resumed = campaigns.act(instance.db, campaign, "resume", actor="test", now=NOW)
     assert resumed.paused_reason is None

@@ -144,6 +144,9 @@ def _feedback_report(report: Message, message_id: str) -> list[Feedback]:
     return [Feedback("complaint", message_id, _address(fields.get("original-rcpt-to")))]
 
 
+_READERS = {"delivery-status": _delivery_status, "feedback-report": _feedback_report}
+
+
 def parse_report(raw: bytes) -> list[Feedback]:
     """The bounces or the complaint a mail reports; [] for anything else. Never raises."""
     if len(raw) > MAX_REPORT_BYTES:
@@ -152,14 +155,10 @@ def parse_report(raw: bytes) -> list[Feedback]:
         report = BytesParser(policy=email.policy.compat32).parsebytes(raw)
         if report.get_content_type() != "multipart/report":
             return []
-        report_type = str(report.get_param("report-type", "") or "").lower()
+        reader = _READERS.get(str(report.get_param("report-type", "") or "").lower())
         message_id = _original_message_id(report)
-        if message_id is None:
+        if reader is None or message_id is None:
             return []
-        if report_type == "delivery-status":
-            return _delivery_status(report, message_id)
-        if report_type == "feedback-report":
-            return _feedback_report(report, message_id)
-    except Exception:  # noqa: S112 - a malformed report is left for a person, never fatal
+        return reader(report, message_id)
+    except Exception:  # a malformed report is left for a person, never fatal
         return []
-    return []
