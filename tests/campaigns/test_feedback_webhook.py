@@ -30,7 +30,7 @@ from tests.campaigns.people import address, draft, people
 from tests.conftest import NOW
 from tests.mail.smtp_server import Handler, SmtpServer
 
-URL = "/api/v1/campaigns/feedback"
+URL = "/webhooks/campaigns/feedback"
 
 
 def _send(instance: Instance, campaign_id: str) -> None:

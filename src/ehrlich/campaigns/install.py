@@ -16,6 +16,7 @@ def install(registry: Registry) -> None:
     registry.add_console_page(console_routes.router, NavEntry(
         "/admin/campaigns", N_("Campaigns"), Permission.CAMPAIGNS_EDIT))
     registry.add_router(routes.router)
+    registry.add_router(routes.webhooks)
     registry.add_jobs(tasks.register)
     registry.add_cli_group("campaign", cli.app)
     registry.add_templates("ehrlich.campaigns")

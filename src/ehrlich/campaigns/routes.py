@@ -1,8 +1,13 @@
-"""`POST /api/v1/campaigns/feedback`: a mail provider's bounce and complaint notifications.
+"""The campaigns API: `POST /api/v1/campaigns` writes a draft (token scope
+`campaigns:write`; sending stays with staff in the console or the CLI), with the same
+checks as the console's form and `ehrlich campaign create`: an unknown purpose is a 422
+naming the field `purpose`.
 
-No bearer token: the provider signs each notification with the shared secret
-(Standard Webhooks, `campaigns.webhook`). The signature is checked before the
-body is parsed; an unsigned, stale or wrongly signed request gets 401 and
+`POST /webhooks/campaigns/feedback`: a mail provider's bounce and complaint notifications.
+
+No bearer token (so not under /api/v1, where every operation takes one): the
+provider signs each notification with the shared secret (Standard Webhooks,
+`campaigns.webhook`). The signature is checked before the body is parsed; an unsigned, stale or wrongly signed request gets 401 and
 changes nothing. The answer says whether the report matched a campaign mail, so
 a provider's retry of a matched one is harmless (`repeated`).
 """
@@ -11,15 +16,38 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ValidationError
 
+from ehrlich.auth.api_tokens import ApiPrincipal
+from ehrlich.campaigns.machine import Status
+from ehrlich.campaigns.schemas import CampaignInput
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.campaigns.webhook import Notification, WebhookRejected, secret_key, verify
 from ehrlich.errors import FieldProblem, InvalidInput
-from ehrlich.web.deps import InstanceDep, NowDep
+from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+FEEDBACK_PATH = "/webhooks/campaigns/feedback"
+webhooks = APIRouter(tags=["campaigns"])
+Writer = Annotated[ApiPrincipal, Depends(require_scope("campaigns:write"))]
+
+
+class CampaignCreated(BaseModel):
+    id: str
+    status: Status
+    purpose: str
+    channel: str
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CampaignCreated,
+             summary="Write a draft campaign for a consent purpose of the published notice")
+def create_campaign(body: CampaignInput, caller: Writer, now: NowDep,
+                    instance: InstanceDep) -> CampaignCreated:
+    view = instance.service(CampaignsService).create(instance.db, body, actor=caller.actor,
+                                                     now=now)
+    return CampaignCreated(id=view.id, status=view.status, purpose=view.purpose,
+                           channel=view.channel)
 
 
 async def raw_body(request: Request) -> bytes:
@@ -33,8 +61,12 @@ class FeedbackAnswer(BaseModel):
     campaign_paused: bool
 
 
-@router.post("/feedback", summary="A provider's bounce or complaint notification "
-             "(signed: Standard Webhooks)", responses={401: {}, 422: {}})
+@webhooks.post(FEEDBACK_PATH, summary="A provider's bounce or complaint notification "
+               "(signed: Standard Webhooks; see docs/campaigns.md)",
+               responses={401: {"description": "Unsigned, stale or wrongly signed: nothing "
+                                "was read or changed"}, 422: {}},
+               openapi_extra={"requestBody": {"required": True, "content": {
+                   "application/json": {"schema": Notification.model_json_schema()}}}})
 def feedback(request: Request, instance: InstanceDep, now: NowDep,
              body: Annotated[bytes, Depends(raw_body)]) -> FeedbackAnswer:
     secret = instance.settings.campaign_webhook_secret
