@@ -8,8 +8,9 @@ naming the field `purpose`.
 No bearer token (so not under /api/v1, where every operation takes one): the
 provider signs each notification with the shared secret (Standard Webhooks,
 `campaigns.webhook`). The signature is checked before the body is parsed; an
-unsigned, stale or wrongly signed request gets 401 and changes nothing. The answer says whether the report matched a campaign mail, so
-a provider's retry of a matched one is harmless (`repeated`).
+unsigned, stale or wrongly signed request gets 401 and changes nothing. The
+answer says whether the report matched a campaign mail, so a provider's retry of
+a matched one is harmless (`repeated`).
 """
 
 from __future__ import annotations
