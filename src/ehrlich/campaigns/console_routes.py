@@ -70,8 +70,10 @@ def paused_by_complaints(campaign: CampaignView | None) -> dict[str, object] | N
 def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
             campaign: CampaignView | None, values: dict[str, str],
             errors: dict[str, str] | None = None, preview: Rendered | None = None,
-            report: object = None, message: str = "", subject_id: str = "",
-            status_code: int = 200) -> HTMLResponse:
+            report: object = None, message: str = "", message_kind: str = "error",
+            subject_id: str = "", status_code: int = 200) -> HTMLResponse:
+    """The editor; `message` is shown once, by the console's layout (`message_kind` ok for
+    a success, else as an alert)."""
     buttons = [a for a in BUTTONS if campaign is not None
                and a in allowed_actions(campaign.status)
                and allowed(active.role, Permission.CAMPAIGNS_SEND)]
@@ -81,7 +83,8 @@ def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
         purposes.append((values["purpose"], values["purpose"]))  # shown; refused on saving
     return page(request, "campaigns/editor.html", {
         "campaign": campaign, "values": values, "errors": errors or {}, "preview": preview,
-        "report": report, "message": message, "buttons": buttons, "subject_id": subject_id,
+        "report": report, "message": message, "message_kind": message_kind,
+        "buttons": buttons, "subject_id": subject_id,
         "editable": campaign is None or campaign.status == "draft", "purposes": purposes,
         "paused": paused_by_complaints(campaign),
         "limit": instance.settings.campaign_complaint_limit},
@@ -202,7 +205,8 @@ def send_test(request: Request, campaign_id: str, instance: InstanceDep, now: No
                         actor=f"staff:{active.user_id}", now=now)
     return _editor(request, instance, active, campaign=view, values=_values(view),
                    report=campaigns.report(instance.db, campaign_id),
-                   message=tr.gettext("A test was sent to your own address."))
+                   message=tr.gettext("A test was sent to your own address."),
+                   message_kind="ok")
 
 
 @router.post("/{campaign_id}/action", response_class=HTMLResponse)
