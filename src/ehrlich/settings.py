@@ -7,6 +7,8 @@ defaults. Nothing here is read at import time.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextvars
 import os
 from pathlib import Path
@@ -193,6 +195,23 @@ class Settings(BaseSettings):
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    @field_validator("campaign_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """`whsec_` + base64 of at least 16 bytes (Standard Webhooks), checked at start."""
+        if value is None:
+            return value
+        encoded = value.get_secret_value().strip().removeprefix("whsec_")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) < 16:  # not a ValueError: pydantic would print the value it got
+            raise ConfigurationError(
+                "EHRLICH_CAMPAIGN_WEBHOOK_SECRET must be whsec_ followed by base64 of at "
+                "least 16 random bytes; `ehrlich campaign webhook-secret` prints one")
+        return value
 
     @field_validator("database_url")
     @classmethod

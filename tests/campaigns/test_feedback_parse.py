@@ -11,9 +11,13 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from ehrlich.campaigns.feedback import Feedback, normalise_message_id, parse_report
 from ehrlich.campaigns.webhook import WebhookRejected, secret_key, verify
+from ehrlich.cli.main import app
+from ehrlich.errors import ConfigurationError
+from ehrlich.settings import Settings
 from tests.campaigns.reports_mail import arf, dsn
 
 MID = "<4f1c2a9e0b7d4c3e8a6f5b2c1d0e9f8a@shop.example>"
@@ -183,3 +187,19 @@ def test_another_key_or_id_does_not_verify() -> None:
     with pytest.raises(WebhookRejected):
         verify(KEY, _headers("msg_2", stamp, _sign(KEY, "msg_1", stamp, b"{}")), b"{}",
                now=NOW)
+
+
+def test_a_malformed_secret_stops_the_start_without_showing_it() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings(campaign_webhook_secret="whsec_c2hvcnQ=")
+    assert "c2hvcnQ" not in refused.value.message
+    assert "ehrlich campaign webhook-secret" in refused.value.message
+
+
+def test_the_command_prints_a_secret_the_settings_accept() -> None:
+    result = CliRunner().invoke(app, ["campaign", "webhook-secret"])
+    assert result.exit_code == 0, result.output
+    printed = result.output.strip()
+    assert printed.startswith("whsec_")
+    assert len(base64.b64decode(printed.removeprefix("whsec_"))) == 32
+    assert Settings(campaign_webhook_secret=printed).campaign_webhook_secret is not None

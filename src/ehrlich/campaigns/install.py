@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.campaigns import cli, console_routes, routes, tasks
+from ehrlich.campaigns import cli, console_routes, posture, routes, tasks
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
@@ -21,6 +21,7 @@ def install(registry: Registry) -> None:
     registry.add_cli_group("campaign", cli.app)
     registry.add_templates("ehrlich.campaigns")
     registry.add_service(CampaignsService, _build)
+    registry.add_check(posture.bounces)
 
 
 def _build(services: Services) -> CampaignsService:
