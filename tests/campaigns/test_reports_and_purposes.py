@@ -4,6 +4,9 @@ email, refused alike by the form, the API and the command when unknown."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -155,3 +158,43 @@ def test_the_api_and_the_command_refuse_an_unknown_purpose_alike(
     assert isinstance(result.exception, InvalidInput)
     assert result.exception.problems[0].field == "purpose"
     assert result.exception.message == refused.json()["detail"]
+
+
+def _signed_post(client: TestClient, secret: str, payload: bytes) -> int:
+    """A Standard Webhooks notification, signed with the standard library alone, at the
+    console's clock (the test's fixed time)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    stamp = int(NOW.timestamp())
+    mac = hmac.new(key, f"msg_1.{stamp}.".encode() + payload, hashlib.sha256).digest()
+    return client.post("/webhooks/campaigns/feedback", content=payload, headers={
+        "webhook-id": "msg_1", "webhook-timestamp": str(stamp),
+        "webhook-signature": "v1," + base64.b64encode(mac).decode()}).status_code
+
+
+def test_a_webhook_secret_made_in_the_console_is_shown_once_and_verifies(
+        console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    payload = b'{"type": "complaint", "message_id": "<nobody@shop.example>"}'
+    before = console.get(f"{PATH}/reports")
+    assert "none yet: the webhook refuses every notification" in before.text
+    assert _signed_post(console, "whsec_" + "A" * 44, payload) == 401
+    made = console.post(f"{PATH}/webhook-secret",
+                        data={"csrf": _csrf(console, f"{PATH}/reports")})
+    assert made.status_code == 200
+    first = re.search(r'id="new-webhook-secret">(whsec_[A-Za-z0-9+/=]+)<', made.text)
+    assert first is not None
+    assert _signed_post(console, first.group(1), payload) == 200
+    assert first.group(1) not in console.get(f"{PATH}/reports").text  # shown once
+    again = console.post(f"{PATH}/webhook-secret",
+                         data={"csrf": _csrf(console, f"{PATH}/reports")})
+    second = re.search(r'id="new-webhook-secret">(whsec_[A-Za-z0-9+/=]+)<', again.text)
+    assert second is not None
+    assert second.group(1) != first.group(1)
+    assert _signed_post(console, first.group(1), payload) == 401  # replaced
+    assert _signed_post(console, second.group(1), payload) == 200
+    refused = console.post(f"{PATH}/webhook-secret", data={"csrf": "forged"})
+    assert refused.status_code == 403
+    current = instance.service(CampaignsService).webhook_generation(instance.db)
+    assert current is not None
+    assert current.generation == 2

@@ -113,10 +113,8 @@ def new(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLRespon
         "html_body": ""})
 
 
-@router.get("/reports", response_class=HTMLResponse)
-def reports(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
-    """Sent, delivered, deferred, bounced, complained and unsubscribed per campaign: two
-    charts drawn on the server and the same numbers as a table."""
+def _reports(request: Request, instance: InstanceDep, active: ActiveSession, *,
+             new_secret: str = "", message: str = "", status_code: int = 200) -> HTMLResponse:
     campaigns = _service(instance, active)
     rows = campaigns.reports(instance.db)
     tr = translations(negotiate(request))
@@ -124,9 +122,34 @@ def reports(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLRe
     return page(request, "campaigns/reports.html", {
         "rows": rows, "charts": report_charts(rows, tr) if len(rows) >= 2 else [],
         "webhook_url": f"{settings.base_url.rstrip('/')}{FEEDBACK_PATH}",
-        "webhook_secret": settings.campaign_webhook_secret is not None,
+        "settings_secret": settings.campaign_webhook_secret is not None,
+        "console_secret": campaigns.webhook_generation(instance.db),
+        "new_secret": new_secret, "message": message,
+        "may_make_secret": allowed(active.role, Permission.CAMPAIGNS_SEND),
         "bounce_mailbox": ImapConfig.from_settings(settings, "bounce") is not None,
-        "limit": settings.campaign_complaint_limit}, active=active)
+        "limit": settings.campaign_complaint_limit}, active=active, status_code=status_code)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
+    """Sent, delivered, deferred, bounced, complained and unsubscribed per campaign: two
+    charts drawn on the server and the same numbers as a table."""
+    return _reports(request, instance, active)
+
+
+@router.post("/webhook-secret", response_class=HTMLResponse)
+def webhook_secret(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
+                   csrf: Short = "") -> HTMLResponse:
+    """A new secret for the bounce and complaint webhook, shown once on the page."""
+    campaigns = _service(instance, active)
+    require(active.role, Permission.CAMPAIGNS_SEND)
+    if not check_csrf(request, instance, active, csrf):
+        return _reports(request, instance, active, status_code=403,
+                        message=translations(negotiate(request)).gettext(
+                            "This form expired. Please send it again."))
+    secret = campaigns.new_webhook_secret(instance.db, actor=f"staff:{active.user_id}",
+                                          now=now)
+    return _reports(request, instance, active, new_secret=secret)
 
 
 @router.post("", response_class=HTMLResponse)

@@ -87,3 +87,15 @@ class CampaignFeedback(Base):
     source: Mapped[str] = mapped_column(String(16))
     """`webhook` or `mailbox`."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignWebhookKey(Base):
+    """A webhook secret made in the console: only its generation is stored. The secret is
+    derived from the instance's token key and the generation (`campaigns.webhook`), so
+    nothing secret is in the database; a new generation replaces the one before."""
+
+    __tablename__ = "campaign_webhook_keys"
+
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))

@@ -1,8 +1,12 @@
-"""Posture check: bounces and complaints of campaign mail reach ehrlich (the webhook's
-secret or the bounce mailbox), and the bounce mailbox is not read over plain IMAP."""
+"""Posture check: bounces and complaints of campaign mail reach ehrlich (a webhook secret,
+in the settings or made in the console, or the bounce mailbox), and the bounce mailbox
+is not read over plain IMAP."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from ehrlich.campaigns.models import CampaignWebhookKey
 from ehrlich.i18n import N_
 from ehrlich.mail.imap import ImapConfig
 from ehrlich.posture.checks import LOOPBACK
@@ -13,7 +17,9 @@ from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 def bounces(ctx: PostureContext) -> Finding:
     settings = ctx.instance.settings
     mailbox = ImapConfig.from_settings(settings, "bounce")
-    webhook = settings.campaign_webhook_secret is not None
+    with ctx.instance.db.read() as session:
+        made_here = session.execute(select(CampaignWebhookKey.generation).limit(1)).first()
+    webhook = settings.campaign_webhook_secret is not None or made_here is not None
     if mailbox is not None and mailbox.tls == "none" and mailbox.host not in LOOPBACK:
         return Finding(Status.FAIL, N_("the bounce mailbox at {host} is read over plain "
                                        "IMAP: its password travels readable"),
@@ -26,9 +32,10 @@ def bounces(ctx: PostureContext) -> Finding:
                        N_("campaign mail that bounces or draws a complaint is not noticed: "
                           "the addresses stay in the audience and the complaint limit "
                           "cannot pause a campaign"),
-                       N_("set EHRLICH_CAMPAIGN_WEBHOOK_SECRET for your mail provider's "
-                          "webhook, or EHRLICH_BOUNCE_IMAP_HOST, _USERNAME and _PASSWORD "
-                          "for the mailbox DSNs arrive in (docs/campaigns.md)"))
+                       N_("make a webhook secret on the console's Campaigns → Reports page "
+                          "(or set EHRLICH_CAMPAIGN_WEBHOOK_SECRET) for your mail provider, "
+                          "or set EHRLICH_BOUNCE_IMAP_HOST, _USERNAME and _PASSWORD for the "
+                          "mailbox DSNs arrive in (docs/campaigns.md)"))
     if mailbox is None:
         return Finding(Status.PASS, N_("recorded by the provider's signed webhook"))
     where = {"username": mailbox.username, "host": mailbox.host, "folder": mailbox.folder}

@@ -24,7 +24,7 @@ from ehrlich.auth.api_tokens import ApiPrincipal
 from ehrlich.campaigns.machine import Status
 from ehrlich.campaigns.schemas import CampaignInput
 from ehrlich.campaigns.service import CampaignsService
-from ehrlich.campaigns.webhook import Notification, WebhookRejected, secret_key, verify
+from ehrlich.campaigns.webhook import Notification, WebhookRejected, verify
 from ehrlich.errors import FieldProblem, InvalidInput
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 
@@ -70,11 +70,13 @@ class FeedbackAnswer(BaseModel):
                    "application/json": {"schema": Notification.model_json_schema()}}}})
 def feedback(request: Request, instance: InstanceDep, now: NowDep,
              body: Annotated[bytes, Depends(raw_body)]) -> FeedbackAnswer:
-    secret = instance.settings.campaign_webhook_secret
-    if secret is None:
+    campaigns = instance.service(CampaignsService)
+    keys = campaigns.webhook_keys(instance.db)
+    if not keys:
         raise WebhookRejected("no webhook secret is configured; set "
-                              "EHRLICH_CAMPAIGN_WEBHOOK_SECRET (docs/campaigns.md)")
-    verify(secret_key(secret.get_secret_value()), request.headers, body, now=now)
+                              "EHRLICH_CAMPAIGN_WEBHOOK_SECRET or make one on the console's "
+                              "Campaigns → Reports page (docs/campaigns.md)")
+    verify(keys, request.headers, body, now=now)
     try:
         notification = Notification.model_validate_json(body)
     except ValidationError as exc:
@@ -82,6 +84,6 @@ def feedback(request: Request, instance: InstanceDep, now: NowDep,
                                          e["msg"])
                             for e in exc.errors(include_input=False, include_url=False)]
                            ) from None
-    recorded = instance.service(CampaignsService).record_feedback(
+    recorded = campaigns.record_feedback(
         instance.db, notification.feedback(), source="webhook", now=now)
     return FeedbackAnswer(outcome=recorded.outcome, campaign_paused=recorded.paused)

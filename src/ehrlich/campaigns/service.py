@@ -20,7 +20,7 @@ from ehrlich.campaigns.bounces import tally as feedback_tally
 from ehrlich.campaigns.errors import CampaignNotFound
 from ehrlich.campaigns.feedback import Feedback
 from ehrlich.campaigns.machine import Action, Status, transition
-from ehrlich.campaigns.models import Campaign, CampaignSend
+from ehrlich.campaigns.models import Campaign, CampaignSend, CampaignWebhookKey
 from ehrlich.campaigns.render import CampaignTemplates, MailContext, Rendered
 from ehrlich.campaigns.schemas import (
     SEND_STATES,
@@ -28,6 +28,7 @@ from ehrlich.campaigns.schemas import (
     CampaignReport,
     CampaignView,
 )
+from ehrlich.campaigns.webhook import as_secret, console_key, secret_key
 from ehrlich.consent.ledger.audience import count_withdrawals
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.consent.unsubscribe.links import unsubscribe_link
@@ -296,6 +297,38 @@ class CampaignsService:
                         now: datetime) -> Recorded:
         """Apply one bounce or complaint report (`campaigns.bounces`)."""
         return self.feedback.record(db, feedback, source=source, now=now)
+
+    def webhook_generation(self, db: Database) -> CampaignWebhookKey | None:
+        """The console's current webhook secret (its generation, when and by whom)."""
+        with db.read() as session:
+            found = session.execute(select(CampaignWebhookKey).order_by(
+                CampaignWebhookKey.generation.desc()).limit(1)).scalar_one_or_none()
+            if found is not None:
+                session.expunge(found)
+            return found
+
+    def webhook_keys(self, db: Database) -> list[bytes]:
+        """The keys a notification may be signed with: the settings' secret, and the
+        console's latest one. None: the webhook refuses everything."""
+        keys = []
+        if self._settings.campaign_webhook_secret is not None:
+            keys.append(secret_key(self._settings.campaign_webhook_secret.get_secret_value()))
+        current = self.webhook_generation(db)
+        if current is not None:
+            keys.append(console_key(self._keyring, current.generation))
+        return keys
+
+    def new_webhook_secret(self, db: Database, *, actor: str, now: datetime) -> str:
+        """A new console secret for the webhook (the one made before stops working); shown
+        to the caller once. Only its generation number is stored."""
+        with db.write() as session:
+            last = session.execute(select(func.max(CampaignWebhookKey.generation))
+                                   ).scalar_one_or_none() or 0
+            session.add(CampaignWebhookKey(generation=last + 1, created_at=now,
+                                           created_by=actor))
+            self._audit.record(session, AuditEvent(actor, "campaign.webhook_secret",
+                                                   str(last + 1)), now=now)
+        return as_secret(console_key(self._keyring, last + 1))
 
     def read_bounce_mailbox(self, db: Database, *, now: datetime,
                             config: ImapConfig | None = None) -> MailboxRun:

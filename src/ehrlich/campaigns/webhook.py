@@ -14,19 +14,25 @@ timestamp more than five minutes from now is refused, so a captured request
 cannot be replayed later; within those minutes a replay changes nothing (each
 bounce and complaint is recorded once per send). Every failure is the same
 `WebhookRejected`, and the body is not read further.
+
+The secret comes from the settings (`EHRLICH_CAMPAIGN_WEBHOOK_SECRET`) or from the
+console, which makes one per generation: the key is derived from the instance's
+token key and the generation number (`console_key`), so only the number is stored.
+Either one verifies.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ehrlich.campaigns.feedback import Feedback, Kind, normalise_message_id
+from ehrlich.crypto import Keyring
 from ehrlich.crypto.digests import constant_time_equal, hmac_sha256
 from ehrlich.errors import ConfigurationError, InvalidInput, NotAuthenticated
 
@@ -54,15 +60,27 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+def console_key(keyring: Keyring, generation: int) -> bytes:
+    """The key of the console's webhook secret number `generation` (32 bytes)."""
+    return keyring.token_key(f"campaign-webhook:{generation}")
+
+
+def as_secret(key: bytes) -> str:
+    """`whsec_...`: how a key is given to a provider."""
+    return PREFIX + base64.b64encode(key).decode()
+
+
 def signature(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
     """`v1,BASE64` for one notification (what a provider sends; tests sign with it)."""
     content = f"{webhook_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac_sha256(key, content)).decode()
 
 
-def verify(key: bytes, headers: Mapping[str, str], body: bytes, *, now: datetime) -> str:
-    """The notification's id when `headers` sign `body` with `key` within the tolerance;
-    raises `WebhookRejected` otherwise (all failures alike)."""
+def verify(key: bytes | Sequence[bytes], headers: Mapping[str, str], body: bytes, *,
+           now: datetime) -> str:
+    """The notification's id when `headers` sign `body` with `key` (or one of several keys)
+    within the tolerance; raises `WebhookRejected` otherwise (all failures alike)."""
+    keys = [key] if isinstance(key, bytes) else list(key)
     rejected = WebhookRejected("the notification is not signed with the configured "
                                "secret, or its webhook-timestamp is not within five "
                                "minutes of now (Standard Webhooks, docs/campaigns.md)")
@@ -74,9 +92,9 @@ def verify(key: bytes, headers: Mapping[str, str], body: bytes, *, now: datetime
     sent = int(stamp)
     if abs(now.timestamp() - sent) > TOLERANCE.total_seconds():
         raise rejected
-    expected = signature(key, webhook_id, sent, body).encode()
-    offered = signatures.split()[:MAX_SIGNATURES]
-    if not any(constant_time_equal(expected, s.encode()) for s in offered):
+    offered = [s.encode() for s in signatures.split()[:MAX_SIGNATURES]]
+    expected = [signature(k, webhook_id, sent, body).encode() for k in keys]
+    if not any(constant_time_equal(e, s) for e in expected for s in offered):
         raise rejected
     return webhook_id
 

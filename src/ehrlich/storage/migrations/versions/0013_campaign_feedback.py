@@ -1,4 +1,5 @@
-"""campaigns: bounces and complaints reported after sending, and why a campaign paused
+"""campaigns: bounces and complaints reported after sending, why a campaign paused, and
+the generations of the webhook secret made in the console
 
 Revision ID: 0013_campaign_feedback
 Revises: 0012_campaigns
@@ -30,6 +31,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('campaign_id', 'subject_id', 'kind',
                             name=op.f('pk_campaign_feedback'))
     )
+    op.create_table('campaign_webhook_keys',
+    sa.Column('generation', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('generation', name=op.f('pk_campaign_webhook_keys'))
+    )
     op.create_index('ix_campaign_sends_message_id', 'campaign_sends', ['message_id'],
                     unique=False)
     with op.batch_alter_table('campaigns') as batch:
@@ -40,4 +47,5 @@ def downgrade() -> None:
     with op.batch_alter_table('campaigns') as batch:
         batch.drop_column('paused_reason')
     op.drop_index('ix_campaign_sends_message_id', table_name='campaign_sends')
+    op.drop_table('campaign_webhook_keys')
     op.drop_table('campaign_feedback')
