@@ -11,7 +11,6 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from email import message_from_bytes, policy
 from typing import Any
 
@@ -24,6 +23,7 @@ from ehrlich.campaigns.models import CampaignFeedback
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.campaigns.tasks import run_campaign
 from ehrlich.consent.ledger.suppression import is_suppressed, suppressions_of
+from ehrlich.domains import build_instance
 from ehrlich.instance.service import Instance
 from tests.campaigns.conftest import WEBHOOK_KEY
 from tests.campaigns.people import address, draft, people
@@ -142,8 +142,8 @@ def test_unsigned_stale_or_badly_signed_notifications_get_401_and_change_nothing
     elif case == "body changed":
         body = body.replace(b"complaint", b"bounce\", \"bounce_type\": \"hard")
     if case == "no secret":  # the same instance, configured without a secret
-        unset = replace(instance, settings=instance.settings.model_copy(
-            update={"campaign_webhook_secret": None}))
+        unset = build_instance(instance.settings.model_copy(
+            update={"campaign_webhook_secret": None}), instance.db, instance.keyring)
         with TestClient(create_app(unset), raise_server_exceptions=False) as bare:
             response = bare.post(URL, content=body, headers=headers)
     else:

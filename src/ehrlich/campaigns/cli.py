@@ -81,7 +81,10 @@ def report(ctx: typer.Context, campaign_id: str) -> None:
         counts = service.report(instance.db, campaign_id)
     console.print(f"{view.name}: {view.status}")
     for key, value in vars(counts).items():
-        console.print(f"  {key:<13} {value:>8,}")
+        shown = f"{value:>8.2%}" if isinstance(value, float) else f"{value:>8,}"
+        console.print(f"  {key:<15} {shown}")
+    if view.paused_reason:
+        console.print(f"  paused by ehrlich: {view.paused_reason} (complaints:N:delivered)")
 
 
 def _act(ctx: typer.Context, campaign_id: str, action: Action, at: datetime | None = None
