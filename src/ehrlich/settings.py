@@ -7,6 +7,8 @@ defaults. Nothing here is read at import time.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextvars
 import os
 from pathlib import Path
@@ -121,6 +123,25 @@ class Settings(BaseSettings):
                                  "for the whole worker; 0: as fast as the server takes them")
     campaign_domain_rate: float = Field(default=20.0, ge=0, description="Messages per "
                                         "second to one recipient domain; 0: no limit")
+    campaign_webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_ and base64 of a random key (Standard Webhooks): "
+        "signs bounce and complaint notifications; the webhook answers 401 while unset")
+    campaign_complaint_limit: float = Field(
+        default=0.003, ge=0, le=1, description="A sending campaign pauses itself when its "
+        "complaints exceed this share of the mail delivered (0.003: 0.3 %)")
+    # The mailbox DSNs and ARF complaints arrive in (docs/campaigns.md): read every few
+    # minutes while set; may be the unsubscribe mailbox (each reader leaves the other's mail).
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int | None = Field(default=None, ge=1, le=65535,
+                                         description="Default 993 (ssl), else 143")
+    bounce_imap_username: str | None = None
+    bounce_imap_password: SecretStr | None = None
+    bounce_imap_folder: str = Field(default="INBOX", min_length=1)
+    bounce_imap_tls: Literal["ssl", "starttls", "none"] = "ssl"
+    bounce_imap_ca_file: Path | None = None
+    bounce_imap_done_folder: str | None = Field(
+        default=None, min_length=1, description="Where handled reports are moved; unset: "
+        "they are deleted")
     maintenance_file: Path | None = None
     consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
     dkim_key_file: Path | None = None
@@ -174,6 +195,23 @@ class Settings(BaseSettings):
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    @field_validator("campaign_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """`whsec_` + base64 of at least 16 bytes (Standard Webhooks), checked at start."""
+        if value is None:
+            return value
+        encoded = value.get_secret_value().strip().removeprefix("whsec_")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) < 16:  # not a ValueError: pydantic would print the value it got
+            raise ConfigurationError(
+                "EHRLICH_CAMPAIGN_WEBHOOK_SECRET must be whsec_ followed by base64 of at "
+                "least 16 random bytes; `ehrlich campaign webhook-secret` prints one")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -88,6 +88,15 @@ def test_chart_is_an_image_with_a_name_a_summary_and_no_inline_style() -> None:
         line_chart("c2", "t", "d", [], [])
 
 
+@pytest.mark.parametrize(("labels", "drawn"), [
+    (["Oct", "Nov"], ["Oct", "Nov"]), (["a", "b", "c"], ["a", "c", "b"]),
+    (["1", "2", "3", "4", "5"], ["1", "5", "3"])])
+def test_each_x_label_is_drawn_once(labels: list[str], drawn: list[str]) -> None:
+    """First, last and middle; with two values the middle is the first, drawn once."""
+    svg = str(line_chart("c3", "t", "d", labels, [Series("a", [1] * len(labels))]))
+    assert re.findall(r'y="212" text-anchor="\w+">([^<]+)</text>', svg) == drawn
+
+
 @pytest.mark.parametrize(("value", "ceiling"), [(0, 2), (1, 2), (3, 4), (7, 8), (9, 10),
                                                 (12, 20), (200, 200), (201, 400),
                                                 (999_999, 1_000_000)])

@@ -41,6 +41,8 @@ def test_create_send_run_report(instance: Instance, settings: Settings, smtp: Sm
     assert len(smtp.received) == 3
     report = run("report", campaign)
     assert re.search(r"^\s*sent\s+3$", report, re.M), report
+    assert re.search(r"^\s*delivered\s+3$", report, re.M), report
+    assert re.search(r"^\s*complaint_rate\s+0\.00%$", report, re.M), report
     refused = runner.invoke(app, [*base, "campaign", "resume", campaign], env=env)
     assert isinstance(refused.exception, CampaignStateError)  # exit code 6 (Conflict)
     assert refused.exception.message == "a sent campaign cannot resume"

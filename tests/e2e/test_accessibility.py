@@ -176,6 +176,7 @@ CONSOLE_PAGES = {
     "imports": "/admin/imports", "audiences": "/admin/audiences", "copies": "/admin/copies",
     "copy": "/admin/copies/{copy}",
     "campaigns": "/admin/campaigns", "campaign-new": "/admin/campaigns/new",
+    "campaign-reports": "/admin/campaigns/reports",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",

@@ -69,7 +69,11 @@ def line_chart(chart_id: str, title: str, description: str, x_labels: Sequence[s
     if x_labels:
         last = len(x_labels) - 1
         gap = (WIDTH - LEFT - RIGHT) / max(last, 1)
-        for index, anchor in ((0, "start"), (last // 2, "middle"), (last, "end")):
+        drawn: set[int] = set()
+        for index, anchor in ((0, "start"), (last, "end"), (last // 2, "middle")):
+            if index in drawn:  # two or three values: no label drawn over another
+                continue
+            drawn.add(index)
             parts.append(f'<text class="label" x="{LEFT + index * gap:.1f}" y="{HEIGHT - 8}" '
                          f'text-anchor="{anchor}">{escape(x_labels[index])}</text>')
     for n, s in enumerate(series):

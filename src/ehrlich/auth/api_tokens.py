@@ -39,6 +39,7 @@ SCOPES: dict[str, str] = {
     "consent:read": "check consent by email address, read consent histories",
     "audience:read": "export the addresses of an audience (decrypts personal data)",
     "signups:write": "sign people up for consent purposes (double opt-in)",
+    "campaigns:write": "write draft campaigns (sending stays with staff)",
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 RECIPIENT_SCOPE = re.compile(r"recipient:[a-z][a-z0-9_-]{0,62}")

@@ -6,6 +6,8 @@ become messages and exit codes in `ehrlich.cli.main`.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,7 @@ from rich.console import Console
 from ehrlich.campaigns.machine import Action
 from ehrlich.campaigns.schemas import CampaignInput
 from ehrlich.campaigns.service import CampaignsService
+from ehrlich.campaigns.webhook import PREFIX
 from ehrlich.errors import InvalidInput
 from ehrlich.registry import command_instance
 
@@ -78,7 +81,10 @@ def report(ctx: typer.Context, campaign_id: str) -> None:
         counts = service.report(instance.db, campaign_id)
     console.print(f"{view.name}: {view.status}")
     for key, value in vars(counts).items():
-        console.print(f"  {key:<13} {value:>8,}")
+        shown = f"{value:>8.2%}" if isinstance(value, float) else f"{value:>8,}"
+        console.print(f"  {key:<15} {shown}")
+    if view.paused_reason:
+        console.print(f"  paused by ehrlich: {view.paused_reason} (complaints:N:delivered)")
 
 
 def _act(ctx: typer.Context, campaign_id: str, action: Action, at: datetime | None = None
@@ -135,3 +141,20 @@ def run(ctx: typer.Context, campaign_id: str) -> None:
     console.print(f"{outcome.status}: {outcome.sent} sent, {outcome.deferred} deferred, "
                   f"{outcome.bounced} bounced, {outcome.skipped} skipped, "
                   f"{outcome.waiting} waiting")
+
+
+@app.command("read-bounces")
+def read_bounces(ctx: typer.Context) -> None:
+    """Record the DSNs and ARF complaints in the bounce mailbox now (the worker does it
+    every five minutes). Example: ehrlich campaign read-bounces"""
+    with command_instance(ctx) as instance:
+        run = instance.service(CampaignsService).read_bounce_mailbox(instance.db, now=_now())
+    console.print(f"{run.handled} reports recorded, {run.left_unread} left unread")
+
+
+@app.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print a new secret for the bounce and complaint webhook, to set as
+    EHRLICH_CAMPAIGN_WEBHOOK_SECRET and give to the mail provider.
+    Example: ehrlich campaign webhook-secret"""
+    console.print(PREFIX + base64.b64encode(secrets.token_bytes(32)).decode(), highlight=False)

@@ -16,14 +16,18 @@ from ehrlich.admin.deps import StaffDep, check_csrf
 from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.auth.sessions import ActiveSession
+from ehrlich.campaigns.bounces import PAUSE_REASON
+from ehrlich.campaigns.charts import report_charts
 from ehrlich.campaigns.errors import CampaignStateError
 from ehrlich.campaigns.machine import Action
 from ehrlich.campaigns.machine import allowed as allowed_actions
 from ehrlich.campaigns.render import Rendered
+from ehrlich.campaigns.routes import FEEDBACK_PATH
 from ehrlich.campaigns.schemas import CampaignInput, CampaignView
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import negotiate, translations
+from ehrlich.mail.imap import ImapConfig
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/campaigns", include_in_schema=False)
@@ -51,17 +55,39 @@ def _form(name: str, purpose: str, language: str, subject: str, text_body: str,
                          subject=subject, text_body=text_body, html_body=html_body)
 
 
-def _editor(request: Request, active: ActiveSession, *, campaign: CampaignView | None,
-            values: dict[str, str], errors: dict[str, str] | None = None,
-            preview: Rendered | None = None, report: object = None, message: str = "",
+def paused_by_complaints(campaign: CampaignView | None) -> dict[str, object] | None:
+    """The numbers behind an automatic pause (`complaints:N:DELIVERED`), for its page."""
+    if campaign is None or campaign.status != "paused" or not campaign.paused_reason:
+        return None
+    kind, _, rest = campaign.paused_reason.partition(":")
+    complaints, _, delivered = rest.partition(":")
+    if kind != PAUSE_REASON or not complaints.isdigit() or not delivered.isdigit():
+        return None
+    return {"complaints": int(complaints), "delivered": int(delivered),
+            "rate": int(complaints) / max(int(delivered), 1)}
+
+
+def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
+            campaign: CampaignView | None, values: dict[str, str],
+            errors: dict[str, str] | None = None, preview: Rendered | None = None,
+            report: object = None, message: str = "", message_kind: str = "error",
             subject_id: str = "", status_code: int = 200) -> HTMLResponse:
+    """The editor; `message` is shown once, by the console's layout (`message_kind` ok for
+    a success, else as an alert)."""
     buttons = [a for a in BUTTONS if campaign is not None
                and a in allowed_actions(campaign.status)
                and allowed(active.role, Permission.CAMPAIGNS_SEND)]
+    purposes = instance.service(CampaignsService).purposes(instance.db,
+                                                           language=negotiate(request))
+    if values.get("purpose") and values["purpose"] not in dict(purposes):
+        purposes.append((values["purpose"], values["purpose"]))  # shown; refused on saving
     return page(request, "campaigns/editor.html", {
         "campaign": campaign, "values": values, "errors": errors or {}, "preview": preview,
-        "report": report, "message": message, "buttons": buttons, "subject_id": subject_id,
-        "editable": campaign is None or campaign.status == "draft"},
+        "report": report, "message": message, "message_kind": message_kind,
+        "buttons": buttons, "subject_id": subject_id,
+        "editable": campaign is None or campaign.status == "draft", "purposes": purposes,
+        "paused": paused_by_complaints(campaign),
+        "limit": instance.settings.campaign_complaint_limit},
         active=active, status_code=status_code)
 
 
@@ -79,11 +105,51 @@ def index(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResp
 
 @router.get("/new", response_class=HTMLResponse)
 def new(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
-    _service(instance, active)
-    return _editor(request, active, campaign=None, values={
-        "name": "", "purpose": "newsletter", "language": "en", "subject": "",
+    offered = _service(instance, active).purposes(instance.db)
+    return _editor(request, instance, active, campaign=None, values={
+        "name": "", "purpose": offered[0][0] if offered else "", "language": "en",
+        "subject": "",
         "text_body": "Hello {{ name }},\n\n\n\nUnsubscribe: {{ unsubscribe_url }}\n",
         "html_body": ""})
+
+
+def _reports(request: Request, instance: InstanceDep, active: ActiveSession, *,
+             new_secret: str = "", message: str = "", status_code: int = 200) -> HTMLResponse:
+    campaigns = _service(instance, active)
+    rows = campaigns.reports(instance.db)
+    tr = translations(negotiate(request))
+    settings = instance.settings
+    return page(request, "campaigns/reports.html", {
+        "rows": rows, "charts": report_charts(rows, tr) if len(rows) >= 2 else [],
+        "webhook_url": f"{settings.base_url.rstrip('/')}{FEEDBACK_PATH}",
+        "settings_secret": settings.campaign_webhook_secret is not None,
+        "console_secret": campaigns.webhook_generation(instance.db),
+        "new_secret": new_secret, "message": message,
+        "may_make_secret": allowed(active.role, Permission.CAMPAIGNS_SEND),
+        "bounce_mailbox": ImapConfig.from_settings(settings, "bounce") is not None,
+        "limit": settings.campaign_complaint_limit}, active=active, status_code=status_code)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
+    """Sent, delivered, deferred, bounced, complained and unsubscribed per campaign: two
+    charts drawn on the server and the same numbers as a table."""
+    return _reports(request, instance, active)
+
+
+@router.post("/webhook-secret", response_class=HTMLResponse)
+def webhook_secret(request: Request, instance: InstanceDep, now: NowDep, active: StaffDep,
+                   csrf: Short = "") -> HTMLResponse:
+    """A new secret for the bounce and complaint webhook, shown once on the page."""
+    campaigns = _service(instance, active)
+    require(active.role, Permission.CAMPAIGNS_SEND)
+    if not check_csrf(request, instance, active, csrf):
+        return _reports(request, instance, active, status_code=403,
+                        message=translations(negotiate(request)).gettext(
+                            "This form expired. Please send it again."))
+    secret = campaigns.new_webhook_secret(instance.db, actor=f"staff:{active.user_id}",
+                                          now=now)
+    return _reports(request, instance, active, new_secret=secret)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -94,14 +160,14 @@ def create(request: Request, instance: InstanceDep, now: NowDep, active: StaffDe
     values = {"name": name, "purpose": purpose, "language": language, "subject": subject,
               "text_body": text_body, "html_body": html_body}
     if not check_csrf(request, instance, active, csrf):
-        return _editor(request, active, campaign=None, values=values, status_code=403,
+        return _editor(request, instance, active, campaign=None, values=values, status_code=403,
                        message=translations(negotiate(request)).gettext(
                            "This form expired. Please send it again."))
     try:
         view = campaigns.create(instance.db, _form(**values), actor=f"staff:{active.user_id}",
                                 now=now)
     except (InvalidInput, ValidationError) as exc:
-        return _editor(request, active, campaign=None, values=values, errors=_errors(exc),
+        return _editor(request, instance, active, campaign=None, values=values, errors=_errors(exc),
                        status_code=422)
     return RedirectResponse(f"{PATH}/{view.id}", status_code=303)
 
@@ -118,7 +184,7 @@ def show(request: Request, campaign_id: str, instance: InstanceDep, now: NowDep,
                                     actor=f"staff:{active.user_id}", now=now)
     except InvalidInput as exc:
         preview, errors = None, _errors(exc)
-    return _editor(request, active, campaign=view, values=_values(view), errors=errors,
+    return _editor(request, instance, active, campaign=view, values=_values(view), errors=errors,
                    preview=preview, report=campaigns.report(instance.db, campaign_id),
                    subject_id=subject, status_code=422 if errors else 200)
 
@@ -134,16 +200,16 @@ def update(request: Request, campaign_id: str, instance: InstanceDep, now: NowDe
     view = campaigns.get(instance.db, campaign_id)
     tr = translations(negotiate(request))
     if not check_csrf(request, instance, active, csrf):
-        return _editor(request, active, campaign=view, values=values, status_code=403,
+        return _editor(request, instance, active, campaign=view, values=values, status_code=403,
                        message=tr.gettext("This form expired. Please send it again."))
     try:
         campaigns.update(instance.db, campaign_id, _form(**values),
                          actor=f"staff:{active.user_id}", now=now)
     except (InvalidInput, ValidationError) as exc:
-        return _editor(request, active, campaign=view, values=values, errors=_errors(exc),
+        return _editor(request, instance, active, campaign=view, values=values, errors=_errors(exc),
                        status_code=422)
     except CampaignStateError:
-        return _editor(request, active, campaign=view, values=values, status_code=409,
+        return _editor(request, instance, active, campaign=view, values=values, status_code=409,
                        message=tr.gettext("Only a draft can be changed."))
     return RedirectResponse(f"{PATH}/{campaign_id}", status_code=303)
 
@@ -155,14 +221,15 @@ def send_test(request: Request, campaign_id: str, instance: InstanceDep, now: No
     tr = translations(negotiate(request))
     view = campaigns.get(instance.db, campaign_id)
     if not check_csrf(request, instance, active, csrf):
-        return _editor(request, active, campaign=view, values=_values(view),
+        return _editor(request, instance, active, campaign=view, values=_values(view),
                        status_code=403,
                        message=tr.gettext("This form expired. Please send it again."))
     campaigns.test_send(instance.db, campaign_id, to=active.email, mail=instance.mail,
                         actor=f"staff:{active.user_id}", now=now)
-    return _editor(request, active, campaign=view, values=_values(view),
+    return _editor(request, instance, active, campaign=view, values=_values(view),
                    report=campaigns.report(instance.db, campaign_id),
-                   message=tr.gettext("A test was sent to your own address."))
+                   message=tr.gettext("A test was sent to your own address."),
+                   message_kind="ok")
 
 
 @router.post("/{campaign_id}/action", response_class=HTMLResponse)
@@ -175,9 +242,9 @@ def act(request: Request, campaign_id: str, instance: InstanceDep, now: NowDep,
 
     def again(message: str, status_code: int, errors: dict[str, str] | None = None
               ) -> HTMLResponse:
-        return _editor(request, active, campaign=view, values=_values(view), errors=errors,
-                       report=campaigns.report(instance.db, campaign_id), message=message,
-                       status_code=status_code)
+        return _editor(request, instance, active, campaign=view, values=_values(view),
+                       errors=errors, report=campaigns.report(instance.db, campaign_id),
+                       message=message, status_code=status_code)
 
     if not check_csrf(request, instance, active, csrf):
         return again(tr.gettext("This form expired. Please send it again."), 403)

@@ -47,6 +47,8 @@ class CampaignView:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    paused_reason: str | None = None
+    """`complaints:N:DELIVERED` when ehrlich paused it for complaints (`campaigns.bounces`)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ class CampaignReport:
     """Left out at send time: consent withdrawn, suppressed or erased since it started."""
     unsubscribed: int
     """Of those sent, how many withdrew the campaign's purpose since it started."""
+    delivered: int = 0
+    """Sent, less the hard bounces reported since (DSN or provider)."""
+    complained: int = 0
+    """Complaints reported (ARF or provider), once per recipient."""
+    bounce_rate: float = 0.0
+    """Bounced (refused, or reported hard) of the mail tried."""
+    complaint_rate: float = 0.0
+    """Complained of delivered: above the limit (0.3 %), a sending campaign pauses."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,12 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.campaigns.bounces import FeedbackRecorder, MailboxRun, Recorded, Source, read_reports
+from ehrlich.campaigns.bounces import tally as feedback_tally
 from ehrlich.campaigns.errors import CampaignNotFound
+from ehrlich.campaigns.feedback import Feedback
 from ehrlich.campaigns.machine import Action, Status, transition
-from ehrlich.campaigns.models import Campaign, CampaignSend
+from ehrlich.campaigns.models import Campaign, CampaignSend, CampaignWebhookKey
 from ehrlich.campaigns.render import CampaignTemplates, MailContext, Rendered
 from ehrlich.campaigns.schemas import (
     SEND_STATES,
@@ -25,13 +28,17 @@ from ehrlich.campaigns.schemas import (
     CampaignReport,
     CampaignView,
 )
+from ehrlich.campaigns.webhook import as_secret, console_key, secret_key
 from ehrlich.consent.ledger.audience import count_withdrawals
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.jobs import JobQueue
+from ehrlich.mail.imap import ImapConfig, ImapMailbox
 from ehrlich.mail.interfaces import MailSender, OutgoingMail
+from ehrlich.notices.errors import NoticeNotPublished
+from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
@@ -60,7 +67,7 @@ def _view(row: Campaign) -> CampaignView:
         channel=row.channel, language=row.language, subject=row.subject,
         text_body=row.text_body, html_body=row.html_body, scheduled_at=row.scheduled_at,
         started_at=row.started_at, finished_at=row.finished_at, created_by=row.created_by,
-        created_at=row.created_at, updated_at=row.updated_at)
+        created_at=row.created_at, updated_at=row.updated_at, paused_reason=row.paused_reason)
 
 
 def _load(session: Session, campaign_id: str, *, lock: bool = False) -> Campaign:
@@ -75,22 +82,60 @@ class CampaignsService:
     """Campaigns for the consented audience of one purpose and channel."""
 
     def __init__(self, settings: Settings, keyring: Keyring, audit: AuditLog,
-                 subjects: SubjectsService, jobs: JobQueue) -> None:
+                 subjects: SubjectsService, jobs: JobQueue, notices: NoticesService) -> None:
         self._settings = settings
         self._keyring = keyring
         self._audit = audit
         self._subjects = subjects
         self._jobs = jobs
+        self._notices = notices
+        self.feedback = FeedbackRecorder(audit, subjects, email_purposes=self._email_purposes,
+                                         complaint_limit=settings.campaign_complaint_limit)
 
     @property
     def sender(self) -> str:
         """The sender identity every campaign goes out as (EHRLICH_SMTP_FROM)."""
         return self._settings.smtp_from or ""
 
+    # -- purposes ------------------------------------------------------------------
+
+    def _email_purposes(self, session: Session) -> list[str]:
+        """Every purpose of the published notice that reaches people by email."""
+        try:
+            notice = self._notices.current(session).notice
+        except NoticeNotPublished:
+            return []
+        return [p.id for p in notice.purposes if p.channel == "email"]
+
+    def purposes(self, db: Database, *, language: str = "en") -> list[tuple[str, str]]:
+        """(id, title) of the consent purposes by email in the published notice: what a
+        campaign may be for (the console's select offers these)."""
+        with db.read() as session:
+            try:
+                notice = self._notices.current(session).notice
+            except NoticeNotPublished:
+                return []
+        return [(p.id, p.title.get(language) or p.title.get("en") or p.id)
+                for p in notice.purposes if p.channel == "email" and p.consent is not None]
+
+    def check_purpose(self, db: Database, purpose: str) -> None:
+        """Raises `InvalidInput` naming the field `purpose` unless the published notice
+        declares it as a consent purpose by email (form, API and CLI all come here)."""
+        offered = [pid for pid, _ in self.purposes(db)]
+        if purpose in offered:
+            return
+        if not offered:
+            raise InvalidInput.one("purpose", "the published notice declares no consent "
+                                   "purpose by email (or no notice is published yet): "
+                                   "publish one with `ehrlich notice publish FILE` first")
+        raise InvalidInput.one("purpose", f"{purpose!r} is not a consent purpose by email in "
+                               f"the published notice; choose one of: {', '.join(offered)}")
+
     # -- writing -----------------------------------------------------------------
 
     def create(self, db: Database, data: CampaignInput, *, actor: str,
                now: datetime) -> CampaignView:
+        self.check_purpose(db, data.purpose)
         templates_of(cast(Any, data)).check()
         row = Campaign(id=new_id(), status="draft", created_by=actor, created_at=now,
                        updated_at=now, **data.model_dump())
@@ -102,6 +147,7 @@ class CampaignsService:
 
     def update(self, db: Database, campaign_id: str, data: CampaignInput, *, actor: str,
                now: datetime) -> CampaignView:
+        self.check_purpose(db, data.purpose)
         templates_of(cast(Any, data)).check()
         with db.write() as session:
             row = _load(session, campaign_id, lock=True)
@@ -133,6 +179,8 @@ class CampaignsService:
             row = _load(session, campaign_id, lock=True)
             row.status = transition(cast(Status, row.status), action)
             row.updated_at = now
+            if action in ("pause", "resume", "cancel"):
+                row.paused_reason = None  # staff took over from the automatic pause
             if action == "schedule":
                 row.scheduled_at = at
             if row.status == "sending" and row.started_at is None:
@@ -213,6 +261,7 @@ class CampaignsService:
                 select(CampaignSend.state, func.count()).where(
                     CampaignSend.campaign_id == campaign_id).group_by(CampaignSend.state)
             ).all())
+            reported = feedback_tally(session, campaign_id)
         got = {state: int(counts.get(state, 0)) for state in SEND_STATES}
         unsubscribed = 0
         if campaign.started_at is not None:
@@ -221,11 +270,71 @@ class CampaignsService:
                 among=select(CampaignSend.subject_id).where(
                     CampaignSend.campaign_id == campaign_id,
                     CampaignSend.state.in_(("handed", "sent"))))
+        refused = got["bounced"]
+        bounced = refused + reported.hard
+        tried = reported.accepted + refused
         return CampaignReport(audience=sum(got.values()), queued=got["queued"],
                               sent=got["sent"] + got["handed"], in_doubt=got["handed"],
-                              deferred=got["deferred"],
-                              bounced=got["bounced"], skipped=got["skipped"],
-                              unsubscribed=unsubscribed)
+                              deferred=got["deferred"] + reported.soft,
+                              bounced=bounced, skipped=got["skipped"],
+                              unsubscribed=unsubscribed, delivered=reported.delivered,
+                              complained=reported.complaints,
+                              bounce_rate=bounced / tried if tried else 0.0,
+                              complaint_rate=reported.complaint_rate)
+
+    def reports(self, db: Database, *, limit: int = 24) -> list[tuple[CampaignView,
+                                                                      CampaignReport]]:
+        """The latest campaigns that started sending, oldest first, with their reports."""
+        with db.read() as session:
+            rows = list(session.execute(select(Campaign).where(
+                Campaign.started_at.is_not(None)).order_by(Campaign.started_at.desc())
+                .limit(limit)).scalars())
+        return [(_view(r), self.report(db, r.id)) for r in reversed(rows)]
+
+    # -- bounces and complaints ----------------------------------------------------------
+
+    def record_feedback(self, db: Database, feedback: Feedback, *, source: Source,
+                        now: datetime) -> Recorded:
+        """Apply one bounce or complaint report (`campaigns.bounces`)."""
+        return self.feedback.record(db, feedback, source=source, now=now)
+
+    def webhook_generation(self, db: Database) -> CampaignWebhookKey | None:
+        """The console's current webhook secret (its generation, when and by whom)."""
+        with db.read() as session:
+            found = session.execute(select(CampaignWebhookKey).order_by(
+                CampaignWebhookKey.generation.desc()).limit(1)).scalar_one_or_none()
+            if found is not None:
+                session.expunge(found)
+            return found
+
+    def webhook_keys(self, db: Database) -> list[bytes]:
+        """The keys a notification may be signed with: the settings' secret, and the
+        console's latest one. None: the webhook refuses everything."""
+        keys = []
+        if self._settings.campaign_webhook_secret is not None:
+            keys.append(secret_key(self._settings.campaign_webhook_secret.get_secret_value()))
+        current = self.webhook_generation(db)
+        if current is not None:
+            keys.append(console_key(self._keyring, current.generation))
+        return keys
+
+    def new_webhook_secret(self, db: Database, *, actor: str, now: datetime) -> str:
+        """A new console secret for the webhook (the one made before stops working); shown
+        to the caller once. Only its generation number is stored."""
+        with db.write() as session:
+            last = session.execute(select(func.max(CampaignWebhookKey.generation))
+                                   ).scalar_one_or_none() or 0
+            session.add(CampaignWebhookKey(generation=last + 1, created_at=now,
+                                           created_by=actor))
+            self._audit.record(session, AuditEvent(actor, "campaign.webhook_secret",
+                                                   str(last + 1)), now=now)
+        return as_secret(console_key(self._keyring, last + 1))
+
+    def read_bounce_mailbox(self, db: Database, *, now: datetime,
+                            config: ImapConfig | None = None) -> MailboxRun:
+        """Read the bounce mailbox over IMAP: DSNs and ARF complaints of campaign mail."""
+        with ImapMailbox(config or ImapConfig.required(self._settings, "bounce")) as mailbox:
+            return read_reports(self.feedback, db, mailbox, now=now)
 
     def release(self, db: Database, campaign_id: str) -> None:
         """Forget a worker's claim (the worker is known to be gone)."""

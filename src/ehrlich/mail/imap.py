@@ -25,6 +25,7 @@ from ehrlich.mail.interfaces import InboundMessage
 from ehrlich.settings import Settings
 
 ImapTls = Literal["ssl", "starttls", "none"]
+MailboxName = Literal["unsubscribe", "bounce"]
 DEFAULT_PORTS: dict[ImapTls, int] = {"ssl": 993, "starttls": 143, "none": 143}
 FETCH_BYTES = 64 * 1024  # a request fits in far less; a huge message is read only this far
 TIMEOUT_SECONDS = 30.0
@@ -42,30 +43,32 @@ class ImapConfig:
     done_folder: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ImapConfig | None:
-        """The unsubscribe mailbox, or None while `unsubscribe_imap_host` is unset."""
-        if not settings.unsubscribe_imap_host:
+    def from_settings(cls, settings: Settings, mailbox: MailboxName = "unsubscribe"
+                      ) -> ImapConfig | None:
+        """The unsubscribe (or bounce) mailbox, or None while its `*_imap_host` is unset."""
+        def get(name: str) -> Any:
+            return getattr(settings, f"{mailbox}_imap_{name}")
+
+        if not get("host"):
             return None
-        if not settings.unsubscribe_imap_username or settings.unsubscribe_imap_password is None:
+        env = f"EHRLICH_{mailbox.upper()}_IMAP"
+        if not get("username") or get("password") is None:
             raise ConfigurationError(
-                "EHRLICH_UNSUBSCRIBE_IMAP_HOST is set but EHRLICH_UNSUBSCRIBE_IMAP_USERNAME or "
-                "EHRLICH_UNSUBSCRIBE_IMAP_PASSWORD is not; set both to the mailbox's login")
-        tls = settings.unsubscribe_imap_tls
-        return cls(host=settings.unsubscribe_imap_host,
-                   port=settings.unsubscribe_imap_port or DEFAULT_PORTS[tls],
-                   username=settings.unsubscribe_imap_username,
-                   password=settings.unsubscribe_imap_password,
-                   folder=settings.unsubscribe_imap_folder, tls=tls,
-                   ca_file=settings.unsubscribe_imap_ca_file,
-                   done_folder=settings.unsubscribe_imap_done_folder)
+                f"{env}_HOST is set but {env}_USERNAME or {env}_PASSWORD is not; set both to "
+                "the mailbox's login")
+        tls: ImapTls = get("tls")
+        return cls(host=get("host"), port=get("port") or DEFAULT_PORTS[tls],
+                   username=get("username"), password=get("password"), folder=get("folder"),
+                   tls=tls, ca_file=get("ca_file"), done_folder=get("done_folder"))
 
     @classmethod
-    def required(cls, settings: Settings) -> ImapConfig:
-        config = cls.from_settings(settings)
+    def required(cls, settings: Settings, mailbox: MailboxName = "unsubscribe") -> ImapConfig:
+        config = cls.from_settings(settings, mailbox)
         if config is None:
+            env = f"EHRLICH_{mailbox.upper()}_IMAP"
             raise ConfigurationError(
-                "no unsubscribe mailbox is configured; set EHRLICH_UNSUBSCRIBE_IMAP_HOST, "
-                "EHRLICH_UNSUBSCRIBE_IMAP_USERNAME and EHRLICH_UNSUBSCRIBE_IMAP_PASSWORD")
+                f"no {mailbox} mailbox is configured; set {env}_HOST, {env}_USERNAME and "
+                f"{env}_PASSWORD")
         return config
 
 
