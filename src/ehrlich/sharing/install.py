@@ -9,14 +9,17 @@ from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.sharing import commands, console_routes, posture, routes
+from ehrlich.sharing import commands, console_routes, posture, processor_routes, routes, tasks
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
+from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import SharingService
 
 
 def install(registry: Registry) -> None:
     registry.add_service(CopiesService, _copies)
     registry.add_service(SharingService, _sharing)
+    registry.add_service(ProcessorSyncService, _processors)
+    registry.add_jobs(tasks.register)
     registry.add_router(routes.router)
     registry.add_console_page(console_routes.audiences, NavEntry(
         "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
@@ -27,6 +30,9 @@ def install(registry: Registry) -> None:
     registry.add_erasure_hook(due_on_erasure)
     registry.add_cli_group("copies", commands.copies)
     registry.add_cli_group("export", commands.export)
+    registry.add_cli_group("recipients", commands.recipients)
+    registry.add_console_page(processor_routes.router, NavEntry(
+        "/admin/recipients", N_("Recipients"), Permission.AGGREGATES_READ))
 
 
 def _copies(services: Services) -> CopiesService:
@@ -37,3 +43,9 @@ def _sharing(services: Services) -> SharingService:
     return SharingService(services.settings, services.db, services.keyring, services.audit,
                           services.subjects, services.get(NoticesService),
                           services.get(CopiesService))
+
+
+def _processors(services: Services) -> ProcessorSyncService:
+    return ProcessorSyncService(services.settings, services.db, services.keyring,
+                                services.audit, services.subjects,
+                                services.get(SharingService))

@@ -77,3 +77,74 @@ class Disclosure(Base):
     subject_id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
 
     __table_args__ = (Index("ix_disclosures_subject", "subject_id"),)
+
+
+class ProcessorSync(Base):
+    """How a purpose's audience is pushed to a processor of the notice: by signed webhook or
+    as CSV over SFTP, on a schedule, with the fields the notice declares for it.
+
+    The SFTP client key and known hosts are paths on the ehrlich host (like the backup's
+    `backup_ssh_key`); a webhook goes to the recipient's endpoint (`recipient_endpoints`,
+    with its signing secret)."""
+
+    __tablename__ = "processor_syncs"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))
+    """`sftp` or `webhook`."""
+    sftp_host: Mapped[str] = mapped_column(String(255), default="")
+    sftp_port: Mapped[int] = mapped_column(Integer, default=22)
+    sftp_user: Mapped[str] = mapped_column(String(64), default="")
+    sftp_path: Mapped[str] = mapped_column(String(500), default="")
+    sftp_key: Mapped[str] = mapped_column(String(500), default="")
+    sftp_known_hosts: Mapped[str] = mapped_column(String(500), default="")
+    schedule: Mapped[str] = mapped_column(String(16), default="manual")
+    """`manual`, `hourly` or `daily`."""
+    fields: Mapped[str] = mapped_column(String(300))
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """None until the first full push succeeded: the next run pushes everyone."""
+    running_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ux_processor_syncs", "recipient", "purpose", unique=True),)
+
+
+class ProcessorMember(Base):
+    """A person the processor holds for the sync, as of its last successful run: what the
+    next run's additions and removals are counted against."""
+
+    __tablename__ = "processor_members"
+
+    sync_id: Mapped[str] = mapped_column(uuid_column_type(), ForeignKey("processor_syncs.id"),
+                                         primary_key=True)
+    subject_id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+
+    __table_args__ = (Index("ix_processor_members_subject", "subject_id"),)
+
+
+class ProcessorRun(Base):
+    """One run of a sync: counts and the outcome, never a person."""
+
+    __tablename__ = "processor_runs"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    sync_id: Mapped[str] = mapped_column(uuid_column_type(), ForeignKey("processor_syncs.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """`full`, `changes`, `removals` (withdrawals and erasures only) or `dry-run`."""
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    """`running`, `ok` or `failed`."""
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    batch_id: Mapped[str | None] = mapped_column(uuid_column_type(), nullable=True)
+    """The disclosure batch of the people added."""
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    """What went wrong (the error's type and message, which never name a person)."""
+
+    __table_args__ = (Index("ix_processor_runs_sync", "sync_id", "started_at"),)

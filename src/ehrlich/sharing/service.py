@@ -91,6 +91,10 @@ class SharingService:
 
     # -- audiences -------------------------------------------------------------------
 
+    def notice(self, session: Session) -> Notice | None:
+        """The published notice, or None before the first is published."""
+        return self._notice(session)
+
     def _notice(self, session: Session) -> Notice | None:
         try:
             return self._notices.current(session).notice
@@ -168,8 +172,8 @@ class SharingService:
 
     # -- releases to recipients (disclosures) ----------------------------------------
 
-    def _basis(self, session: Session, recipient: str, purpose_id: str
-               ) -> tuple[Purpose, list[int]]:
+    def basis(self, session: Session, recipient: str, purpose_id: str
+              ) -> tuple[Purpose, list[int]]:
         """The purpose as published now, and every published version that named the
         recipient for it: a consent given under one of those covers the recipient."""
         notice = self._notice(session)
@@ -201,7 +205,7 @@ class SharingService:
         nobody (`NoBasisForRecipient`)."""
         caller.require(Permission.AUDIENCES_EXPORT)
         with self._db.write() as session:
-            purpose, versions = self._basis(session, recipient, request.purpose)
+            purpose, versions = self.basis(session, recipient, request.purpose)
             field = contact_field(purpose.channel)
             links = purpose.legal_basis == "consent"
             columns = ("id", field, *(LINK_COLUMNS if links else ()))
@@ -210,24 +214,11 @@ class SharingService:
                 request.reason, request.destination, request.expires),
                 holder=caller.actor, now=now) if track else None
             copy_id = issued.id if issued else None
-            batch_id = new_id()
-            session.add(DisclosureBatch(
-                id=batch_id, recipient=recipient, purpose=purpose.id, channel=purpose.channel,
-                basis=purpose.legal_basis, fields=",".join(columns),
-                notice_versions=",".join(map(str, versions)), actor=caller.actor,
-                copy_id=copy_id, at=now, people=0))
-            self._audit.record(session, AuditEvent(caller.actor, "disclosure.released",
-                                                   batch_id, {
-                "recipient": recipient, "purpose": purpose.id, "basis": purpose.legal_basis,
-                "fields": list(columns), "notice_versions": versions,
-                "copy": copy_id}), now=now)
+            batch_id = self.open_disclosure(session, recipient, purpose, versions, columns,
+                                            caller, copy_id=copy_id, now=now)
 
         def log(subject_ids: list[str]) -> None:
-            with self._db.write() as write:
-                write.execute(insert(Disclosure), [
-                    {"batch_id": batch_id, "subject_id": sid} for sid in subject_ids])
-                write.execute(update(DisclosureBatch).where(DisclosureBatch.id == batch_id)
-                              .values(people=DisclosureBatch.people + len(subject_ids)))
+            self.log_disclosed(batch_id, subject_ids)
 
         batches = export_audience(self._db, self._subjects, purpose.id, purpose.channel,
                                   actor=caller.actor, now=now, batch=f"disclosure:{batch_id}",
@@ -238,6 +229,34 @@ class SharingService:
                           f"{recipient}-{purpose.id}-{now:%Y%m%d}.{request.format}",
                           MEDIA_TYPES[request.format],
                           self._tracked(copy_id, columns, rows, request.format, now=now))
+
+    def open_disclosure(self, session: Session, recipient: str, purpose: Purpose,
+                        versions: list[int], columns: tuple[str, ...], caller: Caller, *,
+                        copy_id: str | None, now: datetime) -> str:
+        """Record a release batch (recipient, purpose, basis, fields, notice versions) and
+        audit it; its people follow with `log_disclosed`, each before they are decrypted.
+        Every release to a recipient goes through here: a file, an API pull, a processor
+        sync."""
+        batch_id = new_id()
+        session.add(DisclosureBatch(
+            id=batch_id, recipient=recipient, purpose=purpose.id, channel=purpose.channel,
+            basis=purpose.legal_basis, fields=",".join(columns),
+            notice_versions=",".join(map(str, versions)), actor=caller.actor,
+            copy_id=copy_id, at=now, people=0))
+        self._audit.record(session, AuditEvent(caller.actor, "disclosure.released", batch_id, {
+            "recipient": recipient, "purpose": purpose.id, "basis": purpose.legal_basis,
+            "fields": list(columns), "notice_versions": versions, "copy": copy_id}), now=now)
+        return batch_id
+
+    def log_disclosed(self, batch_id: str, subject_ids: list[str]) -> None:
+        """One row per person released in the batch, committed before their data is read."""
+        if not subject_ids:
+            return
+        with self._db.write() as write:
+            write.execute(insert(Disclosure), [
+                {"batch_id": batch_id, "subject_id": sid} for sid in subject_ids])
+            write.execute(update(DisclosureBatch).where(DisclosureBatch.id == batch_id)
+                          .values(people=DisclosureBatch.people + len(subject_ids)))
 
     def disclosures_of(self, session: Session, subject_id: str) -> list[DisclosureView]:
         """Every release of this person's data to a recipient, oldest first (Art. 15(1)(c))."""
