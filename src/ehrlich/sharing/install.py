@@ -9,14 +9,17 @@ from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.sharing import commands, console_routes, posture, routes
+from ehrlich.sharing import commands, console_routes, posture, routes, tasks
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
 from ehrlich.sharing.service import SharingService
+from ehrlich.sharing.webhooks import Webhooks
 
 
 def install(registry: Registry) -> None:
     registry.add_service(CopiesService, _copies)
+    registry.add_service(Webhooks, _webhooks)
     registry.add_service(SharingService, _sharing)
+    registry.add_jobs(tasks.register)
     registry.add_router(routes.router)
     registry.add_console_page(console_routes.audiences, NavEntry(
         "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
@@ -37,3 +40,7 @@ def _sharing(services: Services) -> SharingService:
     return SharingService(services.settings, services.db, services.keyring, services.audit,
                           services.subjects, services.get(NoticesService),
                           services.get(CopiesService))
+
+
+def _webhooks(services: Services) -> Webhooks:
+    return Webhooks(services.db, services.keyring, services.audit)
