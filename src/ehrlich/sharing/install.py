@@ -1,6 +1,7 @@
 """The sharing domain: its services (the copies register, audience exports and releases to
-recipients), the recipients' API pull, the console's Audiences and Copies pages, the
-`copies` and `export` commands and the overdue-copies posture check."""
+recipients, signed webhooks, processor syncs), the recipients' API pull, the console's
+Audiences, Copies and Recipients pages, the `copies`, `export` and `recipients` commands,
+its jobs and the overdue-copies posture check."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from ehrlich.sharing import commands, console_routes, posture, processor_routes,
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
 from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import SharingService
+from ehrlich.sharing.webhooks import Webhooks
 
 
 def install(registry: Registry) -> None:
     registry.add_service(CopiesService, _copies)
+    registry.add_service(Webhooks, _webhooks)
     registry.add_service(SharingService, _sharing)
     registry.add_service(ProcessorSyncService, _processors)
     registry.add_jobs(tasks.register)
@@ -45,7 +48,11 @@ def _sharing(services: Services) -> SharingService:
                           services.get(CopiesService))
 
 
+def _webhooks(services: Services) -> Webhooks:
+    return Webhooks(services.db, services.keyring, services.audit)
+
+
 def _processors(services: Services) -> ProcessorSyncService:
     return ProcessorSyncService(services.settings, services.db, services.keyring,
                                 services.audit, services.subjects,
-                                services.get(SharingService))
+                                services.get(SharingService), webhooks=services.get(Webhooks))

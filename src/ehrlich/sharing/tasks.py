@@ -1,22 +1,25 @@
-"""The processor syncs on the durable queue: a periodic job every five minutes queues the
-scheduled syncs that are due and the removals of everyone who left a synced audience
-(withdrawal, erasure), and `sharing.processor_sync` runs one sync (also the console's
-"run now"), tried again later when it fails."""
+"""The sharing domain's jobs: signed webhook deliveries to recipients (`sharing.webhooks`)
+and the processor syncs.
+
+A periodic job every five minutes queues the scheduled syncs that are due and the
+removals of everyone who left a synced audience (withdrawal, erasure);
+`sharing.processor_sync` runs one sync (also the console's "run now"), tried again
+later when it fails."""
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from ehrlich.errors import Conflict
 from ehrlich.jobs import RetryLater, crontab
+from ehrlich.sharing import webhooks
 from ehrlich.sharing.copies import Caller
 from ehrlich.sharing.processors import ProcessorSyncService
+from ehrlich.sharing.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from ehrlich.instance.service import Instance
 
-log = logging.getLogger(__name__)
 SYNC_TASK = "sharing.processor_sync"
 DUE_TASK = "sharing.processor_syncs_due"
 SYSTEM = Caller("system:processor-sync")
@@ -25,13 +28,14 @@ RETRY_DELAY = 300.0
 
 
 def register(instance: Instance) -> None:
+    webhooks.register(instance.jobs, instance.service(Webhooks))
     syncs = instance.service(ProcessorSyncService)
 
     @instance.jobs.task(SYNC_TASK, retries=RETRIES, retry_delay=RETRY_DELAY)
     def processor_sync(recipient: str, purpose: str, actor: str, removals_only: bool = False
                        ) -> str:
         try:
-            # the one who queued it was checked then (the console's "run now")
+            # whoever queued it was checked then (the console's "run now")
             run = syncs.run(recipient, purpose, Caller(actor), now=instance.jobs.clock(),
                             removals_only=removals_only)
         except Conflict:
