@@ -40,7 +40,7 @@ Purpose = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 @router.get("", response_class=HTMLResponse)
 def recipient_list(request: Request, instance: InstanceDep, active: StaffDep) -> HTMLResponse:
     require(active.role, Permission.AGGREGATES_READ)
-    lang = negotiate(request)
+    negotiate(request)
     syncs = instance.service(ProcessorSyncService)
     caller = caller_of(active)
     rows = []

@@ -40,8 +40,8 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.roles import Permission
 from ehrlich.consent.ledger.audience import (
     DEFAULT_BATCH,
-    stream_audience,
     still_in_audience,
+    stream_audience,
 )
 from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
@@ -640,9 +640,9 @@ def _check_sftp(s: SyncSettings, bad: Callable[[str, str], None]) -> None:
     path = s.sftp_path.strip()
     if not path.startswith("/") or len(path) > 500 or ".." in path.split("/"):
         bad("sftp_path", "enter an absolute folder on the server, e.g. /upload/ehrlich")
-    for name, value, required in (("sftp_key", s.sftp_key, True),
+    for name, given, required in (("sftp_key", s.sftp_key, True),
                                   ("sftp_known_hosts", s.sftp_known_hosts, False)):
-        value = value.strip()
+        value = given.strip()
         if not value and not required:
             continue
         if not value.startswith("/"):

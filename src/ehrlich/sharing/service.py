@@ -28,9 +28,11 @@ from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.schemas import Notice, Purpose
 from ehrlich.notices.service import NoticesService
+from ehrlich.rights.schemas import BASIS_LABELS, ReportSection
 from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller, CopiesService
 from ehrlich.sharing.errors import NoBasisForRecipient
@@ -266,6 +268,24 @@ class SharingService:
             .order_by(DisclosureBatch.at, DisclosureBatch.id)).scalars()
         return [DisclosureView(b.id, b.recipient, b.purpose, b.basis,
                                tuple(b.fields.split(",")), b.at) for b in rows]
+
+    def report_section(self, session: Session, subject_id: str, *, language: str
+                       ) -> ReportSection:
+        """The person's disclosures for their access report (Art. 15(1)(c)): when, to
+        whom, for which purpose, on which basis, which fields (the rights domain finds
+        this through `ReportSectionSource`)."""
+        tr = translations(language)
+        notice = self._notice(session)
+        names = {r.id: r.name for r in notice.recipients} if notice else {}
+        rows: list[tuple[str, ...]] = [
+            (f"{d.at:%Y-%m-%d %H:%M} UTC", names.get(d.recipient, d.recipient), d.purpose,
+             tr.gettext(BASIS_LABELS.get(d.basis, d.basis)), ", ".join(d.fields))
+            for d in self.disclosures_of(session, subject_id)]
+        return ReportSection(
+            "disclosures", tr.gettext("Recipients your data was disclosed to"),
+            (tr.gettext("When"), tr.gettext("Recipient"), tr.gettext("Purpose"),
+             tr.gettext("Legal basis"), tr.gettext("Fields")), rows,
+            None if rows else tr.gettext("Your data has not been disclosed to anyone."))
 
     def recipients_of(self, session: Session, subject_id: str) -> list[str]:
         """The recipients that received this person's data (whom an erasure must tell,
