@@ -47,6 +47,7 @@ from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
 from ehrlich.crypto import Keyring
 from ehrlich.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from ehrlich.i18n import N_
 from ehrlich.notices.schemas import Notice, Purpose
 from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller
@@ -67,6 +68,11 @@ CONTACT_FIELDS = ("email", "phone")
 """The data categories a sync can carry: what a person record holds in a form to send."""
 LINKS = "links"
 LINK_COLUMNS = ("unsubscribe_url", "preferences_url")
+# What the pages show of a sync's schedule and its runs (translated there).
+LABELS = {"manual": N_("manual"), "hourly": N_("hourly"), "daily": N_("daily"),
+          "full": N_("full"), "changes": N_("changes"), "removals": N_("removals"),
+          "running": N_("running"), "ok": N_("ok"), "failed": N_("failed"),
+          "processor": N_("processor"), "controller": N_("controller")}
 STALE_RUN = timedelta(hours=1)
 """A run claimed longer ago than this is taken to have died with its process."""
 _USER = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$")
