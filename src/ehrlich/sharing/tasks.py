@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ehrlich.errors import Conflict
-from ehrlich.jobs import RetryLater, crontab
+from ehrlich.errors import Conflict, InvalidInput, NotFound
+from ehrlich.jobs import GiveUp, RetryLater, crontab
 from ehrlich.sharing import webhooks
 from ehrlich.sharing.copies import Caller
 from ehrlich.sharing.processors import ProcessorSyncService
@@ -40,6 +40,8 @@ def register(instance: Instance) -> None:
                             removals_only=removals_only)
         except Conflict:
             raise RetryLater(60, count_try=False) from None
+        except (InvalidInput, NotFound) as exc:  # no basis any more, no sync: never will
+            raise GiveUp(exc.message) from None
         return f"{run.kind}: {run.added} added, {run.removed} removed"
 
     @instance.jobs.periodic(DUE_TASK, crontab(minute="*/5"))
