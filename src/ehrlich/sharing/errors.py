@@ -15,3 +15,7 @@ class CopyAlreadyDestroyed(Conflict):
 
 class NoBasisForRecipient(InvalidInput):
     """The published notice does not name the recipient for the purpose: nobody is released."""
+
+
+class TaskNotFound(NotFound):
+    pass

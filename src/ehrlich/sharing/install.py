@@ -11,6 +11,7 @@ from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
 from ehrlich.sharing import commands, console_routes, posture, routes, tasks
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
+from ehrlich.sharing.notifications import RecipientNotices, on_erasure
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.webhooks import Webhooks
 
@@ -19,6 +20,7 @@ def install(registry: Registry) -> None:
     registry.add_service(CopiesService, _copies)
     registry.add_service(Webhooks, _webhooks)
     registry.add_service(SharingService, _sharing)
+    registry.add_service(RecipientNotices, _notices)
     registry.add_jobs(tasks.register)
     registry.add_router(routes.router)
     registry.add_console_page(console_routes.audiences, NavEntry(
@@ -28,6 +30,7 @@ def install(registry: Registry) -> None:
     registry.add_templates("ehrlich.sharing")
     registry.add_check(posture.overdue_copies)
     registry.add_erasure_hook(due_on_erasure)
+    registry.add_erasure_hook(on_erasure)
     registry.add_cli_group("copies", commands.copies)
     registry.add_cli_group("export", commands.export)
 
@@ -44,3 +47,8 @@ def _sharing(services: Services) -> SharingService:
 
 def _webhooks(services: Services) -> Webhooks:
     return Webhooks(services.db, services.keyring, services.audit)
+
+
+def _notices(services: Services) -> RecipientNotices:
+    return RecipientNotices(services.db, services.audit, services.get(Webhooks),
+                            services.get(SharingService))

@@ -28,15 +28,18 @@ from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.schemas import Notice, Purpose
 from ehrlich.notices.service import NoticesService
+from ehrlich.rights.schemas import BASIS_LABELS, ReportSection
 from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller, CopiesService
 from ehrlich.sharing.errors import NoBasisForRecipient
 from ehrlich.sharing.files import MEDIA_TYPES, Tracked, encode
 from ehrlich.sharing.models import Disclosure, DisclosureBatch
 from ehrlich.sharing.schemas import (
+    FIELD_LABELS,
     KIND_AUDIENCE,
     KIND_DISCLOSURE,
     AudienceCount,
@@ -247,6 +250,28 @@ class SharingService:
             .order_by(DisclosureBatch.at, DisclosureBatch.id)).scalars()
         return [DisclosureView(b.id, b.recipient, b.purpose, b.basis,
                                tuple(b.fields.split(",")), b.at) for b in rows]
+
+    def report_section(self, session: Session, subject_id: str, *, language: str
+                       ) -> ReportSection:
+        """The person's disclosures for their access report (`rights` finds this service
+        by its `ReportSectionSource` shape): recipient, date, purpose, basis, fields."""
+        gettext = translations(language).gettext
+        notice = self._notice(session)
+        rows: list[tuple[str, ...]] = []
+        for d in self.disclosures_of(session, subject_id):
+            declared = notice.recipient(d.recipient) if notice else None
+            purpose = notice.purpose(d.purpose) if notice else None
+            rows.append((declared.name if declared else d.recipient,
+                         d.at.strftime("%Y-%m-%d %H:%M UTC"),
+                         (purpose.title.get(language) or purpose.title["en"]) if purpose
+                         else d.purpose,
+                         gettext(BASIS_LABELS.get(d.basis, d.basis)),
+                         ", ".join(gettext(FIELD_LABELS.get(f, f)) for f in d.fields)))
+        return ReportSection(
+            "disclosures", gettext("Who received your data"),
+            (gettext("Recipient"), gettext("Date"), gettext("Purpose"),
+             gettext("Legal basis"), gettext("Data")), rows,
+            note=gettext("We have not given your data to anyone."))
 
     def recipients_of(self, session: Session, subject_id: str) -> list[str]:
         """The recipients that received this person's data (whom an erasure must tell,
