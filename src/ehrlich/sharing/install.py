@@ -9,7 +9,15 @@ from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.sharing import commands, console_routes, posture, routes, tasks
+from ehrlich.sharing import (
+    commands,
+    console_routes,
+    posture,
+    recipients_cli,
+    recipients_routes,
+    routes,
+    tasks,
+)
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
 from ehrlich.sharing.notifications import RecipientNotices, on_erasure
 from ehrlich.sharing.service import SharingService
@@ -27,12 +35,15 @@ def install(registry: Registry) -> None:
         "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
     registry.add_console_page(console_routes.copies, NavEntry(
         "/admin/copies", N_("Copies")))
+    registry.add_console_page(recipients_routes.router, NavEntry(
+        "/admin/recipients", N_("Recipients"), Permission.REQUESTS_READ))
     registry.add_templates("ehrlich.sharing")
     registry.add_check(posture.overdue_copies)
     registry.add_erasure_hook(due_on_erasure)
     registry.add_erasure_hook(on_erasure)
     registry.add_cli_group("copies", commands.copies)
     registry.add_cli_group("export", commands.export)
+    registry.add_cli_group("recipients", recipients_cli.recipients)
 
 
 def _copies(services: Services) -> CopiesService:

@@ -39,7 +39,7 @@ from ehrlich.jobs import current_job
 from ehrlich.jobs import store as job_store
 from ehrlich.sharing.errors import TaskNotFound
 from ehrlich.sharing.models import Disclosure, RecipientTask, WebhookDelivery
-from ehrlich.sharing.webhooks import Webhooks
+from ehrlich.sharing.webhooks import EndpointView, Webhooks
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 
@@ -87,6 +87,15 @@ class TaskView:
     done_at: datetime | None
     done_by: str | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class RecipientOverview:
+    id: str
+    name: str
+    endpoint: EndpointView | None
+    failing: int
+    open_tasks: int
 
 
 def _task_view(row: RecipientTask) -> TaskView:
@@ -139,6 +148,35 @@ class RecipientNotices:
                                           erased_at=datetime.fromisoformat(erased_at), now=now)
             current_job().acknowledge(session)
         return outcome
+
+    # -- endpoints ----------------------------------------------------------------------
+
+    def set_endpoint(self, session: Session, recipient: str, url: str, *, actor: str,
+                     now: datetime, rotate: bool = True) -> str | None:
+        """Configure a recipient of the published notice's webhook endpoint; the new
+        secret (show it once), or None when only the URL changed (`rotate=False`)."""
+        declared = [r.id for r in self._sharing.declared_recipients(session)]
+        if recipient not in declared:
+            raise InvalidInput.one("recipient", f"{recipient!r} is not a recipient of the "
+                                   f"published notice ({', '.join(declared) or 'none'})")
+        return self._webhooks.set_endpoint(session, recipient, url, actor=actor, now=now,
+                                           rotate=rotate)
+
+    def overview(self, session: Session) -> list[RecipientOverview]:
+        """Each recipient of the notice (and any with an endpoint): its endpoint, how many
+        deliveries fail or were given up, how many tasks are open."""
+        endpoints = {e.recipient: e for e in self._webhooks.endpoints(session)}
+        names = {r.id: r.name for r in self._sharing.declared_recipients(session)}
+        failing: dict[str, int] = dict(session.execute(
+            select(WebhookDelivery.recipient, func.count()).where(
+                WebhookDelivery.status.in_(("failing", "given-up"))).group_by(
+                WebhookDelivery.recipient)).all())
+        tasks: dict[str, int] = dict(session.execute(
+            select(RecipientTask.recipient, func.count()).where(
+                RecipientTask.done_at.is_(None)).group_by(RecipientTask.recipient)).all())
+        return [RecipientOverview(rid, names.get(rid, rid), endpoints.get(rid),
+                                  failing.get(rid, 0), tasks.get(rid, 0))
+                for rid in [*names, *sorted(set(endpoints) - set(names))]]
 
     # -- tasks for staff ----------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
-from ehrlich.notices.schemas import Notice, Purpose
+from ehrlich.notices.schemas import Notice, Purpose, Recipient
 from ehrlich.notices.service import NoticesService
 from ehrlich.rights.schemas import BASIS_LABELS, ReportSection
 from ehrlich.settings import Settings
@@ -272,6 +272,11 @@ class SharingService:
             (gettext("Recipient"), gettext("Date"), gettext("Purpose"),
              gettext("Legal basis"), gettext("Data")), rows,
             note=gettext("We have not given your data to anyone."))
+
+    def declared_recipients(self, session: Session) -> list[Recipient]:
+        """The recipients the published notice names (none before it is published)."""
+        notice = self._notice(session)
+        return list(notice.recipients) if notice else []
 
     def recipients_of(self, session: Session, subject_id: str) -> list[str]:
         """The recipients that received this person's data (whom an erasure must tell,

@@ -49,6 +49,7 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldContext, Keyring
 from ehrlich.crypto.digests import hmac_sha256
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import N_
 from ehrlich.jobs import GiveUp, JobQueue, JobRun, current_job
 from ehrlich.jobs import store as job_store
 from ehrlich.sharing.models import RecipientEndpoint, WebhookDelivery
@@ -361,3 +362,8 @@ def register(queue: JobQueue, webhooks: Webhooks) -> None:
                                 next_delay=task.delay_after(job.attempt),
                                 now=queue.clock())
         return view.status
+
+
+# The states as the console shows them (translated there).
+LABELS = {"pending": N_("pending"), "delivered": N_("delivered"), "failing": N_("failing"),
+          "given-up": N_("given up")}
