@@ -58,6 +58,7 @@ def test_an_endpoint_set_in_the_console_shows_its_secret_once(
     unknown = console.post("/admin/recipients/nobody/endpoint",
                            data={"url": "https://x.example/h", "csrf": csrf})
     assert unknown.status_code == 422
+    assert "not a recipient of the published notice" in unknown.text
     with instance.db.read() as session:
         assert session.execute(select(RecipientEndpoint)).first() is None
     done = console.post("/admin/recipients/mailer/endpoint",

@@ -79,8 +79,9 @@ def set_endpoint(recipient: str, request: Request, instance: InstanceDep, now: N
                 session, recipient, url, actor=f"staff:{active.user_id}", now=now,
                 rotate=not keep_secret)
     except InvalidInput as exc:
+        problems = {p.field: p.reason for p in exc.problems}
         return _page(request, instance, active, status=422, values={recipient: url},
-                     errors={recipient: {p.field: p.reason for p in exc.problems}})
+                     errors={recipient: problems}, message=problems.get("recipient"))
     if secret is None:
         return RedirectResponse("/admin/recipients?done=endpoint", status_code=303)
     return _page(request, instance, active, secret=(recipient, secret))
