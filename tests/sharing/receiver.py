@@ -24,9 +24,11 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
         signatures = headers["webhook-signature"].split()
     except KeyError:
         return False
+    if not secret.startswith("whsec_"):
+        return False
     if abs(time.time() - int(stamp)) > TOLERANCE_SECONDS:
         return False
-    key = base64.b64decode(secret.split("_", 1)[1])
+    key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = base64.b64encode(hmac.new(key, f"{msg_id}.{stamp}.".encode() + body,
                                          hashlib.sha256).digest()).decode()
     return any(hmac.compare_digest(s.partition(",")[2], expected)

@@ -34,7 +34,7 @@ Maker = Callable[..., Staff]
 
 
 def _csrf(console: TestClient, recipient: str = "mailer") -> str:  # noqa: F811
-    return form_value(console.get(f"/admin/recipients/{recipient}").text, "csrf")
+    return form_value(console.get(f"/admin/processors/{recipient}").text, "csrf")
 
 
 def _count(instance: Instance, table: type) -> int:
@@ -48,15 +48,15 @@ def test_configure_run_now_and_the_last_runs(
     version = publish_notice(instance)
     ada = person(instance, "ada@example.org", version=version)
     sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
-    listing = console.get("/admin/recipients")
+    listing = console.get("/admin/processors")
     assert listing.status_code == 200
-    assert 'href="/admin/recipients/mailer"' in listing.text
-    page = console.get("/admin/recipients/mailer")
+    assert 'href="/admin/processors/mailer"' in listing.text
+    page = console.get("/admin/processors/mailer")
     assert 'name="field_email"' in page.text
     assert 'name="field_name"' not in page.text  # declared, but no field a sync can carry
     assert 'name="field_phone"' not in page.text  # not declared for the newsletter
 
-    bad = console.post("/admin/recipients/mailer/newsletter", data={
+    bad = console.post("/admin/processors/mailer/newsletter", data={
         "csrf": _csrf(console), "method": "webhook", "field_phone": "on",
         "endpoint": "http://mailer.example/hook", "schedule": "hourly"})
     assert bad.status_code == 422
@@ -67,7 +67,7 @@ def test_configure_run_now_and_the_last_runs(
 
     receiver = Receiver().start()
     try:
-        saved = console.post("/admin/recipients/mailer/newsletter", data={
+        saved = console.post("/admin/processors/mailer/newsletter", data={
             "csrf": _csrf(console), "method": "webhook", "field_email": "on",
             "endpoint": receiver.url, "schedule": "hourly"})
         assert saved.status_code == 200, saved.text
@@ -75,9 +75,9 @@ def test_configure_run_now_and_the_last_runs(
         shown = re.search(r"whsec_[A-Za-z0-9+/=]+", saved.text)
         assert shown is not None
         receiver.secret = shown.group(0)
-        assert "whsec_" not in console.get("/admin/recipients/mailer").text
+        assert "whsec_" not in console.get("/admin/processors/mailer").text
 
-        queued = console.post("/admin/recipients/mailer/newsletter/run",
+        queued = console.post("/admin/processors/mailer/newsletter/run",
                               data={"csrf": _csrf(console)})
         assert queued.status_code == 202
         run_jobs(instance)  # the sync, then the webhook delivery it queued
@@ -87,11 +87,11 @@ def test_configure_run_now_and_the_last_runs(
     [message] = receiver.received
     assert message.valid
     assert message.payload["data"]["people"] == [{"id": ada, "email": "ada@example.org"}]
-    after = console.get("/admin/recipients/mailer")
+    after = console.get("/admin/processors/mailer")
     assert 'id="newsletter-runs"' in after.text
     assert ">full<" in after.text
     assert ">ok<" in after.text
-    german = console.get("/admin/recipients/mailer", headers={"accept-language": "de"})
+    german = console.get("/admin/processors/mailer", headers={"accept-language": "de"})
     assert "Jetzt ausführen" in german.text
     assert "Letzte Läufe" in german.text
 
@@ -101,15 +101,15 @@ def test_roles_without_the_export_right_see_but_cannot_configure_or_run(
         clock: Clock) -> None:  # noqa: F811
     publish_notice(instance)
     sign_in(console, _staff(instance, make_staff, "support"), clock.now)
-    page = console.get("/admin/recipients/mailer")
+    page = console.get("/admin/processors/mailer")
     assert page.status_code == 200
-    assert 'action="/admin/recipients/mailer/newsletter"' not in page.text
+    assert 'action="/admin/processors/mailer/newsletter"' not in page.text
     csrf = form_value(console.get("/admin/account").text, "csrf")
-    assert console.post("/admin/recipients/mailer/newsletter", data={
+    assert console.post("/admin/processors/mailer/newsletter", data={
         "csrf": csrf, "method": "sftp"}).status_code == 403
-    assert console.post("/admin/recipients/mailer/newsletter/run",
+    assert console.post("/admin/processors/mailer/newsletter/run",
                         data={"csrf": csrf}).status_code == 403
-    assert console.get("/admin/recipients/nobody").status_code == 422
+    assert console.get("/admin/processors/nobody").status_code == 422
 
 
 def test_the_command_runs_a_dry_run_and_refuses_a_recipient_without_a_basis(

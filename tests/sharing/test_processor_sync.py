@@ -115,7 +115,8 @@ def test_sftp_sync_writes_exactly_the_consented_people_and_the_declared_fields(
                                                     language="en", now=NOW)
     [section] = [s for s in report.sections if s.key == "disclosures"]
     [row] = section.rows
-    assert row[1:] == ("Postwerk Mailing GmbH", "newsletter", "your consent", "id, email")
+    assert (row[0], row[1]) == ("Postwerk Mailing GmbH", "2026-11-29 12:01 UTC")
+    assert row[3:] == ("your consent", "our reference number for you, email address")
     [read] = audit(instance, "subject.contacts.read")
     assert read.detail is not None
     assert f"disclosure:{batch.id}" in read.detail

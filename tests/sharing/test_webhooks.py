@@ -122,7 +122,8 @@ def test_without_an_endpoint_nothing_is_queued(instance: Instance) -> None:
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/x", "http://example.org/hook", "hooks",
-                                 "https://" + "a" * 500 + ".org"])
+                                 "https://" + "a" * 500 + ".org",
+                                 "https://mail.example:99999/hook"])
 def test_an_endpoint_must_be_an_https_url(instance: Instance, url: str) -> None:
     with pytest.raises(InvalidInput) as raised, instance.db.write() as session:
         instance.service(Webhooks).set_endpoint(session, "mailer", url, actor="cli:x",

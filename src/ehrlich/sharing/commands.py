@@ -16,7 +16,6 @@ from rich.table import Table
 from ehrlich.errors import InvalidInput
 from ehrlich.registry import command_instance
 from ehrlich.sharing.copies import Caller, CopiesService
-from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.schemas import KINDS, STATUSES, CopyFilters, CopyView
 from ehrlich.sharing.service import ExportRequest, SharingService
 
@@ -153,27 +152,3 @@ def export_file(
               f"copy {file.copy_id}: destroy it by {file.expires_at:%Y-%m-%d} and confirm with "
               f"`ehrlich copies destroy {file.copy_id}`")
 
-
-recipients = typer.Typer(help="Push a purpose's audience to a processor of the notice.",
-                         no_args_is_help=True)
-
-
-@recipients.command("sync")
-def sync_recipient(
-    ctx: typer.Context,
-    recipient: Annotated[str, typer.Argument(help="The recipient's id in the notice")],
-    purpose: Annotated[str, typer.Option(help="The purpose of the published notice")],
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Count who would be added and removed; send nothing")] = False,
-) -> None:
-    """Run the configured sync now: everyone the first time, then the changes since the
-    last successful run. Example: ehrlich recipients sync mailer --purpose newsletter"""
-    with command_instance(ctx) as instance:
-        run = instance.service(ProcessorSyncService).run(recipient, purpose, _caller(),
-                                                         now=_now(), dry_run=dry_run)
-    if dry_run:
-        console.print(f"dry run: {run.added} would be added, {run.removed} removed; "
-                      "nothing was sent")
-        return
-    console.print(f"{run.kind} run {run.id}: {run.outcome}, {run.added} added, "
-                  f"{run.removed} removed")

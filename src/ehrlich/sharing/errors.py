@@ -17,5 +17,9 @@ class NoBasisForRecipient(InvalidInput):
     """The published notice does not name the recipient for the purpose: nobody is released."""
 
 
+class TaskNotFound(NotFound):
+    pass
+
+
 class NoWebhookEndpoint(ConfigurationError):
     """A webhook sync to a recipient that has no endpoint to deliver to."""

@@ -1,4 +1,4 @@
-"""Console pages for the processor syncs: Recipients (the notice's recipients and their
+"""Console pages for the processor syncs: Processor sync (the notice's recipients and their
 syncs) and one page per recipient to configure each purpose's sync (method, endpoint or
 SFTP server, schedule, the fields the notice declares), run it now and see its last runs."""
 
@@ -31,7 +31,7 @@ from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.tasks import SYNC_TASK
 from ehrlich.web.deps import InstanceDep, NowDep
 
-router = APIRouter(prefix="/admin/recipients", include_in_schema=False)
+router = APIRouter(prefix="/admin/processors", include_in_schema=False)
 FormStr = Annotated[str, Form(max_length=500)]
 Recipient = Annotated[str, Path(pattern=RECIPIENT)]
 Purpose = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -51,7 +51,7 @@ def recipient_list(request: Request, instance: InstanceDep, active: StaffDep) ->
             rows.append({"id": r.id, "name": r.name, "role": r.role,
                          "syncs": [(p.id, syncs.get(session, r.id, p.id, caller, runs=1))
                                    for p in purposes]})
-    return page(request, "sharing/recipients.html", {"recipients": rows}, active=active)
+    return page(request, "sharing/processors.html", {"recipients": rows}, active=active)
 
 
 def _recipient_page(request: Request, instance: Instance, active: ActiveSession,
@@ -78,7 +78,7 @@ def _recipient_page(request: Request, instance: Instance, active: ActiveSession,
                 "sync": view, "allowed": syncs.allowed_fields(session, recipient, purpose.id),
                 "values": (values or {}).get(purpose.id, current),
                 "errors": (errors or {}).get(purpose.id, {})})
-    return page(request, "sharing/recipient.html", {
+    return page(request, "sharing/processor.html", {
         "recipient": found, "name": found.name,
         "sections": sections, "methods": METHODS, "schedules": list(SCHEDULES),
         "links": LINKS, "may_edit": allowed(active.role, Permission.AUDIENCES_EXPORT),

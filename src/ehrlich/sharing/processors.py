@@ -339,7 +339,7 @@ class ProcessorSyncService:
             row = self._row(session, recipient, purpose_id)
             if row is None:
                 raise NotFound(f"no sync to {recipient!r} for {purpose_id!r} is configured: "
-                               f"configure it first (console: Recipients)")
+                               f"configure it first (console: Processor sync)")
             sync = self._view(row, session)
         undeclared = sorted(set(sync.settings.fields) - set(_allowed(purpose)))
         if undeclared:

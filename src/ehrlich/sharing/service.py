@@ -30,7 +30,7 @@ from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
-from ehrlich.notices.schemas import Notice, Purpose
+from ehrlich.notices.schemas import Notice, Purpose, Recipient
 from ehrlich.notices.service import NoticesService
 from ehrlich.rights.schemas import BASIS_LABELS, ReportSection
 from ehrlich.settings import Settings
@@ -39,6 +39,7 @@ from ehrlich.sharing.errors import NoBasisForRecipient
 from ehrlich.sharing.files import MEDIA_TYPES, Tracked, encode
 from ehrlich.sharing.models import Disclosure, DisclosureBatch
 from ehrlich.sharing.schemas import (
+    FIELD_LABELS,
     KIND_AUDIENCE,
     KIND_DISCLOSURE,
     AudienceCount,
@@ -271,21 +272,30 @@ class SharingService:
 
     def report_section(self, session: Session, subject_id: str, *, language: str
                        ) -> ReportSection:
-        """The person's disclosures for their access report (Art. 15(1)(c)): when, to
-        whom, for which purpose, on which basis, which fields (the rights domain finds
-        this through `ReportSectionSource`)."""
-        tr = translations(language)
+        """The person's disclosures for their access report (`rights` finds this service
+        by its `ReportSectionSource` shape): recipient, date, purpose, basis, fields."""
+        gettext = translations(language).gettext
         notice = self._notice(session)
-        names = {r.id: r.name for r in notice.recipients} if notice else {}
-        rows: list[tuple[str, ...]] = [
-            (f"{d.at:%Y-%m-%d %H:%M} UTC", names.get(d.recipient, d.recipient), d.purpose,
-             tr.gettext(BASIS_LABELS.get(d.basis, d.basis)), ", ".join(d.fields))
-            for d in self.disclosures_of(session, subject_id)]
+        rows: list[tuple[str, ...]] = []
+        for d in self.disclosures_of(session, subject_id):
+            declared = notice.recipient(d.recipient) if notice else None
+            purpose = notice.purpose(d.purpose) if notice else None
+            rows.append((declared.name if declared else d.recipient,
+                         d.at.strftime("%Y-%m-%d %H:%M UTC"),
+                         (purpose.title.get(language) or purpose.title["en"]) if purpose
+                         else d.purpose,
+                         gettext(BASIS_LABELS.get(d.basis, d.basis)),
+                         ", ".join(gettext(FIELD_LABELS.get(f, f)) for f in d.fields)))
         return ReportSection(
-            "disclosures", tr.gettext("Recipients your data was disclosed to"),
-            (tr.gettext("When"), tr.gettext("Recipient"), tr.gettext("Purpose"),
-             tr.gettext("Legal basis"), tr.gettext("Fields")), rows,
-            None if rows else tr.gettext("Your data has not been disclosed to anyone."))
+            "disclosures", gettext("Who received your data"),
+            (gettext("Recipient"), gettext("Date"), gettext("Purpose"),
+             gettext("Legal basis"), gettext("Data")), rows,
+            note=gettext("We have not given your data to anyone."))
+
+    def declared_recipients(self, session: Session) -> list[Recipient]:
+        """The recipients the published notice names (none before it is published)."""
+        notice = self._notice(session)
+        return list(notice.recipients) if notice else []
 
     def recipients_of(self, session: Session, subject_id: str) -> list[str]:
         """The recipients that received this person's data (whom an erasure must tell,

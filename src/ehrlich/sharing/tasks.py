@@ -1,5 +1,6 @@
 """The sharing domain's jobs: signed webhook deliveries to recipients (`sharing.webhooks`)
-and the processor syncs.
+and the notifications an erasure owes them (`sharing.notifications`), and the processor
+syncs.
 
 A periodic job every five minutes queues the scheduled syncs that are due and the
 removals of everyone who left a synced audience (withdrawal, erasure);
@@ -14,6 +15,7 @@ from ehrlich.errors import Conflict, InvalidInput, NotFound
 from ehrlich.jobs import GiveUp, RetryLater, crontab
 from ehrlich.sharing import webhooks
 from ehrlich.sharing.copies import Caller
+from ehrlich.sharing.notifications import NOTIFY_TASK, RecipientNotices
 from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.webhooks import Webhooks
 
@@ -29,6 +31,12 @@ RETRY_DELAY = 300.0
 
 def register(instance: Instance) -> None:
     webhooks.register(instance.jobs, instance.service(Webhooks))
+
+    @instance.jobs.task(NOTIFY_TASK, retries=5, retry_delay=30, retry_backoff=2)
+    def notify_erasure(subject_id: str, erased_at: str) -> dict[str, str]:
+        return instance.service(RecipientNotices).run_notify(subject_id, erased_at,
+                                                             now=instance.jobs.clock())
+
     syncs = instance.service(ProcessorSyncService)
 
     @instance.jobs.task(SYNC_TASK, retries=RETRIES, retry_delay=RETRY_DELAY)

@@ -49,6 +49,7 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.crypto import FieldContext, Keyring
 from ehrlich.crypto.digests import hmac_sha256
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import N_
 from ehrlich.jobs import GiveUp, JobQueue, JobRun, current_job
 from ehrlich.jobs import store as job_store
 from ehrlich.sharing.models import RecipientEndpoint, WebhookDelivery
@@ -143,6 +144,10 @@ def check_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput.one("url", "enter an absolute https:// URL, e.g. "
                                "https://crm.example.com/hooks/ehrlich")
+    try:
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError:
+        raise InvalidInput.one("url", "the port must be a number from 1 to 65535") from None
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise InvalidInput.one("url", "use https:// (plain http only for a receiver on this "
                                "machine)")
@@ -301,7 +306,8 @@ class Webhooks:
             try:
                 status = self.transport.post(url, body, headers, timeout=self._timeout)
                 result = f"HTTP {status}"
-            except OSError as exc:  # refused, timed out, TLS: the reason, never the body
+            except (OSError, http.client.HTTPException) as exc:  # refused, timed out, TLS,
+                # not HTTP: the kind of failure only, never the body
                 status, result = None, f"no answer: {type(exc).__name__}"
         ok = status is not None and 200 <= status < 300
         with self._db.write() as session:
@@ -361,3 +367,8 @@ def register(queue: JobQueue, webhooks: Webhooks) -> None:
                                 next_delay=task.delay_after(job.attempt),
                                 now=queue.clock())
         return view.status
+
+
+# The states as the console shows them (translated there).
+LABELS = {"pending": N_("pending"), "delivered": N_("delivered"), "failing": N_("failing"),
+          "given-up": N_("given up")}
