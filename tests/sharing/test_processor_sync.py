@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from ehrlich.errors import InvalidInput
+from ehrlich.errors import ConfigurationError, InvalidInput
 from ehrlich.instance.service import Instance
 from ehrlich.rights.service import RightsService
 from ehrlich.sharing.errors import NoBasisForRecipient
@@ -249,3 +250,28 @@ def test_only_fields_the_notice_declares_for_the_recipient_can_be_synced(
     with pytest.raises(InvalidInput, match="endpoint"):
         _configure(instance, SyncSettings("webhook", ("email",),
                                           endpoint="http://mailer.example/hook"))
+
+
+def test_a_failed_run_is_recorded_and_leaves_what_the_processor_holds_unchanged(
+        instance: Instance, tmp_path: Path) -> None:
+    version = publish_notice(instance)
+    person(instance, "ada@example.org", version=version)
+    key = tmp_path / "key"
+    key.write_text("not a key")
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    _configure(instance, SyncSettings("sftp", ("email",), sftp_host="127.0.0.1",
+                                      sftp_port=port, sftp_user="upload",
+                                      sftp_path="/upload", sftp_key=str(key)))
+    with pytest.raises(ConfigurationError):
+        _run(instance)
+    with instance.db.read() as session:
+        [run] = session.execute(select(ProcessorRun)).scalars().all()
+        sync = session.execute(select(ProcessorSync)).scalar_one()
+    assert (run.kind, run.outcome) == ("full", "failed")
+    assert run.detail.startswith("ConfigurationError: cannot reach the SFTP server of mailer")
+    assert "ada@example.org" not in run.detail
+    assert (sync.last_success_at, sync.running_since) == (None, None)
+    assert _count(instance, ProcessorMember) == 0  # the next run sends everyone again
+    assert [e.action for e in audit(instance, "processor.failed")] == ["processor.failed"]

@@ -169,7 +169,10 @@ class SftpPush:
                f"{sync.sftp_path}")
         self._store = SftpStore(url, key_file=Path(sync.sftp_key),
                                 known_hosts=Path(sync.sftp_known_hosts)
-                                if sync.sftp_known_hosts else None)
+                                if sync.sftp_known_hosts else None,
+                                what=f"the SFTP server of {recipient}",
+                                hint="check the sync's host, port, user, key file and "
+                                     "known hosts file")
         self._prefix = f"{recipient}-{purpose}"
 
     def send(self, run_id: str, kind: str, columns: tuple[str, ...],
