@@ -130,3 +130,26 @@ def test_the_access_report_lists_the_persons_disclosures_and_nobody_elses(
         assert all(sid not in text for sid in others)
         assert all(f"kim{n}@" not in text for n in range(5))
     assert newsletter not in report_json(made)  # the batch is ours; the person sees what
+
+
+def test_a_restores_replay_of_the_ledger_tells_nobody_twice(
+        client: TestClient, published: Instance, receiver: Receiver) -> None:
+    hedy = _customer(published, "hedy@example.org")
+    _release(published, "mailer", "newsletter", hedy)
+    _release(published, "carrier", "orders", hedy)
+    with published.db.write() as session:
+        receiver.secret = published.service(Webhooks).set_endpoint(
+            session, "mailer", receiver.url, actor="cli:operator", now=utcnow()) or ""
+    token = my_data_token(published.keyring, subject_id=hedy, now=NOW)
+    assert client.post(f"/my-data/{token}/erase", data={"confirm": "yes"}).status_code == 200
+    with published.db.write() as session:  # before the job ran, and again after
+        published.subjects.replay_erasures(session, published.ledger.records(), now=NOW)
+    run_jobs(published)
+    with published.db.write() as session:
+        published.subjects.replay_erasures(session, published.ledger.records(), now=NOW)
+    run_jobs(published)
+    assert len(receiver.received) == 1
+    with published.db.read() as session:
+        assert len(published.service(Webhooks).deliveries(session, reference=hedy)) == 1
+        assert len(published.service(RecipientNotices).tasks(session, reference=hedy)) == 1
+    assert published.jobs.pending_count() == 0
