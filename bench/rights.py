@@ -1,12 +1,13 @@
 """The access report of one person with 1,000 consent events, against the reads it is
 made of, in the same run.
 
-    python -m bench.rights [--events 1000] [--crowd 2000] [--runs 60]
+    python -m bench.rights [--events 1000] [--crowd 2000] [--releases 12] [--runs 60]
 
 An instance on SQLite (in a temporary directory) holds `crowd` other people with ten
 consent events each (the same purposes and texts), and one person whose newsletter
 consent went through `events` events (granted and withdrawn in turn, each with the
-exact text and notice version). Measured, as medians:
+exact text and notice version) and whose address was released `releases` times to the
+notice's recipient (the disclosure log the report lists). Measured, as medians:
 
 - report: `RightsService.report`, as `/my-data/{token}` runs it: decrypting read of
   the person (audited), the consent history with its texts, consent states,
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from bench.report import write_section
 from ehrlich.consent.ledger.service import record_consent
@@ -39,7 +40,9 @@ from ehrlich.notices.example import example_notice_text
 from ehrlich.rights.report import report_json
 from ehrlich.rights.service import RightsService
 from ehrlich.settings import Settings
+from ehrlich.sharing.models import Disclosure, DisclosureBatch
 from ehrlich.storage import migrate
+from ehrlich.storage.base import new_id
 from ehrlich.subjects.schemas import SubjectInput
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -73,6 +76,19 @@ def _person(instance: Instance, n: int, events: int, start: datetime) -> str:
     return sid
 
 
+def _released(instance: Instance, subject_id: str, releases: int, start: datetime) -> None:
+    """The person's address released to `mailer` once a month (with a few others each)."""
+    with instance.db.write() as session:
+        for n in range(releases):
+            batch = new_id()
+            session.execute(insert(DisclosureBatch).values(
+                id=batch, recipient="mailer", purpose="newsletter", channel="email",
+                basis="consent", fields="id,email,unsubscribe_url,preferences_url",
+                notice_versions="1", actor="bench", at=start + timedelta(days=30 * n),
+                people=1))
+            session.execute(insert(Disclosure).values(batch_id=batch, subject_id=subject_id))
+
+
 def _medians_ms(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
     """Median milliseconds of each function, run in turn (one of each per round), so a
     change of load on the shared machine hits them all alike."""
@@ -91,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--crowd", type=int, default=2000)
+    parser.add_argument("--releases", type=int, default=12)
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args()
     load = os.getloadavg()[0]
@@ -107,6 +124,7 @@ def main() -> None:
             for n in range(args.crowd):
                 _person(instance, n, 10, start)
             target = _person(instance, args.crowd, args.events, start)
+            _released(instance, target, args.releases, start)
             rights = instance.service(RightsService)
 
             def report() -> object:
@@ -129,6 +147,8 @@ def main() -> None:
 
             made = rights.report(instance.db, target, actor="bench", language="en", now=NOW)
             assert len(made.consents) == args.events
+            [shown] = [s for s in made.sections if s.key == "disclosures"]
+            assert len(shown.rows) == args.releases
             figures = _medians_ms({"rows": rows, "read": read, "report": report,
                                    "json": report_and_json}, args.runs)
         finally:
@@ -136,12 +156,14 @@ def main() -> None:
     body = f"""## Rights: a person's access report (`python -m bench.rights`)
 
 One person with {args.events:,} consent events (requested with the exact text and notice
-version, confirmed, withdrawn, in turn) among {args.crowd:,} others with ten events each,
-SQLite, in-process, median of {args.runs} rounds (one run of each row per round, so a
-change of load hits all rows alike).
+version, confirmed, withdrawn, in turn) and {args.releases} releases to a recipient,
+among {args.crowd:,} others with ten events each, SQLite, in-process, median of
+{args.runs} rounds (one run of each row per round, so a change of load hits all rows
+alike).
 The report is what `/my-data/{{token}}` builds: the audited decrypting read of the person,
 the consent history with its texts, the consent states, suppressions, the purposes and
-retention of the published notice, and its own audit entry, committed.
+retention of the published notice, the disclosures (recipient, date, purpose, fields),
+and its own audit entry, committed.
 
 | what | median |
 |---|---:|

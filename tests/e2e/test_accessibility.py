@@ -175,6 +175,7 @@ CONSOLE_PAGES = {
     "request": "/admin/requests/{request}",
     "imports": "/admin/imports", "audiences": "/admin/audiences", "copies": "/admin/copies",
     "copy": "/admin/copies/{copy}",
+    "processors": "/admin/processors", "processor": "/admin/processors/mailer",
     "campaigns": "/admin/campaigns", "campaign-new": "/admin/campaigns/new",
     "campaign-reports": "/admin/campaigns/reports",
 }

@@ -151,3 +151,4 @@ def export_file(
     err.print(f"{file.body.rows} rows written to {output} ({file.body.digest}); recorded as "
               f"copy {file.copy_id}: destroy it by {file.expires_at:%Y-%m-%d} and confirm with "
               f"`ehrlich copies destroy {file.copy_id}`")
+

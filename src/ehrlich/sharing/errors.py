@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ehrlich.errors import Conflict, InvalidInput, NotFound
+from ehrlich.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 
 
 class CopyNotFound(NotFound):
@@ -15,3 +15,11 @@ class CopyAlreadyDestroyed(Conflict):
 
 class NoBasisForRecipient(InvalidInput):
     """The published notice does not name the recipient for the purpose: nobody is released."""
+
+
+class TaskNotFound(NotFound):
+    pass
+
+
+class NoWebhookEndpoint(ConfigurationError):
+    """A webhook sync to a recipient that has no endpoint to deliver to."""

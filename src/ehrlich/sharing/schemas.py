@@ -92,3 +92,8 @@ class AudienceCount:
 LABELS = {"open": N_("open"), "overdue": N_("overdue"), "destroyed": N_("destroyed"),
           "contact": N_("contact"), "audience": N_("audience"),
           "disclosure": N_("disclosure")}
+
+# How a release's fields read in the person's access report (translated there).
+FIELD_LABELS = {"id": N_("our reference number for you"), "email": N_("email address"),
+                "phone": N_("phone number"), "unsubscribe_url": N_("your unsubscribe link"),
+                "preferences_url": N_("your preferences link")}

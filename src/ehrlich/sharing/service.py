@@ -28,15 +28,18 @@ from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
-from ehrlich.notices.schemas import Notice, Purpose
+from ehrlich.notices.schemas import Notice, Purpose, Recipient
 from ehrlich.notices.service import NoticesService
+from ehrlich.rights.schemas import BASIS_LABELS, ReportSection
 from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller, CopiesService
 from ehrlich.sharing.errors import NoBasisForRecipient
 from ehrlich.sharing.files import MEDIA_TYPES, Tracked, encode
 from ehrlich.sharing.models import Disclosure, DisclosureBatch
 from ehrlich.sharing.schemas import (
+    FIELD_LABELS,
     KIND_AUDIENCE,
     KIND_DISCLOSURE,
     AudienceCount,
@@ -90,6 +93,10 @@ class SharingService:
         self._copies = copies
 
     # -- audiences -------------------------------------------------------------------
+
+    def notice(self, session: Session) -> Notice | None:
+        """The published notice, or None before the first is published."""
+        return self._notice(session)
 
     def _notice(self, session: Session) -> Notice | None:
         try:
@@ -168,8 +175,8 @@ class SharingService:
 
     # -- releases to recipients (disclosures) ----------------------------------------
 
-    def _basis(self, session: Session, recipient: str, purpose_id: str
-               ) -> tuple[Purpose, list[int]]:
+    def basis(self, session: Session, recipient: str, purpose_id: str
+              ) -> tuple[Purpose, list[int]]:
         """The purpose as published now, and every published version that named the
         recipient for it: a consent given under one of those covers the recipient."""
         notice = self._notice(session)
@@ -201,7 +208,7 @@ class SharingService:
         nobody (`NoBasisForRecipient`)."""
         caller.require(Permission.AUDIENCES_EXPORT)
         with self._db.write() as session:
-            purpose, versions = self._basis(session, recipient, request.purpose)
+            purpose, versions = self.basis(session, recipient, request.purpose)
             field = contact_field(purpose.channel)
             links = purpose.legal_basis == "consent"
             columns = ("id", field, *(LINK_COLUMNS if links else ()))
@@ -210,24 +217,11 @@ class SharingService:
                 request.reason, request.destination, request.expires),
                 holder=caller.actor, now=now) if track else None
             copy_id = issued.id if issued else None
-            batch_id = new_id()
-            session.add(DisclosureBatch(
-                id=batch_id, recipient=recipient, purpose=purpose.id, channel=purpose.channel,
-                basis=purpose.legal_basis, fields=",".join(columns),
-                notice_versions=",".join(map(str, versions)), actor=caller.actor,
-                copy_id=copy_id, at=now, people=0))
-            self._audit.record(session, AuditEvent(caller.actor, "disclosure.released",
-                                                   batch_id, {
-                "recipient": recipient, "purpose": purpose.id, "basis": purpose.legal_basis,
-                "fields": list(columns), "notice_versions": versions,
-                "copy": copy_id}), now=now)
+            batch_id = self.open_disclosure(session, recipient, purpose, versions, columns,
+                                            caller, copy_id=copy_id, now=now)
 
         def log(subject_ids: list[str]) -> None:
-            with self._db.write() as write:
-                write.execute(insert(Disclosure), [
-                    {"batch_id": batch_id, "subject_id": sid} for sid in subject_ids])
-                write.execute(update(DisclosureBatch).where(DisclosureBatch.id == batch_id)
-                              .values(people=DisclosureBatch.people + len(subject_ids)))
+            self.log_disclosed(batch_id, subject_ids)
 
         batches = export_audience(self._db, self._subjects, purpose.id, purpose.channel,
                                   actor=caller.actor, now=now, batch=f"disclosure:{batch_id}",
@@ -239,6 +233,34 @@ class SharingService:
                           MEDIA_TYPES[request.format],
                           self._tracked(copy_id, columns, rows, request.format, now=now))
 
+    def open_disclosure(self, session: Session, recipient: str, purpose: Purpose,
+                        versions: list[int], columns: tuple[str, ...], caller: Caller, *,
+                        copy_id: str | None, now: datetime) -> str:
+        """Record a release batch (recipient, purpose, basis, fields, notice versions) and
+        audit it; its people follow with `log_disclosed`, each before they are decrypted.
+        Every release to a recipient goes through here: a file, an API pull, a processor
+        sync."""
+        batch_id = new_id()
+        session.add(DisclosureBatch(
+            id=batch_id, recipient=recipient, purpose=purpose.id, channel=purpose.channel,
+            basis=purpose.legal_basis, fields=",".join(columns),
+            notice_versions=",".join(map(str, versions)), actor=caller.actor,
+            copy_id=copy_id, at=now, people=0))
+        self._audit.record(session, AuditEvent(caller.actor, "disclosure.released", batch_id, {
+            "recipient": recipient, "purpose": purpose.id, "basis": purpose.legal_basis,
+            "fields": list(columns), "notice_versions": versions, "copy": copy_id}), now=now)
+        return batch_id
+
+    def log_disclosed(self, batch_id: str, subject_ids: list[str]) -> None:
+        """One row per person released in the batch, committed before their data is read."""
+        if not subject_ids:
+            return
+        with self._db.write() as write:
+            write.execute(insert(Disclosure), [
+                {"batch_id": batch_id, "subject_id": sid} for sid in subject_ids])
+            write.execute(update(DisclosureBatch).where(DisclosureBatch.id == batch_id)
+                          .values(people=DisclosureBatch.people + len(subject_ids)))
+
     def disclosures_of(self, session: Session, subject_id: str) -> list[DisclosureView]:
         """Every release of this person's data to a recipient, oldest first (Art. 15(1)(c))."""
         rows = session.execute(
@@ -247,6 +269,33 @@ class SharingService:
             .order_by(DisclosureBatch.at, DisclosureBatch.id)).scalars()
         return [DisclosureView(b.id, b.recipient, b.purpose, b.basis,
                                tuple(b.fields.split(",")), b.at) for b in rows]
+
+    def report_section(self, session: Session, subject_id: str, *, language: str
+                       ) -> ReportSection:
+        """The person's disclosures for their access report (`rights` finds this service
+        by its `ReportSectionSource` shape): recipient, date, purpose, basis, fields."""
+        gettext = translations(language).gettext
+        notice = self._notice(session)
+        rows: list[tuple[str, ...]] = []
+        for d in self.disclosures_of(session, subject_id):
+            declared = notice.recipient(d.recipient) if notice else None
+            purpose = notice.purpose(d.purpose) if notice else None
+            rows.append((declared.name if declared else d.recipient,
+                         d.at.strftime("%Y-%m-%d %H:%M UTC"),
+                         (purpose.title.get(language) or purpose.title["en"]) if purpose
+                         else d.purpose,
+                         gettext(BASIS_LABELS.get(d.basis, d.basis)),
+                         ", ".join(gettext(FIELD_LABELS.get(f, f)) for f in d.fields)))
+        return ReportSection(
+            "disclosures", gettext("Who received your data"),
+            (gettext("Recipient"), gettext("Date"), gettext("Purpose"),
+             gettext("Legal basis"), gettext("Data")), rows,
+            note=gettext("We have not given your data to anyone."))
+
+    def declared_recipients(self, session: Session) -> list[Recipient]:
+        """The recipients the published notice names (none before it is published)."""
+        notice = self._notice(session)
+        return list(notice.recipients) if notice else []
 
     def recipients_of(self, session: Session, subject_id: str) -> list[str]:
         """The recipients that received this person's data (whom an erasure must tell,

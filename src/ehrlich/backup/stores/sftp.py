@@ -62,10 +62,15 @@ class _WindowedReader(io.RawIOBase):
 
 
 class SftpStore:
-    def __init__(self, url: str, *, key_file: Path | None, known_hosts: Path | None) -> None:
+    def __init__(self, url: str, *, key_file: Path | None, known_hosts: Path | None,
+                 what: str = "backup destination",
+                 hint: str = "check backup_ssh_key and backup_ssh_known_hosts") -> None:
+        """`what` and `hint` name the destination and its settings in errors (the sharing
+        domain's processor sync writes through this client too)."""
         parts = urlsplit(url)
+        self._what, self._hint = what, hint
         if not parts.hostname or not parts.username or not parts.path.startswith("/"):
-            raise ConfigurationError(f"backup destination {url!r}: use "
+            raise ConfigurationError(f"{what} {url!r}: use "
                                      "sftp://USER@HOST[:PORT]/ABSOLUTE/PATH")
         self._host, self._port = parts.hostname, parts.port or 22
         self._user = unquote(parts.username)
@@ -91,9 +96,8 @@ class SftpStore:
                            timeout=30)
         except (paramiko.SSHException, OSError) as exc:
             client.close()
-            raise ConfigurationError(f"cannot reach backup destination {self.url}: {exc} "
-                                     "(check backup_ssh_key and backup_ssh_known_hosts)"
-                                     ) from exc
+            raise ConfigurationError(f"cannot reach {self._what} {self.url}: {exc} "
+                                     f"({self._hint})") from exc
         self._client, self._sftp = client, client.open_sftp()
         return self._sftp
 

@@ -65,9 +65,11 @@ def _batches(db: Database, query: Select[*Ts], batch_size: int, after: str = ""
 
 
 def stream_audience(db: Database, purpose: str, channel: str, *,
-                    batch_size: int = DEFAULT_BATCH) -> Iterator[list[str]]:
-    """Batches of the audience's subject ids."""
-    query = _audience(select(SUBJECT.id), purpose, channel, batch_size)
+                    batch_size: int = DEFAULT_BATCH,
+                    notice_versions: Collection[int] | None = None) -> Iterator[list[str]]:
+    """Batches of the audience's subject ids (`notice_versions`: only consents given under
+    those notice versions)."""
+    query = _audience(select(SUBJECT.id), purpose, channel, batch_size, notice_versions)
     for rows in _batches(db, query, batch_size):
         yield [row[0] for row in rows]
 
@@ -116,14 +118,15 @@ def stream_audience_consents(db: Database, purpose: str, channel: str, *, after:
         yield [(row[0], row[1]) for row in rows]
 
 
-def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Sequence[str]
+def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Sequence[str],
+                      *, notice_versions: Collection[int] | None = None
                       ) -> dict[str, str | None]:
     """Of these subjects, those in the audience now, each with the consent event that
     allows it: the per-batch re-check of a mailing under way."""
     if not subject_ids:
         return {}
     query = _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
-                      len(subject_ids)).where(SUBJECT.id.in_(list(subject_ids)))
+                      len(subject_ids), notice_versions).where(SUBJECT.id.in_(list(subject_ids)))
     with db.read() as session:
         rows = session.connection().execute(query, {"after": ""}).all()
     return {row[0]: row[1] for row in rows}

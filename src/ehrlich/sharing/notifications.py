@@ -1,0 +1,219 @@
+"""Telling the recipients of a person's data that the person was erased (GDPR Art. 19).
+
+An erasure (`SubjectsService.erase`, from `/my-data`, the staff queue, retention or
+the API) runs the erasure hook `on_erasure` in its own transaction: when the
+disclosure log shows that the person's data went to a recipient, it queues the job
+`NOTIFY_TASK` there, so the erasure and the promise to tell commit together. The job
+(`RecipientNotices.notify_erasure`) then, for each recipient that received the
+data, in one transaction with its acknowledgement:
+
+- queues a signed webhook (`sharing.webhooks`) `subject.erased` to the recipient's
+  endpoint, or
+- where the recipient has no endpoint, opens a task for staff (the console's
+  Recipients page, `ehrlich recipients tasks`), closed with who told them and when.
+
+The message carries only what lets the recipient find its own record: the subject
+id, which was a column of every release (`id`), and the releases it had (batch id,
+purpose, date, fields). Never the address or a name: they are unreadable by now,
+and the recipient holds them already. See docs/erasure-notifications.md.
+
+On a restore the ledger's erasures run the hook again; a person already told (a
+delivery or task under their id) is not told twice, and the message id is derived
+from recipient and person, so a message sent again after a restore to an older
+backup carries the same `webhook-id` for the receiver to drop.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from ehrlich.audit.service import AuditEvent, AuditLog
+from ehrlich.errors import InvalidInput
+from ehrlich.jobs import current_job
+from ehrlich.jobs import store as job_store
+from ehrlich.sharing.errors import TaskNotFound
+from ehrlich.sharing.models import Disclosure, RecipientTask, WebhookDelivery
+from ehrlich.sharing.webhooks import EndpointView, Webhooks
+from ehrlich.storage.base import new_id
+from ehrlich.storage.database import Database
+
+if TYPE_CHECKING:
+    from ehrlich.sharing.service import SharingService
+    from ehrlich.subjects.ledger import ErasureRecord
+
+ERASED = "subject.erased"
+NOTIFY_TASK = "sharing.notify_erasure"
+_MESSAGE_IDS = uuid.UUID("5f0b8a52-6d3e-4c1e-9a57-3b1f0e2d7c44")
+MAX_NOTE = 300
+
+
+def message_id(event: str, recipient: str, reference: str) -> str:
+    """The same `webhook-id` for the same news to the same recipient, whenever sent."""
+    return "msg_" + uuid.uuid5(_MESSAGE_IDS, f"{event}\n{recipient}\n{reference}").hex
+
+
+def _told(session: Session, subject_id: str) -> bool:
+    delivered = exists().where(WebhookDelivery.reference == subject_id,
+                               WebhookDelivery.event == ERASED)
+    tasked = exists().where(RecipientTask.reference == subject_id,
+                            RecipientTask.event == ERASED)
+    return bool(session.execute(select(delivered | tasked)).scalar())
+
+
+def on_erasure(session: Session, record: ErasureRecord) -> None:
+    """Erasure hook: queue the recipients' notification if the person's data was released
+    (one indexed look-up for everyone else). Idempotent on a restore's replay."""
+    released = session.execute(select(exists().where(
+        Disclosure.subject_id == record.subject_id))).scalar()
+    if released and not _told(session, record.subject_id):
+        job_store.add(session, NOTIFY_TASK, (record.subject_id,
+                                             record.erased_at.isoformat()), {},
+                      now=record.erased_at)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    recipient: str
+    event: str
+    reference: str
+    created_at: datetime
+    done_at: datetime | None
+    done_by: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class RecipientOverview:
+    id: str
+    name: str
+    endpoint: EndpointView | None
+    failing: int
+    open_tasks: int
+
+
+def _task_view(row: RecipientTask) -> TaskView:
+    return TaskView(row.id, row.recipient, row.event, row.reference, row.created_at,
+                    row.done_at, row.done_by, row.note)
+
+
+class RecipientNotices:
+    """The notifications an erasure owes the recipients: webhooks, or tasks for staff."""
+
+    def __init__(self, db: Database, audit: AuditLog, webhooks: Webhooks,
+                 sharing: SharingService) -> None:
+        self._db = db
+        self._audit = audit
+        self._webhooks = webhooks
+        self._sharing = sharing
+
+    def notify_erasure(self, session: Session, subject_id: str, *, erased_at: datetime,
+                       now: datetime) -> dict[str, str]:
+        """Per recipient that received the person's data: `webhook` or `task`."""
+        outcome: dict[str, str] = {}
+        releases = self._sharing.disclosures_of(session, subject_id)
+        for recipient in sorted({r.recipient for r in releases}):
+            data = {"subject_id": subject_id, "erased_at": erased_at.isoformat(),
+                    "releases": [{"batch_id": r.batch_id, "purpose": r.purpose,
+                                  "released_at": r.at.isoformat(), "fields": list(r.fields)}
+                                 for r in releases if r.recipient == recipient]}
+            queued = self._webhooks.queue(
+                session, recipient=recipient, event=ERASED,
+                message_id=message_id(ERASED, recipient, subject_id), data=data,
+                reference=subject_id, now=now)
+            if queued is not None:
+                outcome[recipient] = "webhook"
+                continue
+            outcome[recipient] = "task"
+            if session.execute(select(RecipientTask.id).where(
+                    RecipientTask.recipient == recipient, RecipientTask.event == ERASED,
+                    RecipientTask.reference == subject_id)).first() is None:
+                session.add(RecipientTask(id=new_id(), recipient=recipient, event=ERASED,
+                                          reference=subject_id, created_at=now))
+        if outcome:
+            self._audit.record(session, AuditEvent("system", "recipients.erasure.notified",
+                                                   subject_id, outcome), now=now)
+        return outcome
+
+    def run_notify(self, subject_id: str, erased_at: str, *, now: datetime) -> dict[str, str]:
+        """The job: the notifications and the job's end commit together."""
+        with self._db.write() as session:
+            outcome = self.notify_erasure(session, subject_id,
+                                          erased_at=datetime.fromisoformat(erased_at), now=now)
+            current_job().acknowledge(session)
+        return outcome
+
+    # -- endpoints ----------------------------------------------------------------------
+
+    def set_endpoint(self, session: Session, recipient: str, url: str, *, actor: str,
+                     now: datetime, rotate: bool = True) -> str | None:
+        """Configure a recipient of the published notice's webhook endpoint; the new
+        secret (show it once), or None when only the URL changed (`rotate=False`)."""
+        declared = [r.id for r in self._sharing.declared_recipients(session)]
+        if recipient not in declared:
+            raise InvalidInput.one("recipient", f"{recipient!r} is not a recipient of the "
+                                   f"published notice ({', '.join(declared) or 'none'})")
+        return self._webhooks.set_endpoint(session, recipient, url, actor=actor, now=now,
+                                           rotate=rotate)
+
+    def overview(self, session: Session) -> list[RecipientOverview]:
+        """Each recipient of the notice (and any with an endpoint): its endpoint, how many
+        deliveries fail or were given up, how many tasks are open."""
+        endpoints = {e.recipient: e for e in self._webhooks.endpoints(session)}
+        names = {r.id: r.name for r in self._sharing.declared_recipients(session)}
+        failing: dict[str, int] = dict(session.execute(
+            select(WebhookDelivery.recipient, func.count()).where(
+                WebhookDelivery.status.in_(("failing", "given-up"))).group_by(
+                WebhookDelivery.recipient)).all())
+        tasks: dict[str, int] = dict(session.execute(
+            select(RecipientTask.recipient, func.count()).where(
+                RecipientTask.done_at.is_(None)).group_by(RecipientTask.recipient)).all())
+        return [RecipientOverview(rid, names.get(rid, rid), endpoints.get(rid),
+                                  failing.get(rid, 0), tasks.get(rid, 0))
+                for rid in [*names, *sorted(set(endpoints) - set(names))]]
+
+    # -- tasks for staff ----------------------------------------------------------------
+
+    def tasks(self, session: Session, *, open_only: bool = True, reference: str | None = None,
+              recipient: str | None = None, limit: int = 200) -> list[TaskView]:
+        """Oldest open tasks first (or every task, newest first)."""
+        query = select(RecipientTask)
+        if open_only:
+            query = query.where(RecipientTask.done_at.is_(None)).order_by(
+                RecipientTask.created_at, RecipientTask.id)
+        else:
+            query = query.order_by(RecipientTask.created_at.desc(), RecipientTask.id.desc())
+        if reference is not None:
+            query = query.where(RecipientTask.reference == reference)
+        if recipient is not None:
+            query = query.where(RecipientTask.recipient == recipient)
+        return [_task_view(r) for r in session.execute(query.limit(limit)).scalars()]
+
+    def open_count(self, session: Session) -> int:
+        return int(session.execute(select(func.count()).select_from(RecipientTask).where(
+            RecipientTask.done_at.is_(None))).scalar_one())
+
+    def mark_done(self, session: Session, task_id: str, *, actor: str, note: str,
+                  now: datetime) -> TaskView:
+        """Staff told the recipient: who, when and how (the note) are recorded."""
+        note = " ".join(note.split())
+        if len(note) < 3:
+            raise InvalidInput.one("note", "say how the recipient was told, e.g. "
+                                   "'mail to privacy@carrier.example' (at least 3 characters)")
+        if len(note) > MAX_NOTE:
+            raise InvalidInput.one("note", f"at most {MAX_NOTE} characters")
+        row = session.get(RecipientTask, task_id[:64])
+        if row is None:
+            raise TaskNotFound(f"no recipient task {task_id[:64]}; "
+                               "`ehrlich recipients tasks` lists the open ones")
+        if row.done_at is None:
+            row.done_at, row.done_by, row.note = now, actor, note
+            self._audit.record(session, AuditEvent(actor, "recipients.task.done", row.id, {
+                "recipient": row.recipient, "event": row.event}), now=now)
+        return _task_view(row)
