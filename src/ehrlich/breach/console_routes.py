@@ -131,13 +131,17 @@ def record(request: Request, instance: InstanceDep, now: NowDep, active: StaffDe
     if not check_csrf(request, instance, active, csrf):
         return _new_page(request, instance, active, values=values, message=_expired(request),
                          status=403)
+    given, problems = _fields({"noticed_at": noticed_at, "people_estimate": people_estimate},
+                              None)
     try:
-        if people_estimate.strip() and not people_estimate.strip().isdigit():
-            raise InvalidInput.one("people_estimate", "enter a whole number, or leave it empty")
-        data = parse(NewBreach, title=title, what_happened=what_happened,
-                     noticed_at=_time("noticed_at", noticed_at) or now,
-                     data_categories=chosen,
-                     people_estimate=int(people_estimate) if people_estimate.strip() else None)
+        try:
+            data = parse(NewBreach, title=title, what_happened=what_happened,
+                         noticed_at=given.get("noticed_at") or now, data_categories=chosen,
+                         people_estimate=given.get("people_estimate"))
+        except InvalidInput as exc:
+            raise InvalidInput(problems + exc.problems) from None
+        if problems:
+            raise InvalidInput(problems)
         made = _breaches(instance).open(instance.db, data, actor=_actor(active), now=now)
     except InvalidInput as exc:
         return _new_page(request, instance, active, values=values, errors=_problems(exc),
@@ -231,8 +235,11 @@ def save(breach_id: str, request: Request, instance: InstanceDep, now: NowDep,
         return _show(request, instance, active, breach_id, now=now, values=values,
                      message=_expired(request), status=403)
     try:
-        changes = parse(BreachChanges, **_changes(texts, data_categories if
-                                                  categories_shown is not None else None))
+        given, problems = _fields(texts, data_categories if categories_shown is not None
+                                  else None)
+        if problems:
+            raise InvalidInput(problems)
+        changes = parse(BreachChanges, **given)
         _breaches(instance).update(instance.db, breach_id, changes, actor=_actor(active),
                                    now=now)
     except (InvalidInput, Conflict) as exc:
@@ -240,8 +247,9 @@ def save(breach_id: str, request: Request, instance: InstanceDep, now: NowDep,
     return RedirectResponse(f"{PATH}/{breach_id}?done=saved", status_code=303)
 
 
-def _changes(texts: dict[str, str], categories: list[str] | None) -> dict[str, object]:
-    """The form's fields as `BreachChanges` input; every bad field named."""
+def _fields(texts: dict[str, str], categories: list[str] | None
+            ) -> tuple[dict[str, object], list[FieldProblem]]:
+    """The form's fields as `BreachChanges` input, and every bad field named."""
     given: dict[str, object] = {}
     problems: list[FieldProblem] = []
     for name, text in texts.items():
@@ -260,9 +268,7 @@ def _changes(texts: dict[str, str], categories: list[str] | None) -> dict[str, o
             given[name] = text
     if categories is not None:
         given["data_categories"] = categories
-    if problems:
-        raise InvalidInput(problems)
-    return given
+    return given, problems
 
 
 @router.post("/{breach_id}/scope", response_class=HTMLResponse)
