@@ -46,7 +46,7 @@ ACTIONS: list[tuple[str, str, str, Permission]] = [
 ]
 
 
-def _staff(instance: Instance, maker: Maker, role: str) -> Staff:
+def _staff(instance: Instance, maker: Maker, role: str) -> Staff:  # noqa: F811
     """A staff member who has read the guide as it reads with the published notice."""
     staff = maker(role)
     with instance.db.write() as session:
@@ -55,7 +55,7 @@ def _staff(instance: Instance, maker: Maker, role: str) -> Staff:
     return staff
 
 
-def _open(instance: Instance, title: str = "Support laptop stolen", *,
+def _open(instance: Instance, title: str = "Support laptop stolen", *,  # noqa: F811
           noticed: timedelta = 10 * HOUR) -> str:
     return instance.service(BreachService).open(instance.db, NewBreach(
         title=title, noticed_at=NOW - noticed), actor="test", now=NOW).id
