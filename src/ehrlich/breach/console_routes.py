@@ -64,7 +64,8 @@ def _expired(request: Request) -> str:
 
 
 def _time(name: str, text: str) -> datetime | None:
-    """From an `<input type="datetime-local">` (UTC) or a date; empty is None."""
+    """From a form's YYYY-MM-DD HH:MM (UTC, a `T` between is fine too) or a date; empty is
+    None."""
     if not text.strip():
         return None
     try:
@@ -75,8 +76,8 @@ def _time(name: str, text: str) -> datetime | None:
 
 
 def _local(at: datetime | None) -> str:
-    """A stored time as a `datetime-local` value (UTC)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if at else ""
+    """A stored time as the forms show it (UTC)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
 def _categories(session: Session, breaches: BreachService, lang: str) -> list[tuple[str, str]]:
