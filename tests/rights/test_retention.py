@@ -131,3 +131,20 @@ def test_the_command_lists_by_purpose_and_subject_references_only(
     refused = cli(*args, *at)
     assert refused.returncode != 0
     assert "--dry-run" in refused.stderr + refused.stdout
+
+
+def test_a_person_who_consents_again_after_the_plan_is_kept(instance: Instance) -> None:
+    publish_notice(instance)
+    people = _population(instance)
+    retention = instance.service(RetentionService)
+    plan = retention.plan(instance.db, now=NOW)
+    assert people["withdrawn_long_ago"] in plan.subject_ids
+    # between the plan and the erasure the person subscribes again, by double opt-in
+    record(instance, people["withdrawn_long_ago"], "requested", now=NOW)
+    record(instance, people["withdrawn_long_ago"], "confirmed", now=NOW)
+    done = retention.run(instance.db, now=NOW)
+    assert people["withdrawn_long_ago"] not in done.erased
+    assert sorted(done.erased) == sorted(
+        s for s in plan.subject_ids if s != people["withdrawn_long_ago"])
+    with instance.db.read() as session:
+        assert subject_state(session, people["withdrawn_long_ago"]) != ERASED

@@ -158,7 +158,7 @@ class BreachService:
                     stored = _utc(value)
                 elif name == "data_categories":
                     stored = json.dumps(sorted(set(value or [])))
-                elif name in ("title", "tell_people") and value is None:
+                elif name in ("title", "tell_people", "noticed_at") and value is None:
                     raise InvalidInput.one(name, "cannot be empty")
                 elif name in ("what_happened", "consequences", "measures",
                               "tell_people_reason") and value is None:

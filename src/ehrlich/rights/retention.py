@@ -105,7 +105,8 @@ class RetentionPlan:
 class RetentionRun:
     plan: RetentionPlan
     erased: list[str]
-    """Who was erased; a person erased meanwhile by someone else is left out."""
+    """Who was erased: the plan's people, less any erased meanwhile by someone else or
+    kept again since the plan was made (checked just before)."""
     proof_events: int
     dry_run: bool
 
@@ -173,13 +174,29 @@ class RetentionService:
                 return
             after = rows[-1][0]
 
+    def _still_due(self, db: Database, people: Sequence[Departure], notice: Notice, *,
+                   now: datetime) -> list[Departure]:
+        """Of `people`, those still due now: whoever gave consent again (or was changed)
+        since the plan was made stays."""
+        ids = [p.subject_id for p in people]
+        with db.read() as session:
+            changed = dict(session.execute(select(SUBJECT.id, SUBJECT.updated_at).where(
+                SUBJECT.id.in_(ids), SUBJECT.state == ACTIVE)).all())
+            activity = purpose_activity(session, list(changed))
+        return [p for p in people if p.subject_id in changed and departure_of(
+            p.subject_id, changed[p.subject_id], activity.get(p.subject_id, []), notice,
+            confirm=self._confirm, now=now) is not None]
+
     def plan(self, db: Database, *, now: datetime) -> RetentionPlan:
         """Who would go now, and why (the dry run); changes nothing."""
+        return self._plan(db, now=now)[0]
+
+    def _plan(self, db: Database, *, now: datetime) -> tuple[RetentionPlan, Notice | None]:
         with db.read() as session:
             try:
                 published = self._notices.current(session)
             except NoticeNotPublished:
-                return RetentionPlan(at=now, notice=None)
+                return RetentionPlan(at=now, notice=None), None
             proofs: list[str] = []
             while True:  # everyone, also past the first batch
                 found = proof_expired(session, before=now - self._proof, limit=BATCH,
@@ -195,18 +212,14 @@ class RetentionService:
                                     confirm=self._confirm, now=now)
                 if gone is not None:
                     people.append(gone)
-        return RetentionPlan(at=now, notice=published.info.number, people=people, proofs=proofs)
+        return RetentionPlan(at=now, notice=published.info.number, people=people,
+                             proofs=proofs), published.notice
 
-    def run(self, db: Database, *, now: datetime, actor: str = ACTOR, dry_run: bool = False
-            ) -> RetentionRun:
-        """Make the plan and, unless `dry_run`, erase each person in it through the rights
-        domain's erasure path and delete the expired consent proofs; one audit entry
-        records the counts."""
-        plan = self.plan(db, now=now)
-        if dry_run:
-            return RetentionRun(plan=plan, erased=[], proof_events=0, dry_run=True)
-        erased = []
-        for person in plan.people:
+    def _erase(self, db: Database, people: Sequence[Departure], notice: Notice | None, *,
+               actor: str, now: datetime) -> list[str]:
+        """Erase those of `people` still due (checked just before); who was erased."""
+        erased: list[str] = []
+        for person in self._still_due(db, people, notice, now=now) if notice else []:
             reasons = ", ".join(sorted({f"{e.purpose}: {e.reason}" for e in person.endings}))
             try:
                 erase_person(db, self._subjects, self._notices, self._audit,
@@ -215,6 +228,20 @@ class RetentionService:
             except (SubjectErased, SubjectNotFound):
                 continue  # erased meanwhile: nothing left to do
             erased.append(person.subject_id)
+        return erased
+
+    def run(self, db: Database, *, now: datetime, actor: str = ACTOR, dry_run: bool = False
+            ) -> RetentionRun:
+        """Make the plan and, unless `dry_run`, erase each person in it through the rights
+        domain's erasure path and delete the expired consent proofs; one audit entry
+        records the counts."""
+        plan, notice = self._plan(db, now=now)
+        if dry_run:
+            return RetentionRun(plan=plan, erased=[], proof_events=0, dry_run=True)
+        erased = []
+        for start in range(0, len(plan.people), BATCH):
+            erased += self._erase(db, plan.people[start:start + BATCH], notice, actor=actor,
+                                  now=now)
         events = 0
         for start in range(0, len(plan.proofs), BATCH):
             with db.write() as session:
