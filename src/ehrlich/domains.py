@@ -22,6 +22,7 @@ from ehrlich.auth.api_tokens import ApiTokenCache
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup import install as backup
 from ehrlich.backup.service import BackupService
+from ehrlich.breach import install as breach
 from ehrlich.campaigns import install as campaigns
 from ehrlich.captcha import install as captcha
 from ehrlich.consent import install as consent
@@ -65,6 +66,7 @@ DOMAINS: tuple[Install, ...] = (
     auth.install,
     captcha.install,
     rights.install,
+    breach.install,
 )
 
 

@@ -1,11 +1,12 @@
 """What the domains contribute, collected once: each domain's `install(registry)` adds to it.
 
 A domain's `install.py` names its routers (public pages and API), its console pages
-with their navigation entries, its jobs, posture checks, erasure hooks, send-time
-checks, CLI command groups, the folder of its page templates and its own service
-(`add_service(Interface, factory)`, read back as `instance.service(Interface)`): a new
-domain never adds a field to `Instance`. The fields `Instance` does have are the shared
-services every domain and a restore are built from. Nothing here knows a domain by
+with their navigation entries, its cards on the console's overview, its jobs, posture
+checks, erasure hooks, send-time checks, CLI command groups, the folder of its page
+templates and its own service (`add_service(Interface, factory)`, read back as
+`instance.service(Interface)`): a new domain never adds a field to `Instance`. The
+fields `Instance` does have are the shared services every domain and a restore are
+built from. Nothing here knows a domain by
 name; `ehrlich.domains` lists them in order and turns the registry into one frozen
 `Contributions`, which the one `Instance` (defined here, with the services it holds)
 carries to the app, the CLI, the worker and a restore. A domain's command group opens
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from fastapi import APIRouter
 
+from ehrlich.admin.cards import OverviewCard
 from ehrlich.admin.nav import NavEntry
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.api_tokens import ApiTokenCache
@@ -50,6 +52,7 @@ class Contributions:
     routers: tuple[APIRouter, ...]
     console_routers: tuple[APIRouter, ...]
     navigation: tuple[NavEntry, ...]
+    overview_cards: tuple[OverviewCard, ...]
     jobs: tuple[JobBinder, ...]
     checks: tuple[Check, ...]
     erasure_hooks: tuple[ErasureHook, ...]
@@ -162,6 +165,7 @@ class Registry:
     routers: list[APIRouter] = field(default_factory=list)
     console_routers: list[APIRouter] = field(default_factory=list)
     navigation: list[NavEntry] = field(default_factory=list)
+    overview_cards: list[OverviewCard] = field(default_factory=list)
     jobs: list[JobBinder] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     erasure_hooks: list[ErasureHook] = field(default_factory=list)
@@ -188,6 +192,13 @@ class Registry:
             if any(e.path == nav.path for e in self.navigation):
                 raise ValueError(f"a console page is already registered at {nav.path}")
             self.navigation.append(nav)
+
+    def add_overview_card(self, card: OverviewCard) -> None:
+        """A card on the console's overview, for roles with its permission."""
+        if any(c.template == card.template for c in self.overview_cards):
+            raise ValueError(f"an overview card with the template {card.template} is "
+                             "already registered")
+        self.overview_cards.append(card)
 
     def add_jobs(self, binder: JobBinder) -> None:
         """A function that registers the domain's tasks and periodic jobs on the queue."""
@@ -220,7 +231,8 @@ class Registry:
     def freeze(self) -> Contributions:
         return Contributions(
             routers=tuple(self.routers), console_routers=tuple(self.console_routers),
-            navigation=tuple(self.navigation), jobs=tuple(self.jobs), checks=tuple(self.checks),
+            navigation=tuple(self.navigation), overview_cards=tuple(self.overview_cards),
+            jobs=tuple(self.jobs), checks=tuple(self.checks),
             erasure_hooks=tuple(self.erasure_hooks), send_checks=tuple(self.send_checks),
             cli_groups=tuple(self.cli_groups), templates=tuple(self.templates),
             services=tuple(self.services))

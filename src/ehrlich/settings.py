@@ -144,6 +144,9 @@ class Settings(BaseSettings):
         "they are deleted")
     maintenance_file: Path | None = None
     consent_confirm_days: int = Field(default=30, ge=1, description="Double opt-in link validity")
+    consent_proof_years: int = Field(
+        default=5, ge=1, le=30, description="Years the consent proof of an erased person is "
+        "kept after its last event; the daily retention run then deletes it")
     dkim_key_file: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None

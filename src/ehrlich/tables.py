@@ -7,6 +7,7 @@ only Alembic's `storage/migrations/env.py` reads it. A new domain with tables ad
 from ehrlich.audit import models as audit_models
 from ehrlich.auth import models as auth_models
 from ehrlich.backup import models as backup_models
+from ehrlich.breach import models as breach_models
 from ehrlich.campaigns import models as campaign_models
 from ehrlich.consent import models as consent_models
 from ehrlich.counters import models as counter_models
@@ -19,6 +20,7 @@ from ehrlich.sharing import models as sharing_models
 from ehrlich.storage.base import Base
 from ehrlich.subjects import models as subject_models
 
-__all__ = ["Base", "audit_models", "auth_models", "backup_models", "campaign_models",
+__all__ = ["Base", "audit_models", "auth_models", "backup_models", "breach_models",
+           "campaign_models",
            "consent_models", "counter_models", "import_models", "instance_models", "job_models",
            "notice_models", "rights_models", "sharing_models", "subject_models"]

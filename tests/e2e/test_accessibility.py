@@ -19,6 +19,8 @@ from ehrlich.auth.models import StaffSession
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
+from ehrlich.breach.schemas import BreachChanges, NewBreach
+from ehrlich.breach.service import BreachService
 from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
@@ -60,6 +62,7 @@ class Site:
     my_data: str
     request_id: str
     copy_id: str
+    breach_id: str
 
 
 def _staff(settings: Settings, email: str, role: Role, *, totp: bool) -> str | None:
@@ -113,6 +116,13 @@ def site(tmp_path_factory: pytest.TempPathFactory,
                 "audience", "newsletter/email", ("id", "email"), "csv",
                 "December mailing from the mail tool", "Mail tool upload"),
                 holder="staff:someone", now=datetime.now(UTC)).id
+        breaches = instance.service(BreachService)
+        breach_id = breaches.open(instance.db, NewBreach(
+            title="Support laptop stolen", noticed_at=datetime.now(UTC) - timedelta(hours=80),
+            data_categories=["email", "name"]), actor="test", now=datetime.now(UTC)).id
+        breaches.update(instance.db, breach_id, BreachChanges(
+            measures="Remote wipe; passwords changed.", people_estimate=40),
+            actor="test", now=datetime.now(UTC))
     finally:
         instance.close()
     secret = _staff(settings, OWNER, Role.OWNER, totp=True)
@@ -127,7 +137,7 @@ def site(tmp_path_factory: pytest.TempPathFactory,
         with running_servers(settings.data_dir / "ehrlich.toml", 1, env=mail) as urls:
             yield Site(urls[0], secret, subject, event, f"/preferences/{token}",
                        artefact_dir(tmp_path_factory, "screenshots"), f"/my-data/{my_data}",
-                       request_id, copy_id)
+                       request_id, copy_id, breach_id)
     finally:
         smtp.stop()
 
@@ -178,6 +188,9 @@ CONSOLE_PAGES = {
     "processors": "/admin/processors", "processor": "/admin/processors/mailer",
     "campaigns": "/admin/campaigns", "campaign-new": "/admin/campaigns/new",
     "campaign-reports": "/admin/campaigns/reports",
+    "breaches": "/admin/breaches", "breach-new": "/admin/breaches/new",
+    "breach": "/admin/breaches/{breach}", "breach-de": "/admin/breaches/{breach}?lang=de",
+    "retention": "/admin/retention", "retention-subjects": "/admin/retention?subjects=1",
 }
 PUBLIC_PAGES = {
     "home": "/", "notice": "/notice", "notice-de": "/notice?lang=de", "signup": "/signup",
@@ -194,7 +207,8 @@ def test_page_is_accessible_reflows_and_keeps_the_csp(
         owner_state: dict[str, Any]) -> None:
     path = {**CONSOLE_PAGES, **PUBLIC_PAGES}[name].format(
         subject=site.subject_id, event=site.event_id, preferences=site.preferences,
-        my_data=site.my_data, request=site.request_id, copy=site.copy_id)
+        my_data=site.my_data, request=site.request_id, copy=site.copy_id,
+        breach=site.breach_id)
     state = owner_state if name in CONSOLE_PAGES else None
     viewport = WIDTHS[width]
 

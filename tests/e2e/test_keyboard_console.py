@@ -221,6 +221,33 @@ def test_every_console_page_with_the_keyboard_only(
         page.wait_for_selector("main .flash")
         page.screenshot(path=shots / "mail-tested.png", full_page=True)
 
+        # Breaches: one recorded, then its measures saved, with the keyboard only
+        _open(page, "/admin/breaches", shots, "breaches")
+        _tab_to(page, "main a[href='/admin/breaches/new']")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/admin/breaches/new")
+        _every_control_reachable(page)
+        _tab_to(page, "#title")
+        page.keyboard.type("Support laptop stolen")
+        _tab_to(page, "main form[action='/admin/breaches'] button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#clock")
+        _every_control_reachable(page)
+        _tab_to(page, "#measures")
+        page.keyboard.type("Remote wipe requested")
+        _tab_to(page, "#tell-undecided")  # a radio group is one stop; arrows move in it
+        page.keyboard.press("ArrowDown")
+        assert page.is_checked("#tell-yes")
+        _tab_to(page, "main form:has(#measures) button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("main .flash.ok")
+        assert "Remote wipe requested" in page.inner_text("main")
+        assert "high risk" in page.inner_text("main")
+        page.screenshot(path=shots / "breach-saved.png", full_page=True)
+
+        # Retention: the dry run, read only here but for its run button
+        _open(page, "/admin/retention", shots, "retention")
+
         # Account: the password changed with the keyboard only
         _open(page, "/admin/account", shots, "account")
         _tab_to(page, "#current")

@@ -7,7 +7,9 @@ covers it, and its figures come from the owning domain's service.
   (auditor, admin, owner);
 - the audit chain's length: `AUDIT_READ` (auditor, admin, owner);
 - data requests due within a week: `REQUESTS_READ` (support, auditor, admin, owner);
-- copies kept past their expiry: `COPIES_READ` (auditor, admin, owner).
+- copies kept past their expiry: `COPIES_READ` (auditor, admin, owner);
+- the cards the domains registered (`registry.add_overview_card`), each for the roles
+  with its permission, first on the page.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Overview:
     requests_due: list[RequestView] | None = None
     overdue_copies: int | None = None
     """Copies past their expiry, not confirmed destroyed (`COPIES_READ`)."""
+    cards: tuple[tuple[str, object], ...] = ()
+    """The domains' cards with something to show: (template, value), in domain order."""
 
 
 def _chart(activity: DailyActivity, language: str) -> Markup:
@@ -84,6 +88,9 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
             requests_due = rights.due_soon(session, now=now)
         overdue = (instance.service(CopiesService).overdue(session, now=now)
                    if allowed(active.role, Permission.COPIES_READ) else None)
+        cards = tuple((card.template, value) for card in instance.contributions.overview_cards
+                      if allowed(active.role, card.permission)
+                      and (value := card.build(instance, session, now)) is not None)
     show_backup = allowed(active.role, Permission.POSTURE_READ)
     if show_backup:
         report = run_report(instance, now=now, language=language)
@@ -91,4 +98,4 @@ def build_overview(instance: Instance, active: ActiveSession, *, now: datetime,
     return Overview(counts=counts, consents=consents, activity=activity, chart=chart,
                     report=report, backup=backup, show_backup=show_backup,
                     audit_entries=audit_entries, requests_due=requests_due,
-                    overdue_copies=overdue)
+                    overdue_copies=overdue, cards=cards)

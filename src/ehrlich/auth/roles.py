@@ -43,6 +43,8 @@ class Permission(StrEnum):
     AUDIENCES_EXPORT = "audiences.export"    # an audience's addresses as a file: a tracked copy
     COPIES_READ = "copies.read"              # the register of every copy handed to staff
     COPIES_DESTROY = "copies.destroy"        # confirm anyone's copy destroyed (own: any role)
+    BREACHES_READ = "breaches.read"          # the breach register and its 72-hour clock
+    BREACHES_MANAGE = "breaches.manage"      # open, scope, update and close breaches
 
 
 _EVERYTHING = frozenset(Permission)
@@ -58,7 +60,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
                              Permission.REQUESTS_READ, Permission.REQUESTS_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.POSTURE_READ,
                              Permission.NOTICE_READ, Permission.SETTINGS_READ,
-                             Permission.REQUESTS_READ, Permission.COPIES_READ}),
+                             Permission.REQUESTS_READ, Permission.COPIES_READ,
+                             Permission.BREACHES_READ}),
 }
 # Every role needs a second factor by default (`second_factor_for_all_roles`); these
 # need it even where an owner relaxed that.

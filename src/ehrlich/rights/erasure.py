@@ -71,9 +71,10 @@ def plan(session: Session, notices: NoticesService, subject_id: str, *, language
 
 
 def erase_person(db: Database, subjects: SubjectsService, notices: NoticesService,
-                 audit: AuditLog, subject_id: str, *, actor: str, language: str, now: datetime
-                 ) -> ErasureOutcome:
-    """Erase the person now, or as far as no legal obligation keeps their data."""
+                 audit: AuditLog, subject_id: str, *, actor: str, language: str, now: datetime,
+                 reason: str = "request") -> ErasureOutcome:
+    """Erase the person now, or as far as no legal obligation keeps their data.
+    `reason` goes into the audit entry (a request, or the retention rule that ended)."""
     with db.read() as session:
         state = subject_state(session, subject_id)
         if state is None:
@@ -82,7 +83,7 @@ def erase_person(db: Database, subjects: SubjectsService, notices: NoticesServic
             raise SubjectErased(f"subject {subject_id} was erased")
         holds = plan(session, notices, subject_id, language=language, now=now)
     if not holds:
-        subjects.erase(db, subject_id, actor=actor, now=now, reason="request")
+        subjects.erase(db, subject_id, actor=actor, now=now, reason=reason)
         return ErasureOutcome(erased=True)
     kept_categories = {c for hold in holds for c in hold.data_categories}
     with db.write() as session:

@@ -1,5 +1,6 @@
 """The rights domain: `/my-data` for people, the data-request queue for staff (console
-pages, `ehrlich requests`, the reminder job), and its service.
+pages, `ehrlich requests`, the reminder job), retention (`ehrlich retention run`, the
+daily job, the console's Retention page), and their services.
 
 The access report shows a section from every other domain service that
 implements `ReportSectionSource` (the disclosure log, for one): they are looked up
@@ -19,8 +20,9 @@ from ehrlich.counters.stores import open_store
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.rights import cli, console_routes, routes, tasks
+from ehrlich.rights import cli, console_routes, retention_cli, retention_routes, routes, tasks
 from ehrlich.rights.gate import MAILS_PER_RECIPIENT_PER_DAY, LinkMailLimit, build_gate
+from ehrlich.rights.retention import RetentionService
 from ehrlich.rights.schemas import ReportSectionSource
 from ehrlich.rights.service import RightsService
 
@@ -29,10 +31,15 @@ def install(registry: Registry) -> None:
     registry.add_router(routes.router)
     registry.add_console_page(console_routes.router, NavEntry(
         "/admin/requests", N_("Data requests"), Permission.REQUESTS_READ))
+    registry.add_console_page(retention_routes.router, NavEntry(
+        "/admin/retention", N_("Retention"), Permission.POSTURE_READ))
     registry.add_jobs(tasks.register)
     registry.add_cli_group("requests", cli.app)
+    registry.add_cli_group("retention", retention_cli.app)
     registry.add_templates("ehrlich.rights")
     registry.add_service(RightsService, _build)
+    registry.add_service(RetentionService, lambda s: RetentionService(
+        s.settings, s.subjects, s.get(NoticesService), s.audit))
 
 
 def _build(services: Services) -> RightsService:

@@ -1,6 +1,6 @@
 """The rights domain's jobs: the link mail behind `/my-data` (so the page does the same
 work for known and unknown addresses), and the daily reminder to the owners of data
-requests that fall due within a week."""
+requests that fall due within a week, and the daily retention run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ehrlich.jobs import crontab
+from ehrlich.rights.retention import RetentionService
 from ehrlich.rights.service import SEND_LINK_TASK, RightsService
 from ehrlich.storage.base import utcnow
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from ehrlich.instance.service import Instance
 
 REMIND_TASK = "rights.remind_due"
+RETENTION_TASK = "rights.retention"
 
 
 def register(instance: Instance) -> None:
@@ -28,3 +30,7 @@ def register(instance: Instance) -> None:
     @instance.jobs.periodic(REMIND_TASK, crontab(hour="7", minute="23"))
     def remind_due() -> int:
         return instance.service(RightsService).remind(instance.db, instance.mail, now=utcnow())
+
+    @instance.jobs.periodic(RETENTION_TASK, crontab(hour="3", minute="41"))
+    def retention() -> int:
+        return len(instance.service(RetentionService).run(instance.db, now=utcnow()).erased)

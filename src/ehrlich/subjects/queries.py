@@ -7,6 +7,7 @@ Built once at import: every read runs them, and statement construction is not fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, select
@@ -29,7 +30,8 @@ CONTACT_FIELDS = ("email", "phone")
 class SubjectColumns:
     """The columns of the subjects table other domains may join on and filter by.
 
-    Ids, states, sources and blind indexes only: a personal field reaches
+    Ids, states, sources, the time of the last change (for retention) and blind
+    indexes only: a personal field reaches
     another domain only through `contacts_query` (as ciphertext) and
     `SubjectsService.disclose_contacts`, or addressed by `SubjectsService.send_mail`.
     """
@@ -38,13 +40,15 @@ class SubjectColumns:
     state: ColumnElement[str]
     source: ColumnElement[str]
     email_index: ColumnElement[bytes | None]
+    updated_at: ColumnElement[datetime]
 
 
 ACTIVE: str = STATE_ACTIVE
 ERASED: str = STATE_ERASED
 """The states of `SubjectColumns.state` and `subject_state`."""
 SUBJECT = SubjectColumns(id=SUBJECTS_TABLE.c.id, state=SUBJECTS_TABLE.c.state,
-                         source=SUBJECTS_TABLE.c.source, email_index=SUBJECTS_TABLE.c.email_index)
+                         source=SUBJECTS_TABLE.c.source, email_index=SUBJECTS_TABLE.c.email_index,
+                         updated_at=SUBJECTS_TABLE.c.updated_at)
 _STATE_OF = select(SUBJECTS_TABLE.c.state).where(SUBJECTS_TABLE.c.id == bindparam("subject_id"))
 
 
