@@ -17,10 +17,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber, PhoneNumberFormat
+from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    PhoneMetadata,
+    PhoneNumber,
+    PhoneNumberFormat,
+)
 
 from ehrlich.errors import InvalidInput
 
@@ -65,6 +71,18 @@ def normalise_email(value: str, *, field: str = "email") -> str:
     return f"{result.local_part.lower()}@{result.ascii_domain.lower()}"
 
 
+@cache
+def _parsing_prefixes(code: int) -> tuple[re.Pattern[str], ...]:
+    """The national prefixes the full parser may strip or rewrite after this country code
+    (Madagascar's "2000000" becomes "202000000"; a 7-digit NANP number gains its area code)."""
+    patterns = []
+    for region in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is not None and metadata.national_prefix_for_parsing:
+            patterns.append(re.compile(metadata.national_prefix_for_parsing))
+    return tuple(patterns)
+
+
 def _international_phone(text: str) -> str | None:
     """E.164 for a number written as +CC… (country codes are prefix-free)."""
     digits = text.translate(_PHONE_SEPARATORS)
@@ -76,6 +94,8 @@ def _international_phone(text: str) -> str | None:
             national = digits[1 + size:]
             if not national or national[0] == "0":
                 return None  # leading zeros are significant in some plans: take the full parser
+            if any(prefix.match(national) for prefix in _parsing_prefixes(code)):
+                return None  # the full parser may rewrite it
             number = PhoneNumber(country_code=code, national_number=int(national))
             if not phonenumbers.is_possible_number(number):
                 return None
