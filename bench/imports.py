@@ -71,6 +71,9 @@ class TimedDatabase:
     def read(self) -> Any:
         return self._db.read()
 
+    def analyze(self, tables: Any = ()) -> None:
+        self._db.analyze(tables)
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         start = time.perf_counter()
