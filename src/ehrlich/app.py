@@ -6,8 +6,11 @@ here; every domain's routers and console pages come from `instance.contributions
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -21,8 +24,15 @@ from ehrlich.web.middleware import BodyLimit, SecurityHeaders
 
 
 def create_app(instance: Instance) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The requests handled at once: the database pool is sized from the same setting.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = instance.settings.server_threads
+        yield
+
     app = FastAPI(title="ehrlich", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json")
+                  openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.instance = instance
     problems.install(app)
     openapi.install(app)

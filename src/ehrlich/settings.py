@@ -66,6 +66,20 @@ class Settings(BaseSettings):
         default=True, description="`ehrlich serve` runs the job worker in its own process"
     )
     worker_threads: int = Field(default=2, ge=1, le=32)
+    server_threads: int = Field(
+        default=40, ge=1, le=1000, description="Requests one `serve` process works on at "
+        "once (the thread pool its request handlers run in)")
+    # The PostgreSQL connection pool of each process (docs/deploy.md#postgresql). A pool
+    # smaller than the requests in flight closes and reopens connections all the time.
+    database_pool_size: int | None = Field(
+        default=None, ge=1, le=1000, description="Connections each process keeps open; "
+        "unset: server_threads + worker_threads, one for everything that may run at once")
+    database_max_overflow: int = Field(
+        default=5, ge=0, le=1000, description="Connections opened beyond the pool at a "
+        "peak, closed again when returned")
+    database_pool_recycle: int = Field(
+        default=1800, ge=-1, description="Seconds after which a pooled connection is "
+        "replaced on its next checkout (instead of a ping at every checkout); -1: never")
     job_lease_seconds: float = Field(
         default=60, ge=1, le=3600, description="How long a job a worker took stays its own "
         "without a heartbeat (renewed every third of it): a job whose worker died runs again "
@@ -249,6 +263,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def database_pool(self) -> dict[str, int]:
+        """The engine's pool options on PostgreSQL (SQLite keeps its own pool)."""
+        if self.is_sqlite:
+            return {}
+        size = self.database_pool_size or self.server_threads + self.worker_threads
+        return {"pool_size": size, "max_overflow": self.database_max_overflow,
+                "pool_recycle": self.database_pool_recycle}
 
 
 def config_file_for(data_dir: Path) -> Path:

@@ -96,6 +96,9 @@ def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: Subject
         if not db.is_sqlite:  # so that deleted data keys leave the disk
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
+        # a dump carries no planner statistics: without them PostgreSQL may read one
+        # person's consent through an index of the whole audience
+        db.analyze()
     finally:
         db.dispose()
     return replayed

@@ -13,7 +13,6 @@ so a crash leaves whole batches behind and `run` resumes after the last one comm
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -21,10 +20,9 @@ from datetime import datetime
 from sqlalchemy import insert, update
 
 from ehrlich.audit.service import AuditEvent
-from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
 from ehrlich.consent.ledger import suppression
 from ehrlich.consent.ledger.bulk import FirstGrants, first_grants, record_first_grants
-from ehrlich.consent.ledger.service import record_consent
+from ehrlich.consent.ledger.service import record_consents
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.consent.signup.service import PendingConfirmation
 from ehrlich.errors import EhrlichError, InvalidInput, NotFound
@@ -50,6 +48,8 @@ HOLD_AIM = 0.25
 """Seconds a batch's write transaction should hold the writer at most, well under the
 one second a waiting signup may take."""
 Progress = Callable[[RunView], None]
+ANALYZED = ("subjects", "data_keys", "consent_events", "consent_states", "suppressions")
+"""The tables an import grows: their statistics are renewed when it ends."""
 
 
 def next_batch_size(size: int, held: float, *, largest: int) -> int:
@@ -147,18 +147,18 @@ class ImportBatches(ImportsCore):
                                                    actor=actor, now=now)
             created = {p.subject_id for p in placed if p.created}
             granted = record_first_grants(session, self._audit, grants.only(created), now=now)
-            merged_with_evidence = 0
+            merges: list[ConsentInput] = []
             new_without: list[tuple[str, str]] = []
             for row, place in zip(kept, placed, strict=True):
                 if row.evidence is not None and not place.created:
-                    merged_with_evidence += 1
-                    # a known contact: the state machine decides; a refusal means the
-                    # contact's own later choice stands
-                    with contextlib.suppress(ConsentRefused, AddressSuppressed):
-                        record_consent(session, self._audit, self._grant(
-                            run_id, plan, row, offers, place.subject_id), actor=actor, now=now)
+                    merges.append(self._grant(run_id, plan, row, offers, place.subject_id))
                 elif row.evidence is None and place.created and row.data.email:
                     new_without.append((place.subject_id, row.data.email))
+            # known contacts: the state machine decides; a refusal means the contact's
+            # own later choice stands
+            record_consents(session, self._audit, merges, actor=actor, now=now,
+                            skip_refused=True)
+            merged_with_evidence = len(merges)
             if plan.options.ask_again and self._signups is not None:
                 published = self._notices.current(session)
                 for subject_id, email in new_without:
@@ -238,6 +238,7 @@ class ImportBatches(ImportsCore):
                 "asked_again": run.asked_again}), now=now)
             view = run_view(run)
         discard_upload(self._data_dir, run_id)
+        db.analyze(ANALYZED)
         return view
 
     def _fail(self, db: Database, run_id: str, message: str, *, now: datetime) -> None:

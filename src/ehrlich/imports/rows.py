@@ -7,6 +7,7 @@ phone checks. Reasons name the file's column, never the cell's value.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -52,7 +53,16 @@ class Accepted:
 
 def parse_date(text: str, *, now: datetime) -> datetime:
     """ISO 8601 (date or date and time) or the German DD.MM.YYYY; not in the future."""
-    text = text.strip()
+    when = _parsed(text.strip())
+    if when > now:
+        raise ValueError("is in the future")
+    return when
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> datetime:
+    """A date as `parse_date` reads it, in UTC; kept for the next row with the same text
+    (a list's opt-in dates repeat)."""
     found = _GERMAN_DATE.fullmatch(text)
     try:
         if found:
@@ -64,8 +74,6 @@ def parse_date(text: str, *, now: datetime) -> datetime:
             when = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
         raise ValueError("is not a date (use YYYY-MM-DD or DD.MM.YYYY)") from None
-    if when > now:
-        raise ValueError("is in the future")
     return when.astimezone(UTC)
 
 

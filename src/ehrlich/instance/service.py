@@ -50,7 +50,7 @@ def verify_key_checks(db: Database, keyring: Keyring) -> None:
 def check_database(settings: Settings, keyring: Keyring, *,
                    check_schema: bool = True) -> Database:
     """The instance's database, refused before any write unless it is ours and current."""
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, **settings.database_pool)
     try:
         if not migrate.is_initialised(db):
             raise ConfigurationError(

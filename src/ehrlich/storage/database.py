@@ -15,7 +15,7 @@ queue on the busy timeout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -32,6 +32,7 @@ SQLITE_PRAGMAS = (
 # A connection for every worker thread that may hold one, so none is opened and
 # closed per request (each opening runs the pragmas above).
 SQLITE_POOL = {"pool_size": 20, "max_overflow": 20}
+PG_POOL = {"pool_size": 10, "max_overflow": 5, "pool_recycle": 1800}
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -75,9 +76,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No ping at checkout (a round trip per transaction): connections are recycled after
+    # `PG_POOL["pool_recycle"]` seconds instead, and one that broke meanwhile fails its
+    # transaction once and is replaced. Instances size the pool from their settings
+    # (`Settings.database_pool`).
+    for key, value in PG_POOL.items():
+        kwargs.setdefault(key, value)
+    return create_engine(url, **kwargs)
 
 
 class Database:
@@ -122,6 +127,19 @@ class Database:
             else:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                     f'VACUUM "{table}"')
+
+    def analyze(self, tables: Sequence[str] = ()) -> None:
+        """Fresh planner statistics after bulk work (an import, a restore), in their own
+        transaction: without them PostgreSQL may pick a poor index for a table that grew
+        by a hundred thousand rows. PostgreSQL analyses `tables` (all when empty); SQLite
+        runs `PRAGMA optimize`, which analyses the tables whose statistics are stale."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("PRAGMA optimize")
+                return
+            names = ", ".join(f'"{table}"' for table in tables)
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                f"ANALYZE {names}".rstrip())
 
     def dispose(self) -> None:
         self.engine.dispose()

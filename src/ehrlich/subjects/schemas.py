@@ -53,11 +53,28 @@ def _plain_json(value: Any, where: str) -> None:
             _plain_json(item, f"{where}[{number}]")
 
 
+_MOST_PER_CHAR = 12
+"""Bytes `json.dumps` writes at most for one character: an escaped surrogate pair."""
+
+
+def _surely_small(value: dict[str, Any]) -> bool:
+    """True when a flat dict of strings is certainly under the size limit, so the usual
+    case (a few short columns of an import row) needs no JSON encoding to be checked."""
+    chars = 2
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            return False
+        chars += len(key) + len(item) + 6  # two pairs of quotes, the colon and a comma
+    return chars * _MOST_PER_CHAR <= MAX_ATTRIBUTES_BYTES
+
+
 def _attributes_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is not None:
-        size = len(json.dumps(value, separators=(",", ":")).encode())
-        if size > MAX_ATTRIBUTES_BYTES:
-            raise ValueError(f"is {size} bytes; at most {MAX_ATTRIBUTES_BYTES} are allowed")
+        if not _surely_small(value):
+            size = len(json.dumps(value, separators=(",", ":")).encode())
+            if size > MAX_ATTRIBUTES_BYTES:
+                raise ValueError(f"is {size} bytes; at most {MAX_ATTRIBUTES_BYTES} are "
+                                 "allowed")
         _plain_json(value, "attributes")
     return value
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent
 from ehrlich.consent.ledger.machine import OPEN
-from ehrlich.consent.ledger.service import record_consent
+from ehrlich.consent.ledger.service import record_consents
 from ehrlich.consent.ledger.suppression import suppress_everywhere
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput
@@ -32,9 +32,9 @@ def on_erasure(session: Session, record: ErasureRecord) -> list[AuditEvent]:
         ConsentState.subject_id == record.subject_id, ConsentState.state.in_(OPEN))
         .order_by(ConsentState.purpose, ConsentState.channel)).all()
     entries: list[AuditEvent] = []
-    for purpose, channel in open_consents:
-        record_consent(session, None, ConsentInput(
-            subject_id=record.subject_id, purpose=purpose, channel=channel,
-            action="withdrawn", method=SYSTEM, extra={"reason": "erasure"}),
-            actor=SYSTEM, now=record.erased_at, audit_events=entries)
+    record_consents(session, None, [ConsentInput(
+        subject_id=record.subject_id, purpose=purpose, channel=channel,
+        action="withdrawn", method=SYSTEM, extra={"reason": "erasure"})
+        for purpose, channel in open_consents],
+        actor=SYSTEM, now=record.erased_at, audit_events=entries)
     return entries

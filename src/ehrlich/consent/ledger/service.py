@@ -1,5 +1,6 @@
 """Recording consent: one event appended, the current state updated, the audit chain
-extended, all in the caller's transaction.
+extended, all in the caller's transaction; for many events at once (imports, expiry)
+in a few statements (`record_consents`), by the same code the single path runs.
 
 Each event carries the hash of the previous event for the same (subject,
 purpose, channel), and its own hash is entered in the audit chain, so an
@@ -11,11 +12,15 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -24,10 +29,10 @@ from ehrlich.consent.errors import AddressSuppressed, ConsentRefused
 from ehrlich.consent.ledger import suppression
 from ehrlich.consent.ledger.evidence import sha256_hex, stored_gpc, truncate_ip
 from ehrlich.consent.ledger.machine import NO_CHANGE, REFUSED, Action, State, transition
-from ehrlich.consent.models import ConsentEvent, ConsentState
+from ehrlich.consent.models import ALL_PURPOSES, ConsentEvent, ConsentState
 from ehrlich.consent.schemas import ConsentEventView, ConsentInput, RecordOutcome
 from ehrlich.crypto.envelope import length_prefixed
-from ehrlich.errors import IntegrityFailure, InvalidInput
+from ehrlich.errors import FieldProblem, IntegrityFailure, InvalidInput
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.service import ERASED, SUBJECT
@@ -78,19 +83,15 @@ def check_input(data: ConsentInput) -> None:
 
 _EVENTS = cast(Table, ConsentEvent.__table__)
 _STATES = cast(Table, ConsentState.__table__)
+# One state row by its key. `purpose || ''` and `channel || ''` are not columns an index
+# can serve, so the only index left is the primary key by its first column: without them,
+# and without fresh statistics, PostgreSQL took `ix_consent_states_audience` (purpose,
+# channel, state, subject_id) and scanned every consent of the purpose (22 ms instead of
+# 0.3 ms); one person has a handful of rows to filter.
 _KEY = (_STATES.c.subject_id == bindparam("key_subject"),
-        _STATES.c.purpose == bindparam("key_purpose"),
-        _STATES.c.channel == bindparam("key_channel"))
-# Built once: a preference change records up to three events, and statement
-# construction costs more than the statements themselves on SQLite.
-_SUBJECT = select(SUBJECT.state, SUBJECT.email_index).where(
-    SUBJECT.id == bindparam("subject_id"))
-_STATE = select(_STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash).where(*_KEY)
-_LOCK_STATE = _STATE.with_for_update()
-_NEW_STATE = insert(_STATES).values(
-    subject_id=bindparam("key_subject"), purpose=bindparam("key_purpose"),
-    channel=bindparam("key_channel"), state="none", since=bindparam("now"),
-    last_event_hash=GENESIS)
+        _STATES.c.purpose.op("||")(literal_column("''")) == bindparam("key_purpose"),
+        _STATES.c.channel.op("||")(literal_column("''")) == bindparam("key_channel"))
+# Built once: statement construction costs more than the statements themselves on SQLite.
 _MOVE_STATE = update(_STATES).where(*_KEY).values(
     state=bindparam("new_state"), since=bindparam("now"),
     notice_version=bindparam("notice_version"), last_event_id=bindparam("event_id"),
@@ -98,98 +99,138 @@ _MOVE_STATE = update(_STATES).where(*_KEY).values(
 _APPEND_EVENT = insert(_EVENTS)
 SNAPSHOT_FIELDS = ("legal_basis", "notice_version", "notice_hash", "language", "text_shown",
                    "form")
-_ASKED = select(*(_EVENTS.c[f] for f in SNAPSHOT_FIELDS)).where(
-    _EVENTS.c.id == bindparam("event_id"))
 
 
-# The subject and its locked state row in one round trip, when the row exists.
-_SUBJECT_AND_STATE = (
-    select(SUBJECT.state.label("subject_state"), SUBJECT.email_index)
-    .join(_STATES, and_(_STATES.c.subject_id == SUBJECT.id,
-                        _STATES.c.purpose == bindparam("key_purpose"),
-                        _STATES.c.channel == bindparam("key_channel")))
-    .add_columns(_STATES.c.state, _STATES.c.last_event_id, _STATES.c.last_event_hash)
-    .where(SUBJECT.id == bindparam("key_subject")).with_for_update(of=_STATES))
-StateRow = Row[str, str | None, bytes]
-"""state, last_event_id, last_event_hash"""
+# A batch's subjects with every consent state they hold, those states locked, in one round
+# trip. Only `subject_id` is compared on `consent_states`: the primary key starts with it,
+# while `ix_consent_states_audience` ends with it, so no planner, with or without fresh
+# statistics, can take the audience index for one person's states.
+_SUBJECTS_AND_STATES = (
+    select(SUBJECT.id, SUBJECT.state.label("subject_state"), SUBJECT.email_index,
+           _STATES.c.purpose, _STATES.c.channel, _STATES.c.state, _STATES.c.last_event_id,
+           _STATES.c.last_event_hash)
+    .join(_STATES, _STATES.c.subject_id == SUBJECT.id)
+    .where(SUBJECT.id.in_(bindparam("subject_ids", expanding=True)))
+    .order_by(_STATES.c.subject_id, _STATES.c.purpose, _STATES.c.channel)
+    .with_for_update(of=_STATES))
+_SUBJECTS = select(SUBJECT.id, SUBJECT.state, SUBJECT.email_index).where(
+    SUBJECT.id.in_(bindparam("subject_ids", expanding=True)))
+_STATES_OF = (
+    select(_STATES.c.subject_id, _STATES.c.purpose, _STATES.c.channel, _STATES.c.state,
+           _STATES.c.last_event_id, _STATES.c.last_event_hash)
+    .where(_STATES.c.subject_id.in_(bindparam("subject_ids", expanding=True)))
+    .order_by(_STATES.c.subject_id, _STATES.c.purpose, _STATES.c.channel)
+    .with_for_update())
+# A missing state row is created as "none" (what no row means); a row a concurrent
+# transaction created meanwhile is kept, and read and locked instead.
+_NEW_STATES = {
+    name: dialect_insert(_STATES).on_conflict_do_nothing().returning(
+        _STATES.c.subject_id, _STATES.c.purpose, _STATES.c.channel)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
+_ASKED_MANY = select(_EVENTS.c.id, *(_EVENTS.c[f] for f in SNAPSHOT_FIELDS)).where(
+    _EVENTS.c.id.in_(bindparam("event_ids", expanding=True)))
+READ_CHUNK = 500
+"""Ids per look-up: well under SQLite's limit of bound parameters."""
+
+Key = tuple[str, str, str]
+"""subject id, purpose, channel"""
+Recorded = RecordOutcome | ConsentRefused | AddressSuppressed
+"""An item's outcome in a batch; a refusal only with `skip_refused`."""
 
 
-def _lock_state(session: Session, key: dict[str, str], now: datetime) -> StateRow:
-    row = session.connection().execute(_LOCK_STATE, key).first()
-    if row is None:
-        try:
-            with session.begin_nested():  # the savepoint is taken by the next connection()
-                session.connection().execute(_NEW_STATE, {**key, "now": now})
-        except IntegrityError:
-            pass  # created by a concurrent transaction; lock that one
-        row = session.connection().execute(_LOCK_STATE, key).one()
-    return row
+@dataclass
+class _Slot:
+    """A state row as the batch moves it along."""
+
+    state: State
+    last_event_id: str | None
+    last_event_hash: bytes
 
 
-def _snapshot(session: Session, data: ConsentInput, last_event_id: str | None
-              ) -> dict[str, Any]:
-    """What was shown: as given, or, for a confirmation, the request it confirms."""
-    if data.action != "confirmed" or data.text_shown is not None or last_event_id is None:
-        return {"legal_basis": data.legal_basis, "notice_version": data.notice_version,
-                "notice_hash": data.notice_hash, "language": data.language,
-                "text_shown": data.text_shown, "form": data.form}
-    asked = session.connection().execute(_ASKED, {"event_id": last_event_id}).first()
-    if asked is None:
-        raise IntegrityFailure(f"consent event {last_event_id} named by the current "
-                               "state is missing from the ledger")
-    return dict(asked._mapping)
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), READ_CHUNK):
+        yield list(values[start:start + READ_CHUNK])
 
 
-def _subject_and_state(session: Session, data: ConsentInput, key: dict[str, str],
-                       now: datetime, *, by_person: bool) -> tuple[bytes | None, StateRow]:
-    """The subject's email index and its locked state row (created when missing).
+def _read_subjects(session: Session, items: Sequence[ConsentInput], *, by_person: bool
+                   ) -> tuple[dict[str, tuple[str, bytes | None]], dict[Key, _Slot]]:
+    """Each item's subject (state, email index) and the subjects' locked state rows.
 
     An erased subject takes only ending actions (expiry, an administrator's
     withdrawal), and none at all from the person's own links (`by_person`):
     those outlive the erasure and must neither change nor record anything.
     """
     conn = session.connection()
-    both = conn.execute(_SUBJECT_AND_STATE, key).first()
-    subject = both if both is not None else conn.execute(
-        _SUBJECT, {"subject_id": data.subject_id}).first()
-    if subject is None:
-        raise SubjectNotFound(f"no subject with id {data.subject_id}")
-    subject_state = both.subject_state if both is not None else subject.state
-    if subject_state == ERASED and (by_person or data.action not in ENDING_ACTIONS):
-        raise SubjectErased(f"subject {data.subject_id} was erased")
-    if both is not None:
-        return both.email_index, cast(StateRow, both)  # has the state row's three columns
-    return subject.email_index, _lock_state(session, key, now)
+    ids = sorted({d.subject_id for d in items})
+    subjects: dict[str, tuple[str, bytes | None]] = {}
+    states: dict[Key, _Slot] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(_SUBJECTS_AND_STATES, {"subject_ids": chunk}):
+            subjects[r.id] = (r.subject_state, r.email_index)
+            states[(r.id, r.purpose, r.channel)] = _Slot(r.state, r.last_event_id,
+                                                         r.last_event_hash)
+    without = [i for i in ids if i not in subjects]
+    for chunk in _chunks(without):
+        for r in conn.execute(_SUBJECTS, {"subject_ids": chunk}):
+            subjects[r.id] = (r.state, r.email_index)
+    for data in items:
+        subject = subjects.get(data.subject_id)
+        if subject is None:
+            raise SubjectNotFound(f"no subject with id {data.subject_id}")
+        if subject[0] == ERASED and (by_person or data.action not in ENDING_ACTIONS):
+            raise SubjectErased(f"subject {data.subject_id} was erased")
+    return subjects, states
 
 
-def record_consent(session: Session, audit: AuditLog | None, data: ConsentInput, *, actor: str,
-                   now: datetime, audit_events: list[AuditEvent] | None = None
-                   ) -> RecordOutcome:
-    """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`.
+def _add_missing_states(session: Session, keys: Sequence[Key], states: dict[Key, _Slot],
+                        now: datetime) -> None:
+    """Create (as "none") and lock the state rows of `keys` that do not exist yet."""
+    missing = sorted(k for k in dict.fromkeys(keys) if k not in states)
+    if not missing:
+        return
+    conn = session.connection()
+    created = conn.execute(_NEW_STATES[conn.dialect.name], [
+        {"subject_id": s, "purpose": p, "channel": c, "state": "none", "since": now,
+         "notice_version": None, "last_event_id": None, "last_event_hash": GENESIS}
+        for s, p, c in missing]).all()
+    for r in created:
+        states[(r.subject_id, r.purpose, r.channel)] = _Slot("none", None, GENESIS)
+    raced = sorted({k[0] for k in missing if k not in states})
+    for chunk in _chunks(raced):  # created by a concurrent transaction; lock that one
+        for r in conn.execute(_STATES_OF, {"subject_ids": chunk}):
+            states.setdefault((r.subject_id, r.purpose, r.channel),
+                              _Slot(r.state, r.last_event_id, r.last_event_hash))
 
-    With `audit_events`, the audit entry is appended there for the caller to
-    record with the others of the same transaction (`AuditLog.record_many`);
-    `audit` may then be None.
-    """
-    if audit is None and audit_events is None:
-        raise TypeError("record_consent needs an audit log or a list for its audit entry")
-    check_input(data)
-    key = {"key_subject": data.subject_id, "key_purpose": data.purpose,
-           "key_channel": data.channel}
-    email_index, state = _subject_and_state(session, data, key, now,
-                                            by_person=actor == PERSON)
-    current: State = state.state
-    outcome = transition(current, data.action)
-    if outcome == REFUSED:
-        raise ConsentRefused(f"cannot record {data.action!r} for {data.purpose}/{data.channel} "
-                             f"while the consent is {current!r}")
-    if outcome == NO_CHANGE:
-        return RecordOutcome(event_id=None, state=current, changed=False)
-    if data.action == "granted" and email_index is not None and suppression.is_suppressed(
-            session, email_index, data.purpose):
-        raise AddressSuppressed("this address unsubscribed or was erased; only the person "
-                                "can opt in again, through double opt-in")
-    snapshot = _snapshot(session, data, state.last_event_id)
+
+def _asked(session: Session, items: Sequence[ConsentInput], states: dict[Key, _Slot]
+           ) -> dict[str, dict[str, Any]]:
+    """What the requests that the batch's confirmations confirm showed, by event id."""
+    wanted = sorted({slot.last_event_id for d in items
+                     if d.action == "confirmed" and d.text_shown is None
+                     and (slot := states[(d.subject_id, d.purpose, d.channel)]).last_event_id})
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(wanted):
+        for r in session.connection().execute(_ASKED_MANY, {"event_ids": chunk}):
+            found[r.id] = {f: r._mapping[f] for f in SNAPSHOT_FIELDS}
+    return found
+
+
+def _snapshot(data: ConsentInput, last_event_id: str | None,
+              asked: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """What was shown: as given, or, for a confirmation, the request it confirms."""
+    if data.action != "confirmed" or data.text_shown is not None or last_event_id is None:
+        return {"legal_basis": data.legal_basis, "notice_version": data.notice_version,
+                "notice_hash": data.notice_hash, "language": data.language,
+                "text_shown": data.text_shown, "form": data.form}
+    shown = asked.get(last_event_id)
+    if shown is None:
+        raise IntegrityFailure(f"consent event {last_event_id} named by the current "
+                               "state is missing from the ledger")
+    return {f: shown[f] for f in SNAPSHOT_FIELDS}
+
+
+def _event_row(data: ConsentInput, snapshot: Mapping[str, Any], slot: _Slot, *, actor: str,
+               now: datetime) -> dict[str, Any]:
     text = snapshot["text_shown"]
     row: dict[str, Any] = {
         "id": new_id(), "subject_id": data.subject_id, "purpose": data.purpose,
@@ -203,30 +244,162 @@ def record_consent(session: Session, audit: AuditLog | None, data: ConsentInput,
         "sec_gpc": stored_gpc(data.evidence.sec_gpc),
         "extra": json.dumps(data.extra, sort_keys=True, separators=(",", ":"))
         if data.extra else "",
-        "prev_event_id": state.last_event_id, "prev_hash": state.last_event_hash,
+        "prev_event_id": slot.last_event_id, "prev_hash": slot.last_event_hash,
     }
-    row["hash"] = event_hash(row, state.last_event_hash)
-    conn = session.connection()
-    conn.execute(_APPEND_EVENT, [row])
-    new_state: State = outcome
-    conn.execute(_MOVE_STATE, {**key, "new_state": new_state, "now": now,
-                               "notice_version": snapshot["notice_version"],
-                               "event_id": row["id"], "event_hash": row["hash"]})
-    counts.count_change(session, row, before=current, after=new_state)
-    if email_index is not None:
-        if data.action in ("withdrawn", "objected"):
-            suppression.suppress(session, email_index, purpose=data.purpose,
-                                 reason=data.action, now=now)
-        elif data.action == "confirmed":
-            suppression.lift(session, email_index, purpose=data.purpose)
-    entry = AuditEvent(actor, f"consent.{data.action}", data.subject_id, {
-        "purpose": data.purpose, "channel": data.channel, "event": row["id"],
-        "hash": row["hash"].hex()})
-    if audit_events is not None:
-        audit_events.append(entry)
-    elif audit is not None:
-        audit.record(session, entry, now=now)
-    return RecordOutcome(event_id=row["id"], state=new_state, changed=True)
+    row["hash"] = event_hash(row, slot.last_event_hash)
+    return row
+
+
+def _checked(items: Sequence[ConsentInput], *, numbered: bool) -> None:
+    """Every item's method and proof, before anything is read or written; in a batch the
+    field is named with the item's place (`3.notice_hash`)."""
+    for number, data in enumerate(items):
+        try:
+            check_input(data)
+        except InvalidInput as exc:
+            if not numbered:
+                raise
+            raise InvalidInput([FieldProblem(f"{number}.{p.field}", p.reason)
+                                for p in exc.problems]) from None
+
+
+def _refusal(data: ConsentInput, current: State, outcome: str, email_index: bytes | None,
+             suppressed: set[tuple[bytes, str]]) -> ConsentRefused | AddressSuppressed | None:
+    if outcome == REFUSED:
+        return ConsentRefused(f"cannot record {data.action!r} for {data.purpose}/"
+                              f"{data.channel} while the consent is {current!r}")
+    if (outcome != NO_CHANGE and data.action == "granted" and email_index is not None
+            and ((email_index, data.purpose) in suppressed
+                 or (email_index, ALL_PURPOSES) in suppressed)):
+        return AddressSuppressed("this address unsubscribed or was erased; only the person "
+                                 "can opt in again, through double opt-in")
+    return None
+
+
+@dataclass
+class _Writes:
+    """What a batch writes, gathered in order and written at the end in a few statements."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    moved: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    active: Counter[tuple[str, str]] = field(default_factory=Counter)
+    changes: list[suppression.Change] = field(default_factory=list)
+    entries: list[AuditEvent] = field(default_factory=list)
+
+    def add(self, data: ConsentInput, row: dict[str, Any], *, before: State, after: State,
+            email_index: bytes | None, actor: str, now: datetime) -> None:
+        self.rows.append(row)
+        self.moved[(data.subject_id, data.purpose, data.channel)] = {
+            "key_subject": data.subject_id, "key_purpose": data.purpose,
+            "key_channel": data.channel, "new_state": after, "now": now,
+            "notice_version": row["notice_version"], "event_id": row["id"],
+            "event_hash": row["hash"]}
+        self.active[(data.purpose, data.channel)] += (after == "active") - (before == "active")
+        if email_index is not None:
+            if data.action in ("withdrawn", "objected"):
+                self.changes.append(suppression.Change(email_index, data.purpose, data.action))
+            elif data.action == "confirmed":
+                self.changes.append(suppression.Change(email_index, data.purpose, None))
+        self.entries.append(AuditEvent(actor, f"consent.{data.action}", data.subject_id, {
+            "purpose": data.purpose, "channel": data.channel, "event": row["id"],
+            "hash": row["hash"].hex()}))
+
+    def write(self, session: Session, audit: AuditLog | None, *, now: datetime,
+              audit_events: list[AuditEvent] | None) -> None:
+        if not self.rows:
+            return
+        conn = session.connection()
+        conn.execute(_APPEND_EVENT, self.rows)
+        conn.execute(_MOVE_STATE, list(self.moved.values()))
+        counts.count_events(session, self.rows)
+        counts.count_active(session, self.active)
+        suppression.apply(session, self.changes, now=now)
+        if audit_events is not None:
+            audit_events.extend(self.entries)
+        else:
+            cast(AuditLog, audit).record_many(session, self.entries, now=now)  # see _record
+
+
+def _record(session: Session, audit: AuditLog | None, items: Sequence[ConsentInput], *,
+            actor: str, now: datetime, skip_refused: bool, numbered: bool,
+            audit_events: list[AuditEvent] | None) -> list[Recorded]:
+    if audit is None and audit_events is None:
+        raise TypeError("recording consent needs an audit log or a list for its entries")
+    _checked(items, numbered=numbered)
+    if not items:
+        return []
+    subjects, states = _read_subjects(session, items, by_person=actor == PERSON)
+    _add_missing_states(session, [(d.subject_id, d.purpose, d.channel) for d in items],
+                        states, now)
+    asked = _asked(session, items, states)
+    suppressed = suppression.suppressed_pairs(session, {
+        (e, d.purpose) for d in items
+        if d.action == "granted" and (e := subjects[d.subject_id][1]) is not None})
+    results: list[Recorded] = []
+    writes = _Writes()
+    for data in items:
+        slot = states[(data.subject_id, data.purpose, data.channel)]
+        current, email_index = slot.state, subjects[data.subject_id][1]
+        outcome = transition(current, data.action)
+        refusal = _refusal(data, current, outcome, email_index, suppressed)
+        if refusal is not None:
+            if not skip_refused:
+                raise refusal
+            results.append(refusal)
+            continue
+        if outcome == NO_CHANGE:
+            results.append(RecordOutcome(event_id=None, state=current, changed=False))
+            continue
+        snapshot = _snapshot(data, slot.last_event_id, asked)
+        row = _event_row(data, snapshot, slot, actor=actor, now=now)
+        asked[row["id"]] = snapshot  # a later confirmation in the batch may confirm it
+        new_state = cast(State, outcome)  # neither refused nor no change
+        writes.add(data, row, before=current, after=new_state, email_index=email_index,
+                   actor=actor, now=now)
+        slot.state, slot.last_event_id, slot.last_event_hash = new_state, row["id"], row["hash"]
+        if email_index is not None and data.action in ("withdrawn", "objected"):
+            suppressed.add((email_index, data.purpose))
+        elif email_index is not None and data.action == "confirmed":
+            suppressed.discard((email_index, data.purpose))
+        results.append(RecordOutcome(event_id=row["id"], state=new_state, changed=True))
+    writes.write(session, audit, now=now, audit_events=audit_events)
+    return results
+
+
+def record_consents(session: Session, audit: AuditLog | None, items: Sequence[ConsentInput], *,
+                    actor: str, now: datetime, skip_refused: bool = False,
+                    audit_events: list[AuditEvent] | None = None) -> list[Recorded]:
+    """Apply consent actions in order, as `record_consent` would one after another, in a
+    few statements: one read of the subjects and their states, one insert of the events,
+    one update of the states, and the counts, suppressions and audit entries (one per
+    event, as the single path writes them) in one statement each.
+
+    Every item is checked first: a bad one raises `InvalidInput` naming its place and
+    field (`2.notice_hash`) before anything is read or written. A missing or wrongly
+    erased subject raises before anything is written. A refused change raises
+    `ConsentRefused` / `AddressSuppressed` before anything is written, or, with
+    `skip_refused`, stands in that item's place of the returned list and the rest are
+    recorded. Items may follow each other on the same subject, purpose and channel.
+    With `audit_events`, the audit entries are appended there for the caller to record
+    with others of the same transaction, and `audit` may be None.
+    """
+    return _record(session, audit, items, actor=actor, now=now, skip_refused=skip_refused,
+                   numbered=True, audit_events=audit_events)
+
+
+def record_consent(session: Session, audit: AuditLog | None, data: ConsentInput, *, actor: str,
+                   now: datetime, audit_events: list[AuditEvent] | None = None
+                   ) -> RecordOutcome:
+    """Apply one consent action; raises `ConsentRefused`, `AddressSuppressed`, `InvalidInput`.
+
+    The batch path with one item. With `audit_events`, the audit entry is appended
+    there for the caller to record with the others of the same transaction
+    (`AuditLog.record_many`), and `audit` may be None.
+    """
+    outcome = _record(session, audit, [data], actor=actor, now=now, skip_refused=False,
+                      numbered=False, audit_events=audit_events)[0]
+    assert isinstance(outcome, RecordOutcome)  # refusals were raised
+    return outcome
 
 
 _CURRENT = select(_STATES.c.state).where(*_KEY)

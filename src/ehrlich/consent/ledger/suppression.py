@@ -8,7 +8,8 @@ all purposes, and that entry is never lifted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -80,3 +81,52 @@ def suppressed_among(session: Session, email_indexes: Iterable[bytes], purpose: 
                 _SUPPRESSIONS.c.email_index.in_(wanted[start:start + _CHUNK]),
                 _SUPPRESSIONS.c.purpose.in_([purpose, ALL_PURPOSES]))).scalars())
     return found
+
+
+def suppressed_pairs(session: Session, wanted: Collection[tuple[bytes, str]]
+                     ) -> set[tuple[bytes, str]]:
+    """Of these (address, purpose) pairs, the suppression entries that exist: the pair
+    itself, or the address with `ALL_PURPOSES`, in one look-up per chunk."""
+    if not wanted:
+        return set()
+    addresses = sorted({e for e, _ in wanted})
+    purposes = sorted({p for _, p in wanted} | {ALL_PURPOSES})
+    found: set[tuple[bytes, str]] = set()
+    for start in range(0, len(addresses), _CHUNK):
+        found.update((row[0], row[1]) for row in session.connection().execute(
+            select(_SUPPRESSIONS.c.email_index, _SUPPRESSIONS.c.purpose).where(
+                _SUPPRESSIONS.c.email_index.in_(addresses[start:start + _CHUNK]),
+                _SUPPRESSIONS.c.purpose.in_(purposes))))
+    return found
+
+
+@dataclass(frozen=True)
+class Change:
+    """A suppression made (`reason`: why) or lifted (`reason` None), in order."""
+
+    email_index: bytes
+    purpose: str
+    reason: str | None
+
+
+def apply(session: Session, changes: Sequence[Change], *, now: datetime) -> None:
+    """Apply changes as `suppress` and `lift` one after another would, in two statements:
+    the lifts, then the entries that stand at the end (an address suppressed again after a
+    lift in the same batch gets the reason of that later suppression)."""
+    lifted: dict[tuple[bytes, str], None] = {}
+    added: dict[tuple[bytes, str], str] = {}
+    for change in changes:
+        key = (change.email_index, change.purpose)
+        if change.reason is None:
+            if change.purpose != ALL_PURPOSES:  # an erasure is never lifted
+                lifted[key] = None
+                added.pop(key, None)
+        else:
+            added.setdefault(key, change.reason)
+    conn = session.connection()
+    if lifted:
+        conn.execute(_LIFT, [{"email_index": e, "purpose": p} for e, p in lifted])
+    if added:
+        conn.execute(_ADD[conn.dialect.name], [
+            {"email_index": e, "purpose": p, "reason": reason, "created_at": now}
+            for (e, p), reason in added.items()])

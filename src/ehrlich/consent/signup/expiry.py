@@ -1,9 +1,9 @@
 """Unconfirmed double opt-in requests expire (default after 30 days).
 
 Each expiry is a consent event like any other (`expired`, method `system`),
-recorded in batches of short transactions so a large backlog never holds the
-write lock for long. Erasing the data of people with no other basis left is
-the retention job's part, not this one's.
+recorded in batches of short transactions (`record_consents`: a few statements
+each) so a large backlog never holds the write lock for long. Erasing the data of
+people with no other basis left is the retention job's part, not this one's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ehrlich.audit.service import AuditLog
-from ehrlich.consent.ledger.service import record_consent
+from ehrlich.consent.ledger.service import record_consents
 from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.storage.database import Database
@@ -32,10 +32,9 @@ def expire_unconfirmed(db: Database, audit: AuditLog, *, older_than: timedelta,
                 select(ConsentState.subject_id, ConsentState.purpose, ConsentState.channel)
                 .where(ConsentState.state == "requested", ConsentState.since <= cutoff)
                 .order_by(ConsentState.since).limit(batch)).all()
-            for subject_id, purpose, channel in keys:
-                record_consent(session, audit, ConsentInput(
-                    subject_id=subject_id, purpose=purpose, channel=channel, action="expired",
-                    method="system"), actor=ACTOR, now=now)
+            record_consents(session, audit, [ConsentInput(
+                subject_id=subject_id, purpose=purpose, channel=channel, action="expired",
+                method="system") for subject_id, purpose, channel in keys], actor=ACTOR, now=now)
         total += len(keys)
         if len(keys) < batch:
             return total
