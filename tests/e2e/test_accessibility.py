@@ -174,7 +174,7 @@ CONSOLE_PAGES = {
     "requests": "/admin/requests", "request-new": "/admin/requests/new",
     "request": "/admin/requests/{request}",
     "imports": "/admin/imports", "audiences": "/admin/audiences", "copies": "/admin/copies",
-    "copy": "/admin/copies/{copy}",
+    "copy": "/admin/copies/{copy}", "recipients": "/admin/recipients",
     "campaigns": "/admin/campaigns", "campaign-new": "/admin/campaigns/new",
 }
 PUBLIC_PAGES = {
