@@ -184,7 +184,7 @@ CONSOLE_PAGES = {
     "requests": "/admin/requests", "request-new": "/admin/requests/new",
     "request": "/admin/requests/{request}",
     "imports": "/admin/imports", "audiences": "/admin/audiences", "copies": "/admin/copies",
-    "copy": "/admin/copies/{copy}",
+    "copy": "/admin/copies/{copy}", "recipients": "/admin/recipients",
     "processors": "/admin/processors", "processor": "/admin/processors/mailer",
     "campaigns": "/admin/campaigns", "campaign-new": "/admin/campaigns/new",
     "campaign-reports": "/admin/campaigns/reports",
