@@ -6,6 +6,8 @@ here; every domain's routers and console pages come from `instance.contributions
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from importlib.resources import files
 
 from fastapi import FastAPI
@@ -21,8 +23,16 @@ from ehrlich.web.middleware import BodyLimit, SecurityHeaders
 
 
 def create_app(instance: Instance) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = instance.api_tokens.listen()  # other processes' token revocations
+        try:
+            yield
+        finally:
+            stop()
+
     app = FastAPI(title="ehrlich", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json")
+                  openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.instance = instance
     problems.install(app)
     openapi.install(app)

@@ -73,6 +73,7 @@ class Core:
     contributions: Contributions
 
     def close(self) -> None:
+        self.ledger.close()
         self.keyring.close()
 
 
@@ -103,6 +104,7 @@ class Instance:
 
     def close(self) -> None:
         self.jobs.close()
+        self.ledger.close()
         self.db.dispose()
         self.keyring.close()
 

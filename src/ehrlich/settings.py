@@ -39,7 +39,12 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     key_file: Path = DEFAULT_KEY_FILE
     database_url: str = ""
-    erasure_ledger: Path | None = None
+    # The erasure ledger's own database (docs/deploy.md): default DATA_DIR/ledger.sqlite3;
+    # with several hosts one PostgreSQL database apart from database_url.
+    ledger_url: str = ""
+    erasure_ledger: Path | None = Field(
+        default=None, description="The file ledger of earlier versions: moved into the "
+        "ledger database at first start and renamed *.migrated")
     redis_url: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -175,7 +180,7 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "ledger_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value:
@@ -191,6 +196,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ehrlich.db').absolute()}"
+
+    @property
+    def effective_ledger_url(self) -> str:
+        if self.ledger_url:
+            return self.ledger_url
+        return f"sqlite:///{(self.data_dir / 'ledger.sqlite3').absolute()}"
 
     @property
     def effective_erasure_ledger(self) -> Path:
