@@ -257,8 +257,11 @@ class ErasureLedger:
                 select(erasure_ledger.c.seq, erasure_ledger.c.entry, erasure_ledger.c.prev,
                        erasure_ledger.c.mac).order_by(erasure_ledger.c.seq)
                 .execution_options(yield_per=1000))
-            yield from self._verified(((int(r.seq), r.entry, r.prev, r.mac) for r in rows),
-                                      self.location)
+            try:
+                yield from self._verified(((int(r.seq), r.entry, r.prev, r.mac) for r in rows),
+                                          self.location)
+            finally:
+                rows.close()  # also when the chain breaks half-way (a server-side cursor)
 
     def records(self) -> Iterator[ErasureRecord]:
         """Every erasure, oldest first; raises if the ledger was altered or is unreadable."""
