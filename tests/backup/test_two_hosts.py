@@ -8,6 +8,7 @@ instance database and the erasure ledger's own database (`ledger_url`).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,10 +46,10 @@ def _host(first: Path, root: Path, **changes: str) -> Path:
 
 
 @pytest.fixture
-def ledger_database(postgres_server: PostgresServer) -> str:
+def ledger_database(postgres_server: PostgresServer) -> Iterator[str]:
     name = postgres_server.new_name("ehrlich_ledger_")
     url = postgres_server.create(name)
-    yield url  # type: ignore[misc]
+    yield url
     postgres_server.discard(name)
 
 
@@ -66,7 +67,7 @@ def test_erasures_on_two_hosts_survive_a_restore_on_a_third(
     try:
         instance = open_instance(load_settings(config_a))
         try:
-            require_postgres_tools(instance)  # type: ignore[arg-type]
+            require_postgres_tools(instance)
             ids = add_subjects(instance, PEOPLE)
             with instance.db.write() as session:
                 token, _ = create_api_token(session, name="hosts", scopes=["subjects:erase"],
