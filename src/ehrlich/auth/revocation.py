@@ -92,8 +92,9 @@ class _Listener:
             self._stop.wait(RECONNECT_SECONDS)
 
     def stop(self) -> None:
+        """Ask the thread to end; it does within `POLL_SECONDS` (not waited for, so that
+        a server's shutdown does not wait either)."""
         self._stop.set()
-        self._thread.join(timeout=5)
 
 
 class RedisRevocations:
