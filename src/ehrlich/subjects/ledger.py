@@ -42,13 +42,12 @@ from sqlalchemy import (
     Table,
     Text,
     event,
-    func,
     insert,
     select,
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from ehrlich.crypto import Keyring
@@ -158,6 +157,7 @@ class ErasureLedger:
         self._legacy_file = legacy_file
         self._key = derive_key(keyring.audit_key, b"ehrlich erasure ledger v1")
         self._db: Database | None = None
+        self._legacy_checked = False
         self._opening = threading.Lock()
 
     # -- the chain -------------------------------------------------------------------
@@ -189,32 +189,40 @@ class ErasureLedger:
     # -- the database ------------------------------------------------------------------
 
     def _open(self) -> Database:
+        """The ledger database, opened once; the former file ledger moved in first
+        (tried again at each use until it is, so a damaged file is never passed over)."""
         with self._opening:
-            if self._db is not None:
-                return self._db
-            if self.url.startswith("sqlite"):
-                path = Path(make_url(self.url).database or "")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                db = Database(self.url, pool_size=2, max_overflow=4)
+            if self._db is None:
+                self._db = self._connect()
+            db = self._db
+            if self._legacy_file is not None and not self._legacy_checked:
+                if self._legacy_file.exists():
+                    self._migrate_file(db, self._legacy_file)
+                self._legacy_checked = True
+        return db
 
-                @event.listens_for(db.engine, "connect")
-                def _durable(dbapi_connection: Any, _record: Any) -> None:
-                    # An erasure commits only after its ledger entry is on disk.
-                    dbapi_connection.execute("PRAGMA synchronous=FULL")
-            else:
-                db = Database(self.url, pool_size=2, max_overflow=4)
+    def _connect(self) -> Database:
+        if self.url.startswith("sqlite"):
+            Path(make_url(self.url).database or "").parent.mkdir(parents=True, exist_ok=True)
+        db = Database(self.url, pool_size=2, max_overflow=4)
+        if db.is_sqlite:
+            @event.listens_for(db.engine, "connect")
+            def _durable(dbapi_connection: Any, _record: Any) -> None:
+                # An erasure commits only after its ledger entry is on disk.
+                dbapi_connection.execute("PRAGMA synchronous=FULL")
+        for attempt in range(3):
             try:
                 ledger_metadata.create_all(db.engine, checkfirst=True)
+                return db
+            except (IntegrityError, ProgrammingError):
+                if attempt == 2:  # another process creating the table at the same moment
+                    db.dispose()
+                    raise
             except OperationalError as exc:
                 db.dispose()
                 raise ConfigurationError(
                     f"the erasure ledger database {self.location} cannot be opened "
                     f"({exc.orig}); check ledger_url") from exc
-            except IntegrityError:
-                pass  # another process created the table at the same moment
-            self._db = db
-        if self._legacy_file is not None and self._legacy_file.exists():
-            self._migrate_file(self._legacy_file)
         return db
 
     def close(self) -> None:
@@ -226,11 +234,10 @@ class ErasureLedger:
     def append(self, record: ErasureRecord) -> None:
         """Add an erasure at the end of the chain, retrying when another append won."""
         body = _body(record)
-        self._retrying(lambda session: self._append_in(session, body))
+        self._retrying(self._open(), lambda session: self._append_in(session, body))
 
-    def _retrying(self, work: Callable[[Session], T]) -> T:
+    def _retrying(self, db: Database, work: Callable[[Session], T]) -> T:
         """Run `work` in a write transaction, again while another append wins the race."""
-        db = self._open()
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with db.write() as session:
@@ -268,21 +275,17 @@ class ErasureLedger:
         for entry in self.entries():
             yield entry.record
 
-    def count(self) -> int:
-        with self._open().read() as session:
-            return int(session.execute(select(func.count()).select_from(erasure_ledger))
-                       .scalar_one())
-
     def adopt(self, entries: Iterable[LedgerEntry]) -> int:
         """Append, in order, the erasures of another verified chain that this one lacks
         (the file ledger of earlier versions, or a backup's copy newer than the live
         ledger); returns how many were appended."""
-        db = self._open()
-        wanted = list(entries)
+        return self._adopt(self._open(), list(entries))
+
+    def _adopt(self, db: Database, wanted: list[LedgerEntry]) -> int:
         if not wanted:
             return 0
-        return self._retrying(lambda session: self._adopt_in(session, wanted,
-                                                             sqlite=db.is_sqlite))
+        return self._retrying(db, lambda session: self._adopt_in(session, wanted,
+                                                                 sqlite=db.is_sqlite))
 
     def _adopt_in(self, session: Session, wanted: list[LedgerEntry], *, sqlite: bool) -> int:
         if not sqlite:  # SQLite's write transaction already excludes the others
@@ -315,7 +318,7 @@ class ErasureLedger:
         verified with this instance's key."""
         yield from self._verified(_lines(path, label), label)
 
-    def _migrate_file(self, path: Path) -> None:
+    def _migrate_file(self, db: Database, path: Path) -> None:
         label = f"file {path}"
         try:
             entries = list(self.read_copy(path, label=label))
@@ -325,7 +328,7 @@ class ErasureLedger:
             raise ConfigurationError(
                 f"{exc.message}: the former erasure ledger cannot be moved into "
                 f"{self.location}; restore a good copy of the file or move it away") from exc
-        self.adopt(entries)
+        self._adopt(db, entries)
         target = path.with_name(path.name + ".migrated")
         n = 1
         while target.exists():
