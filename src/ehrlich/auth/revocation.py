@@ -109,8 +109,15 @@ class RedisRevocations:
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
     def announce(self, session: Session, token_id: str) -> None:
+        import redis
+
         def publish(_session: Session) -> None:
-            self._client.publish(self.channel, token_id)
+            try:
+                self._client.publish(self.channel, token_id)
+            except redis.RedisError as exc:  # revoked all the same; caches expire
+                log.warning("API token revocation could not be announced over Redis (%s); "
+                            "other processes refuse the token once their cache entry "
+                            "expires", type(exc).__name__)
 
         event.listen(session, "after_commit", publish, once=True)
 
