@@ -244,7 +244,10 @@ class ErasureLedger:
                     return work(session)
             except (IntegrityError, OperationalError) as exc:
                 if isinstance(exc, OperationalError) and "locked" not in str(exc):
-                    raise
+                    raise ConfigurationError(
+                        f"the erasure ledger database {self.location} cannot be reached "
+                        f"({type(exc.orig).__name__}); nothing was erased: try again once it "
+                        "is back (check ledger_url)") from exc
                 time.sleep(_JITTER.uniform(0, 0.002 * min(attempt + 1, 25)))
         raise IntegrityFailure(f"erasure ledger {self.location}: {APPEND_ATTEMPTS} appends in "
                                "a row lost the race for the next entry; try again")
