@@ -49,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 from ehrlich.crypto import Keyring
 from ehrlich.crypto.digests import constant_time_equal, derive_key, hmac_sha256
@@ -61,6 +62,7 @@ T = TypeVar("T")
 GENESIS = "0" * 64
 _JITTER = random.SystemRandom()  # back-off between racing appends
 APPEND_ATTEMPTS = 200
+TABLE_ATTEMPTS = 5
 """Racing appends retry on the new last entry; each retry means another append won."""
 _MIGRATION_LOCK = 0x6568726C6564  # PostgreSQL advisory lock for the one-time file migration
 
@@ -210,19 +212,22 @@ class ErasureLedger:
             def _durable(dbapi_connection: Any, _record: Any) -> None:
                 # An erasure commits only after its ledger entry is on disk.
                 dbapi_connection.execute("PRAGMA synchronous=FULL")
-        for attempt in range(3):
+        for attempt in range(TABLE_ATTEMPTS):
             try:
-                ledger_metadata.create_all(db.engine, checkfirst=True)
+                with db.engine.begin() as conn:
+                    conn.execute(CreateTable(erasure_ledger, if_not_exists=True))
                 return db
-            except (IntegrityError, ProgrammingError):
-                if attempt == 2:  # another process creating the table at the same moment
-                    db.dispose()
-                    raise
-            except OperationalError as exc:
+            except (IntegrityError, ProgrammingError, OperationalError) as exc:
+                # Processes starting at once race to create the table: look again.
+                racing = not isinstance(exc, OperationalError) or any(
+                    word in str(exc.orig) for word in ("already exists", "locked"))
+                if racing and attempt < TABLE_ATTEMPTS - 1:
+                    time.sleep(_JITTER.uniform(0.01, 0.1))
+                    continue
                 db.dispose()
                 raise ConfigurationError(
                     f"the erasure ledger database {self.location} cannot be opened "
-                    f"({exc.orig}); check ledger_url") from exc
+                    f"({type(exc.orig).__name__}: {exc.orig}); check ledger_url") from exc
         return db
 
     def close(self) -> None:
