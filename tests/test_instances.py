@@ -63,8 +63,8 @@ def test_copies_share_nothing_but_the_template(
     finally:
         instance.close()
     assert kept.created
-    assert first.effective_erasure_ledger.exists()
-    assert not second.effective_erasure_ledger.exists()
+    assert (first.data_dir / "ledger.sqlite3").exists()
+    assert not (second.data_dir / "ledger.sqlite3").exists()
     other = open_instance(second)
     try:
         with other.db.read() as session:

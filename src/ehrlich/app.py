@@ -29,7 +29,11 @@ def create_app(instance: Instance) -> FastAPI:
         # The requests handled at once: the database pool is sized from the same setting.
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = instance.settings.server_threads
-        yield
+        stop = instance.api_tokens.listen()  # other processes' token revocations
+        try:
+            yield
+        finally:
+            stop()
 
     app = FastAPI(title="ehrlich", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json", lifespan=lifespan)

@@ -19,6 +19,7 @@ from ehrlich.audit import install as audit
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth import install as auth
 from ehrlich.auth.api_tokens import ApiTokenCache
+from ehrlich.auth.revocation import revocations_for
 from ehrlich.auth.service import StaffService, staff_policies
 from ehrlich.backup import install as backup
 from ehrlich.backup.service import BackupService
@@ -46,7 +47,7 @@ from ehrlich.settings import Settings
 from ehrlich.sharing import install as sharing
 from ehrlich.storage.database import Database
 from ehrlich.subjects import install as subjects
-from ehrlich.subjects.ledger import ErasureLedger
+from ehrlich.subjects.ledger import open_ledger
 from ehrlich.subjects.service import SubjectsService
 
 Install = Callable[[Registry], None]
@@ -84,7 +85,7 @@ def build_core(settings: Settings, *, keyring: Keyring | None = None,
     contributions = collect(domains)
     keyring = keyring or open_keyring(settings)
     audit_log = AuditLog(keyring)
-    ledger = ErasureLedger(settings.effective_erasure_ledger, keyring)
+    ledger = open_ledger(settings, keyring)
     people = SubjectsService(keyring, audit_log, ledger, phone_region=settings.phone_region,
                              erasure_hooks=contributions.erasure_hooks)
     return Core(settings=settings, keyring=keyring, audit=audit_log, ledger=ledger,
@@ -114,7 +115,9 @@ def build_instance(settings: Settings, db: Database, keyring: Keyring, *,
     instance = Instance(
         settings=settings, db=db, keyring=keyring, audit=core.audit, ledger=core.ledger,
         subjects=core.subjects, jobs=jobs, backup=backups, notices=notice_service, staff=staff,
-        mail=mail, signups=signups, api_tokens=ApiTokenCache(settings.api_token_cache_seconds),
+        mail=mail, signups=signups, api_tokens=ApiTokenCache(
+            settings.api_token_cache_seconds, revocations=revocations_for(
+                db.url, settings.redis_url, settings.redis_prefix)),
         contributions=core.contributions, services=MappingProxyType(dict(built)))
     mail_tasks.register(jobs, settings, keyring, db, core.contributions.send_checks)
     for bind in core.contributions.jobs:

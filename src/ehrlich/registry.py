@@ -76,6 +76,7 @@ class Core:
     contributions: Contributions
 
     def close(self) -> None:
+        self.ledger.close()
         self.keyring.close()
 
 
@@ -106,6 +107,7 @@ class Instance:
 
     def close(self) -> None:
         self.jobs.close()
+        self.ledger.close()
         self.db.dispose()
         self.keyring.close()
 

@@ -41,7 +41,12 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     key_file: Path = DEFAULT_KEY_FILE
     database_url: str = ""
-    erasure_ledger: Path | None = None
+    # The erasure ledger's own database (docs/deploy.md): default DATA_DIR/ledger.sqlite3;
+    # with several hosts one PostgreSQL database apart from database_url.
+    ledger_url: str = ""
+    erasure_ledger: Path | None = Field(
+        default=None, description="The file ledger of earlier versions: moved into the "
+        "ledger database at first start and renamed *.migrated")
     redis_url: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -230,7 +235,7 @@ class Settings(BaseSettings):
                 "least 16 random bytes; `ehrlich campaign webhook-secret` prints one")
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "ledger_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value:
@@ -246,6 +251,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ehrlich.db').absolute()}"
+
+    @property
+    def effective_ledger_url(self) -> str:
+        if self.ledger_url:
+            return self.ledger_url
+        return f"sqlite:///{(self.data_dir / 'ledger.sqlite3').absolute()}"
 
     @property
     def effective_erasure_ledger(self) -> Path:

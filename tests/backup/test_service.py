@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from ehrlich.backup.errors import RestoreRefused
 from ehrlich.backup.models import RUN_COMPLETE, BackupRun
@@ -14,6 +14,7 @@ from ehrlich.backup.restore import restore_backup
 from ehrlich.domains import build_core, open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.mail.maintenance import MaintenanceSwitch
+from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased
 from ehrlich.subjects.models import DataKey, Subject
 from tests.backup.conftest import add_subjects
@@ -116,23 +117,39 @@ def test_restore_refused_when_ledger_unreadable(instance: Instance, recovery_ide
     _, gone = add_subjects(instance, 2)
     backup_id = instance.backup.create(now=NOW).manifest.backup_id
     instance.subjects.erase(instance.db, gone, actor="test", now=NOW)
-    ledger = instance.settings.effective_erasure_ledger
-    ledger.write_text(ledger.read_text().replace("erased_at", "erased_on"))
+    engine = create_engine(instance.settings.effective_ledger_url)
+    with engine.begin() as conn:  # an edited row breaks the chain
+        conn.execute(text("UPDATE erasure_ledger SET entry = replace(entry, 'erased_at', "
+                          "'erased_on')"))
+    engine.dispose()
     with pytest.raises(RestoreRefused, match="erasure ledger"):
         restore_backup(build_core(instance.settings), backup_id, identity_file=recovery_identity,
                        target_url=empty_target, force=False, now=NOW)
     assert not MaintenanceSwitch(instance.settings.effective_maintenance_file).is_on()
 
 
-def test_restore_refused_when_ledger_lost_entries(instance: Instance, recovery_identity: Path,
-                                                  empty_target: str) -> None:
+def test_restore_replays_the_backups_copy_when_the_ledger_lost_entries(
+        instance: Instance, recovery_identity: Path, empty_target: str, tmp_path: Path) -> None:
     _, gone = add_subjects(instance, 2)
     instance.subjects.erase(instance.db, gone, actor="test", now=NOW)
     backup_id = instance.backup.create(now=NOW).manifest.backup_id
-    instance.settings.effective_erasure_ledger.unlink()  # a fresh, empty ledger
-    with pytest.raises(RestoreRefused, match="cut short"):
-        restore_backup(build_core(instance.settings), backup_id, identity_file=recovery_identity,
-                       target_url=empty_target, force=False, now=NOW)
+    # The ledger database was lost and replaced by an empty one.
+    fresh = instance.settings.model_copy(update={
+        "ledger_url": f"sqlite:///{tmp_path / 'fresh' / 'ledger.sqlite3'}"})
+    core = build_core(fresh)
+    try:
+        report = restore_backup(core, backup_id, identity_file=recovery_identity,
+                                target_url=empty_target, force=False, now=NOW)
+        assert report.ledger == "backup copy"
+        assert [r.subject_id for r in core.ledger.records()] == [gone]  # appended back
+    finally:
+        core.close()
+    restored = Database(empty_target)
+    try:
+        with restored.read() as session:
+            assert session.get(Subject, gone).state == "erased"  # type: ignore[union-attr]
+    finally:
+        restored.dispose()
 
 
 def test_wrong_key_file_keeps_maintenance_mode(instance: Instance, recovery_identity: Path,

@@ -48,7 +48,8 @@ def test_age_zstd_tar_yield_dump_and_manifest(instance: Instance, recovery_ident
     archive = Path(instance.backup.store().url) / sidecar.archive
     names = _unpack_with_cli(archive, recovery_identity, tmp_path / "out")
     dump = "database.sqlite3" if instance.db.is_sqlite else "database.pgdump"
-    assert names == [dump, "manifest.json"]  # the manifest is the last member
+    # The erasure ledger's copy travels encrypted with the dump; the manifest is last.
+    assert names == [dump, "erasure-ledger.jsonl", "manifest.json"]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest == json.loads(sidecar.manifest.model_dump_json())
     if instance.db.is_sqlite:

@@ -5,8 +5,11 @@ hit one row, and the comparison is constant-time.
 
 `ApiTokenCache` keeps tokens that verified for a few seconds, so an
 integration calling the API in a loop does not read the token table on every
-request. The price is revocation latency: a token revoked in another process
-keeps working there until its entry expires (`api_token_cache_seconds`).
+request. A revocation is announced to every process (`revocation.py`: Redis
+pub/sub, or PostgreSQL NOTIFY), which drops the token at once; on the
+single-process SQLite default the revoking process drops it itself, and another
+process (e.g. `ehrlich token revoke` beside `ehrlich serve`) is heard only when
+the entry expires (`api_token_cache_seconds`).
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.auth.errors import InvalidApiToken, MissingScope
 from ehrlich.auth.models import ApiToken
+from ehrlich.auth.revocation import LocalRevocations, Revocations
 from ehrlich.crypto.digests import constant_time_equal, sha256
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.database import Database
@@ -149,13 +153,40 @@ class ApiTokenCache:
     """
 
     def __init__(self, ttl: float, *, size: int = 1024,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 revocations: Revocations | None = None) -> None:
         self._ttl = ttl
         self._size = size
         self._clock = clock
         self._entries: OrderedDict[bytes, tuple[float, ApiPrincipal]] = OrderedDict()
         self._marked: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self.revocations: Revocations = revocations or LocalRevocations()
+        # Bumped by every forget: a lookup that began before it does not store its result.
+        self._generation = 0
+        # False while a shared listener is down: then nothing is served from the cache.
+        self._listening = True
+
+    def revoke_in(self, session: Session, token_id: str) -> None:
+        """Call in the transaction that revokes `token_id`: every process drops it once
+        that commits (this one after the commit, others when they hear of it)."""
+        self.revocations.announce(session, token_id)
+        event.listen(session, "after_commit", lambda _s: self.forget(token_id), once=True)
+
+    def listen(self) -> Callable[[], None]:
+        """Hear other processes' revocations (a serving process); returns what stops it."""
+        if self._ttl <= 0 or not self.revocations.shared:
+            return lambda: None
+        return self.revocations.listen(self)
+
+    def set_listening(self, listening: bool) -> None:
+        with self._lock:
+            self._listening = listening
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
 
     def needs_mark(self, token_id: str, now: datetime) -> bool:
         """True at most once per `LAST_USED_PRECISION` per token in this process."""
@@ -174,6 +205,8 @@ class ApiTokenCache:
             return None
         key = sha256(token.encode())
         with self._lock:
+            if not self._listening:
+                return None
             entry = self._entries.get(key)
             if entry is None:
                 return None
@@ -184,11 +217,15 @@ class ApiTokenCache:
 
     def authenticate(self, db: Database, token: str) -> ApiPrincipal:
         """Verify against the token table and remember the result."""
+        with self._lock:
+            generation = self._generation
         with db.read() as session:
             principal = authenticate_api_token(session, token)
         if self._ttl > 0:
             key = sha256(token.encode())
             with self._lock:
+                if generation != self._generation:
+                    return principal  # a revocation came in meanwhile: this read may be older
                 self._entries[key] = (self._clock() + self._ttl, principal)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._size:
@@ -198,5 +235,6 @@ class ApiTokenCache:
     def forget(self, token_id: str) -> None:
         """Drop a revoked token's entries in this process at once."""
         with self._lock:
+            self._generation += 1
             for key in [k for k, (_, p) in self._entries.items() if p.token_id == token_id]:
                 del self._entries[key]

@@ -84,8 +84,8 @@ def revoke_token(request: Request, token_id: str, instance: InstanceDep, now: No
         with instance.db.write() as session:
             withdraw_api_token(session, instance.audit, token_id,
                                actor=f"staff:{active.user_id}", now=now)
+            instance.api_tokens.revoke_in(session, token_id)
     except InvalidInput as exc:
         return _page(request, instance, active, status_code=404,
                      message=f"{exc.problems[0].field}: {exc.problems[0].reason}")
-    instance.api_tokens.forget(token_id)
     return RedirectResponse("/admin/tokens", status_code=303)

@@ -7,7 +7,8 @@ in a thread into a small bounded queue while zstd and tar read from it, so
 an archive of any size passes through a few MiB of memory. The standard
 tools do the same:
 
-    age -d -i IDENTITY ID.tar.zst.age | zstd -d | tar x    # database.* + manifest.json
+    age -d -i IDENTITY ID.tar.zst.age | zstd -d | tar x
+    # database.*, erasure-ledger.jsonl, manifest.json
 """
 
 from __future__ import annotations
@@ -43,22 +44,31 @@ def _header(name: str, size: int, mtime: float) -> bytes:
 
 
 def tar_blocks(member: str, size: int, dump: BinaryIO, manifest: Callable[[str], bytes],
-               *, mtime: float) -> Iterator[bytes]:
-    """A POSIX (pax) tar of the dump then `manifest(sha256 of the dump)`, in steps."""
+               *, mtime: float, extra: Sequence[tuple[str, int, BinaryIO]] = ()
+               ) -> Iterator[bytes]:
+    """A POSIX (pax) tar of the dump, then each `extra` member (the erasure ledger's
+    copy), then `manifest(sha256 of the dump)`, in steps."""
     digest = hashlib.sha256()
+    yield from _member_blocks(member, size, dump, digest, mtime)
+    for name, extra_size, source in extra:
+        yield from _member_blocks(name, extra_size, source, hashlib.sha256(), mtime)
+    data = manifest(digest.hexdigest())
+    yield _header(MANIFEST_MEMBER, len(data), mtime) + data + bytes(-len(data) % BLOCK)
+    yield bytes(2 * BLOCK)
+
+
+def _member_blocks(member: str, size: int, source: BinaryIO, digest: Any, mtime: float
+                   ) -> Iterator[bytes]:
     yield _header(member, size, mtime)
     left = size
     while left:
-        chunk = dump.read(min(_STEP, left))
+        chunk = source.read(min(_STEP, left))
         if not chunk:
             raise BackupDamaged(f"{member} ended {left} bytes before its size")
         digest.update(chunk)
         left -= len(chunk)
         yield chunk
     yield bytes(-size % BLOCK)
-    data = manifest(digest.hexdigest())
-    yield _header(MANIFEST_MEMBER, len(data), mtime) + data + bytes(-len(data) % BLOCK)
-    yield bytes(2 * BLOCK)
 
 
 MANIFEST_MEMBER = "manifest.json"

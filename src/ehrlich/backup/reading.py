@@ -27,7 +27,13 @@ from ehrlich.backup import snapshot
 from ehrlich.backup.archive import MANIFEST_MEMBER, HashingReader, unpack
 from ehrlich.backup.errors import BackupDamaged, BackupNotFound, BackupUnsigned
 from ehrlich.backup.interfaces import BackupStore
-from ehrlich.backup.schemas import ARCHIVE_SUFFIX, SIDECAR_SUFFIX, Manifest, Sidecar
+from ehrlich.backup.schemas import (
+    ARCHIVE_SUFFIX,
+    LEDGER_MEMBER,
+    SIDECAR_SUFFIX,
+    Manifest,
+    Sidecar,
+)
 from ehrlich.crypto import SignatureInvalid, SigningKey, verify_signature
 from ehrlich.crypto.spool import SealedSpool
 from ehrlich.errors import IntegrityFailure
@@ -43,6 +49,9 @@ class OpenedBackup:
     manifest: Manifest
     member: str
     dump: snapshot.Dump
+    ledger_copy: Path | None = None
+    """The erasure ledger's chain as the backup holds it (None in backups made before
+    they carried one); removed with the dump."""
 
 
 def signed_bytes(sidecar: Sidecar) -> bytes:
@@ -140,21 +149,22 @@ def open_backup(store: BackupStore, backup_id: str, identity: x25519.Identity, *
     corrupt = BackupDamaged(f"{label}: the SHA-256 of the archive does not match its "
                             "manifest: the archive is corrupt, altered or swapped")
     expected = set(sidecar.manifest.members)
-    member = next(iter(expected), snapshot.SQLITE_MEMBER)
+    dumps_named = sorted(expected - {LEDGER_MEMBER})
+    member = dumps_named[0] if dumps_named else snapshot.SQLITE_MEMBER
     path = snapshot.work_path(work_dir, f"{backup_id}.{member}")
+    copy_path = snapshot.work_path(work_dir, f"{backup_id}.{LEDGER_MEMBER}")
     spool = SealedSpool(path) if member == snapshot.POSTGRES_MEMBER else None
     try:
         with contextlib.ExitStack() as files:
             sinks: list[str] = []
 
             def sink(name: str) -> BinaryIO:
-                if name not in expected or len(expected) != 1 or sinks:
+                if name not in expected or len(dumps_named) != 1 or name in sinks:
                     raise BackupDamaged(f"{label}: member {name!r} is not in its manifest")
                 sinks.append(name)
-                if spool is not None:
-                    return files.enter_context(spool.writer())
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                return files.enter_context(os.fdopen(fd, "wb", buffering=1024 * 1024))
+                return files.enter_context(_member_file(
+                    copy_path if name == LEDGER_MEMBER else path,
+                    spool if name != LEDGER_MEMBER else None))
 
             with store.reader(sidecar.archive) as fh:
                 source = HashingReader(fh)
@@ -170,16 +180,29 @@ def open_backup(store: BackupStore, backup_id: str, identity: x25519.Identity, *
         if source.hexdigest() != sidecar.archive_sha256:
             raise corrupt
         manifest = _inner_manifest(unpacked.manifest, unpacked.names, sidecar, label=label)
-        dumps = [n for n in unpacked.names if n != MANIFEST_MEMBER]
-        if len(dumps) != 1 or set(dumps) != set(manifest.members):
-            raise BackupDamaged(f"{label}: members {dumps} do not match the manifest")
+        members = [n for n in unpacked.names if n != MANIFEST_MEMBER]
+        if len(members) != len(set(members)) or set(members) != set(manifest.members):
+            raise BackupDamaged(f"{label}: members {members} do not match the manifest")
+        for name in members:
+            want = manifest.members[name]
+            if unpacked.hashes[name] != (want.size, want.sha256):
+                raise BackupDamaged(f"{label}: {name} does not match its size and SHA-256")
         want = manifest.members[member]
-        if unpacked.hashes[member] != (want.size, want.sha256):
-            raise BackupDamaged(f"{label}: {member} does not match its size and SHA-256")
         yield OpenedBackup(sidecar, manifest, member,
-                           snapshot.Dump(member, want.size, path, spool))
+                           snapshot.Dump(member, want.size, path, spool),
+                           copy_path if LEDGER_MEMBER in members else None)
     finally:
         snapshot.remove_sqlite(path)
+        copy_path.unlink(missing_ok=True)
+
+
+def _member_file(path: Path, spool: SealedSpool | None) -> contextlib.AbstractContextManager[
+        BinaryIO]:
+    """Where a member goes: the sealed spool of a pg_dump, or a private new file."""
+    if spool is not None:
+        return spool.writer()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(fd, "wb", buffering=1024 * 1024)
 
 
 def _inner_manifest(raw: bytes, names: list[str], sidecar: Sidecar, *, label: str

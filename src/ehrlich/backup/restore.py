@@ -1,7 +1,9 @@
 """Restoring a backup: into an empty or named database, never silently over a live one.
 
 The erasure ledger is read before anything changes: a restore that cannot
-replay it could bring erased people back, so it is refused. While the
+replay it could bring erased people back, so it is refused. The replay takes the
+newer of the live ledger and the backup's own copy of it (`replay.py`); erasures
+only the copy holds are appended back to the live ledger. While the
 target is being replaced the instance is in maintenance mode (no mail goes
 out). Only when the ledger has been replayed and the key file proved to
 match the restored data does maintenance mode end. The jobs the backup carried
@@ -20,29 +22,20 @@ from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.backup import keys, snapshot
 from ehrlich.backup.errors import RestoreRefused
 from ehrlich.backup.reading import OpenedBackup, open_backup
+from ehrlich.backup.replay import Source, erasures_to_replay, live_entries
 from ehrlich.backup.schemas import RestoreReport
 from ehrlich.backup.scratch import check_counts, counts_of
 from ehrlich.backup.stores import open_store
 from ehrlich.crypto import Keyring
-from ehrlich.errors import EhrlichError, InvalidInput
+from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Core, verify_key_checks
 from ehrlich.jobs.store import discard_restored
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
-from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord
+from ehrlich.subjects.ledger import ErasureLedger
 from ehrlich.subjects.service import SubjectsService
-
-
-def _ledger_records(ledger: ErasureLedger) -> list[ErasureRecord]:
-    try:
-        return list(ledger.records())
-    except EhrlichError as exc:
-        raise RestoreRefused(
-            f"the erasure ledger {ledger.path} cannot be read ({exc.message}); without it a "
-            "restore could bring erased people back, so it was refused (use --ledger to "
-            "name a good copy)") from exc
 
 
 def _is_live(url: str) -> bool:
@@ -78,16 +71,22 @@ def _load(opened: OpenedBackup, url: str, *, overwrite: bool) -> dict[str, int]:
 
 
 def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
-            audit: AuditLog, *, backup_id: str, actor: str, now: datetime,
-            signed: bool) -> int:
+            audit: AuditLog, opened: OpenedBackup, *, actor: str, now: datetime
+            ) -> tuple[int, Source]:
     """Check the key file fits the restored data, then erase again everyone erased."""
+    backup_id, signed = opened.manifest.backup_id, opened.sidecar.signed
     db = Database(url)
     try:
         verify_key_checks(db, keyring)
-        records = _ledger_records(ledger)  # again: erasures made while restoring count too
+        # Read again: erasures made while restoring count too.
+        erasures = erasures_to_replay(ledger, opened)
+        if erasures.missing_live:
+            ledger.adopt(erasures.missing_live)
+        records = erasures.records
         with db.write() as session:
             replayed = subjects.replay_erasures(session, records, now=now)
             detail: dict[str, object] = {"erasures_replayed": replayed,
+                                         "ledger": erasures.source,
                                          "jobs_discarded": discard_restored(session)}
             if not signed:
                 detail["unsigned"] = True  # accepted with --allow-unsigned
@@ -101,7 +100,7 @@ def _replay(url: str, keyring: Keyring, ledger: ErasureLedger, subjects: Subject
         db.analyze()
     finally:
         db.dispose()
-    return replayed
+    return replayed, erasures.source
 
 
 def _target_url(value: str) -> str:
@@ -124,30 +123,26 @@ def restore_backup(core: Core, backup_id: str, *, identity_file: Path,
     settings, keyring, ledger = core.settings, core.keyring, core.ledger
     configured = settings.backup_signing_public_key.strip()
     subjects, audit = core.subjects, core.audit
-    records = _ledger_records(ledger)
+    live_entries(ledger)  # before anything changes: an unreadable ledger refuses the restore
     store = open_store(settings)
     try:
         with open_backup(store, backup_id, keys.load_identity(identity_file),
                          public_key=keys.signing_public_key(configured) if configured else None,
                          work_dir=snapshot.work_directory(settings.data_dir),
                          allow_unsigned=allow_unsigned) as opened:
-            return _restore_opened(settings, opened, records, target_url=target_url,
+            erasures_to_replay(ledger, opened)  # refused here if it cannot be replayed
+            return _restore_opened(settings, opened, target_url=target_url,
                                    force=force, now=now, actor=actor, keyring=keyring,
                                    ledger=ledger, subjects=subjects, audit=audit)
     finally:
         store.close()
 
 
-def _restore_opened(settings: Settings, opened: OpenedBackup, records: list[ErasureRecord], *,
+def _restore_opened(settings: Settings, opened: OpenedBackup, *,
                     target_url: str | None, force: bool, now: datetime, actor: str,
                     keyring: Keyring, ledger: ErasureLedger, subjects: SubjectsService,
                     audit: AuditLog) -> RestoreReport:
     backup_id = opened.manifest.backup_id
-    if len(records) < opened.manifest.ledger.entries:
-        raise RestoreRefused(
-            f"the erasure ledger {ledger.path} holds {len(records)} erasures but held "
-            f"{opened.manifest.ledger.entries} when backup {backup_id} was made: it was "
-            "replaced or cut short; restore refused")
     url = _target_url(target_url) if target_url else settings.effective_database_url
     wanted = "sqlite" if opened.member == snapshot.SQLITE_MEMBER else "postgresql"
     if not url.startswith(wanted):
@@ -160,7 +155,8 @@ def _restore_opened(settings: Settings, opened: OpenedBackup, records: list[Eras
     with switch.held(reason=f"restore of {backup_id}", now=now):  # stays on if this fails
         counts = _load(opened, url, overwrite=force)
         check_counts(opened, counts)
-        replayed = _replay(url, keyring, ledger, subjects, audit, backup_id=backup_id,
-                           actor=actor, now=now, signed=opened.sidecar.signed)
+        replayed, source = _replay(url, keyring, ledger, subjects, audit, opened,
+                                   actor=actor, now=now)
     return RestoreReport(backup_id=backup_id, target=url.split("@")[-1], row_counts=counts,
-                         erasures_replayed=replayed, signed=opened.sidecar.signed)
+                         erasures_replayed=replayed, signed=opened.sidecar.signed,
+                         ledger=source)

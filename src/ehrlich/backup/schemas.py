@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MANIFEST_FORMAT = "ehrlich-backup/1"
 ARCHIVE_SUFFIX = ".tar.zst.age"
+LEDGER_MEMBER = "erasure-ledger.jsonl"
+"""The erasure ledger's chain when the snapshot was taken, inside the encrypted archive."""
 SIDECAR_SUFFIX = ".manifest.json"
 
 
@@ -98,4 +100,8 @@ class RestoreReport(BaseModel):
     target: str
     row_counts: dict[str, int]
     erasures_replayed: int
+    ledger: Literal["live", "backup copy", "both"] = "live"
+    """Whose erasures were replayed: the live ledger (the usual case, it is newer), the
+    backup's copy (the live ledger had lost entries, which were appended back to it),
+    or both (the two had diverged)."""
     signed: bool = True

@@ -9,8 +9,10 @@ import contextlib
 import os
 import secrets
 import socket
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from pyrage import x25519
 from sqlalchemy import select, update
@@ -29,9 +31,11 @@ from ehrlich.backup.models import (
     BackupVerification,
 )
 from ehrlich.backup.reading import check_archive, open_backup, read_sidecar, sign_sidecar
+from ehrlich.backup.replay import erasures_to_replay
 from ehrlich.backup.retention import RetentionPolicy, keep, max_backup_age
 from ehrlich.backup.schemas import (
     ARCHIVE_SUFFIX,
+    LEDGER_MEMBER,
     SIDECAR_SUFFIX,
     BackupListing,
     LedgerMark,
@@ -105,12 +109,6 @@ class BackupService:
     def policy(self) -> RetentionPolicy:
         return RetentionPolicy(*self.settings.backup_keep)
 
-    def _ledger_mark(self) -> LedgerMark:
-        entries, last = 0, None
-        for record in self._ledger.records():
-            entries, last = entries + 1, record.erased_at
-        return LedgerMark(entries=entries, last_erased_at=last)
-
     # -- what killed runs left -------------------------------------------------------
 
     def clean_up(self, stores: list[BackupStore], *, now: datetime) -> int:
@@ -166,10 +164,15 @@ class BackupService:
     def _write(self, stores: list[BackupStore], backup_id: str,
                recipients: list[x25519.Recipient], signing_key: SigningKey, *,
                now: datetime) -> Sidecar:
-        mark = self._ledger_mark()
         take = snapshot.sqlite_snapshot if self._db.is_sqlite else snapshot.pg_snapshot
         archive = backup_id + ARCHIVE_SUFFIX
-        with take(self._db.engine, self.work_dir, backup_id) as snap:
+        copy_path = snapshot.work_path(self.work_dir, f"{backup_id}.{LEDGER_MEMBER}")
+        with take(self._db.engine, self.work_dir, backup_id) as snap, \
+                _removed(copy_path):
+            # After the snapshot: the copy holds every erasure the snapshot can hold.
+            with _private_file(copy_path) as out:
+                copied = self._ledger.write_copy(out)
+            mark = LedgerMark(entries=copied.entries, last_erased_at=copied.last_erased_at)
             made: list[Manifest] = []
 
             def manifest(sha256: str) -> bytes:  # the dump's hash is known once it is packed
@@ -177,15 +180,17 @@ class BackupService:
                     backup_id=backup_id, created_at=now, ehrlich_version=__version__,
                     database="sqlite" if self._db.is_sqlite else "postgresql",
                     schema_revisions=snap.revisions, row_counts=snap.row_counts,
-                    members={snap.dump.member: Member(size=snap.dump.size, sha256=sha256)},
+                    members={snap.dump.member: Member(size=snap.dump.size, sha256=sha256),
+                             LEDGER_MEMBER: Member(size=copied.size, sha256=copied.sha256)},
                     ledger=mark))
                 return made[0].model_dump_json(indent=2).encode()
 
-            with contextlib.ExitStack() as outs, snap.dump.reader() as dump:
+            with contextlib.ExitStack() as outs, snap.dump.reader() as dump, \
+                    copy_path.open("rb") as copy:
                 targets = [outs.enter_context(store.writer(archive)) for store in stores]
-                written = pack(targets, tar_blocks(snap.dump.member, snap.dump.size, dump,
-                                                   manifest, mtime=now.timestamp()),
-                               recipients)
+                written = pack(targets, tar_blocks(
+                    snap.dump.member, snap.dump.size, dump, manifest, mtime=now.timestamp(),
+                    extra=[(LEDGER_MEMBER, copied.size, copy)]), recipients)
         sidecar = sign_sidecar(Sidecar(
             manifest=made[0], archive=archive, archive_size=written.size,
             archive_sha256=written.sha256, recipients=list(self.settings.backup_recipients)),
@@ -310,12 +315,13 @@ class BackupService:
         identity = keys.load_identity(identity_file)
         stores = self.stores()
         try:
-            records = list(self._ledger.records())
+            live = list(self._ledger.entries())
             server = self.settings.backup_scratch_database_url or self._db.url
             with open_backup(stores[0], backup_id, identity, public_key=self.public_key,
                              work_dir=self.work_dir, allow_unsigned=allow_unsigned
                              ) as opened, \
                     scratch_database(opened, server_url=server) as engine:
+                records = erasures_to_replay(self._ledger, opened, live).records
                 counts = counts_of(engine)
                 check_counts(opened, counts)
                 replayed = in_session(engine, lambda s: self._subjects.replay_erasures(
@@ -372,6 +378,19 @@ class BackupService:
     def stated_age_days(self) -> int | None:
         """The maximum backup age in days for the public notice, once backups are set up."""
         return self.max_backup_age().days if self.settings.backup_destination else None
+
+
+@contextlib.contextmanager
+def _removed(path: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _private_file(path: Path) -> BinaryIO:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return open(fd, "wb")  # the caller closes it
 
 
 def _running_detail() -> str:

@@ -88,6 +88,14 @@ def verify(
     console.print(f"[green]Backup {chosen} verified:[/green] {report.detail}")
 
 
+_LEDGER_SOURCES = {
+    "live": "the live ledger, which is newer than the backup's copy",
+    "backup copy": "the backup's copy, newer than the live ledger, which got its "
+                   "missing entries back",
+    "both": "the live ledger and the backup's copy, which had diverged",
+}
+
+
 @app.command("restore")
 def restore(
     ctx: typer.Context,
@@ -97,8 +105,9 @@ def restore(
         help="Database URL to restore into (default: the instance's database)")] = None,
     force: Annotated[bool, typer.Option(
         help="Replace a database that already holds an instance")] = False,
-    ledger: Annotated[Path | None, typer.Option(
-        help="Erasure ledger to replay (default: the instance's)")] = None,
+    ledger: Annotated[str | None, typer.Option(
+        help="URL of the erasure ledger database to replay, e.g. a good copy "
+             "(default: the instance's ledger_url)")] = None,
     allow_unsigned: AllowUnsigned = False,
 ) -> None:
     """Restore a backup, replaying the erasure ledger; mail is held until it finishes.
@@ -107,7 +116,7 @@ def restore(
     """
     from ehrlich.backup.restore import restore_backup
 
-    core = build_core(settings_from(ctx, erasure_ledger=ledger), domains=domains_from(ctx))
+    core = build_core(settings_from(ctx, ledger_url=ledger), domains=domains_from(ctx))
     try:
         report = restore_backup(core, backup_id, identity_file=identity, target_url=target,
                                 force=force, now=now(), allow_unsigned=allow_unsigned)
@@ -117,7 +126,8 @@ def restore(
         _warn_unsigned(backup_id)
     console.print(f"[green]Backup {backup_id} restored[/green] into {report.target}: "
                   f"{sum(report.row_counts.values())} rows; "
-                  f"{report.erasures_replayed} erasures replayed from the ledger.")
+                  f"{report.erasures_replayed} erasures replayed from the ledger "
+                  f"({_LEDGER_SOURCES[report.ledger]}).")
 
 
 @app.command("list")

@@ -60,4 +60,5 @@ def revoke(ctx: typer.Context, token_id: str) -> None:
     """
     with opened_instance(ctx) as instance, instance.db.write() as session:
         withdraw_api_token(session, instance.audit, token_id, actor=ACTOR, now=now())
+        instance.api_tokens.revoke_in(session, token_id)  # tells the serving processes
     console.print(f"Token {token_id} revoked.")

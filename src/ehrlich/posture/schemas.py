@@ -14,6 +14,7 @@ from ehrlich.backup.service import BackupService
 from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
+from ehrlich.subjects.ledger import ErasureLedger
 
 
 class Services(Protocol):
@@ -32,6 +33,8 @@ class Services(Protocol):
     def staff(self) -> StaffService: ...
     @property
     def notices(self) -> NoticesService: ...
+    @property
+    def ledger(self) -> ErasureLedger: ...
 
 
 class Status(StrEnum):

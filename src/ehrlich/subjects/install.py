@@ -7,7 +7,7 @@ from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
-from ehrlich.subjects import console_routes, tasks
+from ehrlich.subjects import console_routes, posture, tasks
 from ehrlich.subjects.routes import router
 
 
@@ -17,3 +17,4 @@ def install(registry: Registry) -> None:
         "/admin/contacts", N_("Contacts"), Permission.SUBJECTS_LIST))
     registry.add_templates("ehrlich.subjects")
     registry.add_jobs(tasks.register)
+    registry.add_check(posture.erasure_ledger)
