@@ -246,12 +246,14 @@ class SubjectsService(BulkCreation, ContactViews):
                 return
             record = ErasureRecord(subject_id, subject.email_index, subject.phone_index, now)
             self._ledger.append(record)
-            hooked = [e for hook in self._erasure_hooks for e in hook(session, record) or ()]
             session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
             session.execute(delete(SubjectNote).where(SubjectNote.subject_id == subject_id))
             session.execute(update(Subject).where(Subject.id == subject_id).values(
                 erased_at=now, updated_at=now, **_ERASED))
             counts.count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
+            # The hooks see the tombstone, as after a restore's replay: what they record
+            # holds no contact detail of the person (the record keeps the blind indexes).
+            hooked = [e for hook in self._erasure_hooks for e in hook(session, record) or ()]
             self._audit.record_many(session, [*hooked, AuditEvent(
                 actor, "subject.erase", subject_id, {"reason": reason})], now=now)
             if within is not None:
