@@ -228,35 +228,72 @@ class SubjectsService(BulkCreation, ContactViews):
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
               reason: str = "request", within: Callable[[Session], None] | None = None
               ) -> None:
-        """Crypto-shred a subject: ledger first, then delete its data key and fields.
+        """Crypto-shred a subject: ledger first, then delete its data key and fields
+        (`erase_many` of one).
 
-        Idempotent for subjects already erased. `within` runs in the erasure's own
-        transaction (a job acknowledges itself there, so the two commit together).
-        Afterwards the deleted key row is purged from disk: SQLite's secure_delete
-        zeroes it and a WAL checkpoint drops older page copies; PostgreSQL vacuums
-        the key table.
+        Idempotent for subjects already erased; `SubjectNotFound` for an unknown id.
+        `within` runs in the erasure's own transaction (a job acknowledges itself there,
+        so the two commit together).
         """
+        self.erase_many(db, [subject_id], actor=actor, now=now, reason=reason, within=within)
+
+    def erase_many(self, db: Database, subject_ids: Iterable[str], *, actor: str,
+                   now: datetime, reason: str = "request",
+                   within: Callable[[Session], None] | None = None,
+                   chunk: int = LOOKUP_CHUNK) -> list[str]:
+        """Crypto-shred many subjects, `chunk` at a time; returns the ids erased now.
+
+        An unknown id raises `SubjectNotFound` before anything is written; subjects
+        already erased are skipped. Per chunk: one ledger transaction appends every
+        record (committed and fsynced before the chunk's own transaction commits, so a
+        crash between the two leaves ledger entries that the next replay applies, never
+        the reverse), the erasure hooks run per record, the keys, notes and fields go in
+        set-based statements with one audit batch, and `within` runs in that
+        transaction. Afterwards the deleted key rows are purged from disk once:
+        SQLite's secure_delete zeroes them and a WAL checkpoint drops older page
+        copies; PostgreSQL vacuums the key table.
+        """
+        ids = list(dict.fromkeys(subject_ids))
+        with db.read() as session:
+            known: set[str] = set()
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                known.update(session.execute(select(Subject.id).where(
+                    Subject.id.in_(ids[start:start + LOOKUP_CHUNK]))).scalars())
+        unknown = [sid for sid in ids if sid not in known]
+        if unknown:
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise SubjectNotFound(f"no subject with id {unknown[0]}{more}; nothing was erased")
+        erased: list[str] = []
+        for start in range(0, len(ids), chunk):
+            erased += self._erase_chunk(db, ids[start:start + chunk], actor=actor, now=now,
+                                        reason=reason, within=within)
+        return erased
+
+    def _erase_chunk(self, db: Database, ids: Sequence[str], *, actor: str, now: datetime,
+                     reason: str, within: Callable[[Session], None] | None) -> list[str]:
         with db.write() as session:
-            subject = session.execute(
-                select(Subject).where(Subject.id == subject_id).with_for_update()
-            ).scalar_one_or_none()
-            if subject is None:
-                raise SubjectNotFound(f"no subject with id {subject_id}")
-            if subject.state == STATE_ERASED:
-                return
-            record = ErasureRecord(subject_id, subject.email_index, subject.phone_index, now)
-            self._ledger.append(record)
-            hooked = [e for hook in self._erasure_hooks for e in hook(session, record) or ()]
-            session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
-            session.execute(delete(SubjectNote).where(SubjectNote.subject_id == subject_id))
-            session.execute(update(Subject).where(Subject.id == subject_id).values(
+            rows = {row.id: row for row in session.execute(
+                select(Subject.id, Subject.state, Subject.email_index, Subject.phone_index)
+                .where(Subject.id.in_(ids)).order_by(Subject.id).with_for_update())}
+            todo = [sid for sid in ids if sid in rows and rows[sid].state != STATE_ERASED]
+            if not todo:
+                return []
+            records = [ErasureRecord(sid, rows[sid].email_index, rows[sid].phone_index, now)
+                       for sid in todo]
+            self._ledger.append_many(records)
+            hooked = [e for record in records for hook in self._erasure_hooks
+                      for e in hook(session, record) or ()]
+            session.execute(delete(DataKey).where(DataKey.subject_id.in_(todo)))
+            session.execute(delete(SubjectNote).where(SubjectNote.subject_id.in_(todo)))
+            session.execute(update(Subject).where(Subject.id.in_(todo)).values(
                 erased_at=now, updated_at=now, **_ERASED))
-            counts.count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
-            self._audit.record_many(session, [*hooked, AuditEvent(
-                actor, "subject.erase", subject_id, {"reason": reason})], now=now)
+            counts.count(session, {STATE_ACTIVE: -len(todo), STATE_ERASED: len(todo)})
+            self._audit.record_many(session, [*hooked, *(AuditEvent(
+                actor, "subject.erase", sid, {"reason": reason}) for sid in todo)], now=now)
             if within is not None:
                 within(session)
         db.purge_deleted_rows("data_keys")
+        return todo
 
     def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
                         now: datetime) -> int:
