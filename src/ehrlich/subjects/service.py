@@ -31,7 +31,14 @@ from ehrlich.storage.database import Database
 from ehrlich.subjects import counts
 from ehrlich.subjects.bulk import BulkCreation, Placed, PreparedSubject
 from ehrlich.subjects.contact_views import ContactViews
-from ehrlich.subjects.core import ENCRYPTED_FIELDS, LOOKUP_CHUNK, TABLE, ErasureHook
+from ehrlich.subjects.core import (
+    ENCRYPTED_FIELDS,
+    LOOKUP_CHUNK,
+    TABLE,
+    ErasureHook,
+    batch_hook,
+    run_erasure_hooks,
+)
 from ehrlich.subjects.errors import DuplicateContact, SubjectNotFound, UnknownEmail
 from ehrlich.subjects.ledger import ErasureRecord
 from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject, SubjectNote
@@ -51,9 +58,21 @@ from ehrlich.subjects.recipients import Recipient
 from ehrlich.subjects.schemas import CreateOutcome, SubjectChanges, SubjectInput, SubjectView
 
 # What other domains import from here (the service is their way into this domain).
-__all__ = ["ACTIVE", "ERASED", "SUBJECT", "ErasureHook", "Placed", "PreparedSubject",
-           "Recipient", "SubjectColumns", "SubjectsService", "contacts_query", "recipients_query",
-           "subject_state"]
+__all__ = [
+    "ACTIVE",
+    "ERASED",
+    "SUBJECT",
+    "ErasureHook",
+    "Placed",
+    "PreparedSubject",
+    "Recipient",
+    "SubjectColumns",
+    "SubjectsService",
+    "batch_hook",
+    "contacts_query",
+    "recipients_query",
+    "subject_state",
+]
 
 # What an erased subject row keeps of its personal data: nothing.
 _ERASED: dict[str, Any] = {"state": STATE_ERASED, "email_index": None, "phone_index": None,
@@ -281,8 +300,7 @@ class SubjectsService(BulkCreation, ContactViews):
             records = [ErasureRecord(sid, rows[sid].email_index, rows[sid].phone_index, now)
                        for sid in todo]
             self._ledger.append_many(records)
-            hooked = [e for record in records for hook in self._erasure_hooks
-                      for e in hook(session, record) or ()]
+            hooked = run_erasure_hooks(self._erasure_hooks, session, records)
             session.execute(delete(DataKey).where(DataKey.subject_id.in_(todo)))
             session.execute(delete(SubjectNote).where(SubjectNote.subject_id.in_(todo)))
             session.execute(update(Subject).where(Subject.id.in_(todo)).values(
@@ -320,10 +338,8 @@ class SubjectsService(BulkCreation, ContactViews):
                 replayed.append(record)
             if counted:
                 counts.count(session, {STATE_ACTIVE: -len(present), STATE_ERASED: len(present)})
-        hooked: list[AuditEvent] = []
-        for record in pending:  # suppressions made after the backup hold again too
-            for hook in self._erasure_hooks:
-                hooked.extend(hook(session, record) or ())
+        # suppressions made after the backup hold again too
+        hooked = run_erasure_hooks(self._erasure_hooks, session, pending)
         self._audit.record_many(session, [*hooked, *(AuditEvent(
             "restore", "subject.erase.replay", r.subject_id) for r in replayed)], now=now)
         return len(replayed)
