@@ -118,8 +118,9 @@ each in a transaction of their own, as a request runs it: ledger entry (fsynced)
 key and notes deleted, fields cleared, counts, audit entry, erasure hooks, purge of the
 key row. The other {len(batched):,} through `SubjectsService.erase_many` (as retention and
 the expired-signup job run it): per chunk of 500 one ledger transaction (fsynced) with
-all its entries, one main transaction with set-based deletes and one audit batch, the
-hooks per person, one purge. Every
+all its entries, one main transaction with set-based deletes, the erasure hooks'
+batch variants (suppression and consents ended, copies due, notifications queued) and
+one audit batch, one purge. Every
 {args.released_every}th person had been released to a recipient, so their erasure also
 queues the job that tells it (Art. 19); one worker ran those jobs afterwards (a task
 for staff each, the recipient having no endpoint).
