@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
+from ehrlich.audit.models import AuditEntry
 from ehrlich.consent.ledger.service import history, record_consent
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.instance.service import Instance
@@ -148,3 +151,21 @@ def test_a_person_who_consents_again_after_the_plan_is_kept(instance: Instance) 
         s for s in plan.subject_ids if s != people["withdrawn_long_ago"])
     with instance.db.read() as session:
         assert subject_state(session, people["withdrawn_long_ago"]) != ERASED
+
+
+def test_the_run_erases_in_batches_with_each_persons_reason(instance: Instance) -> None:
+    """The batch erasure names each person's own ending in their audit entry, and the
+    ledger holds each of them once."""
+    publish_notice(instance)
+    people = _population(instance)
+    done = instance.service(RetentionService).run(instance.db, now=NOW)
+    names = {sid: name for name, sid in people.items()}
+    with instance.db.read() as session:
+        reasons = {names[target]: json.loads(detail)["reason"] for target, detail in
+                   session.execute(select(AuditEntry.target, AuditEntry.detail).where(
+                       AuditEntry.action == "subject.erase",
+                       AuditEntry.target.in_(done.erased)))}
+    assert reasons == {name: "retention ({})".format(", ".join(f"{p}: {r}" for p, r in ends))
+                       for name, ends in GOING.items()}
+    ledger = [r.subject_id for r in instance.ledger.records()]
+    assert sorted(sid for sid in ledger if sid in done.erased) == sorted(done.erased)

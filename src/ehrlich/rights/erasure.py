@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditLog
@@ -30,7 +30,7 @@ from ehrlich.rights.schemas import ErasureOutcome, Hold
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.schemas import SubjectChanges
-from ehrlich.subjects.service import ERASED, SubjectsService, subject_state
+from ehrlich.subjects.service import ERASED, SUBJECT, SubjectsService, subject_state
 
 PERSONAL_FIELDS = ("email", "name", "phone")
 
@@ -68,6 +68,45 @@ def plan(session: Session, notices: NoticesService, subject_id: str, *, language
     """What an erasure of the person would have to keep (for the confirmation page)."""
     return holds_of(history_rows(session, subject_id), _published(session, notices),
                     language=language, now=now)
+
+
+def erase_people(db: Database, subjects: SubjectsService, notices: NoticesService,
+                 audit: AuditLog, people: Sequence[tuple[str, str]], *, actor: str,
+                 language: str, now: datetime) -> list[str]:
+    """`erase_person` for many (subject id, reason) pairs at once; who was erased now
+    (or as far as a legal obligation allows), in the given order.
+
+    Those no legal obligation holds go through `SubjectsService.erase_many` (one ledger
+    transaction and one purge per chunk, grouped by reason); the few a hold keeps go
+    through `erase_person` one at a time. Unknown and already erased ids are skipped.
+    """
+    ids = list(dict.fromkeys(sid for sid, _ in people))
+    with db.read() as session:
+        live: set[str] = set()
+        for start in range(0, len(ids), 500):
+            live.update(session.execute(select(SUBJECT.id).where(
+                SUBJECT.id.in_(ids[start:start + 500]), SUBJECT.state != ERASED)).scalars())
+        published = _published(session, notices)
+        obliged = published is not None and any(
+            p.legal_basis == "legal_obligation" for p in published.notice.purposes)
+        held = {sid for sid in live if obliged and holds_of(
+            history_rows(session, sid), published, language=language, now=now)}
+    by_reason: dict[str, list[str]] = {}
+    for sid, reason in people:
+        if sid in live and sid not in held:
+            by_reason.setdefault(reason, []).append(sid)
+    done: set[str] = set()
+    for reason, group in by_reason.items():
+        done.update(subjects.erase_many(db, group, actor=actor, now=now, reason=reason))
+    for sid, reason in people:
+        if sid in held:
+            try:
+                erase_person(db, subjects, notices, audit, sid, actor=actor,
+                             language=language, now=now, reason=reason)
+            except (SubjectErased, SubjectNotFound):
+                continue  # erased meanwhile: nothing left to do
+            done.add(sid)
+    return [sid for sid in ids if sid in done]
 
 
 def erase_person(db: Database, subjects: SubjectsService, notices: NoticesService,

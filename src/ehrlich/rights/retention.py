@@ -16,10 +16,11 @@ nothing is erased: no retention is declared.
 Erased people keep their consent proof as pseudonymous tombstones for
 `consent_proof_years` after their last consent event; then it is deleted (`proof`).
 
-`plan` is the dry run; `run` makes the same plan and carries it out, person by person
-through the rights domain's one erasure path (`erase_person`), so both agree for the
-same clock. Only subject ids (references) and counts leave this module: never a name
-or an address, in a log line or in the audit entry.
+`plan` is the dry run; `run` makes the same plan and carries it out, a batch at a time
+(each re-checked just before) through the rights domain's erasure path (`erase_people`:
+`erase_many` for whoever no legal obligation holds, `erase_person` for the rest), so
+both agree for the same clock. Only subject ids (references) and counts leave this
+module: never a name or an address, in a log line or in the audit entry.
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ from ehrlich.i18n import N_
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.schemas import Notice, Purpose
 from ehrlich.notices.service import NoticesService
-from ehrlich.rights.erasure import erase_person
+from ehrlich.rights.erasure import erase_people
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
-from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.service import ACTIVE, SUBJECT, SubjectsService
 
 log = logging.getLogger("ehrlich.retention")
@@ -149,6 +149,12 @@ def departure_of(subject_id: str, last_change: datetime, activities: Sequence[Pu
     return Departure(subject_id, tuple(endings))
 
 
+def _reason(person: Departure) -> str:
+    """The audit entry's reason: which purposes ended, and why (references only)."""
+    ended = ", ".join(sorted({f"{e.purpose}: {e.reason}" for e in person.endings}))
+    return f"retention ({ended})"
+
+
 class RetentionService:
     """The dry run (`plan`) and the run (`run`) of the declared retention periods."""
 
@@ -218,17 +224,10 @@ class RetentionService:
     def _erase(self, db: Database, people: Sequence[Departure], notice: Notice | None, *,
                actor: str, now: datetime) -> list[str]:
         """Erase those of `people` still due (checked just before); who was erased."""
-        erased: list[str] = []
-        for person in self._still_due(db, people, notice, now=now) if notice else []:
-            reasons = ", ".join(sorted({f"{e.purpose}: {e.reason}" for e in person.endings}))
-            try:
-                erase_person(db, self._subjects, self._notices, self._audit,
-                             person.subject_id, actor=actor, language="en", now=now,
-                             reason=f"retention ({reasons})")
-            except (SubjectErased, SubjectNotFound):
-                continue  # erased meanwhile: nothing left to do
-            erased.append(person.subject_id)
-        return erased
+        due = self._still_due(db, people, notice, now=now) if notice else []
+        return erase_people(db, self._subjects, self._notices, self._audit,
+                            [(person.subject_id, _reason(person)) for person in due],
+                            actor=actor, language="en", now=now)
 
     def run(self, db: Database, *, now: datetime, actor: str = ACTOR, dry_run: bool = False
             ) -> RetentionRun:

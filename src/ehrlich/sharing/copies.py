@@ -18,6 +18,7 @@ copies and confirm them destroyed. A `role` of None is the machine's operator
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -42,6 +43,7 @@ from ehrlich.sharing.schemas import (
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.ledger import ErasureRecord
+from ehrlich.subjects.service import batch_hook
 
 MIN_REASON = 10
 MIN_DESTINATION = 3
@@ -233,10 +235,18 @@ class CopiesService:
             _status_filter("overdue", now))).scalar_one())
 
 
-def due_on_erasure(session: Session, record: ErasureRecord) -> None:
-    """Erasure hook: an open copy of the erased person's own export is due at once (its
+def _due_on_erasure(session: Session, records: Sequence[ErasureRecord]) -> None:
+    """Erasure hook: an open copy of an erased person's own export is due at once (its
     holder must destroy it now, not at the end of the period). Idempotent on replay."""
-    session.execute(update(Copy).where(
-        Copy.kind == KIND_CONTACT, Copy.what == record.subject_id,
-        Copy.destroyed_at.is_(None), Copy.expires_at > record.erased_at,
-    ).values(expires_at=record.erased_at))
+    by_time: dict[datetime, list[str]] = {}
+    for record in records:
+        by_time.setdefault(record.erased_at, []).append(record.subject_id)
+    for erased_at, ids in by_time.items():
+        for start in range(0, len(ids), 500):
+            session.execute(update(Copy).where(
+                Copy.kind == KIND_CONTACT, Copy.what.in_(ids[start:start + 500]),
+                Copy.destroyed_at.is_(None), Copy.expires_at > erased_at,
+            ).values(expires_at=erased_at).execution_options(synchronize_session=False))
+
+
+due_on_erasure = batch_hook(_due_on_erasure)

@@ -26,11 +26,12 @@ backup carries the same `webhook-id` for the receiver to drop.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -42,6 +43,7 @@ from ehrlich.sharing.models import Disclosure, RecipientTask, WebhookDelivery
 from ehrlich.sharing.webhooks import EndpointView, Webhooks
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
+from ehrlich.subjects.service import batch_hook
 
 if TYPE_CHECKING:
     from ehrlich.sharing.service import SharingService
@@ -58,23 +60,27 @@ def message_id(event: str, recipient: str, reference: str) -> str:
     return "msg_" + uuid.uuid5(_MESSAGE_IDS, f"{event}\n{recipient}\n{reference}").hex
 
 
-def _told(session: Session, subject_id: str) -> bool:
-    delivered = exists().where(WebhookDelivery.reference == subject_id,
-                               WebhookDelivery.event == ERASED)
-    tasked = exists().where(RecipientTask.reference == subject_id,
-                            RecipientTask.event == ERASED)
-    return bool(session.execute(select(delivered | tasked)).scalar())
+def _on_erasure(session: Session, records: Sequence[ErasureRecord]) -> None:
+    """Erasure hook: queue the recipients' notification for each person whose data was
+    released and who was not told yet (indexed look-ups, 500 people at a time).
+    Idempotent on a restore's replay."""
+    for start in range(0, len(records), 500):
+        chunk = {r.subject_id: r for r in records[start:start + 500]}
+        released = set(session.execute(select(Disclosure.subject_id).where(
+            Disclosure.subject_id.in_(chunk)).distinct()).scalars())
+        if not released:
+            continue
+        told = set(session.execute(select(WebhookDelivery.reference).where(
+            WebhookDelivery.reference.in_(released), WebhookDelivery.event == ERASED)
+        ).scalars()) | set(session.execute(select(RecipientTask.reference).where(
+            RecipientTask.reference.in_(released), RecipientTask.event == ERASED)).scalars())
+        for subject_id, record in chunk.items():
+            if subject_id in released and subject_id not in told:
+                job_store.add(session, NOTIFY_TASK, (subject_id, record.erased_at.isoformat()),
+                              {}, now=record.erased_at)
 
 
-def on_erasure(session: Session, record: ErasureRecord) -> None:
-    """Erasure hook: queue the recipients' notification if the person's data was released
-    (one indexed look-up for everyone else). Idempotent on a restore's replay."""
-    released = session.execute(select(exists().where(
-        Disclosure.subject_id == record.subject_id))).scalar()
-    if released and not _told(session, record.subject_id):
-        job_store.add(session, NOTIFY_TASK, (record.subject_id,
-                                             record.erased_at.isoformat()), {},
-                      now=record.erased_at)
+on_erasure = batch_hook(_on_erasure)
 
 
 @dataclass(frozen=True)

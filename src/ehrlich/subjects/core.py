@@ -36,6 +36,34 @@ domains use it to keep what must outlive the person, e.g. a suppression entry, o
 end what the person no longer has, e.g. open consents. The audit entries it returns
 are recorded with the erasure's own."""
 
+ErasureBatchHook = Callable[[Session, Sequence[ErasureRecord]], Iterable[AuditEvent] | None]
+"""An erasure hook for many records at once (set-based), as `erase_many` runs it."""
+
+
+def batch_hook(many: ErasureBatchHook) -> ErasureHook:
+    """An erasure hook from its batch variant: `erase_many` and the replay call `many`
+    once for all their records, a single erasure with its one record."""
+    def hook(session: Session, record: ErasureRecord) -> Iterable[AuditEvent] | None:
+        return many(session, [record])
+    hook.many = many  # type: ignore[attr-defined]
+    hook.__name__ = hook.__qualname__ = getattr(many, "__name__", "hook")
+    hook.__doc__ = many.__doc__
+    return hook
+
+
+def run_erasure_hooks(hooks: Iterable[ErasureHook], session: Session,
+                      records: Sequence[ErasureRecord]) -> list[AuditEvent]:
+    """Each hook over `records` (once, if it has a batch variant); their audit entries."""
+    events: list[AuditEvent] = []
+    for hook in hooks:
+        many: ErasureBatchHook | None = getattr(hook, "many", None)
+        if many is not None:
+            events.extend(many(session, records) or ())
+        else:
+            for record in records:
+                events.extend(hook(session, record) or ())
+    return events
+
 
 @dataclass(frozen=True)
 class _Contact:

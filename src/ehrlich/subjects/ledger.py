@@ -28,7 +28,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -238,8 +238,15 @@ class ErasureLedger:
 
     def append(self, record: ErasureRecord) -> None:
         """Add an erasure at the end of the chain, retrying when another append won."""
-        body = _body(record)
-        self._retrying(self._open(), lambda session: self._append_in(session, body))
+        self.append_many([record])
+
+    def append_many(self, records: Sequence[ErasureRecord]) -> None:
+        """Add erasures at the end of the chain, in order, in one transaction (one
+        commit and fsync for all), retrying when another append won."""
+        if not records:
+            return
+        bodies = [_body(record) for record in records]
+        self._retrying(self._open(), lambda session: self._append_in(session, bodies))
 
     def _retrying(self, db: Database, work: Callable[[Session], T]) -> T:
         """Run `work` in a write transaction, again while another append wins the race."""
@@ -257,12 +264,18 @@ class ErasureLedger:
         raise IntegrityFailure(f"erasure ledger {self.location}: {APPEND_ATTEMPTS} appends in "
                                "a row lost the race for the next entry; try again")
 
-    def _append_in(self, session: Session, body: str) -> None:
+    def _append_in(self, session: Session, bodies: Sequence[str]) -> None:
+        """Chain `bodies` after the last entry: each links to the MAC of the one before."""
         last = session.execute(select(erasure_ledger.c.seq, erasure_ledger.c.mac)
                                .order_by(erasure_ledger.c.seq.desc()).limit(1)).first()
         seq, prev = (0, GENESIS) if last is None else (int(last.seq), str(last.mac))
-        session.execute(insert(erasure_ledger).values(
-            seq=seq + 1, entry=body, prev=prev, mac=self._mac(prev, body)))
+        rows = []
+        for body in bodies:
+            mac = self._mac(prev, body)
+            seq += 1
+            rows.append({"seq": seq, "entry": body, "prev": prev, "mac": mac})
+            prev = mac
+        session.execute(insert(erasure_ledger), rows)
 
     def entries(self) -> Iterator[LedgerEntry]:
         """Every entry, oldest first, verified; raises if the ledger was altered."""
@@ -303,8 +316,8 @@ class ErasureLedger:
             ((int(r.seq), r.entry, r.prev, r.mac) for r in session.execute(
                 select(erasure_ledger).order_by(erasure_ledger.c.seq))), self.location)}
         missing = [e for e in wanted if e.key not in held]
-        for entry in missing:
-            self._append_in(session, _body(entry.record))
+        if missing:
+            self._append_in(session, [_body(entry.record) for entry in missing])
         return len(missing)
 
     # -- the copy in every backup ------------------------------------------------------

@@ -31,7 +31,14 @@ from ehrlich.storage.database import Database
 from ehrlich.subjects import counts
 from ehrlich.subjects.bulk import BulkCreation, Placed, PreparedSubject
 from ehrlich.subjects.contact_views import ContactViews
-from ehrlich.subjects.core import ENCRYPTED_FIELDS, LOOKUP_CHUNK, TABLE, ErasureHook
+from ehrlich.subjects.core import (
+    ENCRYPTED_FIELDS,
+    LOOKUP_CHUNK,
+    TABLE,
+    ErasureHook,
+    batch_hook,
+    run_erasure_hooks,
+)
 from ehrlich.subjects.errors import DuplicateContact, SubjectNotFound, UnknownEmail
 from ehrlich.subjects.ledger import ErasureRecord
 from ehrlich.subjects.models import STATE_ACTIVE, STATE_ERASED, DataKey, Subject, SubjectNote
@@ -51,9 +58,21 @@ from ehrlich.subjects.recipients import Recipient
 from ehrlich.subjects.schemas import CreateOutcome, SubjectChanges, SubjectInput, SubjectView
 
 # What other domains import from here (the service is their way into this domain).
-__all__ = ["ACTIVE", "ERASED", "SUBJECT", "ErasureHook", "Placed", "PreparedSubject",
-           "Recipient", "SubjectColumns", "SubjectsService", "contacts_query", "recipients_query",
-           "subject_state"]
+__all__ = [
+    "ACTIVE",
+    "ERASED",
+    "SUBJECT",
+    "ErasureHook",
+    "Placed",
+    "PreparedSubject",
+    "Recipient",
+    "SubjectColumns",
+    "SubjectsService",
+    "batch_hook",
+    "contacts_query",
+    "recipients_query",
+    "subject_state",
+]
 
 # What an erased subject row keeps of its personal data: nothing.
 _ERASED: dict[str, Any] = {"state": STATE_ERASED, "email_index": None, "phone_index": None,
@@ -228,37 +247,73 @@ class SubjectsService(BulkCreation, ContactViews):
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
               reason: str = "request", within: Callable[[Session], None] | None = None
               ) -> None:
-        """Crypto-shred a subject: ledger first, then delete its data key and fields.
+        """Crypto-shred a subject: ledger first, then delete its data key and fields
+        (`erase_many` of one).
 
-        Idempotent for subjects already erased. `within` runs in the erasure's own
-        transaction (a job acknowledges itself there, so the two commit together).
-        Afterwards the deleted key row is purged from disk: SQLite's secure_delete
-        zeroes it and a WAL checkpoint drops older page copies; PostgreSQL vacuums
-        the key table.
+        Idempotent for subjects already erased; `SubjectNotFound` for an unknown id.
+        `within` runs in the erasure's own transaction (a job acknowledges itself there,
+        so the two commit together).
         """
+        self.erase_many(db, [subject_id], actor=actor, now=now, reason=reason, within=within)
+
+    def erase_many(self, db: Database, subject_ids: Iterable[str], *, actor: str,
+                   now: datetime, reason: str = "request",
+                   within: Callable[[Session], None] | None = None,
+                   chunk: int = LOOKUP_CHUNK) -> list[str]:
+        """Crypto-shred many subjects, `chunk` at a time; returns the ids erased now.
+
+        An unknown id raises `SubjectNotFound` before anything is written; subjects
+        already erased are skipped. Per chunk: one ledger transaction appends every
+        record (committed and fsynced before the chunk's own transaction commits, so a
+        crash between the two leaves ledger entries that the next replay applies, never
+        the reverse), the erasure hooks run per record, the keys, notes and fields go in
+        set-based statements with one audit batch, and `within` runs in that
+        transaction. Afterwards the deleted key rows are purged from disk once:
+        SQLite's secure_delete zeroes them and a WAL checkpoint drops older page
+        copies; PostgreSQL vacuums the key table.
+        """
+        ids = list(dict.fromkeys(subject_ids))
+        with db.read() as session:
+            known: set[str] = set()
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                known.update(session.execute(select(Subject.id).where(
+                    Subject.id.in_(ids[start:start + LOOKUP_CHUNK]))).scalars())
+        unknown = [sid for sid in ids if sid not in known]
+        if unknown:
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise SubjectNotFound(f"no subject with id {unknown[0]}{more}; nothing was erased")
+        erased: list[str] = []
+        for start in range(0, len(ids), chunk):
+            erased += self._erase_chunk(db, ids[start:start + chunk], actor=actor, now=now,
+                                        reason=reason, within=within)
+        return erased
+
+    def _erase_chunk(self, db: Database, ids: Sequence[str], *, actor: str, now: datetime,
+                     reason: str, within: Callable[[Session], None] | None) -> list[str]:
         with db.write() as session:
-            subject = session.execute(
-                select(Subject).where(Subject.id == subject_id).with_for_update()
-            ).scalar_one_or_none()
-            if subject is None:
-                raise SubjectNotFound(f"no subject with id {subject_id}")
-            if subject.state == STATE_ERASED:
-                return
-            record = ErasureRecord(subject_id, subject.email_index, subject.phone_index, now)
-            self._ledger.append(record)
-            session.execute(delete(DataKey).where(DataKey.subject_id == subject_id))
-            session.execute(delete(SubjectNote).where(SubjectNote.subject_id == subject_id))
-            session.execute(update(Subject).where(Subject.id == subject_id).values(
+            rows = {row.id: row for row in session.execute(
+                select(Subject.id, Subject.state, Subject.email_index, Subject.phone_index)
+                .where(Subject.id.in_(ids)).order_by(Subject.id).with_for_update())}
+            todo = [sid for sid in ids if sid in rows and rows[sid].state != STATE_ERASED]
+            if not todo:
+                return []
+            records = [ErasureRecord(sid, rows[sid].email_index, rows[sid].phone_index, now)
+                       for sid in todo]
+            self._ledger.append_many(records)
+            session.execute(delete(DataKey).where(DataKey.subject_id.in_(todo)))
+            session.execute(delete(SubjectNote).where(SubjectNote.subject_id.in_(todo)))
+            session.execute(update(Subject).where(Subject.id.in_(todo)).values(
                 erased_at=now, updated_at=now, **_ERASED))
-            counts.count(session, {STATE_ACTIVE: -1, STATE_ERASED: 1})
-            # The hooks see the tombstone, as after a restore's replay: what they record
-            # holds no contact detail of the person (the record keeps the blind indexes).
-            hooked = [e for hook in self._erasure_hooks for e in hook(session, record) or ()]
-            self._audit.record_many(session, [*hooked, AuditEvent(
-                actor, "subject.erase", subject_id, {"reason": reason})], now=now)
+            counts.count(session, {STATE_ACTIVE: -len(todo), STATE_ERASED: len(todo)})
+            # The hooks see the tombstones, as after a restore's replay: what they record
+            # holds no contact detail of the people (the records keep the blind indexes).
+            hooked = run_erasure_hooks(self._erasure_hooks, session, records)
+            self._audit.record_many(session, [*hooked, *(AuditEvent(
+                actor, "subject.erase", sid, {"reason": reason}) for sid in todo)], now=now)
             if within is not None:
                 within(session)
         db.purge_deleted_rows("data_keys")
+        return todo
 
     def replay_erasures(self, session: Session, records: Iterable[ErasureRecord], *,
                         now: datetime) -> int:
@@ -285,10 +340,8 @@ class SubjectsService(BulkCreation, ContactViews):
                 replayed.append(record)
             if counted:
                 counts.count(session, {STATE_ACTIVE: -len(present), STATE_ERASED: len(present)})
-        hooked: list[AuditEvent] = []
-        for record in pending:  # suppressions made after the backup hold again too
-            for hook in self._erasure_hooks:
-                hooked.extend(hook(session, record) or ())
+        # suppressions made after the backup hold again too
+        hooked = run_erasure_hooks(self._erasure_hooks, session, pending)
         self._audit.record_many(session, [*hooked, *(AuditEvent(
             "restore", "subject.erase.replay", r.subject_id) for r in replayed)], now=now)
         return len(replayed)

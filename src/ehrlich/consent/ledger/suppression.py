@@ -47,6 +47,16 @@ def suppress_everywhere(session: Session, email_index: bytes, *, reason: str,
     suppress(session, email_index, purpose=ALL_PURPOSES, reason=reason, now=now)
 
 
+def suppress_everywhere_many(session: Session, email_indexes: Sequence[bytes], *,
+                             reason: str, now: datetime) -> None:
+    """`suppress_everywhere` for many addresses, one statement per 500 (idempotent)."""
+    conn = session.connection()
+    for start in range(0, len(email_indexes), _CHUNK):
+        conn.execute(_ADD[conn.dialect.name], [
+            {"email_index": index, "purpose": ALL_PURPOSES, "reason": reason, "created_at": now}
+            for index in email_indexes[start:start + _CHUNK]])
+
+
 
 
 def is_suppressed(session: Session, email_index: bytes, purpose: str, *,

@@ -144,7 +144,5 @@ def erase_expired_signups(db: Database, subjects: SubjectsService, *, now: datet
                 SUBJECT.id.in_(select(ConsentState.subject_id)),
                 SUBJECT.id.not_in(others))
             .order_by(SUBJECT.id).limit(batch)).scalars())
-    for subject_id in ids:
-        subjects.erase(db, subject_id, actor=EXPIRY_ACTOR, now=now,
-                       reason="consent request never confirmed")
-    return len(ids)
+    return len(subjects.erase_many(db, ids, actor=EXPIRY_ACTOR, now=now,
+                                   reason="consent request never confirmed"))
