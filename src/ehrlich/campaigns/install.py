@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.campaigns import cli, console_routes, tasks
+from ehrlich.campaigns import cli, tasks
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry, Services
 
 
 def install(registry: Registry) -> None:
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.campaigns.console_routes:router", NavEntry(
         "/admin/campaigns", N_("Campaigns"), Permission.CAMPAIGNS_EDIT))
     registry.add_jobs(tasks.register)
     registry.add_cli_group("campaign", cli.app)

@@ -9,7 +9,7 @@ from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.sharing import commands, console_routes, posture, routes
+from ehrlich.sharing import commands, posture
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
 from ehrlich.sharing.service import SharingService
 
@@ -17,10 +17,10 @@ from ehrlich.sharing.service import SharingService
 def install(registry: Registry) -> None:
     registry.add_service(CopiesService, _copies)
     registry.add_service(SharingService, _sharing)
-    registry.add_router(routes.router)
-    registry.add_console_page(console_routes.audiences, NavEntry(
+    registry.add_router("ehrlich.sharing.routes:router")
+    registry.add_console_page("ehrlich.sharing.console_routes:audiences", NavEntry(
         "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
-    registry.add_console_page(console_routes.copies, NavEntry(
+    registry.add_console_page("ehrlich.sharing.console_routes:copies", NavEntry(
         "/admin/copies", N_("Copies")))
     registry.add_templates("ehrlich.sharing")
     registry.add_check(posture.overdue_copies)
