@@ -40,9 +40,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# One test process per core (pytest-xdist); each makes its own instance templates.
+# One test process per core (pytest-xdist); each makes its own instance templates. The
+# slow tests start first (tests/conftest.py) and an idle process takes queued tests from a
+# busy one (worksteal), so no core waits alone at the end (docs/testing.md).
 test: lint
-	$(BIN)/pytest --numprocesses auto
+	$(BIN)/pytest --numprocesses auto --dist worksteal
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

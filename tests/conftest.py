@@ -45,6 +45,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="which databases to run the parametrised tests on")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start processes or browsers (marked `slow`, or running the `ehrlich`
+    command through `cli`) first, in their order: with one process per core, a long test
+    handed out last keeps one core busy after the others are done."""
+    def starts_processes(item: pytest.Item) -> bool:
+        return (item.get_closest_marker("slow") is not None
+                or "cli" in getattr(item, "fixturenames", ()))
+
+    items.sort(key=lambda item: not starts_processes(item))  # stable: keeps module order
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_kind" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--db")
@@ -188,18 +199,49 @@ def auth(make_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
     return headers
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    """Run the real `ehrlich` command in a subprocess, in `tmp_path`, without the caller's
-    EHRLICH_* variables."""
+# Commands that keep running (a server, the worker): always a process of their own.
+LONG_RUNNING = frozenset({"serve", "worker"})
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60
-            ) -> subprocess.CompletedProcess[str]:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
-        full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
-        full_env.update(env or {})
-        return subprocess.run([sys.executable, "-m", "ehrlich", *args], cwd=tmp_path,
-                              env=full_env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run the real `ehrlich` command in `tmp_path`, without the caller's EHRLICH_*
+    variables: in this process (`ehrlich.cli.main.run`, the program's own entry, with its
+    exit codes and output streams), which spares each call the program's start-up, or in a
+    subprocess with `process=True` (and always for `serve` and `worker`). The start of the
+    program itself is tested in subprocesses (tests/cli/test_first_run_hints.py,
+    tests/cli/test_startup.py)."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+            process: bool = False) -> subprocess.CompletedProcess[str]:
+        overrides: dict[str, str | None] = {
+            k: None for k in os.environ if k.startswith("EHRLICH_")}
+        overrides.update({"COLUMNS": "200", "NO_COLOR": "1"})
+        overrides.update(env or {})
+        if process or LONG_RUNNING.intersection(args):
+            full_env = {k: v for k, v in {**os.environ, **overrides}.items() if v is not None}
+            return subprocess.run([sys.executable, "-m", "ehrlich", *args], cwd=tmp_path,
+                                  env=full_env, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        return _run_in_process(list(args), tmp_path, overrides, monkeypatch)
 
     return run
+
+
+def _run_in_process(args: list[str], cwd: Path, env: dict[str, str | None],
+                    monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess[str]:
+    from click.testing import CliRunner
+
+    from ehrlich.cli.main import run as ehrlich
+
+    code: int = 0
+    with monkeypatch.context() as patched:
+        patched.chdir(cwd)
+        with CliRunner().isolation(env=env) as (stdout, stderr, _):
+            try:
+                ehrlich(args)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+    return subprocess.CompletedProcess([sys.executable, "-m", "ehrlich", *args], code, out,
+                                       err)

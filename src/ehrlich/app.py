@@ -18,6 +18,7 @@ from sqlalchemy import text
 from ehrlich import __version__
 from ehrlich.admin import shell as admin_shell
 from ehrlich.instance.service import Instance
+from ehrlich.registry import load_router
 from ehrlich.web import api_docs, home, openapi, problems, security_page
 from ehrlich.web.deps import InstanceDep
 from ehrlich.web.middleware import BodyLimit, SecurityHeaders
@@ -41,7 +42,7 @@ def create_app(instance: Instance) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     for router in (home.router, api_docs.router, *instance.contributions.routers):
-        app.include_router(router)
+        app.include_router(load_router(router))
     admin_shell.install(app, instance.contributions)
     app.include_router(security_page.router)
     app.mount("/static", StaticFiles(directory=str(files("ehrlich.web") / "static")),

@@ -20,11 +20,11 @@ import gettext as _gettext
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from jinja2 import Environment
-from starlette.requests import Request
+if TYPE_CHECKING:  # the CLI imports this module; it needs neither the web nor the templates
+    from jinja2 import Environment
+    from starlette.requests import Request
 
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
@@ -78,6 +78,9 @@ def compiled(lang: str, locale_dir: Path = LOCALE_DIR) -> bytes:
     po, mo = catalogue_path(lang, locale_dir=locale_dir), catalogue_path(lang, ".mo", locale_dir)
     if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
         return mo.read_bytes()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po.open("rb") as source:
         catalogue = read_po(source, locale=lang, domain=DOMAIN)
     buffer = BytesIO()

@@ -18,39 +18,54 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from fastapi import APIRouter
-
-from ehrlich.admin.cards import OverviewCard
-from ehrlich.admin.nav import NavEntry
-from ehrlich.audit.service import AuditLog
-from ehrlich.auth.api_tokens import ApiTokenCache
-from ehrlich.auth.service import StaffService
-from ehrlich.backup.service import BackupService
-from ehrlich.consent.signup.service import SignupService
-from ehrlich.crypto import Keyring
-from ehrlich.jobs import JobQueue
-from ehrlich.mail.interfaces import MailSender, SendCheck
-from ehrlich.notices.service import NoticesService
-from ehrlich.posture.schemas import Check
-from ehrlich.settings import Settings
-from ehrlich.storage.database import Database
-from ehrlich.subjects.ledger import ErasureLedger
-from ehrlich.subjects.service import ErasureHook, SubjectsService
-
+# Types only: the CLI imports the registry, and a command never needs the web framework
+# (a router named by its module is imported when the web app is built: `load_router`).
 if TYPE_CHECKING:
     import typer
+    from fastapi import APIRouter
+
+    from ehrlich.admin.cards import OverviewCard
+    from ehrlich.admin.nav import NavEntry
+    from ehrlich.audit.service import AuditLog
+    from ehrlich.auth.api_tokens import ApiTokenCache
+    from ehrlich.auth.service import StaffService
+    from ehrlich.backup.service import BackupService
+    from ehrlich.consent.signup.service import SignupService
+    from ehrlich.crypto import Keyring
+    from ehrlich.jobs import JobQueue
+    from ehrlich.mail.interfaces import MailSender, SendCheck
+    from ehrlich.notices.service import NoticesService
+    from ehrlich.posture.schemas import Check
+    from ehrlich.settings import Settings
+    from ehrlich.storage.database import Database
+    from ehrlich.subjects.ledger import ErasureLedger
+    from ehrlich.subjects.service import ErasureHook, SubjectsService
 
 S = TypeVar("S")
+
+
+def load_router(ref: APIRouter | str) -> APIRouter:
+    """The router `ref` names (`"package.module:attribute"`), or `ref` itself. A domain names
+    its routers so that a command never imports them (nor the web framework)."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, attribute = ref.partition(":")
+    if not (module and attribute):
+        raise ValueError(f"a router is named as 'package.module:attribute', not {ref!r}")
+    router: APIRouter = getattr(import_module(module), attribute)
+    return router
 
 
 @dataclass(frozen=True)
 class Contributions:
     """Everything the domains registered, in domain order; never changes after the build."""
 
-    routers: tuple[APIRouter, ...]
-    console_routers: tuple[APIRouter, ...]
+    routers: tuple[APIRouter | str, ...]
+    """Public pages and API routes, as added (`load_router` turns a name into the router)."""
+    console_routers: tuple[APIRouter | str, ...]
     navigation: tuple[NavEntry, ...]
     overview_cards: tuple[OverviewCard, ...]
     jobs: tuple[JobBinder, ...]
@@ -164,8 +179,8 @@ JobBinder = Callable[[Instance], None]
 class Registry:
     """Filled by each domain's `install`; read once by `freeze`."""
 
-    routers: list[APIRouter] = field(default_factory=list)
-    console_routers: list[APIRouter] = field(default_factory=list)
+    routers: list[APIRouter | str] = field(default_factory=list)
+    console_routers: list[APIRouter | str] = field(default_factory=list)
     navigation: list[NavEntry] = field(default_factory=list)
     overview_cards: list[OverviewCard] = field(default_factory=list)
     jobs: list[JobBinder] = field(default_factory=list)
@@ -183,12 +198,14 @@ class Registry:
             raise ValueError(f"a service is already registered as {kind.__qualname__}")
         self.services.append((kind, factory))
 
-    def add_router(self, router: APIRouter) -> None:
-        """Public pages or API routes."""
+    def add_router(self, router: APIRouter | str) -> None:
+        """Public pages or API routes: best named as `"package.module:router"`, which the
+        web app imports when it is built (a command then never loads it)."""
         self.routers.append(router)
 
-    def add_console_page(self, router: APIRouter, nav: NavEntry | None = None) -> None:
-        """Console routes under /admin, with their navigation entry (if they have one)."""
+    def add_console_page(self, router: APIRouter | str, nav: NavEntry | None = None) -> None:
+        """Console routes under /admin (a router, or its `"package.module:router"` name as
+        for `add_router`), with their navigation entry (if they have one)."""
         self.console_routers.append(router)
         if nav is not None:
             if any(e.path == nav.path for e in self.navigation):

@@ -13,7 +13,7 @@ from ehrlich.admin.error_pages import error_page
 from ehrlich.admin.nav import NavEntry, Navigation
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
-from ehrlich.registry import Contributions
+from ehrlich.registry import Contributions, load_router
 from ehrlich.web.problems import register_error_page
 
 SHELL_ENTRIES = (
@@ -40,6 +40,6 @@ def install(app: FastAPI, contributions: Contributions) -> None:
     app.include_router(login_routes.router)
     app.include_router(console_routes.router)
     for router in contributions.console_routers:
-        app.include_router(router)
+        app.include_router(load_router(router))
     app.add_exception_handler(Redirect, _redirect)
     register_error_page(app, "/admin", error_page)

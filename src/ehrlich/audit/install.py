@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
-from ehrlich.audit import console_routes
-from ehrlich.audit.routes import router
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
-    registry.add_router(router)
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_router("ehrlich.audit.routes:router")
+    registry.add_console_page("ehrlich.audit.console_routes:router", NavEntry(
         "/admin/audit", N_("Audit log"), Permission.AUDIT_READ))

@@ -4,14 +4,14 @@ the console's API tokens page."""
 from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
-from ehrlich.auth import posture, tasks, token_routes
+from ehrlich.auth import posture, tasks
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
-    registry.add_console_page(token_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.auth.token_routes:router", NavEntry(
         "/admin/tokens", N_("API tokens"), Permission.TOKENS_MANAGE))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.second_factor)

@@ -9,6 +9,7 @@ passwords, names and keyboard patterns come with the package.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -37,7 +38,7 @@ class Passwords:
         self._hasher = PasswordHasher(time_cost=p.time_cost, memory_cost=p.memory_kib,
                                       parallelism=p.parallelism)
         # Verified when the account is unknown, so both paths cost the same time.
-        self._dummy = self._hasher.hash("ehrlich timing equaliser")
+        self._dummy = _dummy_hash(p)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -50,6 +51,14 @@ class Passwords:
 
     def needs_rehash(self, stored: str) -> bool:
         return self._hasher.check_needs_rehash(stored)
+
+
+@cache
+def _dummy_hash(parameters: Argon2Parameters) -> str:
+    """A hash with these parameters of a password nobody has: made once per process, not for
+    every instance a process opens (each command, each test)."""
+    return PasswordHasher(time_cost=parameters.time_cost, memory_cost=parameters.memory_kib,
+                          parallelism=parameters.parallelism).hash("ehrlich timing equaliser")
 
 
 def check_policy(password: str, *, user_inputs: list[str], field: str = "password") -> None:

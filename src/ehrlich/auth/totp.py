@@ -10,7 +10,6 @@ import io
 from datetime import datetime
 
 import pyotp
-import segno
 
 from ehrlich.crypto.digests import constant_time_equal
 
@@ -35,6 +34,8 @@ def qr_svg(uri: str) -> str:
     cropping it, and a white background with the four-module quiet zone ISO/IEC 18004
     asks for, so it scans in a dark theme too.
     """
+    import segno  # only the enrolment page draws one
+
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=5, xmldecl=False, svgns=True,
                                     title="TOTP enrolment code", border=4, dark="#000",

@@ -43,7 +43,11 @@ class StaffView:
 class Enrolment:
     secret: str
     uri: str
-    qr_svg: str
+
+    @property
+    def qr_svg(self) -> str:
+        """The QR code of `uri`, drawn when the enrolment page shows it."""
+        return totp.qr_svg(self.uri)
 
 
 def _view(user: StaffUser) -> StaffView:
@@ -263,7 +267,7 @@ class StaffUsers:
             secret = totp.new_secret()
             session_row.pending_totp_ct = self.seal_secret(user.id, secret, field="pending_totp")
         uri = totp.provisioning_uri(secret, account=user.email, issuer=ISSUER)
-        return Enrolment(secret, uri, totp.qr_svg(uri))
+        return Enrolment(secret, uri)
 
     def confirm_enrolment(self, session: Session, user_id: str, session_row: StaffSession,
                           code: str, *, now: datetime) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.backup import console_routes, posture, tasks
+from ehrlich.backup import posture, tasks
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.backup.console_routes:router", NavEntry(
         "/admin/backups", N_("Backups"), Permission.POSTURE_READ))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.recent_verified_backup)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ehrlich.admin.cards import OverviewCard, ServiceLookup
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.breach import cli, console_routes, posture
+from ehrlich.breach import cli, posture
 from ehrlich.breach.schemas import BreachView
 from ehrlich.breach.service import BreachService
 from ehrlich.i18n import N_
@@ -20,7 +20,7 @@ from ehrlich.registry import Registry, Services
 
 def install(registry: Registry) -> None:
     registry.add_service(BreachService, _build)
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.breach.console_routes:router", NavEntry(
         "/admin/breaches", N_("Breaches"), Permission.BREACHES_READ))
     registry.add_overview_card(OverviewCard("breach/_card.html", Permission.BREACHES_READ,
                                             open_on_overview))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
-from ehrlich.campaigns import cli, console_routes, posture, routes, tasks
+from ehrlich.campaigns import cli, posture, tasks
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
@@ -13,10 +13,10 @@ from ehrlich.registry import Registry, Services
 
 
 def install(registry: Registry) -> None:
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.campaigns.console_routes:router", NavEntry(
         "/admin/campaigns", N_("Campaigns"), Permission.CAMPAIGNS_EDIT))
-    registry.add_router(routes.router)
-    registry.add_router(routes.webhooks)
+    registry.add_router("ehrlich.campaigns.routes:router")
+    registry.add_router("ehrlich.campaigns.routes:webhooks")
     registry.add_jobs(tasks.register)
     registry.add_cli_group("campaign", cli.app)
     registry.add_templates("ehrlich.campaigns")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ehrlich.captcha.routes import router
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
-    registry.add_router(router)
+    registry.add_router("ehrlich.captcha.routes:router")

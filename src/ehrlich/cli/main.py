@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError
 
 from ehrlich import errors
 from ehrlich.cli import (
@@ -78,9 +78,13 @@ def exit_code_for(exc: errors.EhrlichError) -> int:
     return 1
 
 
-def run() -> None:
+def run(args: Sequence[str] | None = None) -> None:
+    """The `ehrlich` program (`args`: the command line after the program's name, default
+    `sys.argv`); ends with `SystemExit` and the exit code, as the process does."""
+    from sqlalchemy.exc import OperationalError  # loaded by the time a database is reached
+
     try:
-        app()
+        app(args=None if args is None else list(args))
     except errors.EhrlichError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
         sys.exit(exit_code_for(exc))

@@ -16,13 +16,6 @@ from ehrlich.consent import tasks
 from ehrlich.consent.ledger.actions import mail_still_wanted
 from ehrlich.consent.ledger.erasure import on_erasure
 from ehrlich.consent.unsubscribe import posture
-from ehrlich.consent.web import (
-    console,
-    preference_pages,
-    routes,
-    signup_api,
-    signup_pages,
-)
 from ehrlich.crypto import Keyring
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
@@ -38,10 +31,10 @@ def consent_still_holds(session: Session, keyring: Keyring, job: Mapping[str, An
 
 
 def install(registry: Registry) -> None:
-    for router in (*routes.routers, signup_pages.router, preference_pages.router,
-                   signup_api.router):
-        registry.add_router(router)
-    registry.add_console_page(console.router, NavEntry(
+    for router in ("routes:pages", "routes:api", "routes:subject_api", "routes:audience_api",
+                   "signup_pages:router", "preference_pages:router", "signup_api:router"):
+        registry.add_router(f"ehrlich.consent.web.{router}")
+    registry.add_console_page("ehrlich.consent.web.console:router", NavEntry(
         "/admin/consents", N_("Consent"), Permission.AUDIT_READ))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.unsubscribe_mailbox)

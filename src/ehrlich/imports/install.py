@@ -6,14 +6,14 @@ from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.consent.signup.service import SignupService
 from ehrlich.i18n import N_
-from ehrlich.imports import console_routes, tasks
+from ehrlich.imports import tasks
 from ehrlich.imports.service import ImportsService
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
 
 
 def install(registry: Registry) -> None:
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.imports.console_routes:router", NavEntry(
         "/admin/imports", N_("Import"), Permission.SUBJECTS_IMPORT))
     registry.add_jobs(tasks.register)
     registry.add_service(ImportsService, _build)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
-from ehrlich.mailroom import posture, routes
+from ehrlich.mailroom import posture
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
-    registry.add_console_page(routes.router, NavEntry(
+    registry.add_console_page("ehrlich.mailroom.routes:router", NavEntry(
         "/admin/mail", N_("Mail"), Permission.POSTURE_READ))
     registry.add_check(posture.smtp)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
-from ehrlich.notices import console_routes, posture
-from ehrlich.notices.routes import router
+from ehrlich.notices import posture
 from ehrlich.registry import Registry
 
 
 def install(registry: Registry) -> None:
-    registry.add_router(router)
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_router("ehrlich.notices.routes:router")
+    registry.add_console_page("ehrlich.notices.console_routes:router", NavEntry(
         "/admin/notice", N_("Notice"), Permission.NOTICE_READ))
     registry.add_check(posture.published_notice)

@@ -20,7 +20,7 @@ from ehrlich.counters.stores import open_store
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.rights import cli, console_routes, retention_cli, retention_routes, routes, tasks
+from ehrlich.rights import cli, retention_cli, tasks
 from ehrlich.rights.gate import MAILS_PER_RECIPIENT_PER_DAY, LinkMailLimit, build_gate
 from ehrlich.rights.retention import RetentionService
 from ehrlich.rights.schemas import ReportSectionSource
@@ -28,10 +28,10 @@ from ehrlich.rights.service import RightsService
 
 
 def install(registry: Registry) -> None:
-    registry.add_router(routes.router)
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_router("ehrlich.rights.routes:router")
+    registry.add_console_page("ehrlich.rights.console_routes:router", NavEntry(
         "/admin/requests", N_("Data requests"), Permission.REQUESTS_READ))
-    registry.add_console_page(retention_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.rights.retention_routes:router", NavEntry(
         "/admin/retention", N_("Retention"), Permission.POSTURE_READ))
     registry.add_jobs(tasks.register)
     registry.add_cli_group("requests", cli.app)

@@ -10,16 +10,7 @@ from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
-from ehrlich.sharing import (
-    commands,
-    console_routes,
-    posture,
-    processor_routes,
-    recipients_cli,
-    recipients_routes,
-    routes,
-    tasks,
-)
+from ehrlich.sharing import commands, posture, recipients_cli, tasks
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
 from ehrlich.sharing.notifications import RecipientNotices, on_erasure
 from ehrlich.sharing.processors import ProcessorSyncService
@@ -34,14 +25,14 @@ def install(registry: Registry) -> None:
     registry.add_service(RecipientNotices, _notices)
     registry.add_service(ProcessorSyncService, _processors)
     registry.add_jobs(tasks.register)
-    registry.add_router(routes.router)
-    registry.add_console_page(console_routes.audiences, NavEntry(
+    registry.add_router("ehrlich.sharing.routes:router")
+    registry.add_console_page("ehrlich.sharing.console_routes:audiences", NavEntry(
         "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
-    registry.add_console_page(console_routes.copies, NavEntry(
+    registry.add_console_page("ehrlich.sharing.console_routes:copies", NavEntry(
         "/admin/copies", N_("Copies")))
-    registry.add_console_page(recipients_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.sharing.recipients_routes:router", NavEntry(
         "/admin/recipients", N_("Recipients"), Permission.REQUESTS_READ))
-    registry.add_console_page(processor_routes.router, NavEntry(
+    registry.add_console_page("ehrlich.sharing.processor_routes:router", NavEntry(
         "/admin/processors", N_("Processor sync"), Permission.AGGREGATES_READ))
     registry.add_templates("ehrlich.sharing")
     registry.add_check(posture.overdue_copies)

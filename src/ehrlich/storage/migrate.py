@@ -1,15 +1,24 @@
-"""Run the Alembic migrations programmatically (no alembic.ini needed)."""
+"""Run the Alembic migrations programmatically (no alembic.ini needed).
+
+Alembic is imported when a migration is asked about, not by every command that opens an
+instance's module."""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
+from functools import cache
+from typing import TYPE_CHECKING
+
 from sqlalchemy import inspect
 
 from ehrlich.storage.database import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "ehrlich.storage:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -18,6 +27,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(db: Database) -> None:
     """Bring the schema to the newest revision of every branch."""
+    from alembic import command
+
     config = alembic_config(db.url)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -36,9 +47,15 @@ def current_revisions(db: Database) -> set[str]:
         return {r[0] for r in rows}
 
 
-def pending(db: Database) -> bool:
-    """True when the database lacks a revision that the code has."""
+@cache
+def code_heads() -> frozenset[str]:
+    """The newest revision of every branch the code has; read (parsing every migration
+    file) once per process, since the code does not change while it runs."""
     from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
-    return not heads <= current_revisions(db)
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def pending(db: Database) -> bool:
+    """True when the database lacks a revision that the code has."""
+    return not code_heads() <= current_revisions(db)

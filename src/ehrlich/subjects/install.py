@@ -7,13 +7,12 @@ from ehrlich.admin.nav import NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
-from ehrlich.subjects import console_routes, posture, tasks
-from ehrlich.subjects.routes import router
+from ehrlich.subjects import posture, tasks
 
 
 def install(registry: Registry) -> None:
-    registry.add_router(router)
-    registry.add_console_page(console_routes.router, NavEntry(
+    registry.add_router("ehrlich.subjects.routes:router")
+    registry.add_console_page("ehrlich.subjects.console_routes:router", NavEntry(
         "/admin/contacts", N_("Contacts"), Permission.SUBJECTS_LIST))
     registry.add_templates("ehrlich.subjects")
     registry.add_jobs(tasks.register)
