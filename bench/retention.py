@@ -132,10 +132,11 @@ a year ago. SQLite, in-process, one run each.
 | run: erase {args.due:,} people | {create_rate:,.0f} people/s (bulk create, same run) \
 | {erase_rate:,.0f} people/s | {erase_rate / create_rate:.1%} |
 
-The run erases one person at a time through the request's path (holds checked, ledger
-appended, erasure hooks, data key deleted and purged from disk, audit entry), about
-{erase_rate * 3600:,.0f} people an hour at this rate: the daily job's usual handful is
-seconds, a first run over a backlog is hours. Batching the purge is the obvious next step.
+The run re-checks each batch, then erases the people without a legal hold through
+`SubjectsService.erase_many` (one ledger transaction, the erasure hooks in batch,
+set-based deletes, one purge from disk per chunk of 500, an audit entry per person with
+its retention reason); people under a hold go one at a time through the request's path.
+About {erase_rate * 3600:,.0f} people an hour at this rate.
 
 1-minute load average when the run started: {load:.1f}.
 """
