@@ -42,7 +42,8 @@ from ehrlich.consent.models import ConsentState
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.sharing.copies import Caller
-from ehrlich.sharing.processors import ProcessorSyncService, SyncSettings
+from ehrlich.sharing.processor_settings import SyncSettings
+from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import ExportRequest, SharingService
 
 OPERATOR = Caller("bench")

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from ehrlich.instance.service import Instance
 from ehrlich.sharing.models import Disclosure, ProcessorRun, ProcessorSync
-from ehrlich.sharing.processors import ProcessorSyncService, SyncSettings
+from ehrlich.sharing.processor_settings import SyncSettings
+from ehrlich.sharing.processors import ProcessorSyncService
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     clock,

@@ -29,7 +29,8 @@ from ehrlich.sharing.models import (
     ProcessorRun,
     ProcessorSync,
 )
-from ehrlich.sharing.processors import ProcessorSyncService, SyncSettings
+from ehrlich.sharing.processor_settings import SyncSettings
+from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.tasks import DUE_TASK
 from tests.backup.conftest import sshd  # noqa: F401 - the real sshd fixture, used by name

@@ -19,13 +19,8 @@ from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.sharing.console_routes import caller_of
 from ehrlich.sharing.errors import NoBasisForRecipient
-from ehrlich.sharing.processors import (
-    LINKS,
-    METHODS,
-    SCHEDULES,
-    ProcessorSyncService,
-    SyncSettings,
-)
+from ehrlich.sharing.processor_settings import LINKS, METHODS, SCHEDULES, SyncSettings
+from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.routes import RECIPIENT
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.tasks import SYNC_TASK

@@ -24,14 +24,10 @@ never a person.
 from __future__ import annotations
 
 import logging
-import posixpath
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -46,184 +42,32 @@ from ehrlich.consent.ledger.audience import (
 from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
 from ehrlich.crypto import Keyring
-from ehrlich.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from ehrlich.i18n import N_
+from ehrlich.errors import Conflict, NotFound
 from ehrlich.notices.schemas import Notice, Purpose
 from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller
 from ehrlich.sharing.errors import NoBasisForRecipient, NoWebhookEndpoint
-from ehrlich.sharing.files import BOM
 from ehrlich.sharing.models import ProcessorMember, ProcessorRun, ProcessorSync
-from ehrlich.spreadsheets import csv_text
+from ehrlich.sharing.processor_pushes import Push, SftpPush, WebhookPush, WebhookQueue
+from ehrlich.sharing.processor_settings import (
+    CONTACT_FIELDS,
+    LINK_COLUMNS,
+    LINKS,
+    SCHEDULES,
+    STALE_RUN,
+    Change,
+    RunView,
+    SyncSettings,
+    SyncView,
+    allowed_fields_of,
+    checked_settings,
+    endpoint_of,
+)
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
 from ehrlich.subjects.service import SUBJECT, SubjectsService, contacts_query
 
 log = logging.getLogger(__name__)
-
-METHODS = ("sftp", "webhook")
-SCHEDULES: dict[str, timedelta | None] = {
-    "manual": None, "hourly": timedelta(hours=1), "daily": timedelta(days=1)}
-CONTACT_FIELDS = ("email", "phone")
-"""The data categories a sync can carry: what a person record holds in a form to send."""
-LINKS = "links"
-LINK_COLUMNS = ("unsubscribe_url", "preferences_url")
-# What the pages show of a sync's schedule and its runs (translated there).
-LABELS = {"manual": N_("manual"), "hourly": N_("hourly"), "daily": N_("daily"),
-          "full": N_("full"), "changes": N_("changes"), "removals": N_("removals"),
-          "running": N_("running"), "ok": N_("ok"), "failed": N_("failed"),
-          "processor": N_("processor"), "controller": N_("controller")}
-STALE_RUN = timedelta(hours=1)
-"""A run claimed longer ago than this is taken to have died with its process."""
-_USER = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$")
-_HOST = re.compile(r"^[A-Za-z0-9.:-]{1,255}$")
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    """How a sync pushes, as the console's form and the CLI give it."""
-
-    method: str
-    fields: tuple[str, ...]
-    schedule: str = "manual"
-    endpoint: str = ""
-    sftp_host: str = ""
-    sftp_port: int = 22
-    sftp_user: str = ""
-    sftp_path: str = ""
-    sftp_key: str = ""
-    sftp_known_hosts: str = ""
-
-
-@dataclass(frozen=True)
-class RunView:
-    id: str
-    kind: str
-    actor: str
-    started_at: datetime
-    finished_at: datetime | None
-    outcome: str
-    added: int
-    removed: int
-    batch_id: str | None
-    detail: str
-
-
-@dataclass(frozen=True)
-class SyncView:
-    id: str
-    recipient: str
-    purpose: str
-    settings: SyncSettings
-    next_run_at: datetime | None
-    last_success_at: datetime | None
-    updated_at: datetime
-    updated_by: str
-    runs: list[RunView] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One step of a push: people added (rows of `columns`) or ids removed."""
-
-    kind: str
-    """`added` or `removed`."""
-    rows: list[tuple[str, ...]]
-
-
-class Push(Protocol):
-    """Where a run's changes go; `send` gets them in order and returns when delivered."""
-
-    def send(self, run_id: str, kind: str, columns: tuple[str, ...],
-             changes: Iterator[Change]) -> None: ...
-
-
-class WebhookQueue(Protocol):
-    """The signed webhook deliveries (`ehrlich.sharing.webhooks.Webhooks`): records a
-    message for the recipient's endpoint and queues its delivery with retries in the
-    caller's transaction; None when the recipient has no endpoint."""
-
-    def queue(self, session: Session, *, recipient: str, event: str, message_id: str,
-              data: Mapping[str, Any], reference: str, now: datetime) -> str | None: ...
-
-    def set_endpoint(self, session: Session, recipient: str, url: str, *, actor: str,
-                     now: datetime, rotate: bool = True) -> str | None: ...
-
-    def endpoint(self, session: Session, recipient: str) -> _Endpoint | None: ...
-
-
-class _Endpoint(Protocol):
-    @property
-    def url(self) -> str: ...
-
-
-class SftpPush:
-    """The run as one CSV file in the sync's folder, written under a temporary name and
-    renamed when complete (the backup's SFTP client: known host keys only)."""
-
-    def __init__(self, sync: SyncSettings, recipient: str, purpose: str) -> None:
-        from ehrlich.backup.stores.sftp import SftpStore
-
-        url = (f"sftp://{quote(sync.sftp_user, safe='')}@{sync.sftp_host}:{sync.sftp_port}"
-               f"{sync.sftp_path}")
-        self._store = SftpStore(url, key_file=Path(sync.sftp_key),
-                                known_hosts=Path(sync.sftp_known_hosts)
-                                if sync.sftp_known_hosts else None,
-                                what=f"the SFTP server of {recipient}",
-                                hint="check the sync's host, port, user, key file and "
-                                     "known hosts file")
-        self._prefix = f"{recipient}-{purpose}"
-
-    def send(self, run_id: str, kind: str, columns: tuple[str, ...],
-             changes: Iterator[Change]) -> None:
-        full = kind == "full"
-        header = columns if full else ("change", *columns)
-        stamp = run_id.replace("-", "")
-        name = f"{self._prefix}-{'full' if full else 'changes'}-{stamp}.csv"
-        try:
-            with self._store.writer(name) as out:
-                out.write((BOM + csv_text([header])).encode())
-                for change in changes:
-                    if full:
-                        rows = change.rows
-                    elif change.kind == "added":
-                        rows = [("added", *row) for row in change.rows]
-                    else:
-                        blank = ("",) * (len(columns) - 1)
-                        rows = [("removed", row[0], *blank) for row in change.rows]
-                    out.write(csv_text(rows).encode())
-        finally:
-            self._store.close()
-
-
-class WebhookPush:
-    """The run as signed webhook messages, one per batch: `audience.removed` (ids) first,
-    then `audience.added` (rows as objects). Each is queued for delivery with retries;
-    the run is done when all are queued (their outcome is listed with the deliveries)."""
-
-    def __init__(self, db: Database, webhooks: WebhookQueue, recipient: str,
-                 purpose: str, *, now: datetime) -> None:
-        self._db, self._webhooks, self._now = db, webhooks, now
-        self._recipient, self._purpose = recipient, purpose
-
-    def send(self, run_id: str, kind: str, columns: tuple[str, ...],
-             changes: Iterator[Change]) -> None:
-        for n, change in enumerate(changes):
-            data: dict[str, Any] = {"recipient": self._recipient, "purpose": self._purpose,
-                                    "run": run_id, "full": kind == "full"}
-            if change.kind == "added":
-                data["people"] = [dict(zip(columns, row, strict=True)) for row in change.rows]
-            else:
-                data["ids"] = [row[0] for row in change.rows]
-            with self._db.write() as session:
-                queued = self._webhooks.queue(
-                    session, recipient=self._recipient, event=f"audience.{change.kind}",
-                    message_id=f"msg_{run_id}-{n}", data=data,
-                    reference=f"processor-run:{run_id}", now=self._now)
-            if queued is None:
-                raise NoWebhookEndpoint(f"{self._recipient!r} has no webhook endpoint: set "
-                                        "one on the recipient's sync page")
 
 
 @dataclass
@@ -257,7 +101,7 @@ class ProcessorSyncService:
         data categories that a person record holds, and the links for a consent basis.
         Raises `NoBasisForRecipient` when the notice does not name the recipient for it."""
         purpose, _ = self._sharing.basis(session, recipient, purpose_id)
-        return _allowed(purpose)
+        return allowed_fields_of(purpose)
 
     def targets(self, session: Session, recipient: str) -> list[Purpose]:
         """The published purposes that name `recipient` and have a channel to sync."""
@@ -278,7 +122,7 @@ class ProcessorSyncService:
         signing secret when it had none (show it once), else None."""
         caller.require(Permission.AUDIENCES_EXPORT)
         allowed = self.allowed_fields(session, recipient, purpose_id)
-        wanted = _checked(wanted, allowed)
+        wanted = checked_settings(wanted, allowed)
         row = self._row(session, recipient, purpose_id)
         secret = None
         if wanted.method == "webhook":
@@ -300,7 +144,7 @@ class ProcessorSyncService:
                                 next_run_at=now if step else None, **values)
             session.add(row)
         else:
-            if row.method != wanted.method or _endpoint(row) != _endpoint_of(wanted):
+            if row.method != wanted.method or _endpoint(row) != endpoint_of(wanted):
                 # a new destination holds nobody yet: the next run pushes everyone
                 session.execute(delete(ProcessorMember).where(
                     ProcessorMember.sync_id == row.id))
@@ -344,7 +188,7 @@ class ProcessorSyncService:
                 raise NotFound(f"no sync to {recipient!r} for {purpose_id!r} is configured: "
                                f"configure it first (console: Processor sync)")
             sync = self._view(row, session)
-        undeclared = sorted(set(sync.settings.fields) - set(_allowed(purpose)))
+        undeclared = sorted(set(sync.settings.fields) - set(allowed_fields_of(purpose)))
         if undeclared:
             raise NoBasisForRecipient.one("fields", f"the published notice no longer declares "
                                           f"{', '.join(undeclared)} for {purpose_id!r}: "
@@ -575,10 +419,6 @@ class _Sharing(Protocol):
     def log_disclosed(self, batch_id: str, subject_ids: list[str]) -> None: ...
 
 
-def _allowed(purpose: Purpose) -> tuple[str, ...]:
-    declared = tuple(f for f in CONTACT_FIELDS if f in purpose.data_categories)
-    return (*declared, LINKS) if purpose.legal_basis == "consent" else declared
-
 
 def _nothing(caller: Caller, now: datetime) -> RunView:
     return RunView("", "removals", caller.actor, now, now, "ok", 0, 0, None, "")
@@ -593,68 +433,3 @@ def _endpoint(row: ProcessorSync) -> tuple[str, ...]:
     return (row.sftp_host, str(row.sftp_port), row.sftp_user, row.sftp_path)
 
 
-def _endpoint_of(s: SyncSettings) -> tuple[str, ...]:
-    """The SFTP destination (a webhook's endpoint is the recipient's, set apart)."""
-    return (s.sftp_host, str(s.sftp_port), s.sftp_user, s.sftp_path)
-
-
-def _checked(s: SyncSettings, allowed: Sequence[str]) -> SyncSettings:
-    """The settings, cleaned; or every field's problem as `InvalidInput`."""
-    problems: list[FieldProblem] = []
-
-    def bad(name: str, reason: str) -> None:
-        problems.append(FieldProblem(name, reason))
-
-    if s.method not in METHODS:
-        bad("method", "choose sftp or webhook")
-    if s.schedule not in SCHEDULES:
-        bad("schedule", f"choose one of {', '.join(SCHEDULES)}")
-    fields = tuple(dict.fromkeys(f.strip() for f in s.fields if f.strip()))
-    undeclared = [f for f in fields if f not in allowed]
-    if undeclared:
-        bad("fields", f"{', '.join(undeclared)}: not declared for this recipient and purpose "
-            f"in the published notice (allowed: {', '.join(allowed) or 'the id only'})")
-    if s.method == "webhook":
-        _check_url(s.endpoint.strip(), bad)
-        s = replace(s, sftp_host="", sftp_port=22, sftp_user="", sftp_path="", sftp_key="",
-                    sftp_known_hosts="")
-    elif s.method == "sftp":
-        _check_sftp(s, bad)
-        s = replace(s, endpoint="")
-    if problems:
-        raise InvalidInput(problems)
-    return replace(s, fields=fields, endpoint=s.endpoint.strip(),
-                   sftp_host=s.sftp_host.strip(), sftp_user=s.sftp_user.strip(),
-                   sftp_path=posixpath.normpath(s.sftp_path.strip()) if s.sftp_path else "",
-                   sftp_key=s.sftp_key.strip(), sftp_known_hosts=s.sftp_known_hosts.strip())
-
-
-def _check_url(url: str, bad: Callable[[str, str], None]) -> None:
-    parts = urlsplit(url)
-    if len(url) > 500 or not parts.hostname or parts.scheme not in ("https", "http"):
-        bad("endpoint", "enter the processor's https:// URL")
-    elif parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        bad("endpoint", "use https:// (plain http only to this machine, for testing)")
-    elif parts.username or parts.password:
-        bad("endpoint", "leave credentials out of the URL: messages are signed instead")
-
-
-def _check_sftp(s: SyncSettings, bad: Callable[[str, str], None]) -> None:
-    if not _HOST.fullmatch(s.sftp_host.strip()):
-        bad("sftp_host", "enter the SFTP server's host name or address")
-    if not 1 <= s.sftp_port <= 65535:
-        bad("sftp_port", "enter a port between 1 and 65535")
-    if not _USER.fullmatch(s.sftp_user.strip()):
-        bad("sftp_user", "enter the user name on the SFTP server (letters, digits, . _ -)")
-    path = s.sftp_path.strip()
-    if not path.startswith("/") or len(path) > 500 or ".." in path.split("/"):
-        bad("sftp_path", "enter an absolute folder on the server, e.g. /upload/ehrlich")
-    for name, given, required in (("sftp_key", s.sftp_key, True),
-                                  ("sftp_known_hosts", s.sftp_known_hosts, False)):
-        value = given.strip()
-        if not value and not required:
-            continue
-        if not value.startswith("/"):
-            bad(name, "enter the absolute path of the file on this server")
-        elif not Path(value).is_file():
-            bad(name, f"{value} is not a readable file on this server")
