@@ -84,7 +84,10 @@ def test_signup_confirm_unsubscribe_over_real_smtp(
     reader = auth("consent:read", "audience:read")
     assert shop.get("/api/v1/consent/check", params=check,
                     headers=reader).json()["allowed"] is False
-    assert shop.get(confirm.group(1)).status_code == 200  # the button only
+    button = shop.get(confirm.group(1), headers={"Accept-Language": "de-DE"})
+    assert button.status_code == 200  # the button only, naming what it confirms
+    assert "<li>Newsletter per E-Mail</li>" in button.text
+    assert "Sie haben uns gebeten, Ihnen Folgendes zu senden:" in button.text
     assert shop.post(confirm.group(1)).status_code == 200
     assert shop.get("/api/v1/consent/check", params=check,
                     headers=reader).json()["allowed"] is True

@@ -30,6 +30,7 @@ from tests.e2e.test_signup_browser import mail_to
 from tests.factories import new_subject, record
 from tests.instances import InstanceTemplates
 from tests.mail.smtp_server import SmtpServer
+from tests.notices.conftest import own_business
 from tests.notices.test_branding import png
 
 pytestmark = pytest.mark.slow
@@ -145,7 +146,7 @@ def test_edit_check_preview_publish_brand_and_embed(
 
         # Edit: a preselected box is an error, shown beside its line.
         page.goto("/admin/notice/draft")
-        text = example_notice_text()
+        text = own_business(example_notice_text())
         page.fill("#source", text.replace("default: unticked", "default: ticked", 1))
         page.click("text=Save and check")
         bad_line = next(i for i, line in enumerate(

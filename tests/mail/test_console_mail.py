@@ -107,6 +107,10 @@ def _check_mail_off_pages(console: TestClient, instance: Instance,  # noqa: F811
     dashboard = console.get("/admin").text
     assert 'id="mail-off"' in dashboard
     assert "EHRLICH_SMTP_HOST" in dashboard
+    assert "Mail is off.</strong> No SMTP server is configured" in dashboard
+    german = console.get("/admin", headers={"Accept-Language": "de"}).text
+    assert "Es ist kein SMTP-Server eingerichtet" in german  # not left in English
+    assert "smtp_host und smtp_from in ehrlich.toml" in german
     status, page = send_test(console)
     assert status == 409
     assert "mail is off" in page
@@ -117,4 +121,8 @@ def _check_mail_off_pages(console: TestClient, instance: Instance,  # noqa: F811
 def test_with_mail_on_the_dashboard_has_no_warning(
         console: TestClient, make_staff: Callable[..., Staff], clock: Clock) -> None:  # noqa: F811
     signed_in(console, make_staff, clock)
-    assert 'id="mail-off"' not in console.get("/admin").text
+    dashboard = console.get("/admin").text
+    assert 'id="mail-off"' not in dashboard
+    assert "Mail is on</span> Mail goes to " in dashboard
+    german = console.get("/admin", headers={"Accept-Language": "de"}).text
+    assert "Mail ist an</span> Mails gehen an " in german

@@ -83,7 +83,10 @@ def test_public_pages_show_the_brand_with_a_versioned_stylesheet(
                                  publisher="test", now=NOW)
     before = client.get("/notice").text
     assert '<p class="brand"><a href="/">Lindenhof Fahrradmanufaktur GmbH</a>' in before
-    assert '<span class="contact">privacy@lindenhof-rad.example</span>' in before
+    assert ('<a class="contact" href="mailto:privacy@lindenhof-rad.example">'
+            'privacy@lindenhof-rad.example</a>') in before
+    # Every public page's footer leads to the notice and to the person's own data.
+    assert '<a href="/notice">Privacy notice</a> · <a href="/my-data">Your data</a>' in before
     _save(instance, logo=png(), accent="#8a1c1c")
     with instance.db.read() as session:
         brand = current_brand(session, instance.notices)
@@ -94,7 +97,7 @@ def test_public_pages_show_the_brand_with_a_versioned_stylesheet(
     home = client.get("/").text
     assert '<img src="/brand/logo?v=' in home
     assert "Radhaus Linden</a>" in home
-    assert '<span class="contact">hallo@radhaus.example</span>' in home
+    assert '<a class="contact" href="mailto:hallo@radhaus.example">' in home
     assert "runs on ehrlich" in home
     css = client.get(f"/brand.css?v={brand.version}")
     assert css.headers["content-type"].startswith("text/css")

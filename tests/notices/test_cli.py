@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
-from tests.notices.conftest import line_of, variant
+from tests.notices.conftest import line_of, own_business, variant
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def data_dir(cli: Cli, tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def test_lint_without_an_instance(cli: Cli, tmp_path: Path, example: str) -> None:
-    (tmp_path / "good.yaml").write_text(example)
+    (tmp_path / "good.yaml").write_text(own_business(example))
     good = cli("notice", "lint", "good.yaml")
     assert good.returncode == 0, good.stderr
     assert "good.yaml: 0 error(s), 0 warning(s)" in good.stdout

@@ -31,7 +31,7 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
 )
 from tests.conftest import Cli
 from tests.factories import new_subject, record
-from tests.notices.conftest import line_of, variant
+from tests.notices.conftest import line_of, own_business, variant
 
 Maker = Callable[..., Staff]
 WIDER = ("duration: 2 years", "duration: 3 years")
@@ -109,7 +109,7 @@ def test_findings_are_shown_beside_their_lines(console: TestClient,
                                                make_staff: Maker, clock: Clock,
                                                instance: Instance) -> None:
     _signed_in(console, make_staff("owner"), clock)
-    bad = variant(example_notice_text(), ("default: unticked", "default: ticked"))
+    bad = variant(own_business(example_notice_text()), ("default: unticked", "default: ticked"))
     page = _save(console, bad)
     line = line_of(bad, "default: ticked")
     row = re.search(rf'<tr id="L{line}" class="has-finding">(.*?)</tr>', page, re.S)
@@ -186,6 +186,24 @@ def test_publish_shows_the_renewal_impact_first_and_marks_the_same_number(
     assert "<h1>Changes in version 2</h1>" in diff
     assert "<del>-    duration: 2 years</del>" in diff
     assert "<ins>+    duration: 3 years</ins>" in diff
+
+
+def test_publishing_the_example_unchanged_shows_its_placeholders_first(
+        console: TestClient, make_staff: Maker, clock: Clock) -> None:
+    """A new instance's draft is the example: another business's name and a contact
+    nobody reads. The publish page says so before the button; a real notice shows none."""
+    _signed_in(console, make_staff("owner"), clock)
+    page, _ = _confirm(console)
+    warnings = page[page.index("publish-warnings"):page.index("Publish version 1")]
+    assert "Look at these warnings before you publish:" in warnings
+    assert "Lindenhof Fahrradmanufaktur GmbH" in html.unescape(warnings)
+    assert "privacy@lindenhof-rad.example is on lindenhof-rad.example" in warnings
+    assert f'href="/admin/notice/draft#L{line_of(example_notice_text(), "contact: dpo@")}"' \
+        in warnings
+    _save(console, own_business(example_notice_text()))
+    page, _ = _confirm(console)
+    assert "Publishing creates version 1." in page
+    assert "publish-warnings" not in page
 
 
 def test_publish_needs_a_fresh_confirmation_and_the_draft_that_was_shown(

@@ -6,18 +6,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ehrlich.notices.example import example_notice_text
 from ehrlich.notices.lint import check_text, has_errors, lint_notice
 from ehrlich.notices.loader import load_notice
 from ehrlich.notices.readability import readability, syllables
 from ehrlich.notices.rules import default_rules, parse_rules
 from ehrlich.notices.schemas import Finding
-from tests.notices.conftest import line_of, variant
+from tests.notices.conftest import line_of, own_business, variant
 
 NEWSLETTER_EN = ("en: Yes, send me the Lindenhof newsletter by email, about once a month. "
                  "I can unsubscribe at any time with the link in each email.")
 NEWSLETTER_DE = ("de: Ja, schicken Sie mir den Lindenhof-Newsletter per E-Mail, etwa einmal im "
                  "Monat. Ich kann mich jederzeit über den Link in jeder E-Mail abmelden.")
 SMS_EN = "en: Yes, send me a text message when my bike is ready."
+
+
+@pytest.fixture
+def example() -> str:
+    """The example as a business publishes it: the wording rules find nothing in it, so
+    each test below sees only the finding it provokes."""
+    return own_business(example_notice_text())
 
 
 def _lint(text: str) -> list[Finding]:
@@ -29,7 +37,31 @@ def _rules(findings: list[Finding]) -> set[str]:
 
 
 def test_example_notice_is_clean(example: str) -> None:
-    assert _lint(example) == []
+    assert _lint(own_business(example)) == []
+
+
+def test_the_examples_placeholders_are_warned_about() -> None:
+    """Published unchanged, the example names another business and contacts nobody reads."""
+    example = example_notice_text()
+    findings = _lint(example)
+    assert [(f.line, f.rule, f.severity) for f in findings] == [
+        (line_of(example, "name: Lindenhof Fahrradmanufaktur"), "example-controller", "warning"),
+        (line_of(example, "contact: privacy@"), "unreachable-contact", "warning"),
+        (line_of(example, "contact: dpo@"), "unreachable-contact", "warning")]
+    assert "privacy@lindenhof-rad.example" in findings[1].message
+    assert not has_errors(findings)
+
+
+@pytest.mark.parametrize(("contact", "reserved"), [
+    ("privacy@shop.example", True), ("https://shop.test/privacy", True),
+    ("privacy@example.com", True), ("privacy@mail.example.org", True),
+    ("privacy@localhost", True), ("privacy@shop.invalid.", True),
+    ("privacy@shop.de", False), ("https://example.shop.de/privacy", False),
+    ("privacy@examples.com", False), ("https://shop.de/contact?x=example.com", False)])
+def test_reserved_contact_domains(example: str, contact: str, reserved: bool) -> None:
+    text = own_business(example).replace("privacy@lindenhof-raeder.de", contact, 1)
+    rules = [f.rule for f in _lint(text)]
+    assert rules == (["unreachable-contact"] if reserved else [])
 
 
 def test_refusal_phrasing_with_line_and_column(example: str) -> None:

@@ -27,6 +27,11 @@ class MailStatus:
     on: bool
     detail: str
     fix: str = ""
+    server: str = ""
+    """Where mail goes (host:port, with TLS mode) and from which address, when it is on:
+    the console words these itself in the reader's language."""
+    tls: str = ""
+    sender: str = ""
 
 
 def mail_status(settings: Settings) -> MailStatus:
@@ -34,5 +39,6 @@ def mail_status(settings: Settings) -> MailStatus:
     config = SmtpConfig.from_settings(settings)
     if config is None:
         return MailStatus(False, MAIL_OFF, TURN_ON)
-    return MailStatus(True, f"mail goes to {config.host}:{config.port} (TLS: {config.tls}) "
-                      f"from {settings.smtp_from}")
+    server = f"{config.host}:{config.port}"
+    return MailStatus(True, f"mail goes to {server} (TLS: {config.tls}) from {settings.smtp_from}",
+                      server=server, tls=str(config.tls), sender=str(settings.smtp_from))

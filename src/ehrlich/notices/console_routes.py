@@ -146,8 +146,10 @@ def _impact_page(request: Request, instance: Instance, active: ActiveSession, *,
             impact = instance.notices.impact(session, draft.source, file=DRAFT_FILE)
         except NoticeInvalid:
             impact = None
+    warnings = [f for f in check_draft(draft.source).findings if f.severity == "warning"]
     return _page(request, "notice_admin/publish.html", active, {
-        "impact": impact, "draft": draft, "message": message}, status_code)
+        "impact": impact, "draft": draft, "message": message, "warnings": warnings},
+        status_code)
 
 
 @router.get("/draft/publish", response_class=HTMLResponse)

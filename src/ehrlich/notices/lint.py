@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ehrlich.notices.loader import LoadedNotice
+from ehrlich.notices.placeholders import placeholder_findings
 from ehrlich.notices.readability import readability
 from ehrlich.notices.rules import RuleSet, default_rules
 from ehrlich.notices.schemas import Finding, Path, Purpose, Severity
@@ -122,6 +123,9 @@ def _text_of(loaded: LoadedNotice, path: Path) -> str:
 def _structural(loaded: LoadedNotice, rules: RuleSet) -> Iterator[tuple[Path, str, Severity,
                                                                         str, str]]:
     notice = loaded.notice
+    for where, rule, params in placeholder_findings(notice):
+        severity, message, suggestion = rules.structural(rule)
+        yield where, rule, severity, message.format(**params), suggestion
     seen_texts: dict[tuple[str, str], str] = {}
     for i, purpose in enumerate(notice.purposes):
         if purpose.legal_basis != "consent":

@@ -18,7 +18,9 @@ def published_notice(ctx: PostureContext) -> Finding:
         example = instance.settings.data_dir / "notice.yaml"
         return Finding(Status.FAIL, N_("no notice is published: people would be asked for data "
                           "without being told what is kept, why and who else gets it"),
-                       N_("edit {example} and run `ehrlich notice publish {example}`"),
+                       N_("write your notice on the console's Notice page (/admin/notice/draft) "
+                          "and publish it there, or edit {example} and run `ehrlich notice "
+                          "publish {example}`"),
                        {"example": example})
     _, findings = check_notice(current.source, file=f"version {current.info.number}")
     errors = [f for f in findings if f.severity == "error"]
@@ -30,8 +32,9 @@ def published_notice(ctx: PostureContext) -> Finding:
                        {"number": current.info.number, "count": len(errors)})
     warnings = [f for f in findings if f.severity == "warning"]
     if warnings:
-        return Finding(Status.WARN, N_("version {number} is published; {count} wording "
-                          "warning(s)"), N_("run `ehrlich notice lint` and consider the suggested "
-                          "rewrites"), {"number": current.info.number, "count": len(warnings)})
+        return Finding(Status.WARN, N_("version {number} is published; {count} warning(s)"),
+                       N_("read the warnings on the console's Notice page "
+                          "(/admin/notice/draft) or with `ehrlich notice lint`"),
+                       {"number": current.info.number, "count": len(warnings)})
     return Finding(Status.PASS, N_("version {number} is published and lints clean"),
                    params={"number": current.info.number})

@@ -59,6 +59,15 @@ def check_confirm_link(keyring: Keyring, token: str, *, now: datetime) -> Confir
     return None
 
 
+def purposes_to_confirm(keyring: Keyring, token: str, *, now: datetime) -> tuple[str, ...]:
+    """The purposes a confirmation link asks for, so that its page can name them
+    (none when the link cannot be followed)."""
+    try:
+        return tuple(sorted(read_confirm_token(keyring, token, now=now).requests))
+    except (TokenExpired, TokenInvalid):
+        return ()
+
+
 def confirm(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,
             offers: dict[str, Offer], evidence: Evidence, now: datetime) -> ConfirmOutcome:
     try:

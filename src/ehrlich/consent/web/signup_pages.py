@@ -16,9 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ehrlich.consent.signup.double_opt_in import cancel, check_confirm_link, confirm_link
+from ehrlich.consent.signup.double_opt_in import (
+    cancel,
+    check_confirm_link,
+    confirm_link,
+    purposes_to_confirm,
+)
 from ehrlich.consent.signup.form import FormOutcome, SignupForm, form_language, submit_form
-from ehrlich.consent.signup.offers import offers
+from ehrlich.consent.signup.offers import offer_map, offers
 from ehrlich.consent.web.common import (
     NO_STORE,
     client_address,
@@ -148,6 +153,16 @@ def _message(request: Request, key: str, *, status: int = 200, **extra: Any) -> 
     return response
 
 
+def _titles(instance: Instance, purposes: tuple[str, ...], lang: str) -> list[str]:
+    """The titles of `purposes` in the published notice, as the signup form showed them."""
+    assert instance.signups is not None
+    try:
+        shown = offer_map(instance.signups.published(instance.db), lang)
+    except NoticeNotPublished:
+        return []
+    return [shown[p].title for p in purposes if p in shown]
+
+
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(token: str, request: Request, instance: InstanceDep, now: NowDep
                  ) -> HTMLResponse:
@@ -160,6 +175,8 @@ def confirm_page(token: str, request: Request, instance: InstanceDep, now: NowDe
     response = render(request, "consent/button.html", {
         "lang": lang, "title": tr.gettext("Confirm your subscription"),
         "text": tr.gettext("Please confirm with the button below."),
+        "items_intro": tr.gettext("You asked us to send you:"),
+        "items": _titles(instance, purposes_to_confirm(instance.keyring, token, now=now), lang),
         "button": tr.gettext("Confirm"), "action": f"/confirm/{token}"})
     response.headers.update(NO_STORE)
     return response
