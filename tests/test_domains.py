@@ -160,6 +160,11 @@ def test_a_new_domain_appears_in_routes_navigation_jobs_and_doctor(
         nav = [e.path for e in app.state.admin_nav.for_role(Role.OWNER)]
         assert nav[-1] == "/admin/garden"
         assert "/admin/consents" in nav
+        # A page without a group of the console's own joins the unlabelled first group.
+        groups = app.state.admin_nav.groups_for_role(Role.OWNER)
+        assert groups[0].label == ""
+        assert [e.path for e in groups[0].entries] == ["/admin", "/admin/account",
+                                                       "/admin/garden"]
         assert FAKE_JOB in instance.jobs.task_names
         garden = instance.service(GardenService)
         assert garden.notices is instance.notices  # one build: the same services, shared

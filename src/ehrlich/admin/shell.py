@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from ehrlich.admin import console_routes, login_routes
 from ehrlich.admin.deps import Redirect
 from ehrlich.admin.error_pages import error_page
-from ehrlich.admin.nav import NavEntry, Navigation
+from ehrlich.admin.nav import ADMINISTRATION, NavEntry, Navigation
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Contributions, load_router
@@ -18,8 +18,8 @@ from ehrlich.web.problems import register_error_page
 
 SHELL_ENTRIES = (
     NavEntry("/admin", N_("Overview")),
-    NavEntry("/admin/staff", N_("Staff"), Permission.STAFF_MANAGE),
     NavEntry("/admin/account", N_("Account")),
+    NavEntry("/admin/staff", N_("Staff"), Permission.STAFF_MANAGE, ADMINISTRATION),
 )
 
 

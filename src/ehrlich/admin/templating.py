@@ -28,10 +28,13 @@ def page(request: Request, template: str, context: dict[str, Any], *,
          headers: dict[str, str] | None = None) -> HTMLResponse:
     lang = negotiate(request)
     instance = request.app.state.instance
-    nav = request.app.state.admin_nav.for_role(active.role) if active else []
+    navigation = request.app.state.admin_nav
+    nav = navigation.for_role(active.role) if active else []
+    nav_groups = navigation.groups_for_role(active.role) if active else []
     csrf = instance.staff.sessions.csrf_token(active.token) if active else ""
     html = environment(lang, domain_templates(request)).get_template(template).render(
-        request=request, lang=lang, nav=nav, active=active, csrf=csrf, **context)
+        request=request, lang=lang, nav=nav, nav_groups=nav_groups, active=active, csrf=csrf,
+        **context)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["cache-control"] = "no-store"
     if request.query_params.get("lang") == lang:

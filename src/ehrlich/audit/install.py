@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import PRIVACY, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
@@ -11,4 +11,4 @@ from ehrlich.registry import Registry
 def install(registry: Registry) -> None:
     registry.add_router("ehrlich.audit.routes:router")
     registry.add_console_page("ehrlich.audit.console_routes:router", NavEntry(
-        "/admin/audit", N_("Audit log"), Permission.AUDIT_READ))
+        "/admin/audit", N_("Audit log"), Permission.AUDIT_READ, PRIVACY))

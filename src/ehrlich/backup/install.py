@@ -3,7 +3,7 @@ posture checks."""
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import ADMINISTRATION, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.backup import posture, tasks
 from ehrlich.i18n import N_
@@ -12,7 +12,7 @@ from ehrlich.registry import Registry
 
 def install(registry: Registry) -> None:
     registry.add_console_page("ehrlich.backup.console_routes:router", NavEntry(
-        "/admin/backups", N_("Backups"), Permission.POSTURE_READ))
+        "/admin/backups", N_("Backups"), Permission.POSTURE_READ, ADMINISTRATION))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.recent_verified_backup)
     registry.add_check(posture.recovery_key_offline)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ehrlich.admin.cards import OverviewCard, ServiceLookup
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import PRIVACY, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.breach import cli, posture
 from ehrlich.breach.schemas import BreachView
@@ -21,7 +21,7 @@ from ehrlich.registry import Registry, Services
 def install(registry: Registry) -> None:
     registry.add_service(BreachService, _build)
     registry.add_console_page("ehrlich.breach.console_routes:router", NavEntry(
-        "/admin/breaches", N_("Breaches"), Permission.BREACHES_READ))
+        "/admin/breaches", N_("Breaches"), Permission.BREACHES_READ, PRIVACY))
     registry.add_overview_card(OverviewCard("breach/_card.html", Permission.BREACHES_READ,
                                             open_on_overview))
     registry.add_templates("ehrlich.breach")

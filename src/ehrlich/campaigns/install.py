@@ -3,7 +3,7 @@ campaign` commands and the sending jobs."""
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import MARKETING, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.campaigns import cli, posture, tasks
 from ehrlich.campaigns.service import CampaignsService
@@ -14,7 +14,7 @@ from ehrlich.registry import Registry, Services
 
 def install(registry: Registry) -> None:
     registry.add_console_page("ehrlich.campaigns.console_routes:router", NavEntry(
-        "/admin/campaigns", N_("Campaigns"), Permission.CAMPAIGNS_EDIT))
+        "/admin/campaigns", N_("Campaigns"), Permission.CAMPAIGNS_EDIT, MARKETING))
     registry.add_router("ehrlich.campaigns.routes:router")
     registry.add_router("ehrlich.campaigns.routes:webhooks")
     registry.add_jobs(tasks.register)

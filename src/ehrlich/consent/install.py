@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import PEOPLE, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.consent import tasks
 from ehrlich.consent.ledger.actions import mail_still_wanted
@@ -35,7 +35,7 @@ def install(registry: Registry) -> None:
                    "signup_pages:router", "preference_pages:router", "signup_api:router"):
         registry.add_router(f"ehrlich.consent.web.{router}")
     registry.add_console_page("ehrlich.consent.web.console:router", NavEntry(
-        "/admin/consents", N_("Consent"), Permission.AUDIT_READ))
+        "/admin/consents", N_("Consent"), Permission.AUDIT_READ, PEOPLE))
     registry.add_jobs(tasks.register)
     registry.add_check(posture.unsubscribe_mailbox)
     registry.add_erasure_hook(on_erasure)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import PEOPLE, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.consent.signup.service import SignupService
 from ehrlich.i18n import N_
@@ -14,7 +14,7 @@ from ehrlich.registry import Registry, Services
 
 def install(registry: Registry) -> None:
     registry.add_console_page("ehrlich.imports.console_routes:router", NavEntry(
-        "/admin/imports", N_("Import"), Permission.SUBJECTS_IMPORT))
+        "/admin/imports", N_("Import"), Permission.SUBJECTS_IMPORT, PEOPLE))
     registry.add_jobs(tasks.register)
     registry.add_service(ImportsService, _build)
 

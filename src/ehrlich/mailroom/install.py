@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import ADMINISTRATION, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.mailroom import posture
@@ -11,5 +11,5 @@ from ehrlich.registry import Registry
 
 def install(registry: Registry) -> None:
     registry.add_console_page("ehrlich.mailroom.routes:router", NavEntry(
-        "/admin/mail", N_("Mail"), Permission.POSTURE_READ))
+        "/admin/mail", N_("Mail"), Permission.POSTURE_READ, ADMINISTRATION))
     registry.add_check(posture.smtp)

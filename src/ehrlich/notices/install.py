@@ -3,7 +3,7 @@ the console's Notice pages, and the posture check."""
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import PRIVACY, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices import posture
@@ -13,5 +13,5 @@ from ehrlich.registry import Registry
 def install(registry: Registry) -> None:
     registry.add_router("ehrlich.notices.routes:router")
     registry.add_console_page("ehrlich.notices.console_routes:router", NavEntry(
-        "/admin/notice", N_("Notice"), Permission.NOTICE_READ))
+        "/admin/notice", N_("Notice"), Permission.NOTICE_READ, PRIVACY))
     registry.add_check(posture.published_notice)

@@ -3,7 +3,7 @@ job worker) and the console's read-only Settings page."""
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import ADMINISTRATION, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.posture import checks
@@ -16,4 +16,4 @@ def install(registry: Registry) -> None:
         registry.add_check(check)
     registry.add_console_page("ehrlich.posture.settings_routes:router", NavEntry(
         "/admin/settings", N_("Settings"),
-        Permission.SETTINGS_READ))
+        Permission.SETTINGS_READ, ADMINISTRATION))

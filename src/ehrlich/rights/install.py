@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import PEOPLE, PRIVACY, NavEntry
 from ehrlich.auth.roles import Permission, Role
 from ehrlich.auth.service import StaffService
 from ehrlich.counters.stores import open_store
@@ -30,9 +30,9 @@ from ehrlich.rights.service import RightsService
 def install(registry: Registry) -> None:
     registry.add_router("ehrlich.rights.routes:router")
     registry.add_console_page("ehrlich.rights.console_routes:router", NavEntry(
-        "/admin/requests", N_("Data requests"), Permission.REQUESTS_READ))
+        "/admin/requests", N_("Data requests"), Permission.REQUESTS_READ, PEOPLE))
     registry.add_console_page("ehrlich.rights.retention_routes:router", NavEntry(
-        "/admin/retention", N_("Retention"), Permission.POSTURE_READ))
+        "/admin/retention", N_("Retention"), Permission.POSTURE_READ, PRIVACY))
     registry.add_jobs(tasks.register)
     registry.add_cli_group("requests", cli.app)
     registry.add_cli_group("retention", retention_cli.app)

@@ -5,7 +5,7 @@ pull, the console's Audiences, Copies, Recipients and Processor sync pages, the 
 
 from __future__ import annotations
 
-from ehrlich.admin.nav import NavEntry
+from ehrlich.admin.nav import MARKETING, PRIVACY, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.i18n import N_
 from ehrlich.notices.service import NoticesService
@@ -27,13 +27,13 @@ def install(registry: Registry) -> None:
     registry.add_jobs(tasks.register)
     registry.add_router("ehrlich.sharing.routes:router")
     registry.add_console_page("ehrlich.sharing.console_routes:audiences", NavEntry(
-        "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ))
+        "/admin/audiences", N_("Audiences"), Permission.AGGREGATES_READ, MARKETING))
     registry.add_console_page("ehrlich.sharing.console_routes:copies", NavEntry(
-        "/admin/copies", N_("Copies")))
+        "/admin/copies", N_("Copies"), group=PRIVACY))
     registry.add_console_page("ehrlich.sharing.recipients_routes:router", NavEntry(
-        "/admin/recipients", N_("Recipients"), Permission.REQUESTS_READ))
+        "/admin/recipients", N_("Recipients"), Permission.REQUESTS_READ, PRIVACY))
     registry.add_console_page("ehrlich.sharing.processor_routes:router", NavEntry(
-        "/admin/processors", N_("Processor sync"), Permission.AGGREGATES_READ))
+        "/admin/processors", N_("Processor sync"), Permission.AGGREGATES_READ, MARKETING))
     registry.add_templates("ehrlich.sharing")
     registry.add_check(posture.overdue_copies)
     registry.add_erasure_hook(due_on_erasure)
