@@ -43,8 +43,7 @@ def test_groups_follow_the_console_order_and_leave_out_what_a_role_cannot_open()
                      (MARKETING, ["/admin/campaigns"]), (PRIVACY, ["/admin/audit"]),
                      (ADMINISTRATION, ["/admin/mail"]), ("Garden", ["/admin/garden"])]
     marketer = [g.label for g in nav.groups_for_role(Role.MARKETER)]
-    assert ADMINISTRATION not in marketer and PRIVACY not in marketer
-    assert all(g.entries for g in nav.groups_for_role(Role.MARKETER))
+    assert marketer == ["", MARKETING, "Garden"]  # no empty groups
 
 
 @pytest.mark.parametrize(("path", "current"), [

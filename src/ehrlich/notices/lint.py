@@ -123,9 +123,9 @@ def _text_of(loaded: LoadedNotice, path: Path) -> str:
 def _structural(loaded: LoadedNotice, rules: RuleSet) -> Iterator[tuple[Path, str, Severity,
                                                                         str, str]]:
     notice = loaded.notice
-    for where, rule, params in placeholder_findings(notice):
+    for placeholder, rule, params in placeholder_findings(notice):
         severity, message, suggestion = rules.structural(rule)
-        yield where, rule, severity, message.format(**params), suggestion
+        yield placeholder, rule, severity, message.format(**params), suggestion
     seen_texts: dict[tuple[str, str], str] = {}
     for i, purpose in enumerate(notice.purposes):
         if purpose.legal_basis != "consent":
