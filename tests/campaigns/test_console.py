@@ -109,3 +109,15 @@ def test_the_list_speaks_german(
     page = console.get(PATH, headers={"Accept-Language": "de"})
     assert "Noch keine Kampagnen." in page.text
     assert "Neue Kampagne" in page.text
+
+
+def test_the_language_is_chosen_from_the_notices_languages(
+        console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    page = console.get(f"{PATH}/new", headers={"Accept-Language": "de"}).text
+    select = page[page.index('<select id="language"'):]
+    select = select[:select.index("</select>")]
+    assert '<option value="en" selected>Englisch (en)</option>' in select
+    assert '<option value="de">Deutsch (de)</option>' in select
+    assert select.count("<option") == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
+from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -26,8 +27,10 @@ from ehrlich.campaigns.routes import FEEDBACK_PATH
 from ehrlich.campaigns.schemas import CampaignInput, CampaignView
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import negotiate, translations
+from ehrlich.i18n import LANGUAGES, negotiate, translations
+from ehrlich.instance.service import Instance
 from ehrlich.mail.imap import ImapConfig
+from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/campaigns", include_in_schema=False)
@@ -67,6 +70,27 @@ def paused_by_complaints(campaign: CampaignView | None) -> dict[str, object] | N
             "rate": int(complaints) / max(int(delivered), 1)}
 
 
+def _languages(instance: Instance, current: str, ui: str) -> list[tuple[str, str]]:
+    """(tag, name in the reader's language) for the languages of the published notice
+    (the ones people signed up in), and the campaign's own if it is another."""
+    try:
+        with instance.db.read() as session:
+            tags = list(instance.notices.current(session).notice.languages)
+    except NoticeNotPublished:
+        tags = list(LANGUAGES)
+    if current and current not in tags:
+        tags.append(current)
+    return [(tag, _language_name(tag, ui)) for tag in tags]
+
+
+def _language_name(tag: str, ui: str) -> str:
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name(ui)
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return f"{name} ({tag})" if name else tag
+
+
 def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
             campaign: CampaignView | None, values: dict[str, str],
             errors: dict[str, str] | None = None, preview: Rendered | None = None,
@@ -81,7 +105,9 @@ def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
                                                            language=negotiate(request))
     if values.get("purpose") and values["purpose"] not in dict(purposes):
         purposes.append((values["purpose"], values["purpose"]))  # shown; refused on saving
+    ui = negotiate(request)
     return page(request, "campaigns/editor.html", {
+        "languages": _languages(instance, values.get("language", ""), ui),
         "campaign": campaign, "values": values, "errors": errors or {}, "preview": preview,
         "report": report, "message": message, "message_kind": message_kind,
         "buttons": buttons, "subject_id": subject_id,
