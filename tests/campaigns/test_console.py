@@ -121,3 +121,15 @@ def test_the_language_is_chosen_from_the_notices_languages(
     assert '<option value="en" selected>Englisch (en)</option>' in select
     assert '<option value="de">Deutsch (de)</option>' in select
     assert select.count("<option") == 2
+
+
+def test_a_draft_says_how_many_people_it_would_reach_now(
+        console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    people(instance, 5, consented={0, 1, 2})
+    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    created = console.post(PATH, data={"csrf": _csrf(console, f"{PATH}/new"), **_fields()})
+    assert created.status_code in (200, 201), created.text
+    page = created.text
+    assert "Sent now, it would go to 3 people." in page
+    assert "<dt>Audience</dt>" not in page  # no report of a send that never was

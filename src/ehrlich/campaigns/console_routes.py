@@ -106,7 +106,10 @@ def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
     if values.get("purpose") and values["purpose"] not in dict(purposes):
         purposes.append((values["purpose"], values["purpose"]))  # shown; refused on saving
     ui = negotiate(request)
+    reach = (instance.service(CampaignsService).reach(instance.db, campaign.purpose)
+             if campaign is not None and campaign.status in ("draft", "scheduled") else None)
     return page(request, "campaigns/editor.html", {
+        "reach": reach,
         "languages": _languages(instance, values.get("language", ""), ui),
         "campaign": campaign, "values": values, "errors": errors or {}, "preview": preview,
         "report": report, "message": message, "message_kind": message_kind,

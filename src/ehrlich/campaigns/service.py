@@ -31,6 +31,7 @@ from ehrlich.campaigns.schemas import (
 from ehrlich.campaigns.webhook import as_secret, console_key, secret_key
 from ehrlich.consent.ledger.audience import count_withdrawals
 from ehrlich.consent.signup.links import preferences_token
+from ehrlich.consent.statistics import active_by_purpose
 from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
@@ -253,6 +254,14 @@ class CampaignsService:
         with db.write() as session:
             self._audit.record(session, AuditEvent(actor, "campaign.test_send", campaign_id),
                                now=now)
+
+    def reach(self, db: Database, purpose: str, channel: str = "email") -> int:
+        """How many people a campaign for `purpose` would go to if it were sent now: the
+        active consents kept counted at each change (cheap at any size). The audience
+        itself is resolved when sending starts and each mail is checked again."""
+        with db.read() as session:
+            return sum(c.count for c in active_by_purpose(session)
+                       if c.purpose == purpose and c.channel == channel)
 
     def report(self, db: Database, campaign_id: str) -> CampaignReport:
         campaign = self.get(db, campaign_id)
