@@ -188,7 +188,9 @@ def test_the_overview_shows_overdue_copies_to_those_who_keep_the_register(
 
 @pytest.mark.parametrize(("path", "german"), [
     ("/admin/audiences", "Wer jetzt kontaktiert werden darf"),
+    ("/admin/audiences", "<td>E-Mail</td>"),  # the channel, not its id
     ("/admin/copies", "Nur meine Kopien"),
+    ("/admin/tokens", "Personen lesen und suchen (entschlüsselt personenbezogene Daten)"),
 ])
 def test_sharing_pages_speak_german_from_the_catalogue(
         instance: Instance, path: str, german: str, console: TestClient,  # noqa: F811

@@ -33,17 +33,18 @@ from ehrlich.auth.models import ApiToken
 from ehrlich.auth.revocation import LocalRevocations, Revocations
 from ehrlich.crypto.digests import constant_time_equal, sha256
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import N_
 from ehrlich.storage.database import Database
 
-SCOPES: dict[str, str] = {
-    "subjects:read": "read and search subjects (decrypts personal data)",
-    "subjects:write": "create and rectify subjects (includes subjects:read)",
-    "subjects:erase": "erase subjects",
-    "audit:read": "read and verify the audit chain",
-    "consent:read": "check consent by email address, read consent histories",
-    "audience:read": "export the addresses of an audience (decrypts personal data)",
-    "signups:write": "sign people up for consent purposes (double opt-in)",
-    "campaigns:write": "write draft campaigns (sending stays with staff)",
+SCOPES: dict[str, str] = {  # what each lets a token do, for the console and --help
+    "subjects:read": N_("read and search subjects (decrypts personal data)"),
+    "subjects:write": N_("create and rectify subjects (includes subjects:read)"),
+    "subjects:erase": N_("erase subjects"),
+    "audit:read": N_("read and verify the audit chain"),
+    "consent:read": N_("check consent by email address, read consent histories"),
+    "audience:read": N_("export the addresses of an audience (decrypts personal data)"),
+    "signups:write": N_("sign people up for consent purposes (double opt-in)"),
+    "campaigns:write": N_("write draft campaigns (sending stays with staff)"),
 }
 IMPLIED: dict[str, set[str]] = {"subjects:write": {"subjects:read"}}
 RECIPIENT_SCOPE = re.compile(r"recipient:[a-z][a-z0-9_-]{0,62}")

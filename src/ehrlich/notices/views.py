@@ -62,7 +62,8 @@ def _text(texts: dict[str, str] | None, lang: str) -> str:
     return texts.get(lang) or texts.get("en") or next(iter(texts.values()))
 
 
-def _channel(tr: Translations, channel: str) -> str:
+def channel_label(tr: Translations, channel: str) -> str:
+    """A notice's channel id as people read it, in `tr`'s language."""
     return {"email": tr.pgettext("channel", "email"),
             "sms": tr.pgettext("channel", "text message"),
             "phone": tr.pgettext("channel", "phone"), "post": tr.pgettext("channel", "post"),
@@ -100,7 +101,7 @@ def localise(notice: Notice, lang: str) -> NoticeView:
             data_subjects=(_text(p.data_subjects, lang)
                            or tr.gettext("customers and prospects")),
             data=[_text(notice.data_categories[c], lang) for c in p.data_categories],
-            channel=_channel(tr, p.channel), channel_id=p.channel, retention=retention,
+            channel=channel_label(tr, p.channel), channel_id=p.channel, retention=retention,
             recipients=[recipients[r] for r in p.recipients],
             consent_text=_text(p.consent.text, lang) if p.consent else ""))
     used = [c for c in notice.data_categories

@@ -21,6 +21,7 @@ from ehrlich.auth.sessions import ActiveSession
 from ehrlich.errors import FieldProblem, InvalidInput
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
+from ehrlich.notices.views import channel_label
 from ehrlich.sharing.copies import Caller, CopiesService
 from ehrlich.sharing.schemas import KIND_AUDIENCE, KINDS, STATUSES, CopyFilters, CopyRequest
 from ehrlich.sharing.service import ExportRequest, SharingService
@@ -70,8 +71,10 @@ def _audiences_page(request: Request, instance: Instance, active: ActiveSession,
         counts = instance.service(SharingService).audiences(session, caller_of(active),
                                                             language=lang)
     keep = instance.service(CopiesService).keep_days
+    tr = translations(lang)
     return page(request, "sharing/audiences.html", {
-        "counts": counts, "may_export": allowed(active.role, Permission.AUDIENCES_EXPORT),
+        "counts": counts, "channels": {a.channel: channel_label(tr, a.channel) for a in counts},
+        "may_export": allowed(active.role, Permission.AUDIENCES_EXPORT),
         "values": values or {}, "errors": errors or {}, "message": message,
         "keep_days": keep, "default_expiry": (now + timedelta(days=keep)).date().isoformat()},
         active=active, status_code=status)
