@@ -69,3 +69,5 @@ def test_the_console_shows_a_marketer_the_groups_of_their_work_in_their_language
     assert "Verwaltung" not in nav  # a marketer has no page there
     assert '<a href="/admin/campaigns" aria-current="page">' in nav
     assert nav.count("aria-current") == 1
+    assert '<span class="who">marketer-' in page
+    assert "@example.org (Marketing)</span>" in page  # the role by its German name

@@ -144,4 +144,4 @@ def test_first_sign_in_scans_the_qr_code_and_replaces_the_one_time_password(
         page.fill("#code", app.at(later))
         _submit(page, "main form")
         assert page.url.endswith("/admin")
-        assert page.locator("form.logout span").inner_text() == f"{EMAIL} (marketer)"
+        assert page.locator("form.logout span").inner_text() == f"{EMAIL} (Marketer)"

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
 
+from ehrlich.auth.roles import ROLE_LABELS
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.i18n import LANG_COOKIE, install, negotiate
 from ehrlich.web.templating import domain_templates, loader
@@ -34,7 +35,7 @@ def page(request: Request, template: str, context: dict[str, Any], *,
     csrf = instance.staff.sessions.csrf_token(active.token) if active else ""
     html = environment(lang, domain_templates(request)).get_template(template).render(
         request=request, lang=lang, nav=nav, nav_groups=nav_groups, active=active, csrf=csrf,
-        **context)
+        role_labels=ROLE_LABELS, **context)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["cache-control"] = "no-store"
     if request.query_params.get("lang") == lang:

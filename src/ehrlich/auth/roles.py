@@ -6,6 +6,7 @@ import logging
 from enum import StrEnum
 
 from ehrlich.errors import NotAllowed
+from ehrlich.i18n import N_
 
 log = logging.getLogger("ehrlich.security")
 
@@ -16,6 +17,12 @@ class Role(StrEnum):
     MARKETER = "marketer"
     SUPPORT = "support"
     AUDITOR = "auditor"
+
+
+ROLE_LABELS: dict[str, str] = {
+    Role.OWNER: N_("Owner"), Role.ADMIN: N_("Administrator"), Role.MARKETER: N_("Marketer"),
+    Role.SUPPORT: N_("Support"), Role.AUDITOR: N_("Auditor")}
+"""How the console names each role (translated where it is shown)."""
 
 
 class Permission(StrEnum):
