@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import loadgen
-from bench.consent import NOW, WORK, prepare, serve, settings_for
-from bench.processes import cpu_seconds, free_port, memory_mib, sessions_opened
+from bench.consent import NOW, WORK, prepare, settings_for
+from bench.processes import cpu_seconds, free_port, memory_mib, serve, sessions_opened
 from bench.report import write_section
 from ehrlich.auth.api_tokens import create_api_token
 from ehrlich.domains import open_instance
@@ -98,7 +98,8 @@ def measure(engine: Engine, settings: Settings, args: argparse.Namespace) -> Non
     token, prefs = prepare_for(settings, args.audience)
     writer = writer_token(settings)
     port = free_port()
-    process = serve(settings, port, settings.data_dir.parent / "serve.log")
+    process = serve(settings.data_dir / "ehrlich.toml", port,
+                    settings.data_dir.parent / "serve.log")
     postgres = settings.effective_database_url.startswith("postgresql")
     try:
         kinds = requests(token, writer, prefs)

@@ -24,7 +24,10 @@ event loop) drives them:
   audit entry); Fides `POST /api/v1/consent-request` with a new email address (a new
   provided identity, hashed and encrypted, and its consent request).
 
-Memory: the peak resident set (VmHWM) of each server process over the run.
+Besides rates and latencies, each server's CPU time per request (user + system of its
+process over the requests it answered): on a machine loaded by other work the rates move
+with the load, the CPU a request costs much less. Memory: the peak resident set (VmHWM)
+of each server process over the run.
 """
 
 from __future__ import annotations
@@ -45,9 +48,16 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bench import loadgen
-from bench.consent import WORK, prepare, serve, settings_for
+from bench.consent import WORK, prepare, settings_for
 from bench.consent_engines import postgres_url, writer_token
-from bench.processes import free_port, memory_mib, postgres_databases, stop
+from bench.processes import (
+    cpu_seconds,
+    free_port,
+    memory_mib,
+    postgres_databases,
+    serve,
+    stop,
+)
 from bench.report import write_section
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
@@ -166,12 +176,13 @@ def main() -> None:
     ports: dict[str, int] = {}
     kinds: dict[str, dict[str, loadgen.Request]] = {}
     results: dict[str, dict[str, list[loadgen.Outcome]]] = {}
+    costs: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp, \
             postgres_databases(args.postgres, "fides") as (fides_db,):
         try:
             for name, settings in sites.items():
                 ports[name] = free_port()
-                processes[name] = serve(settings, ports[name],
+                processes[name] = serve(settings.data_dir / "ehrlich.toml", ports[name],
                                         settings.data_dir.parent / "serve.log")
                 kinds[name] = ehrlich_requests(settings, args.connections)
             ports["Fides 2.78.2"] = free_port()
@@ -186,27 +197,32 @@ def main() -> None:
                     loadgen.run([("127.0.0.1", ports[name])], request,
                                 connections=args.connections, seconds=1.0)
                 results[name] = {kind: [] for kind in KINDS}
+                costs[name] = {kind: [] for kind in KINDS}
             for _ in range(args.rounds):
-                for name in processes:
+                for name, process in processes.items():
                     for kind in KINDS:
+                        before = cpu_seconds([process.pid])
                         outcome = loadgen.run([("127.0.0.1", ports[name])], kinds[name][kind],
                                               connections=args.connections,
                                               seconds=args.seconds)
                         results[name][kind].append(outcome)
+                        used = cpu_seconds([process.pid]) - before
+                        costs[name][kind].append(used / outcome.count * 1000)
                         print(f"{name} {kind}: {outcome.rate:,.1f}/s p99 "
                               f"{outcome.p99_ms:,.0f} ms", flush=True)
             memory = {name: memory_mib(p.pid)[1] for name, p in processes.items()}
         finally:
             stop(list(processes.values()))
-    body = report(args, results, memory, load_start)
+    body = report(args, results, costs, memory, load_start)
     print(body)
     write_section("fides", body)
 
 
 def report(args: argparse.Namespace, results: dict[str, dict[str, list[loadgen.Outcome]]],
-           memory: dict[str, float], load_start: float) -> str:
+           costs: dict[str, dict[str, list[float]]], memory: dict[str, float],
+           load_start: float) -> str:
     def med(name: str, kind: str, attribute: str) -> float:
-        return statistics.median(getattr(o, attribute) for o in results[name][kind])
+        return float(statistics.median(getattr(o, attribute) for o in results[name][kind]))
 
     fides = "Fides 2.78.2"
     lines = []
@@ -217,8 +233,11 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, list[loadgen.O
             versus = "" if name == fides else (
                 f" ({rate / med(fides, kind, 'rate'):.1f}×, p99 "
                 f"{p99 / med(fides, kind, 'p99_ms'):.2f}×)")
+            cost = statistics.median(costs[name][kind])
+            cheaper = "" if name == fides else (
+                f" ({statistics.median(costs[fides][kind]) / cost:.1f}× less)")
             cells.append(f"{rate:,.1f}/s, p50 {med(name, kind, 'p50_ms'):,.0f} ms, "
-                         f"p99 {p99:,.0f} ms{versus}")
+                         f"p99 {p99:,.0f} ms{versus}; {cost:.1f} ms CPU{cheaper}")
         share = statistics.median(o.cpu_share for k in KINDS for o in results[name][k])
         lines.append(f"| {name} | {' | '.join(cells)} | {memory[name]:.0f} MiB | {share:.0%} |")
     return "\n".join([
@@ -233,7 +252,8 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, list[loadgen.O
         "`POST /api/v1/subjects`, Fides `POST /api/v1/consent-request` with a new address. "
         f"ehrlich's instances hold {args.audience:,} consented people; Fides's database is "
         "new. In brackets: ehrlich's rate as a multiple of Fides's, and its p99 as a "
-        "fraction of Fides's. Memory: each server process's peak resident set.",
+        "fraction of Fides's. CPU: the server process's CPU time per request (in brackets, "
+        "how many times less than Fides's). Memory: each server process's peak resident set.",
         "",
         "| server | consent update | new person | peak RSS | load generator CPU |",
         "|---|---|---|---:|---:|",

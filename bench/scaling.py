@@ -216,7 +216,7 @@ def main() -> None:
 
 
 def _median(figures: list[Figure], name: str) -> float:
-    return statistics.median(getattr(f, name) for f in figures)
+    return float(statistics.median(getattr(f, name) for f in figures))
 
 
 def report(args: argparse.Namespace, table: dict[int, dict[str, list[Figure]]],
