@@ -20,6 +20,7 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -48,16 +49,18 @@ class Engine:
     rss_peak: float = 0.0
 
 
-def postgres_url(admin_url: str, audience: int, *, fresh: bool) -> str:
-    """The cached instance database for `audience` people; made anew when `fresh`."""
+def postgres_url(admin_url: str, audience: int, root: Path) -> str:
+    """The cached instance database for `audience` people, whose marker is `root`/ready;
+    made anew (and the marker removed) when either is missing."""
     name = f"ehrlich_bench_consent_{audience}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            if fresh:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).first() is not None
+            if not exists or not (root / "ready").exists():
+                (root / "ready").unlink(missing_ok=True)
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                            {"n": name}).first() is None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
@@ -139,7 +142,7 @@ def prepare_for(settings: Settings, audience: int) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> None:
     load_start = os.getloadavg()[0]
     pg_root = WORK / f"consent-{args.audience}-postgres"
-    pg = postgres_url(args.postgres, args.audience, fresh=not (pg_root / "ready").exists())
+    pg = postgres_url(args.postgres, args.audience, pg_root)
     engines = []
     for label, url, root in (("SQLite", "", WORK / f"consent-{args.audience}"),
                              ("PostgreSQL", pg, pg_root)):

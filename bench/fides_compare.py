@@ -167,7 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     load_start = os.getloadavg()[0]
     pg_root = WORK / f"consent-{args.audience}-postgres"
-    pg = postgres_url(args.postgres, args.audience, fresh=not (pg_root / "ready").exists())
+    pg = postgres_url(args.postgres, args.audience, pg_root)
     sites = {"ehrlich, SQLite": settings_for(WORK / f"consent-{args.audience}"),
              "ehrlich, PostgreSQL": settings_for(pg_root, database_url=pg)}
     for settings in sites.values():
