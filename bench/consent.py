@@ -1,6 +1,6 @@
 """Consent over HTTP against a constant endpoint of the same server, and the audience stream.
 
-    python -m bench.consent [--seconds 8] [--threads 8] [--audience 1000000]
+    python -m bench.consent [--seconds 8] [--threads 8] [--audience 1000000] [--postgres URL]
 
 One real `ehrlich serve` process (SQLite) on a free loopback port; the load
 generator is httpx with keep-alive connections, one per thread, each run
@@ -56,15 +56,15 @@ BATCH = 1000
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-def settings_for(root: Path) -> Settings:
+def settings_for(root: Path, database_url: str = "") -> Settings:
     return Settings(data_dir=root / "data", key_file=root / "keys" / "bench.key",
                     base_url="http://127.0.0.1", inprocess_worker=False,
-                    signup_per_hour=10**9)
+                    signup_per_hour=10**9, database_url=database_url)
 
 
-def prepare(root: Path, audience: int) -> tuple[Settings, str, str]:
+def prepare(root: Path, audience: int, database_url: str = "") -> tuple[Settings, str, str]:
     """An instance with the example notice, `audience` consented subjects, a token."""
-    settings = settings_for(root)
+    settings = settings_for(root, database_url)
     marker = root / "ready"
     if not marker.exists():
         shutil.rmtree(root, ignore_errors=True)
@@ -224,7 +224,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of baseline, check and writes; medians are reported")
     parser.add_argument("--audience", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default="", help="measure on SQLite and on the "
+                        "PostgreSQL server of this URL side by side (an admin database URL)")
     args = parser.parse_args()
+    if args.postgres:
+        from bench.consent_engines import run
+
+        run(args)
+        return
     root = WORK / f"consent-{args.audience}"
     print(f"preparing {root} ({args.audience:,} consented subjects; cached after the first run)")
     settings, token, prefs = prepare(root, args.audience)

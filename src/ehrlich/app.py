@@ -39,7 +39,7 @@ def create_app(instance: Instance) -> FastAPI:
     app = FastAPI(title="ehrlich", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.instance = instance
-    problems.install(app)
+    problems.install(app, redis=bool(instance.settings.redis_url))
     openapi.install(app)
     for router in (home.router, api_docs.router, *instance.contributions.routers):
         app.include_router(load_router(router))

@@ -181,7 +181,7 @@ def test_unreachable_backing_services_are_503_problems_not_500s() -> None:
     from tests.e2e.servers import free_port
 
     app = FastAPI()
-    problems.install(app)
+    problems.install(app, redis=True)
     port = free_port()  # nothing listens there
 
     @app.get("/redis")

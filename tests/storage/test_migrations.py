@@ -40,3 +40,26 @@ def test_migrations_match_the_models(database_url: str, tmp_path: Path) -> None:
                                "ix_audit_entries_actor_seq", "ix_audit_entries_action_seq"}
     finally:
         db.dispose()
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    """The schema check reads the revision files itself (no Alembic in a server process);
+    it must find exactly the heads Alembic's own script directory finds."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert migrate.code_heads() == frozenset(script.get_heads())
+    assert len(migrate.code_heads()) > 1  # one branch per domain
+
+
+def test_a_database_one_revision_behind_is_pending(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'behind.db'}")
+    try:
+        migrate.upgrade(db)
+        newest = sorted(migrate.code_heads())[0]
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM alembic_version WHERE version_num = ?",
+                                 (newest,))
+        assert migrate.pending(db)
+    finally:
+        db.dispose()

@@ -3,7 +3,8 @@
 Parameters are at least OWASP's minimum (m=19 MiB, t=2, p=1); a stored hash
 made with weaker parameters is replaced at the next successful login.
 Strength is judged by zxcvbn, whose dictionaries of common and leaked
-passwords, names and keyboard patterns come with the package.
+passwords, names and keyboard patterns come with the package; they are loaded (about
+14 MiB) when a password is first judged, not by every process that can sign staff in.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from zxcvbn import zxcvbn
 
 from ehrlich.errors import InvalidInput
 
@@ -67,6 +67,8 @@ def check_policy(password: str, *, user_inputs: list[str], field: str = "passwor
         raise InvalidInput.one(field, f"is shorter than {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise InvalidInput.one(field, f"is longer than {MAX_LENGTH} characters")
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password, user_inputs=[*user_inputs, *CONTEXT_WORDS])
     if result["score"] < MIN_SCORE:
         feedback = result.get("feedback", {})

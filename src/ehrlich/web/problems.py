@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -153,11 +152,15 @@ def _unexpected(request: Request, exc: Exception) -> Response:
                                     "something went wrong on our side; nothing was changed"))
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, redis: bool = False) -> None:
+    """The handlers; `redis`: the process uses Redis (its library is imported only then)."""
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(errors.EhrlichError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(DataError, _unstorable)
-    app.add_exception_handler(RedisError, _unavailable)
+    if redis:
+        from redis.exceptions import RedisError
+
+        app.add_exception_handler(RedisError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
