@@ -110,7 +110,9 @@ class SubjectsCore:
         if value is None:
             return None
         plain = json.dumps(value, separators=(",", ":")) if field == "attributes" else str(value)
-        return cipher.encrypt(plain, context=_context(subject_id, field))
+        # in _context(subject_id, field), its constant parts built once
+        return cipher.encrypt_subject_field(plain, table=TABLE, field=field,
+                                            subject_id=subject_id)
 
     def _open(self, subject: Row[Any], cipher: FieldCipher, field: str) -> Any:
         blob = getattr(subject, f"{field}_ct")
