@@ -46,22 +46,24 @@ from ehrlich.storage.database import Database
 from ehrlich.subjects.schemas import SubjectInput
 
 NOTE = (
-    "Where the time goes (per-phase timers and cProfile over 10,000 rows): the encryption "
-    "(`SubjectsService.prepare`) and the subject inserts are shared with the bulk create; "
-    "the import adds the row checks (the `SubjectInput` rules, the evidence columns and the "
-    "address checks), hashing the first grants and inserting their events and states, the "
-    "suppression look-up and the run's bookkeeping. The bulk create's `SubjectInput` rows "
-    "are built before its timer starts; the import's are part of its time. The attribute "
-    "size check no longer encodes the attributes as JSON when a bound on their size shows "
-    "they are far under the limit, and an opt-in date is parsed once per distinct text. "
-    "Known contacts with evidence go through `record_consents` (one batch per "
-    "transaction); the generated list's duplicates carry no evidence, so that path is not "
-    "what this table measures. On PostgreSQL each row of a bulk insert is a statement of "
-    "its own (pipelined by psycopg 3), so the two extra rows per consent event weigh more "
-    "than on SQLite; multi-row INSERTs were tried earlier and were slower (psycopg parses "
-    "each differently sized statement anew). On PostgreSQL the longest transaction and the "
-    "probe's wait (a `SELECT 1` that no lock blocks) both show the machine's load more "
-    "than the import.")
+    "Where the time goes (per-phase CPU timers and cProfile over 10,000 rows): the "
+    "encryption (`SubjectsService.prepare`) and the subject inserts are shared with the bulk "
+    "create; the import adds the row checks (the `SubjectInput` rules, the evidence columns "
+    "and the address checks), hashing the first grants and inserting their events and "
+    "states, the suppression look-up and the run's bookkeeping. The bulk create's "
+    "`SubjectInput` rows are built before its timer starts; the import's are part of its "
+    "time. Since #15's hot-path work the shared part is faster (subject fields sealed with "
+    "their constant associated data built once, blind indexes from a prepared HMAC state, "
+    "and every bulk insert, the import's consent events, states and rejected rows "
+    "included, through `storage.bulk_insert.insert_many`, the driver's executemany): the "
+    "import gained less than the bulk create in proportion, because its own steps (row "
+    "checks, grants, suppression, bookkeeping) did not shrink as much. Known contacts with "
+    "evidence go through `record_consents` (one batch per transaction); the generated "
+    "list's duplicates carry no evidence, so that path is not what this table measures. "
+    "On PostgreSQL each row of a bulk insert is a statement of its own (pipelined by "
+    "psycopg 3), so the two extra rows per consent event weigh more than on SQLite. On "
+    "PostgreSQL the longest transaction and the probe's wait (a `SELECT 1` that no lock "
+    "blocks) both show the machine's load more than the import.")
 
 
 class TimedDatabase:

@@ -7,6 +7,7 @@ garbage.
 
 from __future__ import annotations
 
+import hashlib
 import hmac as _hmac
 import secrets
 
@@ -66,6 +67,34 @@ def hmac_sha256(key: bytes, data: bytes) -> bytes:
     mac = _chmac.HMAC(key, hashes.SHA256())
     mac.update(data)
     return mac.finalize()
+
+
+_SHA256_BLOCK = 64
+_INNER_PAD = bytes(x ^ 0x36 for x in range(256))
+_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class HmacSha256:
+    """HMAC-SHA256 (RFC 2104) under one key for many messages: the padded key's two
+    blocks are hashed once and each message continues copies of those states, as the
+    standard library's `hmac.HMAC` does without OpenSSL's one-shot HMAC (which looks
+    the digest up anew on every call). The same bytes as `hmac_sha256`."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(block.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(block.translate(_OUTER_PAD))
+
+    def digest(self, data: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:

@@ -7,9 +7,8 @@ alone cannot be brute-forced without the key file.
 
 from __future__ import annotations
 
-from ehrlich.crypto import _primitives as p
 from ehrlich.crypto.keyring import Keyring
 
 
 def blind_index(keyring: Keyring, field: str, normalised: str) -> bytes:
-    return p.hmac_sha256(keyring.index_key(field), normalised.encode())
+    return keyring.index_mac(field).digest(normalised.encode())

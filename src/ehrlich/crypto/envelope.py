@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from ehrlich.crypto import _primitives as p
@@ -65,14 +66,19 @@ def length_prefixed(*parts: bytes) -> bytes:
     return bytes(out)
 
 
+@lru_cache(maxsize=512)
+def _place(header: bytes, table: str, field: str) -> bytes:
+    """The associated data's first parts: a handful of headers, tables and fields
+    (names from the code, never values) recur for every record."""
+    return length_prefixed(header, table.encode(), field.encode())
+
+
 def _associated(header: bytes, context: FieldContext) -> bytes:
-    # length_prefixed(header, table, field, record id, subject id), unrolled: it runs
-    # twice for every subject of an audience export.
-    table, field = context.table.encode(), context.field.encode()
+    # length_prefixed(header, table, field, record id, subject id), its constant start
+    # built once: it runs for every field sealed or opened.
     record, subject = context.record_id.encode(), context.subject_id.encode()
-    return b"".join((_LENGTH(len(header)), header, _LENGTH(len(table)), table,
-                     _LENGTH(len(field)), field, _LENGTH(len(record)), record,
-                     _LENGTH(len(subject)), subject))
+    return b"".join((_place(header, context.table, context.field), _LENGTH(len(record)),
+                     record, _LENGTH(len(subject)), subject))
 
 
 def read_header(blob: bytes) -> Header:
@@ -118,6 +124,29 @@ def subject_field_opener(table: str, field: str) -> SubjectFieldOpener:
         return key.decrypt(blob[HEADER_BYTES:body_start], blob[body_start:], associated)
 
     return opener
+
+
+SubjectFieldSealer = Callable[[Cipher, bytes, str], bytes]
+
+
+def subject_field_sealer(table: str, field: str, *, key_version: int) -> SubjectFieldSealer:
+    """`seal` for many fields of one table and field whose record id is their subject id
+    (a bulk create's contact fields): sealer(key, plaintext, subject_id).
+
+    The header and the associated data's constant parts are built once; the bytes
+    are those `seal` writes (with a fresh nonce each time).
+    """
+    header = _HEADER.pack(FORMAT_VERSION, ALG_AES_256_GCM, key_version)
+    start = _place(header, table, field)
+
+    def sealer(key: Cipher, plaintext: bytes, subject_id: str) -> bytes:
+        subject = subject_id.encode()
+        subject_part = _LENGTH(len(subject)) + subject
+        nonce = p.random_nonce()
+        return b"".join((header, nonce, key.encrypt(
+            nonce, plaintext, b"".join((start, subject_part, subject_part)))))
+
+    return sealer
 
 
 def _cipher(key: bytes | Cipher) -> Cipher:

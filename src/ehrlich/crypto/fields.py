@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from ehrlich.crypto._primitives import Aead
-from ehrlich.crypto.envelope import FieldContext, open_sealed, seal
+from ehrlich.crypto.envelope import (
+    FieldContext,
+    SubjectFieldSealer,
+    open_sealed,
+    seal,
+    subject_field_sealer,
+)
 
 DATA_KEY_VERSION = 1
+_SEALERS: dict[tuple[str, str], SubjectFieldSealer] = {}
+
+
+def _sealer(table: str, field: str) -> SubjectFieldSealer:
+    sealer = _SEALERS.get((table, field))
+    if sealer is None:  # a handful of (table, field) pairs, all named in the code
+        sealer = _SEALERS[table, field] = subject_field_sealer(
+            table, field, key_version=DATA_KEY_VERSION)
+    return sealer
 
 
 class FieldCipher:
@@ -19,6 +34,12 @@ class FieldCipher:
     def encrypt(self, plaintext: str, *, context: FieldContext) -> bytes:
         return seal(self._aead, plaintext.encode(), context=context,
                     key_version=DATA_KEY_VERSION)
+
+    def encrypt_subject_field(self, plaintext: str, *, table: str, field: str,
+                              subject_id: str) -> bytes:
+        """`encrypt` in the context (table, field, subject_id, subject_id), byte for byte,
+        with the constant parts built once (bulk creates seal four fields per row)."""
+        return _sealer(table, field)(self._aead, plaintext.encode(), subject_id)
 
     def decrypt(self, blob: bytes, *, context: FieldContext) -> str:
         return open_sealed(self._aead, blob, context=context).decode()

@@ -178,6 +178,7 @@ class Keyring:
         self.audit_key = p.derive_key(audit_key, b"ehrlich audit chain v1")
         self._token_key = token_key
         self._index_keys: dict[str, bytes] = {}
+        self._index_macs: dict[str, p.HmacSha256] = {}
         self._payloads = p.Aead(p.derive_key(token_key, b"ehrlich queued payload v1"))
         self._token_keys: dict[str, bytes] = {}  # a handful of link purposes
 
@@ -224,6 +225,13 @@ class Keyring:
             key = p.derive_key(self._index_key, b"ehrlich blind index v1 " + field.encode())
             self._index_keys[field] = key
         return key
+
+    def index_mac(self, field: str) -> p.HmacSha256:
+        """HMAC-SHA256 under `index_key(field)`, set up once for many values."""
+        mac = self._index_macs.get(field)
+        if mac is None:
+            mac = self._index_macs[field] = p.HmacSha256(self.index_key(field))
+        return mac
 
     def token_key(self, purpose: str) -> bytes:
         key = self._token_keys.get(purpose)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table as DbTable
+from sqlalchemy import update
 
 from ehrlich.audit.service import AuditEvent
 from ehrlich.consent.ledger import suppression
@@ -40,6 +42,7 @@ from ehrlich.imports.schemas import ImportPlan, RunView
 from ehrlich.imports.uploads import discard_upload
 from ehrlich.mail.interfaces import MailSender
 from ehrlich.notices.service import ConsentOffer
+from ehrlich.storage.bulk_insert import insert_many
 from ehrlich.storage.database import Database
 from ehrlich.subjects.service import Recipient
 
@@ -50,6 +53,7 @@ one second a waiting signup may take."""
 Progress = Callable[[RunView], None]
 ANALYZED = ("subjects", "data_keys", "consent_events", "consent_states", "suppressions")
 """The tables an import grows: their statistics are renewed when it ends."""
+_REJECTIONS = cast(DbTable, ImportRejection.__table__)
 
 
 def next_batch_size(size: int, held: float, *, largest: int) -> int:
@@ -174,7 +178,7 @@ class ImportBatches(ImportsCore):
                         self._signups.send_confirmation(mail, confirmation, now=now,
                                                         session=session)
             if rejected:
-                session.connection().execute(insert(ImportRejection), [
+                insert_many(session.connection(), _REJECTIONS, [
                     {"run_id": run_id, "row": r.row, "field": r.field[:200],
                      "reason": r.reason[:500]} for r in rejected])
             run.done_rows = done

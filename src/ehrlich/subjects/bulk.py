@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent
 from ehrlich.errors import InvalidInput
+from ehrlich.storage.bulk_insert import insert_many
 from ehrlich.subjects import counts
 from ehrlich.subjects.core import LOOKUP_CHUNK, SubjectsCore
 from ehrlich.subjects.models import STATE_ACTIVE, Subject
@@ -94,8 +95,8 @@ class BulkCreation(SubjectsCore):
             if item.email_index is not None:
                 known[item.email_index] = item.subject_id
         if subject_rows:
-            session.connection().execute(insert(SUBJECTS_TABLE), subject_rows)
-            session.connection().execute(insert(DATA_KEYS_TABLE), key_rows)
+            insert_many(session.connection(), SUBJECTS_TABLE, subject_rows)
+            insert_many(session.connection(), DATA_KEYS_TABLE, key_rows)
             counts.count(session, {STATE_ACTIVE: len(subject_rows)})
             # one entry for the batch, naming every subject it created
             ids = [row["id"] for row in subject_rows]

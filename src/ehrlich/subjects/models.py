@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ehrlich.storage.base import Base, UTCDateTime, uuid_column_type
+from ehrlich.storage.base import Base, Bytes, UTCDateTime, uuid_column_type
 
 STATE_ACTIVE = "active"
 STATE_ERASED = "erased"
@@ -23,12 +23,12 @@ class Subject(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    email_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True, nullable=True)
-    phone_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
-    email_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    name_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    attributes_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    email_index: Mapped[bytes | None] = mapped_column(Bytes(32), unique=True, nullable=True)
+    phone_index: Mapped[bytes | None] = mapped_column(Bytes(32), nullable=True)
+    email_ct: Mapped[bytes | None] = mapped_column(Bytes, nullable=True)
+    name_ct: Mapped[bytes | None] = mapped_column(Bytes, nullable=True)
+    phone_ct: Mapped[bytes | None] = mapped_column(Bytes, nullable=True)
+    attributes_ct: Mapped[bytes | None] = mapped_column(Bytes, nullable=True)
 
     __table_args__ = (
         Index("ix_subjects_phone_index", "phone_index"),
@@ -47,7 +47,7 @@ class DataKey(Base):
         uuid_column_type(), ForeignKey("subjects.id"), primary_key=True
     )
     kek_version: Mapped[int] = mapped_column(Integer, index=True)
-    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped: Mapped[bytes] = mapped_column(Bytes)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -61,7 +61,7 @@ class SubjectNote(Base):
     subject_id: Mapped[str] = mapped_column(uuid_column_type(), ForeignKey("subjects.id"))
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    body_ct: Mapped[bytes | None] = mapped_column(Bytes, nullable=True)
 
     __table_args__ = (Index("ix_subject_notes_subject", "subject_id", "created_at"),)
 

@@ -96,11 +96,20 @@ def _international_phone(text: str) -> str | None:
                 return None  # leading zeros are significant in some plans: take the full parser
             if any(prefix.match(national) for prefix in _parsing_prefixes(code)):
                 return None  # the full parser may rewrite it
-            number = PhoneNumber(country_code=code, national_number=int(national))
-            if not phonenumbers.is_possible_number(number):
+            if not _possible_length(code, len(national)):
                 return None
-            return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+            # E.164 of a number without leading zeros is "+", the code and the national
+            # number: the digits as written
+            return digits
     return None
+
+
+@cache
+def _possible_length(code: int, length: int) -> bool:
+    """`phonenumbers.is_possible_number` for a national number of `length` digits (no
+    leading zero) after this country code: the library decides by the length alone."""
+    number = PhoneNumber(country_code=code, national_number=int("1" * length))
+    return bool(phonenumbers.is_possible_number(number))
 
 
 def normalise_phone(value: str, *, region: str | None, field: str = "phone") -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -29,6 +29,7 @@ from ehrlich.consent.schemas import ConsentInput
 from ehrlich.crypto.envelope import length_prefixed
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.base import new_id
+from ehrlich.storage.bulk_insert import insert_many
 
 _EVENTS = cast(Table, ConsentEvent.__table__)
 _STATES = cast(Table, ConsentState.__table__)
@@ -101,8 +102,13 @@ def first_grants(template: ConsentInput, subjects: Sequence[tuple[str, Mapping[s
     digest = grant_hasher(shared)
     events: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
+    proofs: dict[tuple[tuple[str, str], ...], str] = {}  # a list's proofs repeat
     for subject_id, extra in subjects:
-        row = {**shared, "id": new_id(), "subject_id": subject_id, "extra": _proof(extra)}
+        seen = tuple(extra.items())
+        proof = proofs.get(seen)
+        if proof is None:
+            proof = proofs[seen] = _proof(extra)
+        row = {**shared, "id": new_id(), "subject_id": subject_id, "extra": proof}
         row["hash"] = digest(row["id"], subject_id, row["extra"])
         events.append(row)
         states.append({"subject_id": subject_id, "purpose": template.purpose,
@@ -120,8 +126,8 @@ def record_first_grants(session: Session, audit: AuditLog, grants: FirstGrants, 
     if not grants.events:
         return []
     conn = session.connection()
-    conn.execute(insert(_EVENTS), grants.events)
-    conn.execute(insert(_STATES), grants.states)
+    insert_many(conn, _EVENTS, grants.events)
+    insert_many(conn, _STATES, grants.states)
     counts.count_events(session, grants.events)
     counts.count_active(session, Counter((s["purpose"], s["channel"]) for s in grants.states))
     first = grants.events[0]

@@ -1,0 +1,79 @@
+"""Inserting many rows of one table at once, through the driver's executemany.
+
+SQLAlchemy's executemany of a Core insert builds and converts every parameter of
+every row in Python (40 µs a row for a table of 17 columns here). `insert_many`
+compiles the same Core insert once per table and set of columns, converts each
+value with its column type's own bind processor, a value that every row shares
+(the batch's timestamp, the purpose of every consent event) once for the batch, and
+hands the rows to the driver's executemany: the same statement and the same stored
+values, at a third of the cost. Bulk paths (subjects, their data keys, consent
+events and states, an import's rejected rows) insert through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.engine import Dialect
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Plan:
+    """The compiled insert of one table and set of columns, for one dialect."""
+
+    __slots__ = ("keys", "positional", "processors", "sql")
+
+    def __init__(self, table: Table, keys: tuple[str, ...], dialect: Dialect) -> None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        names = (list(compiled.positiontup or ()) if compiled.positional
+                 else list(compiled.bind_names.values()))
+        if sorted(names) != sorted(keys):
+            # a column default or an unknown key: the rows do not name exactly the
+            # statement's parameters
+            raise ValueError(f"insert_many into {table.name} needs every row to name "
+                             f"exactly the columns it fills ({sorted(keys)} vs {sorted(names)})")
+        self.sql = str(compiled)
+        self.positional = compiled.positional
+        self.keys = tuple(names)
+        self.processors: tuple[Processor, ...] = tuple(
+            table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+            for key in self.keys)
+
+
+_PLANS: dict[tuple[int, str, tuple[str, ...]], _Plan] = {}
+
+
+def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
+    cache_key = (id(dialect), table.fullname, keys)
+    found = _PLANS.get(cache_key)
+    if found is None:
+        found = _PLANS[cache_key] = _Plan(table, keys, dialect)
+    return found
+
+
+def insert_many(connection: Connection, table: Table,
+                rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT every row (dicts naming the same columns, every column without a value
+    of its own in the database) in the connection's transaction, in one executemany."""
+    if not rows:
+        return
+    first = rows[0]
+    plan = _plan(table, tuple(first), connection.dialect)
+    columns: list[list[Any]] = []
+    for key, process in zip(plan.keys, plan.processors, strict=True):
+        value = first[key]
+        if all(row[key] is value for row in rows):  # one value for the batch
+            columns.append([process(value) if process is not None else value] * len(rows))
+        elif process is None:
+            columns.append([row[key] for row in rows])
+        else:
+            columns.append([process(row[key]) for row in rows])
+    if any(len(row) != len(first) for row in rows):
+        raise ValueError(f"insert_many into {table.name}: the rows name different columns")
+    params: list[Any] = list(zip(*columns, strict=True))
+    if not plan.positional:
+        params = [dict(zip(plan.keys, values, strict=True)) for values in params]
+    connection.exec_driver_sql(plan.sql, params)
