@@ -136,7 +136,7 @@ def subject_field_pairs(table: str, field: str) -> SubjectFieldPairs:
     join = b"".join
 
     def pairs(items: Sequence[tuple[str, bytes, bytes]]) -> list[p.KeyAndMessage]:
-        out = []
+        out: list[p.KeyAndMessage] = []
         append = out.append
         for subject_id, w, b in items:
             subject = subject_id.encode()
