@@ -31,6 +31,7 @@ from ehrlich.consent.schemas import (
 )
 from ehrlich.i18n import negotiate
 from ehrlich.spreadsheets import csv_text
+from ehrlich.storage.base import new_id
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 from ehrlich.web.templating import render
 
@@ -120,8 +121,10 @@ def audience(caller: Exporter, instance: InstanceDep, now: NowDep,
              format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
              ) -> StreamingResponse:
     field = contact_field(channel)
+    # One reference for the whole pull: each batch's audit entry names it, the count and
+    # the list of who was in the batch (kept beside the chain), not a thousand ids.
     batches = export_audience(instance.db, instance.subjects, purpose, channel,
-                              actor=caller.actor, now=now)
+                              actor=caller.actor, now=now, batch=f"pull:{new_id()}")
     if format == "csv":
         return StreamingResponse(_csv(batches, field), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition":
