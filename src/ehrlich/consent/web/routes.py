@@ -15,7 +15,7 @@ from json.encoder import encode_basestring_ascii as quoted
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ehrlich.auth.api_tokens import ApiPrincipal
@@ -81,12 +81,14 @@ async def check(caller: Reader, instance: InstanceDep,
                                             json_schema_extra={"format": "email"})],
                 purpose: Annotated[str, Query(pattern=PURPOSE_PATTERN)],
                 channel: Annotated[str, Query(pattern=CHANNEL_PATTERN)] = "email"
-                ) -> ConsentCheck:
+                ) -> Response:
     # Integrations ask before every send. Async, with the database read sent to the
     # thread pool: FastAPI would otherwise hop there twice, once more to validate
-    # the answer of a plain `def` endpoint.
-    return await run_in_threadpool(check_address, instance.db, instance.subjects,
-                                   email=email, purpose=purpose, channel=channel)
+    # the answer of a plain `def` endpoint. The answer is a `ConsentCheck` the route
+    # serialises itself (`response_model` documents it): FastAPI would validate it again.
+    answer = await run_in_threadpool(check_address, instance.db, instance.subjects,
+                                     email=email, purpose=purpose, channel=channel)
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @subject_api.get("/{subject_id}/consents", response_model=list[ConsentEventView],
