@@ -29,7 +29,7 @@ import tracemalloc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bench.consent import NOW, WORK, prepare
+from bench.consent import NOW, WORK, audit_bytes, prepare
 from bench.report import write_section
 from ehrlich.consent.ledger.audience import export_audience
 from ehrlich.domains import open_instance
@@ -97,6 +97,10 @@ def main() -> None:
                 runs.setdefault(name, []).append(rate)
                 print(f"  round {n + 1}: {name:8} {rate:,.0f} rows/s", flush=True)
         peak = _peak_mib(instance)
+        before = audit_bytes(settings)
+        _export("csv")(instance)
+        entries, chain, lists = (b - a for a, b in zip(before, audit_bytes(settings),
+                                                       strict=True))
     finally:
         instance.close()
     load_end = os.getloadavg()[0]
@@ -124,6 +128,11 @@ def main() -> None:
         "",
         f"Peak memory traced over one whole CSV export of {args.audience:,} rows: "
         f"{peak:.1f} MiB (one batch at a time, not the audience).",
+        "",
+        f"Audit written by one CSV export of {args.audience:,} people: {entries:,} entries, "
+        f"{chain / 1e3:,.1f} kB in the chain ({chain / args.audience:,.2f} MB per 1,000,000 "
+        f"people) and {lists / 1e6:,.2f} MB of lists of who was in each batch beside it "
+        f"({lists / args.audience:,.1f} MB per 1,000,000 people).",
         "",
         f"1-minute load average: {load_start:.1f} at the start, {load_end:.1f} at the end "
         "(the 2 cores are shared with other engineers' test runs; compare rows of the "

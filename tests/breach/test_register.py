@@ -74,6 +74,11 @@ def test_the_people_a_token_read_in_the_window_are_counted_and_no_one_else(
         rows = session.execute(query.where(query.selected_columns[0] == people[5])).all()
     instance.subjects.disclose_contacts(instance.db, rows, field="email", actor=leaked_actor,
                                         purpose="newsletter", now=clock.now)
+    # an audience pulled as a file: the entry names a list of who was in the batch
+    with instance.db.read() as session:
+        rows = session.execute(query.where(query.selected_columns[0] == people[0])).all()
+    instance.subjects.disclose_contacts(instance.db, rows, field="email", actor=leaked_actor,
+                                        purpose="newsletter", now=clock.now, batch="pull:x")
     clock.advance(hours=7)                    # after the window
     read(leaked, people[6])
 
@@ -83,11 +88,11 @@ def test_the_people_a_token_read_in_the_window_are_counted_and_no_one_else(
         noticed_at=NOW - HOUR, data_categories=[]), actor="test", now=NOW)
     scoped, read_scope = breaches.scope(instance.db, opened.id, Scope(
         actor=leaked_actor, start=NOW - 8 * HOUR, end=NOW - 2 * HOUR), actor="test", now=NOW)
-    assert read_scope.subjects == {people[1], people[2], people[3], people[5]}
-    assert scoped.people_counted == 4
-    assert scoped.people == 4
+    assert read_scope.subjects == {people[0], people[1], people[2], people[3], people[5]}
+    assert scoped.people_counted == 5
+    assert scoped.people == 5
     assert (scoped.scope_actor, scoped.batch_rows) == (leaked_actor, 0)
-    assert breaches.get(instance.db, opened.id).people_counted == 4
+    assert breaches.get(instance.db, opened.id).people_counted == 5
     # a wider window takes in the reads before and after it
     wide, _ = breaches.scope(instance.db, opened.id, Scope(
         actor=leaked_actor, start=NOW - 11 * HOUR, end=NOW), actor="test", now=NOW)

@@ -183,8 +183,14 @@ def test_audience_export_streams_decrypted_addresses_and_is_audited(
     with instance.db.read() as session:
         details = session.execute(select(AuditEntry.detail).where(
             AuditEntry.action == "subject.contacts.read")).scalars().all()
-    assert len(details) == 2
-    assert all(ids["a"] in d and "a@example.org" not in d for d in details)
+    assert len(details) == 2  # one per pull: a reference, the count and the list of who
+    found = [json.loads(d) for d in details]
+    assert all(ids["a"] not in d and "a@example.org" not in d for d in details)
+    assert [d["batch"].split(":")[0] for d in found] == ["pull", "pull"]
+    assert found[0]["batch"] != found[1]["batch"]
+    with instance.db.read() as session:
+        assert [instance.subjects.read_list(session, d["list"], d["members"])
+                for d in found] == [[ids["a"]], [ids["a"]]]
     assert client.get("/api/v1/audience", params={"purpose": "newsletter"},
                       headers=auth("consent:read")).status_code == 403
     bad = client.get("/api/v1/audience", params={"purpose": "newsletter", "channel": "post"},

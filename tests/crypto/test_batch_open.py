@@ -10,8 +10,13 @@ from hypothesis import strategies as st
 
 from ehrlich.crypto import FieldCipher, FieldContext, Keyring
 from ehrlich.crypto import _primitives as p
-from ehrlich.crypto.envelope import open_sealed, seal, subject_field_opener
-from ehrlich.crypto.keyfile import create_key_file
+from ehrlich.crypto.envelope import (
+    open_sealed,
+    seal,
+    subject_field_opener,
+    subject_field_pairs,
+)
+from ehrlich.crypto.keyfile import add_kek_version, create_key_file
 from ehrlich.errors import IntegrityFailure
 
 KEY = bytes(range(32))
@@ -86,3 +91,44 @@ def test_open_fields_refuses_keys_of_another_key_file(keyring: Keyring,
         table="subjects", field="email", record_id="s", subject_id="s"))
     with pytest.raises(IntegrityFailure):
         keyring.open_fields([("s", wrapped, blob)], table="subjects", field="email")
+
+
+@given(plaintext=st.binary(max_size=200), subject_id=ids, table=ids, field=ids)
+def test_pairs_open_what_open_sealed_opens(plaintext: bytes, subject_id: str, table: str,
+                                           field: str) -> None:
+    data_key = bytes(reversed(KEY))
+    wrapped = seal(KEY, data_key, key_version=7, context=FieldContext(
+        table="data_keys", field="dek", record_id=subject_id, subject_id=subject_id))
+    context = FieldContext(table=table, field=field, record_id=subject_id,
+                           subject_id=subject_id)
+    blob = seal(data_key, plaintext, context=context, key_version=1)
+    pairs = subject_field_pairs(table, field)([(subject_id, wrapped, blob)])
+    assert p.Aead(KEY).open_wrapped(pairs) == [open_sealed(data_key, blob, context=context)]
+    with pytest.raises(IntegrityFailure):
+        p.Aead(KEY).open_wrapped(subject_field_pairs(table, field + "x")(
+            [(subject_id, wrapped, blob)]))
+
+
+def test_open_fields_across_kek_versions_and_bad_blobs(tmp_path: Path) -> None:
+    path = tmp_path / "rotating.key"
+    create_key_file(path)
+    keyring = Keyring.from_key_file(path)
+
+    def person(sid: str) -> tuple[str, bytes, bytes]:
+        data_key = keyring.new_data_key()
+        blob = FieldCipher(data_key).encrypt(f"{sid}@example.org", context=FieldContext(
+            table="subjects", field="email", record_id=sid, subject_id=sid))
+        return sid, keyring.wrap_data_key(data_key, subject_id=sid), blob
+
+    first = person("a")
+    add_kek_version(path, activate=True)
+    keyring.provider.reload()
+    second = person("b")
+    assert keyring.open_fields([first, second], table="subjects", field="email") == [
+        ("a", "a@example.org"), ("b", "b@example.org")]
+    unknown = (second[0], second[1], b"\x09" + second[2][1:])
+    with pytest.raises(IntegrityFailure, match="unknown ciphertext format"):
+        keyring.open_fields([second, unknown], table="subjects", field="email")
+    with pytest.raises(IntegrityFailure, match="truncated"):
+        keyring.open_fields([second, (second[0], second[1][:20], second[2])],
+                            table="subjects", field="email")

@@ -126,9 +126,13 @@ def test_batches_are_audited_by_reference_not_by_person(
     rest = b"".join(stream)
     [read] = audit(instance, "subject.contacts.read")
     detail = json.loads(read.detail)
-    assert detail == {"field": "email", "batch": f"copy:{file.copy_id}", "count": 3}
+    assert {k: detail[k] for k in ("field", "batch", "count")} == {
+        "field": "email", "batch": f"copy:{file.copy_id}", "count": 3}
     for subject_id in people.values():
         assert subject_id not in read.detail
+    with instance.db.read() as session:  # who was in the batch: the list the entry names
+        members = instance.subjects.read_list(session, detail["list"], detail["members"])
+    assert sorted(members) == sorted(people[n] for n in ("formula", "umlaut", "plain"))
     assert rest
     assert audit(instance, "copy.completed")[0].target == file.copy_id
 

@@ -87,8 +87,12 @@ def test_only_consent_given_under_a_notice_naming_the_recipient_is_released(
     assert (entry.target, detail["recipient"], detail["basis"]) == (
         batch.id, "mailer", "consent")
     [read] = audit(instance, "subject.contacts.read")
-    assert json.loads(read.detail) == {"field": "email", "batch": f"disclosure:{batch.id}",
-                                       "count": 1}
+    detail = json.loads(read.detail)
+    assert {k: detail[k] for k in ("field", "batch", "count")} == {
+        "field": "email", "batch": f"disclosure:{batch.id}", "count": 1}
+    with instance.db.read() as session:
+        assert instance.subjects.read_list(session, detail["list"], detail["members"]) == [
+            covered]
 
 
 def test_another_declared_basis_is_recorded_and_carries_no_unsubscribe_link(

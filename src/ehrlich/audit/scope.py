@@ -5,13 +5,17 @@ Every read of personal data leaves an entry naming the person (`subject.read`,
 `subject.lookup`, `subject.search`, `subject.view.masked`, `staff.reveal`,
 `consent.history.read`, `rights.report`) or, for an audience's addresses, every person
 in its detail (`subject.contacts.read` with `subjects`). A file recorded under a batch
-reference (an export, a release to a recipient) is one entry with a count: those rows
-are counted apart (`batch_rows`), since the chain does not say who they were.
+reference (an export, a release to a recipient, an audience pulled over the API) has one
+entry per batch with a count, the list that holds who was in it and the digest of that
+list: given a way to read lists (`ListReader`, the subjects service's `read_list`), its
+people are named too. Rows of entries without a list (written before lists were kept) or
+read without one are counted apart (`batch_rows`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +30,8 @@ PERSON_READS = ("subject.read", "subject.lookup", "subject.search", "subject.vie
 LIST_READS = ("subject.contacts.read",)
 """Actions whose detail lists the people read (`subjects`) or counts a batch (`count`)."""
 _NOT_A_PERSON = {"search"}  # `staff.reveal` of a search names no one; its hits follow
+ListReader = Callable[[Session, str, str], Sequence[str]]
+"""(session, list id, digest) -> the subject ids of the list; raises if it was altered."""
 
 
 @dataclass(frozen=True)
@@ -36,14 +42,16 @@ class ReadScope:
     subjects: frozenset[str]
     """The people read, by subject id."""
     batch_rows: int
-    """Rows read in files recorded under a batch reference (people not named)."""
+    """Rows read in files recorded under a batch reference whose people are not named
+    (entries without a list, or no `ListReader` given)."""
     entries: int
     """Audit entries of the actor in the window that read personal data."""
 
 
 def subjects_read(session: Session, *, actor: str, start: datetime, end: datetime,
-                  batch: int = 5000) -> ReadScope:
-    """The people `actor` read from `start` (inclusive) to `end` (exclusive)."""
+                  batch: int = 5000, lists: ListReader | None = None) -> ReadScope:
+    """The people `actor` read from `start` (inclusive) to `end` (exclusive); with `lists`,
+    also those in the lists that batch entries name."""
     people: set[str] = set()
     batch_rows = entries = 0
     after = 0
@@ -62,7 +70,12 @@ def subjects_read(session: Session, *, actor: str, start: datetime, end: datetim
                 continue
             found = json.loads(detail) if detail else {}
             people.update(str(s) for s in found.get("subjects", ()))
-            batch_rows += int(found.get("count", 0)) if "batch" in found else 0
+            if "batch" not in found:
+                continue
+            if lists is not None and "list" in found:
+                people.update(lists(session, str(found["list"]), str(found["members"])))
+            else:
+                batch_rows += int(found.get("count", 0))
         if len(rows) < batch:
             break
         after = rows[-1][0]

@@ -30,7 +30,8 @@ def install(registry: Registry) -> None:
 
 
 def _build(services: Services) -> BreachService:
-    return BreachService(services.audit, services.get(NoticesService))
+    return BreachService(services.audit, services.get(NoticesService),
+                         services.subjects.read_list)
 
 
 def open_on_overview(instance: ServiceLookup, session: Session, _now: datetime

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ehrlich.audit.scope import ReadScope, subjects_read
+from ehrlich.audit.scope import ListReader, ReadScope, subjects_read
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.breach.models import Breach
 from ehrlich.breach.schemas import BreachChanges, BreachView, NewBreach, Scope
@@ -70,9 +70,11 @@ def open_breaches(session: Session) -> list[BreachView]:
 class BreachService:
     """The breach register and its 72-hour clock."""
 
-    def __init__(self, audit: AuditLog, notices: NoticesService) -> None:
+    def __init__(self, audit: AuditLog, notices: NoticesService,
+                 lists: ListReader | None = None) -> None:
         self._audit = audit
         self._notices = notices
+        self._lists = lists
 
     def notice(self, session: Session) -> Notice | None:
         """The published notice (data categories, controller, DPO), if there is one."""
@@ -180,7 +182,8 @@ class BreachService:
             row = self._row(session, breach_id, lock=True)
             if row.status != "open":
                 raise Conflict("the breach is closed; its record no longer changes")
-            found = subjects_read(session, actor=scope.actor, start=start, end=end)
+            found = subjects_read(session, actor=scope.actor, start=start, end=end,
+                                  lists=self._lists)
             row.scope_actor, row.scope_start, row.scope_end = scope.actor, start, end
             row.people_counted, row.batch_rows = len(found.subjects), found.batch_rows
             row.counted_at = now

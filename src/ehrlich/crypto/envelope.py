@@ -13,7 +13,7 @@ or a KEK that stays inside a PKCS#11 token. Both write the same bytes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -147,6 +147,36 @@ def subject_field_sealer(table: str, field: str, *, key_version: int) -> Subject
             nonce, plaintext, b"".join((start, subject_part, subject_part)))))
 
     return sealer
+
+
+SubjectFieldPairs = Callable[[Sequence[tuple[str, bytes, bytes]]], list[p.KeyAndMessage]]
+
+
+def subject_field_pairs(table: str, field: str) -> SubjectFieldPairs:
+    """For many subjects, (subject id, wrapped data key, field blob) in: for each, the
+    data key's and the field's (nonce, ciphertext, associated data), in order, for
+    `Aead.open_wrapped`. The associated data is byte for byte what `open_sealed` builds.
+    The headers are not checked here: they are authenticated, so a blob of another format
+    fails to open (`open_sealed` names what is wrong with it)."""
+    key_middle = length_prefixed(b"data_keys", b"dek")
+    middle = length_prefixed(table.encode(), field.encode())
+    header_length = _LENGTH(HEADER_BYTES)
+    start = HEADER_BYTES + p.NONCE_BYTES
+    join = b"".join
+
+    def pairs(items: Sequence[tuple[str, bytes, bytes]]) -> list[p.KeyAndMessage]:
+        out: list[p.KeyAndMessage] = []
+        append = out.append
+        for subject_id, w, b in items:
+            subject = subject_id.encode()
+            part = _LENGTH(len(subject)) + subject
+            append((w[HEADER_BYTES:start], w[start:],
+                    join((header_length, w[:HEADER_BYTES], key_middle, part, part)),
+                    b[HEADER_BYTES:start], b[start:],
+                    join((header_length, b[:HEADER_BYTES], middle, part, part))))
+        return out
+
+    return pairs
 
 
 def _cipher(key: bytes | Cipher) -> Cipher:

@@ -16,12 +16,14 @@ from typing import Protocol
 
 from ehrlich.crypto import _primitives as p
 from ehrlich.crypto.envelope import (
+    HEADER_BYTES,
     FieldContext,
     key_version,
     open_sealed,
     read_header,
     seal,
     subject_field_opener,
+    subject_field_pairs,
 )
 from ehrlich.crypto.keyfile import (
     KeyMaterial,
@@ -167,6 +169,20 @@ class FileKeyProvider:
         return [_open_dek(self._kek(key_version(wrapped)), wrapped, subject_id)
                 for subject_id, wrapped in items]
 
+    def open_fields(self, items: Sequence[tuple[str, bytes, bytes]], *, table: str,
+                    field: str) -> list[bytes] | None:
+        """`Keyring.open_fields` in one call when every data key is wrapped under one KEK
+        version (the usual case); None otherwise, or when any item fails to open (the
+        caller's per-item path then names the failure precisely)."""
+        headers = {wrapped[:HEADER_BYTES] for _, wrapped, _ in items}
+        if len(headers) != 1:
+            return None
+        try:
+            return self._kek(key_version(items[0][1])).open_wrapped(
+                subject_field_pairs(table, field)(items))
+        except IntegrityFailure:
+            return None
+
 
 class Keyring:
     """The keys a process holds: the KEK provider and the derived secrets."""
@@ -202,6 +218,11 @@ class Keyring:
                     field: str) -> list[tuple[str, str]]:
         """Open one field of many subjects: (subject id, wrapped data key, ciphertext) in,
         (subject id, plaintext) out, in order. For fields whose record is the subject."""
+        if isinstance(self.provider, FileKeyProvider):
+            plain = self.provider.open_fields(items, table=table, field=field)
+            if plain is not None:
+                return [(sid, value.decode())
+                        for (sid, _, _), value in zip(items, plain, strict=True)]
         keys = self.provider.unwrap_data_keys([(sid, wrapped) for sid, wrapped, _ in items])
         opener = subject_field_opener(table, field)
         return [(sid, opener(p.Aead(key), blob, sid).decode())

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -121,14 +122,20 @@ def save_branding(session: Session, audit: AuditLog, *, name: str, contact: str,
     return _brand(row)
 
 
-def _brand(row: Branding) -> Brand:
+_CURRENT = select(Branding.name, Branding.contact, Branding.accent, Branding.logo_type,
+                  Branding.logo).where(Branding.id == BRANDING_ID)
+
+
+def _brand(row: Branding | Row[str, str, str, str | None, bytes | None]) -> Brand:
     return Brand(row.name, row.contact, row.accent, row.logo_type,
                  _version(row.name, row.contact, row.accent, row.logo), True)
 
 
 def current_brand(session: Session, notices: NoticesService) -> Brand:
     """The saved branding, or the published notice's controller, or plain ehrlich."""
-    row = session.get(Branding, BRANDING_ID)
+    # A statement built once rather than `session.get`: every public page asks, and the
+    # ORM's identity look-up cost more than the query.
+    row = session.execute(_CURRENT).first()
     if row is not None:
         return _brand(row)
     try:

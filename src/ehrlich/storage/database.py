@@ -15,11 +15,11 @@ queue on the busy timeout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 SQLITE_PRAGMAS = (
@@ -93,6 +93,7 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         sessions = _session_engine(self.engine) if self.is_sqlite else self.engine
+        self._statements = sessions
         self._reader = sessionmaker(sessions, expire_on_commit=False,
                                     info={"sqlite_begin": "DEFERRED"})
         self._writer = sessionmaker(sessions, expire_on_commit=False,
@@ -108,6 +109,14 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        """The first row of one read-only statement, on a pooled connection without a
+        Session: the statement is its own snapshot (SQLite autocommit; PostgreSQL rolls
+        back when the connection returns to the pool). For hot reads of one statement,
+        where a Session's set-up costs more than the query (the consent check)."""
+        with self._statements.connect() as conn:
+            return conn.execute(statement, params).first()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -75,3 +75,24 @@ class SubjectCount(Base):
     state: Mapped[str] = mapped_column(String(16), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SubjectReadList(Base):
+    """Who was in one batch of a file recorded under a batch reference (an audience export,
+    a release, an API pull of an audience): the subject ids, newline-separated and
+    zlib-compressed. Its audit entry (`subject.contacts.read`) names the list and the
+    SHA-256 of the uncompressed ids, so the chain holds a reference and a digest instead
+    of a thousand ids, and an altered list no longer matches its entry."""
+
+    __tablename__ = "subject_read_lists"
+
+    id: Mapped[str] = mapped_column(uuid_column_type(), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    """The batch reference of the file: `copy:<id>`, `disclosure:<id>`, `pull:<id>`."""
+    count: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(80))
+    """`sha256:<hex>` of the ids joined by newlines (UTF-8), as in the audit entry."""
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_subject_read_lists_reference", "reference"),)

@@ -28,7 +28,7 @@ from ehrlich.crypto import blind_index
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import Letter, MailSender
 from ehrlich.storage.database import Database
-from ehrlich.subjects import counts
+from ehrlich.subjects import counts, read_lists
 from ehrlich.subjects.bulk import BulkCreation, Placed, PreparedSubject
 from ehrlich.subjects.contact_views import ContactViews
 from ehrlich.subjects.core import (
@@ -90,21 +90,29 @@ class SubjectsService(BulkCreation, ContactViews):
         """(id, decrypted email or phone) for rows of `contacts_query(field)`, in order.
 
         For audiences: the rows come from another domain's query, which sees
-        ciphertext only. One audit entry names every subject (or, for a file
-        recorded elsewhere under a `batch` reference, that reference and the
-        count), the field and the purpose, and commits before anything is
-        returned, so no address leaves without its record.
+        ciphertext only. One audit entry records the field, the purpose and who was
+        read, and commits before anything is returned, so no address leaves without
+        its record. Who: every subject named in the entry, or, for a file recorded
+        under a `batch` reference (an export, a release, a pull of an audience), that
+        reference, the count and a list kept beside the chain (`read_lists`) with the
+        digest of its ids.
         """
         if not rows:
             return []
         found = self._keyring.open_fields(
             [(sid, wrapped, blob) for sid, blob, wrapped in rows], table=TABLE, field=field)
-        who: dict[str, Any] = ({"subjects": [sid for sid, _ in found]} if batch is None
-                               else {"batch": batch, "count": len(found)})
+        ids = [sid for sid, _ in found]
         with db.write() as session:
+            who: dict[str, Any] = ({"subjects": ids} if batch is None
+                                   else read_lists.keep(session, batch, ids, now=now))
             self._audit.record(session, AuditEvent(actor, "subject.contacts.read", purpose, {
                 "field": field, **who}), now=now)
         return found
+
+    def read_list(self, session: Session, list_id: str, digest: str) -> list[str]:
+        """The subject ids of a batch read that an audit entry names by list and digest
+        (`read_lists.members`: `NotFound`, or `IntegrityFailure` for an altered list)."""
+        return read_lists.members(session, list_id, digest)
 
     def recipients(self, db: Database, rows: Sequence[Row[str, bytes, bytes | None, bytes]],
                    *, actor: str, purpose: str, now: datetime) -> list[Recipient]:

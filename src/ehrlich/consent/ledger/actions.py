@@ -4,8 +4,9 @@ the consent check by address, a subject's history, the send-time check."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import Row, and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -61,22 +62,26 @@ _CHECK = (
 )
 
 
-def check_consent(session: Session, subjects: SubjectsService, *, email: str, purpose: str,
-                  channel: str) -> ConsentCheck:
-    """May this address be contacted for the purpose on the channel right now?"""
-    index = subjects.email_index(email)
-    row = session.connection().execute(_CHECK, {"index": index, "purpose": purpose,
-                                                "channel": channel}).first()
+def _answer(row: Row[str, str, bool] | Row[Any] | None, purpose: str, channel: str
+            ) -> ConsentCheck:
     state: State = "none" if row is None or row.state is None else row.state
     allowed = row is not None and is_active(state) and not row.suppressed
     return ConsentCheck(purpose=purpose, channel=channel, allowed=allowed, state=state)
 
 
+def check_consent(session: Session, subjects: SubjectsService, *, email: str, purpose: str,
+                  channel: str) -> ConsentCheck:
+    """May this address be contacted for the purpose on the channel right now?"""
+    params = {"index": subjects.email_index(email), "purpose": purpose, "channel": channel}
+    return _answer(session.connection().execute(_CHECK, params).first(), purpose, channel)
+
+
 def check_address(db: Database, subjects: SubjectsService, *, email: str, purpose: str,
                   channel: str) -> ConsentCheck:
-    """`check_consent` in a read transaction of its own."""
-    with db.read() as session:
-        return check_consent(session, subjects, email=email, purpose=purpose, channel=channel)
+    """`check_consent` as one statement of its own (no Session: the API asks before
+    every send)."""
+    params = {"index": subjects.email_index(email), "purpose": purpose, "channel": channel}
+    return _answer(db.first(_CHECK, params), purpose, channel)
 
 
 def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, *,

@@ -92,7 +92,7 @@ def export_audience(db: Database, subjects: SubjectsService, purpose: str, chann
                     ) -> Iterator[list[tuple[str, str]]]:
     """Batches of (subject id, address) for the audience, decrypted by the subjects
     service; each batch's disclosure is written to the audit chain first (naming the
-    subjects, or the `batch` reference of a file recorded elsewhere).
+    subjects, or the `batch` reference of the file with a list of who was in the batch).
 
     `notice_versions` keeps only consents given under those notice versions;
     `before_release` is handed each batch's subject ids before they are decrypted

@@ -15,7 +15,7 @@ from json.encoder import encode_basestring_ascii as quoted
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ehrlich.auth.api_tokens import ApiPrincipal
@@ -31,6 +31,7 @@ from ehrlich.consent.schemas import (
 )
 from ehrlich.i18n import negotiate
 from ehrlich.spreadsheets import csv_text
+from ehrlich.storage.base import new_id
 from ehrlich.web.deps import InstanceDep, NowDep, require_scope
 from ehrlich.web.templating import render
 
@@ -80,12 +81,14 @@ async def check(caller: Reader, instance: InstanceDep,
                                             json_schema_extra={"format": "email"})],
                 purpose: Annotated[str, Query(pattern=PURPOSE_PATTERN)],
                 channel: Annotated[str, Query(pattern=CHANNEL_PATTERN)] = "email"
-                ) -> ConsentCheck:
+                ) -> Response:
     # Integrations ask before every send. Async, with the database read sent to the
     # thread pool: FastAPI would otherwise hop there twice, once more to validate
-    # the answer of a plain `def` endpoint.
-    return await run_in_threadpool(check_address, instance.db, instance.subjects,
-                                   email=email, purpose=purpose, channel=channel)
+    # the answer of a plain `def` endpoint. The answer is a `ConsentCheck` the route
+    # serialises itself (`response_model` documents it): FastAPI would validate it again.
+    answer = await run_in_threadpool(check_address, instance.db, instance.subjects,
+                                     email=email, purpose=purpose, channel=channel)
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @subject_api.get("/{subject_id}/consents", response_model=list[ConsentEventView],
@@ -120,8 +123,10 @@ def audience(caller: Exporter, instance: InstanceDep, now: NowDep,
              format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
              ) -> StreamingResponse:
     field = contact_field(channel)
+    # One reference for the whole pull: each batch's audit entry names it, the count and
+    # the list of who was in the batch (kept beside the chain), not a thousand ids.
     batches = export_audience(instance.db, instance.subjects, purpose, channel,
-                              actor=caller.actor, now=now)
+                              actor=caller.actor, now=now, batch=f"pull:{new_id()}")
     if format == "csv":
         return StreamingResponse(_csv(batches, field), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition":
