@@ -92,7 +92,7 @@ class SubjectReadList(Base):
     count: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(80))
     """`sha256:<hex>` of the ids joined by newlines (UTF-8), as in the audit entry."""
-    members: Mapped[bytes] = mapped_column(LargeBinary)
+    members: Mapped[bytes] = mapped_column(Bytes)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_subject_read_lists_reference", "reference"),)
