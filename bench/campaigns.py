@@ -52,6 +52,7 @@ from ehrlich.instance.service import Instance, init_instance
 from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.fastbuild import FastBuilder
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
+from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 
 WORK = Path(__file__).with_name(".work")
@@ -79,6 +80,9 @@ def settings_for(root: Path, port: int, connections: int) -> Settings:
 
 
 def populate(instance: Instance, n: int) -> int:
+    with instance.db.write() as session:  # a campaign's purpose is one of the notice's
+        instance.notices.publish(session, example_notice_text(), file="notice.yaml",
+                                 publisher="bench", now=NOW)
     consented = 0
     for start in range(0, n, 1000):
         rows = range(start, min(n, start + 1000))
