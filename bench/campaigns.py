@@ -12,7 +12,9 @@ and accepts every message as fast as it can.
 - measured: `CampaignRunner.run` on SQLite, unpaced (`campaign_rate = 0`): write the
   send table from the audience, re-check each batch's consent, open the addresses
   and names through the subjects service (audited per batch), render the templates,
-  build the MIME message, commit each message as handed over before its final dot.
+  build the MIME message, re-check the audience and commit each message as handed over
+  before its final dot (one check and one commit for the hand-overs that arrive
+  together from several connections).
 - `--crash`: a second campaign to the same audience, sent by a forked worker that is
   killed with SIGKILL at random points five times and restarted, then run to the end;
   the sink counts Message-IDs.
@@ -52,6 +54,7 @@ from ehrlich.instance.service import Instance, init_instance
 from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.fastbuild import FastBuilder
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
+from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 
 WORK = Path(__file__).with_name(".work")
@@ -79,6 +82,9 @@ def settings_for(root: Path, port: int, connections: int) -> Settings:
 
 
 def populate(instance: Instance, n: int) -> int:
+    with instance.db.write() as session:  # a campaign's purpose is one of the notice's
+        instance.notices.publish(session, example_notice_text(), file="notice.yaml",
+                                 publisher="bench", now=NOW)
     consented = 0
     for start in range(0, n, 1000):
         rows = range(start, min(n, start + 1000))
@@ -281,19 +287,21 @@ SQLite, unpaced, {args.connections} connections) sending a campaign to {consente
 consented people of {args.people:,}: audience written to the send table, consent
 re-checked per batch and per message, addresses opened by the subjects service,
 templates rendered, MIME built, each message committed as handed over before its final
-dot (several connections' hand-overs share a commit).
+dot (the hand-overs that arrive together from several connections share one audience
+check and one commit).
 
 | what | messages | messages/s | vs baseline |
 |---|---:|---:|---:|
 | sink, pre-built messages (baseline) | {consented:,} | {base_rate:,.0f} | 100% |
 | campaign from one worker | {consented:,} | {rate:,.0f} | {rate / base_rate:.0%} |
 
-Aim: >= 50% of the baseline{": reached" if rate >= base_rate / 2 else ": not reached"}. Per
-message the worker makes four SMTP round trips from one Python process whose threads
-share the interpreter lock (the baseline's client does nothing else), checks consent
-(token, subject and consent state) and commits the hand-over (grouped across
-connections); on this shared machine the worker's round trips, not the database,
-dominate its time. Reached exactly the consented people once each:
+Aim: >= 50% of the baseline{": reached" if rate >= base_rate / 2 else ": not reached"}.
+Aim: >= 1,000 messages/s where the sink allows it: {"reached" if rate >= 1000 else
+f"not shown, the sink itself took {base_rate:,.0f}/s in this run"}. Per message the
+worker makes four SMTP round trips from one Python process whose threads share the
+interpreter lock (the baseline's client does nothing else); the audience check before
+each final dot is one query, and the hand-over one commit, per group of connections
+that hand over together. Reached exactly the consented people once each:
 {"yes" if exact else "NO"} ({got["received"]:,} received, {got["duplicates"]} duplicates).
 {crash_line}
 1-minute load average when the run started: {load:.1f} on 2 cores shared with other

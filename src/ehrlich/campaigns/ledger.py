@@ -1,9 +1,11 @@
 """The send table as the bulk sender's `Ledger`: one commit around each SMTP transaction.
 
-`hand_over` runs the registered send-time checks (the consent domain's: is the
-consent behind this mail still active?) and then marks the row `handed`, just
-before the final dot, so a withdrawal committed a moment earlier still stops
-the mail. Hand-overs from several connections are committed together (group
+`hand_over` checks once more that the person is in the audience (the consent
+domain's `still_in_audience`: active consent for the purpose and channel, not
+suppressed, not erased) and then marks the row `handed`, with the consent event
+that allows it, just before the final dot, so a withdrawal committed a moment
+earlier still stops the mail. The check is one query for all hand-overs of a
+group. Hand-overs from several connections are committed together (group
 commit: the connection that finds no commit under way leads it, the others wait
 for it), so the database's one writer is not taken once per message. `settle`
 records answers: `sent`; `deferred` with the next try after a doubling delay;
@@ -18,18 +20,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, text, update
+from sqlalchemy import Table, and_, bindparam, or_, text, update
 from sqlalchemy.orm import Session
 
 from ehrlich.campaigns.models import CampaignSend
-from ehrlich.crypto import Keyring
+from ehrlich.consent.ledger.audience import still_in_audience
 from ehrlich.mail.bulk import Result
-from ehrlich.mail.interfaces import SendCheck
 from ehrlich.storage.database import Database
 
 _SENDS = cast(Table, CampaignSend.__table__)
 _OPEN = ("queued", "deferred")
 _FAST_COMMIT = text("SET LOCAL synchronous_commit = off")
+# Built once, executed for many rows at a time.
+_SENT = (update(_SENDS).where(_SENDS.c.campaign_id == bindparam("cid"),
+                              _SENDS.c.subject_id == bindparam("sid"),
+                              _SENDS.c.state == "handed")
+         .values(state="sent", updated_at=bindparam("at"), last_reply="250"))
+_HANDED = (update(_SENDS).where(_SENDS.c.campaign_id == bindparam("cid"),
+                                _SENDS.c.subject_id == bindparam("sid"),
+                                or_(*(_SENDS.c.state == state for state in _OPEN)))
+           .values(state=bindparam("to_state"), updated_at=bindparam("at"),
+                   consent_event_id=bindparam("event"), last_reply=bindparam("why")))
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,6 @@ class Ticket:
 
     subject_id: str
     consent_event_id: str | None
-    unsubscribe_url: str
     attempts: int
 
 
@@ -47,9 +57,10 @@ class _HandOver:
     ticket: Ticket
     settled: tuple[Result, ...]
     wanted: bool = False
+    event: str | None = None
     error: Exception | None = None
     finished: bool = False
-    event: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 def _row(campaign_id: str, ticket: Ticket):  # type: ignore[no-untyped-def]
@@ -57,13 +68,11 @@ def _row(campaign_id: str, ticket: Ticket):  # type: ignore[no-untyped-def]
 
 
 class CampaignLedger:
-    def __init__(self, db: Database, keyring: Keyring, campaign_id: str, *,
-                 send_checks: Sequence[SendCheck], clock: Callable[[], datetime],
-                 retry_delay: int, retries: int) -> None:
+    def __init__(self, db: Database, campaign_id: str, *, purpose: str, channel: str,
+                 clock: Callable[[], datetime], retry_delay: int, retries: int) -> None:
         self._db = db
-        self._keyring = keyring
         self._campaign_id = campaign_id
-        self._checks = tuple(send_checks)
+        self._purpose, self._channel = purpose, channel
         self._clock = clock
         self._retry_delay = retry_delay
         self._retries = retries
@@ -73,14 +82,10 @@ class CampaignLedger:
         self.counts = {"sent": 0, "deferred": 0, "bounced": 0, "skipped": 0, "in-doubt": 0}
 
     def _apply(self, session: Session, results: Sequence[Result], now: datetime) -> None:
-        sent = [r.ticket.subject_id for r in results if r.outcome == "sent"]
+        sent = [{"cid": self._campaign_id, "sid": r.ticket.subject_id, "at": now}
+                for r in results if r.outcome == "sent"]
         if sent:
-            session.connection().execute(
-                update(_SENDS).where(_SENDS.c.campaign_id == self._campaign_id,
-                                     _SENDS.c.subject_id == bindparam("sid"),
-                                     _SENDS.c.state == "handed")
-                .values(state="sent", updated_at=now, last_reply="250"),
-                [{"sid": sid} for sid in sent])
+            session.connection().execute(_SENT, sent)
         for result in results:
             self.counts[result.outcome] += 1
             ticket = cast(Ticket, result.ticket)
@@ -111,8 +116,8 @@ class CampaignLedger:
         while True:
             if lead:
                 self._lead()
-            request.event.wait()
-            request.event.clear()
+            request.done.wait()
+            request.done.clear()
             if request.finished:
                 break
             lead = True  # handed the lead
@@ -130,36 +135,34 @@ class CampaignLedger:
                 request.error = exc
         with self._group:
             if self._waiting:
-                self._waiting[0].event.set()  # the next group's leader
+                self._waiting[0].done.set()  # the next group's leader
             else:
                 self._committing = False
         for request in group:
             request.finished = True
-            request.event.set()
+            request.done.set()
 
     def _commit_group(self, group: list[_HandOver]) -> None:
         now = self._clock()
-        # The send-time checks read in a transaction of their own, so the database's one
-        # writer is held only for the updates.
-        with self._db.read() as session:
-            for request in group:
-                job = {"unsubscribe_url": request.ticket.unsubscribe_url,
-                       "category": "marketing"}
-                request.wanted = all(check(session, self._keyring, job, now)
-                                     for check in self._checks)
+        # The check reads in a transaction of its own, so the database's one writer is
+        # held only for the updates.
+        allowed = still_in_audience(self._db, self._purpose, self._channel,
+                                    [request.ticket.subject_id for request in group])
+        for request in group:
+            request.wanted = request.ticket.subject_id in allowed
+            request.event = allowed.get(request.ticket.subject_id,
+                                        request.ticket.consent_event_id)
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 # The commit returns without waiting for the WAL flush: the time between
                 # the row being durable and the final dot is the window (ehrlich.mail.bulk).
                 session.execute(_FAST_COMMIT)
             self._apply(session, [r for q in group for r in q.settled], now)
-            for request in group:
-                session.connection().execute(
-                    update(_SENDS).where(_row(self._campaign_id, request.ticket),
-                                         _SENDS.c.state.in_(_OPEN))
-                    .values(state="handed" if request.wanted else "skipped", updated_at=now,
-                            consent_event_id=request.ticket.consent_event_id,
-                            last_reply=None if request.wanted else "consent withdrawn"))
+            session.connection().execute(_HANDED, [
+                {"cid": self._campaign_id, "sid": request.ticket.subject_id, "at": now,
+                 "to_state": "handed" if request.wanted else "skipped", "event": request.event,
+                 "why": None if request.wanted else "consent withdrawn"}
+                for request in group])
 
     def settle(self, results: Sequence[Result]) -> None:
         with self._db.write() as session:

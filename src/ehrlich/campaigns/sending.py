@@ -10,7 +10,7 @@ batch by batch:
   suppressed, not erased): whoever left since is `skipped`;
 - the subjects service opens the addresses and names (audited per batch);
   each mail is rendered, addressed by the subjects service and handed to the
-  bulk sender, whose ledger re-checks consent just before the final dot.
+  bulk sender, whose ledger re-checks the audience just before the final dot.
 
 The campaign's status is read every batch, so a pause or cancel stops it
 within a batch. Exactly-once, and the one window that remains, are described
@@ -42,7 +42,7 @@ from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.bulk import BulkMessage, BulkSender
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.fastbuild import FastBuilder
-from ehrlich.mail.interfaces import Letter, OutgoingMail, SendCheck, Unsubscribe
+from ehrlich.mail.interfaces import Letter, OutgoingMail, Unsubscribe
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.mail.pacing import Pacer
 from ehrlich.mail.smtp import SmtpConfig
@@ -102,7 +102,7 @@ class CampaignRunner:
     """Runs (or resumes) one campaign's sending in this process."""
 
     def __init__(self, settings: Settings, db: Database, keyring: Keyring,
-                 subjects: SubjectsService, *, send_checks: Sequence[SendCheck],
+                 subjects: SubjectsService, *,
                  clock: Callable[[], datetime] = utcnow, connections: int | None = None,
                  pacer: Pacer | None = None, batch_size: int = BATCH) -> None:
         config = SmtpConfig.from_settings(settings)
@@ -116,7 +116,6 @@ class CampaignRunner:
         self.fast = FastBuilder(self.builder)
         self.signer = DkimSigner.from_settings(settings)
         self.clock = clock
-        self.send_checks = tuple(send_checks)
         self.connections = connections or settings.campaign_connections
         self.pacer = pacer or Pacer(rate=settings.campaign_rate,
                                     per_domain_rate=settings.campaign_domain_rate)
@@ -246,7 +245,7 @@ class CampaignRunner:
             letter = Letter(subject=rendered.subject, text=rendered.text, html=rendered.html,
                             category="marketing", language=campaign.language,
                             unsubscribe=Unsubscribe(url=unsubscribe, mailto=mailto))
-            ticket = Ticket(sid, allowed[sid], unsubscribe, tries)
+            ticket = Ticket(sid, allowed[sid], tries)
             self.subjects.send_mail(_Addressed(self, bulk, ticket, message_id), person,
                                     letter)
 
@@ -255,8 +254,8 @@ class CampaignRunner:
         campaign = self._claim(campaign_id)
         if campaign is None:
             return None
-        ledger = CampaignLedger(self.db, self.keyring, campaign_id,
-                                send_checks=self.send_checks, clock=self.clock,
+        ledger = CampaignLedger(self.db, campaign_id, purpose=campaign.purpose,
+                                channel=campaign.channel, clock=self.clock,
                                 retry_delay=self.settings.mail_retry_delay,
                                 retries=self.settings.mail_retries)
         finished = False

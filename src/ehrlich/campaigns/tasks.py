@@ -28,8 +28,7 @@ log = logging.getLogger("ehrlich.campaigns")
 
 def runner_for(instance: Instance, **options: object) -> CampaignRunner:
     return CampaignRunner(instance.settings, instance.db, instance.keyring,
-                          instance.subjects, send_checks=instance.contributions.send_checks,
-                          **options)  # type: ignore[arg-type]
+                          instance.subjects, **options)  # type: ignore[arg-type]
 
 
 def run_campaign(instance: Instance, campaign_id: str) -> RunOutcome | None:

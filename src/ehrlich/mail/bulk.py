@@ -83,6 +83,17 @@ def _outcome(code: int) -> Outcome:
     return "bounced" if 500 <= code < 600 else "deferred"
 
 
+_PLAIN_PATH = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[A-Za-z0-9.-]+")
+
+
+def _path(address: str) -> str:
+    """`<address>` for MAIL FROM and RCPT TO; a plain address as it is, anything else
+    through smtplib's quoting (which parses it, a cost per command)."""
+    if _PLAIN_PATH.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
 def _dot_stuffed(message: bytes) -> bytes:
     """RFC 5321 4.5.2 transparency, and a body that ends with CRLF before the dot."""
     body = _LEADING_DOT.sub(b"..", message)
@@ -128,8 +139,8 @@ class BulkConnection:
         """MAIL, RCPT and DATA; the refusal as a result, or None when the server waits
         for the message."""
         steps: tuple[tuple[str, tuple[int, ...], Callable[[], tuple[int, bytes]]], ...] = (
-            ("MAIL", (250,), lambda: client.mail(msg.mail_from)),
-            ("RCPT", (250, 251), lambda: client.rcpt(msg.to)),
+            ("MAIL", (250,), lambda: client.docmd("MAIL", f"FROM:{_path(msg.mail_from)}")),
+            ("RCPT", (250, 251), lambda: client.docmd("RCPT", f"TO:{_path(msg.to)}")),
             ("DATA", (354,), lambda: client.docmd("DATA")))
         for step, expected, command in steps:
             code, _ = command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVarTuple
 
 from sqlalchemy import Row, Select, and_, bindparam, exists, func, select
@@ -125,11 +126,28 @@ def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Seq
     allows it: the per-batch re-check of a mailing under way."""
     if not subject_ids:
         return {}
-    query = _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
-                      len(subject_ids), notice_versions).where(SUBJECT.id.in_(list(subject_ids)))
+    query = _still_in_query(purpose, channel, None if notice_versions is None
+                            else tuple(sorted(notice_versions)))
+    ids = list(subject_ids)
+    found: dict[str, str | None] = {}
     with db.read() as session:
-        rows = session.connection().execute(query, {"after": ""}).all()
-    return {row[0]: row[1] for row in rows}
+        for start in range(0, len(ids), _CHECK_CHUNK):
+            rows = session.connection().execute(query, {
+                "after": "", "ids": ids[start:start + _CHECK_CHUNK]}).all()
+            found.update((row[0], row[1]) for row in rows)
+    return found
+
+
+_CHECK_CHUNK = 1000
+
+
+@lru_cache(maxsize=64)
+def _still_in_query(purpose: str, channel: str, notice_versions: tuple[int, ...] | None
+                    ) -> Select[str, str | None]:
+    """Built once per purpose and channel: a campaign checks every few messages."""
+    return _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
+                     _CHECK_CHUNK, notice_versions).where(
+        SUBJECT.id.in_(bindparam("ids", expanding=True)))
 
 
 def count_withdrawals(db: Database, purpose: str, channel: str, *, since: datetime,
