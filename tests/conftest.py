@@ -21,11 +21,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from ehrlich.app import create_app
 from ehrlich.auth.api_tokens import create_api_token
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
+from tests.apps import app_for
 from tests.imap_server import IMAP_BINARY, DovecotServer
 from tests.instances import InstanceTemplates, PostgresServer
 
@@ -180,7 +180,7 @@ def instance(settings: Settings, instance_templates: InstanceTemplates) -> Itera
 
 @pytest.fixture
 def client(instance: Instance) -> Iterator[TestClient]:
-    with TestClient(create_app(instance), raise_server_exceptions=False) as test_client:
+    with TestClient(app_for(instance), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
