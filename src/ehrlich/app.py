@@ -26,11 +26,12 @@ from ehrlich.web.middleware import BodyLimit, SecurityHeaders
 
 def create_app(instance: Instance) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        served: Instance = started.state.instance  # what requests see, as every route does
         # The requests handled at once: the database pool is sized from the same setting.
         limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = instance.settings.server_threads
-        stop = instance.api_tokens.listen()  # other processes' token revocations
+        limiter.total_tokens = served.settings.server_threads
+        stop = served.api_tokens.listen()  # other processes' token revocations
         try:
             yield
         finally:

@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from ehrlich.app import create_app
 from ehrlich.auth.totp import code_at
 from ehrlich.captcha.service import solve
 from ehrlich.domains import open_instance
@@ -23,6 +22,7 @@ from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
+from tests.apps import app_for
 from tests.conftest import NOW
 from tests.factories import Staff
 from tests.instances import InstanceTemplates
@@ -67,7 +67,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def console(instance: Instance, clock: Clock) -> Iterator[TestClient]:
-    app = create_app(instance)
+    app = app_for(instance)
     app.dependency_overrides[get_now] = lambda: clock.now
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
         yield c

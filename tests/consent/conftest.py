@@ -11,13 +11,13 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
-from ehrlich.app import create_app
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender, OutgoingMail
 from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
+from tests.apps import app_for
 from tests.conftest import NOW
 from tests.factories import publish_notice
 from tests.instances import InstanceTemplates
@@ -108,7 +108,7 @@ def link(mail: OutgoingMail, kind: str) -> str:
 def client(instance: Instance) -> Iterator[TestClient]:
     """The app on a fixed clock (`NOW`), like the data the tests make: link lifetimes and
     expiry are then the same whatever day the suite runs."""
-    app = create_app(instance)
+    app = app_for(instance)
     app.dependency_overrides[get_now] = lambda: NOW
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

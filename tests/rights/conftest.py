@@ -12,11 +12,11 @@ from email.message import EmailMessage
 import pytest
 from fastapi.testclient import TestClient
 
-from ehrlich.app import create_app
 from ehrlich.instance.service import Instance
 from ehrlich.rights.service import RightsService
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
+from tests.apps import app_for
 from tests.conftest import NOW
 from tests.consent.conftest import publish, with_mail
 from tests.jobs import run_jobs
@@ -48,7 +48,7 @@ def rights(instance: Instance) -> RightsService:
 
 @pytest.fixture
 def client(published: Instance) -> Iterator[TestClient]:
-    app = create_app(published)
+    app = app_for(published)
     app.dependency_overrides[get_now] = lambda: NOW
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
