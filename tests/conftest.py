@@ -35,11 +35,6 @@ REDIS_URL = os.environ.get("EHRLICH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 REQUIRE_SERVICES = os.environ.get("EHRLICH_REQUIRE_SERVICES") == "1"
 SYSTEM_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")  # daemons; often not on a user's PATH
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-# Staff passwords hashed with cheap Argon2 parameters (ehrlich.settings): thousands of test
-# accounts, 50 ms each with the production ones. `tests/auth/test_passwords.py` checks the
-# production parameters; servers of the end-to-end tests run without it (tests/e2e/servers.py).
-CHEAP_HASHING = {"EHRLICH_CHEAP_PASSWORD_HASHING_FOR_TESTS": "true"}
-os.environ.update(CHEAP_HASHING)
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 pytest_plugins = ("tests.factories",)  # shared test data (make_staff) for every package
@@ -211,9 +206,8 @@ LONG_RUNNING = frozenset({"serve", "worker"})
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Run the real `ehrlich` command in `tmp_path`, without the caller's EHRLICH_*
-    variables but with cheap password hashing (as the tests' own instances): in this
-    process (`ehrlich.cli.main.run`, the program's own entry, with its exit codes and
-    output streams), which spares each call the program's start-up, or in a
+    variables: in this process (`ehrlich.cli.main.run`, the program's own entry, with its
+    exit codes and output streams), which spares each call the program's start-up, or in a
     subprocess with `process=True` (and always for `serve` and `worker`). The start of the
     program itself is tested in subprocesses (tests/cli/test_first_run_hints.py,
     tests/cli/test_startup.py)."""
@@ -222,7 +216,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
             process: bool = False) -> subprocess.CompletedProcess[str]:
         overrides: dict[str, str | None] = {
             k: None for k in os.environ if k.startswith("EHRLICH_")}
-        overrides.update({"COLUMNS": "200", "NO_COLOR": "1", **CHEAP_HASHING})
+        overrides.update({"COLUMNS": "200", "NO_COLOR": "1"})
         overrides.update(env or {})
         if process or LONG_RUNNING.intersection(args):
             full_env = {k: v for k, v in {**os.environ, **overrides}.items() if v is not None}

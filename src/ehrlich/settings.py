@@ -102,10 +102,6 @@ class Settings(BaseSettings):
     initial_password_hours: int = Field(
         default=72, ge=1, le=24 * 30, description="How long a generated (initial or reset) "
         "staff password can be used before it must be replaced by `ehrlich user reset`")
-    cheap_password_hashing_for_tests: bool = Field(
-        default=False, description="Test suites only, never an instance: hash staff "
-        "passwords with Argon2id at 64 KiB and one pass instead of OWASP's minimum (19 MiB, "
-        "two passes). A hash made so is replaced at the next sign-in without this setting")
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     second_factor_for_all_roles: bool = Field(

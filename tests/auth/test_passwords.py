@@ -8,15 +8,8 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ehrlich.auth.passwords import (
-    TEST_ONLY_PARAMETERS,
-    Argon2Parameters,
-    Passwords,
-    check_policy,
-)
-from ehrlich.auth.service import staff_policies
+from ehrlich.auth.passwords import Argon2Parameters, Passwords, check_policy
 from ehrlich.errors import InvalidInput
-from ehrlich.settings import Settings
 
 
 def test_hash_uses_argon2id_with_at_least_owasp_parameters() -> None:
@@ -44,19 +37,6 @@ def test_weaker_stored_hash_needs_rehash() -> None:
     stronger = Passwords(Argon2Parameters(memory_kib=RFC_9106_LOW_MEMORY.memory_cost,
                                           time_cost=3))
     assert stronger.needs_rehash(Passwords().hash("pw"))
-
-
-def test_staff_passwords_use_the_production_parameters_unless_a_test_suite_asks(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("EHRLICH_CHEAP_PASSWORD_HASHING_FOR_TESTS")  # set by tests/conftest.py
-    assert not Settings().cheap_password_hashing_for_tests  # off unless set
-    production = staff_policies(Settings()).passwords
-    assert production == Argon2Parameters()
-    cheap = staff_policies(Settings(cheap_password_hashing_for_tests=True)).passwords
-    assert cheap == TEST_ONLY_PARAMETERS
-    assert cheap.memory_kib < production.memory_kib
-    # A hash a test suite made is replaced at the next sign-in without the setting.
-    assert Passwords(production).needs_rehash(Passwords(cheap).hash("pw"))
 
 
 @pytest.mark.parametrize(("password", "reason"), [

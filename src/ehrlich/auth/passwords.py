@@ -32,11 +32,6 @@ class Argon2Parameters:
     parallelism: int = 1
 
 
-# For test suites only (`cheap_password_hashing_for_tests`): thousands of test accounts
-# would otherwise spend minutes hashing. Production parameters are checked on their own.
-TEST_ONLY_PARAMETERS = Argon2Parameters(memory_kib=64, time_cost=1)
-
-
 class Passwords:
     def __init__(self, parameters: Argon2Parameters | None = None) -> None:
         p = parameters or Argon2Parameters()

@@ -5,7 +5,7 @@ Built once per process by the instance; routes and commands call into it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.login import Login, LoginResult
 from ehrlich.auth.models import StaffUser
-from ehrlich.auth.passwords import TEST_ONLY_PARAMETERS, Argon2Parameters, Passwords, check_policy
+from ehrlich.auth.passwords import Passwords, check_policy
 from ehrlich.auth.roles import SECOND_FACTOR_ALWAYS, Permission, Role, require
 from ehrlich.auth.sessions import ActiveSession, SessionPolicy, Sessions, session_hash
 from ehrlich.auth.staff_subjects import StaffSubjects
@@ -36,7 +36,6 @@ class StaffPolicies:
     captcha: CaptchaPolicy
     second_factor_roles: frozenset[Role] = frozenset(Role)
     initial_password_lifetime: timedelta = timedelta(hours=72)
-    passwords: Argon2Parameters = field(default_factory=Argon2Parameters)
 
 
 class StaffService:
@@ -46,7 +45,7 @@ class StaffService:
         self._audit = audit
         self._subjects = subjects
         store = open_store(db, redis_url=redis_url, prefix=redis_prefix)
-        self.users = StaffUsers(keyring, audit, Passwords(policies.passwords),
+        self.users = StaffUsers(keyring, audit, Passwords(),
                                 initial_password_lifetime=policies.initial_password_lifetime)
         self.sessions = Sessions(policies.sessions, csrf_key=keyring.token_key("csrf"))
         self.captcha = CaptchaService(store, secret=keyring.token_key("altcha"),
@@ -101,8 +100,6 @@ def staff_policies(settings: Settings) -> StaffPolicies:
         second_factor_roles=frozenset(Role) if settings.second_factor_for_all_roles
         else SECOND_FACTOR_ALWAYS,
         initial_password_lifetime=timedelta(hours=settings.initial_password_hours),
-        passwords=TEST_ONLY_PARAMETERS if settings.cheap_password_hashing_for_tests
-        else Argon2Parameters(),
     )
 
 
