@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
 from email import message_from_bytes, policy
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from ehrlich.campaigns.service import CampaignsService
-from ehrlich.campaigns.tasks import run_campaign
+from ehrlich.campaigns.tasks import run_campaign, runner_for
+from ehrlich.consent.unsubscribe.links import read_unsubscribe_token
+from ehrlich.crypto import Keyring
 from ehrlich.instance.service import Instance
 from tests.campaigns.people import address, draft, people
 from tests.conftest import NOW
@@ -78,3 +84,28 @@ def test_each_message_carries_one_click_headers_and_the_post_withdraws(
     later = [r.rcpt_tos[0] for r in smtp.received[3:]]
     assert len(later) == len(ids) - 1
     assert who not in later
+
+
+def test_a_send_check_another_domain_registers_still_stops_campaign_mail(
+        instance: Instance, smtp: SmtpServer) -> None:
+    """The audience query answers the consent domain's own check; a check any other domain
+    registers (a do-not-contact list, say) still decides for each campaign mail."""
+    ids = people(instance, 6)
+    blocked = {sid for sid, i in ids.items() if i in (1, 4)}
+    seen: list[str] = []
+
+    def do_not_contact(session: Session, keyring: Keyring, job: Mapping[str, Any],
+                       now: datetime) -> bool:
+        seen.append(job["category"])
+        token = urlsplit(job["unsubscribe_url"]).path.rsplit("/", 1)[1]
+        return read_unsubscribe_token(keyring, token, now=now)[0] not in blocked
+
+    campaign = draft(instance)
+    _start(instance, campaign)
+    runner = runner_for(instance, send_checks=(*instance.contributions.send_checks,
+                                               do_not_contact))
+    outcome = runner.run(campaign)
+    assert outcome is not None
+    assert outcome.sent == 4, outcome
+    assert {r.rcpt_tos[0] for r in smtp.received} == {address(i) for i in (0, 2, 3, 5)}
+    assert set(seen) == {"marketing"}

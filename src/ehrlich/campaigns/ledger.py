@@ -5,11 +5,13 @@ domain's `still_in_audience`: active consent for the purpose and channel, not
 suppressed, not erased) and then marks the row `handed`, with the consent event
 that allows it, just before the final dot, so a withdrawal committed a moment
 earlier still stops the mail. The check is one query for all hand-overs of a
-group. Hand-overs from several connections are committed together (group
-commit: the connection that finds no commit under way leads it, the others wait
-for it), so the database's one writer is not taken once per message. `settle`
-records answers: `sent`; `deferred` with the next try after a doubling delay;
-`bounced` for a 5xx or when the tries are used up.
+group; send-time checks that other domains register (`Registry.add_send_check`) run
+per message after it, as they do for every queued mail. Hand-overs from several
+connections are committed together (group commit: the connection that finds no
+commit under way leads it, the others wait for it), so the database's one writer
+is not taken once per message. `settle` records answers: `sent`; `deferred` with
+the next try after a doubling delay; `bounced` for a 5xx or when the tries are
+used up.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from ehrlich.campaigns.models import CampaignSend
 from ehrlich.consent.ledger.audience import still_in_audience
+from ehrlich.crypto import Keyring
 from ehrlich.mail.bulk import Result
+from ehrlich.mail.interfaces import SendCheck
 from ehrlich.storage.database import Database
 
 _SENDS = cast(Table, CampaignSend.__table__)
@@ -50,6 +54,8 @@ class Ticket:
     subject_id: str
     consent_event_id: str | None
     attempts: int
+    unsubscribe_url: str = ""
+    """For registered send-time checks, which find the consent behind a mail by its link."""
 
 
 @dataclass
@@ -69,8 +75,14 @@ def _row(campaign_id: str, ticket: Ticket):  # type: ignore[no-untyped-def]
 
 class CampaignLedger:
     def __init__(self, db: Database, campaign_id: str, *, purpose: str, channel: str,
-                 clock: Callable[[], datetime], retry_delay: int, retries: int) -> None:
+                 clock: Callable[[], datetime], retry_delay: int, retries: int,
+                 keyring: Keyring | None = None, send_checks: Sequence[SendCheck] = ()) -> None:
+        """`send_checks`: the registered checks the audience query does not already
+        answer (it answers the consent domain's own)."""
         self._db = db
+        self._keyring = keyring
+        self._checks = tuple(send_checks)
+        assert keyring is not None or not self._checks
         self._campaign_id = campaign_id
         self._purpose, self._channel = purpose, channel
         self._clock = clock
@@ -152,6 +164,14 @@ class CampaignLedger:
             request.wanted = request.ticket.subject_id in allowed
             request.event = allowed.get(request.ticket.subject_id,
                                         request.ticket.consent_event_id)
+        if self._checks and any(request.wanted for request in group):
+            assert self._keyring is not None
+            with self._db.read() as session:
+                for request in group:
+                    job = {"unsubscribe_url": request.ticket.unsubscribe_url,
+                           "category": "marketing"}
+                    request.wanted = request.wanted and all(
+                        check(session, self._keyring, job, now) for check in self._checks)
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 # The commit returns without waiting for the WAL flush: the time between
@@ -161,7 +181,7 @@ class CampaignLedger:
             session.connection().execute(_HANDED, [
                 {"cid": self._campaign_id, "sid": request.ticket.subject_id, "at": now,
                  "to_state": "handed" if request.wanted else "skipped", "event": request.event,
-                 "why": None if request.wanted else "consent withdrawn"}
+                 "why": None if request.wanted else "no longer wanted at send time"}
                 for request in group])
 
     def settle(self, results: Sequence[Result]) -> None:

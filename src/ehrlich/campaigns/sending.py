@@ -36,13 +36,14 @@ from ehrlich.campaigns.models import Campaign, CampaignSend
 from ehrlich.campaigns.render import CampaignTemplates, MailContext
 from ehrlich.campaigns.schemas import RunOutcome
 from ehrlich.campaigns.service import links_for, templates_of
+from ehrlich.consent.ledger.actions import consent_still_holds
 from ehrlich.consent.ledger.audience import still_in_audience, stream_audience_consents
 from ehrlich.crypto import Keyring
 from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.bulk import BulkMessage, BulkSender
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.fastbuild import FastBuilder
-from ehrlich.mail.interfaces import Letter, OutgoingMail, Unsubscribe
+from ehrlich.mail.interfaces import Letter, OutgoingMail, SendCheck, Unsubscribe
 from ehrlich.mail.maintenance import MaintenanceSwitch
 from ehrlich.mail.pacing import Pacer
 from ehrlich.mail.smtp import SmtpConfig
@@ -104,13 +105,17 @@ class CampaignRunner:
     def __init__(self, settings: Settings, db: Database, keyring: Keyring,
                  subjects: SubjectsService, *,
                  clock: Callable[[], datetime] = utcnow, connections: int | None = None,
-                 pacer: Pacer | None = None, batch_size: int = BATCH) -> None:
+                 pacer: Pacer | None = None, batch_size: int = BATCH,
+                 send_checks: Sequence[SendCheck] = ()) -> None:
         config = SmtpConfig.from_settings(settings)
         if config is None:
             from ehrlich.errors import ConfigurationError
             raise ConfigurationError("campaigns need SMTP: set EHRLICH_SMTP_HOST and "
                                      "EHRLICH_SMTP_FROM")
         self.settings, self.db, self.keyring, self.subjects = settings, db, keyring, subjects
+        # The audience query before each final dot answers the consent domain's own check;
+        # any other domain's runs per message, as for every queued mail.
+        self.send_checks = tuple(c for c in send_checks if c is not consent_still_holds)
         self.config = config
         self.builder = MessageBuilder(str(settings.smtp_from))
         self.fast = FastBuilder(self.builder)
@@ -245,7 +250,7 @@ class CampaignRunner:
             letter = Letter(subject=rendered.subject, text=rendered.text, html=rendered.html,
                             category="marketing", language=campaign.language,
                             unsubscribe=Unsubscribe(url=unsubscribe, mailto=mailto))
-            ticket = Ticket(sid, allowed[sid], tries)
+            ticket = Ticket(sid, allowed[sid], tries, unsubscribe)
             self.subjects.send_mail(_Addressed(self, bulk, ticket, message_id), person,
                                     letter)
 
@@ -257,7 +262,8 @@ class CampaignRunner:
         ledger = CampaignLedger(self.db, campaign_id, purpose=campaign.purpose,
                                 channel=campaign.channel, clock=self.clock,
                                 retry_delay=self.settings.mail_retry_delay,
-                                retries=self.settings.mail_retries)
+                                retries=self.settings.mail_retries, keyring=self.keyring,
+                                send_checks=self.send_checks)
         finished = False
         try:
             self._write_audience(campaign)

@@ -27,6 +27,7 @@ log = logging.getLogger("ehrlich.campaigns")
 
 
 def runner_for(instance: Instance, **options: object) -> CampaignRunner:
+    options.setdefault("send_checks", instance.contributions.send_checks)
     return CampaignRunner(instance.settings, instance.db, instance.keyring,
                           instance.subjects, **options)  # type: ignore[arg-type]
 

@@ -4,30 +4,14 @@ suppression of erased addresses, the send-time consent check and the templates o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
-
 from ehrlich.admin.nav import PEOPLE, NavEntry
 from ehrlich.auth.roles import Permission
 from ehrlich.consent import tasks
-from ehrlich.consent.ledger.actions import mail_still_wanted
+from ehrlich.consent.ledger.actions import consent_still_holds
 from ehrlich.consent.ledger.erasure import on_erasure
 from ehrlich.consent.unsubscribe import posture
-from ehrlich.crypto import Keyring
 from ehrlich.i18n import N_
 from ehrlich.registry import Registry
-
-
-def consent_still_holds(session: Session, keyring: Keyring, job: Mapping[str, Any],
-                        now: datetime) -> bool:
-    """Send-time check: a mail whose consent was withdrawn while it waited is dropped."""
-    url = job.get("unsubscribe_url")
-    if not url:
-        return True
-    return mail_still_wanted(session, keyring, url, category=job["category"], now=now)
 
 
 def install(registry: Registry) -> None:

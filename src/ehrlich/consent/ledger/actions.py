@@ -3,6 +3,7 @@ the consent check by address, a subject's history, the send-time check."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -121,3 +122,12 @@ def staff_history(session: Session, subjects: SubjectsService, query: str, *, ac
     subject_id = subjects.id_for_email(session, text, actor=actor, now=now) if "@" in text \
         else text
     return subject_id, history(session, subject_id)
+
+
+def consent_still_holds(session: Session, keyring: Keyring, job: Mapping[str, Any],
+                        now: datetime) -> bool:
+    """Send-time check: a mail whose consent was withdrawn while it waited is dropped."""
+    url = job.get("unsubscribe_url")
+    if not url:
+        return True
+    return mail_still_wanted(session, keyring, url, category=job["category"], now=now)
