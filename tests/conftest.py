@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from ehrlich.auth.api_tokens import create_api_token
@@ -28,6 +29,12 @@ from ehrlich.settings import Settings
 from tests.apps import app_for
 from tests.imap_server import IMAP_BINARY, DovecotServer
 from tests.instances import InstanceTemplates, PostgresServer
+
+# No timing assertions in tests: a property test's example may take long on a loaded machine
+# (a first call filling a cache, another process on the same core), which says nothing about
+# its property.
+hypothesis_settings.register_profile("ehrlich", deadline=None)
+hypothesis_settings.load_profile("ehrlich")
 
 PG_ADMIN_URL = os.environ.get(
     "EHRLICH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
