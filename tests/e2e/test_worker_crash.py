@@ -52,8 +52,8 @@ def test_killed_workers_lose_no_mail_or_erasure_and_double_none(
     run = crash_run(queued_instance, config, sink, mails=40, erasures=10, kills=4, seed=15)
     assert set(run.delivered) == run.queued_ids, "every mail arrived"
     assert len(run.queued_ids) == 40
-    assert set(run.duplicates) <= run.in_window, "only a mail cut off mid-hand-over twice"
-    assert all(copies == 2 for copies in run.duplicates.values())
+    assert set(run.duplicates) <= run.in_window, "only a mail cut off mid-hand-over arrives again"
+    assert all(copies <= 1 + run.windows[mid] for mid, copies in run.duplicates.items())
     assert len(run.in_window) <= run.kills * 2  # at most one per worker thread and kill
     assert run.erased_once == 10, "every erasure done, each once"
     assert run.left_in_queue == 0

@@ -50,6 +50,9 @@ class CrashRun:
     queued_ids: set[str] = field(default_factory=set)
     in_window: set[str] = field(default_factory=set)
     """Message-IDs whose SMTP hand-over a kill interrupted (the one-message window)."""
+    windows: Counter[str] = field(default_factory=Counter)
+    """How many kills interrupted each of those hand-overs: a mail cut off twice (its job
+    run again and killed again at the same step) may arrive three times."""
     interrupted: int = 0
     """Jobs the killed workers held when they died (run again by the others)."""
     erased_once: int = 0
@@ -130,7 +133,9 @@ def crash_run(instance: Instance, config: Path, sink: SmtpServer, *, mails: int,
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         run.interrupted += _held_by(instance, worker.pid)
-        run.in_window |= _mail_ids_in_window(instance, worker.pid)
+        cut_off = _mail_ids_in_window(instance, worker.pid)
+        run.in_window |= cut_off
+        run.windows.update(cut_off)
         worker = successor
     _wait(lambda: instance.jobs.pending_count() == 0, time.monotonic() + WAIT_SECONDS,
           worker, log)
