@@ -68,6 +68,14 @@ def test_marketer_writes_previews_tests_and_sends(
     [subject_id] = people(instance, 1)
     as_person = console.get(page_path, params={"subject": subject_id})
     assert "Winter for Person 0" in as_person.text
+    by_address = console.get(page_path, params={"subject": "Person0@Example0.org"})
+    assert "Winter for Person 0" in by_address.text  # found by its blind index
+    unknown = console.get(page_path, params={"subject": "nobody@example.org"})
+    assert unknown.status_code == 422
+    assert 'id="subject_id-error">no contact has this email address<' in unknown.text
+    malformed = console.get(page_path, params={"subject": "a@@b"})
+    assert malformed.status_code == 422
+    assert 'id="subject_id-error"' in malformed.text
     tested = console.post(f"{page_path}/test", data={"csrf": _csrf(console, page_path)})
     assert tested.status_code == 200
     assert [m.to for m in mail.sent] == [staff.email]

@@ -49,9 +49,9 @@ def queued_instance(tmp_path: Path, database_url: str, sink: SmtpServer,
 def test_killed_workers_lose_no_mail_or_erasure_and_double_none(
         queued_instance: Instance, sink: SmtpServer) -> None:
     config = queued_instance.settings.data_dir / "ehrlich.toml"
-    run = crash_run(queued_instance, config, sink, mails=40, erasures=10, kills=4, seed=15)
+    run = crash_run(queued_instance, config, sink, mails=100, erasures=10, kills=4, seed=15)
     assert set(run.delivered) == run.queued_ids, "every mail arrived"
-    assert len(run.queued_ids) == 40
+    assert len(run.queued_ids) == 100
     assert set(run.duplicates) <= run.in_window, "only a mail cut off mid-hand-over arrives again"
     assert all(copies <= 1 + run.windows[mid] for mid, copies in run.duplicates.items())
     assert len(run.in_window) <= run.kills * 2  # at most one per worker thread and kill

@@ -203,7 +203,7 @@ def create(request: Request, instance: InstanceDep, now: NowDep, active: StaffDe
 
 @router.get("/{campaign_id}", response_class=HTMLResponse)
 def show(request: Request, campaign_id: str, instance: InstanceDep, now: NowDep,
-         active: StaffDep, subject: Annotated[str, Query(max_length=64)] = ""
+         active: StaffDep, subject: Annotated[str, Query(max_length=320)] = ""
          ) -> HTMLResponse:
     campaigns = _service(instance, active)
     view = campaigns.get(instance.db, campaign_id)

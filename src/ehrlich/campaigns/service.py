@@ -43,6 +43,7 @@ from ehrlich.notices.service import NoticesService
 from ehrlich.settings import Settings
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
+from ehrlich.subjects.errors import UnknownEmail
 from ehrlich.subjects.service import SUBJECT, SubjectsService, recipients_query
 
 RUN_TASK = "campaigns.run"
@@ -222,11 +223,14 @@ class CampaignsService:
 
     def preview(self, db: Database, campaign_id: str, *, subject_id: str | None, actor: str,
                 now: datetime) -> Rendered:
-        """The mail as one person would get it (their name and links), or as a sample."""
+        """The mail as one person would get it (their name and links), or as a sample.
+        `subject_id` may also be the person's email address (found by its blind index)."""
         campaign = self.get(db, campaign_id)
         templates = templates_of(campaign)
         if not subject_id:
             return templates.render(_sample(self._settings))
+        if "@" in subject_id:
+            subject_id = self._id_for_email(db, subject_id, actor=actor, now=now)
         with db.read() as session:
             rows = session.connection().execute(
                 recipients_query().where(SUBJECT.id == subject_id)).all()
@@ -242,6 +246,15 @@ class CampaignsService:
         return templates.render(MailContext(name=person.name or "",
                                             unsubscribe_url=unsubscribe,
                                             preferences_url=preferences))
+
+    def _id_for_email(self, db: Database, email: str, *, actor: str, now: datetime) -> str:
+        try:
+            with db.write() as session:
+                return self._subjects.id_for_email(session, email, actor=actor, now=now)
+        except UnknownEmail:
+            raise InvalidInput.one("subject_id", "no contact has this email address") from None
+        except InvalidInput as exc:  # the address itself is malformed
+            raise InvalidInput.one("subject_id", exc.problems[0].reason) from None
 
     def test_send(self, db: Database, campaign_id: str, *, to: str, mail: MailSender,
                   actor: str, now: datetime) -> None:
