@@ -45,6 +45,9 @@ def _snap(page: Page, folder: Path, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=folder / f"{name}.png", full_page=True)
     page.set_viewport_size({"width": 320, "height": 800})
+    # The re-layout at the new width may lag behind on a loaded machine: measure after it.
+    page.wait_for_function("window.innerWidth === 320 "
+                           "&& document.documentElement.clientWidth <= 320")
     page.screenshot(path=folder / f"{name}-320.png", full_page=True)
     wide = page.evaluate(WIDE_ELEMENTS)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, (name, wide)
