@@ -14,11 +14,9 @@ The PostgreSQL instance lives in a database of its own on the server of URL
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,16 +83,9 @@ def requests(token: str, writer: str, prefs: str) -> dict[str, loadgen.Request]:
                                                   "purpose": "newsletter"}, auth)
     on = loadgen.post_form(f"/preferences/{prefs}", {"purpose": ["newsletter"]})
     off = loadgen.post_form(f"/preferences/{prefs}", {})
-    run = uuid.uuid4().hex[:8]
-    written = {"Authorization": f"Bearer {writer}"}
-
-    def person(slot: int, n: int) -> bytes:
-        body = json.dumps({"email": f"new-{run}-{slot}-{n}@example.net",
-                           "name": f"New {slot} {n}", "source": "benchmark"}).encode()
-        return loadgen.post_json("/api/v1/subjects", body, written)
-
     return {"constant": lambda _s, _n: constant, "check": lambda _s, _n: check,
-            "writes": lambda _s, n: on if n % 2 else off, "new person": person}
+            "writes": lambda _s, n: on if n % 2 else off,
+            "new person": loadgen.new_people(writer)}
 
 
 def measure(engine: Engine, settings: Settings, args: argparse.Namespace) -> None:

@@ -22,23 +22,19 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
+from bench.population import NOW, published_instance
 from bench.report import write_section
-from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
+from ehrlich.instance.service import Instance
 from ehrlich.jobs.worker import Worker
-from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from ehrlich.sharing.models import Disclosure, DisclosureBatch, RecipientTask
-from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.schemas import SubjectInput
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 BATCH = 1000
 
 
@@ -66,13 +62,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-erasure-") as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", key_file=Path(tmp) / "keys" / "k.key")
-        init_instance(settings, now=NOW)
-        instance = open_instance(settings, check_schema=False)
-        try:
-            migrate.upgrade(instance.db)
-            with instance.db.write() as session:
-                instance.notices.publish(session, example_notice_text(), file="notice.yaml",
-                                         publisher="bench", now=NOW)
+        with published_instance(settings, NOW) as instance:
             started = time.perf_counter()
             for offset in range(0, args.people, BATCH):
                 rows = [SubjectInput(email=f"person{n}@example.org", name=f"Person {n}",
@@ -103,8 +93,6 @@ def main() -> None:
                     RecipientTask)).scalar_one()
             assert tasks == len(released), (tasks, len(released))
             assert ran == len(released), ran
-        finally:
-            instance.close()
     create_rate = args.people / create_s
     erase_rate = len(single) / erase_s
     many_rate = len(batched) / many_s

@@ -82,16 +82,8 @@ def ehrlich_requests(settings: Settings, connections: int) -> dict[str, loadgen.
     on = [loadgen.post_form(f"/preferences/{link}", {"purpose": ["newsletter"]})
           for link in links]
     off = [loadgen.post_form(f"/preferences/{link}", {}) for link in links]
-    run = uuid.uuid4().hex[:8]
-    auth = {"Authorization": f"Bearer {writer}"}
-
-    def person(slot: int, n: int) -> bytes:
-        body = json.dumps({"email": f"new-{run}-{slot}-{n}@example.net",
-                           "name": f"New {slot} {n}", "source": "benchmark"}).encode()
-        return loadgen.post_json("/api/v1/subjects", body, auth)
-
     return {"consent update": lambda slot, n: (on if n % 2 else off)[slot % len(on)],
-            "new person": person}
+            "new person": loadgen.new_people(writer)}
 
 
 def fides_requests(base: str, connections: int) -> dict[str, loadgen.Request]:

@@ -11,8 +11,10 @@ reported beside the rates, because it shares the machine with the servers.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -69,6 +71,20 @@ def post_form(path: str, form: dict[str, str | list[str]],
 
 def post_json(path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
     return raw("POST", path, {"Content-Type": "application/json", **(headers or {})}, body)
+
+
+def new_people(token: str) -> Request:
+    """`POST /api/v1/subjects` of a new person per request: an address no other request of
+    this run (or of an earlier run) uses, so each request creates someone."""
+    run = uuid.uuid4().hex[:8]
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def person(slot: int, n: int) -> bytes:
+        body = json.dumps({"email": f"new-{run}-{slot}-{n}@example.net",
+                           "name": f"New {slot} {n}", "source": "benchmark"}).encode()
+        return post_json("/api/v1/subjects", body, auth)
+
+    return person
 
 
 def raw(method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
+from ehrlich.notices.example import example_notice_text
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
 from ehrlich.subjects.schemas import BulkOutcome, SubjectInput
@@ -33,6 +35,22 @@ InBatch = Callable[[Session, range, BulkOutcome], None]
 
 def bench_settings(work: Path, key_name: str = "ehrlich.key") -> Settings:
     return Settings(data_dir=work / "data", key_file=work / "keys" / key_name)
+
+
+@contextmanager
+def published_instance(settings: Settings, now: datetime = NOW) -> Iterator[Instance]:
+    """A new instance in `settings`' folders, migrated, with the example notice published;
+    closed after."""
+    init_instance(settings, now=now)
+    instance = open_instance(settings, check_schema=False)
+    try:
+        migrate.upgrade(instance.db)
+        with instance.db.write() as session:
+            instance.notices.publish(session, example_notice_text(), file="notice.yaml",
+                                     publisher="bench", now=now)
+        yield instance
+    finally:
+        instance.close()
 
 
 def populate(work: Path, count: int, rows: Rows, *, key_name: str = "ehrlich.key",

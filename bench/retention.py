@@ -21,23 +21,19 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import bindparam, text
 
+from bench.population import NOW, published_instance
 from bench.report import write_section
 from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.schemas import ConsentInput
-from ehrlich.domains import open_instance
-from ehrlich.instance.service import init_instance
-from ehrlich.notices.example import example_notice_text
 from ehrlich.rights.retention import RetentionService
 from ehrlich.settings import Settings
-from ehrlich.storage import migrate
 from ehrlich.subjects.schemas import SubjectInput
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 BATCH = 1000
 TEXT = ("Yes, send me the Lindenhof newsletter by email, about once a month. I can "
         "unsubscribe at any time with the link in each email.")
@@ -58,7 +54,7 @@ def _consent(subject_id: str, action: str) -> ConsentInput:
                         else "one-click-unsubscribe", **shown)
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script: set up, measure, write
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=2_500)
@@ -66,13 +62,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script: set up, measure, write
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-retention-") as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", key_file=Path(tmp) / "keys" / "k.key")
-        init_instance(settings, now=NOW)
-        instance = open_instance(settings, check_schema=False)
-        try:
-            migrate.upgrade(instance.db)
-            with instance.db.write() as session:
-                instance.notices.publish(session, example_notice_text(), file="notice.yaml",
-                                         publisher="bench", now=NOW)
+        with published_instance(settings, NOW) as instance:
             ids: list[str] = []
             created = 0.0
             for start in range(0, args.people, BATCH):
@@ -115,8 +105,6 @@ def main() -> None:  # noqa: PLR0915 - one linear script: set up, measure, write
             done = retention.run(instance.db, now=NOW)
             ran = time.perf_counter() - began
             assert sorted(done.erased) == sorted(plan.subject_ids)
-        finally:
-            instance.close()
     create_rate = args.people / created
     erase_rate = args.due / ran
     body = f"""## Retention: the dry run and the run (`python -m bench.retention`)

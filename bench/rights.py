@@ -26,26 +26,23 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from bench.population import NOW, published_instance
 from bench.report import write_section
 from ehrlich.consent.ledger.service import record_consent
 from ehrlich.consent.schemas import ConsentInput
-from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
-from ehrlich.notices.example import example_notice_text
+from ehrlich.instance.service import Instance
 from ehrlich.rights.report import report_json
 from ehrlich.rights.service import RightsService
 from ehrlich.settings import Settings
 from ehrlich.sharing.models import Disclosure, DisclosureBatch
-from ehrlich.storage import migrate
 from ehrlich.storage.base import new_id
 from ehrlich.subjects.schemas import SubjectInput
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 TEXT = ("Yes, send me the Lindenhof newsletter by email, about once a month. I can "
         "unsubscribe at any time with the link in each email.")
 
@@ -113,13 +110,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-rights-") as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", key_file=Path(tmp) / "keys" / "k.key")
-        init_instance(settings, now=NOW)
-        instance = open_instance(settings, check_schema=False)
-        try:
-            migrate.upgrade(instance.db)
-            with instance.db.write() as session:
-                instance.notices.publish(session, example_notice_text(), file="notice.yaml",
-                                         publisher="bench", now=NOW)
+        with published_instance(settings, NOW) as instance:
             start = NOW - timedelta(days=400)
             for n in range(args.crowd):
                 _person(instance, n, 10, start)
@@ -151,8 +142,6 @@ def main() -> None:
             assert len(shown.rows) == args.releases
             figures = _medians_ms({"rows": rows, "read": read, "report": report,
                                    "json": report_and_json}, args.runs)
-        finally:
-            instance.close()
     body = f"""## Rights: a person's access report (`python -m bench.rights`)
 
 One person with {args.events:,} consent events (requested with the exact text and notice

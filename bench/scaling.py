@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from bench import loadgen
 from bench.consent import NOW, populate
+from bench.population import published_instance
 from bench.processes import (
     cpu_seconds,
     ehrlich_env,
@@ -48,8 +49,7 @@ from bench.report import write_section
 from ehrlich.auth.api_tokens import create_api_token, withdraw_api_token
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
-from ehrlich.notices.example import example_notice_text
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
 from ehrlich.subjects.models import Subject
 
@@ -71,20 +71,13 @@ def prepare(settings: Settings, people: int, connections: int
             ) -> tuple[str, list[str]]:
     """The instance with `people` consented people; a consent:read token and one
     preferences link for each connection."""
-    init_instance(settings, now=NOW)
-    instance = open_instance(settings)
-    try:
-        with instance.db.write() as session:
-            instance.notices.publish(session, example_notice_text(), file="notice.yaml",
-                                     publisher="bench", now=NOW)
+    with published_instance(settings, NOW) as instance:
         populate(instance, people)
         with instance.db.write() as session:
             token, _ = create_api_token(session, name="bench", scopes=["consent:read"], now=NOW)
             ids = list(session.execute(select(Subject.id).order_by(Subject.created_at)
                                        .limit(connections)).scalars())
         links = [preferences_token(instance.keyring, subject_id=i, now=NOW) for i in ids]
-    finally:
-        instance.close()
     return token, links
 
 
