@@ -24,9 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +33,8 @@ from pathlib import Path
 import httpx2 as httpx
 from sqlalchemy import insert, select
 
+from bench.population import published_instance
+from bench.processes import cpu_seconds, free_port, serve
 from bench.report import write_section
 from ehrlich.auth.api_tokens import create_api_token
 from ehrlich.consent.ledger.service import GENESIS, record_consent
@@ -43,8 +42,7 @@ from ehrlich.consent.models import ConsentState
 from ehrlich.consent.schemas import ConsentInput
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.domains import open_instance
-from ehrlich.instance.service import Instance, init_instance
-from ehrlich.notices.example import example_notice_text
+from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
 from ehrlich.storage import migrate
 from ehrlich.storage.database import Database
@@ -68,15 +66,8 @@ def prepare(root: Path, audience: int, database_url: str = "") -> tuple[Settings
     marker = root / "ready"
     if not marker.exists():
         shutil.rmtree(root, ignore_errors=True)
-        init_instance(settings, now=NOW)
-        instance = open_instance(settings)
-        try:
-            with instance.db.write() as session:
-                instance.notices.publish(session, example_notice_text(), file="notice.yaml",
-                                         publisher="bench", now=NOW)
+        with published_instance(settings, NOW) as instance:
             populate(instance, audience)
-        finally:
-            instance.close()
         marker.write_text(str(audience))
     cached = Database(settings.effective_database_url)
     try:
@@ -129,46 +120,11 @@ def populate(instance: Instance, n: int) -> None:
             actor="bench", now=NOW)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRLICH_")}
-    env["EHRLICH_CONFIG"] = str(settings.data_dir / "ehrlich.toml")
-    env["EHRLICH_SIGNUP_PER_HOUR"] = str(10**9)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ehrlich", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"server did not start; see {log}")
-
-
-def server_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of the server process (Linux /proc), or None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measured(pid: int, run: Callable[[], float]) -> tuple[float, str]:
     """The rate `run` reaches and the server's CPU time per request during it."""
-    before, started = server_cpu_seconds(pid), time.perf_counter()
+    before, started = cpu_seconds([pid]), time.perf_counter()
     rate = run()
-    after, elapsed = server_cpu_seconds(pid), time.perf_counter() - started
-    if before is None or after is None:
-        return rate, "n/a"
+    after, elapsed = cpu_seconds([pid]), time.perf_counter() - started
     return rate, f"{(after - before) / (rate * elapsed) * 1e6:,.0f} µs"
 
 
@@ -289,7 +245,7 @@ def main() -> None:
     print(f"preparing {root} ({args.audience:,} consented subjects; cached after the first run)")
     settings, token, prefs = prepare(root, args.audience)
     port = free_port()
-    process = serve(settings, port, root / "serve.log")
+    process = serve(settings.data_dir / "ehrlich.toml", port, root / "serve.log")
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {token}"}
     requests: dict[str, Callable[[httpx.Client, int], httpx.Response]] = {

@@ -6,7 +6,6 @@ Linux /proc figures; where they are missing the measurements read None.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx2 as httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-START_SECONDS = 180  # a 2-core machine loaded by other work starts a server slowly
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.e2e import servers as e2e_servers
+from tests.e2e.servers import free_port
 
 
 def ehrlich_env(config: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -42,18 +34,13 @@ def start(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Pop
 
 
 def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early; see {log}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)  # waiting for start-up
-    process.terminate()
-    raise RuntimeError(f"server did not start; see {log}")
+    """Wait until the server on `port` answers /healthz (stopping it if it never does)."""
+    try:
+        e2e_servers.wait_healthy(f"http://127.0.0.1:{port}", process, log,
+                             time.monotonic() + e2e_servers.START_SECONDS)
+    except RuntimeError:
+        process.terminate()
+        raise
 
 
 def serve(config: Path, port: int, log: Path, extra: dict[str, str] | None = None

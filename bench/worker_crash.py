@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from tests.e2e.servers import free_port
 from tests.e2e.worker_crash import LEASE_SECONDS, CrashRun, crash_run
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 from bench.report import write_section
 from ehrlich.domains import open_instance

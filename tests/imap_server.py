@@ -23,7 +23,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.mail.smtp_server import free_port, self_signed
+from tests.e2e.servers import free_port
+from tests.mail.smtp_server import self_signed
 
 IMAP_BINARY = Path("/usr/lib/dovecot/imap")  # from dovecot-imapd
 UNPRIVILEGED = "nobody"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from ehrlich.settings import Settings
+from tests.e2e.servers import free_port
 from tests.factories import publish_notice
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 SENDER = "Ehrlich Shop <news@shop.example>"
 WEBHOOK_KEY = bytes(range(100, 132))

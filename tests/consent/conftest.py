@@ -19,9 +19,9 @@ from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.apps import app_for
 from tests.conftest import NOW
+from tests.e2e.servers import free_port
 from tests.factories import publish_notice
 from tests.instances import InstanceTemplates
-from tests.mail.smtp_server import free_port
 
 PARTNER = """
   - id: partner_offers

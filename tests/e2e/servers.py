@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-START_SECONDS = 60  # start-up on a busy machine takes a while
+START_SECONDS = 180  # a 2-core machine loaded by other work starts a server slowly (25-35 s seen)
 
 
 def free_port() -> int:
@@ -45,7 +45,7 @@ def running_servers(config: Path, count: int, *, env: dict[str, str] | None = No
             urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + START_SECONDS
         for url, (proc, log) in zip(urls, procs, strict=True):
-            _wait_healthy(url, proc, Path(log.name), deadline)
+            wait_healthy(url, proc, Path(log.name), deadline)
         yield urls
     finally:
         for proc, _ in procs:
@@ -59,7 +59,7 @@ def running_servers(config: Path, count: int, *, env: dict[str, str] | None = No
             log.close()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log.read_text()}")

@@ -41,10 +41,10 @@ from tests.e2e.browser import (
     record_csp_violations,
     reflow_overflow,
 )
-from tests.e2e.servers import running_servers
+from tests.e2e.servers import free_port, running_servers
 from tests.factories import new_subject, record
 from tests.instances import InstanceTemplates
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 OWNER, PASSWORD = "owner@example.org", "violet-harbour-lantern-917"

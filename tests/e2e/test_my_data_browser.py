@@ -20,10 +20,10 @@ from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text
 from tests.e2e.browser import axe_violations
-from tests.e2e.servers import running_servers
+from tests.e2e.servers import free_port, running_servers
 from tests.factories import new_subject, publish_notice, record
 from tests.instances import InstanceTemplates
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 MAIL_SECONDS = 60  # the server's worker runs the link job, then hands the mail over

@@ -18,9 +18,9 @@ from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.consent.conftest import notice_text
-from tests.e2e.servers import running_servers
+from tests.e2e.servers import free_port, running_servers
 from tests.factories import publish_notice
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 

@@ -21,10 +21,10 @@ from ehrlich.settings import Settings
 from tests.consent.conftest import notice_text
 from tests.consent.helpers import consent_texts
 from tests.e2e.browser import audit_accessibility
-from tests.e2e.servers import running_servers
+from tests.e2e.servers import free_port, running_servers
 from tests.factories import publish_notice
 from tests.instances import InstanceTemplates
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 MAIL_SECONDS = 60  # the server's worker hands the mail over; a busy machine takes a while

@@ -19,9 +19,10 @@ import pytest
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
+from tests.e2e.servers import free_port
 from tests.e2e.worker_crash import crash_run
 from tests.instances import InstanceTemplates
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 

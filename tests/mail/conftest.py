@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ehrlich.settings import Settings
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.e2e.servers import free_port
+from tests.mail.smtp_server import SmtpServer
 
 SENDER = "Ehrlich Shop <news@shop.example>"
 

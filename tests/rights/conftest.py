@@ -19,8 +19,9 @@ from ehrlich.web.deps import get_now
 from tests.apps import app_for
 from tests.conftest import NOW
 from tests.consent.conftest import publish, with_mail
+from tests.e2e.servers import free_port
 from tests.jobs import run_jobs
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.mail.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="module")
