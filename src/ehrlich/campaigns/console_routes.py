@@ -27,10 +27,8 @@ from ehrlich.campaigns.routes import FEEDBACK_PATH
 from ehrlich.campaigns.schemas import CampaignInput, CampaignView
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import LANGUAGES, negotiate, translations
-from ehrlich.instance.service import Instance
+from ehrlich.i18n import negotiate, translations
 from ehrlich.mail.imap import ImapConfig
-from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
 
 router = APIRouter(prefix="/admin/campaigns", include_in_schema=False)
@@ -70,19 +68,6 @@ def paused_by_complaints(campaign: CampaignView | None) -> dict[str, object] | N
             "rate": int(complaints) / max(int(delivered), 1)}
 
 
-def _languages(instance: Instance, current: str, ui: str) -> list[tuple[str, str]]:
-    """(tag, name in the reader's language) for the languages of the published notice
-    (the ones people signed up in), and the campaign's own if it is another."""
-    try:
-        with instance.db.read() as session:
-            tags = list(instance.notices.current(session).notice.languages)
-    except NoticeNotPublished:
-        tags = list(LANGUAGES)
-    if current and current not in tags:
-        tags.append(current)
-    return [(tag, _language_name(tag, ui)) for tag in tags]
-
-
 def _language_name(tag: str, ui: str) -> str:
     try:
         name = Locale.parse(tag, sep="-").get_display_name(ui)
@@ -110,7 +95,8 @@ def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
              if campaign is not None and campaign.status in ("draft", "scheduled") else None)
     return page(request, "campaigns/editor.html", {
         "reach": reach,
-        "languages": _languages(instance, values.get("language", ""), ui),
+        "languages": [(tag, _language_name(tag, ui)) for tag in instance.service(
+            CampaignsService).languages(instance.db, current=values.get("language", ""))],
         "campaign": campaign, "values": values, "errors": errors or {}, "preview": preview,
         "report": report, "message": message, "message_kind": message_kind,
         "buttons": buttons, "subject_id": subject_id,

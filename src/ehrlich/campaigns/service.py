@@ -35,6 +35,7 @@ from ehrlich.consent.statistics import active_by_purpose
 from ehrlich.consent.unsubscribe.links import unsubscribe_link
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
+from ehrlich.i18n import LANGUAGES
 from ehrlich.jobs import JobQueue
 from ehrlich.mail.imap import ImapConfig, ImapMailbox
 from ehrlich.mail.interfaces import MailSender, OutgoingMail
@@ -119,6 +120,19 @@ class CampaignsService:
                 return []
         return [(p.id, p.title.get(language) or p.title.get("en") or p.id)
                 for p in notice.purposes if p.channel == "email" and p.consent is not None]
+
+    def languages(self, db: Database, *, current: str = "") -> list[str]:
+        """The language tags a campaign may be written in: those of the published notice
+        (the ones people signed up in; all the product's before one is published), and
+        `current` (the campaign's own) if it is another."""
+        with db.read() as session:
+            try:
+                tags = list(self._notices.current(session).notice.languages)
+            except NoticeNotPublished:
+                tags = list(LANGUAGES)
+        if current and current not in tags:
+            tags.append(current)
+        return tags
 
     def check_purpose(self, db: Database, purpose: str) -> None:
         """Raises `InvalidInput` naming the field `purpose` unless the published notice
