@@ -31,6 +31,7 @@ from ehrlich.consent.signup.links import (
 from ehrlich.consent.signup.offers import Offer, offer_map
 from ehrlich.consent.signup.service import SOURCE_PREFIX
 from ehrlich.crypto import Keyring, TokenExpired, TokenInvalid
+from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService
 from ehrlich.storage.database import Database
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
@@ -59,13 +60,21 @@ def check_confirm_link(keyring: Keyring, token: str, *, now: datetime) -> Confir
     return None
 
 
-def purposes_to_confirm(keyring: Keyring, token: str, *, now: datetime) -> tuple[str, ...]:
-    """The purposes a confirmation link asks for, so that its page can name them
-    (none when the link cannot be followed)."""
+def titles_to_confirm(db: Database, keyring: Keyring, notices: NoticesService, token: str, *,
+                      language: str, now: datetime) -> list[str]:
+    """The titles of the purposes a confirmation link asks for, as the signup form showed
+    them in `language`, so that its page can name them (none when the link cannot be
+    followed or no notice is published)."""
     try:
-        return tuple(sorted(read_confirm_token(keyring, token, now=now).requests))
+        wanted = sorted(read_confirm_token(keyring, token, now=now).requests)
     except (TokenExpired, TokenInvalid):
-        return ()
+        return []
+    try:
+        with db.read() as session:
+            shown = offer_map(notices.current(session), language)
+    except NoticeNotPublished:
+        return []
+    return [shown[p].title for p in wanted if p in shown]
 
 
 def confirm(session: Session, audit: AuditLog, keyring: Keyring, token: str, *,

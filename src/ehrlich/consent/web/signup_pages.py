@@ -20,10 +20,10 @@ from ehrlich.consent.signup.double_opt_in import (
     cancel,
     check_confirm_link,
     confirm_link,
-    purposes_to_confirm,
+    titles_to_confirm,
 )
 from ehrlich.consent.signup.form import FormOutcome, SignupForm, form_language, submit_form
-from ehrlich.consent.signup.offers import offer_map, offers
+from ehrlich.consent.signup.offers import offers
 from ehrlich.consent.web.common import (
     NO_STORE,
     client_address,
@@ -153,16 +153,6 @@ def _message(request: Request, key: str, *, status: int = 200, **extra: Any) -> 
     return response
 
 
-def _titles(instance: Instance, purposes: tuple[str, ...], lang: str) -> list[str]:
-    """The titles of `purposes` in the published notice, as the signup form showed them."""
-    assert instance.signups is not None
-    try:
-        shown = offer_map(instance.signups.published(instance.db), lang)
-    except NoticeNotPublished:
-        return []
-    return [shown[p].title for p in purposes if p in shown]
-
-
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(token: str, request: Request, instance: InstanceDep, now: NowDep
                  ) -> HTMLResponse:
@@ -176,7 +166,8 @@ def confirm_page(token: str, request: Request, instance: InstanceDep, now: NowDe
         "lang": lang, "title": tr.gettext("Confirm your subscription"),
         "text": tr.gettext("Please confirm with the button below."),
         "items_intro": tr.gettext("You asked us to send you:"),
-        "items": _titles(instance, purposes_to_confirm(instance.keyring, token, now=now), lang),
+        "items": titles_to_confirm(instance.db, instance.keyring, instance.notices, token,
+                                   language=lang, now=now),
         "button": tr.gettext("Confirm"), "action": f"/confirm/{token}"})
     response.headers.update(NO_STORE)
     return response
