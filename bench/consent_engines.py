@@ -24,7 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import loadgen
-from bench.consent import NOW, WORK, prepare, settings_for
+from bench.consented import WORK, prepare, settings_for
+from bench.population import NOW
 from bench.processes import cpu_seconds, free_port, memory_mib, serve, sessions_opened
 from bench.report import write_section
 from ehrlich.auth.api_tokens import create_api_token

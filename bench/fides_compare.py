@@ -48,8 +48,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bench import loadgen
-from bench.consent import WORK, prepare, settings_for
 from bench.consent_engines import postgres_url, writer_token
+from bench.consented import WORK, prepare, settings_for
+from bench.population import NOW
 from bench.processes import (
     cpu_seconds,
     free_port,
@@ -68,8 +69,6 @@ KINDS = ("consent update", "new person")
 
 
 def ehrlich_requests(settings: Settings, connections: int) -> dict[str, loadgen.Request]:
-    from bench.consent import NOW
-
     writer = writer_token(settings)
     instance = open_instance(settings)
     try:

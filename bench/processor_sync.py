@@ -35,7 +35,8 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from bench.consent import NOW, WORK, prepare
+from bench.consented import WORK, prepare
+from bench.population import NOW
 from bench.report import write_section
 from ehrlich.consent.ledger.audience import stream_audience
 from ehrlich.consent.models import ConsentState

@@ -32,8 +32,8 @@ import httpx2 as httpx
 from sqlalchemy import select
 
 from bench import loadgen
-from bench.consent import NOW, populate
-from bench.population import published_instance
+from bench.consented import populate
+from bench.population import NOW, published_instance
 from bench.processes import (
     cpu_seconds,
     ehrlich_env,

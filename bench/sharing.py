@@ -29,7 +29,9 @@ import tracemalloc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bench.consent import NOW, WORK, audit_bytes, prepare
+from bench.consent import audit_bytes
+from bench.consented import WORK, prepare
+from bench.population import NOW
 from bench.report import write_section
 from ehrlich.consent.ledger.audience import export_audience
 from ehrlich.domains import open_instance
