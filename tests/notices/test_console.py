@@ -130,6 +130,22 @@ def test_findings_are_shown_beside_their_lines(console: TestClient,
     assert "malformed YAML" in broken
 
 
+def test_a_german_reader_sees_the_findings_in_german(console: TestClient, make_staff: Maker,
+                                                    clock: Clock) -> None:
+    _signed_in(console, make_staff("owner"), clock)
+    bad = variant(example_notice_text(), ("default: unticked", "default: ticked"))
+    _save(console, bad)
+    page = console.get("/admin/notice/draft?lang=de").text
+    assert ("das Einwilligungskästchen ist vorausgewählt (`default: ticked`); eine "
+            "Einwilligung muss ein aktives Ja sein") in page
+    assert "schreiben Sie `default: unticked` oder streichen Sie die Zeile" in page
+    assert "the consent checkbox is pre-selected" not in page
+    # a message with fields: the example's controller, named in the German sentence
+    assert "der Verantwortliche ist noch der aus dem Beispiel (Lindenhof" in page
+    assert "the consent checkbox is pre-selected" in console.get(
+        "/admin/notice/draft?lang=en").text
+
+
 def test_preview_in_both_languages_is_marked_and_publishes_nothing(
         console: TestClient, make_staff: Maker, clock: Clock,
         instance: Instance) -> None:

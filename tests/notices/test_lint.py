@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import string
+from importlib.resources import files
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +13,13 @@ from ehrlich.notices.example import example_notice_text
 from ehrlich.notices.lint import check_text, has_errors, lint_notice
 from ehrlich.notices.loader import load_notice
 from ehrlich.notices.readability import readability, syllables
-from ehrlich.notices.rules import default_rules, parse_rules
+from ehrlich.notices.rules import (
+    RuleSet,
+    default_rules,
+    extract_rule_texts,
+    parse_rules,
+    rules_in,
+)
 from ehrlich.notices.schemas import Finding
 from tests.notices.conftest import line_of, own_business, variant
 
@@ -271,3 +280,32 @@ def test_bare_toggle_in_a_notice(example: str) -> None:
     [finding] = _lint(text)
     assert finding.rule == "bare-toggle"
     assert finding.line == line_of(text, "en: 'On'")
+
+
+def _fields(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def _texts(rules: RuleSet) -> list[str]:
+    return [*(t for rule in (rules.negation, *rules.patterns, rules.readability)
+              for t in (rule.message, rule.suggestion)),
+            *(entry[key] for entry in rules.structure.values()
+              for key in ("message", "suggestion"))]
+
+
+def test_every_rule_text_has_a_german_translation_with_the_same_fields() -> None:
+    english, german = _texts(default_rules()), _texts(rules_in("de"))
+    assert len(english) == len(german) > 30
+    for source, translated in zip(english, german, strict=True):
+        assert translated != source, f"no German for {source!r}"
+        assert _fields(translated) == _fields(source), source
+    assert _texts(rules_in("en")) == english
+    assert _texts(rules_in("fr")) == english  # an unknown language reads English
+
+
+def test_the_rule_texts_are_what_pybabel_extracts() -> None:
+    """The extraction method names every message and suggestion, nothing else."""
+    rules_file = files("ehrlich.notices") / "lint_rules.yaml"
+    with rules_file.open("rb") as handle:
+        extracted = [text for _, _, text, _ in extract_rule_texts(handle, {}, [], {})]
+    assert sorted(set(extracted)) == sorted({t for t in _texts(default_rules()) if t})

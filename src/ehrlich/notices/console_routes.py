@@ -83,7 +83,7 @@ def _editor(request: Request, instance: Instance, active: ActiveSession, *,
     with instance.db.read() as session:
         draft = load_draft(session, instance.notices)
     text = draft.source if source is None else source
-    check = check_draft(text)
+    check = check_draft(text, language=negotiate(request))
     return _page(request, "notice_admin/draft.html", active, {
         "draft": draft, "source": text, "check": check,
         "lines": _lines(text, check.findings), "message": message}, status_code)
@@ -122,7 +122,7 @@ def preview(request: Request, instance: InstanceDep, now: NowDep, active: StaffD
     with instance.db.read() as session:
         draft = load_draft(session, instance.notices)
         published = instance.notices.versions(session)
-    check = check_draft(draft.source)
+    check = check_draft(draft.source, language=negotiate(request))
     if check.notice is None:
         return _editor(request, instance, active, status_code=422)
     number = published[-1].number + 1 if published else 1
@@ -146,7 +146,8 @@ def _impact_page(request: Request, instance: Instance, active: ActiveSession, *,
             impact = instance.notices.impact(session, draft.source, file=DRAFT_FILE)
         except NoticeInvalid:
             impact = None
-    warnings = [f for f in check_draft(draft.source).findings if f.severity == "warning"]
+    warnings = [f for f in check_draft(draft.source, language=negotiate(request)).findings
+                if f.severity == "warning"]
     return _page(request, "notice_admin/publish.html", active, {
         "impact": impact, "draft": draft, "message": message, "warnings": warnings},
         status_code)

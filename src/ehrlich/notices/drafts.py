@@ -84,10 +84,10 @@ def save_draft(session: Session, audit: AuditLog, source: str, *, actor: str,
     return draft
 
 
-def check_draft(source: str) -> DraftCheck:
-    """Loader and linter findings of the draft, in line order."""
+def check_draft(source: str, *, language: str = "en") -> DraftCheck:
+    """Loader and linter findings of the draft, in line order (the linter's in `language`)."""
     try:
-        loaded, findings = check_notice(source, file=DRAFT_FILE)
+        loaded, findings = check_notice(source, file=DRAFT_FILE, language=language)
     except NoticeInvalid as exc:
         return DraftCheck(exc.findings, None)
     return DraftCheck(findings, loaded.notice)

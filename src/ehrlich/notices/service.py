@@ -25,6 +25,7 @@ from ehrlich.notices.interfaces import RenewalMarker
 from ehrlich.notices.lint import has_errors, lint_notice
 from ehrlich.notices.loader import LoadedNotice, load_notice
 from ehrlich.notices.models import NoticeVersion
+from ehrlich.notices.rules import rules_in
 from ehrlich.notices.schemas import Finding, Notice, VersionInfo
 
 
@@ -115,10 +116,12 @@ PARSED_VERSIONS_KEPT = 16
 MAX_VERSION = 2**31 - 1
 
 
-def check_notice(text: str, *, file: str) -> tuple[LoadedNotice, list[Finding]]:
-    """Load and lint; schema problems raise NoticeInvalid, lint findings are returned."""
+def check_notice(text: str, *, file: str, language: str = "en"
+                 ) -> tuple[LoadedNotice, list[Finding]]:
+    """Load and lint; schema problems raise NoticeInvalid, lint findings are returned
+    (their messages in `language`)."""
     loaded = load_notice(text, file=file)
-    return loaded, lint_notice(loaded)
+    return loaded, lint_notice(loaded, rules_in(language))
 
 
 class NoticesService:
