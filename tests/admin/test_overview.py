@@ -175,3 +175,33 @@ def test_protection_report_leaves_a_passing_checks_fix_empty(
     page = console.get(f"/admin?lang={lang}").text
     assert "Protection report" in page or "Schutzbericht" in page
     assert "Project-Id-Version" not in page
+
+
+def test_the_report_starts_with_what_needs_doing_and_links_the_pages_to_do_it(
+        instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    sign_in(console, make_staff("owner"), clock.now)
+    page = console.get("/admin?lang=de").text
+    report = page.split('id="posture-title"')[1].split("</table>")[0]
+    states = re.findall(r'<tr class="status-(pass|warn|fail)">', report)
+    assert {"pass", "warn"} <= set(states)  # a new instance: mail off, no backup yet
+    assert states == sorted(states, key=("fail", "warn", "pass").index)
+    assert '<a href="/admin/mail">/admin/mail</a>' in report  # mail is off: where to test it
+    assert '<a href="/admin/backups">/admin/backups</a>' in report
+    fails, warns = states.count("fail"), states.count("warn")
+    summary = re.search(r'<p class="flash (\w+)" role="status" id="report-summary">'
+                        r'<a href="#posture-title">(.*?)</a></p>', page)
+    assert summary is not None
+    assert summary.group(1) == ("error" if fails else "warn")
+    assert f"{warns} Warnung" in summary.group(2)
+    assert page.index('id="report-summary"') < page.index('id="posture-title"')
+
+
+def test_console_links_escape_the_text_and_link_only_console_paths() -> None:
+    from ehrlich.admin.templating import console_links
+
+    linked = str(console_links('<b>"x"</b> at /admin/backups, not /etc/passwd or http://a/admin'))
+    assert linked.startswith("&lt;b&gt;&#34;x&#34;&lt;/b&gt; at "
+                             '<a href="/admin/backups">/admin/backups</a>, not /etc/passwd')
+    assert linked.endswith("or http://a/admin")  # not a console path of this console
+    assert "<b>" not in linked

@@ -3,25 +3,38 @@ the template folders the domains registered (see `ehrlich.web.templating`)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
+from markupsafe import Markup, escape
 
 from ehrlich.auth.roles import ROLE_LABELS
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.i18n import LANG_COOKIE, install, negotiate
 from ehrlich.web.templating import domain_templates, loader
 
+CONSOLE_PATH = re.compile(r"(?<![\w/:.])/admin(?:/[a-z0-9-]+)*")  # not inside a URL
+
+
+def console_links(text: str) -> Markup:
+    """`text`, escaped, with each console path in it (`/admin/backups`) a link there: the
+    protection report's fixes name the page where the fix is made."""
+    return Markup(CONSOLE_PATH.sub(  # noqa: S704 - the text is escaped; paths are [a-z0-9/-]
+        lambda m: f'<a href="{m.group()}">{m.group()}</a>', str(escape(text))))
+
 
 @cache
 def environment(lang: str, domains: tuple[str, ...] = ()) -> Environment:
     """The console's templates in `lang` (one environment per language)."""
-    return install(Environment(loader=loader(("ehrlich.admin", "ehrlich.web"), domains),
-                               autoescape=select_autoescape(default=True), auto_reload=False,
-                               extensions=["jinja2.ext.i18n"]), lang)
+    env = Environment(loader=loader(("ehrlich.admin", "ehrlich.web"), domains),
+                      autoescape=select_autoescape(default=True), auto_reload=False,
+                      extensions=["jinja2.ext.i18n"])
+    env.filters["console_links"] = console_links
+    return install(env, lang)
 
 
 def page(request: Request, template: str, context: dict[str, Any], *,

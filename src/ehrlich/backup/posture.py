@@ -21,8 +21,9 @@ def recent_verified_backup(ctx: PostureContext) -> Finding:
     where = service.store().url
     if not listing:  # a new instance has nothing to lose yet; a stale backup fails below
         return Finding(Status.WARN, N_("no complete backup at {where} yet"),
-                       N_("run `ehrlich backup create --verify` and keep a worker running for "
-                          "the scheduled backups"), {"where": where})
+                       N_("press \"Back up now\" on the Backups page (/admin/backups) or run "
+                          "`ehrlich backup create --verify`, and keep a worker running for the "
+                          "scheduled backups"), {"where": where})
     newest = listing[-1]
     if ctx.now - newest.created_at > RECENT:
         return Finding(Status.FAIL, N_("the newest backup is from {when} UTC"),
@@ -32,7 +33,9 @@ def recent_verified_backup(ctx: PostureContext) -> Finding:
     if newest.verified != "ok":
         detail = (N_("backup {backup_id} was never verified") if newest.verified == "never"
                   else N_("backup {backup_id} failed verification"))
-        return Finding(Status.WARN, detail, N_("run `ehrlich backup verify {backup_id}`"),
+        return Finding(Status.WARN, detail, N_("press \"Verify now\" beside it on the Backups page "
+                                                 "(/admin/backups) or run "
+                                                 "`ehrlich backup verify {backup_id}`"),
                        {"backup_id": newest.backup_id})
     return Finding(Status.PASS, N_("backup {backup_id} verified; {count} backups at {where}"),
                    params={"backup_id": newest.backup_id, "count": len(listing),

@@ -16,7 +16,7 @@ MAIL_OFF = N_("no SMTP server is configured, so nothing is sent, not even the co
               "mail a signup needs")
 TURN_ON = N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
              "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
-             "console's Mail page")
+             "console's Mail page (/admin/mail)")
 
 
 @dataclass(frozen=True)

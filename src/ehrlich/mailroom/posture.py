@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ehrlich.i18n import N_
 from ehrlich.mail.smtp import SmtpConfig
+from ehrlich.mail.status import TURN_ON
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
@@ -15,10 +16,7 @@ def smtp(ctx: PostureContext) -> Finding:
         return Finding(
             Status.WARN,
             N_("mail is off: no SMTP server is configured, so nothing is sent, not even the "
-               "confirmation mail a signup needs"),
-            N_("set EHRLICH_SMTP_HOST and EHRLICH_SMTP_FROM (smtp_host and smtp_from in "
-               "ehrlich.toml; see docs/mail.md), restart, then send a test mail from the "
-               "console's Mail page"))
+               "confirmation mail a signup needs"), TURN_ON)
     return Finding(Status.PASS, N_("mail goes to {server} (TLS: {tls}) from {sender}"),
                    params={"server": f"{config.host}:{config.port}", "tls": config.tls,
                            "sender": settings.smtp_from})

@@ -106,3 +106,11 @@ class Report:
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for r in self.results if r.status == s) for s in Status}
+
+    def by_urgency(self) -> list[CheckResult]:
+        """Failures first, then warnings, then what holds; in check order within each, so
+        the reader starts with what needs doing."""
+        return sorted(self.results, key=lambda r: URGENCY.index(r.status))
+
+
+URGENCY = (Status.FAIL, Status.WARN, Status.PASS)
