@@ -78,6 +78,13 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
         page.click("main button[type=submit]")
         page.wait_for_url(f"{urls[0]}/admin")
         assert "Protection report" in page.content()
+        page.set_viewport_size({"width": 1024, "height": 800})  # the narrowest sidebar
+        page.goto("/admin/breaches?lang=de")  # the longest German word, as the current page
+        heights = page.evaluate("""[...document.querySelectorAll('.console-nav a')]
+            .map(a => [a.innerText.trim(), a.getBoundingClientRect().height])""")
+        one_line = min(height for _, height in heights)
+        broken = [label for label, height in heights if " " not in label and height > one_line]
+        assert broken == [], "a one-word label is broken across lines"
         page.goto("/admin/staff?lang=de")
         assert page.locator("h1").inner_text() == "Team"
 
