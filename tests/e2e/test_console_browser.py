@@ -85,6 +85,15 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
         one_line = min(height for _, height in heights)
         broken = [label for label, height in heights if " " not in label and height > one_line]
         assert broken == [], "a one-word label is broken across lines"
+        assert not page.locator(".console-menu > summary").is_visible()  # no menu button
+        page.set_viewport_size({"width": 390, "height": 800})  # a phone: the page comes first
+        menu = page.locator(".console-menu > summary")
+        assert menu.inner_text() == "Menü: Datenschutzverletzungen"
+        assert not page.locator(".console-nav a[href='/admin/staff']").is_visible()
+        assert page.locator("h1").bounding_box()["y"] < 300  # type: ignore[index]
+        menu.click()
+        assert page.locator(".console-nav a[href='/admin/staff']").is_visible()
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.goto("/admin/staff?lang=de")
         assert page.locator("h1").inner_text() == "Team"
 

@@ -31,8 +31,9 @@ MARK_CONTROLS = """() => {
   const seen = new Set();
   document.querySelectorAll(selector).forEach((e, n) => {
     if (e.disabled || e.closest('[hidden], [inert]')) return;
-    const closed = e.closest('details:not([open])');
-    if (closed && e.tagName !== 'SUMMARY') return;
+    // what a closed disclosure hides (the browser skips its content) is not a stop; the
+    // console's menu is a closed details that wide screens show all the same
+    if (e.tagName !== 'SUMMARY' && !e.checkVisibility({visibilityProperty: true})) return;
     if (!e.getClientRects().length) return;
     let key = 'c' + n;
     if (e.type === 'radio') key = 'radio:' + e.name;
