@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from ehrlich.backup.interfaces import BackupStore
 from ehrlich.backup.stores import open_store
+from ehrlich.backup.stores.sftp import SftpStore
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
 from tests import conftest as shared
@@ -60,6 +63,23 @@ def test_sftp_destination(instance: Instance, sshd: tuple[str, Path, Path]) -> N
     store = open_store(settings)
     try:
         _round_trip(instance, settings, store)
+    finally:
+        store.close()
+
+
+def test_sftp_file_cut_short_while_read_ends_where_it_was_cut(
+        sshd: tuple[str, Path, Path]) -> None:
+    """The server's end-of-file answers end the read; the archive's hash check then fails."""
+    url, key, known_hosts = sshd
+    store = SftpStore(url, key_file=key, known_hosts=known_hosts)
+    data = os.urandom(3 * 1024 * 1024 + 123)
+    try:
+        with store.writer("archive") as out:
+            out.write(data)
+        with store.reader("archive") as fh:  # opened at full size, then cut
+            os.truncate(Path(urlsplit(url).path) / "archive", 100_000)
+            assert fh.read() == data[:100_000]
+            assert fh.read() == b""
     finally:
         store.close()
 
