@@ -50,7 +50,8 @@ class _PipelinedReader(io.RawIOBase):
     first answer comes back before its sending thread has registered the
     second: it marks the window done, reads on synchronously, and the rest of
     the window's answers stay in the file object until it is closed (read
-    slowly, 130 MiB traced for a 400 MiB file, 250 MiB for 1,000 MiB). Here
+    slowly, 130 MiB traced for a 400 MiB file, 250 MiB for 1,000 MiB; the same
+    race as paramiko/paramiko#2519, open in paramiko 5.1). Here
     each request is sent, matched to its answer and dropped by this object
     alone, in order, so memory is the window whatever the file's size. It uses
     paramiko's request/response primitives (`_async_request`,
