@@ -77,6 +77,12 @@ def _parsed(text: str) -> datetime:
     return when.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso(when: datetime) -> str:
+    """`when.isoformat()`, kept like `_parsed`: a list's opt-in dates repeat."""
+    return when.isoformat()
+
+
 class RowReader:
     """Turns rows of one file into `Accepted` or `Rejected`, by an import plan."""
 
@@ -87,14 +93,23 @@ class RowReader:
         self._plan = plan
         self._subjects = subjects
         self._now = now
-        mapping = plan.mapping
+        mapping, spec = plan.mapping, plan.evidence
         self._columns = {"email": mapping.email, "name": mapping.name, "phone": mapping.phone}
+        self._email, self._name, self._phone = (self._index(c) for c in (
+            mapping.email, mapping.name, mapping.phone))
+        self._attributes = [(c, self._at[c]) for c in mapping.attributes]
+        self._source = plan.options.source
+        self._evidence_at = tuple(self._index(c) for c in (
+            spec.source_column, spec.date_column, spec.version_column, spec.text_column))
 
-    def _cell(self, cells: list[str], column: str | None) -> str | None:
-        if column is None:
+    def _index(self, column: str | None) -> int | None:
+        return None if column is None else self._at[column]
+
+    @staticmethod
+    def _cell(cells: list[str], at: int | None) -> str | None:
+        if at is None:
             return None
-        value = cells[self._at[column]].strip()
-        return value or None
+        return cells[at].strip() or None
 
     def _field_column(self, loc: tuple[int | str, ...]) -> str:
         field = str(loc[0]) if loc else "row"
@@ -103,19 +118,20 @@ class RowReader:
         return self._columns.get(field) or field
 
     def _evidence(self, cells: list[str]) -> Evidence | None:
-        spec = self._plan.evidence
-        source = self._cell(cells, spec.source_column)
+        source_at, date_at, version_at, text_at = self._evidence_at
+        source = self._cell(cells, source_at)
         if source is None:
             return None
-        given = self._cell(cells, spec.date_column)
-        version_text = self._cell(cells, spec.version_column)
+        spec = self._plan.evidence
+        given = self._cell(cells, date_at)
+        version_text = self._cell(cells, version_at)
         version = spec.notice_version
         if version_text is not None:
             if not version_text.isdigit() or int(version_text) < 1:
                 raise InvalidInput.one(spec.version_column or "", "is not a notice version "
                                        "number")
             version = int(version_text)
-        text = self._cell(cells, spec.text_column)
+        text = self._cell(cells, text_at)
         for column, value, limit in ((spec.source_column, source, MAX_EVIDENCE_CHARS),
                                      (spec.text_column, text, MAX_TEXT_CHARS)):
             if value is None:
@@ -127,7 +143,7 @@ class RowReader:
             except ValueError as exc:
                 raise InvalidInput.one(column or "", str(exc)) from None
         try:
-            given_at = parse_date(given, now=self._now).isoformat() if given else None
+            given_at = _iso(parse_date(given, now=self._now)) if given else None
         except ValueError as exc:
             raise InvalidInput.one(spec.date_column or "", str(exc)) from None
         return Evidence(source, given_at, version, text)
@@ -136,14 +152,12 @@ class RowReader:
         if len(cells) != self._width:
             return Rejected(number, "row", f"has {len(cells)} cells; the first line names "
                             f"{self._width} columns")
-        mapping = self._plan.mapping
-        attributes = {c: v for c in mapping.attributes if (v := self._cell(cells, c))}
+        attributes = {c: v for c, at in self._attributes if (v := cells[at].strip())}
         try:
-            data = SubjectInput(email=self._cell(cells, mapping.email),
-                                name=self._cell(cells, mapping.name),
-                                phone=self._cell(cells, mapping.phone),
-                                attributes=attributes or None,
-                                source=self._plan.options.source)
+            data = SubjectInput(email=self._cell(cells, self._email),
+                                name=self._cell(cells, self._name),
+                                phone=self._cell(cells, self._phone),
+                                attributes=attributes or None, source=self._source)
         except ValidationError as exc:
             error = exc.errors(include_input=False, include_url=False)[0]
             return Rejected(number, self._field_column(tuple(error["loc"])),
