@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+CHECKOUT = Path(__file__).resolve().parent.parent
+"""Written as `<checkout>`: a section names paths in the work folder, not this machine's."""
 HEADER = ("# Benchmark results\n\nEach section is rewritten by its benchmark "
           "(`python -m bench.<name>`); every figure is measured against a baseline "
           "in the same run on the machine named in the section.\n")
@@ -39,6 +41,7 @@ def machine() -> str:
 def write_section(name: str, body: str) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = body.replace(str(CHECKOUT), "<checkout>")
     section = (f"<!-- bench:{name} -->\n{body.rstrip()}\n\n"
                f"*Measured {stamp} on {machine()}.*\n<!-- /bench:{name} -->")
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->",
