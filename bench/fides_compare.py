@@ -1,11 +1,11 @@
 """ehrlich (SQLite and PostgreSQL) side by side with Fides, same load generator and machine.
 
-    python -m bench.fides_compare --fides-bin /work/fides/venv/bin/fides
+    python -m bench.fides_compare --fides-bin ../fides-venv/bin/fides
         [--postgres URL] [--redis-host 127.0.0.1] [--seconds 6] [--rounds 3]
         [--connections 16] [--audience 10000]
 
 Fides is not part of this repository: install it in a virtual environment of its own
-(`python3 -m venv /work/fides/venv && /work/fides/venv/bin/pip install ethyca-fides==2.78.2`)
+(`python3 -m venv ../fides-venv && ../fides-venv/bin/pip install ethyca-fides==2.78.2`)
 and name its `fides` command. The bench starts `fides webserver` against a fresh database
 of its own on the PostgreSQL server and Redis database 5, with an encryption key and root
 client secret made for the run (kept nowhere), and drops the database afterwards.
