@@ -86,18 +86,8 @@ def _columns_page(request: Request, active: ActiveSession, run_id: str, table: T
     return _render(request, active, "columns.html", {
         "run_id": run_id, "table": table, "encoding": encoding,
         "preview": [cells for _, cells in table.rows[:PREVIEW_ROWS]],
-        "mapping": mapping or _guess(table.header), "errors": errors or {}},
+        "mapping": mapping or ColumnMapping.guessed(table.header), "errors": errors or {}},
         status_code=status_code)
-
-
-def _guess(header: list[str]) -> ColumnMapping:
-    """Preselect columns whose names say what they hold (English and German)."""
-    names = {h.lower().replace("-", "").replace("_", "").replace(" ", ""): h for h in header}
-    pick = {target: next((names[n] for n in candidates if n in names), None)
-            for target, candidates in (("email", ("email", "mail", "emailadresse")),
-                                       ("name", ("name", "vollername", "fullname")),
-                                       ("phone", ("phone", "telefon", "mobile", "handy")))}
-    return ColumnMapping(**pick)
 
 
 @router.get("/{run_id}/columns", response_class=HTMLResponse)

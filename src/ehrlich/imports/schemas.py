@@ -7,9 +7,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from ehrlich.consent.schemas import LANGUAGE_PATTERN, PURPOSE_PATTERN
-from ehrlich.subjects.schemas import PlainText
+from ehrlich.subjects.schemas import PlainText, has_control_characters
 
-Column = Annotated[str, Field(min_length=1, max_length=200), PlainText]
+MAX_COLUMN = 200
+Column = Annotated[str, Field(min_length=1, max_length=MAX_COLUMN), PlainText]
 TARGETS = ("email", "name", "phone")
 
 
@@ -25,6 +26,31 @@ class ColumnMapping(BaseModel):
 
     def columns(self) -> list[str]:
         return [c for c in (self.email, self.name, self.phone) if c] + self.attributes
+
+    @classmethod
+    def guessed(cls, header: list[str]) -> ColumnMapping:
+        """The columns whose names say what they hold (English and German, as spreadsheets
+        name them), preselected for the console's mapping step; the person chooses."""
+        names: dict[str, str] = {}
+        for column in header:  # a name the mapping would refuse is not offered
+            if 0 < len(column) <= MAX_COLUMN and not has_control_characters(column):
+                names.setdefault(_plain(column), column)
+        return cls(**{field: next((names[n] for n in candidates if n in names), None)
+                      for field, candidates in HEADER_NAMES.items()})
+
+
+HEADER_NAMES = {
+    "email": ("email", "emailadresse", "emailaddress", "mail", "mailadresse", "emails"),
+    "name": ("name", "fullname", "vollername", "vollständigername", "kontakt", "contact",
+             "vorname", "firstname", "givenname", "rufname"),
+    "phone": ("phone", "telefon", "telefonnummer", "tel", "phonenumber", "mobile", "mobil",
+              "mobilnummer", "handy", "handynummer", "mobilephone"),
+}
+"""Each field's column names, most telling first (as `_plain` writes them)."""
+
+
+def _plain(column: str) -> str:
+    return "".join(c for c in column.casefold() if c.isalnum())
 
 
 class EvidenceMapping(BaseModel):
