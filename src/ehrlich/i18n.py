@@ -105,3 +105,16 @@ def install(environment: Environment, lang: str) -> Environment:
     environment.install_gettext_translations(  # type: ignore[attr-defined]
         translations(lang), newstyle=True)
     return environment
+
+
+@cache
+def language_name(tag: str, ui: str) -> str:
+    """`tag` as a reader of `ui` names it, with the tag: "Deutsch (de)", "German (de)";
+    the tag alone where Babel does not know it."""
+    from babel import Locale, UnknownLocaleError  # only pages that offer languages need it
+
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name(ui)
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return f"{name} ({tag})" if name else tag

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -27,7 +26,7 @@ from ehrlich.campaigns.routes import FEEDBACK_PATH
 from ehrlich.campaigns.schemas import CampaignInput, CampaignView
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import negotiate, translations
+from ehrlich.i18n import language_name, negotiate, translations
 from ehrlich.mail.imap import ImapConfig
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -68,14 +67,6 @@ def paused_by_complaints(campaign: CampaignView | None) -> dict[str, object] | N
             "rate": int(complaints) / max(int(delivered), 1)}
 
 
-def _language_name(tag: str, ui: str) -> str:
-    try:
-        name = Locale.parse(tag, sep="-").get_display_name(ui)
-    except (ValueError, UnknownLocaleError):
-        name = None
-    return f"{name} ({tag})" if name else tag
-
-
 def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
             campaign: CampaignView | None, values: dict[str, str],
             errors: dict[str, str] | None = None, preview: Rendered | None = None,
@@ -95,7 +86,7 @@ def _editor(request: Request, instance: InstanceDep, active: ActiveSession, *,
              if campaign is not None and campaign.status in ("draft", "scheduled") else None)
     return page(request, "campaigns/editor.html", {
         "reach": reach,
-        "languages": [(tag, _language_name(tag, ui)) for tag in instance.service(
+        "languages": [(tag, language_name(tag, ui)) for tag in instance.service(
             CampaignsService).languages(instance.db, current=values.get("language", ""))],
         "campaign": campaign, "values": values, "errors": errors or {}, "preview": preview,
         "report": report, "message": message, "message_kind": message_kind,

@@ -15,7 +15,7 @@ from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, require
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.errors import InvalidInput
-from ehrlich.i18n import negotiate
+from ehrlich.i18n import LANGUAGES, language_name, negotiate
 from ehrlich.imports.csvfile import Table
 from ehrlich.imports.schemas import ColumnMapping, ImportPlan
 from ehrlich.imports.service import PREVIEW_ROWS, ImportsService, check_mapping
@@ -132,13 +132,15 @@ def _evidence_page(request: Request, instance: InstanceDep, active: ActiveSessio
                    errors: dict[str, str] | None = None, status_code: int = 200
                    ) -> HTMLResponse:
     imports = _imports(instance, active)
+    ui = negotiate(request)
     try:
-        purposes = imports.consent_purposes(instance.db)
+        purposes, languages = imports.consent_choices(instance.db, language=ui)
     except NoticeNotPublished:
-        purposes = []
+        purposes, languages = [], list(LANGUAGES)
     free = [h for h in table.header if h and h not in mapping.columns()]
     return _render(request, active, "evidence.html", {
         "run_id": run_id, "mapping": mapping, "free": free, "purposes": purposes,
+        "languages": [(tag, language_name(tag, ui)) for tag in languages],
         "mail_on": imports.mail_on, "v": values or {"purpose": "newsletter", "language":
                                                    negotiate(request)},
         "errors": errors or {}}, status_code=status_code)

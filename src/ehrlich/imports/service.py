@@ -91,11 +91,16 @@ class ImportsService(ImportBatches):
     def mail_on(self) -> bool:
         return self._signups is not None and self._signups.mail_on
 
-    def consent_purposes(self, db: Database) -> list[str]:
-        """The purposes of the published notice that rest on consent (for the form)."""
+    def consent_choices(self, db: Database, *, language: str
+                        ) -> tuple[list[tuple[str, str]], list[str]]:
+        """For the form: (id, title in `language`) of the published notice's purposes that
+        rest on consent, and the notice's languages (its consent texts' languages).
+        Raises `NoticeNotPublished`."""
         with db.read() as session:
             notice = self._notices.current(session).notice
-        return [p.id for p in notice.purposes if p.consent is not None]
+        purposes = [(p.id, p.title.get(language) or p.title.get("en") or p.id)
+                    for p in notice.purposes if p.consent is not None]
+        return purposes, list(notice.languages)
 
     def _offer(self, session: Session, plan: ImportPlan, version: int | None, *,
                field: str) -> ConsentOffer:
