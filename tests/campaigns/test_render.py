@@ -50,3 +50,34 @@ def test_subject_is_always_one_line(name: str) -> None:
                     preferences_url=SAMPLE.preferences_url))
     assert "\n" not in out.subject
     assert "\r" not in out.subject
+
+
+_PIECES = st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="{}%#"), max_size=20),
+    st.sampled_from(["{{ name }}", "{{name}}", "{{- unsubscribe_url -}}",
+                     "{{ preferences_url }}", "{# a comment #}", "{% raw %}{{ x }}{% endraw %}",
+                     "\n", "\r\n", "  ", "<p>", "&amp;", "{{ name|upper }}",
+                     "{% if name %}yes{% endif %}"]))
+_VALUES = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+def _jinja(source: str, context: MailContext, *, html: bool) -> str:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html,
+                               keep_trailing_newline=True)
+    return env.from_string(source).render(context.as_dict())
+
+
+@given(st.lists(_PIECES, max_size=12), _VALUES, _VALUES, _VALUES)
+def test_plain_fill_renders_what_jinja_renders(pieces: list[str], name: str, unsub: str,
+                                               prefs: str) -> None:
+    """Templates of text and plain names are filled without Jinja's render context; the
+    output must be Jinja's, escaped where Jinja escapes, for any values (markup, CR/LF,
+    non-ASCII)."""
+    source = "".join(pieces)
+    context = MailContext(name=name, unsubscribe_url=unsub, preferences_url=prefs)
+    out = CampaignTemplates("Hi " + source, "t " + source, "<b>" + source).render(context)
+    assert out.subject == " ".join(_jinja("Hi " + source, context, html=False).split())
+    assert out.text == _jinja("t " + source, context, html=False)
+    assert out.html == _jinja("<b>" + source, context, html=True)
