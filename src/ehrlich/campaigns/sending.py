@@ -35,7 +35,7 @@ from ehrlich.campaigns.machine import Status, transition
 from ehrlich.campaigns.models import Campaign, CampaignSend
 from ehrlich.campaigns.render import CampaignTemplates, MailContext
 from ehrlich.campaigns.schemas import RunOutcome
-from ehrlich.campaigns.service import links_for, templates_of
+from ehrlich.campaigns.service import link_maker, templates_of
 from ehrlich.consent.ledger.actions import consent_still_holds
 from ehrlich.consent.ledger.audience import still_in_audience, stream_audience_consents
 from ehrlich.crypto import Keyring
@@ -236,14 +236,13 @@ class CampaignRunner:
                                           purpose=f"campaign:{campaign.id}", now=self.clock())
         found = {p.subject_id: p for p in people}
         self._skip(campaign.id, [sid for sid in allowed if sid not in found], "no address")
-        now = self.clock()
+        links = link_maker(self.settings, self.keyring, purpose=campaign.purpose,
+                           channel=campaign.channel, now=self.clock())
         for sid, message_id, tries in batch:
             person = found.get(sid)
             if person is None:
                 continue
-            unsubscribe, preferences, mailto = links_for(
-                self.settings, self.keyring, subject_id=sid, purpose=campaign.purpose,
-                channel=campaign.channel, now=now)
+            unsubscribe, preferences, mailto = links(sid)
             rendered = templates.render(MailContext(name=person.name or "",
                                                     unsubscribe_url=unsubscribe,
                                                     preferences_url=preferences))

@@ -47,7 +47,15 @@ def unsubscribe_link(settings: Settings, keyring: Keyring, *, subject_id: str, p
     """The `Unsubscribe` for a mail: HTTPS one-click URL, and mailto when it is read."""
     token = unsubscribe_token(keyring, subject_id=subject_id, purpose=purpose,
                               channel=channel, now=now)
-    url = f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
-    address = settings.unsubscribe_mailto
-    mailto = f"mailto:{address}?subject={quote('unsubscribe ' + token)}" if address else None
-    return Unsubscribe(url=url, mailto=mailto)
+    return Unsubscribe(url=unsubscribe_url(settings.base_url.rstrip("/"), token),
+                       mailto=unsubscribe_mailto(settings.unsubscribe_mailto, token))
+
+
+def unsubscribe_url(base: str, token: str) -> str:
+    """The one-click URL for `token` under the instance's `base` URL (no trailing slash)."""
+    return f"{base}/unsubscribe/{token}"
+
+
+def unsubscribe_mailto(address: str | None, token: str) -> str | None:
+    """The mailto: URI for `token`, when an unsubscribe mailbox is read."""
+    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}" if address else None
