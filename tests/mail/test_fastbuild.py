@@ -66,3 +66,30 @@ def test_long_lines_dots_and_umlauts() -> None:
                        text=".\n.. leading dots\n" + "ä" * 500 + "\n" + "x" * 2000,
                        html="<p>" + "ö" * 900 + "</p>", category="marketing",
                        unsubscribe=Unsubscribe("https://shop.example/unsubscribe/" + "t" * 800)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(subject=st.lists(st.sampled_from(["a", " ", "\r", "\n", "\r\n", "Bcc: x@y.org", "ü",
+                                         ":", "=?utf-8?q?x?="]), min_size=1, max_size=12
+                        ).map("".join),
+       text=texts)
+def test_header_injection_is_refused_alike(subject: str, text: str) -> None:
+    """A subject with CR or LF (a header injection) is refused by both builders with the
+    same `InvalidInput`; any other subject gives the same message."""
+    from ehrlich.errors import InvalidInput
+    mail = OutgoingMail(to="ada@example.org", subject=subject, text=text, html="<p>x</p>",
+                        category="marketing",
+                        unsubscribe=Unsubscribe("https://shop.example/unsubscribe/t"))
+    outcomes = []
+    for build in (lambda: BUILDER.build(mail, now=NOW, message_id="<m1@shop.example>"),
+                  lambda: FAST.build_bytes(mail, now=NOW, message_id="<m1@shop.example>")):
+        try:
+            build()
+            outcomes.append("built")
+        except InvalidInput:
+            outcomes.append("refused")
+    assert outcomes[0] == outcomes[1]
+    if outcomes[0] == "built":
+        _same(mail)
+    else:
+        assert "\r" in subject or "\n" in subject

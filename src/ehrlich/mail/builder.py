@@ -102,6 +102,9 @@ class MessageBuilder:
 
     def checked(self, mail: OutgoingMail) -> tuple[str, str | None]:
         """The checks every mail passes; its text and HTML with the unsubscribe footer."""
+        if "\r" in mail.subject or "\n" in mail.subject:
+            # A lone CR passes the email package's own check and ends the header block.
+            raise InvalidInput.one("headers", "the subject must be one line (no CR or LF)")
         if mail.category == "marketing" and mail.unsubscribe is None:
             raise InvalidInput.one("unsubscribe", "marketing mail needs an unsubscribe link")
         for name in mail.headers:

@@ -21,6 +21,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from ehrlich.errors import InvalidInput
 from ehrlich.mail.builder import MAIL_POLICY, ONE_CLICK, MessageBuilder
 from ehrlich.mail.interfaces import OutgoingMail
 
@@ -63,7 +64,10 @@ class FastBuilder:
         if _PLAIN_SUBJECT.fullmatch(subject) and len(line) <= _MAX_LINE and "=?" not in subject:
             return line.encode() + b"\r\n"
         probe = EmailMessage()
-        probe["Subject"] = subject
+        try:
+            probe["Subject"] = subject
+        except ValueError as exc:  # CR/LF injection: refused as `MessageBuilder.build` does
+            raise InvalidInput.one("headers", f"a header value is not allowed ({exc})") from exc
         return probe.as_bytes(policy=MAIL_POLICY).split(b"\r\n\r\n", 1)[0] + b"\r\n"
 
     def build_bytes(self, mail: OutgoingMail, *, now: datetime, message_id: str) -> bytes:
