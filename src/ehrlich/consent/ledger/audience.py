@@ -27,17 +27,25 @@ DEFAULT_BATCH = 1000
 Ts = TypeVarTuple("Ts")
 
 
-def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int,
-              notice_versions: Collection[int] | None = None) -> Select[*Ts]:
+def _in_audience(query: Select[*Ts], purpose: str, channel: str,
+                 notice_versions: Collection[int] | None = None) -> Select[*Ts]:
+    """`query` joined to the consent state, kept to the audience: active consent, subject
+    not erased, address not suppressed for the purpose."""
     suppressed = exists().where(and_(Suppression.email_index == SUBJECT.email_index,
                                      Suppression.purpose == purpose))
     query = (query.join(ConsentState, ConsentState.subject_id == SUBJECT.id)
              .where(ConsentState.purpose == purpose, ConsentState.channel == channel,
-                    ConsentState.state == "active", SUBJECT.state == ACTIVE,
-                    ~suppressed, ConsentState.subject_id > bindparam("after")))
+                    ConsentState.state == "active", SUBJECT.state == ACTIVE, ~suppressed))
     if notice_versions is not None:  # only consents given under these notice versions
         query = query.where(ConsentState.notice_version.in_(sorted(notice_versions)))
-    return query.order_by(ConsentState.subject_id).limit(batch_size)
+    return query
+
+
+def _audience(query: Select[*Ts], purpose: str, channel: str, batch_size: int,
+              notice_versions: Collection[int] | None = None) -> Select[*Ts]:
+    return (_in_audience(query, purpose, channel, notice_versions)
+            .where(ConsentState.subject_id > bindparam("after"))
+            .order_by(ConsentState.subject_id).limit(batch_size))
 
 
 def audience_sizes(session: Session) -> list[tuple[str, str, int]]:
@@ -133,7 +141,7 @@ def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Seq
     with db.read() as session:
         for start in range(0, len(ids), _CHECK_CHUNK):
             rows = session.connection().execute(query, {
-                "after": "", "ids": ids[start:start + _CHECK_CHUNK]}).all()
+                "ids": ids[start:start + _CHECK_CHUNK]}).all()
             found.update((row[0], row[1]) for row in rows)
     return found
 
@@ -144,10 +152,11 @@ _CHECK_CHUNK = 1000
 @lru_cache(maxsize=64)
 def _still_in_query(purpose: str, channel: str, notice_versions: tuple[int, ...] | None
                     ) -> Select[str, str | None]:
-    """Built once per purpose and channel: a campaign checks every few messages."""
-    return _audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
-                     _CHECK_CHUNK, notice_versions).where(
-        SUBJECT.id.in_(bindparam("ids", expanding=True)))
+    """Built once per purpose and channel: a campaign checks every few messages. No
+    order and no keyset bound: with them SQLite walks the whole audience in id order
+    for any list of more than one id, instead of looking each id up."""
+    return _in_audience(select(SUBJECT.id, ConsentState.last_event_id), purpose, channel,
+                        notice_versions).where(SUBJECT.id.in_(bindparam("ids", expanding=True)))
 
 
 def count_withdrawals(db: Database, purpose: str, channel: str, *, since: datetime,
