@@ -28,13 +28,29 @@ class Received:
 class Handler:
     received: list[Received] = field(default_factory=list)
     rcpt_reply: str = "250 OK"
+    refused: dict[str, str] = field(default_factory=dict)
+    """Addresses answered with their own RCPT reply instead of `rcpt_reply`."""
+    pipelining: bool = False
+    """Offer PIPELINING (RFC 2920) in the EHLO reply; aiosmtpd takes commands in order
+    whether or not they arrive together."""
+    connections: int = 0
+
+    async def handle_EHLO(  # noqa: N802 - the name aiosmtpd calls
+            self, server: Any, session: Any, envelope: Any, hostname: str,
+            responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        self.connections += 1
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
             self, server: Any, session: Any, envelope: Any, address: str,
             rcpt_options: Any) -> str:
-        if self.rcpt_reply.startswith("250"):
+        reply = self.refused.get(address, self.rcpt_reply)
+        if reply.startswith("250"):
             envelope.rcpt_tos.append(address)
-        return self.rcpt_reply
+        return reply
 
     async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
             self, server: Any, session: Any, envelope: Any) -> str:
