@@ -1,7 +1,11 @@
 """A loopback SMTP sink for the campaign benchmark: accepts every message as fast as it can
 and, on SIGTERM, writes how many it took and how many distinct Message-IDs to a JSON file.
 
-    python -m bench.smtp_sink PORT RESULT.json
+    python -m bench.smtp_sink PORT RESULT.json [--pipelining]
+
+With `--pipelining` it offers PIPELINING (RFC 2920) in its EHLO reply; aiosmtpd reads
+commands one line after another either way, so it only tells the client it may send
+MAIL, RCPT and DATA together.
 """
 
 from __future__ import annotations
@@ -21,9 +25,18 @@ _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.I | re.M)
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = False) -> None:
         self.ids: Counter[bytes] = Counter()
         self.recipients: Counter[str] = Counter()
+        self.pipelining = pipelining
+
+    async def handle_EHLO(  # noqa: N802 - the name aiosmtpd calls
+            self, server: Any, session: Any, envelope: Any, hostname: str,
+            responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
             self, server: Any, session: Any, envelope: Any) -> str:
@@ -37,7 +50,7 @@ class Sink:
 
 def main() -> None:
     port, result = int(sys.argv[1]), Path(sys.argv[2])
-    sink = Sink()
+    sink = Sink(pipelining="--pipelining" in sys.argv[3:])
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     done = threading.Event()
