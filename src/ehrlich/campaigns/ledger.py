@@ -1,12 +1,14 @@
 """The send table as the bulk sender's `Ledger`: one commit around each SMTP transaction.
 
 `hand_over` checks once more that the person is in the audience (the consent
-domain's `still_in_audience`: active consent for the purpose and channel, not
+domain's `still_in_audience_in`: active consent for the purpose and channel, not
 suppressed, not erased) and then marks the row `handed`, with the consent event
 that allows it, just before the final dot, so a withdrawal committed a moment
 earlier still stops the mail. The check is one query for all hand-overs of a
-group; send-time checks that other domains register (`Registry.add_send_check`) run
-per message after it, as they do for every queued mail. Hand-overs from several
+group, read in the transaction that records them (one transaction per group, and
+on SQLite nothing commits between check and record); send-time checks that other
+domains register (`Registry.add_send_check`) run per message after it, in the
+same transaction, as they do for every queued mail. Hand-overs from several
 connections are committed together (group commit: the connection that finds no
 commit under way leads it, the others wait for it), so the database's one writer
 is not taken once per message. `settle` records answers: `sent`; `deferred` with
@@ -26,7 +28,7 @@ from sqlalchemy import Table, and_, bindparam, or_, text, update
 from sqlalchemy.orm import Session
 
 from ehrlich.campaigns.models import CampaignSend
-from ehrlich.consent.ledger.audience import still_in_audience
+from ehrlich.consent.ledger.audience import still_in_audience_in
 from ehrlich.crypto import Keyring
 from ehrlich.mail.bulk import Result
 from ehrlich.mail.interfaces import SendCheck
@@ -156,27 +158,26 @@ class CampaignLedger:
 
     def _commit_group(self, group: list[_HandOver]) -> None:
         now = self._clock()
-        # The check reads in a transaction of its own, so the database's one writer is
-        # held only for the updates.
-        allowed = still_in_audience(self._db, self._purpose, self._channel,
-                                    [request.ticket.subject_id for request in group])
-        for request in group:
-            request.wanted = request.ticket.subject_id in allowed
-            request.event = allowed.get(request.ticket.subject_id,
-                                        request.ticket.consent_event_id)
-        if self._checks and any(request.wanted for request in group):
-            assert self._keyring is not None
-            with self._db.read() as session:
-                for request in group:
-                    job = {"unsubscribe_url": request.ticket.unsubscribe_url,
-                           "category": "marketing"}
-                    request.wanted = request.wanted and all(
-                        check(session, self._keyring, job, now) for check in self._checks)
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 # The commit returns without waiting for the WAL flush: the time between
                 # the row being durable and the final dot is the window (ehrlich.mail.bulk).
                 session.execute(_FAST_COMMIT)
+            # The audience check reads in the transaction that records the hand-overs: on
+            # SQLite nothing can commit between the two; one transaction, not two.
+            allowed = still_in_audience_in(session, self._purpose, self._channel,
+                                           [request.ticket.subject_id for request in group])
+            for request in group:
+                request.wanted = request.ticket.subject_id in allowed
+                request.event = allowed.get(request.ticket.subject_id,
+                                            request.ticket.consent_event_id)
+            if self._checks and any(request.wanted for request in group):
+                assert self._keyring is not None
+                for request in group:
+                    job = {"unsubscribe_url": request.ticket.unsubscribe_url,
+                           "category": "marketing"}
+                    request.wanted = request.wanted and all(
+                        check(session, self._keyring, job, now) for check in self._checks)
             self._apply(session, [r for q in group for r in q.settled], now)
             session.connection().execute(_HANDED, [
                 {"cid": self._campaign_id, "sid": request.ticket.subject_id, "at": now,

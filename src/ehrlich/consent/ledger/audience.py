@@ -134,15 +134,25 @@ def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Seq
     allows it: the per-batch re-check of a mailing under way."""
     if not subject_ids:
         return {}
+    with db.read() as session:
+        return still_in_audience_in(session, purpose, channel, subject_ids,
+                                    notice_versions=notice_versions)
+
+
+def still_in_audience_in(session: Session, purpose: str, channel: str,
+                         subject_ids: Sequence[str], *,
+                         notice_versions: Collection[int] | None = None
+                         ) -> dict[str, str | None]:
+    """`still_in_audience` in the caller's transaction (a hand-over that records what it
+    checked in the same commit)."""
     query = _still_in_query(purpose, channel, None if notice_versions is None
                             else tuple(sorted(notice_versions)))
     ids = list(subject_ids)
     found: dict[str, str | None] = {}
-    with db.read() as session:
-        for start in range(0, len(ids), _CHECK_CHUNK):
-            rows = session.connection().execute(query, {
-                "ids": ids[start:start + _CHECK_CHUNK]}).all()
-            found.update((row[0], row[1]) for row in rows)
+    for start in range(0, len(ids), _CHECK_CHUNK):
+        rows = session.connection().execute(query, {
+            "ids": ids[start:start + _CHECK_CHUNK]}).all()
+        found.update((row[0], row[1]) for row in rows)
     return found
 
 
