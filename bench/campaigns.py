@@ -35,7 +35,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from tests.e2e.servers import free_port
 
 from bench.report import write_section
 from ehrlich.campaigns.models import CampaignSend
@@ -69,12 +69,6 @@ TEXT = ("Hello {{ name }},\n\nthe autumn collection is in the shop: twelve new c
 HTML = ("<html><body><p>Hello {{ name }},</p><p>the autumn collection is in the shop: "
         "twelve new coats, scarves knitted in Saxony and the winter boots you asked "
         "for.</p><p><a href=\"{{ preferences_url }}\">Your preferences</a></p></body></html>")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def settings_for(root: Path, port: int, connections: int) -> Settings:

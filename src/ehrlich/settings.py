@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None
+    smtp_return_path: str | None = Field(
+        default=None, description="The envelope sender (MAIL FROM) of every mail, where "
+        "delivery status notifications go, e.g. the bounce mailbox; unset: the address of "
+        "smtp_from")
     smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_ca_file: Path | None = None
     smtp_timeout: float = Field(default=30.0, gt=0)

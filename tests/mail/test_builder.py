@@ -113,3 +113,22 @@ def test_any_subject_either_builds_cleanly_or_is_refused(subject: str) -> None:
              if line and not line[:1].isspace()]
     assert names.count(b"list-unsubscribe") == 1
     assert names.count(b"bcc") == 0
+
+
+def test_the_return_path_is_the_envelope_sender_and_the_from_header_stays() -> None:
+    bounced = MessageBuilder("Ehrlich Shop <news@shop.example>",
+                             return_path="bounces@shop.example")
+    assert bounced.envelope_from == "bounces@shop.example"
+    assert builder.envelope_from == "news@shop.example"  # unset: the sender's address
+    msg = bounced.build(OutgoingMail(to="ada@example.org", subject="Hi", text="Hello"),
+                        now=NOW)
+    assert str(msg["From"]) == "Ehrlich Shop <news@shop.example>"
+
+
+@pytest.mark.parametrize("bad", ["Bounces <bounces@shop.example>", "bounces", "@shop.example",
+                                 "bounces@localhost", "b@shop.example\r\nRCPT TO:<x@y.z>",
+                                 "b ounce@shop.example", "bounces@shöp.example"])
+def test_a_return_path_that_is_no_bare_address_is_refused_by_name(bad: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        MessageBuilder("Ehrlich Shop <news@shop.example>", return_path=bad)
+    assert refused.value.problems[0].field == "smtp_return_path"

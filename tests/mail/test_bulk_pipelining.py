@@ -13,7 +13,8 @@ import pytest
 
 from ehrlich.mail.bulk import BulkConnection, BulkMessage, BulkSender, Result
 from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.e2e.servers import free_port
+from tests.mail.smtp_server import SmtpServer
 
 
 class Book:

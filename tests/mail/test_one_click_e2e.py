@@ -11,12 +11,16 @@ from fastapi.testclient import TestClient
 
 from ehrlich.consent.ledger.audience import stream_audience
 from ehrlich.consent.unsubscribe.links import unsubscribe_link
+from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.mail.templates import MailTemplates
+from ehrlich.settings import Settings
 from tests.conftest import NOW
 from tests.factories import new_subject, record, subject_with_consent
+from tests.instances import InstanceTemplates
 from tests.jobs import run_jobs
+from tests.mail.conftest import SENDER
 from tests.mail.smtp_server import SmtpServer
 
 
@@ -93,3 +97,21 @@ def test_withdrawal_reaches_mail_already_queued(instance: Instance, client: Test
         client.post(urlsplit(links[subject_id].url).path, data={"List-Unsubscribe": "One-Click"})
     assert run_jobs(instance) == 3
     assert [r.rcpt_tos for r in smtp.received] == [["stays@example.org"]]
+
+
+def test_delivery_reports_go_to_the_return_path(settings: Settings, smtp: SmtpServer,
+                                               instance_templates: InstanceTemplates) -> None:
+    """The envelope sender on the wire is the return path; the From header the shop."""
+    smtp.start()
+    settings = settings.model_copy(update={"smtp_return_path": "bounces@shop.example"})
+    instance_templates.install(settings)
+    shop = open_instance(settings)
+    try:
+        shop.mail.send(OutgoingMail(to="ada@example.org", subject="Hello", text="Hello.",
+                                    category="transactional"))
+        run_jobs(shop)
+    finally:
+        shop.close()
+    [got] = smtp.received
+    assert got.mail_from == "bounces@shop.example"
+    assert b"\r\nFrom: " + SENDER.encode() + b"\r\n" in b"\r\n" + got.data

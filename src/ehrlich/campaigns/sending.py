@@ -39,7 +39,7 @@ from ehrlich.campaigns.service import link_maker, templates_of
 from ehrlich.consent.ledger.actions import consent_still_holds
 from ehrlich.consent.ledger.audience import still_in_audience, stream_audience_consents
 from ehrlich.crypto import Keyring
-from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.builder import message_builder
 from ehrlich.mail.bulk import BulkMessage, BulkSender
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.fastbuild import FastBuilder
@@ -117,7 +117,7 @@ class CampaignRunner:
         # any other domain's runs per message, as for every queued mail.
         self.send_checks = tuple(c for c in send_checks if c is not consent_still_holds)
         self.config = config
-        self.builder = MessageBuilder(str(settings.smtp_from))
+        self.builder = message_builder(settings)
         self.fast = FastBuilder(self.builder)
         self.signer = DkimSigner.from_settings(settings)
         self.clock = clock

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import translations
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
+from ehrlich.settings import Settings
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 RESERVED_HEADERS = frozenset(h.lower() for h in (
@@ -79,6 +80,22 @@ def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:
         raise InvalidInput.one("unsubscribe.mailto", "must be a mailto: URI without spaces")
 
 
+def _bare_address(value: str) -> str:
+    """A return path is an address alone (it becomes MAIL FROM): no name, no brackets."""
+    text = value.strip()
+    local, at, domain = text.partition("@")
+    if (not at or not local or "." not in domain or not (text.isascii() and text.isprintable())
+            or any(c in text for c in ' <>,;"()[]\\') or len(text) > 254):
+        raise InvalidInput.one("smtp_return_path", "must be a bare address such as "
+                               "bounces@example.org")
+    return text
+
+
+def message_builder(settings: Settings) -> MessageBuilder:
+    """The builder of this instance's mail: From `smtp_from`, envelope `smtp_return_path`."""
+    return MessageBuilder(str(settings.smtp_from), return_path=settings.smtp_return_path)
+
+
 def _with_footer(mail: OutgoingMail, url: str) -> tuple[str, str | None]:
     label = translations(mail.language).gettext("Unsubscribe")
     text = mail.text if url in mail.text else f"{mail.text.rstrip()}\n\n-- \n{label}: {url}\n"
@@ -90,13 +107,15 @@ def _with_footer(mail: OutgoingMail, url: str) -> tuple[str, str | None]:
 
 
 class MessageBuilder:
-    def __init__(self, sender: str) -> None:
+    def __init__(self, sender: str, *, return_path: str | None = None) -> None:
+        """`sender` is the From header; `return_path` the envelope sender that delivery
+        status notifications go back to (the sender's address when unset)."""
         name, address = parseaddr(sender)
         if "@" not in address:
             raise InvalidInput.one("smtp_from", "must be an address such as "
                                    "'Example <news@example.org>'")
         self.sender = sender
-        self.envelope_from = address
+        self.envelope_from = address if return_path is None else _bare_address(return_path)
         self.domain = address.rsplit("@", 1)[1]
         self._from_header = Address(display_name=name, addr_spec=address)
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
-from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder
+from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder, message_builder
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.errors import MaintenanceActive
 from ehrlich.mail.interfaces import MailSender, NullMailSender, OutgoingMail
@@ -128,4 +128,4 @@ def build_sender(settings: Settings, jobs: JobQueue, keyring: Keyring) -> MailSe
     """The queue-backed sender when SMTP is configured, otherwise the Null one."""
     if SmtpConfig.from_settings(settings) is None:
         return NullMailSender()
-    return QueuedMailSender(jobs, MessageBuilder(str(settings.smtp_from)), keyring)
+    return QueuedMailSender(jobs, message_builder(settings), keyring)

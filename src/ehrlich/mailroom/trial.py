@@ -14,7 +14,7 @@ from typing import Literal
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.counters.interfaces import CounterStore
 from ehrlich.errors import EhrlichError
-from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.builder import message_builder
 from ehrlich.mail.errors import MailRefused, MaintenanceActive
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.mail.service import build_delivery, mail_job
@@ -45,7 +45,7 @@ def send_test_mail(settings: Settings, db: Database, audit: AuditLog, counters: 
     if not counters.claim(f"mail-test:{user_id}", until=now + TEST_MAIL_INTERVAL, now=now):
         return TestMailResult("throttled", "a test mail was sent less than a minute ago; "
                               "wait a minute and try again")
-    builder = MessageBuilder(str(settings.smtp_from))
+    builder = message_builder(settings)
     job = mail_job(builder, OutgoingMail(to=to, subject=SUBJECT, text=TEXT), now=now)
     outcome: Outcome = "sent"
     detail = f"the SMTP server {status.detail.removeprefix('mail goes to ')} accepted it"
