@@ -23,6 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from ehrlich.auth.api_tokens import create_api_token
+from ehrlich.auth.roles import Role
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
@@ -52,15 +53,57 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="which databases to run the parametrised tests on")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start processes or browsers (marked `slow`, or running the `ehrlich`
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Role matrices once per action on PostgreSQL (`role_matrix_on_postgresql`), then
+    tests that start processes or browsers (marked `slow`, or running the `ehrlich`
     command through `cli`) first, in their order: with one process per core, a long test
     handed out last keeps one core busy after the others are done."""
+    if config.getoption("--db") == "all":
+        repeated = role_matrix_on_postgresql(items)
+        if repeated:
+            config.hook.pytest_deselected(items=repeated)
+            kept = set(map(id, repeated))
+            items[:] = [item for item in items if id(item) not in kept]
+
     def starts_processes(item: pytest.Item) -> bool:
         return (item.get_closest_marker("slow") is not None
                 or "cli" in getattr(item, "fixturenames", ()))
 
     items.sort(key=lambda item: not starts_processes(item))  # stable: keeps module order
+
+
+def role_matrix_on_postgresql(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The PostgreSQL copies of a `role_matrix` test that the run leaves out.
+
+    A test marked `@pytest.mark.role_matrix(allowed)` and parametrised over `role` (and
+    usually an action) checks who may do what. Who may is decided by the routes and
+    services, the same on either database, so the whole matrix runs on SQLite; on
+    PostgreSQL each action runs once, done by the first role (owner, admin, marketer,
+    support, auditor) that `allowed(role=Role, **the test's other parameters)` lets do it,
+    so every action's queries still run on PostgreSQL. An action no role may do runs once
+    with the first role. With `--db postgresql` alone, the whole matrix runs there."""
+    groups: dict[tuple[object, ...], list[tuple[int, pytest.Item]]] = {}
+    for item in items:
+        marker = item.get_closest_marker("role_matrix")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None:
+            continue
+        params = dict(callspec.params)
+        if params.get("database_kind") != "postgresql":
+            continue
+        if "role" not in params:
+            raise pytest.UsageError(f"{item.nodeid}: a role_matrix test takes `role`")
+        role = Role(params.pop("role"))
+        allowed: Callable[..., bool] = marker.args[0] if marker.args else marker.kwargs["allowed"]
+        rank = list(Role).index(role) - (len(Role) if allowed(role=role, **params) else 0)
+        key = (item.nodeid.partition("[")[0],
+               *sorted((name, repr(value)) for name, value in params.items()))
+        groups.setdefault(key, []).append((rank, item))
+    left_out: list[pytest.Item] = []
+    for group in groups.values():
+        group.sort(key=lambda ranked: ranked[0])
+        left_out.extend(item for _, item in group[1:])
+    return left_out
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

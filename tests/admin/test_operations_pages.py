@@ -77,6 +77,7 @@ ACTIONS: list[tuple[str, str, str, Permission]] = [
 ]
 
 
+@pytest.mark.role_matrix(lambda role, permission, **_: allowed(role, permission))
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "permission"), ACTIONS,
                          ids=[a[0] for a in ACTIONS])

@@ -117,6 +117,7 @@ SEEN_BY = {
 }
 
 
+@pytest.mark.role_matrix(lambda role, **_: SEEN_BY[role] == set(WIDGETS))
 @pytest.mark.parametrize("role", sorted(SEEN_BY))
 def test_each_role_sees_its_widgets(
         role: str, instance: Instance, console: TestClient,  # noqa: F811

@@ -144,6 +144,7 @@ ACTIONS = ["list", "upload", "columns", "choose", "plan", "confirm", "start", "p
            "poll", "report"]
 
 
+@pytest.mark.role_matrix(lambda role, **_: role in ALLOWED)
 @pytest.mark.parametrize("role", ["owner", "admin", "marketer", "support", "auditor"])
 @pytest.mark.parametrize("action", ACTIONS)
 def test_every_step_needs_the_import_permission(

@@ -82,6 +82,7 @@ def _act(console: TestClient, action: str, own: str, other: str, csrf: str  # no
     return calls[action]()
 
 
+@pytest.mark.role_matrix(lambda role, action, **_: action in MAY[role])
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_may_do_exactly_its_sharing_actions(

@@ -88,6 +88,7 @@ def _act(console: TestClient, action: str, subject: str, csrf: str) -> Any:  # n
     return calls[action]()
 
 
+@pytest.mark.role_matrix(lambda role, action, **_: action in MAY[role])
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_may_do_exactly_its_contacts_actions(
