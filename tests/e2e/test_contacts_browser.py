@@ -26,12 +26,13 @@ from tests.e2e.test_console_browser import RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.slow
 EMAIL = "ada.lovelace@example.org"
+KEYBOARD_EMAIL = "grace.hopper@example.org"  # the keyboard pass's own person: Ada is erased
 REASON = "she asked us to check her address"
 
 
-def _instance(tmp_path: Path, port: int) -> tuple[Settings, str, str]:
+def _instance(tmp_path: Path, port: int) -> tuple[Settings, str, dict[str, str]]:
     """An instance with one admin (signed in: a session token) and a few contacts; returns
-    the settings, the token and Ada's id."""
+    the settings, the token and the ids of Ada and Grace."""
     settings = Settings(data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "k.key",
                         base_url=f"http://127.0.0.1:{port}")
     now = datetime.now(UTC)
@@ -50,6 +51,8 @@ def _instance(tmp_path: Path, port: int) -> tuple[Settings, str, str]:
                 email=EMAIL, name="Ada Lovelace", phone="+4915112345612",
                 attributes={"city": "London"}, source="fair-2026"),
                 actor="test", now=now).subject.id
+            grace = instance.subjects.create(session, SubjectInput(
+                email=KEYBOARD_EMAIL, name="Grace Hopper"), actor="test", now=now).subject.id
             for n in range(5):
                 instance.subjects.create(session, SubjectInput(email=f"p{n}@example.org"),
                                          actor="test", now=now)
@@ -63,23 +66,31 @@ def _instance(tmp_path: Path, port: int) -> tuple[Settings, str, str]:
                     actor="test", now=now)
     finally:
         instance.close()
-    return settings, token, ada
+    return settings, token, {"ada": ada, "grace": grace}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """One server for the module's tests (each works on a person of its own): its URL, the
+    admin's session token and the people's ids."""
+    port = free_port()
+    settings, token, people = _instance(tmp_path_factory.mktemp("contacts-browser"), port)
+    env = {"EHRLICH_INPROCESS_WORKER": "false", "EHRLICH_PORT": str(port)}
+    with running_servers(settings.data_dir / "ehrlich.toml", 1, env=env) as urls:
+        yield urls[0], token, people
 
 
 @pytest.fixture
-def site(tmp_path: Path, browser: Browser) -> Iterator[tuple[Page, str, Path]]:
-    port = free_port()
-    settings, token, ada = _instance(tmp_path, port)
-    env = {"EHRLICH_INPROCESS_WORKER": "false", "EHRLICH_PORT": str(port)}
-    with running_servers(settings.data_dir / "ehrlich.toml", 1, env=env) as urls:
-        context = browser.new_context(base_url=urls[0], viewport={"width": 1280,
-                                                                 "height": 900})
-        context.add_cookies([{"name": "ehrlich-session", "value": token, "url": urls[0]}])
-        page = context.new_page()
-        page.add_init_script(RECORD_VIOLATIONS)
-        yield page, ada, tmp_path / "screens"
-        assert page.evaluate("window.__cspViolations") == []
-        context.close()
+def site(served: tuple[str, str, dict[str, str]], tmp_path: Path, browser: Browser
+         ) -> Iterator[tuple[Page, dict[str, str], Path]]:
+    url, token, people = served
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "ehrlich-session", "value": token, "url": url}])
+    page = context.new_page()
+    page.add_init_script(RECORD_VIOLATIONS)
+    yield page, people, tmp_path / "screens"
+    assert page.evaluate("window.__cspViolations") == []
+    context.close()
 
 
 def _shot(page: Page, folder: Path, name: str) -> None:
@@ -98,10 +109,11 @@ def _narrow(page: Page, folder: Path, name: str) -> None:
     page.reload()
 
 
-def test_search_person_reveal_rectify_erase(site: tuple[Page, str, Path]) -> None:
-    page, ada, screens = site
+def test_search_person_reveal_rectify_erase(site: tuple[Page, dict[str, str], Path]) -> None:
+    page, people, screens = site
+    ada = people["ada"]
     page.goto("/admin/contacts")
-    assert page.locator("table.contacts tbody tr").count() == 6
+    assert page.locator("table.contacts tbody tr").count() == 7
     assert EMAIL not in page.content()
     assert audit_accessibility(page)["problems"] == []
     _shot(page, screens, "01-list")
@@ -155,7 +167,7 @@ def test_search_person_reveal_rectify_erase(site: tuple[Page, str, Path]) -> Non
     assert "This contact was erased" in page.content()
     _shot(page, screens, "07-erased")
     page.goto("/admin/contacts")
-    assert page.locator("table.contacts tbody tr").count() == 5
+    assert page.locator("table.contacts tbody tr").count() == 6
 
 
 def _tab_to(page: Page, selector: str, limit: int = 60) -> None:
@@ -167,21 +179,22 @@ def _tab_to(page: Page, selector: str, limit: int = 60) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
-def test_keyboard_only(site: tuple[Page, str, Path]) -> None:
-    page, ada, screens = site
+def test_keyboard_only(site: tuple[Page, dict[str, str], Path]) -> None:
+    page, people, screens = site
+    grace = people["grace"]
     page.goto("/admin/contacts")
     _tab_to(page, "#q")
-    page.keyboard.type(EMAIL)
+    page.keyboard.type(KEYBOARD_EMAIL)
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/contacts?q=*")
     _tab_to(page, "table.contacts a")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**/admin/contacts/{ada}")
+    page.wait_for_url(f"**/admin/contacts/{grace}")
     _tab_to(page, "#reason")
     page.keyboard.type(REASON)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert EMAIL in page.content()
+    assert KEYBOARD_EMAIL in page.content()
     _tab_to(page, "#note")
     page.keyboard.type("Called on Monday")
     page.keyboard.press("Enter")
@@ -191,7 +204,7 @@ def test_keyboard_only(site: tuple[Page, str, Path]) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url("**/rectify")
     _tab_to(page, "#name")
-    page.keyboard.type("Ada King")
+    page.keyboard.type("Grace Murray")
     page.keyboard.press("Enter")
     page.wait_for_url("**done=rectified")
     _shot(page, screens, "08-keyboard")
