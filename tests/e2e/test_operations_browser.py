@@ -41,14 +41,17 @@ def _shots(tmp_path: Path) -> Path:
     return folder
 
 
+SCREENSHOT_MS = 120_000  # a full page on a loaded 2-core machine took over 30 s (the default)
+
+
 def _snap(page: Page, folder: Path, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=folder / f"{name}.png", full_page=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=True, timeout=SCREENSHOT_MS)
     page.set_viewport_size({"width": 320, "height": 800})
     # The re-layout at the new width may lag behind on a loaded machine: measure after it.
     page.wait_for_function("window.innerWidth === 320 "
                            "&& document.documentElement.clientWidth <= 320")
-    page.screenshot(path=folder / f"{name}-320.png", full_page=True)
+    page.screenshot(path=folder / f"{name}-320.png", full_page=True, timeout=SCREENSHOT_MS)
     wide = page.evaluate(WIDE_ELEMENTS)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, (name, wide)
     page.set_viewport_size({"width": 1280, "height": 900})
