@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from ehrlich.domains import collect
+from ehrlich.instance.service import Instance
 from ehrlich.registry import load_router
 
 WEB_ONLY = ("fastapi", "starlette", "uvicorn", "alembic", "segno")
@@ -38,3 +39,31 @@ def test_a_badly_named_router_is_a_clear_error() -> None:
         load_router("ehrlich.audit.routes")
     with pytest.raises(ModuleNotFoundError):
         load_router("ehrlich.nowhere:router")
+
+
+# Only the backup itself needs age, zstd and tar: a web process that never makes one
+# should not carry them (bench/RESULTS.md, serve_memory).
+BACKUP_ONLY = ("pyrage", "zstandard", "tarfile")
+
+
+def test_the_web_app_starts_without_the_backup_machinery(instance: Instance) -> None:
+    """Opening an instance and building its web app, as `ehrlich serve` does, loads no
+    module only a backup or restore uses; a top-level import of one names itself here."""
+    settings = instance.settings
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ehrlich.app import create_app\n"
+        "from ehrlich.domains import open_instance\n"
+        "from ehrlich.settings import Settings\n"
+        f"settings = Settings(data_dir=Path({str(settings.data_dir)!r}), "
+        f"key_file=Path({str(settings.key_file)!r}), "
+        f"database_url={settings.database_url!r}, base_url='http://testserver')\n"
+        "instance = open_instance(settings)\n"
+        "create_app(instance)\n"
+        "instance.close()\n"
+        f"print(' '.join(m for m in {BACKUP_ONLY!r} if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=False, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"imported by the web app: {result.stdout}"

@@ -17,17 +17,17 @@ import contextlib
 import hashlib
 import io
 import queue
-import tarfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, cast
-
-import pyrage
-import zstandard
-from pyrage import x25519
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ehrlich.backup.errors import BackupDamaged, WrongIdentity
+
+# age, zstd and tar are imported where an archive is written or read: a web process that
+# never makes a backup does not load them (about 1.5 MiB resident; bench.serve_memory).
+if TYPE_CHECKING:
+    from pyrage import x25519
 
 BLOCK = 512
 ZSTD_LEVEL = 3
@@ -38,6 +38,8 @@ MANIFEST_LIMIT = 16 * _MIB
 
 
 def _header(name: str, size: int, mtime: float) -> bytes:
+    import tarfile
+
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = size, int(mtime), 0o600
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
@@ -78,9 +80,12 @@ class _Compressing(io.RawIOBase):
     """What age reads: the tar compressed in large steps, served in the small reads age makes."""
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
+        import zstandard
+
         self._blocks = blocks
         # threads=-1: zstd compresses on every core while age encrypts what is done.
         self._zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1).compressobj()
+        self._flush_block = zstandard.COMPRESSOBJ_FLUSH_BLOCK
         self._out, self._pos, self._done = memoryview(b""), 0, False
 
     def readable(self) -> bool:
@@ -97,7 +102,7 @@ class _Compressing(io.RawIOBase):
                 # Flushing each step bounds zstd's buffers: with worker threads and no
                 # flush, it holds input until the end (210 MiB RSS for 400 MiB of input).
                 self._out = memoryview(self._zstd.compress(block) + self._zstd.flush(
-                    zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+                    self._flush_block))
             self._pos = 0
         target = memoryview(buffer).cast("B")
         n = min(len(target), len(self._out) - self._pos)
@@ -171,6 +176,8 @@ class Written:
 def pack(outs: Sequence[BinaryIO], blocks: Iterator[bytes],
          recipients: Sequence[x25519.Recipient]) -> Written:
     """Stream tar blocks -> zstd -> age into every `out`; returns the size and hash written."""
+    import pyrage
+
     sink = _HashingWriter(outs)
     pyrage.encrypt_io(_Compressing(blocks), sink, list(recipients))
     return Written(sink.size, sink.hexdigest())
@@ -256,6 +263,11 @@ def unpack(source: HashingReader, identity: x25519.Identity, *, label: str,
     `expected_size` (from the manifest) bounds the tar, so a damaged or
     hostile archive cannot make a member grow without limit.
     """
+    import tarfile
+
+    import pyrage
+    import zstandard
+
     pipe = _Pipe()
     failure: list[Exception] = []
 
@@ -290,6 +302,10 @@ def unpack(source: HashingReader, identity: x25519.Identity, *, label: str,
 
 def _read_tar(pipe: _Pipe, *, label: str, expected_size: int,
               sink: Callable[[str], BinaryIO]) -> Unpacked:
+    import tarfile
+
+    import zstandard
+
     names: list[str] = []
     hashes: dict[str, tuple[int, str]] = {}
     manifest = b""

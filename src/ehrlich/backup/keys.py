@@ -18,13 +18,16 @@ import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-from pyrage import x25519
+from typing import TYPE_CHECKING
 
 from ehrlich.crypto import SigningKey
 from ehrlich.crypto.signing import parse_public_key
 from ehrlich.errors import ConfigurationError
 from ehrlich.settings import Settings
+
+# age is imported where a key is made or read: a web process does neither at start.
+if TYPE_CHECKING:
+    from pyrage import x25519
 
 OPERATIONS_IDENTITY = "backup-operations.agekey"
 RECOVERY_IDENTITY = "backup-recovery.agekey"
@@ -49,6 +52,8 @@ class BackupKeys:
 
 
 def _write_identity(path: Path, label: str) -> str:
+    from pyrage import x25519
+
     identity = x25519.Identity.generate()
     recipient = str(identity.to_public())
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -143,6 +148,8 @@ def add_signing_key(settings: Settings, config_file: Path) -> tuple[Path, str]:
 
 def load_identity(path: Path) -> x25519.Identity:
     """Read an age identity file; refuse one that others may read."""
+    from pyrage import x25519
+
     lines = _read_private(path, "backup identity")
     secrets = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-")]
     if len(secrets) != 1:
@@ -155,6 +162,8 @@ def load_identity(path: Path) -> x25519.Identity:
 
 
 def parse_recipients(values: list[str]) -> list[x25519.Recipient]:
+    from pyrage import x25519
+
     if not values:
         raise ConfigurationError(
             "no backup recipients are configured; set backup_recipients in ehrlich.toml "

@@ -18,10 +18,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pydantic import ValidationError
-from pyrage import x25519
 
 from ehrlich.backup import snapshot
 from ehrlich.backup.archive import MANIFEST_MEMBER, HashingReader, unpack
@@ -37,6 +36,9 @@ from ehrlich.backup.schemas import (
 from ehrlich.crypto import SignatureInvalid, SigningKey, verify_signature
 from ehrlich.crypto.spool import SealedSpool
 from ehrlich.errors import IntegrityFailure
+
+if TYPE_CHECKING:
+    from pyrage import x25519
 
 __all__ = ["MANIFEST_MEMBER", "OpenedBackup", "open_backup", "read_sidecar", "sign_sidecar"]
 

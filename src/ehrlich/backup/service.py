@@ -12,9 +12,8 @@ import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from pyrage import x25519
 from sqlalchemy import select, update
 
 from ehrlich import __version__
@@ -53,6 +52,9 @@ from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects.ledger import ErasureLedger
 from ehrlich.subjects.service import SubjectsService
+
+if TYPE_CHECKING:
+    from pyrage import x25519
 
 
 def new_backup_id(now: datetime) -> str:
