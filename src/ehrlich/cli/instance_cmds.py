@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -88,6 +90,7 @@ def serve(
     from ehrlich.app import create_app
     from ehrlich.web.access_log import log_config
 
+    _cap_malloc_arenas()
     instance = instance_from(ctx)
     settings = instance.settings
     bind_host = host or settings.host
@@ -108,6 +111,27 @@ def serve(
         if consumer is not None:
             consumer.stop(graceful=True)
         instance.close()
+
+
+MALLOC_ARENAS = 2
+"""glibc malloc arenas of a `serve` process. By default glibc gives each new thread an arena
+of its own, up to 8 per core, and each keeps the memory its thread freed: the request
+threads added about 1 MiB of resident memory each (bench/RESULTS.md, serve_memory). Python
+holds the GIL around most allocations, so threads sharing two arenas seldom wait."""
+
+
+def _cap_malloc_arenas() -> None:
+    """Limit glibc's malloc arenas before any thread starts, unless the operator chose a
+    number with MALLOC_ARENA_MAX; elsewhere than glibc this does nothing."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to cap
+        return
+    m_arena_max = -8  # glibc's M_ARENA_MAX
+    mallopt(m_arena_max, MALLOC_ARENAS)
 
 
 def _state(ctx: typer.Context) -> CliState:
