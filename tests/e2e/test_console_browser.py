@@ -86,13 +86,18 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
         broken = [label for label, height in heights if " " not in label and height > one_line]
         assert broken == [], "a one-word label is broken across lines"
         assert not page.locator(".console-menu > summary").is_visible()  # no menu button
-        page.set_viewport_size({"width": 390, "height": 800})  # a phone: the page comes first
-        menu = page.locator(".console-menu > summary")
+        phone = browser.new_context(base_url=urls[0], viewport={"width": 390, "height": 800},
+                                    storage_state=page.context.storage_state())
+        small = phone.new_page()  # a phone loads the page: the page comes first
+        small.goto("/admin/breaches?lang=de")
+        menu = small.locator(".console-menu > summary")
         assert menu.inner_text() == "Menü: Datenschutzverletzungen"
-        assert not page.locator(".console-nav a[href='/admin/staff']").is_visible()
-        assert page.locator("h1").bounding_box()["y"] < 300  # type: ignore[index]
+        assert menu.is_visible()
+        assert not small.locator(".console-nav a[href='/admin/staff']").is_visible()
+        assert small.locator("h1").bounding_box()["y"] < 300  # type: ignore[index]
         menu.click()
-        assert page.locator(".console-nav a[href='/admin/staff']").is_visible()
+        assert small.locator(".console-nav a[href='/admin/staff']").is_visible()
+        phone.close()
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto("/admin/staff?lang=de")
         assert page.locator("h1").inner_text() == "Team"
