@@ -147,6 +147,20 @@ def test_a_german_reader_sees_the_findings_in_german(console: TestClient, make_s
         "/admin/notice/draft?lang=en").text
 
 
+
+def test_a_german_reader_sees_the_diffs_labels_in_german(
+        console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:
+    _publish(instance, own_business(example_notice_text()), clock)
+    _signed_in(console, make_staff("owner"), clock)
+    _save(console, variant(own_business(example_notice_text()), WIDER))
+    impact = console.get("/admin/notice/draft/publish?lang=de").text
+    assert "<span>--- Fassung 1</span>" in impact
+    assert "<span>+++ Fassung 2 (Entwurf)</span>" in impact
+    assert "+++ Fassung 1" in html.unescape(console.get("/admin/notice/v/1/diff?lang=de").text)
+    assert "+++ version 2 (draft)" in html.unescape(
+        console.get("/admin/notice/draft/publish?lang=en").text)
+
+
 def test_preview_in_both_languages_is_marked_and_publishes_nothing(
         console: TestClient, make_staff: Maker, clock: Clock,
         instance: Instance) -> None:

@@ -63,7 +63,7 @@ def version_diff(request: Request, number: int, instance: InstanceDep,
                  active: StaffDep) -> HTMLResponse:
     require(active.role, Permission.NOTICE_READ)
     with instance.db.read() as session:
-        diff = instance.notices.diff_to_previous(session, number)
+        diff = instance.notices.diff_to_previous(session, number, language=negotiate(request))
         info = instance.notices.version(session, number).info
     return _page(request, "notice_admin/diff.html", active, {"diff": diff, "info": info})
 
@@ -143,7 +143,8 @@ def _impact_page(request: Request, instance: Instance, active: ActiveSession, *,
     with instance.db.read() as session:
         draft = load_draft(session, instance.notices)
         try:
-            impact = instance.notices.impact(session, draft.source, file=DRAFT_FILE)
+            impact = instance.notices.impact(session, draft.source, file=DRAFT_FILE,
+                                             language=negotiate(request))
         except NoticeInvalid:
             impact = None
     warnings = [f for f in check_draft(draft.source, language=negotiate(request)).findings

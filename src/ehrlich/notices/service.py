@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.errors import Conflict, InvalidInput, NotFound
+from ehrlich.i18n import translations
 from ehrlich.notices.diff import Widening, human_diff, widened_purposes
 from ehrlich.notices.errors import NoticeInvalid, NoticeNotPublished
 from ehrlich.notices.interfaces import RenewalMarker
@@ -187,10 +188,12 @@ class NoticesService:
                           new_label=f"version {number}")
         return PublishOutcome(_info(row), True, diff, widened, renewals, warnings)
 
-    def impact(self, session: Session, text: str, *, file: str) -> PublishImpact:
+    def impact(self, session: Session, text: str, *, file: str, language: str = "en"
+               ) -> PublishImpact:
         """What `publish` would do with `text` now (lint errors raise NoticeInvalid);
-        nothing is written: the renewal count is a read of the active consents."""
-        loaded, findings = check_notice(text, file=file)
+        nothing is written: the renewal count is a read of the active consents. The
+        diff's labels and the findings are in `language`."""
+        loaded, findings = check_notice(text, file=file, language=language)
         if has_errors(findings):
             raise NoticeInvalid([f for f in findings if f.severity == "error"])
         warnings = [f for f in findings if f.severity == "warning"]
@@ -201,16 +204,22 @@ class NoticesService:
         number = latest.number + 1 if latest is not None else 1
         widened = widened_purposes(previous, loaded.notice) if previous is not None else []
         renewals = self._renewals.count_for_renewal(session, [w.purpose_id for w in widened])
-        diff = human_diff(previous, loaded.notice, old_label=f"version {number - 1}",
-                          new_label=f"version {number} (draft)")
+        tr = translations(language)
+        diff = human_diff(previous, loaded.notice,
+                          old_label=tr.gettext("version %(number)d") % {"number": number - 1},
+                          new_label=tr.gettext("version %(number)d (draft)") % {
+                              "number": number})
         return PublishImpact(False, number, diff, widened, renewals, warnings)
 
-    def diff_to_previous(self, session: Session, number: int) -> list[str]:
-        """The readable diff from version `number - 1` (nothing, for the first) to `number`."""
+    def diff_to_previous(self, session: Session, number: int, *, language: str = "en"
+                         ) -> list[str]:
+        """The readable diff from version `number - 1` (nothing, for the first) to `number`,
+        its labels in `language`."""
         new = self.version(session, number).notice
         old = self.version(session, number - 1).notice if number > 1 else None
-        return human_diff(old, new, old_label=f"version {number - 1}",
-                          new_label=f"version {number}")
+        label = translations(language).gettext("version %(number)d")
+        return human_diff(old, new, old_label=label % {"number": number - 1},
+                          new_label=label % {"number": number})
 
     def current(self, session: Session) -> PublishedNotice:
         latest = self._read(session, session.connection().execute(_LATEST_HEAD).first())
