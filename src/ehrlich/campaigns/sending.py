@@ -31,11 +31,11 @@ from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ehrlich.campaigns.ledger import CampaignLedger, Ticket
+from ehrlich.campaigns.links import link_maker, templates_of
 from ehrlich.campaigns.machine import Status, transition
 from ehrlich.campaigns.models import Campaign, CampaignSend
 from ehrlich.campaigns.render import CampaignTemplates, MailContext
 from ehrlich.campaigns.schemas import RunOutcome
-from ehrlich.campaigns.service import link_maker, templates_of
 from ehrlich.consent.ledger.actions import consent_still_holds
 from ehrlich.consent.ledger.audience import still_in_audience, stream_audience_consents
 from ehrlich.crypto import Keyring

@@ -8,7 +8,6 @@ resume from the send table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -20,9 +19,10 @@ from ehrlich.campaigns.bounces import FeedbackRecorder, MailboxRun, Recorded, So
 from ehrlich.campaigns.bounces import tally as feedback_tally
 from ehrlich.campaigns.errors import CampaignNotFound
 from ehrlich.campaigns.feedback import Feedback
+from ehrlich.campaigns.links import links_for, templates_of
 from ehrlich.campaigns.machine import Action, Status, transition
 from ehrlich.campaigns.models import Campaign, CampaignSend, CampaignWebhookKey
-from ehrlich.campaigns.render import CampaignTemplates, MailContext, Rendered
+from ehrlich.campaigns.render import MailContext, Rendered
 from ehrlich.campaigns.schemas import (
     SEND_STATES,
     CampaignInput,
@@ -31,13 +31,7 @@ from ehrlich.campaigns.schemas import (
 )
 from ehrlich.campaigns.webhook import as_secret, console_key, secret_key
 from ehrlich.consent.ledger.audience import count_withdrawals
-from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.statistics import active_by_purpose
-from ehrlich.consent.unsubscribe.links import (
-    unsubscribe_mailto,
-    unsubscribe_signer,
-    unsubscribe_url,
-)
 from ehrlich.crypto import Keyring
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import LANGUAGES
@@ -54,32 +48,6 @@ from ehrlich.subjects.service import SUBJECT, SubjectsService, recipients_query
 
 RUN_TASK = "campaigns.run"
 _SENDS = cast(Table, CampaignSend.__table__)
-
-
-def templates_of(campaign: Campaign | CampaignView) -> CampaignTemplates:
-    return CampaignTemplates(campaign.subject, campaign.text_body, campaign.html_body)
-
-
-def links_for(settings: Settings, keyring: Keyring, *, subject_id: str, purpose: str,
-              channel: str, now: datetime) -> tuple[str, str, str | None]:
-    """(one-click unsubscribe URL, preference centre URL, mailto) for one person."""
-    return link_maker(settings, keyring, purpose=purpose, channel=channel, now=now)(subject_id)
-
-
-def link_maker(settings: Settings, keyring: Keyring, *, purpose: str, channel: str,
-               now: datetime) -> Callable[[str], tuple[str, str, str | None]]:
-    """`links_for` for the people of one batch: the signers are made once. The same links."""
-    base = settings.base_url.rstrip("/")
-    unsubscribe = unsubscribe_signer(keyring, purpose=purpose, channel=channel, now=now)
-    preferences = preferences_signer(keyring, now=now)
-    address = settings.unsubscribe_mailto
-
-    def links(subject_id: str) -> tuple[str, str, str | None]:
-        token = unsubscribe(subject_id)
-        return (unsubscribe_url(base, token), f"{base}/preferences/{preferences(subject_id)}",
-                unsubscribe_mailto(address, token))
-
-    return links
 
 
 def _view(row: Campaign) -> CampaignView:
