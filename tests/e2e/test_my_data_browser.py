@@ -120,7 +120,7 @@ GERMAN = {"check": "Bitte sehen Sie in Ihr Postfach", "saved": "Ihre Änderungen
 def test_my_data_with_javascript_and_axe(served: tuple[str, Settings], smtp: SmtpServer,
                                          browser: Browser, tmp_path: Path) -> None:
     base, _ = served
-    context = browser.new_context(locale="en-GB", bypass_csp=True, accept_downloads=True)
+    context = browser.new_context(locale="en-GB", accept_downloads=True)
     page = context.new_page()
     walk_through(page, base, smtp, tmp_path, address="ines@example.org", name="Ines Müller",
                  texts=ENGLISH, audit=True)
