@@ -42,33 +42,40 @@ MARK_CONTROLS = """() => {
   });
   return keys;
 }"""
-FOCUSED = """async () => {
-  // after the browser's own scrolling of the focused control into view has been painted
+FOCUSED = """async (selector) => {
+  const measure = () => {
+    const e = document.activeElement;
+    if (!e || e === document.body || e === document.documentElement) return null;
+    const s = getComputedStyle(e);
+    const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
+      || (s.boxShadow && s.boxShadow !== 'none');
+    const r = e.getBoundingClientRect();
+    const seen = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
+      && r.top < innerHeight && r.left < innerWidth;
+    const name = (e.getAttribute('aria-label') || e.innerText || e.value || e.id || e.name
+                  || '').trim().slice(0, 40);
+    return {key: e.dataset.kbd || null, tag: e.tagName, name, ring, seen,
+            inMain: !!e.closest('main'), matches: !!selector && e.matches(selector)};
+  };
+  const found = measure();
+  if (!found || found.seen) return found;
+  // out of view: measure again once the browser's own scrolling of the focused control
+  // into view has been painted
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-  const e = document.activeElement;
-  if (!e || e === document.body || e === document.documentElement) return null;
-  const s = getComputedStyle(e);
-  const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
-    || (s.boxShadow && s.boxShadow !== 'none');
-  const r = e.getBoundingClientRect();
-  const seen = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
-    && r.top < innerHeight && r.left < innerWidth;
-  const name = (e.getAttribute('aria-label') || e.innerText || e.value || e.id || e.name
-                || '').trim().slice(0, 40);
-  return {key: e.dataset.kbd || null, tag: e.tagName, name, ring, seen,
-          inMain: !!e.closest('main')};
+  return measure();
 }"""
 
 
-def _focused(page: Page) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = page.evaluate(FOCUSED)
+def _focused(page: Page, selector: str | None = None) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = page.evaluate(FOCUSED, selector)
     return found
 
 
-def _tab(page: Page, key: str = "Tab") -> dict[str, Any] | None:
-    """Press Tab (or Shift+Tab); the focused control must show a focus ring in view."""
+def _tab(page: Page, key: str = "Tab", selector: str | None = None) -> dict[str, Any] | None:
+    """Press Tab (or Shift+Tab); the focused control must show a focus ring in view.
+    With `selector`, the result's `matches` says whether the focused control matches it."""
     page.keyboard.press(key)
-    found = _focused(page)
+    found = _focused(page, selector)
     if found is not None:
         assert found["ring"], f"{page.url}: no visible focus on {found}"
         assert found["seen"], f"{page.url}: the focused control is out of view: {found}"
@@ -78,8 +85,8 @@ def _tab(page: Page, key: str = "Tab") -> dict[str, Any] | None:
 def _tab_to(page: Page, selector: str) -> None:
     """Tab forward until `selector` has the focus, as a keyboard user would."""
     for _ in range(MAX_TABS):
-        _tab(page)
-        if page.evaluate("s => document.activeElement.matches(s)", selector):
+        found = _tab(page, selector=selector)
+        if found is not None and found["matches"]:
             return
     raise AssertionError(f"{page.url}: {selector} is not reached by Tab")
 

@@ -19,6 +19,7 @@ from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
 from ehrlich.domains import open_instance
 from ehrlich.settings import Settings
+from tests.e2e.browser import wait_until
 from tests.e2e.servers import free_port, running_servers
 from tests.e2e.test_console_browser import RECORD_VIOLATIONS
 from tests.instances import InstanceTemplates
@@ -49,8 +50,7 @@ def _snap(page: Page, folder: Path, name: str) -> None:
     page.screenshot(path=folder / f"{name}.png", full_page=True, timeout=SCREENSHOT_MS)
     page.set_viewport_size({"width": 320, "height": 800})
     # The re-layout at the new width may lag behind on a loaded machine: measure after it.
-    page.wait_for_function("window.innerWidth === 320 "
-                           "&& document.documentElement.clientWidth <= 320")
+    wait_until(page, "window.innerWidth === 320 && document.documentElement.clientWidth <= 320")
     page.screenshot(path=folder / f"{name}-320.png", full_page=True, timeout=SCREENSHOT_MS)
     wide = page.evaluate(WIDE_ELEMENTS)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, (name, wide)
