@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -166,14 +167,25 @@ def sqlite_restore(source: sqlite3.Connection, target: Path) -> None:
 # -- PostgreSQL ---------------------------------------------------------------------
 
 
-def _pg_env(url: str) -> tuple[dict[str, str], str]:
-    """libpq environment for `url` (the password never appears in argv) and the db name."""
+def pg_client_target(url: str) -> tuple[dict[str, str], str]:
+    """The client tools' environment (the password, never in argv) and their `--dbname`:
+    a libpq URI of `url` without the password, which keeps the URL's connection parameters
+    (sslmode, sslrootcert, host=/run/postgresql for a socket, options, ...), as the
+    server's own connections use them."""
     u = make_url(url)
-    env = {**os.environ, "PGHOST": u.host or "localhost", "PGPORT": str(u.port or 5432),
-           "PGUSER": u.username or "", "PGDATABASE": u.database or ""}
+    env = dict(os.environ)
     if u.password:
         env["PGPASSWORD"] = str(u.password)
-    return env, u.database or ""
+    # libpq decodes %XX only (a "+" stays a "+"), so every part is percent-encoded here
+    user = quote(u.username or "", safe="")
+    host = quote(u.host or "", safe="")
+    port = f":{u.port}" if u.port else ""
+    query = urlencode([(k, v) for k, values in u.query.items()
+                       for v in ((values,) if isinstance(values, str) else values)],
+                      quote_via=quote)
+    conninfo = (f"postgresql://{user + '@' if user else ''}{host}{port}/"
+                f"{quote(u.database or '', safe='')}{'?' + query if query else ''}")
+    return env, conninfo
 
 
 def pg_tool(name: str, server_major: int) -> str:
@@ -210,9 +222,10 @@ def pg_snapshot(engine: Engine, work_dir: Path, name: str) -> Iterator[Snapshot]
                 counts = pg_counts(conn)
                 revisions = sorted(conn.execute(
                     text("SELECT version_num FROM alembic_version")).scalars())
-                env, _ = _pg_env(engine.url.render_as_string(hide_password=False))
+                env, conninfo = pg_client_target(engine.url.render_as_string(hide_password=False))
                 _run_piped(
-                    [pg_tool("pg_dump", pg_major(conn)), "--format=custom", "--compress=0",
+                    [pg_tool("pg_dump", pg_major(conn)), f"--dbname={conninfo}",
+                     "--format=custom", "--compress=0",
                      f"--snapshot={snapshot_id}", "--no-owner", "--no-privileges"],
                     env=env, feed=None, take=spool.fill, failure=ConfigurationError,
                     what="pg_dump")
@@ -247,9 +260,9 @@ def _run_piped(args: list[str], *, env: dict[str, str], feed: Dump | None,
 
 
 def pg_restore(url: str, dump: Dump, *, server_major: int, clean: bool) -> None:
-    env, _ = _pg_env(url)
+    env, conninfo = pg_client_target(url)
     args = [pg_tool("pg_restore", server_major), "--no-owner", "--no-privileges",
-            "--exit-on-error", "--single-transaction", f"--dbname={env['PGDATABASE']}"]
+            "--exit-on-error", "--single-transaction", f"--dbname={conninfo}"]
     if clean:
         args += ["--clean", "--if-exists"]
     _run_piped(args, env=env, feed=dump, take=None, failure=BackupDamaged, what="pg_restore")
