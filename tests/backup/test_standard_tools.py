@@ -11,7 +11,7 @@ from pathlib import Path
 import pyrage
 import pytest
 import zstandard
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from ehrlich.backup.keys import load_identity
 from ehrlich.instance.service import Instance
@@ -57,9 +57,10 @@ def test_age_zstd_tar_yield_dump_and_manifest(instance: Instance, recovery_ident
                                 "SELECT count(*) FROM subjects"],
                                capture_output=True, text=True, check=True).stdout
     else:
-        subprocess.run(["pg_restore", "--no-owner", f"--dbname={empty_target}".replace(
-            "postgresql+psycopg", "postgresql"), str(tmp_path / "out" / dump)],
-            check=True, capture_output=True)
+        by_hand = make_url(empty_target).set(drivername="postgresql").difference_update_query(
+            ["options"]).render_as_string(hide_password=False)  # as a person would type it
+        subprocess.run(["pg_restore", "--no-owner", f"--dbname={by_hand}",
+                        str(tmp_path / "out" / dump)], check=True, capture_output=True)
         engine = create_engine(empty_target)
         with engine.connect() as conn:
             count = str(conn.execute(text("SELECT count(*) FROM subjects")).scalar_one())
