@@ -24,8 +24,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     clock,
     console,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.factories import Staff, new_subject, record
 
@@ -52,7 +52,7 @@ def _is_console_page(response: object, status: int) -> str:
 
 def test_forbidden_is_a_console_page_in_the_readers_language(
         console: TestClient, make_staff: Maker, clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("marketer"), clock.now)
+    open_session(console, make_staff("marketer"), clock.now)
     page = _is_console_page(console.get("/admin/staff"), 403)
     assert "Not allowed" in page
     assert "staff.manage" not in page
@@ -66,7 +66,7 @@ def test_forbidden_is_a_console_page_in_the_readers_language(
 def test_unknown_pages_and_wrong_methods_are_console_pages(
         console: TestClient, make_staff: Maker, clock: Clock) -> None:  # noqa: F811
     assert "Page not found" in _is_console_page(console.get("/admin/nothing-here"), 404)
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     german = console.get("/admin/nothing-here", headers={"Accept-Language": "de"})
     assert "Seite nicht gefunden" in _is_console_page(german, 404)
     wrong = console.put("/admin/staff")
@@ -146,7 +146,7 @@ def test_every_posture_text_has_a_german_translation() -> None:
 
 def test_german_dashboard_shows_the_report_in_german(
         console: TestClient, make_staff: Maker, clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     page = console.get("/admin?lang=de").text
     assert "Schutzbericht" in page
     assert "Die Audit-Kette ist unversehrt" in page
@@ -167,7 +167,7 @@ def test_consent_history_by_email_address(
     record(instance, ada, "requested")
     with instance.db.read() as session:
         event = session.execute(select(ConsentEvent.id)).scalar_one()
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     found = console.get("/admin/consents", params={"subject": " Ada@Example.ORG "})
     assert found.status_code == 200
     assert f"/admin/consents/proof/{event}" in found.text

@@ -23,8 +23,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Staff,
     clock,
     console,
+    open_session,
     settings,
-    sign_in,
 )
 
 
@@ -61,7 +61,7 @@ def test_a_page_below_an_entry_marks_it_current() -> None:
 def test_the_console_shows_a_marketer_the_groups_of_their_work_in_their_language(
         console: TestClient, make_staff: Callable[..., Staff],  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("marketer"), clock.now)
+    open_session(console, make_staff("marketer"), clock.now)
     page = console.get("/admin/campaigns", headers={"Accept-Language": "de"}).text
     nav = page[page.index('<nav class="console-nav"'):page.index("</nav>")]
     assert '<span class="nav-group-label" id="nav-group-2">Personen</span>' in nav

@@ -31,8 +31,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     form_value,
     instance,
     mail,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff
@@ -88,7 +88,7 @@ def test_each_action_is_allowed_only_to_the_roles_with_its_permission(
     with instance.db.write() as session:
         from ehrlich.auth.api_tokens import create_api_token
         _, token = create_api_token(session, name="shop", scopes=["audit:read"], now=NOW)
-    sign_in(console, make_staff(role), clock.now)
+    open_session(console, make_staff(role), clock.now)
     url = path.format(token=token.id, other=other.id)
     data = {"csrf": _csrf(console), "name": "crm", "scope": "consent:read", "role": "auditor",
             "email": "new@example.org", "backup_id": "ehrlich-none"}
@@ -118,7 +118,7 @@ def test_new_permissions_belong_to_the_expected_roles() -> None:
 def test_a_token_is_shown_once_works_records_its_use_and_is_revoked(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     admin = make_staff("admin")
-    sign_in(console, admin, clock.now)
+    open_session(console, admin, clock.now)
     created = console.post("/admin/tokens", data={
         "name": "crm", "scope": ["audit:read", "consent:read"], "csrf": _csrf(console)})
     assert created.status_code == 201
@@ -181,7 +181,7 @@ def test_last_used_is_written_at_most_once_a_minute(
 
 def test_a_token_form_with_errors_keeps_the_input_and_names_the_field(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     refused = console.post("/admin/tokens", data={"name": "my crm", "csrf": _csrf(console)})
     assert refused.status_code == 422
     assert 'class="field-error" id="scope-error"' in refused.text
@@ -209,7 +209,7 @@ def test_roles_change_and_owners_are_kept_by_owners(
     admin = make_staff("admin")
     support = make_staff("support")
     owner = make_staff("owner")
-    sign_in(console, admin, clock.now)
+    open_session(console, admin, clock.now)
     csrf = _csrf(console)
     changed = console.post(f"/admin/staff/{support.id}/role",
                            data={"role": "marketer", "csrf": csrf}, follow_redirects=False)
@@ -251,7 +251,7 @@ def test_nobody_disables_resets_or_re_roles_their_own_account(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     make_staff("owner")
     admin = make_staff("admin")
-    sign_in(console, admin, clock.now)
+    open_session(console, admin, clock.now)
     csrf = _csrf(console)
     for action in ("disable", "reset", "role"):
         response = console.post(f"/admin/staff/{admin.id}/{action}",
@@ -271,7 +271,7 @@ def test_resets_show_a_one_time_password_once_and_drop_the_second_factor(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     owner = make_staff("owner")
     support = make_staff("support")
-    sign_in(console, owner, clock.now)
+    open_session(console, owner, clock.now)
     page = console.post(f"/admin/staff/{support.id}/reset",
                         data={"csrf": _csrf(console), "second_factor": "1"})
     assert page.status_code == 200
@@ -298,7 +298,7 @@ def test_staff_changes_need_a_fresh_confirmation(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     owner = make_staff("owner")
     support = make_staff("support")
-    sign_in(console, owner, clock.now)
+    open_session(console, owner, clock.now)
     clock.advance(minutes=11)
     csrf = _csrf(console)
     for action, data in (("role", {"role": "auditor"}), ("reset", {"second_factor": "1"})):
@@ -334,7 +334,7 @@ def test_audit_filters_page_newest_first_and_keep_the_input(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     _entries(instance, 60, actor="token:abc", action="subject.read")
     _entries(instance, 3, actor="cli", action="subject.erase")
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     first = console.get("/admin/audit", params={"actor": "token:abc"})
     assert first.status_code == 200
     targets = re.findall(r'<td class="mono">(subject-\d+)</td>', first.text)
@@ -363,7 +363,7 @@ def test_audit_filters_page_newest_first_and_keep_the_input(
 def test_audit_verify_shows_the_result_and_the_anchor(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     _entries(instance, 3)
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     page = console.get("/admin/audit").text
     with instance.db.read() as session:
         head = str(instance.audit.head(session))
@@ -385,7 +385,7 @@ def test_audit_verify_shows_the_result_and_the_anchor(
 
 def test_backups_page_shows_the_reminder_and_how_to_open_a_backup(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     page = console.get("/admin/backups")
     assert page.status_code == 200
     assert "No complete backup yet" in page.text
@@ -404,7 +404,7 @@ def test_backups_page_shows_the_reminder_and_how_to_open_a_backup(
 def test_operations_pages_speak_german_from_the_catalogue(
         path: str, german: str, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     page = console.get(path + "?lang=de")
     assert page.status_code == 200
     assert german in page.text
@@ -429,7 +429,7 @@ def test_settings_show_values_but_never_secrets(
     assert mask_url("sftp://backup@host/srv") == "sftp://backup@host/srv"
 
     console.app.state.instance = replace(instance, settings=secret_settings)  # type: ignore[attr-defined]
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     page = console.get("/admin/settings")
     assert page.status_code == 200
     for secret in ("hunter2-smtp", "redis-pass-77", "pg-pass-55", "ssl-66"):
@@ -443,7 +443,7 @@ def test_settings_show_values_but_never_secrets(
 def test_creating_a_token_needs_a_fresh_confirmation(
         console: TestClient, make_staff: Maker, clock: Clock,  # noqa: F811
         instance: Instance) -> None:  # noqa: F811
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     clock.advance(minutes=11)
     response = console.post("/admin/tokens", data={
         "name": "crm", "scope": "subjects:read", "csrf": _csrf(console)},
@@ -462,7 +462,7 @@ def test_an_unreachable_backup_destination_is_named_not_a_crash(
     console.app.state.instance = replace(  # type: ignore[attr-defined]
         instance, settings=unreachable,
         backup=replace_settings(instance.backup, unreachable))
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     page = console.get("/admin/backups")
     assert page.status_code == 200
     assert 'class="flash error"' in page.text

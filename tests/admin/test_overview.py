@@ -17,8 +17,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     clock,
     console,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff, new_subject, record
@@ -123,7 +123,7 @@ def test_each_role_sees_its_widgets(
         role: str, instance: Instance, console: TestClient,  # noqa: F811
         make_staff: Maker, clock: Clock) -> None:  # noqa: F811
     _events(instance)
-    sign_in(console, make_staff(role), clock.now)
+    open_session(console, make_staff(role), clock.now)
     page = console.get("/admin").text
     shown = {name for name, marker in WIDGETS.items() if marker in page}
     assert shown == SEEN_BY[role]
@@ -150,7 +150,7 @@ def test_overview_names_the_last_verification(
         session.add(BackupVerification(backup_id="b-older", at=NOW - timedelta(days=2), ok=True))
         session.add(BackupVerification(backup_id="b-newest", at=NOW - timedelta(hours=1),
                                        ok=False))
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     page = console.get("/admin?lang=de").text
     widget = page.split('id="backup-widget"')[1].split("</section>")[0]
     assert "b-newest" in widget
@@ -161,7 +161,7 @@ def test_overview_names_the_last_verification(
 def test_german_chart_texts(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("marketer"), clock.now)
+    open_session(console, make_staff("marketer"), clock.now)
     page = console.get("/admin?lang=de").text
     assert "Anmeldungen, Bestätigungen und Widerrufe pro Tag" in page
     assert "Noch keine aktiven Einwilligungen." in page
@@ -172,7 +172,7 @@ def test_german_chart_texts(
 def test_protection_report_leaves_a_passing_checks_fix_empty(
         lang: str, instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     page = console.get(f"/admin?lang={lang}").text
     assert "Protection report" in page or "Schutzbericht" in page
     assert "Project-Id-Version" not in page
@@ -181,7 +181,7 @@ def test_protection_report_leaves_a_passing_checks_fix_empty(
 def test_the_report_starts_with_what_needs_doing_and_links_the_pages_to_do_it(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     page = console.get("/admin?lang=de").text
     report = page.split('id="posture-title"')[1].split("</table>")[0]
     states = re.findall(r'<tr class="status-(pass|warn|fail)">', report)

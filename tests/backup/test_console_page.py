@@ -16,7 +16,7 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
-    sign_in,
+    open_session,
 )
 from tests.backup.conftest import add_subjects
 from tests.factories import Staff
@@ -28,7 +28,7 @@ def test_back_up_now_then_verify_now_from_the_console(
         instance: Instance) -> None:
     add_subjects(instance, 2)
     admin = make_staff("admin")
-    sign_in(console, admin, clock.now)
+    open_session(console, admin, clock.now)
     run_jobs_when_enqueued(instance)  # run the jobs in this process, as a worker would
     page = console.get("/admin/backups").text
     queued = console.post("/admin/backups/run", data={"csrf": form_value(page, "csrf")})

@@ -26,8 +26,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     form_value,
     instance,
     mail,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff, new_subject, publish_notice
@@ -69,7 +69,7 @@ def test_each_console_action_is_allowed_only_to_roles_with_its_permission(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance,  # noqa: F811
         role: str, name: str, method: str, path: str, permission: Permission) -> None:
     made = _open(instance)
-    sign_in(console, make_staff(role), clock.now)
+    open_session(console, make_staff(role), clock.now)
     csrf = form_value(console.get("/admin/account").text, "csrf")
     data = {"csrf": csrf, "title": "Laptop stolen from the car", "noticed_at":
             "2026-11-29T02:00", "measures": "Disk encrypted", "scope_actor": "staff:x",
@@ -95,7 +95,7 @@ def test_the_console_records_counts_drafts_and_closes_and_the_overview_shows_the
     ada = new_subject(instance, "ada@example.org")
     with instance.db.write() as session:  # the owner's account read Ada an hour ago
         instance.subjects.get(session, ada, actor=f"staff:{owner.id}", now=NOW - HOUR)
-    sign_in(console, owner, clock.now)
+    open_session(console, owner, clock.now)
     form = console.get("/admin/breaches/new")
     assert form.status_code == 200
     assert 'name="data_categories" value="email"' in form.text
@@ -163,7 +163,7 @@ def test_an_auditor_sees_the_clock_but_no_forms(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance,  # noqa: F811
         ) -> None:
     late = _open(instance, "Mail sent to the wrong list", noticed=80 * HOUR)
-    sign_in(console, make_staff("auditor"), clock.now)
+    open_session(console, make_staff("auditor"), clock.now)
     assert "the 72 hours ended 8 hours ago" in console.get("/admin").text
     page = console.get(f"/admin/breaches/{late}")
     assert "<form" not in page.text.split('<main', 1)[1].split("</main>", 1)[0]

@@ -19,8 +19,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     form_value,
     instance,
     mail,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.campaigns.people import people
 from tests.conftest import NOW
@@ -52,7 +52,7 @@ def test_marketer_writes_previews_tests_and_sends(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock, mail: MemoryMailSender) -> None:  # noqa: F811
     staff = _staff(instance, make_staff, "marketer")
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
     assert console.get(PATH).status_code == 200
     bad = console.post(PATH, data={"csrf": _csrf(console, f"{PATH}/new"),
                                    **_fields(text_body="Hi {{ email }}")})
@@ -93,7 +93,7 @@ def test_marketer_writes_previews_tests_and_sends(
 def test_schedule_needs_a_time_named_beside_its_field(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     made = console.post(PATH, data={"csrf": _csrf(console, f"{PATH}/new"), **_fields()},
                         follow_redirects=False)
     page_path = made.headers["location"]
@@ -106,14 +106,14 @@ def test_schedule_needs_a_time_named_beside_its_field(
 def test_support_staff_may_not_open_campaigns(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "support"), clock.now)
+    open_session(console, _staff(instance, make_staff, "support"), clock.now)
     assert console.get(PATH).status_code == 403
 
 
 def test_the_list_speaks_german(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     page = console.get(PATH, headers={"Accept-Language": "de"})
     assert "Noch keine Kampagnen." in page.text
     assert "Neue Kampagne" in page.text
@@ -122,7 +122,7 @@ def test_the_list_speaks_german(
 def test_the_language_is_chosen_from_the_notices_languages(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     page = console.get(f"{PATH}/new", headers={"Accept-Language": "de"}).text
     select = page[page.index('<select id="language"'):]
     select = select[:select.index("</select>")]
@@ -135,7 +135,7 @@ def test_a_draft_says_how_many_people_it_would_reach_now(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     people(instance, 5, consented={0, 1, 2})
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     created = console.post(PATH, data={"csrf": _csrf(console, f"{PATH}/new"), **_fields()})
     assert created.status_code in (200, 201), created.text
     page = created.text

@@ -33,7 +33,7 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     console,
     instance,
     mail,
-    sign_in,
+    open_session,
 )
 from tests.campaigns.conftest import SENDER
 from tests.campaigns.people import draft, people
@@ -70,7 +70,7 @@ def _sent(instance: Instance, smtp: SmtpServer,  # noqa: F811
 def test_the_reports_page_draws_charts_and_gives_the_numbers_as_a_table(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock, smtp: SmtpServer) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     empty = console.get(f"{PATH}/reports")
     assert empty.status_code == 200
     assert "<svg" not in empty.text  # nothing sent: no chart, the empty state
@@ -103,7 +103,7 @@ def test_the_reports_page_draws_charts_and_gives_the_numbers_as_a_table(
 def test_a_paused_campaign_says_why_on_its_page(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     campaign = draft(instance)
     campaigns = instance.service(CampaignsService)
     campaigns.act(instance.db, campaign, "schedule", actor="test", now=NOW,
@@ -120,7 +120,7 @@ def test_a_paused_campaign_says_why_on_its_page(
 def test_the_purpose_is_a_select_of_the_notices_consent_purposes_by_email(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     form = console.get(f"{PATH}/new").text
     select = form[form.index('<select id="purpose"'):form.index("</select>")]
     assert re.findall(r'<option value="([^"]+)"', select) == ["newsletter"]  # not sms, not
@@ -174,7 +174,7 @@ def _signed_post(client: TestClient, secret: str, payload: bytes) -> int:
 def test_a_webhook_secret_made_in_the_console_is_shown_once_and_verifies(
         console: TestClient, instance: Instance, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     payload = b'{"type": "complaint", "message_id": "<nobody@shop.example>"}'
     before = console.get(f"{PATH}/reports")
     assert "none yet: the webhook refuses every notification" in before.text

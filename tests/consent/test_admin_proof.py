@@ -14,8 +14,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     clock,
     console,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.factories import TEXT, Staff, new_subject, record
 
@@ -30,7 +30,7 @@ def test_auditor_sees_history_and_printable_proof_marketer_does_not(
         confirmed = session.execute(select(ConsentEvent.id).where(
             ConsentEvent.action == "confirmed")).scalar_one()
     auditor = make_staff("auditor")
-    sign_in(console, auditor, clock.now)
+    open_session(console, auditor, clock.now)
     listing = console.get(f"/admin/consents?subject={ada}")
     assert listing.status_code == 200
     assert f"/admin/consents/proof/{confirmed}" in listing.text
@@ -42,5 +42,5 @@ def test_auditor_sees_history_and_printable_proof_marketer_does_not(
     assert console.get("/admin/consents/proof/nope").status_code == 404
     console.cookies.clear()
     marketer = make_staff("marketer")
-    sign_in(console, marketer, clock.now)
+    open_session(console, marketer, clock.now)
     assert console.get(f"/admin/consents/proof/{confirmed}").status_code == 403

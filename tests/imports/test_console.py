@@ -19,8 +19,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.consent.conftest import publish
@@ -61,7 +61,7 @@ def test_the_whole_flow_with_an_excel_file(
         clock: Clock) -> None:  # noqa: F811
     publish(instance)
     run_jobs_when_enqueued(instance)
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     uploaded = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                             files={"file": ("list.csv", EXCEL, "text/csv")},
                             follow_redirects=False)
@@ -114,7 +114,7 @@ def test_errors_stand_beside_their_fields_and_keep_the_input(
         console: TestClient, instance: Instance, make_staff: Maker, clock: Clock  # noqa: F811
 ) -> None:
     publish(instance)
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     assert "Eine Liste importieren" in console.get("/admin/imports?lang=de").text
     empty = console.post("/admin/imports", data={"csrf": _csrf(console, "/admin/imports")},
                          files={"file": ("list.csv", b"", "text/csv")})
@@ -156,7 +156,7 @@ def test_every_step_needs_the_import_permission(
     imports.save_plan(instance.db, draft.id, plan(), now=NOW)
     done = imports.create_run(instance.db, read_table(make_sample(100).raw), plan(),
                               actor="test", now=NOW)
-    sign_in(console, _staff(instance, make_staff, role), clock.now)
+    open_session(console, _staff(instance, make_staff, role), clock.now)
     csrf = form_value(console.get("/admin/account").text, "csrf")
     base = f"/admin/imports/{draft.id}"
     form = {"csrf": csrf, "email": "E-Mail", "source": "x"}

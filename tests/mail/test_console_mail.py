@@ -22,7 +22,7 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
-    sign_in,
+    open_session,
 )
 from tests.factories import Staff
 from tests.mail.conftest import SENDER
@@ -40,7 +40,7 @@ def settings(tmp_path: Path, database_url: str, smtp_port: int) -> Settings:
 def signed_in(console: TestClient, make_staff: Callable[..., Staff],  # noqa: F811
               clock: Clock) -> Staff:  # noqa: F811
     owner = make_staff("owner", email="owner@shop.example")
-    sign_in(console, owner, clock.now)
+    open_session(console, owner, clock.now)
     return owner
 
 

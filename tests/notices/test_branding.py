@@ -21,8 +21,8 @@ from tests.auth.conftest import (
     clock,
     console,
     form_value,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 
@@ -113,7 +113,7 @@ def test_public_pages_show_the_brand_with_a_versioned_stylesheet(
 def test_console_branding_form_keeps_input_and_names_the_field(
         console: TestClient, make_staff: object, clock: Clock, instance: Instance) -> None:
     owner: Staff = make_staff("owner")  # type: ignore[operator]
-    sign_in(console, owner, clock.now)
+    open_session(console, owner, clock.now)
     page = console.get("/admin/notice/branding").text
     csrf = form_value(page, "csrf")
     refused = console.post("/admin/notice/branding", data={

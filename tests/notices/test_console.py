@@ -26,8 +26,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import Cli
 from tests.factories import new_subject, record
@@ -48,7 +48,7 @@ def _publish(instance: Instance, text: str, clock: Clock) -> None:
 
 def _signed_in(console: TestClient, staff: Staff, clock: Clock) -> None:
     """Signed in, with the data-handling guide (which quotes the notice) acknowledged."""
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
     _acknowledge(console)
 
 

@@ -31,8 +31,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     form_value,
     instance,
     mail,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff, new_subject, record
@@ -184,7 +184,7 @@ def test_each_console_action_is_allowed_only_to_roles_with_its_permission(
         role: str, name: str, method: str, path: str, permission: Permission) -> None:
     rights = instance.service(RightsService)
     made = rights.record(instance.db, _new("restriction"), role="owner", actor="t", now=NOW)
-    sign_in(console, make_staff(role), clock.now)
+    open_session(console, make_staff(role), clock.now)
     csrf = form_value(console.get("/admin/account").text, "csrf")
     data = {"csrf": csrf, "kind": "access", "channel": "phone", "identity_check": "call-back",
             "months": "1", "reason": "many requests this month", "result": "restricted",
@@ -205,7 +205,7 @@ def test_the_console_records_extends_and_fulfils_and_the_overview_shows_what_is_
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance,  # noqa: F811
         mail: MemoryMailSender) -> None:  # noqa: F811
     new_subject(instance, "ada@example.org")
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     form = console.get("/admin/requests/new")
     assert form.status_code == 200
     csrf = form_value(form.text, "csrf")
@@ -271,7 +271,7 @@ def test_the_queue_pages_speak_german(
         ) -> None:
     rights = instance.service(RightsService)
     made = rights.record(instance.db, _new("erasure"), role="owner", actor="t", now=NOW)
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     listing = console.get("/admin/requests?lang=de")
     assert "Anfragen zu Daten" in listing.text
     assert "Löschung (Art. 17)" in listing.text

@@ -19,8 +19,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     form_value,
     instance,
     mail,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff, new_subject, publish_notice, record
@@ -34,7 +34,7 @@ def _signed_in(console: TestClient, instance: Instance, maker: Maker,  # noqa: F
     with instance.db.write() as session:
         instance.staff.users.acknowledge_guide(session, staff.id, guide_of(instance).hash,
                                                now=NOW)
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
 
 
 def test_the_page_shows_the_dry_run_and_runs_it(

@@ -22,8 +22,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff, publish_notice
@@ -92,7 +92,7 @@ def test_each_role_may_do_exactly_its_sharing_actions(
     person(instance, "ada@example.org")
     staff = _staff(instance, make_staff, role.value)
     own, other = _copy(instance, f"staff:{staff.id}"), _copy(instance, "staff:someone-else")
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
     response = _act(console, action, own, other, _csrf(console))
     if action in MAY[role]:
         assert response.status_code in (200, 303), response.text
@@ -115,7 +115,7 @@ def test_the_export_form_keeps_input_and_shows_errors_next_to_fields(
         clock: Clock) -> None:  # noqa: F811
     publish_notice(instance)
     person(instance, "ada@example.org")
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     page = console.get("/admin/audiences")
     assert 'id="audiences"' in page.text
     assert "newsletter" in page.text
@@ -150,7 +150,7 @@ def test_mark_destroyed_records_who_confirmed_it(
         clock: Clock) -> None:  # noqa: F811
     copy_id = _copy(instance, "staff:someone-else", days_ago=31)
     admin = make_staff("admin")
-    sign_in(console, admin, clock.now)
+    open_session(console, admin, clock.now)
     overdue = console.get("/admin/copies?status=overdue").text
     assert f"/admin/copies/{copy_id}" in overdue
     assert console.get("/admin/copies?status=open").text.count("/admin/copies/0") == 0
@@ -178,7 +178,7 @@ def test_the_overview_shows_overdue_copies_to_those_who_keep_the_register(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock, role: str, shown: bool) -> None:  # noqa: F811
     _copy(instance, "staff:someone-else")
-    sign_in(console, make_staff(role), clock.now)
+    open_session(console, make_staff(role), clock.now)
     assert 'id="overdue-copies"' not in console.get("/admin").text
     _copy(instance, "staff:someone-else", days_ago=31)
     overview = console.get("/admin").text
@@ -197,7 +197,7 @@ def test_sharing_pages_speak_german_from_the_catalogue(
         instance: Instance, path: str, german: str, console: TestClient,  # noqa: F811
         make_staff: Maker, clock: Clock) -> None:  # noqa: F811
     publish_notice(instance)
-    sign_in(console, _staff(instance, make_staff, "owner"), clock.now)
+    open_session(console, _staff(instance, make_staff, "owner"), clock.now)
     page = console.get(path + "?lang=de")
     assert page.status_code == 200
     assert german in page.text

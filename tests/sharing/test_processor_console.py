@@ -21,8 +21,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import Cli
 from tests.factories import Staff, publish_notice
@@ -48,7 +48,7 @@ def test_configure_run_now_and_the_last_runs(
         clock: Clock) -> None:  # noqa: F811
     version = publish_notice(instance)
     ada = person(instance, "ada@example.org", version=version)
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     listing = console.get("/admin/processors")
     assert listing.status_code == 200
     assert 'href="/admin/processors/mailer"' in listing.text
@@ -101,7 +101,7 @@ def test_roles_without_the_export_right_see_but_cannot_configure_or_run(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     publish_notice(instance)
-    sign_in(console, _staff(instance, make_staff, "support"), clock.now)
+    open_session(console, _staff(instance, make_staff, "support"), clock.now)
     page = console.get("/admin/processors/mailer")
     assert page.status_code == 200
     assert 'action="/admin/processors/mailer/newsletter"' not in page.text

@@ -21,8 +21,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     clock,
     console,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW, Cli
 from tests.factories import Staff, publish_notice
@@ -45,7 +45,7 @@ def test_an_endpoint_set_in_the_console_shows_its_secret_once(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     publish_notice(instance)
-    sign_in(console, _staff(instance, make_staff, "owner"), clock.now)
+    open_session(console, _staff(instance, make_staff, "owner"), clock.now)
     page = console.get("/admin/recipients")
     assert page.status_code == 200
     assert "Spree Kurier GmbH" in page.text
@@ -98,7 +98,7 @@ def test_a_failing_delivery_and_a_task_show_and_the_task_is_closed_with_who_and_
         receiver.stop()
     task_id = _task(instance)
     support = _staff(instance, make_staff, "support")
-    sign_in(console, support, clock.now)
+    open_session(console, support, clock.now)
     page = console.get("/admin/recipients?status=failing")
     assert "HTTP 503" in page.text
     assert re.search(r'<td class="num">2</td>', page.text)  # two tries so far
@@ -124,7 +124,7 @@ def test_a_marketer_does_not_see_the_recipients_page(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     publish_notice(instance)
-    sign_in(console, _staff(instance, make_staff, "marketer"), clock.now)
+    open_session(console, _staff(instance, make_staff, "marketer"), clock.now)
     assert console.get("/admin/recipients").status_code == 403
 
 

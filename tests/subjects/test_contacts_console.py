@@ -26,8 +26,8 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     clock,
     console,
     form_value,
+    open_session,
     settings,
-    sign_in,
 )
 from tests.conftest import NOW
 from tests.factories import Staff, record
@@ -95,7 +95,7 @@ def test_each_role_may_do_exactly_its_contacts_actions(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock, role: Role, action: str) -> None:  # noqa: F811
     subject = _person(instance)
-    sign_in(console, make_staff(role.value), clock.now)
+    open_session(console, make_staff(role.value), clock.now)
     response = _act(console, action, subject, _csrf(console))
     if action in MAY[role]:
         assert response.status_code in (200, 303), response.text
@@ -110,10 +110,10 @@ def test_each_role_may_do_exactly_its_contacts_actions(
 
 def test_the_contacts_entry_shows_only_to_roles_that_may_list(
         console: TestClient, make_staff: Maker, clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("marketer", totp=False), clock.now)
+    open_session(console, make_staff("marketer", totp=False), clock.now)
     assert 'href="/admin/contacts"' not in console.get("/admin").text
     console.cookies.clear()
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     assert 'href="/admin/contacts"' in console.get("/admin").text
 
 
@@ -122,7 +122,7 @@ def test_list_and_person_page_show_masked_values_only(
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance, name="Ada Lovelace", phone="+4915112345612",
                       attributes={"city": "London"})
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     listing = console.get("/admin/contacts").text
     person = console.get(f"/admin/contacts/{subject}").text
     for text in (listing, person):
@@ -141,7 +141,7 @@ def test_a_list_page_is_one_audit_entry_naming_its_subjects(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     ids = [_person(instance, f"p{n}@example.org") for n in range(3)]
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     assert console.get("/admin/contacts").status_code == 200
     entries = _audit(instance, "subject.list.read")
     assert len(entries) == 1
@@ -158,7 +158,7 @@ def test_reveal_needs_a_reason_and_is_audited_before_the_page(
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance)
     staff = make_staff("support")
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
     csrf = _csrf(console)
     short = console.post(f"/admin/contacts/{subject}/reveal", data={"reason": "why",
                                                                     "csrf": csrf})
@@ -187,7 +187,7 @@ def test_export_is_a_tracked_copy(
     subject = _person(instance)
     record(instance, subject, "requested")
     staff = make_staff("admin")
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
     csrf = _csrf(console)
     refused = console.post(f"/admin/contacts/{subject}/export", data={"reason": "",
                                                                       "csrf": csrf})
@@ -222,7 +222,7 @@ def test_rectify_shows_errors_next_to_fields_and_keeps_input(
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance)
     _person(instance, "taken@example.org")
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     csrf = _csrf(console)
     url = f"/admin/contacts/{subject}/rectify"
     bad = console.post(url, data={"email": "ada@", "name": "Ada King", "csrf": csrf})
@@ -254,7 +254,7 @@ def test_notes_are_sealed_under_the_persons_key_and_erased_with_them(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance)
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     csrf = _csrf(console)
     empty = console.post(f"/admin/contacts/{subject}/notes", data={"body": "  ",
                                                                    "csrf": csrf})
@@ -279,7 +279,7 @@ def test_erase_asks_once_and_is_audited(
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance)
     staff = make_staff("admin")
-    sign_in(console, staff, clock.now)
+    open_session(console, staff, clock.now)
     confirm = console.get(f"/admin/contacts/{subject}/erase")
     assert "Erase for good" in confirm.text
     csrf = form_value(confirm.text, "csrf")
@@ -303,7 +303,7 @@ def test_erase_needs_a_recent_sign_in(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance)
-    sign_in(console, make_staff("owner"), clock.now)
+    open_session(console, make_staff("owner"), clock.now)
     csrf = _csrf(console)
     clock.advance(minutes=20)  # past the re-authentication window, within the idle limit
     assert console.get(f"/admin/contacts/{subject}").status_code == 200
@@ -320,7 +320,7 @@ def test_erase_needs_a_recent_sign_in(
 def test_filters_show_errors_next_to_fields(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     bad = console.get("/admin/contacts", params={"since": "29.11.2026", "source": "fair"})
     assert bad.status_code == 422
     assert 'id="since-error"' in bad.text
@@ -336,7 +336,7 @@ def test_person_page_shows_timeline_suppression_and_own_links(
     record(instance, subject, "requested", evidence=Evidence(
         ip="203.0.113.7", user_agent="Firefox", sec_gpc="1"))
     record(instance, subject, "withdrawn")
-    sign_in(console, make_staff("support"), clock.now)
+    open_session(console, make_staff("support"), clock.now)
     page = console.get(f"/admin/contacts/{subject}").text
     assert "Yes, send me the weekly newsletter" in page
     assert page.count("/admin/consents/proof/") == 2
