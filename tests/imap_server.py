@@ -40,6 +40,10 @@ ssl_cert = <{dir}/smtp-cert.pem
 ssl_key = <{dir}/smtp-key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain
+# a test's wrong password is answered at once: no two-second delay per failed login, and
+# no growing penalty for loopback, where every test connects from
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 default_login_user = {user}
 default_internal_user = {user}
 default_internal_group = {group}
