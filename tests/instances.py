@@ -55,9 +55,8 @@ class PostgresServer:
         self._dropping: list[Future[None]] = []
 
     def url(self, name: str) -> str:
-        return make_url(self.admin_url).set(
-            database=name, query={"options": "-c synchronous_commit=off"}
-        ).render_as_string(hide_password=False)
+        return make_url(self.admin_url).set(database=name).render_as_string(
+            hide_password=False)
 
     def new_name(self, prefix: str = TEST_DATABASE_PREFIX) -> str:
         return f"{prefix}{uuid.uuid4().hex[:12]}"
