@@ -174,9 +174,9 @@ def test_home_page_links_to_the_public_pages(client: TestClient) -> None:
 def test_unreachable_backing_services_are_503_problems_not_500s() -> None:
     """Redis (sign-in counters) or the database going away answers clearly, never a 500."""
     from fastapi import FastAPI
-    from redis import Redis
     from sqlalchemy import create_engine, text
 
+    from ehrlich.counters.stores import redis_client
     from ehrlich.web import problems
     from tests.e2e.servers import free_port
 
@@ -186,7 +186,7 @@ def test_unreachable_backing_services_are_503_problems_not_500s() -> None:
 
     @app.get("/redis")
     def redis_down() -> None:
-        Redis(port=port, socket_connect_timeout=1).incr("x")
+        redis_client(f"redis://127.0.0.1:{port}/0").incr("x")
 
     @app.get("/db")
     def db_down() -> None:

@@ -11,7 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ehrlich.counters.interfaces import CounterStore, bucket_of, sliding
-from ehrlich.counters.stores import DatabaseCounterStore, RedisCounterStore
+from ehrlich.counters.stores import (
+    DatabaseCounterStore,
+    RedisCounterStore,
+    redis_client,
+)
 from ehrlich.instance.service import Instance
 from tests.conftest import NOW
 
@@ -23,10 +27,8 @@ def store(request: pytest.FixtureRequest, instance: Instance) -> Iterator[Counte
     if request.param == "database":
         yield DatabaseCounterStore(instance.db)
         return
-    import redis
-
     url: str = request.getfixturevalue("redis_url")
-    client = redis.Redis.from_url(url)
+    client = redis_client(url)
     prefix = f"test:{uuid.uuid4().hex}:"
     yield RedisCounterStore(client, prefix=prefix)
     for key in client.scan_iter(match=f"{prefix}*"):
