@@ -27,6 +27,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from ehrlich.counters.stores import redis_client
+
 CHANNEL = "ehrlich_api_token_revoked"
 POLL_SECONDS = 0.25
 """How often a listener looks up from waiting, to notice it was asked to stop."""
@@ -103,10 +105,8 @@ class RedisRevocations:
     shared = True
 
     def __init__(self, url: str, prefix: str) -> None:
-        import redis
-
         self._url, self.channel = url, prefix + CHANNEL
-        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._client = redis_client(url)
 
     def announce(self, session: Session, token_id: str) -> None:
         import redis
@@ -122,11 +122,9 @@ class RedisRevocations:
         event.listen(session, "after_commit", publish, once=True)
 
     def listen(self, hearing: Hearing) -> Callable[[], None]:
-        import redis
 
         def run(stop: threading.Event, hearing: Hearing) -> None:
-            client = redis.Redis.from_url(self._url, socket_timeout=5,
-                                          socket_connect_timeout=5)
+            client = redis_client(self._url)
             pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             try:
                 pubsub.subscribe(self.channel)

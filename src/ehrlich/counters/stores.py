@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,6 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ehrlich.counters.interfaces import CounterStore, bucket_of, sliding
 from ehrlich.counters.models import AuthCounter
 from ehrlich.storage.database import Database
+
+if TYPE_CHECKING:
+    import redis
 
 CLAIM_BUCKET = -1
 
@@ -101,7 +104,7 @@ class DatabaseCounterStore:
 REDIS_TIMEOUT_SECONDS = 2.0
 
 
-def redis_client(url: str) -> Any:
+def redis_client(url: str) -> redis.Redis:
     """A Redis client for the counters that gives up quickly: connecting and each reply
     time out after `REDIS_TIMEOUT_SECONDS`, and a failed command is tried once more at
     once (a pooled connection the server has closed). With redis-py's defaults a refused
