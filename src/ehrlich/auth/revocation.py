@@ -24,10 +24,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from ehrlich.counters.stores import redis_client
+from ehrlich.storage.libpq import libpq_uri
 
 CHANNEL = "ehrlich_api_token_revoked"
 POLL_SECONDS = 0.25
@@ -148,8 +148,7 @@ class PostgresRevocations:
     shared = True
 
     def __init__(self, url: str) -> None:
-        self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        self._conninfo = libpq_uri(url, with_password=True)
 
     def announce(self, session: Session, token_id: str) -> None:
         session.execute(select(func.pg_notify(CHANNEL, token_id)))

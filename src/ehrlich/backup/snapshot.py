@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
-from urllib.parse import quote, urlencode
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -35,6 +34,7 @@ from sqlalchemy.engine import make_url
 from ehrlich.backup.errors import BackupDamaged
 from ehrlich.crypto.spool import SealedSpool
 from ehrlich.errors import ConfigurationError
+from ehrlich.storage.libpq import libpq_uri
 
 SQLITE_MEMBER = "database.sqlite3"
 POSTGRES_MEMBER = "database.pgdump"
@@ -169,23 +169,14 @@ def sqlite_restore(source: sqlite3.Connection, target: Path) -> None:
 
 def pg_client_target(url: str) -> tuple[dict[str, str], str]:
     """The client tools' environment (the password, never in argv) and their `--dbname`:
-    a libpq URI of `url` without the password, which keeps the URL's connection parameters
-    (sslmode, sslrootcert, host=/run/postgresql for a socket, options, ...), as the
-    server's own connections use them."""
+    `url` as a libpq URI without the password, so they connect with the URL's connection
+    parameters (sslmode, sslrootcert, a socket directory, options, ...) as the server's
+    own connections do."""
     u = make_url(url)
     env = dict(os.environ)
     if u.password:
         env["PGPASSWORD"] = str(u.password)
-    # libpq decodes %XX only (a "+" stays a "+"), so every part is percent-encoded here
-    user = quote(u.username or "", safe="")
-    host = quote(u.host or "", safe="")
-    port = f":{u.port}" if u.port else ""
-    query = urlencode([(k, v) for k, values in u.query.items()
-                       for v in ((values,) if isinstance(values, str) else values)],
-                      quote_via=quote)
-    conninfo = (f"postgresql://{user + '@' if user else ''}{host}{port}/"
-                f"{quote(u.database or '', safe='')}{'?' + query if query else ''}")
-    return env, conninfo
+    return env, libpq_uri(url, with_password=False)
 
 
 def pg_tool(name: str, server_major: int) -> str:
