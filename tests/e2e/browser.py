@@ -71,6 +71,33 @@ def _axe_source() -> str:
     return axe_script().read_text(encoding="utf-8") + "\n;0"
 
 
+BROKEN_HEADERS = """() => [...document.querySelectorAll('table th')].flatMap(th => {
+  // the header's visible text (a visually hidden label sits in a 1 px box of its own)
+  const shown = [];
+  const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.textContent.trim() && node.parentElement.getBoundingClientRect().width > 1) {
+      shown.push(node);
+    }
+  }
+  const word = shown.map(node => node.textContent).join('').trim();
+  if (!word || /\\s/.test(word)) return [];
+  const lines = new Set(shown.flatMap(node => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    return [...range.getClientRects()].map(r => Math.round(r.top));
+  }));
+  return lines.size > 1 ? [`the header "${word}" is broken across ${lines.size} lines`] : [];
+})"""
+
+
+def broken_headers(page: Page) -> list[str]:
+    """Table headers of one word that the layout breaks across lines (at 320 px, a table
+    squeezed into the page instead of scrolling inside its own box reads "Ph / on / e")."""
+    found: list[str] = page.evaluate(BROKEN_HEADERS)
+    return found
+
+
 def reflow_overflow(page: Page) -> list[str]:
     """Empty when the page does not scroll sideways; else how far it does and the outermost
     elements sticking out past the viewport's right edge (to say what to fix)."""

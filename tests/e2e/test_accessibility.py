@@ -1,7 +1,8 @@
 """Every console page and public page in Chromium: axe-core finds no violation of impact
-serious or critical, nothing scrolls sideways at 320 CSS px (WCAG 1.4.10 reflow), and the
-page raises no Content-Security-Policy violation (checked before axe's script is evaluated
-in it). A screenshot of each whole page at both widths goes to the artefact directory."""
+serious or critical, nothing scrolls sideways at 320 CSS px (WCAG 1.4.10 reflow), no
+one-word table header is broken across lines, and the page raises no
+Content-Security-Policy violation (checked before axe's script is evaluated in it). A
+screenshot of each whole page at both widths goes to the artefact directory."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from tests.e2e.browser import (
     artefact_dir,
     axe_script,
     axe_violations,
+    broken_headers,
     csp_violations,
     record_csp_violations,
     reflow_overflow,
@@ -145,7 +147,7 @@ def site(tmp_path_factory: pytest.TempPathFactory,
 def _check(page: Page, site: Site, name: str, width: str) -> list[str]:
     """axe and reflow on the page as it stands; saves its screenshot (the whole page)."""
     page.screenshot(path=str(site.shots / f"{name}-{width}.png"), full_page=True)
-    return axe_violations(page) + reflow_overflow(page)
+    return axe_violations(page) + reflow_overflow(page) + broken_headers(page)
 
 
 def _signed_in_state(browser: Browser, site: Site) -> dict[str, Any]:

@@ -31,7 +31,7 @@ HELPER = "helper@example.org"
 
 
 WIDE_ELEMENTS = """[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > 321 && !e.closest('.table-scroll, .table-wrap'))
+  .filter(e => e.getBoundingClientRect().right > 321 && !e.closest('.table-wrap'))
   .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
 
 
