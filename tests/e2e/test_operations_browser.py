@@ -144,6 +144,7 @@ def test_operations_pages_main_flows(tmp_path: Path, browser: Browser,
         page.goto("/admin/audit")
         page.fill("#f-action", "api_token.revoke")
         page.click("form.filters button[type=submit]")
+        page.wait_for_load_state()  # the answer to the form, loaded: count() does not wait
         assert page.locator("table.data tbody tr").count() == 1
         _snap(page, shots, "audit-filtered")
         page.click("text=Verify the chain")
@@ -185,6 +186,7 @@ def test_operations_pages_main_flows(tmp_path: Path, browser: Browser,
         page.click("main button[type=submit]")
         page.wait_for_url("**/admin/staff")
         page.locator("tr", has_text=HELPER).locator("text=Reset second factor").click()
+        page.wait_for_load_state()
         assert page.locator("#new-password").count() == 1
         assert page.locator("tr", has_text=HELPER).locator(".badge.warn").count() == 1
         _snap(page, shots, "staff-reset")
