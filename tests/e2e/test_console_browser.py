@@ -71,6 +71,7 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
         secret = page.inner_text("#totp-secret").strip()
         page.fill("#code", code_at(secret, datetime.now(UTC)))
         page.click("main button[type=submit]")
+        page.wait_for_load_state()  # the answer, loaded: count() does not wait
         assert page.locator("#recovery-codes li").count() == 10
 
         page.click("text=Continue")

@@ -121,6 +121,7 @@ def test_search_person_reveal_rectify_erase(site: tuple[Page, dict[str, str], Pa
 
     page.fill("#q", "Ada.Lovelace@example.org")
     page.click("form[role=search] button")
+    page.wait_for_load_state()  # the answer, loaded: count() does not wait
     assert page.locator("table.contacts tbody tr").count() == 1
     _shot(page, screens, "02-search")
     page.click("table.contacts a")
