@@ -36,9 +36,3 @@ def test_the_password_stays_out_of_the_arguments() -> None:
     assert conninfo == ("postgresql://shop@db.example:6543/ehrlich?sslmode=verify-full"
                         "&sslrootcert=%2Fetc%2Fehrlich%2Fca.pem")
     assert env["PGPASSWORD"] == "s@cret pw"
-
-
-def test_a_socket_directory_is_kept() -> None:
-    _, conninfo = pg_client_target("postgresql+psycopg://ehrlich@/ehrlich?host=/run/postgresql")
-
-    assert conninfo == "postgresql://ehrlich@/ehrlich?host=%2Frun%2Fpostgresql"

@@ -30,3 +30,11 @@ def test_the_password_is_kept_only_when_asked_for() -> None:
         "postgresql://shop:s%40cret%20pw@db.example:6543/ehrlich?sslmode=require")
     assert libpq_uri(url, with_password=False) == (
         "postgresql://shop@db.example:6543/ehrlich?sslmode=require")
+
+
+def test_a_socket_directory_and_an_ipv6_address_are_written_as_libpq_reads_them() -> None:
+    assert libpq_uri("postgresql+psycopg://ehrlich@/ehrlich?host=/run/postgresql",
+                     with_password=False) == (
+        "postgresql://ehrlich@/ehrlich?host=%2Frun%2Fpostgresql")
+    assert libpq_uri("postgresql+psycopg://ehrlich@[::1]:5432/ehrlich",
+                     with_password=False) == "postgresql://ehrlich@[::1]:5432/ehrlich"

@@ -105,12 +105,12 @@ REDIS_TIMEOUT_SECONDS = 2.0
 
 
 def redis_client(url: str) -> redis.Redis:
-    """A Redis client for the counters that gives up quickly: connecting and each reply
-    time out after `REDIS_TIMEOUT_SECONDS`, and a failed command is tried once more at
-    once (a pooled connection the server has closed). With redis-py's defaults a refused
-    connection was retried ten times with growing pauses, which held every sign-in and
-    signup for about four seconds while Redis was down; now the request ends at once as
-    a 503 the person can retry."""
+    """A Redis client that gives up quickly, for the counters and the revocation channel:
+    connecting and each reply time out after `REDIS_TIMEOUT_SECONDS`, and a failed
+    command is tried once more at once (a pooled connection the server has closed).
+    With redis-py's defaults a refused connection was retried ten times with growing
+    pauses, which held every sign-in and signup for about four seconds while Redis was
+    down; now the request ends at once as a 503 the person can retry."""
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry

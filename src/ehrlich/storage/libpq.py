@@ -20,6 +20,8 @@ def libpq_uri(url: str, *, with_password: bool) -> str:
     if with_password and u.password:
         user += ":" + quote(str(u.password), safe="")
     host = quote(u.host or "", safe="")
+    if ":" in (u.host or ""):
+        host = f"[{u.host}]"  # an IPv6 address, as libpq URIs write it
     port = f":{u.port}" if u.port else ""
     query = urlencode([(k, v) for k, values in u.query.items()
                        for v in ((values,) if isinstance(values, str) else values)],
