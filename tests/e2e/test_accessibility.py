@@ -264,7 +264,9 @@ def test_first_sign_in_pages_are_accessible_and_reflow(width: str, site: Site,
 
 
 def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
-    """axe reports a serious violation and the reflow check a page wider than 320 px."""
+    """axe reports a serious violation, the reflow check a page wider than 320 px, and the
+    header check a one-word header squeezed onto several lines (but not a visually hidden
+    one, nor one that fits)."""
     axe_script()
     context = browser.new_context(viewport=NARROW)
     page = context.new_page()
@@ -273,8 +275,17 @@ def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
     page.add_style_tag(content=".pale { color: #bbb; } .wide { width: 500px; }")
     found = axe_violations(page)
     overflow = reflow_overflow(page)
+    page.set_content('<html lang="en"><body><main><table><tr>'
+                     '<th style="width: 2em; overflow-wrap: anywhere">Purpose</th>'
+                     '<th>Country</th><th><span class="hidden">Line</span></th>'
+                     '</tr></table></main></body></html>')
+    page.add_style_tag(content=".hidden { position: absolute; width: 1px; height: 1px;"
+                               " overflow: hidden; clip-path: inset(50%); }")
+    broken = broken_headers(page)
     context.close()
     assert any(v.startswith("color-contrast (serious)") for v in found), found
     assert any(v.startswith("label (critical)") for v in found), found
     assert overflow[0].startswith("scrolls sideways by")
     assert "div.wide ends at" in overflow[1]
+    assert len(broken) == 1, broken
+    assert broken[0].startswith('the header "Purpose" is broken across'), broken
