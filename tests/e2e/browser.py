@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -103,20 +102,6 @@ def reflow_overflow(page: Page) -> list[str]:
     elements sticking out past the viewport's right edge (to say what to fix)."""
     found: list[str] = page.evaluate(REFLOW_CHECK)
     return found
-
-
-def wait_until(page: Page, condition: str, *, timeout: float = 30.0) -> None:
-    """Wait until the JavaScript expression `condition` is true in the page, testing it
-    after each animation frame (a new viewport size is laid out by the next frame). Unlike
-    `page.wait_for_function`, whose polling evaluates the predicate as a string inside the
-    page (refused by a CSP without 'unsafe-eval', as ehrlich's is), each test is a DevTools
-    evaluation."""
-    after_frame = ("async () => { await new Promise(done => requestAnimationFrame(done)); "
-                   f"return Boolean({condition}); }}")
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(after_frame):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{page.url}: still not true after {timeout} s: {condition}")
 
 
 def record_csp_violations(context: BrowserContext) -> None:
