@@ -12,8 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ehrlich.campaigns.models import CampaignSend
 from ehrlich.campaigns.service import CampaignsService
 from ehrlich.campaigns.tasks import run_campaign, runner_for
 from ehrlich.consent.unsubscribe.links import read_unsubscribe_token
@@ -98,7 +100,12 @@ def test_a_send_check_another_domain_registers_still_stops_campaign_mail(
                        now: datetime) -> bool:
         seen.append(job["category"])
         token = urlsplit(job["unsubscribe_url"]).path.rsplit("/", 1)[1]
-        return read_unsubscribe_token(keyring, token, now=now)[0] not in blocked
+        subject_id = read_unsubscribe_token(keyring, token, now=now)[0]
+        # The check reads in the hand-over's own transaction: the row is not yet handed.
+        assert session.execute(select(CampaignSend.state).where(
+            CampaignSend.campaign_id == campaign,
+            CampaignSend.subject_id == subject_id)).scalar_one() == "queued"
+        return subject_id not in blocked
 
     campaign = draft(instance)
     _start(instance, campaign)

@@ -52,6 +52,28 @@ def test_a_write_holds_the_lock_before_its_first_statement(db: Database,
         assert not _other_writer_blocked(path)
 
 
+def _insert_then_fail(db: Database, *, statements: bool = False) -> None:
+    with db.write_statements() if statements else db.write() as unit:
+        unit.execute(text("INSERT INTO t (v) VALUES ('lost')"))
+        raise RuntimeError("crash")
+
+
+def test_a_statement_write_holds_the_lock_and_rolls_back_alone(db: Database,
+                                                              tmp_path: Path) -> None:
+    """`write_statements`, the Session-free write: the same lock up front, a commit at
+    the end, nothing left of a failed one."""
+    path = tmp_path / "unit.db"
+    with db.write_statements() as conn:
+        assert _other_writer_blocked(path)
+        conn.execute(text("INSERT INTO t (v) VALUES ('kept')"))
+    assert not _other_writer_blocked(path)
+    with pytest.raises(RuntimeError):
+        _insert_then_fail(db, statements=True)
+    assert not _other_writer_blocked(path)
+    with db.read() as session:
+        assert session.execute(text("SELECT v FROM t")).scalars().all() == ["kept"]
+
+
 def test_a_read_sees_one_snapshot(db: Database, tmp_path: Path) -> None:
     with db.read() as session:
         before = session.execute(text("SELECT count(*) FROM t")).scalar_one()
@@ -61,12 +83,6 @@ def test_a_read_sees_one_snapshot(db: Database, tmp_path: Path) -> None:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == before
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == before + 1
-
-
-def _insert_then_fail(db: Database) -> None:
-    with db.write() as session:
-        session.execute(text("INSERT INTO t (v) VALUES ('lost')"))
-        raise RuntimeError("crash")
 
 
 def _savepoint_then_fail(session: Session) -> None:
@@ -89,10 +105,11 @@ def test_failures_roll_back_the_transaction_and_savepoints_alone(db: Database) -
 def test_writers_of_one_process_queue_without_errors(db: Database) -> None:
     def write(n: int) -> None:
         for i in range(20):
-            with db.write() as session:
-                count = session.execute(text("SELECT count(*) FROM t")).scalar_one()
-                session.execute(text("INSERT INTO t (k, v) VALUES (:k, :v)"),
-                                {"k": count + 1, "v": f"{n}-{i}"})
+            # Session and Session-free writers alike: each reads the count it writes after.
+            with (db.write() if n % 2 else db.write_statements()) as unit:
+                count = unit.execute(text("SELECT count(*) FROM t")).scalar_one()
+                unit.execute(text("INSERT INTO t (k, v) VALUES (:k, :v)"),
+                             {"k": count + 1, "v": f"{n}-{i}"})
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
     for t in threads:

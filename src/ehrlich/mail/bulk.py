@@ -97,7 +97,8 @@ def _path(address: str) -> str:
 
 def _dot_stuffed(message: bytes) -> bytes:
     """RFC 5321 4.5.2 transparency, and a body that ends with CRLF before the dot."""
-    body = _LEADING_DOT.sub(b"..", message)
+    body = (_LEADING_DOT.sub(b"..", message)
+            if message.startswith(b".") or b"\n." in message else message)
     return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 

@@ -58,6 +58,17 @@ class FastBuilder:
         probe = EmailMessage()
         probe["From"] = builder.from_header
         self._from = probe.as_bytes(policy=MAIL_POLICY).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        self._date: tuple[datetime, str] | None = None
+
+    def _date_header(self, now: datetime) -> str:
+        """RFC 5322 date of `now` (whole seconds): formatted once a second, not per
+        message."""
+        second = now.replace(microsecond=0)
+        cached = self._date
+        if (cached is None or cached[0] != second
+                or cached[0].utcoffset() != second.utcoffset()):
+            self._date = (second, format_datetime(second))
+        return self._date[1]
 
     def _subject(self, subject: str) -> bytes:
         line = f"Subject: {subject}"
@@ -79,7 +90,7 @@ class FastBuilder:
                 policy=MAIL_POLICY)
         text, html = self.builder.checked(mail)
         head = [self._from, f"To: {mail.to}\r\n".encode(), self._subject(mail.subject),
-                f"Date: {format_datetime(now)}\r\nMessage-ID: {message_id}\r\n".encode()]
+                f"Date: {self._date_header(now)}\r\nMessage-ID: {message_id}\r\n".encode()]
         if mail.unsubscribe is not None:
             uris = [f"<{mail.unsubscribe.url}>"]
             if mail.unsubscribe.mailto:

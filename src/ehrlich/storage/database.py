@@ -4,6 +4,8 @@
 SQLite (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
 half-way; `Database.read()` opens a plain one. Both commit on success and roll
 back on any exception, leaving the previous state intact.
+`Database.write_statements()` is the same write on a Connection without a
+Session, for hot paths of a few Core statements.
 
 SQLite has one writer at a time. Writers of one process queue on a lock of
 their own before `BEGIN IMMEDIATE`: SQLite's busy handler polls with sleeps of
@@ -86,7 +88,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """One engine and its two kinds of unit of work."""
+    """One engine and its units of work."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
@@ -122,6 +124,18 @@ class Database:
     def write(self) -> Iterator[Session]:
         with self._write_queue, self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_statements(self) -> Iterator[Connection]:
+        """A write transaction on a pooled connection without a Session, for hot paths of
+        a few Core statements (a campaign's hand-overs, many a second), where the
+        Session's set-up and commit cost more than the statements. Serialised with
+        `write` as every write is."""
+        with self._write_queue, self._statements.connect() as conn, conn.begin():
+            if self.is_sqlite:
+                conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                    "BEGIN IMMEDIATE")
+            yield conn
 
     def purge_deleted_rows(self, table: str) -> None:
         """Best effort to remove deleted rows physically, after their transaction.

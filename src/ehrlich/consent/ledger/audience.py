@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TypeVarTuple
 
-from sqlalchemy import Row, Select, and_, bindparam, exists, func, select
+from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ConsentEvent, ConsentState, Suppression
@@ -135,11 +135,11 @@ def still_in_audience(db: Database, purpose: str, channel: str, subject_ids: Seq
     if not subject_ids:
         return {}
     with db.read() as session:
-        return still_in_audience_in(session, purpose, channel, subject_ids,
+        return still_in_audience_in(session.connection(), purpose, channel, subject_ids,
                                     notice_versions=notice_versions)
 
 
-def still_in_audience_in(session: Session, purpose: str, channel: str,
+def still_in_audience_in(connection: Connection, purpose: str, channel: str,
                          subject_ids: Sequence[str], *,
                          notice_versions: Collection[int] | None = None
                          ) -> dict[str, str | None]:
@@ -150,8 +150,7 @@ def still_in_audience_in(session: Session, purpose: str, channel: str,
     ids = list(subject_ids)
     found: dict[str, str | None] = {}
     for start in range(0, len(ids), _CHECK_CHUNK):
-        rows = session.connection().execute(query, {
-            "ids": ids[start:start + _CHECK_CHUNK]}).all()
+        rows = connection.execute(query, {"ids": ids[start:start + _CHECK_CHUNK]}).all()
         found.update((row[0], row[1]) for row in rows)
     return found
 
