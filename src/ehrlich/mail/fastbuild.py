@@ -67,8 +67,8 @@ class FastBuilder:
         cached = self._date
         if (cached is None or cached[0] != second
                 or cached[0].utcoffset() != second.utcoffset()):
-            self._date = (second, format_datetime(second))
-        return self._date[1]
+            cached = self._date = (second, format_datetime(second))
+        return cached[1]
 
     def _subject(self, subject: str) -> bytes:
         line = f"Subject: {subject}"
