@@ -10,8 +10,9 @@ on SQLite nothing commits between check and record); send-time checks that other
 domains register (`Registry.add_send_check`) run per message after it, in the
 same transaction, as they do for every queued mail. Hand-overs from several
 connections are committed together (group commit: the connection that finds no
-commit under way leads it, the others wait for it), so the database's one writer
-is not taken once per message. `settle` records answers: `sent`; `deferred` with
+commit under way leads it, after waiting up to `GATHER` for the other
+connections; the others wait for it), so the database's one writer is not taken
+once per message. `settle` records answers: `sent`; `deferred` with
 the next try after a doubling delay; `bounced` for a 5xx or when the tries are
 used up.
 """
@@ -19,7 +20,6 @@ used up.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,8 +37,8 @@ from ehrlich.storage.database import Database
 
 _SENDS = cast(Table, CampaignSend.__table__)
 _OPEN = ("queued", "deferred")
-_GATHER = 8
-"""At most this many times a group's leader yields to let more hand-overs join."""
+GATHER = 0.001
+"""Seconds a group's leader waits at most for the other connections' hand-overs."""
 _FAST_COMMIT = text("SET LOCAL synchronous_commit = off")
 # Built once, executed for many rows at a time.
 _SENT = (update(_SENDS).where(_SENDS.c.campaign_id == bindparam("cid"),
@@ -81,9 +81,11 @@ def _row(campaign_id: str, ticket: Ticket):  # type: ignore[no-untyped-def]
 class CampaignLedger:
     def __init__(self, db: Database, campaign_id: str, *, purpose: str, channel: str,
                  clock: Callable[[], datetime], retry_delay: int, retries: int,
-                 keyring: Keyring | None = None, send_checks: Sequence[SendCheck] = ()) -> None:
+                 keyring: Keyring | None = None, send_checks: Sequence[SendCheck] = (),
+                 connections: int = 1, gather: float = GATHER) -> None:
         """`send_checks`: the registered checks the audience query does not already
-        answer (it answers the consent domain's own)."""
+        answer (it answers the consent domain's own); `connections`: how many hand
+        over (a group's leader waits up to `gather` seconds for all of them)."""
         self._db = db
         self._keyring = keyring
         self._checks = tuple(send_checks)
@@ -94,6 +96,8 @@ class CampaignLedger:
         self._retry_delay = retry_delay
         self._retries = retries
         self._group = threading.Lock()
+        self._arrived = threading.Condition(self._group)
+        self._connections, self._gather = connections, gather
         self._waiting: list[_HandOver] = []
         self._committing = False
         self.counts = {"sent": 0, "deferred": 0, "bounced": 0, "skipped": 0, "in-doubt": 0}
@@ -131,6 +135,7 @@ class CampaignLedger:
             self._waiting.append(request)
             lead = not self._committing
             self._committing = True
+            self._arrived.notify()
         while True:
             if lead:
                 self._lead()
@@ -144,16 +149,14 @@ class CampaignLedger:
         return request.wanted
 
     def _lead(self) -> None:
-        # Before taking the group, let the threads that are ready run while that brings
-        # more hand-overs: they join this commit instead of waiting for the next one
-        # (fewer, larger commits; the leader's own dot is not yet due, so the window
-        # does not grow).
-        for _ in range(_GATHER):
-            seen = len(self._waiting)
-            time.sleep(0)
-            if len(self._waiting) == seen:
-                break
+        # Before taking the group, wait a moment for the other connections' hand-overs
+        # (at most `gather`, less once all are in): they join this commit instead of
+        # waiting for the next one. Fewer, larger commits cost less of the one process
+        # the whole campaign runs in; the wait comes before the commit, so the window
+        # (commit to final dot) does not grow.
         with self._group:
+            self._arrived.wait_for(lambda: len(self._waiting) >= self._connections,
+                                   timeout=self._gather)
             group, self._waiting = self._waiting, []
         try:
             self._commit_group(group)

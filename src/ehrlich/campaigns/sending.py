@@ -262,7 +262,7 @@ class CampaignRunner:
                                 channel=campaign.channel, clock=self.clock,
                                 retry_delay=self.settings.mail_retry_delay,
                                 retries=self.settings.mail_retries, keyring=self.keyring,
-                                send_checks=self.send_checks)
+                                send_checks=self.send_checks, connections=self.connections)
         finished = False
         try:
             self._write_audience(campaign)
