@@ -19,8 +19,8 @@ and accepts every message as fast as it can.
   before its final dot (one check and one commit for the hand-overs that arrive
   together from several connections).
 - `--crash`: a second campaign to the same audience, sent by a forked worker that is
-  killed with SIGKILL at random points five times and restarted, then run to the end;
-  the sink counts Message-IDs.
+  killed with SIGKILL five times, each at a random number of hand-overs while it
+  sends, and restarted, then run to the end; the sink counts Message-IDs.
 
 People: N subjects, one in ten without consent, so the audience is 0.9 N.
 
@@ -218,18 +218,22 @@ def handed(instance: Instance, campaign_id: str) -> int:
             CampaignSend.state.in_(("handed", "sent")))).scalar_one())
 
 
-def crash_run(instance: Instance, settings: Settings, kills: int) -> tuple[str, list[int]]:
+def crash_run(instance: Instance, settings: Settings, kills: int, audience: int
+              ) -> tuple[str, list[int]]:
+    """Kill a forked worker `kills` times, each at a random number of hand-overs within
+    the next share of what is left (so every kill lands while it sends), then run to the
+    end."""
     campaign = new_campaign(instance, "crash")
     chance = random.Random()
     at_kill = []
     fork = multiprocessing.get_context("fork")
-    for _ in range(kills):
+    for k in range(kills):
+        before = handed(instance, campaign)
+        target = before + chance.randint(1, max(1, (audience - before) // (kills - k + 1)))
         proc = fork.Process(target=_work, args=(settings, campaign))
         proc.start()
-        before = handed(instance, campaign)
-        while handed(instance, campaign) <= before and proc.is_alive():
-            time.sleep(0.02)
-        time.sleep(chance.uniform(0.5, 8.0))
+        while handed(instance, campaign) < target and proc.is_alive():
+            time.sleep(0.005)
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
         proc.join()
@@ -320,14 +324,15 @@ def main() -> None:
         sink = SinkProcess(port, root / "sink-crash.json")
         instance = open_instance(settings)
         try:
-            _, at_kill = crash_run(instance, settings, 5)
+            _, at_kill = crash_run(instance, settings, 5, consented)
         finally:
             instance.close()
         crashed = sink.stop()
         print(f"crash: handed over at each kill {at_kill}; sink {crashed}", flush=True)
         crash_line = (
             f"\nCrash run: the same audience ({consented:,}), a forked worker killed with "
-            f"SIGKILL at random points five times (after {', '.join(f'{k:,}' for k in at_kill)}"
+            f"SIGKILL at a random number of hand-overs five times (after "
+            f"{', '.join(f'{k:,}' for k in at_kill)}"
             f" messages were recorded as handed over), then run to the end: the sink got "
             f"{crashed['received']:,} messages, {crashed['distinct_ids']:,} distinct "
             f"Message-IDs, {crashed['duplicates']} duplicates, {crashed['recipients']:,} "
