@@ -291,6 +291,8 @@ def main() -> None:
                         help="also measure both with the sink offering PIPELINING (RFC "
                              "2920), used by the baseline and the worker alike (default)")
     args = parser.parse_args()
+    if args.rounds < 1 or args.connections < 1:
+        parser.error("--rounds and --connections must be at least 1")
     port = free_port()
     load = os.getloadavg()[0]
     root = WORK / f"campaigns-{args.people}"

@@ -10,8 +10,10 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ehrlich.mail.bulk import BulkConnection, BulkMessage, BulkSender, Result
+from ehrlich.mail.bulk import BulkConnection, BulkMessage, BulkSender, Result, _dot_stuffed
 from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
 from tests.e2e.servers import free_port
 from tests.mail.smtp_server import SmtpServer
@@ -97,3 +99,21 @@ def test_refusals_in_a_pipelined_group_are_read_in_order(server: SmtpServer,
     # A refused recipient costs no new connection (a refused hand-over drops one, and
     # the next message on that thread opens another).
     assert server.handler.connections <= 2 + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from([b"", b".", b"..", b".x", b"x.", b"a.b", b" .", b"x"]),
+                      max_size=8), crlf_end=st.booleans())
+def test_dot_stuffing_doubles_every_leading_dot_and_nothing_else(lines: list[bytes],
+                                                                 crlf_end: bool) -> None:
+    """RFC 5321 4.5.2, read back line by line: each line that starts with a dot gains one,
+    the others are as they were, and the data ends with CRLF before the final dot."""
+    message = b"\r\n".join(lines) + (b"\r\n" if crlf_end else b"")
+    stuffed = _dot_stuffed(message)
+    assert stuffed.endswith(b"\r\n")
+    sent = stuffed[:-2].split(b"\r\n")
+    data = message if message.endswith(b"\r\n") else message + b"\r\n"
+    original = data[:-2].split(b"\r\n")
+    assert len(sent) == len(original)
+    for got, line in zip(sent, original, strict=True):
+        assert got == (b"." + line if line.startswith(b".") else line)

@@ -3,7 +3,7 @@ the same headers (List-Unsubscribe folded the same way, byte for byte) and bodie
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import cast
@@ -93,3 +93,19 @@ def test_header_injection_is_refused_alike(subject: str, text: str) -> None:
         _same(mail)
     else:
         assert "\r" in subject or "\n" in subject
+
+
+def test_the_date_header_follows_the_clock_to_the_second() -> None:
+    """The Date header is formatted once a second: a later second, or the same instant
+    in another zone, gets its own."""
+    builder = FastBuilder(BUILDER)
+    mail = OutgoingMail(to="ada@example.org", subject="hi", text="x", category="transactional")
+    berlin = timezone(timedelta(hours=1))
+    dates = [raw_header(builder.build_bytes(mail, now=now, message_id="<d@shop.example>"),
+                        "Date") for now in (
+        NOW.replace(microsecond=1), NOW.replace(microsecond=999_999),
+        NOW + timedelta(seconds=1), (NOW + timedelta(seconds=1)).astimezone(berlin))]
+    assert dates == [b"Date: Sun, 29 Nov 2026 12:00:00 +0000",
+                     b"Date: Sun, 29 Nov 2026 12:00:00 +0000",
+                     b"Date: Sun, 29 Nov 2026 12:00:01 +0000",
+                     b"Date: Sun, 29 Nov 2026 13:00:01 +0100"]

@@ -122,7 +122,6 @@ class RedisRevocations:
         event.listen(session, "after_commit", publish, once=True)
 
     def listen(self, hearing: Hearing) -> Callable[[], None]:
-
         def run(stop: threading.Event, hearing: Hearing) -> None:
             client = redis_client(self._url)
             pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
