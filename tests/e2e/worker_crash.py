@@ -128,8 +128,13 @@ def crash_run(instance: Instance, config: Path, sink: SmtpServer, *, mails: int,
         # with several), so its start-up overlaps the work and the kill lands mid-stream.
         successor = _start_worker(config, env, log)
         goal = min(mails, len(sink.received) + rng.randint(1, 2 * per_kill))
-        _wait(lambda goal=goal: len(sink.received) >= goal or instance.jobs.pending_count() == 0,
-              time.monotonic() + WAIT_SECONDS, worker, log)
+        # Past the goal, the kill waits until this worker holds a job: with its successor
+        # already taking work, it may otherwise be killed between jobs (on a slow machine
+        # all four kills did), and the run would not test an interrupted job.
+        _wait(lambda goal=goal, pid=worker.pid: (
+            len(sink.received) >= goal and _held_by(instance, pid) > 0)
+            or instance.jobs.pending_count() == 0,
+            time.monotonic() + WAIT_SECONDS, worker, log)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         run.interrupted += _held_by(instance, worker.pid)
