@@ -3,7 +3,8 @@
 PostgreSQL, Redis, IMAP (Dovecot) and tests needing other system programs skip when
 those are missing, except where EHRLICH_REQUIRE_SERVICES=1 (CI), which turns the skip
 into a failure. Each test's instance is a copy of one migrated template per run
-(tests/instances.py); each PostgreSQL test gets a database of its own, dropped afterwards.
+(tests/instances.py); each PostgreSQL test gets a database of its own, recycled afterwards
+(tests/postgres.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings
 from tests.apps import app_for
 from tests.imap_server import IMAP_BINARY, DovecotServer
-from tests.instances import InstanceTemplates, PostgresServer
+from tests.instances import InstanceTemplates
+from tests.postgres import PostgresServer
 
 # No timing assertions in tests: a property test's example may take long on a loaded machine
 # (a first call filling a cache, another process on the same core), which says nothing about

@@ -7,7 +7,8 @@ the data directory, the key directory and the SQLite file are copied; a
 PostgreSQL database is made with `CREATE DATABASE ... TEMPLATE`. The key check
 sealed into the database is bound to the template's key file, so the copy takes
 that key file along (mode 0600, as `init` wrote it). The configuration `init`
-wrote names the template's paths; the copy gets one naming its own.
+wrote names the template's paths; the copy gets one naming its own. A test's
+PostgreSQL copy is recycled for a later test rather than dropped (tests/postgres.py).
 
 Each copy is a database and data directory of its own, so tests stay isolated.
 Tests of `init` itself call `init_instance`.
@@ -18,69 +19,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import make_url
 
 from ehrlich.backup.keys import OPERATIONS_IDENTITY
 from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings, config_file_for
+from tests.postgres import TEST_DATABASE_PREFIX, PostgresServer
 
-TEST_DATABASE_PREFIX = "ehrlich_test_"
 KEY_FILE_NAME = "ehrlich.key"
 SQLITE_FILE_NAME = "ehrlich.db"
 _CONFIG_LINE = re.compile(r"^(\w+) = ")
-DROPPERS = 8  # concurrent DROP DATABASEs (connections) per test process
-
-
-class PostgresServer:
-    """Creates and drops the test databases on one server, over one admin connection pool.
-
-    A test's database is dropped in the background (`discard`): DROP DATABASE waits for a
-    checkpoint, often seconds on a busy machine, which the next test need not wait for.
-    Several drops run at once, so they share checkpoints: one at a time, the drops fell
-    behind the tests and the run's end waited minutes for them. `close` waits until every
-    discarded database is gone."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self._engine: Engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        self._dropper = ThreadPoolExecutor(max_workers=DROPPERS,
-                                           thread_name_prefix="drop-database")
-        self._dropping: list[Future[None]] = []
-
-    def url(self, name: str) -> str:
-        return make_url(self.admin_url).set(database=name).render_as_string(
-            hide_password=False)
-
-    def new_name(self, prefix: str = TEST_DATABASE_PREFIX) -> str:
-        return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-    def create(self, name: str, *, template: str | None = None) -> str:
-        """Create database `name` (empty, or a copy of `template`); returns its URL."""
-        copy = f' TEMPLATE "{template}"' if template else ""
-        with self._engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-        return self.url(name)
-
-    def drop(self, name: str) -> None:
-        with self._engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    def discard(self, name: str) -> None:
-        """Drop database `name` without waiting for it."""
-        self._dropping.append(self._dropper.submit(self.drop, name))
-
-    def close(self) -> None:
-        self._dropper.shutdown(wait=True)
-        for dropping in self._dropping:
-            dropping.result()  # a failed drop shows here
-        self._engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -110,6 +62,8 @@ class InstanceTemplate:
         init_instance(Settings(data_dir=template.data_dir,
                                key_file=template.key_dir / KEY_FILE_NAME, database_url=url),
                       now=now)
+        if postgres is not None and template.postgres_database:
+            postgres.made_template(template.postgres_database)
         return template
 
     def install(self, settings: Settings, *, postgres: PostgresServer | None = None) -> Path:
@@ -146,7 +100,7 @@ class InstanceTemplate:
         if not name.startswith(TEST_DATABASE_PREFIX):
             raise ValueError(f"refusing to replace database {name!r}: not a test database")
         postgres.drop(name)
-        postgres.create(name, template=self.postgres_database)
+        postgres.copy_template(self.postgres_database, name)
 
     def _config_for(self, settings: Settings) -> str:
         """The template's configuration with the paths and database of `settings`."""

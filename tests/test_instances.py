@@ -11,7 +11,8 @@ from ehrlich.domains import open_instance
 from ehrlich.settings import Settings, load_settings
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW
-from tests.instances import InstanceTemplates, PostgresServer
+from tests.instances import InstanceTemplates
+from tests.postgres import PostgresServer
 
 
 def _settings(root: Path, database_kind: str, request: pytest.FixtureRequest) -> Settings:

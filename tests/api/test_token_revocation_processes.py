@@ -22,7 +22,8 @@ from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings, load_settings
 from tests.conftest import NOW
 from tests.e2e.servers import running_servers
-from tests.instances import InstanceTemplates, PostgresServer
+from tests.instances import InstanceTemplates
+from tests.postgres import PostgresServer
 
 CHECK = "/api/v1/consent/check?email=a@example.org&purpose=newsletter"
 WITHIN = 1.0

@@ -25,7 +25,8 @@ from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings, config_file_for, load_settings
 from ehrlich.subjects.schemas import SubjectInput
 from tests.conftest import NOW, service_unavailable, system_program
-from tests.instances import InstanceTemplates, PostgresServer
+from tests.instances import InstanceTemplates
+from tests.postgres import PostgresServer
 
 
 def add_subjects(instance: Instance, count: int, *, prefix: str = "person") -> list[str]:

@@ -25,7 +25,8 @@ from ehrlich.subjects.models import Subject
 from tests.backup.conftest import add_subjects, require_postgres_tools
 from tests.conftest import NOW, Cli
 from tests.e2e.servers import running_servers
-from tests.instances import InstanceTemplates, PostgresServer
+from tests.instances import InstanceTemplates
+from tests.postgres import PostgresServer
 
 PEOPLE = 30
 ERASED_PER_HOST = 10

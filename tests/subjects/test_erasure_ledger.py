@@ -24,7 +24,7 @@ from ehrlich.posture.service import run_report
 from ehrlich.settings import Settings
 from ehrlich.subjects.ledger import ErasureLedger, ErasureRecord, open_ledger
 from tests.conftest import NOW
-from tests.instances import PostgresServer
+from tests.postgres import PostgresServer
 
 PROCESSES = 4
 APPENDS = 40
