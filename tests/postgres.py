@@ -26,6 +26,8 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from ehrlich.storage.libpq import libpq_uri
+
 TEST_DATABASE_PREFIX = "ehrlich_test_"
 DROPPERS = 8  # concurrent DROP DATABASEs (connections) per test process
 RENAME_ATTEMPTS = 5  # each waits up to 5 s for terminated sessions to leave
@@ -78,11 +80,6 @@ SELECT child.relname, parent.relname FROM pg_constraint
 JOIN pg_class child ON child.oid = conrelid JOIN pg_class parent ON parent.oid = confrelid
 WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conrelid <> confrelid
 """
-
-
-def _libpq(url: str) -> str:
-    """A SQLAlchemy URL as psycopg takes it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)
@@ -184,7 +181,7 @@ class PostgresServer:
 
     def conninfo(self, name: str) -> str:
         """Database `name`'s address as psycopg takes it."""
-        return _libpq(self.url(name))
+        return libpq_uri(self.url(name), with_password=True)
 
     def new_name(self, prefix: str = TEST_DATABASE_PREFIX) -> str:
         return f"{prefix}{uuid.uuid4().hex[:12]}"
@@ -207,6 +204,8 @@ class PostgresServer:
             ready = self._recycled.get(template, [])
             recycled = ready.pop() if ready else None
         if recycled is None or not self._rename(recycled, name):
+            if recycled is not None:
+                self.drop(recycled)
             self.create(name, template=template)
         if template in self._contents:
             with self._lock:
@@ -230,9 +229,11 @@ class PostgresServer:
             self._pending.pop(0).result()  # a failed drop or recycling shows here
 
     def close(self) -> None:
+        """Drop every database still here: recycled copies and copies never discarded."""
         self._background.shutdown(wait=True)
         self.settle()
         leftover = [name for copies in self._recycled.values() for name in copies]
+        leftover += self._copy_of
         with ThreadPoolExecutor(max_workers=DROPPERS) as dropper:
             list(dropper.map(self.drop, leftover))
         self._engine.dispose()
@@ -242,7 +243,12 @@ class PostgresServer:
         if not self._rename(name, held):
             self.drop(name)
             return
-        if not self._contents[template].restore(self.conninfo(held)):
+        try:
+            restored = self._contents[template].restore(self.conninfo(held))
+        except Exception:
+            self.drop(held)
+            raise
+        if not restored:
             self.drop(held)  # the test changed its shape
             return
         with self._lock:
@@ -250,7 +256,7 @@ class PostgresServer:
 
     def _rename(self, old: str, new: str) -> bool:
         """Rename database `old` once every session on it has been ended; False if it stays
-        in use. A database that is not there (the test dropped it) counts as done."""
+        in use or is not there (the test dropped it)."""
         for _ in range(RENAME_ATTEMPTS):
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -107,3 +107,20 @@ def test_a_session_left_open_is_ended_before_the_copy_is_handed_on(
     with pytest.raises(psycopg.OperationalError):
         left_open.execute("SELECT 1")
     left_open.close()
+
+
+def test_close_leaves_no_copy_behind(postgres_admin_url: str, template: str) -> None:
+    own = PostgresServer(postgres_admin_url)
+    own.made_template(template)
+    kept, let_go = own.new_name(), own.new_name()
+    for name in (kept, let_go):
+        own.copy_template(template, name)
+    made = [_oid(own, kept), _oid(own, let_go)]  # let_go's is recycled under another name
+    own.discard(let_go)
+    own.settle()
+    admin = own.conninfo("postgres")
+    own.close()
+
+    with psycopg.connect(admin) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE oid = ANY(%s)",
+                            (made,)).fetchone() == (0,)
