@@ -233,7 +233,7 @@ class PostgresServer:
         self._background.shutdown(wait=True)
         self.settle()
         leftover = [name for copies in self._recycled.values() for name in copies]
-        leftover += self._copy_of
+        leftover += list(self._copy_of)
         with ThreadPoolExecutor(max_workers=DROPPERS) as dropper:
             list(dropper.map(self.drop, leftover))
         self._engine.dispose()
