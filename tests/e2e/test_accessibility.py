@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import select
 
 from ehrlich.auth.models import StaffSession
@@ -40,9 +40,11 @@ from tests.e2e.browser import (
     axe_violations,
     broken_headers,
     csp_violations,
+    load_axe_in_every_page,
     record_csp_violations,
     reflow_overflow,
 )
+from tests.e2e.conftest import SHOTS
 from tests.e2e.servers import free_port, running_servers
 from tests.factories import new_subject, record
 from tests.instances import InstanceTemplates
@@ -201,29 +203,68 @@ PUBLIC_PAGES = {
 }
 
 
+class Tabs:
+    """One page per width, signed in as the owner or not, reused from test to test: a new
+    context and page per audited page cost about as much as loading it. Each test starts
+    from the context's first cookies (a page may set some, e.g. its language), and
+    `load_axe_in_every_page` saves evaluating axe-core per page. The conftest's screenshot
+    on load is left out: these tests save each whole page at both widths themselves."""
+
+    def __init__(self, browser: Browser, site: Site, owner_state: dict[str, Any]) -> None:
+        self._browser, self._site, self._owner_state = browser, site, owner_state
+        self._open: dict[tuple[str, bool], Page] = {}
+
+    def page(self, width: str, *, signed_in: bool) -> Page:
+        key = (width, signed_in)
+        state = self._owner_state if signed_in else None
+        if key not in self._open:
+            context = self._browser.new_context(base_url=self._site.base,
+                                                viewport=WIDTHS[width], storage_state=state)
+            context.remove_listener("page", SHOTS.watch)
+            record_csp_violations(context)
+            load_axe_in_every_page(context)
+            self._open[key] = context.new_page()
+        page = self._open[key]
+        page.context.clear_cookies()
+        if state is not None:
+            page.context.add_cookies(state["cookies"])
+        return page
+
+    def close(self) -> None:
+        for page in self._open.values():
+            page.context.close()
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser, site: Site, owner_state: dict[str, Any]) -> Iterator[Tabs]:
+    opened = Tabs(browser, site, owner_state)
+    yield opened
+    opened.close()
+
+
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 @pytest.mark.parametrize("name", [*CONSOLE_PAGES, *PUBLIC_PAGES])
-def test_page_is_accessible_reflows_and_keeps_the_csp(
-        name: str, width: str, site: Site, browser: Browser,
-        owner_state: dict[str, Any]) -> None:
+def test_page_is_accessible_reflows_and_keeps_the_csp(name: str, width: str, site: Site,
+                                                     tabs: Tabs) -> None:
     path = {**CONSOLE_PAGES, **PUBLIC_PAGES}[name].format(
         subject=site.subject_id, event=site.event_id, preferences=site.preferences,
         my_data=site.my_data, request=site.request_id, copy=site.copy_id,
         breach=site.breach_id)
-    state = owner_state if name in CONSOLE_PAGES else None
-    viewport = WIDTHS[width]
-
-    context = browser.new_context(base_url=site.base, viewport=viewport, storage_state=state)
-    record_csp_violations(context)
-    page = context.new_page()
+    page = tabs.page(width, signed_in=name in CONSOLE_PAGES)
     refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text)
-            if "Content Security Policy" in m.text or "Refused to" in m.text else None)
-    page.goto(path)
-    assert not page.url.endswith("/admin/login") or name == "login", "not signed in"
-    violations = csp_violations(page)  # the page's own, before the audit's script runs
-    problems = _check(page, site, name, width)
-    context.close()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            refused.append(message.text)
+
+    page.on("console", on_console)
+    try:
+        page.goto(path)
+        assert not page.url.endswith("/admin/login"), "not signed in"
+        violations = csp_violations(page)  # the page's own, before the audit runs
+        problems = _check(page, site, name, width)
+    finally:
+        page.remove_listener("console", on_console)
     assert violations == []
     assert refused == []
     assert problems == []
@@ -289,3 +330,23 @@ def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
     assert "div.wide ends at" in overflow[1]
     assert len(broken) == 1, broken
     assert broken[0].startswith('the header "Purpose" is broken across'), broken
+
+
+def test_axe_loaded_in_every_page_audits_each_new_document(browser: Browser) -> None:
+    """The reused pages' axe-core comes with every document (no evaluation per page) and
+    audits that document: a violation on the second page is found, not one of the first."""
+    axe_script()
+    context = browser.new_context(viewport=DESKTOP)
+    load_axe_in_every_page(context)
+    page = context.new_page()
+    page.goto('data:text/html,<html lang="en"><title>Fine</title>'
+              '<body><main><h1>Fine</h1></main></body></html>')
+    first = axe_violations(page)
+    page.goto('data:text/html,<html lang="en"><title>Form</title>'
+              '<body><main><input id="q"></main></body></html>')
+    loaded = page.evaluate("typeof axe !== 'undefined'")
+    second = axe_violations(page)
+    context.close()
+    assert first == []
+    assert loaded
+    assert any(v.startswith("label (critical)") for v in second), second
