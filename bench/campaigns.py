@@ -284,7 +284,9 @@ def measure(settings: Settings, port: int, consented: int, connections: int, *,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16,
+                        help="SMTP connections of the worker and the baseline alike (the "
+                             "worker's `campaign_connections`; the product's default is 4)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--crash", action="store_true")
     parser.add_argument("--pipelining", action=argparse.BooleanOptionalAction, default=True,
