@@ -1,3 +1,3 @@
-from ehrlich.cli.main import run
+from ehrlich.cli.program import run
 
 run()

@@ -40,7 +40,7 @@ def checkout(tmp_path: Path) -> Path:
     """A directory laid out as after `make run`: the program at .venv/bin/ehrlich."""
     program = tmp_path / ".venv" / "bin" / "ehrlich"
     program.parent.mkdir(parents=True)
-    program.write_text(f"#!{sys.executable}\nfrom ehrlich.cli.main import run\nrun()\n")
+    program.write_text(f"#!{sys.executable}\nfrom ehrlich.cli.program import run\nrun()\n")
     program.chmod(program.stat().st_mode | stat.S_IXUSR)
     r = _run(tmp_path, ".venv/bin/ehrlich init --data-dir .ehrlich/data "
                        "--key-file .ehrlich/keys/ehrlich.key")

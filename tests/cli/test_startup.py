@@ -25,6 +25,28 @@ def test_the_command_line_imports_no_web_framework() -> None:
     assert result.stdout.strip() == "", f"imported by the command line: {result.stdout}"
 
 
+def test_the_program_loads_with_the_collector_paused_then_collects_again() -> None:
+    """`ehrlich.cli.program.run` (the installed `ehrlich` and `python -m ehrlich`) loads the
+    command line with the garbage collector off, freezes what loading left, and runs the
+    command with the collector on again: a command that made cyclic garbage for its whole
+    run would otherwise grow without bound."""
+    probe = (
+        "import gc, sys\n"
+        "import ehrlich.cli.main as main\n"
+        "seen = []\n"
+        "main.run = lambda: seen.append((gc.isenabled(), gc.get_freeze_count()))\n"
+        "from ehrlich.cli.program import run\n"
+        "gc.collect(); gc.unfreeze(); loaded = gc.get_freeze_count()\n"
+        "run()\n"
+        "print(loaded, *seen[0])\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, timeout=120)
+    loaded, enabled, frozen = result.stdout.split()
+    assert loaded == "0"
+    assert enabled == "True"
+    assert int(frozen) > 100_000  # the command line's modules, classes and functions
+
+
 def test_every_named_router_loads() -> None:
     contributions = collect()
     names = [r for r in (*contributions.routers, *contributions.console_routers)
