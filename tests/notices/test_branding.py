@@ -10,9 +10,11 @@ import zlib
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from ehrlich.errors import InvalidInput
 from ehrlich.instance.service import Instance
+from ehrlich.notices.brand_cache import LIFETIME, BrandCache
 from ehrlich.notices.branding import contrast_ratio, current_brand, save_branding
 from ehrlich.notices.example import example_notice_text
 from tests.auth.conftest import (
@@ -46,7 +48,7 @@ def _save(instance: Instance, **changes: object) -> None:
                                  "accent": "#0b5394", "logo": None}
     fields.update(changes)
     with instance.db.write() as session:
-        save_branding(session, instance.audit, actor="test", now=NOW, **fields)  # type: ignore[arg-type]
+        save_branding(session, instance.audit, instance.notices, actor="test", now=NOW, **fields)  # type: ignore[arg-type]
 
 
 def test_contrast_ratio_matches_wcag() -> None:
@@ -132,3 +134,31 @@ def test_console_branding_form_keeps_input_and_names_the_field(
     with instance.db.read() as session:
         brand = current_brand(session, instance.notices)
     assert (brand.name, brand.accent, brand.logo_type) == ("Radhaus", "#0b5394", "image/png")
+
+
+def test_a_change_made_by_another_process_shows_within_the_lifetime(
+        instance: Instance, client: TestClient) -> None:
+    """Another process's saved branding is not announced to this one: its pages show the
+    brand they kept until `LIFETIME` has passed, then the new one."""
+    clock = [0.0]
+    instance.notices.brand = BrandCache(clock=lambda: clock[0])
+    _save(instance)
+    assert "Radhaus Linden</a>" in client.get("/").text
+    with instance.db.write() as session:  # as another process's save would, unannounced
+        session.execute(text("UPDATE branding SET name = 'Radhaus am Markt'"))
+    clock[0] += LIFETIME - 0.1
+    assert "Radhaus Linden</a>" in client.get("/").text
+    clock[0] += 0.2
+    assert "Radhaus am Markt</a>" in client.get("/").text
+
+
+def test_publishing_the_first_notice_names_the_business_at_once(
+        instance: Instance, client: TestClient) -> None:
+    """Until branding is saved the notice's controller names the business: the brand a
+    page kept before the first publication is forgotten when it commits."""
+    assert '<p class="brand"><a href="/">ehrlich</a>' in client.get("/").text
+    with instance.db.write() as session:
+        instance.notices.publish(session, example_notice_text(), file="n.yaml",
+                                 publisher="test", now=NOW)
+    assert ('<p class="brand"><a href="/">Lindenhof Fahrradmanufaktur GmbH</a>'
+            in client.get("/").text)

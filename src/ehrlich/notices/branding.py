@@ -99,10 +99,12 @@ def _version(name: str, contact: str, accent: str, logo: bytes | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def save_branding(session: Session, audit: AuditLog, *, name: str, contact: str, accent: str,
-                  logo: bytes | None, remove_logo: bool = False, actor: str,
-                  now: datetime) -> Brand:
-    """Store the branding; `logo=None` keeps the current logo unless `remove_logo`."""
+def save_branding(session: Session, audit: AuditLog, notices: NoticesService, *, name: str,
+                  contact: str, accent: str, logo: bytes | None, remove_logo: bool = False,
+                  actor: str, now: datetime) -> Brand:
+    """Store the branding; `logo=None` keeps the current logo unless `remove_logo`. The
+    public pages of this process show it once the transaction commits, the others'
+    within `brand_cache.LIFETIME`."""
     name, contact, accent = name.strip(), contact.strip(), accent.strip().lower()
     problems = _problems(name, contact, accent, logo)
     if problems:
@@ -117,6 +119,7 @@ def save_branding(session: Session, audit: AuditLog, *, name: str, contact: str,
     elif remove_logo:
         row.logo, row.logo_type = None, None
     row.updated_at, row.updated_by = now, actor
+    notices.brand.forget_after_commit(session)
     audit.record(session, AuditEvent(actor, "branding.save", "branding", {
         "accent": accent, "logo": row.logo_type or "none"}), now=now)
     return _brand(row)

@@ -256,9 +256,9 @@ async def save_brand(request: Request, instance: InstanceDep, now: NowDep, activ
 
     def save() -> None:
         with instance.db.write() as session:
-            save_branding(session, instance.audit, name=name, contact=contact, accent=accent,
-                          logo=data, remove_logo=bool(remove_logo), actor=active.email,
-                          now=now)
+            save_branding(session, instance.audit, instance.notices, name=name,
+                          contact=contact, accent=accent, logo=data,
+                          remove_logo=bool(remove_logo), actor=active.email, now=now)
 
     try:
         await run_in_threadpool(save)

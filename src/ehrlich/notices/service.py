@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.errors import Conflict, InvalidInput, NotFound
 from ehrlich.i18n import translations
+from ehrlich.notices.brand_cache import BrandCache
 from ehrlich.notices.diff import Widening, human_diff, widened_purposes
 from ehrlich.notices.errors import NoticeInvalid, NoticeNotPublished
 from ehrlich.notices.interfaces import RenewalMarker
@@ -132,6 +133,8 @@ class NoticesService:
         # Versions never change, so each is parsed once per process: every signup,
         # preference and consent page reads the current one.
         self._parsed: dict[tuple[int, str], PublishedNotice] = {}
+        self.brand = BrandCache()
+        """The brand the public pages show (`branding.current_brand`), kept a few seconds."""
 
     def _read(self, session: Session, head: Row[int, str, datetime, str] | None
               ) -> PublishedNotice | None:
@@ -175,6 +178,7 @@ class NoticesService:
         except IntegrityError:
             raise Conflict("another notice version was published at the same moment; "
                            "run the command again") from None
+        self.brand.forget_after_commit(session)  # the controller may name the business
         widened = widened_purposes(previous, notice) if previous is not None else []
         renewals = 0
         if widened:

@@ -41,13 +41,19 @@ def environment(lang: str, domains: tuple[str, ...] = ()) -> Environment:
 
 
 def brand_of(request: Request) -> Brand:
-    """The branding the public pages show; plain ehrlich when the database cannot say."""
+    """The branding the public pages show (kept a few seconds: `notices.brand_cache`);
+    plain ehrlich when the database cannot say."""
     instance = request.app.state.instance
-    try:
+
+    def read() -> Brand:
         with instance.db.read() as session:
             return current_brand(session, instance.notices)
+
+    try:
+        brand: Brand = instance.notices.brand.get(read)
     except SQLAlchemyError:  # an error page must still render
         return plain_brand()
+    return brand
 
 
 def render(request: Request, template: str, context: dict[str, Any],
