@@ -3,6 +3,8 @@ its lifetime, read again after it, and forgotten as soon as a change commits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -11,12 +13,14 @@ from ehrlich.notices.branding import Brand, plain_brand
 
 
 class Reads:
-    def __init__(self) -> None:
+    def __init__(self, brand: Brand | None = None) -> None:
         self.count = 0
+        self.brand = brand or replace(plain_brand(), name="Radhaus Linden", saved=True,
+                                      provisional=False)
 
     def __call__(self) -> Brand:
         self.count += 1
-        return plain_brand()
+        return self.brand
 
 
 class Clock:
@@ -70,5 +74,15 @@ def test_a_read_that_began_before_a_change_is_not_kept() -> None:
         return reads()
 
     cache.get(read_while_it_changes)
+    cache.get(reads)
+    assert reads.count == 2
+
+
+def test_the_product_name_before_any_notice_is_never_kept() -> None:
+    """Before the first publication the pages say "ehrlich"; the publication, often from
+    another process, must name the business on the next page, not a lifetime later."""
+    reads = Reads(plain_brand())
+    cache = BrandCache(5.0, clock=Clock())
+    cache.get(reads)
     cache.get(reads)
     assert reads.count == 2

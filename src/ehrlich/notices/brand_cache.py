@@ -5,9 +5,10 @@ database read per page, about a sixth of a preference change's server time. A
 process keeps the brand for `LIFETIME` seconds and forgets it as soon as one of its
 own transactions that change it commits (saved branding, a published notice, whose
 controller names the business until branding is saved); other processes show the
-change within the lifetime. The logo and the stylesheet are always read afresh
-(`/brand/logo`, `/brand.css`), so a page a little older than the change still gets
-them revalidated.
+change within the lifetime. The product's own name, shown before any notice is
+published, is never kept: the first publication shows at once everywhere. The logo
+and the stylesheet are always read afresh (`/brand/logo`, `/brand.css`), so a page a
+little older than the change still gets them revalidated.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class BrandCache:
         self._generation = 0
 
     def get(self, read: Callable[[], Brand]) -> Brand:
-        """The kept brand, or `read()` kept for the lifetime."""
+        """The kept brand, or `read()` kept for the lifetime (unless provisional)."""
         now = self._clock()
         with self._lock:
             kept, generation = self._kept, self._generation
@@ -45,7 +46,7 @@ class BrandCache:
             return kept[1]
         brand = read()
         with self._lock:
-            if self._generation == generation:
+            if self._generation == generation and not brand.provisional:
                 self._kept = (now + self._lifetime, brand)
         return brand
 

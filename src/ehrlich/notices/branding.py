@@ -43,6 +43,10 @@ class Brand:
     version: str
     saved: bool
     """False while the public pages fall back to the notice's controller."""
+    provisional: bool = False
+    """True for the product's own name before any notice is published: never kept by
+    `brand_cache`, since the first publication (often from another process, the
+    command line) must name the business at once."""
 
 
 def contrast_ratio(colour: str, background: str = "#ffffff") -> float:
@@ -153,7 +157,7 @@ def current_brand(session: Session, notices: NoticesService) -> Brand:
 def plain_brand() -> Brand:
     """No branding and no notice yet: the product's own name."""
     return Brand("ehrlich", "", DEFAULT_ACCENT, None,
-                 _version("ehrlich", "", DEFAULT_ACCENT, None), False)
+                 _version("ehrlich", "", DEFAULT_ACCENT, None), False, provisional=True)
 
 
 def logo_of(session: Session) -> tuple[bytes, str] | None:
