@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Row, select
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.errors import FieldProblem, InvalidInput
+from ehrlich.notices.brand_cache import Brand
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.models import Branding
 from ehrlich.notices.service import NoticesService
@@ -30,23 +30,6 @@ MIN_CONTRAST = 4.5
 MAX_LOGO_BYTES = 200 * 1024
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class Brand:
-    """What a public page shows; `version` changes whenever any of it changes."""
-
-    name: str
-    contact: str
-    accent: str
-    logo_type: str | None
-    version: str
-    saved: bool
-    """False while the public pages fall back to the notice's controller."""
-    provisional: bool = False
-    """True for the product's own name before any notice is published: never kept by
-    `brand_cache`, since the first publication (often from another process, the
-    command line) must name the business at once."""
 
 
 def contrast_ratio(colour: str, background: str = "#ffffff") -> float:

@@ -18,7 +18,8 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_
 from sqlalchemy.exc import SQLAlchemyError
 
 from ehrlich.i18n import install, negotiate
-from ehrlich.notices.branding import Brand, current_brand, plain_brand
+from ehrlich.notices.brand_cache import Brand
+from ehrlich.notices.branding import current_brand, plain_brand
 
 
 def loader(shells: Sequence[str], domains: Sequence[str]) -> BaseLoader:
