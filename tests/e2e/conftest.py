@@ -1,4 +1,4 @@
-"""The browser the end-to-end tests drive: one Chromium (Debian's) per test module.
+"""The browser the end-to-end tests drive: one Chromium (Debian's) per test process.
 
 Every page a test's browser loads is saved as a screenshot, once per address,
 into that test's artefact directory (`browser.artefact_dir`: $EHRLICH_TEST_ARTEFACTS/<test>
@@ -53,8 +53,10 @@ class PageShots:
 SHOTS = PageShots()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test process: each test opens contexts of its own, and starting
+    the browser and Playwright's driver again for every module cost about half a second."""
     chromium = system_program("chromium", "chromium")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
