@@ -1,17 +1,21 @@
-"""Debian's Chromium for the browser tests, and the checks run inside a page: our own
-accessibility audit, axe-core (from the npm registry, installed into tests/e2e by
-`npm ci --prefix tests/e2e`; never served by ehrlich), reflow at 320 CSS px, and the
-page's Content-Security-Policy violations."""
+"""Debian's Chromium for the browser tests, the screenshot of every page a test loads
+(`SHOTS`), and the checks run inside a page: our own accessibility audit, axe-core (from
+the npm registry, installed into tests/e2e by `npm ci --prefix tests/e2e`; never served
+by ehrlich), reflow at 320 CSS px, and the page's Content-Security-Policy violations."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import service_unavailable
 
@@ -133,3 +137,33 @@ def artefact_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         return path
     return tmp_path_factory.mktemp(name)
+
+
+class PageShots:
+    """Where the running test's page screenshots go, and which addresses it has."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.taken: set[str] = set()
+
+    def start(self, folder: Path) -> None:
+        self.folder, self.taken = folder, set()
+
+    def watch(self, page: Page) -> None:
+        page.on("load", lambda _: self.take(page))
+
+    def take(self, page: Page) -> None:
+        address = page.url.split("#", 1)[0]
+        if self.folder is None or address in self.taken:
+            return
+        self.taken.add(address)
+        parts = urlsplit(address)
+        name = re.sub(r"[^A-Za-z0-9]+", "-", f"{parts.path}-{parts.query}").strip("-")
+        # the page may have gone on to the next one, or been closed, meanwhile
+        with contextlib.suppress(PlaywrightError):
+            # the viewport only: a full-page capture resizes the page while the test may be
+            # measuring it (tests take full-page shots of their own between their steps)
+            page.screenshot(path=self.folder / f"{len(self.taken):03d}-{name or 'root'}.png")
+
+
+SHOTS = PageShots()

@@ -8,49 +8,15 @@ temporary directory). Tests may save more screenshots of their own (states withi
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import system_program
-from tests.e2e.browser import CHROMIUM_ARGS, artefact_dir
-
-
-class PageShots:
-    """Where the running test's page screenshots go, and which addresses it has."""
-
-    def __init__(self) -> None:
-        self.folder: Path | None = None
-        self.taken: set[str] = set()
-
-    def start(self, folder: Path) -> None:
-        self.folder, self.taken = folder, set()
-
-    def watch(self, page: Page) -> None:
-        page.on("load", lambda _: self.take(page))
-
-    def take(self, page: Page) -> None:
-        address = page.url.split("#", 1)[0]
-        if self.folder is None or address in self.taken:
-            return
-        self.taken.add(address)
-        parts = urlsplit(address)
-        name = re.sub(r"[^A-Za-z0-9]+", "-", f"{parts.path}-{parts.query}").strip("-")
-        # the page may have gone on to the next one, or been closed, meanwhile
-        with contextlib.suppress(PlaywrightError):
-            # the viewport only: a full-page capture resizes the page while the test may be
-            # measuring it (tests take full-page shots of their own between their steps)
-            page.screenshot(path=self.folder / f"{len(self.taken):03d}-{name or 'root'}.png")
-
-
-SHOTS = PageShots()
+from tests.e2e.browser import CHROMIUM_ARGS, SHOTS, PageShots, artefact_dir
 
 
 @pytest.fixture(scope="session")

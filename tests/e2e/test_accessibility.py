@@ -35,6 +35,7 @@ from tests.consent.conftest import notice_text
 from tests.e2e.browser import (
     DESKTOP,
     NARROW,
+    SHOTS,
     artefact_dir,
     axe_script,
     axe_violations,
@@ -44,7 +45,6 @@ from tests.e2e.browser import (
     record_csp_violations,
     reflow_overflow,
 )
-from tests.e2e.conftest import SHOTS
 from tests.e2e.servers import free_port, running_servers
 from tests.factories import new_subject, record
 from tests.instances import InstanceTemplates
@@ -207,8 +207,8 @@ class Tabs:
     """One page per width, signed in as the owner or not, reused from test to test: a new
     context and page per audited page cost about as much as loading it. Each test starts
     from the context's first cookies (a page may set some, e.g. its language), and
-    `load_axe_in_every_page` saves evaluating axe-core per page. The conftest's screenshot
-    on load is left out: these tests save each whole page at both widths themselves."""
+    `load_axe_in_every_page` saves evaluating axe-core per page. `SHOTS`' screenshot on
+    load is left out: these tests save each whole page at both widths themselves."""
 
     def __init__(self, browser: Browser, site: Site, owner_state: dict[str, Any]) -> None:
         self._browser, self._site, self._owner_state = browser, site, owner_state

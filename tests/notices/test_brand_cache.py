@@ -8,8 +8,9 @@ from dataclasses import replace
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from ehrlich.notices.brand_cache import Brand, BrandCache
+from ehrlich.notices.brand_cache import BrandCache
 from ehrlich.notices.branding import plain_brand
+from ehrlich.notices.schemas import Brand
 
 
 class Reads:

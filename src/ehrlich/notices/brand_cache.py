@@ -1,4 +1,4 @@
-"""The brand every public page shows (`Brand`), kept by each process for a few seconds.
+"""The brand every public page shows, kept by each process for a few seconds.
 
 Every public page names the business (`branding.current_brand`): without this, a
 database read per page, about a sixth of a preference change's server time. A
@@ -16,31 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ehrlich.notices.schemas import Brand
+
 LIFETIME = 5.0
 """Seconds a process shows the brand it read; another process's change shows within it."""
-
-
-@dataclass(frozen=True)
-class Brand:
-    """What a public page shows; `version` changes whenever any of it changes (made by
-    `branding`, which reads and saves it)."""
-
-    name: str
-    contact: str
-    accent: str
-    logo_type: str | None
-    version: str
-    saved: bool
-    """False while the public pages fall back to the notice's controller."""
-    provisional: bool = False
-    """True for the product's own name before any notice is published: never kept,
-    since the first publication (often from another process, the command line) must
-    name the business at once."""
 
 
 class BrandCache:

@@ -15,14 +15,16 @@ import re
 from datetime import datetime
 
 from sqlalchemy import Row, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
 from ehrlich.errors import FieldProblem, InvalidInput
-from ehrlich.notices.brand_cache import Brand
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.models import Branding
+from ehrlich.notices.schemas import Brand
 from ehrlich.notices.service import NoticesService
+from ehrlich.storage.database import Database
 
 BRANDING_ID = 1
 DEFAULT_ACCENT = "#0b5394"
@@ -135,6 +137,20 @@ def current_brand(session: Session, notices: NoticesService) -> Brand:
         return plain_brand()
     return Brand(name, contact, DEFAULT_ACCENT, None,
                  _version(name, contact, DEFAULT_ACCENT, None), False)
+
+
+def public_brand(db: Database, notices: NoticesService) -> Brand:
+    """The brand a public page shows, kept a few seconds by this process
+    (`brand_cache`); plain ehrlich when the database cannot say, as an error page must
+    still render."""
+    def read() -> Brand:
+        with db.read() as session:
+            return current_brand(session, notices)
+
+    try:
+        return notices.brand.get(read)
+    except SQLAlchemyError:
+        return plain_brand()
 
 
 def plain_brand() -> Brand:

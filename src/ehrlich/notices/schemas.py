@@ -225,3 +225,21 @@ class VersionInfo:
     sha256: str
     published_at: datetime
     publisher: str
+
+
+@dataclass(frozen=True)
+class Brand:
+    """How the public pages name the business (`branding` reads and saves it); `version`
+    changes whenever any of it changes."""
+
+    name: str
+    contact: str
+    accent: str
+    logo_type: str | None
+    version: str
+    saved: bool
+    """False while the public pages fall back to the notice's controller."""
+    provisional: bool = False
+    """True for the product's own name before any notice is published: never kept,
+    since the first publication (often from another process, the command line) must
+    name the business at once."""

@@ -15,11 +15,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
-from sqlalchemy.exc import SQLAlchemyError
 
 from ehrlich.i18n import install, negotiate
-from ehrlich.notices.brand_cache import Brand
-from ehrlich.notices.branding import current_brand, plain_brand
+from ehrlich.notices.branding import public_brand
 
 
 def loader(shells: Sequence[str], domains: Sequence[str]) -> BaseLoader:
@@ -41,27 +39,12 @@ def environment(lang: str, domains: tuple[str, ...] = ()) -> Environment:
                                extensions=["jinja2.ext.i18n"]), lang)
 
 
-def brand_of(request: Request) -> Brand:
-    """The branding the public pages show (kept a few seconds: `notices.brand_cache`);
-    plain ehrlich when the database cannot say."""
-    instance = request.app.state.instance
-
-    def read() -> Brand:
-        with instance.db.read() as session:
-            return current_brand(session, instance.notices)
-
-    try:
-        brand: Brand = instance.notices.brand.get(read)
-    except SQLAlchemyError:  # an error page must still render
-        return plain_brand()
-    return brand
-
-
 def render(request: Request, template: str, context: dict[str, Any],
            status_code: int = 200) -> HTMLResponse:
     """`template` in the context's `lang`, or else in the language the request asks for."""
     if "brand" not in context:
-        context = {**context, "brand": brand_of(request)}
+        instance = request.app.state.instance
+        context = {**context, "brand": public_brand(instance.db, instance.notices)}
     lang = context.get("lang") or negotiate(request)
     html = environment(lang, domain_templates(request)).get_template(template).render(
         request=request, **context)
