@@ -3,16 +3,20 @@ savepoints roll back alone, and a failure leaves the previous state."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
+from anyio import to_thread
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ehrlich.storage.database import Database
@@ -118,6 +122,100 @@ def test_writers_of_one_process_queue_without_errors(db: Database) -> None:
         t.join()
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 120
+
+
+# `Database.first`: the hot read of one statement, on the event loop where SQLite lets it.
+
+def _exclusive_holder(path: Path) -> sqlite3.Connection:
+    """A connection holding SQLite's lock until it is closed: no other may read meanwhile
+    (the state a WAL recovery or a restore leaves readers in, made on purpose)."""
+    holder = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("COMMIT")  # the lock stays with the connection in exclusive mode
+    return holder
+
+
+def test_a_hot_read_needs_no_worker_thread(db: Database) -> None:
+    """With every worker thread taken (slow writes, say), the read still answers."""
+    with db.write() as session:
+        session.execute(text("INSERT INTO t (v) VALUES ('kept')"))
+
+    async def read_with_every_worker_busy() -> object:
+        limiter = to_thread.current_default_thread_limiter()
+        limiter.total_tokens = 1
+        async with limiter:
+            with anyio.fail_after(20):
+                row = await db.first(text("SELECT v FROM t"), {})
+        return row.v if row else None
+
+    assert anyio.run(read_with_every_worker_busy) == "kept"
+
+
+def test_a_hot_read_sees_each_commit_at_once(db: Database) -> None:
+    """The loop's own connection keeps no snapshot between reads: a withdrawal committed
+    anywhere is what the next consent check sees."""
+    count = text("SELECT count(*) AS n FROM t")
+
+    async def before_and_after_a_commit() -> tuple[int, int]:
+        before = await db.first(count, {})
+        with db.write() as session:
+            session.execute(text("INSERT INTO t (v) VALUES ('new')"))
+        after = await db.first(count, {})
+        assert before is not None
+        assert after is not None
+        return before.n, after.n
+
+    assert anyio.run(before_and_after_a_commit) == (0, 1)
+
+
+def test_a_hot_read_writes_nothing(db: Database) -> None:
+    async def write_through_the_read() -> None:
+        await db.first(text("INSERT INTO t (v) VALUES ('sneaked') RETURNING k"), {})
+
+    with pytest.raises(OperationalError, match="readonly"):
+        anyio.run(write_through_the_read)
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+
+
+def test_a_hot_read_waits_for_a_lock_off_the_event_loop(db: Database,
+                                                        tmp_path: Path) -> None:
+    """A read SQLite cannot start at once waits in a worker thread; the event loop goes on
+    serving meanwhile, and the read answers once the lock is free."""
+    with db.write() as session:
+        session.execute(text("INSERT INTO t (v) VALUES ('kept')"))
+    db.dispose()  # no connection of ours open, so the holder can take the lock
+    holder = _exclusive_holder(tmp_path / "unit.db")
+    loop_went_on = threading.Event()
+    seen: list[bool] = []
+
+    def release_once_the_loop_went_on() -> None:
+        seen.append(loop_went_on.wait(timeout=20))  # a stuck loop never sets it
+        holder.close()
+
+    async def read_while_locked() -> object:
+        reading = asyncio.ensure_future(db.first(text("SELECT v FROM t"), {}))
+        await asyncio.sleep(0.2)  # the read has started and found the lock
+        assert not reading.done()
+        loop_went_on.set()
+        row = await reading
+        return row.v if row else None
+
+    releaser = threading.Thread(target=release_once_the_loop_went_on)
+    releaser.start()
+    try:
+        assert asyncio.run(read_while_locked()) == "kept"
+    finally:
+        releaser.join()
+    assert seen == [True]
+
+
+def test_closing_the_database_closes_the_loop_connections(db: Database,
+                                                          tmp_path: Path) -> None:
+    anyio.run(db.first, text("SELECT count(*) FROM t"), {})
+    db.dispose()
+    _exclusive_holder(tmp_path / "unit.db").close()  # would be refused by an open reader
 
 
 @given(st.integers(min_value=0, max_value=2**48 - 1), st.integers(min_value=1, max_value=10**6))

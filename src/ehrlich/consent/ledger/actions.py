@@ -77,12 +77,12 @@ def check_consent(session: Session, subjects: SubjectsService, *, email: str, pu
     return _answer(session.connection().execute(_CHECK, params).first(), purpose, channel)
 
 
-def check_address(db: Database, subjects: SubjectsService, *, email: str, purpose: str,
-                  channel: str) -> ConsentCheck:
-    """`check_consent` as one statement of its own (no Session: the API asks before
-    every send)."""
+async def check_address(db: Database, subjects: SubjectsService, *, email: str,
+                        purpose: str, channel: str) -> ConsentCheck:
+    """`check_consent` as one statement of its own, from the event loop (no Session and,
+    on SQLite, no worker thread: the API asks before every send; `Database.first`)."""
     params = {"index": subjects.email_index(email), "purpose": purpose, "channel": channel}
-    return _answer(db.first(_CHECK, params), purpose, channel)
+    return _answer(await db.first(_CHECK, params), purpose, channel)
 
 
 def mail_still_wanted(session: Session, keyring: Keyring, unsubscribe_url: str, *,
