@@ -8,7 +8,7 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ehrlich.spreadsheets import FORMULA_START, csv_text, defused
+from ehrlich.spreadsheets import FORMULA_START, csv_text, defused, undefused
 
 
 @given(st.text())
@@ -19,6 +19,7 @@ def test_no_cell_starts_a_formula_and_the_value_is_recoverable(value: str) -> No
         assert cell[1:].isdigit()
         assert cell[1:].isascii()
     assert cell == value or cell == "'" + value
+    assert undefused(cell) == value
 
 
 @given(st.lists(st.lists(st.text(), min_size=2, max_size=2), max_size=5))
@@ -34,3 +35,12 @@ def test_known_attack_cells() -> None:
     assert defused("+4930123456") == "+4930123456"
     assert defused("+49 30 123") == "'+49 30 123"
     assert defused("ada@example.org") == "ada@example.org"
+
+
+def test_a_value_that_looks_defused_already_keeps_its_own_quote() -> None:
+    """Else a program stripping the defusing quote would take the value's own."""
+    assert defused("'=1+1") == "''=1+1"
+    assert defused("'\t") == "''\t"
+    assert undefused(defused("'=1+1")) == "'=1+1"
+    assert defused("'quoted'") == "'quoted'"
+    assert undefused("'quoted'") == "'quoted'"

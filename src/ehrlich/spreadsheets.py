@@ -5,6 +5,11 @@ taken for a formula ("CSV injection", OWASP). Such a cell gets a leading single
 quote, which spreadsheets show as text and programs can strip. A phone number
 in international format (`+` and digits only) is left as it is: it is no
 formula, and the export's readers need it unchanged.
+
+A value that itself starts with single quotes followed by one of those characters
+gets one more quote too, so one rule gives every value back: where a cell starts
+with single quotes followed by one of those characters, drop its first quote
+(`undefused`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,18 @@ from collections.abc import Iterable, Sequence
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _E164 = re.compile(r"\+[0-9]{1,15}")
+_QUOTED = re.compile(r"'+[=+\-@\t\r]")
 
 
 def defused(value: str) -> str:
-    if value.startswith(FORMULA_START) and not _E164.fullmatch(value):
+    if (value.startswith(FORMULA_START) and not _E164.fullmatch(value)) or _QUOTED.match(value):
         return "'" + value
     return value
+
+
+def undefused(cell: str) -> str:
+    """The value a `defused` cell was made from (for a program reading the CSV)."""
+    return cell[1:] if _QUOTED.match(cell) else cell
 
 
 def csv_text(rows: Iterable[Sequence[str]], *, lineterminator: str = "\r\n") -> str:
