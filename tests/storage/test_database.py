@@ -1,5 +1,7 @@
 """The unit of work on SQLite: writers take the lock up front, readers never do,
-savepoints roll back alone, and a failure leaves the previous state."""
+savepoints roll back alone, and a failure leaves the previous state. The hot read of one
+statement (`Database.first`): on SQLite on the event loop, never waiting there; on either
+database it sees each commit at once."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -19,7 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ehrlich.instance.service import Instance
 from ehrlich.storage.database import Database
+from ehrlich.subjects.schemas import SubjectInput
 
 
 @pytest.fixture
@@ -231,3 +236,21 @@ def test_ids_are_uuid7_and_later_ones_sort_later(millis: int, step: int) -> None
     assert str(parsed) == first  # canonical lowercase form, 36 characters
     if later > millis:
         assert first < second
+
+
+def test_a_hot_read_on_either_database_sees_each_commit_at_once(instance: Instance) -> None:
+    """SQLite reads on the loop, PostgreSQL in the thread pool: the same answers."""
+    count = text("SELECT count(*) AS n FROM subjects")
+
+    async def before_and_after_a_commit() -> tuple[int, int]:
+        before = await instance.db.first(count, {})
+        with instance.db.write() as session:
+            instance.subjects.create(session, SubjectInput(email="ada@example.org"),
+                                     actor="test", now=datetime.now(UTC))
+        after = await instance.db.first(count, {})
+        assert before is not None
+        assert after is not None
+        return before.n, after.n
+
+    before, after = anyio.run(before_and_after_a_commit)
+    assert after == before + 1
