@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _E164 = re.compile(r"\+[0-9]{1,15}")
-_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+# A defusing quote or a value's own: quotes, then a formula start.
+_QUOTED = re.compile("'+[" + re.escape("".join(FORMULA_START)) + "]")
 
 
 def defused(value: str) -> str:

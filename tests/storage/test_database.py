@@ -223,21 +223,6 @@ def test_closing_the_database_closes_the_loop_connections(db: Database,
     _exclusive_holder(tmp_path / "unit.db").close()  # would be refused by an open reader
 
 
-@given(st.integers(min_value=0, max_value=2**48 - 1), st.integers(min_value=1, max_value=10**6))
-def test_ids_are_uuid7_and_later_ones_sort_later(millis: int, step: int) -> None:
-    from ehrlich.storage.base import new_id
-
-    first = new_id(at_ns=millis * 1_000_000)
-    later = min(millis + step, 2**48 - 1)
-    second = new_id(at_ns=later * 1_000_000)
-    parsed = uuid.UUID(first)
-    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
-    assert parsed.int >> 80 == millis
-    assert str(parsed) == first  # canonical lowercase form, 36 characters
-    if later > millis:
-        assert first < second
-
-
 def test_a_hot_read_on_either_database_sees_each_commit_at_once(instance: Instance) -> None:
     """SQLite reads on the loop, PostgreSQL in the thread pool: the same answers."""
     count = text("SELECT count(*) AS n FROM subjects")
@@ -254,3 +239,18 @@ def test_a_hot_read_on_either_database_sees_each_commit_at_once(instance: Instan
 
     before, after = anyio.run(before_and_after_a_commit)
     assert after == before + 1
+
+
+@given(st.integers(min_value=0, max_value=2**48 - 1), st.integers(min_value=1, max_value=10**6))
+def test_ids_are_uuid7_and_later_ones_sort_later(millis: int, step: int) -> None:
+    from ehrlich.storage.base import new_id
+
+    first = new_id(at_ns=millis * 1_000_000)
+    later = min(millis + step, 2**48 - 1)
+    second = new_id(at_ns=later * 1_000_000)
+    parsed = uuid.UUID(first)
+    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+    assert parsed.int >> 80 == millis
+    assert str(parsed) == first  # canonical lowercase form, 36 characters
+    if later > millis:
+        assert first < second
