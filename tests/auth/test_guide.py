@@ -45,3 +45,16 @@ def test_a_recipient_name_ending_in_a_full_stop_ends_the_sentence_once(
     assert any(line.endswith("Shared with: Textline Inc.") for line in english)
     assert any(line.endswith("Weitergabe an: Textline Inc.") for line in german)
     assert not any(".." in line for line in english + german)
+
+
+def test_legal_basis_and_retention_read_in_the_guide_s_language(tmp_path: Path) -> None:
+    """Worded as the public notice words them: a German guide with "contract" or
+    "3 years" in it left staff half the rule in English."""
+    guide = current_guide(tmp_path, load_notice(example_notice_text()).notice)
+    english, german = guide.paragraphs["en"][5:], guide.paragraphs["de"][5:]
+    assert "Legal basis: our contract with you (Art. 6(1)(b) GDPR)." in english[0]
+    assert "Kept for 3 years after your last order." in english[0]
+    assert "Rechtsgrundlage: " in german[0] and "DSGVO" in german[0]
+    for word in ("contract", "consent", "legal obligation", "year", "days"):
+        assert not any(word in line for line in german), word
+    assert "Jahre" in german[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 from ehrlich.crypto.digests import sha256
 from ehrlich.i18n import LANGUAGES, N_, translations
 from ehrlich.notices.schemas import Notice
+from ehrlich.notices.views import localise
 
 BUILT_IN = (  # English, marked for the catalogue; each language's version is hashed
     N_("Look at a person's data only when a task needs it, and state the reason when the "
@@ -34,29 +35,22 @@ _NOTICE_LINE = N_("We collect %(categories)s for “%(title)s”: %(description)
 _SHARED = N_(" Shared with: %(names)s.")
 
 
-def _pick(values: dict[str, str], lang: str) -> str:
-    return values.get(lang) or values.get("en") or next(iter(values.values()), "")
-
-
 def _shared(sentence: str) -> str:
     """One full stop, also after a name that ends in one ("Textline Inc.")."""
     return sentence[:-1] if sentence.endswith("..") else sentence
 
 
 def notice_paragraphs(notice: Notice, lang: str) -> list[str]:
-    """One paragraph per purpose, from the notice staff must work by."""
+    """One paragraph per purpose, from the notice staff must work by, worded as the
+    public notice words it in `lang` (legal basis and retention included)."""
     tr = translations(lang)
-    names = {r.id: r.name for r in notice.recipients}
     lines = []
-    for purpose in notice.purposes:
-        shared = [names.get(r, r) for r in purpose.recipients]
-        categories = [_pick(notice.data_categories[c], lang) if c in notice.data_categories
-                      else c for c in purpose.data_categories]
+    for purpose in localise(notice, lang).purposes:
+        shared = [r.name for r in purpose.recipients]
         lines.append(tr.gettext(_NOTICE_LINE) % {
-            "categories": ", ".join(categories), "title": _pick(purpose.title, lang),
-            "description": _pick(purpose.description, lang),
-            "basis": purpose.legal_basis.replace("_", " "),
-            "retention": purpose.retention.duration,
+            "categories": ", ".join(purpose.data), "title": purpose.title,
+            "description": purpose.description, "basis": purpose.legal_basis,
+            "retention": purpose.retention.strip(),
             "recipients": _shared(tr.gettext(_SHARED) % {"names": ", ".join(shared)})
             if shared else ""})
     return lines
