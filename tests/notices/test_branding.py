@@ -101,6 +101,7 @@ def test_public_pages_show_the_brand_with_a_versioned_stylesheet(
     assert "Radhaus Linden</a>" in home
     assert '<a class="contact" href="mailto:hallo@radhaus.example">' in home
     assert "runs on ehrlich" in home
+    assert "läuft mit ehrlich" in client.get("/?lang=de").text  # the footer speaks German
     css = client.get(f"/brand.css?v={brand.version}")
     assert css.headers["content-type"].startswith("text/css")
     assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
