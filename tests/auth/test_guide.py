@@ -54,7 +54,7 @@ def test_legal_basis_and_retention_read_in_the_guide_s_language(tmp_path: Path) 
     english, german = guide.paragraphs["en"][5:], guide.paragraphs["de"][5:]
     assert "Legal basis: our contract with you (Art. 6(1)(b) GDPR)." in english[0]
     assert "Kept for 3 years after your last order." in english[0]
-    assert "Rechtsgrundlage: " in german[0] and "DSGVO" in german[0]
+    assert "Rechtsgrundlage: unser Vertrag mit Ihnen (Art. 6 Abs. 1 lit. b DSGVO)." in german[0]
     for word in ("contract", "consent", "legal obligation", "year", "days"):
         assert not any(word in line for line in german), word
     assert "Jahre" in german[0]

@@ -6,15 +6,19 @@ import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ehrlich.auth.sessions import STAGE_FULL
 from ehrlich.auth.totp import code_at
 from ehrlich.cli.main import app
 from ehrlich.domains import open_instance
+from ehrlich.mailroom.posture import named
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 from ehrlich.posture.service import run_report
 from ehrlich.settings import Settings, load_settings
@@ -156,3 +160,26 @@ def test_doctor_says_mail_is_off_and_how_to_turn_it_on(fresh: tuple[Path, str]) 
                                            'smtp_from = "Shop <news@shop.example>"\n')
     _, statuses = _doctor(data_dir)
     assert statuses["mail.smtp"] == "pass"
+    assert statuses["mail.sender_name"] == "pass"
+
+
+def test_doctor_asks_for_a_sender_name(fresh: tuple[Path, str]) -> None:
+    """A bare From address shows people no name they know in their inbox."""
+    data_dir, _ = fresh
+    _, statuses = _doctor(data_dir)
+    assert statuses["mail.sender_name"] == "pass"  # no mail at all: "Mail is sent" warns
+    (data_dir / "ehrlich.toml").write_text((data_dir / "ehrlich.toml").read_text()
+                                           + '\nsmtp_host = "127.0.0.1"\n'
+                                           'smtp_from = "news@shop.example"\n')
+    _, statuses = _doctor(data_dir)
+    assert statuses["mail.sender_name"] == "warn"
+    _, output = _cli(data_dir, "doctor", "--format", "json")
+    found = next(c for c in json.loads(output)["checks"] if c["id"] == "mail.sender_name")
+    assert found["detail"].startswith("mail comes from news@shop.example with no name")
+    assert "smtp_from = 'Your Shop <news@shop.example>'" in found["fix"]
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
+               min_size=1, max_size=40).filter(lambda s: s.strip() == s and s.strip()))
+def test_a_suggested_sender_reads_back_as_its_name_and_address(name: str) -> None:
+    assert parseaddr(named(name, "news@shop.example")) == (name, "news@shop.example")

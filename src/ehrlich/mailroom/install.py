@@ -1,4 +1,5 @@
-"""The mailroom domain: the console's Mail page and the check that mail is on."""
+"""The mailroom domain: the console's Mail page and the checks that mail is on and
+names its sender."""
 
 from __future__ import annotations
 
@@ -13,3 +14,4 @@ def install(registry: Registry) -> None:
     registry.add_console_page("ehrlich.mailroom.routes:router", NavEntry(
         "/admin/mail", N_("Mail"), Permission.POSTURE_READ, ADMINISTRATION))
     registry.add_check(posture.smtp)
+    registry.add_check(posture.sender_name)
