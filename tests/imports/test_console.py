@@ -3,6 +3,8 @@ report, errors beside their fields, and the `subjects.import` permission on ever
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 
 import pytest
@@ -87,6 +89,14 @@ def test_the_whole_flow_with_an_excel_file(
     assert planned.status_code == 303, planned.text
     confirm = console.get(f"{run_path}/confirm").text
     assert "2 rows will be rejected" in confirm
+    # the whole evidence mapping, the purpose by the title people were shown
+    facts = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", html.unescape(confirm)))
+    assert facts["Consent purpose"].endswith("(newsletter)")
+    assert facts["Consent purpose"] != "newsletter (newsletter)"
+    assert facts["Language of the consent text"] == "English (en)"
+    assert facts["Column with the consent source"] == "Opt-in-Quelle"
+    assert facts["Column with the consent date"] == "— none —"
+    assert facts["Notice version shown (empty: the published one)"] == "the published one"
     assert "2 Zeilen werden abgelehnt" in _german(console, f"{run_path}/confirm")
     started = console.post(f"{run_path}/start", data={"csrf": form_value(confirm, "csrf")},
                            follow_redirects=False)

@@ -190,8 +190,15 @@ def confirm(request: Request, run_id: str, instance: InstanceDep, now: NowDep,
     plan = imports.plan_of(instance.db, run_id)
     refused = imports.dry_run(instance.db, imports.table_of(instance.db, run_id), plan,
                               now=now)
+    ui = negotiate(request)
+    try:
+        titles = dict(imports.consent_choices(instance.db, language=ui)[0])
+    except NoticeNotPublished:
+        titles = {}
     return _render(request, active, "confirm.html", {
-        "run": run, "plan": plan, "refused": len(refused)})
+        "run": run, "plan": plan, "refused": len(refused),
+        "purpose": titles.get(plan.options.purpose, plan.options.purpose),
+        "language": language_name(plan.options.language, ui)})
 
 
 @router.post("/{run_id}/start")
