@@ -335,11 +335,18 @@ def test_person_page_shows_timeline_suppression_and_own_links(
     subject = _person(instance)
     record(instance, subject, "requested", evidence=Evidence(
         ip="203.0.113.7", user_agent="Firefox", sec_gpc="1"))
+    record(instance, subject, "granted", method="import-with-evidence", extra={
+        "import": "01a237d3-90d4-7ea4-b7e6-a364f6263790", "source": "Trade fair 2025",
+        "given_at": "2025-03-02"})
     record(instance, subject, "withdrawn")
     open_session(console, make_staff("support"), clock.now)
     page = console.get(f"/admin/contacts/{subject}").text
+    # an imported consent's proof is what the list said: its source and date, the run
+    assert "Source: Trade fair 2025<br>" in page
+    assert "Given on: 2025-03-02<br>" in page
+    assert '<a href="/admin/imports/01a237d3-90d4-7ea4-b7e6-a364f6263790"' in page
     assert "Yes, send me the weekly newsletter" in page
-    assert page.count("/admin/consents/proof/") == 2
+    assert page.count("/admin/consents/proof/") == 3
     assert "203.0.113.0/24" in page
     assert "Global Privacy Control: 1" in page
     assert "withdrawn" in page
