@@ -52,6 +52,11 @@ def test_the_page_shows_the_dry_run_and_runs_it(
     assert "1 person would be erased" in page.text
     assert "consent request never confirmed" in page.text
     assert "Run retention now" not in page.text  # an auditor may not erase
+    # the declared periods as the notice words them, in the page's language
+    assert "your consent (Art. 6(1)(a) GDPR)" in page.text
+    german = console.get("/admin/retention?lang=de").text
+    assert "2 Jahre nach Ihrem Widerruf" in german
+    assert "years" not in german
     assert gone not in console.get("/admin/retention?subjects=1").text  # nor list contacts
     console.cookies.clear()
 

@@ -56,6 +56,13 @@ def test_the_report_page_shows_consents_with_their_texts_and_retention(
     german = client.get(f"/my-data/{my_data_token(published.keyring, subject_id=ada, now=NOW)}"
                         "?lang=de")
     assert "Ihre Daten" in german.text
+    assert "2 Jahre nach Ihrem Widerruf" in german.text  # not "2 years nach …"
+    # each consent event names the purpose by its title and says how it was given in
+    # words, not by the ledger's ids ("newsletter (email)", "api")
+    consents = page.text.split('id="consents-title"')[1]
+    assert "newsletter (email)" not in consents
+    assert "from our systems (API)" in consents
+    assert "years" not in german.text
 
 
 def test_downloads_are_json_and_defused_csv(

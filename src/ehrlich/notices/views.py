@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ehrlich.i18n import N_, Translations, translations
+from ehrlich.notices.durations import Duration
 from ehrlich.notices.schemas import Notice
 
 LEGAL_BASES = {"consent": N_("your consent (Art. 6(1)(a) GDPR)"),
@@ -71,12 +72,14 @@ def channel_label(tr: Translations, channel: str) -> str:
             "none": tr.pgettext("channel", "none")}[channel]
 
 
-def _duration(tr: Translations, amount: int, unit: str) -> str:
+def duration_text(tr: Translations, period: Duration) -> str:
+    """A retention period ("2 years") as people read it in `tr`'s language."""
+    amount = period.amount
     forms = {"day": tr.ngettext("%(num)d day", "%(num)d days", amount),
              "week": tr.ngettext("%(num)d week", "%(num)d weeks", amount),
              "month": tr.ngettext("%(num)d month", "%(num)d months", amount),
              "year": tr.ngettext("%(num)d year", "%(num)d years", amount)}
-    return forms[unit] % {"num": amount}
+    return forms[period.unit] % {"num": amount}
 
 
 def localise(notice: Notice, lang: str) -> NoticeView:
@@ -92,7 +95,7 @@ def localise(notice: Notice, lang: str) -> NoticeView:
     purposes = []
     for p in notice.purposes:
         period = p.retention.period
-        retention = (f"{_duration(tr, period.amount, period.unit)} "
+        retention = (f"{duration_text(tr, period)} "
                      f"{_text(p.retention.starts, lang)}")
         purposes.append(PurposeView(
             id=p.id, title=_text(p.title, lang), description=_text(p.description, lang),

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from ehrlich.consent.ledger.service import current_state, history_rows
 from ehrlich.consent.ledger.suppression import suppressions_of
+from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService, PublishedNotice
+from ehrlich.notices.views import duration_text
 from ehrlich.rights.schemas import (
     AccessReport,
     ConsentEntry,
@@ -50,6 +52,7 @@ def purposes_of(published: PublishedNotice | None, named: dict[str, list[str]],
     if published is None:
         return []
     notice = published.notice
+    tr = translations(language)
     found = []
     for purpose in notice.purposes:
         if purpose.id not in named:
@@ -59,7 +62,7 @@ def purposes_of(published: PublishedNotice | None, named: dict[str, list[str]],
             legal_basis=purpose.legal_basis,
             data_categories=[_localised(notice.data_categories.get(c), language) or c
                              for c in purpose.data_categories],
-            retention=purpose.retention.duration,
+            retention=duration_text(tr, purpose.retention.period),
             retention_starts=_localised(purpose.retention.starts, language),
             recipients=[r.name for r in (notice.recipient(i) for i in purpose.recipients)
                         if r is not None],

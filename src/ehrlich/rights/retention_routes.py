@@ -7,6 +7,7 @@ Seeing it needs `posture.read` (auditor, admin, owner); the references also need
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from ehrlich.auth.sessions import ActiveSession
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
+from ehrlich.notices.views import PurposeView, localise
 from ehrlich.rights.retention import REASON_LABELS, RetentionService
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -41,11 +43,11 @@ def _page(request: Request, instance: Instance, now: datetime, active: ActiveSes
           subjects: bool = False, erased: int = -1, message: str | None = None,
           status: int = 200) -> HTMLResponse:
     plan = instance.service(RetentionService).plan(instance.db, now=now)
-    with instance.db.read() as session:
-        try:
-            purposes = instance.notices.current(session).notice.purposes
-        except NoticeNotPublished:  # the page says so
-            purposes = []
+    purposes: list[PurposeView] = []  # none before a notice is published (the page says so)
+    # worded as the public notice words them, in the page's language
+    with instance.db.read() as session, contextlib.suppress(NoticeNotPublished):
+        purposes = localise(instance.notices.current(session).notice,
+                            negotiate(request)).purposes
     may_list = allowed(active.role, Permission.SUBJECTS_LIST)
     return page(request, "rights/retention.html", {
         "plan": plan, "purposes": purposes, "reasons": REASON_LABELS, "now": now,

@@ -27,7 +27,7 @@ from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.rights.links import LINK_HOURS, LinkClaims
 from ehrlich.rights.report import report_csv, report_json
-from ehrlich.rights.schemas import ACTION_LABELS, BASIS_LABELS, AccessReport
+from ehrlich.rights.schemas import ACTION_LABELS, BASIS_LABELS, METHOD_LABELS, AccessReport
 from ehrlich.rights.service import LANGUAGES, LinkOutcome, RightsService
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
@@ -148,7 +148,9 @@ def _report_page(request: Request, token: str, report: AccessReport, *,
     return _page(request, "rights/report.html", {
         "token": token, "report": report, "message": message, "errors": errors or {},
         "values": values or {}, "languages": LANGUAGES, "action_labels": ACTION_LABELS,
-        "basis_labels": BASIS_LABELS, "state_labels": STATE_LABELS}, status=status)
+        "basis_labels": BASIS_LABELS, "state_labels": STATE_LABELS,
+        "method_labels": METHOD_LABELS,
+        "titles": {p.id: p.title for p in report.purposes}}, status=status)
 
 
 @router.get("/my-data/{token}", response_class=HTMLResponse)
