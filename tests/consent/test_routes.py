@@ -105,6 +105,32 @@ def test_get_only_shows_one_button(instance: Instance, client: TestClient) -> No
     assert state(instance, ada) == "active"
 
 
+def test_get_names_the_mails_it_stops(published: Instance, client: TestClient) -> None:
+    ada = subject_with_consent(published, "ada@example.org")
+    page = client.get(f"/unsubscribe/{token_for(published, ada)}",
+                      headers={"Accept-Language": "de-DE"})
+    assert "„Newsletter per E-Mail“ abbestellen? Ein Klick genügt." in page.text
+
+
+def test_a_damaged_link_says_so_and_changes_nothing(instance: Instance,
+                                                    client: TestClient) -> None:
+    """A link cut off or broken across lines by a mail program: the person is not told
+    they are unsubscribed while the mails go on. The POST (what mailbox providers send,
+    RFC 8058) still answers every token alike."""
+    ada = subject_with_consent(instance, "ada@example.org")
+    token = token_for(instance, ada)
+    before = events(instance)
+    for damaged in (token[:-6], token[:40], token[:-1] + ("A" if token[-1] != "A" else "B")):
+        page = client.get(f"/unsubscribe/{damaged}")
+        assert page.status_code == 400
+        assert "This link is incomplete" in page.text
+        assert "Nothing was changed." in page.text
+        assert "<button" not in page.text
+        assert page.headers["cache-control"] == "no-store"
+    assert events(instance) == before
+    assert state(instance, ada) == "active"
+
+
 def test_consent_check(instance: Instance, client: TestClient, auth: Auth) -> None:
     ada = subject_with_consent(instance, "ada@example.org")
     headers = auth("consent:read")

@@ -253,6 +253,17 @@ class NoticesService:
         published = self.current(session) if number is None else self.version(session, number)
         return NoticePage(published, self.versions(session))
 
+    def purpose_title(self, session: Session, purpose_id: str, language: str) -> str:
+        """The published notice's title of a purpose in `language` (English, or the id,
+        where it has none: a purpose since removed, or no notice yet)."""
+        try:
+            purpose = self.current(session).notice.purpose(purpose_id)
+        except NoticeNotPublished:
+            return purpose_id
+        if purpose is None:
+            return purpose_id
+        return purpose.title.get(language) or purpose.title.get("en") or purpose_id
+
     def consent_offer(self, session: Session, purpose_id: str, language: str, *,
                       version: int | None = None) -> ConsentOffer:
         """The exact consent text of a purpose in a language, bound to the notice version."""

@@ -28,6 +28,8 @@ from ehrlich.consent.schemas import (
     ConsentEventView,
     Evidence,
 )
+from ehrlich.consent.unsubscribe.links import read_unsubscribe_token
+from ehrlich.crypto import TokenInvalid
 from ehrlich.i18n import negotiate
 from ehrlich.spreadsheets import csv_text
 from ehrlich.storage.base import new_id
@@ -53,9 +55,23 @@ def _evidence(request: Request) -> Evidence:
 
 @pages.get("/unsubscribe/{token}", response_class=HTMLResponse,
            summary="Show the one-click unsubscribe button (never unsubscribes)")
-def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
-    response = render(request, "consent/unsubscribe.html",
-                      {"lang": negotiate(request), "token": token, "done": False})
+def unsubscribe_page(token: str, request: Request, instance: InstanceDep, now: NowDep
+                     ) -> HTMLResponse:
+    """The button, naming the mails it stops. A link that fails its signature (cut off
+    or broken across lines by a mail program) is said to be damaged, so nobody is told
+    they are unsubscribed when nothing happened; whether its person exists is not
+    looked up, so the page tells no more than the link itself holds."""
+    lang = negotiate(request)
+    try:
+        _, purpose, _ = read_unsubscribe_token(instance.keyring, token, now=now)
+    except TokenInvalid:
+        response = render(request, "consent/unsubscribe.html",
+                          {"lang": lang, "token": token, "damaged": True}, status_code=400)
+    else:
+        with instance.db.read() as session:
+            title = instance.notices.purpose_title(session, purpose, lang)
+        response = render(request, "consent/unsubscribe.html",
+                          {"lang": lang, "token": token, "done": False, "title": title})
     response.headers.update(NO_STORE)
     return response
 
