@@ -345,6 +345,12 @@ def test_person_page_shows_timeline_suppression_and_own_links(
     assert "Source: Trade fair 2025<br>" in page
     assert "Given on: 2025-03-02<br>" in page
     assert '<a href="/admin/imports/01a237d3-90d4-7ea4-b7e6-a364f6263790"' in page
+    # the ledger's ids in the page's words: the method, the action, the state
+    assert "<td>from an imported list, with its proof</td>" in page
+    german = console.get(f"/admin/contacts/{subject}?lang=de").text
+    assert "<td>erteilt</td>" in german
+    assert "<td>aus einer importierten Liste, mit deren Nachweis</td>" in german
+    assert "<td>granted</td>" not in german
     assert "Yes, send me the weekly newsletter" in page
     assert page.count("/admin/consents/proof/") == 3
     assert "203.0.113.0/24" in page

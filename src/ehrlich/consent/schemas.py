@@ -8,12 +8,26 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ehrlich.consent.ledger.machine import Action, State
+from ehrlich.i18n import N_
 from ehrlich.subjects.schemas import EmailAddress, PlainText
 
 Method = Literal["form", "api", "import-with-evidence", "email-confirmation",
                  "one-click-unsubscribe", "mail-request", "preference-centre", "admin",
                  "system"]
 LegalBasis = Literal["consent", "contract", "legitimate_interest", "legal_obligation"]
+ACTION_LABELS = {"requested": N_("asked for, waiting for confirmation"),
+                 "confirmed": N_("confirmed"), "granted": N_("given"),
+                 "withdrawn": N_("withdrawn"), "expired": N_("expired"),
+                 "renewal-needed": N_("renewal needed"), "objected": N_("objected")}
+"""How a consent event's action reads: in the person's report and on the console."""
+METHOD_LABELS = {"form": N_("signup form"), "api": N_("from our systems (API)"),
+                 "import-with-evidence": N_("from an imported list, with its proof"),
+                 "email-confirmation": N_("the link in the confirmation mail"),
+                 "one-click-unsubscribe": N_("one-click unsubscribe"),
+                 "mail-request": N_("unsubscribe by mail"),
+                 "preference-centre": N_("preference page"),
+                 "admin": N_("by our staff"), "system": N_("automatically")}
+"""How a consent event's method reads: in the person's report and on the console."""
 # The channels an audience can be exported for: those with an address to send to.
 AudienceChannel = Literal["email", "sms", "phone"]
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ehrlich.consent.schemas import ACTION_LABELS, METHOD_LABELS
 from ehrlich.consent.web.common import (
     NO_STORE,
     STATE_LABELS,
@@ -27,7 +28,7 @@ from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.rights.links import LINK_HOURS, LinkClaims
 from ehrlich.rights.report import report_csv, report_json
-from ehrlich.rights.schemas import ACTION_LABELS, BASIS_LABELS, METHOD_LABELS, AccessReport
+from ehrlich.rights.schemas import BASIS_LABELS, AccessReport
 from ehrlich.rights.service import LANGUAGES, LinkOutcome, RightsService
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep

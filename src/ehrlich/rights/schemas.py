@@ -41,19 +41,6 @@ STATUSES: tuple[Status, ...] = ("open", "extended", "done", "refused")
 STATUS_LABELS = {"open": N_("open"), "extended": N_("extended"), "done": N_("done"),
                  "refused": N_("refused")}
 OPEN_STATUSES: tuple[Status, ...] = ("open", "extended")
-ACTION_LABELS = {"requested": N_("asked for, waiting for confirmation"),
-                 "confirmed": N_("confirmed"), "granted": N_("given"),
-                 "withdrawn": N_("withdrawn"), "expired": N_("expired"),
-                 "renewal-needed": N_("renewal needed"), "objected": N_("objected")}
-"""How a consent event's action reads in the person's report."""
-METHOD_LABELS = {"form": N_("signup form"), "api": N_("from our systems (API)"),
-                 "import-with-evidence": N_("from an imported list, with its proof"),
-                 "email-confirmation": N_("the link in our email"),
-                 "one-click-unsubscribe": N_("one-click unsubscribe"),
-                 "mail-request": N_("by email to us"),
-                 "preference-centre": N_("your preferences page"),
-                 "admin": N_("by our staff"), "system": N_("automatically")}
-"""How a consent event's method reads in the person's report."""
 BASIS_LABELS = {"consent": N_("your consent"), "contract": N_("a contract with you"),
                 "legitimate_interest": N_("our legitimate interest"),
                 "legal_obligation": N_("a legal obligation")}

@@ -25,10 +25,13 @@ from ehrlich.auth.sessions import ActiveSession
 from ehrlich.consent.ledger.machine import State
 from ehrlich.consent.ledger.person import consent_overview, person_links, state_probe
 from ehrlich.consent.ledger.service import history
+from ehrlich.consent.schemas import ACTION_LABELS, METHOD_LABELS
+from ehrlich.consent.web.common import STATE_LABELS
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
+from ehrlich.notices.views import channel_label
 from ehrlich.sharing.copies import CopiesService
 from ehrlich.sharing.schemas import KIND_CONTACT, CopyRequest
 from ehrlich.subjects.errors import DuplicateContact
@@ -121,6 +124,11 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
         notes = staff.notes(session, subject_id)
         overview = consent_overview(session, instance.audit, subject_id, facts.email_index,
                                     actor=actor, now=now)
+        lang = negotiate(request)
+        titles = {c.purpose: instance.notices.purpose_title(session, c.purpose, lang)
+                  for c in overview.channels}
+    channels = {c.channel: channel_label(translations(lang), c.channel)
+                for c in overview.channels}
     links = (person_links(instance.settings, instance.keyring, subject_id, overview.channels,
                           now=now) if allowed(active.role, Permission.SUBJECTS_REVEAL)
              else None)
@@ -129,7 +137,10 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
         "person": masked, "revealed": revealed, "reason": reason,
         "notes": notes, "overview": overview, "links": links, "may": may,
         "errors": errors or {}, "values": values or {}, "flash": flash,
-        "message": message, "copy_days": instance.service(CopiesService).keep_days},
+        "message": message, "copy_days": instance.service(CopiesService).keep_days,
+        # the ledger's ids (purpose, channel, state, action, method) in the page's words
+        "titles": titles, "channels": channels, "state_labels": STATE_LABELS,
+        "action_labels": ACTION_LABELS, "method_labels": METHOD_LABELS},
         active=active, status_code=status)
 
 
