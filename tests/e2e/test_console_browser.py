@@ -54,6 +54,12 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
         page.add_init_script(RECORD_VIOLATIONS)
         page.on("console", lambda m: console_messages.append(f"{m.type}: {m.text}"))
 
+        # Signed out there is no navigation: the page takes the whole row, not the
+        # navigation's narrow column (the sign-in and enrolment boxes were 240 px wide).
+        page.goto("/admin/login")
+        main = page.locator("main").bounding_box()
+        assert main is not None
+        assert main["width"] > 600, main
         for attempt in range(4):
             page.goto("/admin/login")
             page.fill("#email", ADMIN)
@@ -68,6 +74,9 @@ def test_sign_in_with_captcha_and_totp_enrolment(tmp_path: Path, browser: Browse
 
         page.wait_for_url("**/admin/enrol")
         assert page.locator("figure.qr svg").count() == 1
+        card = page.locator("main .card").first.bounding_box()
+        assert card is not None
+        assert card["width"] > 400, card
         secret = page.inner_text("#totp-secret").strip()
         page.fill("#code", code_at(secret, datetime.now(UTC)))
         page.click("main button[type=submit]")
