@@ -3,6 +3,7 @@ through the real SMTP sender (aiosmtpd on loopback): throttled, audited, outcome
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from email import message_from_bytes, policy
@@ -15,6 +16,8 @@ from sqlalchemy import select
 from ehrlich.app import create_app
 from ehrlich.audit.models import AuditEntry
 from ehrlich.instance.service import Instance
+from ehrlich.jobs import store as job_store
+from ehrlich.mail.service import SEND_TASK
 from ehrlich.settings import Settings
 from ehrlich.web.deps import get_now
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
@@ -126,3 +129,26 @@ def test_with_mail_on_the_dashboard_has_no_warning(
     assert "Mail is on</span> Mail goes to " in dashboard
     german = console.get("/admin", headers={"Accept-Language": "de"}).text
     assert "Mail ist an</span> Mails gehen an " in german
+
+
+def test_the_mail_page_counts_the_queue_and_says_mail_is_not_signed(
+        console: TestClient, instance: Instance, make_staff: Callable[..., Staff],  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    """Counts only: the page names no recipient of a waiting mail."""
+    signed_in(console, make_staff, clock)
+    queued_at = instance.jobs.clock()  # the queue's own clock decides what is due
+    with instance.db.write() as session:
+        for delay in (0, 0, 600):
+            job_store.add(session, SEND_TASK, ({"to": "waiting@example.org"},), {},
+                          now=queued_at, delay=delay)
+        job_store.add(session, "sharing.notify_erasure", ("x", "y"), {}, now=queued_at)
+    page = console.get("/admin/mail").text
+    queue = dict(re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>",
+                            page.split('id="mail-queue"')[1].split("</dl>")[0]))
+    assert queue == {"Ready to send": "2", "Waiting to be tried again": "1",
+                     "Being sent": "0", "Given up": "0"}
+    assert "waiting@example.org" not in page
+    assert "Not signed" in page
+    assert "EHRLICH_DKIM_KEY_FILE" in page
+    german = console.get("/admin/mail?lang=de").text
+    assert "Nicht signiert" in german

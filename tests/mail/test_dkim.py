@@ -12,10 +12,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ehrlich.crypto.dkim_keys import dkim_dns_record
 from ehrlich.errors import ConfigurationError
 from ehrlich.instance.service import Instance
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
+from ehrlich.mail.status import DkimStatus, dkim_status
 from ehrlich.settings import Settings
 from tests.jobs import run_jobs
 from tests.mail.raw import raw_header
@@ -103,3 +105,56 @@ def test_folded_one_click_header_verifies_over_the_raw_bytes(
     assert header == f"List-Unsubscribe: <{url}>,\r\n <{mailto}>".encode()
     assert dkim.verify(got.data, dnsfunc=dns_for(rsa_key))
     assert "list-unsubscribe" in signed_headers(got.data)
+
+
+def test_the_record_the_mail_page_shows_verifies_a_signed_mail(
+        settings: Settings, rsa_key: rsa.RSAPrivateKey, tmp_path: Path) -> None:
+    """What the domain's owner is told to publish is what receivers need: dkimpy verifies
+    a signed message against that record and no other."""
+    status = dkim_status(settings)
+    assert (status.on, status.name, status.problem) == (True, f"{SELECTOR}._domainkey.{DOMAIN}",
+                                                        "")
+    assert status.record.startswith("v=DKIM1; k=rsa; p=")
+    signer = DkimSigner.from_settings(settings)
+    assert signer is not None
+    message = signer.sign(b"From: news@shop.example\r\nTo: ada@example.org\r\n"
+                          b"Subject: Hi\r\n\r\nHello\r\n")
+
+    def published(name: bytes, timeout: int = 5) -> bytes:
+        return status.record.encode() if name == f"{status.name}.".encode() else b""
+
+    assert dkim.verify(message, dnsfunc=published)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert not dkim.verify(message, dnsfunc=dns_for(other))
+
+
+@pytest.mark.parametrize(("sender", "aligned"), [
+    ("Shop <news@shop.example>", True), ("news@mail.shop.example", True),
+    ("news@SHOP.example", True), ("news@other.example", False),
+    ("news@notshop.example", False)])
+def test_alignment_of_the_sender_with_the_signing_domain(
+        settings: Settings, sender: str, aligned: bool) -> None:
+    assert dkim_status(settings.model_copy(update={"smtp_from": sender})).aligned is aligned
+
+
+def test_a_broken_setup_is_shown_not_raised(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "not-a-key.pem").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n")
+    broken = dkim_status(settings.model_copy(update={"dkim_key_file": tmp_path / "not-a-key.pem"}))
+    assert not broken.on
+    assert "no RSA private key" in broken.problem
+    half = dkim_status(settings.model_copy(update={"dkim_selector": None}))
+    assert "DKIM needs all of" in half.problem
+    assert dkim_status(settings.model_copy(update={
+        "dkim_key_file": None, "dkim_selector": None, "dkim_domain": None})) == DkimStatus(False)
+
+
+
+def test_a_key_ehrlich_cannot_sign_with_is_named(tmp_path: Path) -> None:
+    """Signatures are RSA-SHA256: an Ed25519 key gets no record, but a message."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    with pytest.raises(ConfigurationError, match="no RSA private key"):
+        dkim_dns_record(pem)

@@ -149,3 +149,16 @@ def ed25519_verify(public: bytes, signature: bytes, data: bytes) -> None:
     except (InvalidSignature, ValueError) as exc:
         raise IntegrityFailure("the signature does not match: the data was altered or "
                                "signed with another key") from exc
+
+
+def rsa_public_key_of_pem(private_key_pem: bytes) -> bytes:
+    """The DER SubjectPublicKeyInfo of a PEM RSA private key; `ValueError` for anything
+    else or a key that does not parse."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError("not an RSA key")
+    return key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -151,10 +151,11 @@ class JobQueue:
     def task_names(self) -> frozenset[str]:
         return frozenset(self.tasks)
 
-    def counts(self) -> dict[str, int]:
-        """Jobs `ready`, waiting until `later`, `running` and `failed`."""
+    def counts(self, task: str | None = None) -> dict[str, int]:
+        """Jobs (of one `task`, or all) `ready`, waiting until `later`, `running` and
+        `failed`."""
         with self.db.read() as session:
-            return store.counts(session, now=self.clock())
+            return store.counts(session, now=self.clock(), task=task)
 
     def pending_count(self) -> int:
         """Jobs not yet done and not given up: ready, later or running."""

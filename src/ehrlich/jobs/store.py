@@ -180,13 +180,17 @@ def oldest_ready(session: Session, *, now: datetime) -> datetime | None:
     return due
 
 
-def counts(session: Session, *, now: datetime) -> dict[str, int]:
-    """Jobs by state: `ready` (due now), `later`, `running`, `failed`."""
-    rows = session.execute(select(
+def counts(session: Session, *, now: datetime, task: str | None = None) -> dict[str, int]:
+    """Jobs (of one `task`, or all) by state: `ready` (due now), `later`, `running`,
+    `failed`."""
+    query = select(
         func.count().filter(and_(QueuedJob.status == QUEUED, QueuedJob.run_at <= now)),
         func.count().filter(and_(QueuedJob.status == QUEUED, QueuedJob.run_at > now)),
         func.count().filter(QueuedJob.status == RUNNING),
-        func.count().filter(QueuedJob.status == FAILED))).one()
+        func.count().filter(QueuedJob.status == FAILED))
+    if task is not None:
+        query = query.where(QueuedJob.task == task)
+    rows = session.execute(query).one()
     return dict(zip(("ready", "later", "running", "failed"), map(int, rows), strict=True))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ehrlich.crypto.dkim_keys import dkim_dns_record
 from ehrlich.errors import ConfigurationError
 from ehrlich.settings import Settings
 
@@ -37,6 +38,24 @@ class DkimSigner:
         except OSError as exc:
             raise ConfigurationError(f"DKIM key file {path} cannot be read: {exc}") from exc
         return cls(key, selector=str(settings.dkim_selector), domain=str(settings.dkim_domain))
+
+    @property
+    def dns_name(self) -> str:
+        """Where receivers look the public key up."""
+        return f"{self.selector}._domainkey.{self.domain}"
+
+    def dns_record(self) -> str:
+        """The TXT record to publish at `dns_name`."""
+        return dkim_dns_record(self._key)
+
+    def aligned_with(self, address: str) -> bool:
+        """Whether mail from `address` aligns with this key's domain as DMARC's relaxed
+        mode asks: one domain is the other or lies below it. (Two sibling subdomains
+        may align too; telling needs the public suffix list, so they count as not.)"""
+        sender = address.rsplit("@", 1)[-1].lower().rstrip(".")
+        domain = self.domain.lower().rstrip(".")
+        return (sender == domain or sender.endswith("." + domain)
+                or domain.endswith("." + sender))
 
     def sign(self, message: bytes) -> bytes:
         """The message with a DKIM-Signature header in front."""

@@ -1,4 +1,6 @@
-"""Console page for mail: whether it is on, how to turn it on, and a test mail to oneself."""
+"""Console page for mail: whether it is on, how to turn it on, a test mail to oneself, the
+queue of mail waiting (counts only) and whether mail is signed (DKIM), with the record to
+publish."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from ehrlich.admin.templating import page
 from ehrlich.admin.texts import form_expired
 from ehrlich.auth.roles import Permission, require
 from ehrlich.counters.stores import open_store
-from ehrlich.mail.status import mail_status
+from ehrlich.mail.service import SEND_TASK
+from ehrlich.mail.status import DKIM_OFF, DKIM_TURN_ON, dkim_status, mail_status
 from ehrlich.mailroom.trial import TestMailResult, send_test_mail
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -25,7 +28,10 @@ STATUS_CODES = {"sent": 200, "off": 409, "throttled": 429, "deferred": 502, "ref
 def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
           result: TestMailResult | None = None, status_code: int = 200) -> HTMLResponse:
     return page(request, "mail/admin_mail.html", {
-        "mail": mail_status(instance.settings), "result": result}, active=active,
+        "mail": mail_status(instance.settings), "result": result,
+        # counts only: a queued mail's recipient is personal data, its count is not
+        "queue": instance.jobs.counts(SEND_TASK), "dkim": dkim_status(instance.settings),
+        "dkim_off": DKIM_OFF, "dkim_turn_on": DKIM_TURN_ON}, active=active,
         status_code=status_code)
 
 
