@@ -435,6 +435,9 @@ def test_settings_show_values_but_never_secrets(
     for secret in ("hunter2-smtp", "redis-pass-77", "pg-pass-55", "ssl-66"):
         assert secret not in page.text
     assert "mail.example.org" in page.text
+    # each by its name in the file and the environment variable that sets it
+    assert ('<span class="mono setting-name">smtp_host</span><br>'
+            '<small class="hint mono">EHRLICH_SMTP_HOST</small>') in page.text
     key = instance.settings.key_file.read_text()
     assert key.strip()
     assert key.strip() not in page.text

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from ehrlich.settings import Settings
 
 MASK = "***"
+ENV_PREFIX = str(Settings.model_config.get("env_prefix", ""))
 _SECRET_WORDS = ("pass", "secret", "token", "key", "pin", "auth", "signature")
 
 Kind = Literal["value", "secret_set", "secret_unset", "unset"]
@@ -27,6 +28,11 @@ class SettingRow:
     name: str
     kind: Kind
     value: str = ""
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it (the file takes the name itself)."""
+        return f"{ENV_PREFIX}{self.name.upper()}"
 
 
 def mask_url(value: str) -> str:
