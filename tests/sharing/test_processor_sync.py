@@ -33,6 +33,7 @@ from ehrlich.sharing.processor_settings import SyncSettings
 from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.tasks import DUE_TASK
+from ehrlich.subjects.schemas import SubjectChanges
 from tests.backup.conftest import sshd  # noqa: F401 - the real sshd fixture, used by name
 from tests.conftest import NOW
 from tests.factories import publish_notice, record
@@ -276,3 +277,58 @@ def test_a_failed_run_is_recorded_and_leaves_what_the_processor_holds_unchanged(
     assert (sync.last_success_at, sync.running_since) == (None, None)
     assert _count(instance, ProcessorMember) == 0  # the next run sends everyone again
     assert [e.action for e in audit(instance, "processor.failed")] == ["processor.failed"]
+
+
+def _rectify(instance: Instance, subject_id: str, email: str, *, minutes: int) -> None:
+    with instance.db.write() as session:
+        instance.subjects.rectify(session, subject_id, SubjectChanges(email=email),
+                                  actor="subject:my-data", now=NOW + timedelta(minutes=minutes))
+
+
+def test_a_rectified_address_reaches_the_processor_as_a_change(
+        instance: Instance, receiver: Receiver) -> None:
+    """GDPR Art. 16 and 19: the processor's copy is corrected too. The next run sends the
+    person again as `audience.changed` (a disclosure of the new value, logged as such);
+    people not rectified are not sent again."""
+    version = publish_notice(instance)
+    ada = person(instance, "ada@example.org", version=version)
+    bob = person(instance, "bob@example.org", version=version)
+    receiver.secret = _configure(instance, SyncSettings("webhook", ("email",),
+                                                        endpoint=receiver.url))
+    _run(instance)
+    run_jobs(instance)
+    _rectify(instance, bob, "robert@example.org", minutes=2)
+
+    _run(instance, minutes=3)
+    run_jobs(instance)
+
+    changed = receiver.received[-1]
+    assert changed.valid
+    assert changed.payload["type"] == "audience.changed"
+    assert changed.payload["data"]["people"] == [{"id": bob, "email": "robert@example.org"}]
+    assert "ada@example.org" not in changed.body.decode()
+    assert len(receiver.received) == 2
+    with instance.db.read() as session:
+        seen = instance.service(SharingService).disclosures_of(session, bob)
+        held = set(session.execute(select(ProcessorMember.subject_id)).scalars())
+    assert len(seen) == 2  # the first push and the corrected address
+    assert held == {ada, bob}
+
+    _run(instance, minutes=4)  # nothing changed since: nothing sent
+    run_jobs(instance)
+    assert len(receiver.received) == 2
+
+
+def test_a_rectified_address_is_a_changed_row_in_the_sftp_file(
+        instance: Instance, sshd: Sshd) -> None:  # noqa: F811
+    version = publish_notice(instance)
+    ada = person(instance, "ada@example.org", version=version)
+    _configure(instance, _sftp(sshd, "email"))
+    _run(instance)
+    _rectify(instance, ada, "ada.lovelace@example.org", minutes=2)
+
+    _run(instance, minutes=3)
+
+    [changes] = [data for name, data in _files(sshd).items() if "-changes-" in name]
+    rows = list(csv.reader(io.StringIO(changes.decode("utf-8-sig"), newline="")))
+    assert rows == [["change", "id", "email"], ["changed", ada, "ada.lovelace@example.org"]]

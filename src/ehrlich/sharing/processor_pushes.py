@@ -73,8 +73,8 @@ class SftpPush:
                 for change in changes:
                     if full:
                         rows = change.rows
-                    elif change.kind == "added":
-                        rows = [("added", *row) for row in change.rows]
+                    elif change.kind in ("added", "changed"):
+                        rows = [(change.kind, *row) for row in change.rows]
                     else:
                         blank = ("",) * (len(columns) - 1)
                         rows = [("removed", row[0], *blank) for row in change.rows]
@@ -85,8 +85,10 @@ class SftpPush:
 
 class WebhookPush:
     """The run as signed webhook messages, one per batch: `audience.removed` (ids) first,
-    then `audience.added` (rows as objects). Each is queued for delivery with retries;
-    the run is done when all are queued (their outcome is listed with the deliveries)."""
+    then `audience.added` and `audience.changed` (rows as objects; a changed row replaces
+    what the processor holds under its id: a rectification). Each is queued for delivery
+    with retries; the run is done when all are queued (their outcome is listed with the
+    deliveries)."""
 
     def __init__(self, db: Database, webhooks: WebhookQueue, recipient: str,
                  purpose: str, *, now: datetime) -> None:
@@ -98,7 +100,7 @@ class WebhookPush:
         for n, change in enumerate(changes):
             data: dict[str, Any] = {"recipient": self._recipient, "purpose": self._purpose,
                                     "run": run_id, "full": kind == "full"}
-            if change.kind == "added":
+            if change.kind in ("added", "changed"):
                 data["people"] = [dict(zip(columns, row, strict=True)) for row in change.rows]
             else:
                 data["ids"] = [row[0] for row in change.rows]

@@ -79,10 +79,10 @@ class SyncView:
 
 @dataclass(frozen=True)
 class Change:
-    """One step of a push: people added (rows of `columns`) or ids removed."""
+    """One step of a push: people added or changed (rows of `columns`), or ids removed."""
 
     kind: str
-    """`added` or `removed`."""
+    """`added`, `changed` (a rectified person the processor holds) or `removed`."""
     rows: list[tuple[str, ...]]
 
 

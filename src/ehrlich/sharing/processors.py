@@ -8,8 +8,10 @@ purpose), and so is the record: each run that adds people opens a disclosure bat
 so the person's access report names the processor, the fields, the time and the basis.
 
 The first successful run pushes everyone ("full"); after that a run sends only the
-changes since the last successful one: the people added, and the ids of those who left
-the audience (withdrawal, objection, suppression, erasure) as removals. What the
+changes since the last successful one: the people added, the ids of those who left
+the audience (withdrawal, objection, suppression, erasure) as removals, and the people
+held whose record was rectified since, as `changed` rows with their fields as they are
+now (GDPR Art. 19: the processor's copy is corrected too). What the
 processor holds is `processor_members`, updated only when a run succeeded, so a failed
 run is sent again in full by the next one. Removals alone also go out every few minutes
 (`removals_due`), whatever the sync's schedule: a withdrawal or an erasure reaches the
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -65,6 +67,7 @@ from ehrlich.sharing.processor_settings import (
 )
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
+from ehrlich.subjects.listing import changed_since
 from ehrlich.subjects.service import SUBJECT, SubjectsService, contacts_query
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,9 @@ class _Plan:
     kind: str
     added: list[str]
     removed: list[str]
+    changed: list[str] = field(default_factory=list)
+    """People the processor holds whose fields were rectified since the last successful
+    run: sent again, as `changed` rows, so its copy is corrected too (GDPR Art. 16, 19)."""
 
 
 class ProcessorSyncService:
@@ -270,9 +276,14 @@ class ProcessorSyncService:
                                      batch_size=self.batch_size, notice_versions=versions):
             current += chunk
         now_in = set(current)
+        changed: list[str] = []
+        if sync.last_success_at is not None:
+            kept = sorted(held & now_in)
+            with self._db.read() as session:
+                changed = sorted(changed_since(session, kept, sync.last_success_at))
         return _Plan("full" if sync.last_success_at is None else "changes",
                      [sid for sid in current if sid not in held],
-                     sorted(held - now_in))
+                     sorted(held - now_in), changed)
 
     def _claim(self, sync: SyncView, plan: _Plan, caller: Caller, *, now: datetime) -> str:
         run_id = new_id()
@@ -306,7 +317,7 @@ class ProcessorSyncService:
               run_id: str, caller: Caller, *, now: datetime) -> RunView:
         columns = self._columns(sync)
         batch_id: str | None = None
-        if plan.added:
+        if plan.added or plan.changed:
             with self._db.write() as session:
                 batch_id = self._sharing.open_disclosure(
                     session, sync.recipient, purpose, versions, columns, caller,
@@ -326,6 +337,12 @@ class ProcessorSyncService:
                 pushed.extend(row[0] for row in rows)
                 if rows:
                     yield Change("added", rows)
+            for start in range(0, len(plan.changed), self.batch_size):
+                assert batch_id is not None
+                rows = self._people(plan.changed[start:start + self.batch_size], sync,
+                                    purpose, versions, columns, batch_id, caller, now=now)
+                if rows:
+                    yield Change("changed", rows)
 
         try:
             self._destination(sync, now=now).send(run_id, plan.kind, columns, changes())
