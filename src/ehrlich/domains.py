@@ -87,7 +87,8 @@ def build_core(settings: Settings, *, keyring: Keyring | None = None,
     audit_log = AuditLog(keyring)
     ledger = open_ledger(settings, keyring)
     people = SubjectsService(keyring, audit_log, ledger, phone_region=settings.phone_region,
-                             erasure_hooks=contributions.erasure_hooks)
+                             erasure_hooks=contributions.erasure_hooks,
+                             rectification_hooks=contributions.rectification_hooks)
     return Core(settings=settings, keyring=keyring, audit=audit_log, ledger=ledger,
                 subjects=people, contributions=contributions)
 

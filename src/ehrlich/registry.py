@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ehrlich.settings import Settings
     from ehrlich.storage.database import Database
     from ehrlich.subjects.ledger import ErasureLedger
-    from ehrlich.subjects.service import ErasureHook, SubjectsService
+    from ehrlich.subjects.service import ErasureHook, RectificationHook, SubjectsService
 
 S = TypeVar("S")
 
@@ -71,6 +71,7 @@ class Contributions:
     jobs: tuple[JobBinder, ...]
     checks: tuple[Check, ...]
     erasure_hooks: tuple[ErasureHook, ...]
+    rectification_hooks: tuple[RectificationHook, ...]
     send_checks: tuple[SendCheck, ...]
     cli_groups: tuple[tuple[str, typer.Typer], ...]
     templates: tuple[str, ...]
@@ -186,6 +187,7 @@ class Registry:
     jobs: list[JobBinder] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     erasure_hooks: list[ErasureHook] = field(default_factory=list)
+    rectification_hooks: list[RectificationHook] = field(default_factory=list)
     send_checks: list[SendCheck] = field(default_factory=list)
     cli_groups: list[tuple[str, typer.Typer]] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
@@ -232,6 +234,10 @@ class Registry:
         """Run in the erasure's transaction, and again when a restore replays the ledger."""
         self.erasure_hooks.append(hook)
 
+    def add_rectification_hook(self, hook: RectificationHook) -> None:
+        """Run in a rectification's transaction, with the names of the fields changed."""
+        self.rectification_hooks.append(hook)
+
     def add_send_check(self, check: SendCheck) -> None:
         """Asked just before a queued mail goes out; any False drops the mail."""
         self.send_checks.append(check)
@@ -252,6 +258,8 @@ class Registry:
             routers=tuple(self.routers), console_routers=tuple(self.console_routers),
             navigation=tuple(self.navigation), overview_cards=tuple(self.overview_cards),
             jobs=tuple(self.jobs), checks=tuple(self.checks),
-            erasure_hooks=tuple(self.erasure_hooks), send_checks=tuple(self.send_checks),
+            erasure_hooks=tuple(self.erasure_hooks),
+            rectification_hooks=tuple(self.rectification_hooks),
+            send_checks=tuple(self.send_checks),
             cli_groups=tuple(self.cli_groups), templates=tuple(self.templates),
             services=tuple(self.services))

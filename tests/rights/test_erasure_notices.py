@@ -19,6 +19,7 @@ from ehrlich.sharing.notifications import RecipientNotices
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.webhooks import Webhooks
 from ehrlich.storage.base import utcnow
+from ehrlich.subjects.schemas import SubjectChanges
 from tests.conftest import NOW
 from tests.factories import new_subject, record
 from tests.jobs import run_jobs
@@ -153,3 +154,48 @@ def test_a_restores_replay_of_the_ledger_tells_nobody_twice(
         assert len(published.service(Webhooks).deliveries(session, reference=hedy)) == 1
         assert len(published.service(RecipientNotices).tasks(session, reference=hedy)) == 1
     assert published.jobs.pending_count() == 0
+
+
+def _rectify(instance: Instance, subject_id: str, **fields: str) -> None:
+    with instance.db.write() as session:
+        instance.subjects.rectify(session, subject_id, SubjectChanges(**fields),
+                                  actor="staff:1", now=NOW)
+
+
+def test_a_corrected_field_is_told_to_each_recipient_that_had_it(
+        published: Instance, receiver: Receiver) -> None:
+    """Art. 19 covers rectification too: the recipients that received a field that was
+    corrected are told which field (never its new value), by webhook or a staff task;
+    a correction of a field nobody received tells nobody."""
+    hedy = _customer(published, "hedy@example.org")
+    newsletter = _release(published, "mailer", "newsletter", hedy)
+    _release(published, "carrier", "orders", hedy)
+    with published.db.write() as session:
+        receiver.secret = published.service(Webhooks).set_endpoint(
+            session, "mailer", receiver.url, actor="cli:operator", now=utcnow()) or ""
+        carrier_fields = {f for d in published.service(SharingService).disclosures_of(
+            session, hedy) if d.recipient == "carrier" for f in d.fields}
+    notices = published.service(RecipientNotices)
+
+    assert carrier_fields == {"id", "email"}  # orders' addresses: the carrier gets a task
+    _rectify(published, hedy, name="Hedy Lamarr")  # the name went to nobody
+    run_jobs(published)
+    assert receiver.received == []
+    with published.db.read() as session:
+        assert notices.tasks(session) == []
+
+    _rectify(published, hedy, email="hedy.lamarr@example.org")
+    run_jobs(published)
+    run_jobs(published)  # nothing is sent twice
+
+    [got] = receiver.received
+    assert got.valid
+    assert got.payload["type"] == "subject.rectified"
+    data = got.payload["data"]
+    assert (data["subject_id"], data["fields"]) == (hedy, ["email"])
+    assert [r["batch_id"] for r in data["releases"]] == [newsletter]
+    for personal in (b"hedy", b"Hedy", b"Lamarr", b"Kiesler"):
+        assert personal not in got.body
+    with published.db.read() as session:
+        tasks = [(t.recipient, t.event, t.reference) for t in notices.tasks(session)]
+    assert tasks == [("carrier", "subject.rectified", hedy)]

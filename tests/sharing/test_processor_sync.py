@@ -302,12 +302,17 @@ def test_a_rectified_address_reaches_the_processor_as_a_change(
     _run(instance, minutes=3)
     run_jobs(instance)
 
-    changed = receiver.received[-1]
+    # the Art. 19 notice (fields named, no values) and the sync's change (the new value)
+    [notice, changed] = sorted(receiver.received[1:], key=lambda m: m.payload["type"],
+                               reverse=True)
+    assert (notice.payload["type"], notice.payload["data"]["fields"]) == (
+        "subject.rectified", ["email"])
+    assert b"robert" not in notice.body
     assert changed.valid
     assert changed.payload["type"] == "audience.changed"
     assert changed.payload["data"]["people"] == [{"id": bob, "email": "robert@example.org"}]
     assert "ada@example.org" not in changed.body.decode()
-    assert len(receiver.received) == 2
+    assert len(receiver.received) == 3
     with instance.db.read() as session:
         seen = instance.service(SharingService).disclosures_of(session, bob)
         held = set(session.execute(select(ProcessorMember.subject_id)).scalars())
@@ -316,7 +321,7 @@ def test_a_rectified_address_reaches_the_processor_as_a_change(
 
     _run(instance, minutes=4)  # nothing changed since: nothing sent
     run_jobs(instance)
-    assert len(receiver.received) == 2
+    assert len(receiver.received) == 3
 
 
 def test_a_rectified_address_is_a_changed_row_in_the_sftp_file(

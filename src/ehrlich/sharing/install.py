@@ -12,7 +12,7 @@ from ehrlich.notices.service import NoticesService
 from ehrlich.registry import Registry, Services
 from ehrlich.sharing import commands, posture, recipients_cli, tasks
 from ehrlich.sharing.copies import CopiesService, due_on_erasure
-from ehrlich.sharing.notifications import RecipientNotices, on_erasure
+from ehrlich.sharing.notifications import RecipientNotices, on_erasure, on_rectification
 from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.webhooks import Webhooks
@@ -38,6 +38,7 @@ def install(registry: Registry) -> None:
     registry.add_check(posture.overdue_copies)
     registry.add_erasure_hook(due_on_erasure)
     registry.add_erasure_hook(on_erasure)
+    registry.add_rectification_hook(on_rectification)
     registry.add_cli_group("copies", commands.copies)
     registry.add_cli_group("export", commands.export)
     registry.add_cli_group("recipients", recipients_cli.recipients)

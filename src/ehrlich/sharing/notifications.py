@@ -1,4 +1,5 @@
-"""Telling the recipients of a person's data that the person was erased (GDPR Art. 19).
+"""Telling the recipients of a person's data that the person was erased, or that their
+record was corrected (GDPR Art. 19).
 
 An erasure (`SubjectsService.erase`, from `/my-data`, the staff queue, retention or
 the API) runs the erasure hook `on_erasure` in its own transaction: when the
@@ -16,6 +17,10 @@ The message carries only what lets the recipient find its own record: the subjec
 id, which was a column of every release (`id`), and the releases it had (batch id,
 purpose, date, fields). Never the address or a name: they are unreadable by now,
 and the recipient holds them already. See docs/erasure-notifications.md.
+
+A rectification of a field that went to a recipient does the same through
+`on_rectification` and `RecipientNotices.notify_rectification`: a `subject.rectified`
+webhook naming the fields changed (not their new values), or a task for staff.
 
 On a restore the ledger's erasures run the hook again; a person already told (a
 delivery or task under their id) is not told twice, and the message id is derived
@@ -39,7 +44,7 @@ from ehrlich.errors import InvalidInput
 from ehrlich.jobs import current_job
 from ehrlich.jobs import store as job_store
 from ehrlich.sharing.errors import TaskNotFound
-from ehrlich.sharing.models import Disclosure, RecipientTask, WebhookDelivery
+from ehrlich.sharing.models import Disclosure, DisclosureBatch, RecipientTask, WebhookDelivery
 from ehrlich.sharing.webhooks import EndpointView, Webhooks
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
@@ -50,7 +55,9 @@ if TYPE_CHECKING:
     from ehrlich.subjects.ledger import ErasureRecord
 
 ERASED = "subject.erased"
+RECTIFIED = "subject.rectified"
 NOTIFY_TASK = "sharing.notify_erasure"
+RECTIFY_TASK = "sharing.notify_rectification"
 _MESSAGE_IDS = uuid.UUID("5f0b8a52-6d3e-4c1e-9a57-3b1f0e2d7c44")
 MAX_NOTE = 300
 
@@ -81,6 +88,23 @@ def _on_erasure(session: Session, records: Sequence[ErasureRecord]) -> None:
 
 
 on_erasure = batch_hook(_on_erasure)
+
+
+def _released(session: Session, subject_id: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(recipient, fields) of each release of the person's data."""
+    return [(recipient, tuple(fields.split(","))) for recipient, fields in session.execute(
+        select(DisclosureBatch.recipient, DisclosureBatch.fields)
+        .join(Disclosure, Disclosure.batch_id == DisclosureBatch.id)
+        .where(Disclosure.subject_id == subject_id)).all()]
+
+
+def on_rectification(session: Session, subject_id: str, fields: Sequence[str],
+                     now: datetime) -> None:
+    """Rectification hook: when a field that was released to a recipient changed, queue
+    the job that tells them (GDPR Art. 19), in the rectification's transaction."""
+    if any(set(fields) & set(sent) for _, sent in _released(session, subject_id)):
+        job_store.add(session, RECTIFY_TASK, (subject_id, now.isoformat(), sorted(fields)),
+                      {}, now=now)
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,55 @@ class RecipientNotices:
         if outcome:
             self._audit.record(session, AuditEvent("system", "recipients.erasure.notified",
                                                    subject_id, outcome), now=now)
+        return outcome
+
+    def notify_rectification(self, session: Session, subject_id: str, fields: Sequence[str],
+                             *, rectified_at: datetime, now: datetime) -> dict[str, str]:
+        """Per recipient that received one of the changed fields: `webhook` or `task`.
+
+        The message names the fields, not their new values: the recipient fetches the
+        record again where it may (a processor sync sends it by itself, as `changed`), or
+        asks. A person corrected twice gets a message each time; an open task is not
+        opened twice."""
+        outcome: dict[str, str] = {}
+        changed = set(fields)
+        releases = [r for r in self._sharing.disclosures_of(session, subject_id)
+                    if changed & set(r.fields)]
+        for recipient in sorted({r.recipient for r in releases}):
+            theirs = [r for r in releases if r.recipient == recipient]
+            data = {"subject_id": subject_id, "rectified_at": rectified_at.isoformat(),
+                    "fields": sorted(changed & {f for r in theirs for f in r.fields}),
+                    "releases": [{"batch_id": r.batch_id, "purpose": r.purpose,
+                                  "released_at": r.at.isoformat(), "fields": list(r.fields)}
+                                 for r in theirs]}
+            queued = self._webhooks.queue(
+                session, recipient=recipient, event=RECTIFIED,
+                message_id=message_id(RECTIFIED, recipient,
+                                      f"{subject_id}\n{rectified_at.isoformat()}"),
+                data=data, reference=subject_id, now=now)
+            if queued is not None:
+                outcome[recipient] = "webhook"
+                continue
+            outcome[recipient] = "task"
+            if session.execute(select(RecipientTask.id).where(
+                    RecipientTask.recipient == recipient, RecipientTask.event == RECTIFIED,
+                    RecipientTask.reference == subject_id,
+                    RecipientTask.done_at.is_(None))).first() is None:
+                session.add(RecipientTask(id=new_id(), recipient=recipient, event=RECTIFIED,
+                                          reference=subject_id, created_at=now))
+        if outcome:
+            self._audit.record(session, AuditEvent("system", "recipients.rectification.notified",
+                                                   subject_id, outcome), now=now)
+        return outcome
+
+    def run_notify_rectification(self, subject_id: str, rectified_at: str,
+                                 fields: Sequence[str], *, now: datetime) -> dict[str, str]:
+        """The job: the notifications and the job's end commit together."""
+        with self._db.write() as session:
+            outcome = self.notify_rectification(
+                session, subject_id, fields, rectified_at=datetime.fromisoformat(rectified_at),
+                now=now)
+            current_job().acknowledge(session)
         return outcome
 
     def run_notify(self, subject_id: str, erased_at: str, *, now: datetime) -> dict[str, str]:

@@ -15,7 +15,7 @@ from ehrlich.errors import Conflict, InvalidInput, NotFound
 from ehrlich.jobs import GiveUp, RetryLater, crontab
 from ehrlich.sharing import webhooks
 from ehrlich.sharing.copies import Caller
-from ehrlich.sharing.notifications import NOTIFY_TASK, RecipientNotices
+from ehrlich.sharing.notifications import NOTIFY_TASK, RECTIFY_TASK, RecipientNotices
 from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.webhooks import Webhooks
 
@@ -36,6 +36,12 @@ def register(instance: Instance) -> None:
     def notify_erasure(subject_id: str, erased_at: str) -> dict[str, str]:
         return instance.service(RecipientNotices).run_notify(subject_id, erased_at,
                                                              now=instance.jobs.clock())
+
+    @instance.jobs.task(RECTIFY_TASK, retries=5, retry_delay=30, retry_backoff=2)
+    def notify_rectification(subject_id: str, rectified_at: str, fields: list[str]
+                             ) -> dict[str, str]:
+        return instance.service(RecipientNotices).run_notify_rectification(
+            subject_id, rectified_at, fields, now=instance.jobs.clock())
 
     syncs = instance.service(ProcessorSyncService)
 

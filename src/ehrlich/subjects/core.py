@@ -38,6 +38,10 @@ domains use it to keep what must outlive the person, e.g. a suppression entry, o
 end what the person no longer has, e.g. open consents. The audit entries it returns
 are recorded with the erasure's own."""
 
+RectificationHook = Callable[[Session, str, Sequence[str], datetime], None]
+"""Runs in a rectification's transaction with the subject id, the names of the fields
+changed and the time: other domains use it to tell those who hold a copy (GDPR Art. 19)."""
+
 ErasureBatchHook = Callable[[Session, Sequence[ErasureRecord]], Iterable[AuditEvent] | None]
 """An erasure hook for many records at once (set-based), as `erase_many` runs it."""
 
@@ -85,12 +89,14 @@ class SubjectsCore:
 
     def __init__(self, keyring: Keyring, audit: AuditLog, ledger: ErasureLedger, *,
                  phone_region: str | None = None,
-                 erasure_hooks: Sequence[ErasureHook] = ()) -> None:
+                 erasure_hooks: Sequence[ErasureHook] = (),
+                 rectification_hooks: Sequence[RectificationHook] = ()) -> None:
         self._keyring = keyring
         self._audit = audit
         self._ledger = ledger
         self._phone_region = phone_region
         self._erasure_hooks = tuple(erasure_hooks)
+        self._rectification_hooks = tuple(rectification_hooks)
 
     @property
     def erasure_hooks(self) -> tuple[ErasureHook, ...]:

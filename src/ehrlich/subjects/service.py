@@ -36,6 +36,7 @@ from ehrlich.subjects.core import (
     LOOKUP_CHUNK,
     TABLE,
     ErasureHook,
+    RectificationHook,
     batch_hook,
     run_erasure_hooks,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "Placed",
     "PreparedSubject",
     "Recipient",
+    "RectificationHook",
     "SubjectColumns",
     "SubjectsService",
     "batch_hook",
@@ -250,6 +252,8 @@ class SubjectsService(BulkCreation, ContactViews):
             raise DuplicateContact("another subject already has this email address") from exc
         self._audit.record(session, AuditEvent(actor, "subject.rectify", subject_id,
                                                {"fields": sorted(given)}), now=now)
+        for hook in self._rectification_hooks:
+            hook(session, subject_id, sorted(given), now)
         return self.get(session, subject_id, actor=actor, now=now, audited=False)
 
     def erase(self, db: Database, subject_id: str, *, actor: str, now: datetime,
