@@ -278,9 +278,11 @@ class ProcessorSyncService:
         now_in = set(current)
         changed: list[str] = []
         if sync.last_success_at is not None:
-            kept = sorted(held & now_in)
+            members = select(ProcessorMember.subject_id).where(
+                ProcessorMember.sync_id == sync.id)
             with self._db.read() as session:
-                changed = sorted(changed_since(session, kept, sync.last_success_at))
+                changed = sorted(changed_since(session, members, sync.last_success_at)
+                                 & now_in)
         return _Plan("full" if sync.last_success_at is None else "changes",
                      [sid for sid in current if sid not in held],
                      sorted(held - now_in), changed)

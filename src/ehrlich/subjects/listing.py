@@ -118,13 +118,12 @@ def subject_facts(session: Session, subject_id: str) -> SubjectFacts:
     return SubjectFacts(row.id, row.state, row.erased_at, row.email_index)
 
 
-def changed_since(session: Session, subject_ids: list[str], since: datetime) -> set[str]:
-    """Of these active subjects, those whose fields changed after `since`: a
+def changed_since(session: Session, among: Select[Any], since: datetime) -> set[str]:
+    """Of the subjects `among` selects (a query of ids, e.g. another domain's list of
+    people it holds), the active ones whose fields changed after `since`: a
     rectification (creation and erasure also set `updated_at`; an erased subject is not
-    active, and one created since was not held before)."""
-    found: set[str] = set()
-    for start in range(0, len(subject_ids), 500):
-        found.update(session.execute(select(_SUBJECTS.c.id).where(
-            _SUBJECTS.c.id.in_(subject_ids[start:start + 500]),
-            _SUBJECTS.c.state == STATE_ACTIVE, _SUBJECTS.c.updated_at > since)).scalars())
-    return found
+    active, and one created since is not among those held before). One query, however
+    many are held."""
+    return set(session.execute(select(_SUBJECTS.c.id).where(
+        _SUBJECTS.c.id.in_(among.scalar_subquery()), _SUBJECTS.c.state == STATE_ACTIVE,
+        _SUBJECTS.c.updated_at > since)).scalars())
