@@ -7,6 +7,7 @@ disclosure of the person and nobody else's."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +25,7 @@ from tests.conftest import NOW
 from tests.factories import new_subject, record
 from tests.jobs import run_jobs
 from tests.sharing.helpers import OPERATOR, request
-from tests.sharing.receiver import Receiver
+from tests.sharing.receiver import Received, Receiver
 
 
 @pytest.fixture
@@ -55,6 +56,17 @@ def _release(instance: Instance, recipient: str, purpose: str, subject_id: str) 
     return batch
 
 
+def _the_one_message(instance: Instance, receiver: Receiver, kind: str
+                     ) -> tuple[Received, dict[str, Any]]:
+    """The jobs run (twice: nothing is sent twice); the one message, signed, of `kind`."""
+    run_jobs(instance)
+    run_jobs(instance)
+    [got] = receiver.received
+    assert got.valid
+    assert got.payload["type"] == kind
+    return got, got.payload["data"]
+
+
 def test_each_recipient_that_had_the_data_is_told_once(
         client: TestClient, published: Instance, receiver: Receiver) -> None:
     hedy = _customer(published, "hedy@example.org")
@@ -70,13 +82,7 @@ def test_each_recipient_that_had_the_data_is_told_once(
     page = client.get(f"/my-data/{token}")
     assert "Who received your data" in page.text
     assert client.post(f"/my-data/{token}/erase", data={"confirm": "yes"}).status_code == 200
-    run_jobs(published)
-    run_jobs(published)  # nothing is sent twice
-
-    [got] = receiver.received
-    assert got.valid
-    assert got.payload["type"] == "subject.erased"
-    data = got.payload["data"]
+    got, data = _the_one_message(published, receiver, "subject.erased")
     assert data["subject_id"] == hedy
     assert [(r["batch_id"], r["purpose"]) for r in data["releases"]] == [
         (newsletter, "newsletter")]
@@ -185,13 +191,7 @@ def test_a_corrected_field_is_told_to_each_recipient_that_had_it(
         assert notices.tasks(session) == []
 
     _rectify(published, hedy, email="hedy.lamarr@example.org")
-    run_jobs(published)
-    run_jobs(published)  # nothing is sent twice
-
-    [got] = receiver.received
-    assert got.valid
-    assert got.payload["type"] == "subject.rectified"
-    data = got.payload["data"]
+    got, data = _the_one_message(published, receiver, "subject.rectified")
     assert (data["subject_id"], data["fields"]) == (hedy, ["email"])
     assert [r["batch_id"] for r in data["releases"]] == [newsletter]
     for personal in (b"hedy", b"Hedy", b"Lamarr", b"Kiesler"):

@@ -31,10 +31,10 @@ backup carries the same `webhook-id` for the receiver to drop.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,6 +45,7 @@ from ehrlich.jobs import current_job
 from ehrlich.jobs import store as job_store
 from ehrlich.sharing.errors import TaskNotFound
 from ehrlich.sharing.models import Disclosure, DisclosureBatch, RecipientTask, WebhookDelivery
+from ehrlich.sharing.schemas import DisclosureView
 from ehrlich.sharing.webhooks import EndpointView, Webhooks
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
@@ -107,6 +108,12 @@ def on_rectification(session: Session, subject_id: str, fields: Sequence[str],
                       {}, now=now)
 
 
+def _listed(releases: Iterable[DisclosureView]) -> list[dict[str, Any]]:
+    """Releases as a message lists them: what the recipient can match its imports on."""
+    return [{"batch_id": r.batch_id, "purpose": r.purpose, "released_at": r.at.isoformat(),
+             "fields": list(r.fields)} for r in releases]
+
+
 @dataclass(frozen=True)
 class TaskView:
     id: str
@@ -150,22 +157,10 @@ class RecipientNotices:
         releases = self._sharing.disclosures_of(session, subject_id)
         for recipient in sorted({r.recipient for r in releases}):
             data = {"subject_id": subject_id, "erased_at": erased_at.isoformat(),
-                    "releases": [{"batch_id": r.batch_id, "purpose": r.purpose,
-                                  "released_at": r.at.isoformat(), "fields": list(r.fields)}
-                                 for r in releases if r.recipient == recipient]}
-            queued = self._webhooks.queue(
-                session, recipient=recipient, event=ERASED,
-                message_id=message_id(ERASED, recipient, subject_id), data=data,
-                reference=subject_id, now=now)
-            if queued is not None:
-                outcome[recipient] = "webhook"
-                continue
-            outcome[recipient] = "task"
-            if session.execute(select(RecipientTask.id).where(
-                    RecipientTask.recipient == recipient, RecipientTask.event == ERASED,
-                    RecipientTask.reference == subject_id)).first() is None:
-                session.add(RecipientTask(id=new_id(), recipient=recipient, event=ERASED,
-                                          reference=subject_id, created_at=now))
+                    "releases": _listed(r for r in releases if r.recipient == recipient)}
+            outcome[recipient] = self._tell(
+                session, recipient, ERASED, message_id(ERASED, recipient, subject_id), data,
+                subject_id, now=now, again_when_done=False)
         if outcome:
             self._audit.record(session, AuditEvent("system", "recipients.erasure.notified",
                                                    subject_id, outcome), now=now)
@@ -187,28 +182,34 @@ class RecipientNotices:
             theirs = [r for r in releases if r.recipient == recipient]
             data = {"subject_id": subject_id, "rectified_at": rectified_at.isoformat(),
                     "fields": sorted(changed & {f for r in theirs for f in r.fields}),
-                    "releases": [{"batch_id": r.batch_id, "purpose": r.purpose,
-                                  "released_at": r.at.isoformat(), "fields": list(r.fields)}
-                                 for r in theirs]}
-            queued = self._webhooks.queue(
-                session, recipient=recipient, event=RECTIFIED,
-                message_id=message_id(RECTIFIED, recipient,
-                                      f"{subject_id}\n{rectified_at.isoformat()}"),
-                data=data, reference=subject_id, now=now)
-            if queued is not None:
-                outcome[recipient] = "webhook"
-                continue
-            outcome[recipient] = "task"
-            if session.execute(select(RecipientTask.id).where(
-                    RecipientTask.recipient == recipient, RecipientTask.event == RECTIFIED,
-                    RecipientTask.reference == subject_id,
-                    RecipientTask.done_at.is_(None))).first() is None:
-                session.add(RecipientTask(id=new_id(), recipient=recipient, event=RECTIFIED,
-                                          reference=subject_id, created_at=now))
+                    "releases": _listed(theirs)}
+            message = message_id(RECTIFIED, recipient,
+                                 f"{subject_id}\n{rectified_at.isoformat()}")
+            outcome[recipient] = self._tell(session, recipient, RECTIFIED, message, data,
+                                            subject_id, now=now, again_when_done=True)
         if outcome:
             self._audit.record(session, AuditEvent("system", "recipients.rectification.notified",
                                                    subject_id, outcome), now=now)
         return outcome
+
+    def _tell(self, session: Session, recipient: str, event: str, message: str,
+              data: dict[str, Any], subject_id: str, *, now: datetime,
+              again_when_done: bool) -> str:
+        """A signed webhook where the recipient has an endpoint (`webhook`), else a task
+        for staff (`task`), not opened twice for the same news: never again for an
+        erasure, again once the last is done for a new correction (`again_when_done`)."""
+        if self._webhooks.queue(session, recipient=recipient, event=event, message_id=message,
+                                data=data, reference=subject_id, now=now) is not None:
+            return "webhook"
+        existing = select(RecipientTask.id).where(
+            RecipientTask.recipient == recipient, RecipientTask.event == event,
+            RecipientTask.reference == subject_id)
+        if again_when_done:
+            existing = existing.where(RecipientTask.done_at.is_(None))
+        if session.execute(existing).first() is None:
+            session.add(RecipientTask(id=new_id(), recipient=recipient, event=event,
+                                      reference=subject_id, created_at=now))
+        return "task"
 
     def run_notify_rectification(self, subject_id: str, rectified_at: str,
                                  fields: Sequence[str], *, now: datetime) -> dict[str, str]:
