@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ehrlich.instance.service import Instance
 from ehrlich.sharing.models import RecipientEndpoint, RecipientTask
-from ehrlich.sharing.notifications import ERASED, RecipientNotices
+from ehrlich.sharing.notifications import ERASED, RECTIFIED, RecipientNotices
 from ehrlich.sharing.webhooks import Webhooks
 from ehrlich.storage.base import new_id, utcnow
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
@@ -33,11 +33,12 @@ from tests.sharing.test_console import _csrf, _staff
 Maker = Callable[..., Staff]
 
 
-def _task(instance: Instance, recipient: str = "carrier") -> str:
+def _task(instance: Instance, recipient: str = "carrier", event: str = ERASED,
+          reference: str = "subject-1") -> str:
     task_id = new_id()
     with instance.db.write() as session:
-        session.add(RecipientTask(id=task_id, recipient=recipient, event=ERASED,
-                                  reference="subject-1", created_at=NOW))
+        session.add(RecipientTask(id=task_id, recipient=recipient, event=event,
+                                  reference=reference, created_at=NOW))
     return task_id
 
 
@@ -103,6 +104,10 @@ def test_a_failing_delivery_and_a_task_show_and_the_task_is_closed_with_who_and_
     assert "HTTP 503" in page.text
     assert re.search(r'<td class="num">2</td>', page.text)  # two tries so far
     assert "subject-1" in page.text  # the open task
+    _task(instance, event=RECTIFIED, reference="subject-2")
+    tasks = console.get("/admin/recipients").text
+    assert "Tell carrier that person subject-1 was erased" in tasks
+    assert "Tell carrier that the record of person subject-2 was corrected" in tasks
     assert "/endpoint" not in page.text  # support may not configure endpoints
     csrf = _csrf(console)
     empty = console.post(f"/admin/recipients/tasks/{task_id}/done",
