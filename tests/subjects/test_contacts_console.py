@@ -329,6 +329,18 @@ def test_filters_show_errors_next_to_fields(
     assert 'id="q-error">Geben Sie eine ganze E-Mail-Adresse' in german.text
 
 
+def test_a_consent_on_a_channel_no_notice_declares_is_shown_by_its_id(
+        instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    """The consent API takes any well-formed channel; the page names it, not a 500."""
+    subject = _person(instance)
+    record(instance, subject, "granted", channel="fax")
+    open_session(console, make_staff("support"), clock.now)
+    page = console.get(f"/admin/contacts/{subject}")
+    assert page.status_code == 200
+    assert "newsletter / fax" in page.text
+
+
 def test_person_page_shows_timeline_suppression_and_own_links(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811

@@ -57,19 +57,21 @@ class NoticeView:
     security_measures: str
 
 
-def _text(texts: dict[str, str] | None, lang: str) -> str:
+def in_language(texts: dict[str, str] | None, lang: str) -> str:
+    """A notice text in `lang`, else in English, else in its first language ("" for none)."""
     if not texts:
         return ""
     return texts.get(lang) or texts.get("en") or next(iter(texts.values()))
 
 
 def channel_label(tr: Translations, channel: str) -> str:
-    """A notice's channel id as people read it, in `tr`'s language."""
+    """A channel id as people read it, in `tr`'s language; one no notice declares (the
+    consent API takes any well-formed channel) as it is."""
     return {"email": tr.pgettext("channel", "email"),
             "sms": tr.pgettext("channel", "text message"),
             "phone": tr.pgettext("channel", "phone"), "post": tr.pgettext("channel", "post"),
             "web": tr.pgettext("channel", "website"),
-            "none": tr.pgettext("channel", "none")}[channel]
+            "none": tr.pgettext("channel", "none")}.get(channel, channel)
 
 
 def duration_text(tr: Translations, period: Duration) -> str:
@@ -90,23 +92,23 @@ def localise(notice: Notice, lang: str) -> NoticeView:
                             if r.role == "processor"
                             else tr.gettext("controller (decides for itself)"),
                             tr.gettext(ROLES[r.role]), r.country, r.outside_eea,
-                            _text(r.safeguards, lang))
+                            in_language(r.safeguards, lang))
         for r in notice.recipients}
     purposes = []
     for p in notice.purposes:
         period = p.retention.period
         retention = (f"{duration_text(tr, period)} "
-                     f"{_text(p.retention.starts, lang)}")
+                     f"{in_language(p.retention.starts, lang)}")
         purposes.append(PurposeView(
-            id=p.id, title=_text(p.title, lang), description=_text(p.description, lang),
+            id=p.id, title=in_language(p.title, lang), description=in_language(p.description, lang),
             legal_basis=tr.gettext(LEGAL_BASES[p.legal_basis]), legal_basis_id=p.legal_basis,
-            legitimate_interest=_text(p.legitimate_interest, lang),
-            data_subjects=(_text(p.data_subjects, lang)
+            legitimate_interest=in_language(p.legitimate_interest, lang),
+            data_subjects=(in_language(p.data_subjects, lang)
                            or tr.gettext("customers and prospects")),
-            data=[_text(notice.data_categories[c], lang) for c in p.data_categories],
+            data=[in_language(notice.data_categories[c], lang) for c in p.data_categories],
             channel=channel_label(tr, p.channel), channel_id=p.channel, retention=retention,
             recipients=[recipients[r] for r in p.recipients],
-            consent_text=_text(p.consent.text, lang) if p.consent else ""))
+            consent_text=in_language(p.consent.text, lang) if p.consent else ""))
     used = [c for c in notice.data_categories
             if any(c in p.data_categories for p in notice.purposes)]
     dpo = notice.controller.dpo
@@ -116,5 +118,5 @@ def localise(notice: Notice, lang: str) -> NoticeView:
         dpo=" ".join(x for x in (dpo.name, f"<{dpo.contact}>") if x) if dpo else "",
         authority=notice.controller.supervisory_authority or "",
         purposes=purposes, recipients=list(recipients.values()),
-        data=[_text(notice.data_categories[c], lang) for c in used],
-        security_measures=_text(notice.security_measures, lang))
+        data=[in_language(notice.data_categories[c], lang) for c in used],
+        security_measures=in_language(notice.security_measures, lang))
