@@ -29,6 +29,7 @@ from ehrlich.notices.loader import LoadedNotice, load_notice
 from ehrlich.notices.models import NoticeVersion
 from ehrlich.notices.rules import rules_in
 from ehrlich.notices.schemas import Finding, Notice, VersionInfo
+from ehrlich.notices.views import in_language
 
 
 @dataclass(frozen=True)
@@ -260,9 +261,7 @@ class NoticesService:
             purpose = self.current(session).notice.purpose(purpose_id)
         except NoticeNotPublished:
             return purpose_id
-        if purpose is None:
-            return purpose_id
-        return purpose.title.get(language) or purpose.title.get("en") or purpose_id
+        return in_language(purpose.title, language) if purpose is not None else purpose_id
 
     def consent_offer(self, session: Session, purpose_id: str, language: str, *,
                       version: int | None = None) -> ConsentOffer:

@@ -27,7 +27,7 @@ from ehrlich.consent.ledger.suppression import suppressions_of
 from ehrlich.i18n import translations
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import NoticesService, PublishedNotice
-from ehrlich.notices.views import duration_text
+from ehrlich.notices.views import duration_text, in_language
 from ehrlich.rights.schemas import (
     AccessReport,
     ConsentEntry,
@@ -38,12 +38,6 @@ from ehrlich.spreadsheets import csv_text
 from ehrlich.subjects.service import SubjectsService
 
 FORMAT = "ehrlich-access-report/1"
-
-
-def _localised(value: dict[str, str] | None, language: str) -> str:
-    if not value:
-        return ""
-    return value.get(language) or value.get("en") or next(iter(value.values()))
 
 
 def purposes_of(published: PublishedNotice | None, named: dict[str, list[str]],
@@ -58,12 +52,12 @@ def purposes_of(published: PublishedNotice | None, named: dict[str, list[str]],
         if purpose.id not in named:
             continue
         found.append(PurposeEntry(
-            id=purpose.id, title=_localised(purpose.title, language),
+            id=purpose.id, title=in_language(purpose.title, language),
             legal_basis=purpose.legal_basis,
-            data_categories=[_localised(notice.data_categories.get(c), language) or c
+            data_categories=[in_language(notice.data_categories.get(c), language) or c
                              for c in purpose.data_categories],
             retention=duration_text(tr, purpose.retention.period),
-            retention_starts=_localised(purpose.retention.starts, language),
+            retention_starts=in_language(purpose.retention.starts, language),
             recipients=[r.name for r in (notice.recipient(i) for i in purpose.recipients)
                         if r is not None],
             states=named[purpose.id]))
