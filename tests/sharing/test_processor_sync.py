@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -318,6 +319,9 @@ def test_a_rectified_address_reaches_the_processor_as_a_change(
         held = set(session.execute(select(ProcessorMember.subject_id)).scalars())
     assert len(seen) == 2  # the first push and the corrected address
     assert held == {ada, bob}
+    synced = audit(instance, "processor.synced")[-1].detail
+    assert synced is not None
+    assert json.loads(synced)["changed"] == 1
 
     _run(instance, minutes=4)  # nothing changed since: nothing sent
     run_jobs(instance)

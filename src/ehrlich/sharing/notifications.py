@@ -44,8 +44,9 @@ from ehrlich.errors import InvalidInput
 from ehrlich.jobs import current_job
 from ehrlich.jobs import store as job_store
 from ehrlich.sharing.errors import TaskNotFound
-from ehrlich.sharing.models import Disclosure, DisclosureBatch, RecipientTask, WebhookDelivery
+from ehrlich.sharing.models import Disclosure, RecipientTask, WebhookDelivery
 from ehrlich.sharing.schemas import DisclosureView
+from ehrlich.sharing.service import disclosures_of
 from ehrlich.sharing.webhooks import EndpointView, Webhooks
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
@@ -91,19 +92,11 @@ def _on_erasure(session: Session, records: Sequence[ErasureRecord]) -> None:
 on_erasure = batch_hook(_on_erasure)
 
 
-def _released(session: Session, subject_id: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(recipient, fields) of each release of the person's data."""
-    return [(recipient, tuple(fields.split(","))) for recipient, fields in session.execute(
-        select(DisclosureBatch.recipient, DisclosureBatch.fields)
-        .join(Disclosure, Disclosure.batch_id == DisclosureBatch.id)
-        .where(Disclosure.subject_id == subject_id)).all()]
-
-
 def on_rectification(session: Session, subject_id: str, fields: Sequence[str],
                      now: datetime) -> None:
     """Rectification hook: when a field that was released to a recipient changed, queue
     the job that tells them (GDPR Art. 19), in the rectification's transaction."""
-    if any(set(fields) & set(sent) for _, sent in _released(session, subject_id)):
+    if any(set(fields) & set(r.fields) for r in disclosures_of(session, subject_id)):
         job_store.add(session, RECTIFY_TASK, (subject_id, now.isoformat(), sorted(fields)),
                       {}, now=now)
 

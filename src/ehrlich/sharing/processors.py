@@ -327,6 +327,7 @@ class ProcessorSyncService:
                 session.execute(update(ProcessorRun).where(ProcessorRun.id == run_id)
                                 .values(batch_id=batch_id))
         pushed: list[str] = []
+        resent: list[str] = []
 
         def changes() -> Iterator[Change]:
             for start in range(0, len(plan.removed), self.batch_size):
@@ -343,6 +344,7 @@ class ProcessorSyncService:
                 assert batch_id is not None
                 rows = self._people(plan.changed[start:start + self.batch_size], sync,
                                     purpose, versions, columns, batch_id, caller, now=now)
+                resent.extend(row[0] for row in rows)
                 if rows:
                     yield Change("changed", rows)
 
@@ -359,7 +361,7 @@ class ProcessorSyncService:
                                                                 "error": type(exc).__name__}),
                                    now=now)
             raise
-        self._settle(sync, run_id, plan, pushed, caller, now=now)
+        self._settle(sync, run_id, plan, pushed, caller, now=now, corrected=len(resent))
         with self._db.read() as session:
             return _run_view(session.get_one(ProcessorRun, run_id))
 
@@ -396,7 +398,7 @@ class ProcessorSyncService:
         return [(sid, *(values[sid].get(c, "") for c in columns[1:])) for sid in ids]
 
     def _settle(self, sync: SyncView, run_id: str, plan: _Plan, pushed: list[str],
-                caller: Caller, *, now: datetime) -> None:
+                caller: Caller, *, now: datetime, corrected: int = 0) -> None:
         """What the processor holds now, after a successful run; when the next one is due."""
         step = SCHEDULES.get(sync.settings.schedule)
         with self._db.write() as session:
@@ -419,7 +421,8 @@ class ProcessorSyncService:
                 outcome="ok", finished_at=now, added=len(pushed)))
             self._audit.record(session, AuditEvent(caller.actor, "processor.synced", run_id, {
                 "sync": sync.id, "recipient": sync.recipient, "purpose": sync.purpose,
-                "kind": plan.kind, "added": len(pushed), "removed": len(plan.removed)}),
+                "kind": plan.kind, "added": len(pushed), "removed": len(plan.removed),
+                "changed": corrected}),
                 now=now)
 
 

@@ -77,6 +77,17 @@ class ExportRequest:
     expires: date | None = None
 
 
+
+def disclosures_of(session: Session, subject_id: str) -> list[DisclosureView]:
+    """Every release of this person's data to a recipient, oldest first (Art. 15(1)(c)):
+    also for the erasure and rectification hooks, which run without the service."""
+    rows = session.execute(
+        select(DisclosureBatch).join(Disclosure, Disclosure.batch_id == DisclosureBatch.id)
+        .where(Disclosure.subject_id == subject_id)
+        .order_by(DisclosureBatch.at, DisclosureBatch.id)).scalars()
+    return [DisclosureView(b.id, b.recipient, b.purpose, b.basis,
+                           tuple(b.fields.split(",")), b.at) for b in rows]
+
 class SharingService:
     """Audience exports and releases to recipients; every file a tracked copy."""
 
@@ -263,12 +274,7 @@ class SharingService:
 
     def disclosures_of(self, session: Session, subject_id: str) -> list[DisclosureView]:
         """Every release of this person's data to a recipient, oldest first (Art. 15(1)(c))."""
-        rows = session.execute(
-            select(DisclosureBatch).join(Disclosure, Disclosure.batch_id == DisclosureBatch.id)
-            .where(Disclosure.subject_id == subject_id)
-            .order_by(DisclosureBatch.at, DisclosureBatch.id)).scalars()
-        return [DisclosureView(b.id, b.recipient, b.purpose, b.basis,
-                               tuple(b.fields.split(",")), b.at) for b in rows]
+        return disclosures_of(session, subject_id)
 
     def report_section(self, session: Session, subject_id: str, *, language: str
                        ) -> ReportSection:
