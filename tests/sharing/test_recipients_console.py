@@ -106,8 +106,9 @@ def test_a_failing_delivery_and_a_task_show_and_the_task_is_closed_with_who_and_
     assert "subject-1" in page.text  # the open task
     _task(instance, event=RECTIFIED, reference="subject-2")
     tasks = console.get("/admin/recipients").text
-    assert "Tell carrier that person subject-1 was erased" in tasks
-    assert "Tell carrier that the record of person subject-2 was corrected" in tasks
+    # by the name the notice gives the recipient, not its id
+    assert "Tell Spree Kurier GmbH that person subject-1 was erased" in tasks
+    assert "Tell Spree Kurier GmbH that the record of person subject-2 was corrected" in tasks
     assert "/endpoint" not in page.text  # support may not configure endpoints
     csrf = _csrf(console)
     empty = console.post(f"/admin/recipients/tasks/{task_id}/done",

@@ -45,6 +45,7 @@ def _page(request: Request, instance: Instance, active: ActiveSession, *,
         tasks = notices.tasks(session, reference=subject or None)
     return page(request, "sharing/recipients.html", {
         "overview": overview, "deliveries": deliveries, "tasks": tasks,
+        "names": {r.id: r.name for r in overview},
         "statuses": STATUSES, "labels": LABELS,
         "query": {"status": chosen or "", "subject": subject},
         "may_configure": allowed(active.role, Permission.TOKENS_MANAGE),
