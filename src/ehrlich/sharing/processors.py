@@ -11,7 +11,8 @@ The first successful run pushes everyone ("full"); after that a run sends only t
 changes since the last successful one: the people added, the ids of those who left
 the audience (withdrawal, objection, suppression, erasure) as removals, and the people
 held whose record was rectified since, as `changed` rows with their fields as they are
-now (GDPR Art. 19: the processor's copy is corrected too). What the
+now (GDPR Art. 19: the processor's copy is corrected too; planned in
+`processor_plans`). What the
 processor holds is `processor_members`, updated only when a run succeeded, so a failed
 run is sent again in full by the next one. Removals alone also go out every few minutes
 (`removals_due`), whatever the sync's schedule: a withdrawal or an erasure reaches the
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -39,7 +40,6 @@ from ehrlich.auth.roles import Permission
 from ehrlich.consent.ledger.audience import (
     DEFAULT_BATCH,
     still_in_audience,
-    stream_audience,
 )
 from ehrlich.consent.signup.links import preferences_signer
 from ehrlich.consent.unsubscribe.links import unsubscribe_signer
@@ -50,6 +50,7 @@ from ehrlich.settings import Settings
 from ehrlich.sharing.copies import Caller
 from ehrlich.sharing.errors import NoBasisForRecipient, NoWebhookEndpoint
 from ehrlich.sharing.models import ProcessorMember, ProcessorRun, ProcessorSync
+from ehrlich.sharing.processor_plans import Plan, plan_run
 from ehrlich.sharing.processor_pushes import Push, SftpPush, WebhookPush, WebhookQueue
 from ehrlich.sharing.processor_settings import (
     CONTACT_FIELDS,
@@ -67,20 +68,9 @@ from ehrlich.sharing.processor_settings import (
 )
 from ehrlich.storage.base import new_id
 from ehrlich.storage.database import Database
-from ehrlich.subjects.listing import changed_since
 from ehrlich.subjects.service import SUBJECT, SubjectsService, contacts_query
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Plan:
-    kind: str
-    added: list[str]
-    removed: list[str]
-    changed: list[str] = field(default_factory=list)
-    """People the processor holds whose fields were rectified since the last successful
-    run: sent again, as `changed` rows, so its copy is corrected too (GDPR Art. 16, 19)."""
 
 
 class ProcessorSyncService:
@@ -201,7 +191,8 @@ class ProcessorSyncService:
                                           "change the sync's fields; nobody was released")
         if removals_only and sync.last_success_at is None:
             return _nothing(caller, now)
-        plan = self._plan(sync, purpose, versions, removals_only=removals_only)
+        plan = plan_run(self._db, sync, purpose, versions, removals_only=removals_only,
+                        batch_size=self.batch_size)
         if dry_run:
             return RunView("", "dry-run", caller.actor, now, now, "ok", len(plan.added),
                            len(plan.removed), None, "")
@@ -246,48 +237,7 @@ class ProcessorSyncService:
             row.sftp_key, row.sftp_known_hosts), row.next_run_at, row.last_success_at,
             row.updated_at, row.updated_by)
 
-    def _members(self, sync_id: str) -> Iterator[list[str]]:
-        after = ""
-        while True:
-            with self._db.read() as session:
-                ids = list(session.execute(
-                    select(ProcessorMember.subject_id)
-                    .where(ProcessorMember.sync_id == sync_id,
-                           ProcessorMember.subject_id > after)
-                    .order_by(ProcessorMember.subject_id).limit(self.batch_size)).scalars())
-            if ids:
-                yield ids
-            if len(ids) < self.batch_size:
-                return
-            after = ids[-1]
-
-    def _plan(self, sync: SyncView, purpose: Purpose, versions: list[int], *,
-              removals_only: bool) -> _Plan:
-        if removals_only:
-            removed: list[str] = []
-            for chunk in self._members(sync.id):
-                still = still_in_audience(self._db, purpose.id, purpose.channel, chunk,
-                                          notice_versions=versions)
-                removed += [sid for sid in chunk if sid not in still]
-            return _Plan("removals", [], removed)
-        held = {sid for chunk in self._members(sync.id) for sid in chunk}
-        current: list[str] = []
-        for chunk in stream_audience(self._db, purpose.id, purpose.channel,
-                                     batch_size=self.batch_size, notice_versions=versions):
-            current += chunk
-        now_in = set(current)
-        changed: list[str] = []
-        if sync.last_success_at is not None:
-            members = select(ProcessorMember.subject_id).where(
-                ProcessorMember.sync_id == sync.id)
-            with self._db.read() as session:
-                changed = sorted(changed_since(session, members, sync.last_success_at)
-                                 & now_in)
-        return _Plan("full" if sync.last_success_at is None else "changes",
-                     [sid for sid in current if sid not in held],
-                     sorted(held - now_in), changed)
-
-    def _claim(self, sync: SyncView, plan: _Plan, caller: Caller, *, now: datetime) -> str:
+    def _claim(self, sync: SyncView, plan: Plan, caller: Caller, *, now: datetime) -> str:
         run_id = new_id()
         with self._db.write() as session:
             claimed = session.execute(
@@ -315,7 +265,7 @@ class ProcessorSyncService:
             raise NoWebhookEndpoint("webhooks are not available on this instance")
         return WebhookPush(self._db, self._webhooks, sync.recipient, sync.purpose, now=now)
 
-    def _push(self, sync: SyncView, purpose: Purpose, versions: list[int], plan: _Plan,
+    def _push(self, sync: SyncView, purpose: Purpose, versions: list[int], plan: Plan,
               run_id: str, caller: Caller, *, now: datetime) -> RunView:
         columns = self._columns(sync)
         batch_id: str | None = None
@@ -397,7 +347,7 @@ class ProcessorSyncService:
                 values[sid]["preferences_url"] = f"{base}/preferences/{preferences(sid)}"
         return [(sid, *(values[sid].get(c, "") for c in columns[1:])) for sid in ids]
 
-    def _settle(self, sync: SyncView, run_id: str, plan: _Plan, pushed: list[str],
+    def _settle(self, sync: SyncView, run_id: str, plan: Plan, pushed: list[str],
                 caller: Caller, *, now: datetime, corrected: int = 0) -> None:
         """What the processor holds now, after a successful run; when the next one is due."""
         step = SCHEDULES.get(sync.settings.schedule)
