@@ -36,6 +36,7 @@ from tests.imports.sample import make_sample
 
 from bench.report import write_section
 from ehrlich.consent.ledger import suppression
+from ehrlich.cli.program import keep_loaded
 from ehrlich.domains import open_instance
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.service import BATCH_SIZE, HOLD_AIM, ImportsService
@@ -200,6 +201,7 @@ def _reset(url: str) -> None:
 
 
 def main() -> None:
+    keep_loaded()  # the heap as the `ehrlich` program runs with it
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2,

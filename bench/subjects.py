@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 
 from bench.report import write_section
+from ehrlich.cli.program import keep_loaded
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.settings import Settings
@@ -138,6 +139,7 @@ def run_one(label: str, settings: Settings, n: int, reads: int) -> str:
 
 
 def main() -> None:
+    keep_loaded()  # the heap as the `ehrlich` program runs with it
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=2000)

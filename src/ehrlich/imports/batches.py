@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table as DbTable
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent
@@ -57,6 +57,13 @@ ANALYZED = ("subjects", "data_keys", "consent_events", "consent_states", "suppre
 _REJECTIONS = cast(DbTable, ImportRejection.__table__)
 _RUNS = cast(DbTable, ImportRun.__table__)
 _VIEW = [_RUNS.c[name] for name in RunView.model_fields]
+COUNTED = ("created", "merged", "suppressed", "rejected", "with_evidence", "asked_again")
+"""The run's counts a batch adds to."""
+_ADD_BATCH = (update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
+              .values(done_rows=bindparam("done"), updated_at=bindparam("now"),
+                      **{name: _RUNS.c[name] + bindparam(f"add_{name}") for name in COUNTED})
+              .returning(*_VIEW))
+"""`_count`'s statement, built once: built per batch, it cost eight times its run."""
 
 
 def next_batch_size(size: int, held: float, *, largest: int) -> int:
@@ -194,11 +201,9 @@ class ImportBatches(ImportsCore):
                **added: int) -> RunView:
         """A batch's progress, in its transaction: one UPDATE adding to the run's counts
         (no ORM load and flush of the run per batch); the run as it is now."""
-        row = session.connection().execute(
-            update(_RUNS).where(_RUNS.c.id == run_id)
-            .values(done_rows=done, updated_at=now,
-                    **{name: _RUNS.c[name] + value for name, value in added.items()})
-            .returning(*_VIEW)).one_or_none()
+        row = session.connection().execute(_ADD_BATCH, {
+            "run_id": run_id, "done": done, "now": now,
+            **{f"add_{name}": added[name] for name in COUNTED}}).one_or_none()
         if row is None:
             raise ImportNotFound(f"no import {run_id}")
         return RunView.model_validate(row._asdict())
