@@ -35,8 +35,8 @@ from tests.imports.helpers import plan
 from tests.imports.sample import make_sample
 
 from bench.report import write_section
-from ehrlich.consent.ledger import suppression
 from ehrlich.cli.program import keep_loaded
+from ehrlich.consent.ledger import suppression
 from ehrlich.domains import open_instance
 from ehrlich.imports.csvfile import read_table
 from ehrlich.imports.service import BATCH_SIZE, HOLD_AIM, ImportsService

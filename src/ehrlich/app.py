@@ -24,7 +24,10 @@ from ehrlich.web.deps import InstanceDep
 from ehrlich.web.middleware import BodyLimit, SecurityHeaders
 
 
-def create_app(instance: Instance) -> FastAPI:
+def create_app(instance: Instance, *, command: str = "ehrlich") -> FastAPI:
+    """The web application of `instance`. `command` starts a command line that reaches the
+    instance on its server (`instance.commands.ehrlich_command`): the console writes the
+    commands it advises with it."""
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         served: Instance = started.state.instance  # what requests see, as every route does
@@ -40,6 +43,7 @@ def create_app(instance: Instance) -> FastAPI:
     app = FastAPI(title="ehrlich", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.instance = instance
+    app.state.command = command
     problems.install(app, redis=bool(instance.settings.redis_url))
     openapi.install(app)
     for router in (home.router, api_docs.router, *instance.contributions.routers):

@@ -4,6 +4,7 @@ is mentioned only while it can still be used."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -119,3 +120,15 @@ def test_serve_mentions_the_one_time_password_only_while_it_can_be_used(
     again = _run(checkout, reset)
     assert again.returncode == 0, again.stderr
     assert f"sign in as {OWNER} with the one-time password" in _banner(checkout)
+
+
+def test_doctor_writes_its_fixes_as_commands_that_work_when_pasted(checkout: Path) -> None:
+    r = _run(checkout, ".venv/bin/ehrlich doctor --format json")
+    assert r.returncode == 1  # no notice published yet
+    fixes = {c["id"]: c["fix"] for c in json.loads(r.stdout)["checks"]}
+    assert not [f for f in fixes.values() if "`ehrlich " in f]
+    publish = _pasted(fixes["notice.published"], "run")
+    assert publish.startswith(".venv/bin/ehrlich --data-dir .ehrlich/data notice publish ")
+    assert publish.endswith(".ehrlich/data/notice.yaml")
+    published = _run(checkout, publish)
+    assert published.returncode == 0, published.stderr

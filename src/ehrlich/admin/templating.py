@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from ehrlich.auth.roles import ROLE_LABELS
 from ehrlich.auth.sessions import ActiveSession
 from ehrlich.i18n import LANG_COOKIE, install, negotiate
+from ehrlich.instance.commands import pasteable
 from ehrlich.web.templating import domain_templates, loader
 
 CONSOLE_PATH = re.compile(r"(?<![\w/:.])/admin(?:/[a-z0-9-]+)*")  # not inside a URL
@@ -49,6 +50,9 @@ def page(request: Request, template: str, context: dict[str, Any], *,
     html = environment(lang, domain_templates(request)).get_template(template).render(
         request=request, lang=lang, nav=nav, nav_groups=nav_groups, active=active, csrf=csrf,
         role_labels=ROLE_LABELS, **context)
+    if active is not None:  # staff see commands as they work on the server; others do not
+        # learn where it is installed
+        html = pasteable(html, str(escape(request.app.state.command)))
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["cache-control"] = "no-store"
     if request.query_params.get("lang") == lang:

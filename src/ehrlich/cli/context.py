@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ehrlich.domains import DOMAINS, Install, open_instance
+from ehrlich.instance.commands import ehrlich_command
 from ehrlich.instance.service import Instance
 from ehrlich.settings import Settings, load_settings
 
@@ -61,6 +62,14 @@ def opened_instance(ctx: typer.Context) -> Iterator[Instance]:
         yield instance
     finally:
         instance.close()
+
+
+def command_line(ctx: typer.Context, settings: Settings, *, absolute: bool = False) -> str:
+    """The start of a command line that reaches this instance again, the program and the
+    configuration named as this command was started (`instance.commands`)."""
+    state = ctx.find_root().obj
+    return ehrlich_command(settings, state.config if isinstance(state, CliState) else None,
+                           absolute=absolute)
 
 
 def now() -> datetime:

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.cli.context import console, now, opened_instance
+from ehrlich.cli.context import command_line, console, now, opened_instance
+from ehrlich.instance.commands import pasteable
 from ehrlich.posture.service import run_report
 
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]",
@@ -32,13 +33,15 @@ def doctor(
     """
     with opened_instance(ctx) as instance:
         report = run_report(instance, now=now())
+        command = command_line(ctx, instance.settings)
     if output == Format.JSON:
-        print(json.dumps({"ok": not report.failed, "counts": report.counts(),
-                          "checks": [asdict(r) for r in report.results]}, indent=2))
+        print(json.dumps({"ok": not report.failed, "counts": report.counts(), "checks": [
+            {**asdict(r), "fix": pasteable(r.fix, command)} for r in report.results]},
+            indent=2))
     else:
         table = Table("", "check", "finding", "fix", show_lines=True)
         for r in report.results:
-            table.add_row(MARKS[r.status], r.title, r.detail, r.fix)
+            table.add_row(MARKS[r.status], r.title, r.detail, pasteable(r.fix, command))
         console.print(table)
         counts = report.counts()
         console.print(f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail")

@@ -12,15 +12,15 @@ import typer
 from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import (
-    CliState,
+    command_line,
     console,
     instance_from,
     now,
     opened_instance,
     settings_from,
 )
-from ehrlich.cli.hints import ehrlich_command, shown_path
 from ehrlich.domains import open_instance
+from ehrlich.instance.commands import shown_path
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.jobs.worker import Worker
 from ehrlich.storage import migrate as migrations
@@ -47,7 +47,7 @@ def init(
         password = create_owner(instance.db, instance.staff, email=owner_email, now=now())
     finally:
         instance.close()
-    command = ehrlich_command(settings, _state(ctx).config)
+    command = command_line(ctx, settings)
     notice = shown_path(settings.data_dir / "notice.yaml")
     console.print(f"[green]Instance created.[/green] Configuration: {config_file}")
     console.print(f"Key file: {settings.key_file.absolute()} (mode 0600)")
@@ -95,7 +95,7 @@ def serve(
     settings = instance.settings
     bind_host = host or settings.host
     bind_port = port or settings.port
-    for line in _banner(instance, ehrlich_command(settings, _state(ctx).config),
+    for line in _banner(instance, command_line(ctx, settings),
                         f"http://{bind_host}:{bind_port}"):
         console.print(line, soft_wrap=True, highlight=False)
     consumer = None
@@ -103,7 +103,8 @@ def serve(
         consumer = job_worker(instance)
         consumer.start()
     try:
-        uvicorn.run(create_app(instance), host=bind_host, port=bind_port,
+        app = create_app(instance, command=command_line(ctx, settings, absolute=True))
+        uvicorn.run(app, host=bind_host, port=bind_port,
                     log_level="info", log_config=log_config(), proxy_headers=True,
                     server_header=False,
                     forwarded_allow_ips=settings.trusted_proxies)
@@ -132,11 +133,6 @@ def _cap_malloc_arenas() -> None:
         return
     m_arena_max = -8  # glibc's M_ARENA_MAX
     mallopt(m_arena_max, MALLOC_ARENAS)
-
-
-def _state(ctx: typer.Context) -> CliState:
-    state = ctx.find_root().obj
-    return state if isinstance(state, CliState) else CliState()
 
 
 def _banner(instance: Instance, command: str, url: str) -> list[str]:
