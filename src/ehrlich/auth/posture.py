@@ -45,8 +45,8 @@ def second_factor(ctx: PostureContext) -> Finding:
 def initial_passwords(ctx: PostureContext) -> Finding:
     pending = sorted(u.email for u in _active_staff(ctx) if u.must_change_password)
     if pending:
-        return Finding(Status.WARN, N_("still on the password printed by `ehrlich init` or "
-                          "`ehrlich user`: {emails}"),
+        return Finding(Status.WARN, N_("still on the one-time password given when the account "
+                          "was made: {emails}"),
                        N_("sign in and choose a new password under Account"),
                        {"emails": ", ".join(pending)})
     return Finding(Status.PASS, N_("every account has chosen its own password"))

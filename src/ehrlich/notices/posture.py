@@ -15,7 +15,7 @@ def published_notice(ctx: PostureContext) -> Finding:
         with instance.db.read() as session:
             current = instance.notices.current(session)
     except NoticeNotPublished:
-        example = instance.settings.data_dir / "notice.yaml"
+        example = instance.settings.data_dir.absolute() / "notice.yaml"  # pasted anywhere
         return Finding(Status.FAIL, N_("no notice is published: people would be asked for data "
                           "without being told what is kept, why and who else gets it"),
                        N_("write your notice on the console's Notice page (/admin/notice/draft) "
