@@ -92,6 +92,7 @@ def test_configure_run_now_and_the_last_runs(
     assert 'id="newsletter-runs"' in after.text
     assert ">full<" in after.text
     assert ">ok<" in after.text
+    assert ">Corrected</th>" in after.text  # people rectified since, sent again
     german = console.get("/admin/processors/mailer", headers={"accept-language": "de"})
     assert "Jetzt ausführen" in german.text
     assert "Letzte Läufe" in german.text
@@ -135,6 +136,6 @@ def test_the_command_runs_a_dry_run_and_refuses_a_recipient_without_a_basis(
                 sftp_path="/upload", sftp_key=str(key)), OPERATOR, now=instance.jobs.clock())
     dry = cli(*base, "mailer", "--purpose", "newsletter", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "2 would be added, 0 removed; nothing was sent" in dry.stdout
+    assert "2 would be added, 0 removed, 0 corrected; nothing was sent" in dry.stdout
     for table in (ProcessorRun, Disclosure):
         assert _count(instance, table) == 0

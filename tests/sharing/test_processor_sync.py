@@ -30,7 +30,7 @@ from ehrlich.sharing.models import (
     ProcessorRun,
     ProcessorSync,
 )
-from ehrlich.sharing.processor_settings import SyncSettings
+from ehrlich.sharing.processor_settings import RunView, SyncSettings
 from ehrlich.sharing.processors import ProcessorSyncService
 from ehrlich.sharing.service import SharingService
 from ehrlich.sharing.tasks import DUE_TASK
@@ -71,9 +71,9 @@ def _configure(instance: Instance, wanted: SyncSettings, recipient: str = "maile
     return secret
 
 
-def _run(instance: Instance, *, minutes: int = 1, **options: bool) -> None:
-    instance.service(ProcessorSyncService).run("mailer", "newsletter", OPERATOR,
-                                               now=NOW + timedelta(minutes=minutes), **options)
+def _run(instance: Instance, *, minutes: int = 1, **options: bool) -> RunView:
+    return instance.service(ProcessorSyncService).run(
+        "mailer", "newsletter", OPERATOR, now=NOW + timedelta(minutes=minutes), **options)
 
 
 def _files(sshd: Sshd) -> dict[str, bytes]:  # noqa: F811
@@ -300,7 +300,10 @@ def test_a_rectified_address_reaches_the_processor_as_a_change(
     run_jobs(instance)
     _rectify(instance, bob, "robert@example.org", minutes=2)
 
-    _run(instance, minutes=3)
+    dry = _run(instance, minutes=3, dry_run=True)
+    assert (dry.added, dry.removed, dry.changed) == (0, 0, 1)
+    run = _run(instance, minutes=3)
+    assert (run.kind, run.added, run.removed, run.changed) == ("changes", 0, 0, 1)
     run_jobs(instance)
 
     # the Art. 19 notice (fields named, no values) and the sync's change (the new value)

@@ -148,8 +148,10 @@ class ProcessorRun(Base):
     """`running`, `ok` or `failed`."""
     added: Mapped[int] = mapped_column(Integer, default=0)
     removed: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """People the processor holds, rectified since the last run and sent again."""
     batch_id: Mapped[str | None] = mapped_column(uuid_column_type(), nullable=True)
-    """The disclosure batch of the people added."""
+    """The disclosure batch of the people added and changed."""
     detail: Mapped[str] = mapped_column(String(500), default="")
     """What went wrong (the error's type and message, which never name a person)."""
 

@@ -62,6 +62,8 @@ class RunView:
     removed: int
     batch_id: str | None
     detail: str
+    changed: int = 0
+    """rectified people the processor holds, sent again"""
 
 
 @dataclass(frozen=True)

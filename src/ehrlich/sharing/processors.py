@@ -195,7 +195,7 @@ class ProcessorSyncService:
                         batch_size=self.batch_size)
         if dry_run:
             return RunView("", "dry-run", caller.actor, now, now, "ok", len(plan.added),
-                           len(plan.removed), None, "")
+                           len(plan.removed), None, "", len(plan.changed))
         if removals_only and not plan.removed:
             return _nothing(caller, now)
         run_id = self._claim(sync, plan, caller, now=now)
@@ -305,7 +305,8 @@ class ProcessorSyncService:
             log.warning("sync %s run %s failed: %s", sync.id, run_id, type(exc).__name__)
             with self._db.write() as session:
                 session.execute(update(ProcessorRun).where(ProcessorRun.id == run_id).values(
-                    outcome="failed", finished_at=now, added=len(pushed), detail=detail))
+                    outcome="failed", finished_at=now, added=len(pushed), changed=len(resent),
+                    detail=detail))
                 self._audit.record(session, AuditEvent(caller.actor, "processor.failed",
                                                        run_id, {"sync": sync.id,
                                                                 "error": type(exc).__name__}),
@@ -368,7 +369,7 @@ class ProcessorSyncService:
                 session.execute(update(ProcessorSync).where(ProcessorSync.id == sync.id)
                                 .values(**changes))
             session.execute(update(ProcessorRun).where(ProcessorRun.id == run_id).values(
-                outcome="ok", finished_at=now, added=len(pushed)))
+                outcome="ok", finished_at=now, added=len(pushed), changed=corrected))
             self._audit.record(session, AuditEvent(caller.actor, "processor.synced", run_id, {
                 "sync": sync.id, "recipient": sync.recipient, "purpose": sync.purpose,
                 "kind": plan.kind, "added": len(pushed), "removed": len(plan.removed),
@@ -398,7 +399,7 @@ def _nothing(caller: Caller, now: datetime) -> RunView:
 
 def _run_view(r: ProcessorRun) -> RunView:
     return RunView(r.id, r.kind, r.actor, r.started_at, r.finished_at, r.outcome, r.added,
-                   r.removed, r.batch_id, r.detail)
+                   r.removed, r.batch_id, r.detail, r.changed)
 
 
 def _endpoint(row: ProcessorSync) -> tuple[str, ...]:

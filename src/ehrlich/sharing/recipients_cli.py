@@ -141,7 +141,8 @@ def sync_recipient(
     recipient: Annotated[str, typer.Argument(help="The recipient's id in the notice")],
     purpose: Annotated[str, typer.Option(help="The purpose of the published notice")],
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Count who would be added and removed; send nothing")] = False,
+        "--dry-run", help="Count who would be added, removed and corrected; send nothing")
+    ] = False,
 ) -> None:
     """Run the configured sync now: everyone the first time, then the changes since the
     last successful run. Example: ehrlich recipients sync mailer --purpose newsletter"""
@@ -150,8 +151,8 @@ def sync_recipient(
                                                          Caller(_actor()),
                                                          now=_now(), dry_run=dry_run)
     if dry_run:
-        console.print(f"dry run: {run.added} would be added, {run.removed} removed; "
-                      "nothing was sent")
+        console.print(f"dry run: {run.added} would be added, {run.removed} removed, "
+                      f"{run.changed} corrected; nothing was sent")
         return
     console.print(f"{run.kind} run {run.id}: {run.outcome}, {run.added} added, "
-                  f"{run.removed} removed")
+                  f"{run.removed} removed, {run.changed} corrected")

@@ -56,7 +56,7 @@ def register(instance: Instance) -> None:
             raise RetryLater(60, count_try=False) from None
         except (InvalidInput, NotFound) as exc:  # no basis any more, no sync: never will
             raise GiveUp(exc.message) from None
-        return f"{run.kind}: {run.added} added, {run.removed} removed"
+        return f"{run.kind}: {run.added} added, {run.removed} removed, {run.changed} corrected"
 
     @instance.jobs.periodic(DUE_TASK, crontab(minute="*/5"))
     def processor_syncs_due() -> int:
