@@ -5,13 +5,13 @@ stand anywhere). Signed-out pages do not say where the instance is installed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ehrlich.instance.commands import ehrlich_command, pasteable
-from ehrlich.settings import Settings
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
     clock,
@@ -40,8 +40,7 @@ def test_the_protection_report_writes_its_commands_as_they_run_on_the_server(
 
 
 def test_the_console_command_names_absolute_paths() -> None:
-    settings = Settings(data_dir="relative/data")
-    command = ehrlich_command(settings, argv0=".venv/bin/ehrlich", absolute=True)
+    command = ehrlich_command(Path("relative/data"), argv0=".venv/bin/ehrlich", absolute=True)
     program, option, data_dir = command.split(" ")
     assert program.startswith("/")
     assert program.endswith("/.venv/bin/ehrlich")

@@ -132,3 +132,12 @@ def test_doctor_writes_its_fixes_as_commands_that_work_when_pasted(checkout: Pat
     assert publish.endswith(".ehrlich/data/notice.yaml")
     published = _run(checkout, publish)
     assert published.returncode == 0, published.stderr
+
+
+def test_an_error_advises_a_command_that_works_when_pasted(checkout: Path) -> None:
+    r = _run(checkout, ".venv/bin/ehrlich audit verify --anchor 12")
+    assert r.returncode == 2
+    head = _pasted(r.stderr, "write it as SEQ:HASH, as")
+    assert head == ".venv/bin/ehrlich --data-dir .ehrlich/data audit head"
+    printed = _run(checkout, head)
+    assert printed.returncode == 0, printed.stderr

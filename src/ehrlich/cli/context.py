@@ -14,7 +14,7 @@ from rich.console import Console
 from ehrlich.domains import DOMAINS, Install, open_instance
 from ehrlich.instance.commands import ehrlich_command
 from ehrlich.instance.service import Instance
-from ehrlich.settings import Settings, load_settings
+from ehrlich.settings import DEFAULT_DATA_DIR, Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -25,6 +25,11 @@ class CliState:
     config: Path | None = None
     data_dir: Path | None = None
     domains: Sequence[Install] = DOMAINS
+
+    def command(self) -> str:
+        """The start of a command line that reaches the same instance again, the program
+        and the options as this one was started (`instance.commands.ehrlich_command`)."""
+        return ehrlich_command(self.data_dir or DEFAULT_DATA_DIR, self.config)
 
     @contextmanager
     def opened(self) -> Iterator[Instance]:
@@ -68,7 +73,8 @@ def command_line(ctx: typer.Context, settings: Settings, *, absolute: bool = Fal
     """The start of a command line that reaches this instance again, the program and the
     configuration named as this command was started (`instance.commands`)."""
     state = ctx.find_root().obj
-    return ehrlich_command(settings, state.config if isinstance(state, CliState) else None,
+    return ehrlich_command(settings.data_dir,
+                           state.config if isinstance(state, CliState) else None,
                            absolute=absolute)
 
 

@@ -25,6 +25,7 @@ from ehrlich.cli import (
 )
 from ehrlich.cli.context import CliState, err_console
 from ehrlich.domains import collect
+from ehrlich.instance.commands import pasteable
 
 app = typer.Typer(help="ehrlich: collect and use customer data honestly.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
@@ -48,9 +49,10 @@ def main(
     data_dir: Annotated[Path | None, typer.Option(
         help="Instance data directory", envvar="EHRLICH_DATA_DIR")] = None,
 ) -> None:
-    # a caller (a test) may have chosen the domains already; keep them
-    ctx.obj = CliState(config=config, data_dir=data_dir) if ctx.obj is None else CliState(
-        config=config, data_dir=data_dir, domains=ctx.obj.domains)
+    # a caller may have handed a state in (`run`; a test that chose the domains): fill it
+    state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    state.config, state.data_dir = config, data_dir
+    ctx.obj = state
 
 
 app.command()(instance_cmds.init)
@@ -83,10 +85,13 @@ def run(args: Sequence[str] | None = None) -> None:
     `sys.argv`); ends with `SystemExit` and the exit code, as the process does."""
     from sqlalchemy.exc import OperationalError  # loaded by the time a database is reached
 
+    state = CliState()
     try:
-        app(args=None if args is None else list(args))
+        app(args=None if args is None else list(args), obj=state)
     except errors.EhrlichError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        # a command the message advises, written as it works where the user stands
+        err_console.print(f"[red]error:[/red] {pasteable(exc.message, state.command())}",
+                          highlight=False)
         sys.exit(exit_code_for(exc))
     except OperationalError as exc:
         err_console.print(f"[red]error:[/red] the database cannot be reached: {exc.orig}; "

@@ -18,8 +18,6 @@ import shutil
 import sys
 from pathlib import Path
 
-from ehrlich.settings import Settings
-
 
 def shown_path(path: Path | str, *, absolute: bool = False) -> str:
     """`path` relative to the working directory when it lies below it, else absolute."""
@@ -41,15 +39,16 @@ def _program(argv0: str, *, absolute: bool) -> list[str]:
     return [shown_path(argv0, absolute=absolute)]
 
 
-def ehrlich_command(settings: Settings, config: Path | None = None, *,
+def ehrlich_command(data_dir: Path, config: Path | None = None, *,
                     argv0: str | None = None, absolute: bool = False) -> str:
-    """The start of a command line that reaches this instance again, e.g.
-    `.venv/bin/ehrlich --data-dir .ehrlich/data` (`absolute`: with absolute paths)."""
+    """The start of a command line that reaches the instance in `data_dir` (or configured
+    by `config`) again, e.g. `.venv/bin/ehrlich --data-dir .ehrlich/data` (`absolute`:
+    with absolute paths)."""
     words = _program(argv0 if argv0 is not None else sys.argv[0], absolute=absolute)
     if config is not None:
         words += ["--config", shown_path(config, absolute=absolute)]
     else:
-        words += ["--data-dir", shown_path(settings.data_dir, absolute=absolute)]
+        words += ["--data-dir", shown_path(data_dir, absolute=absolute)]
     return shlex.join(words)
 
 
