@@ -197,6 +197,9 @@ def test_publish_shows_the_renewal_impact_first_and_marks_the_same_number(
     assert "Publishing creates version 2." in page
     assert "3 people's consent will need renewal" in html.unescape(page)
     assert "longer retention: 2 years → 3 years" in page
+    german = console.get("/admin/notice/draft/publish", headers={"accept-language": "de"})
+    assert "längere Aufbewahrung: 2 years → 3 years" in german.text  # the notice's own words
+    assert "longer retention" not in german.text
     with instance.db.read() as session:  # showing the impact wrote nothing
         assert instance.notices.count(session) == 1
         states = session.execute(select(ConsentState.state)).scalars().all()
