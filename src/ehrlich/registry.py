@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
+from ehrlich.instance.commands import ehrlich_command
+
 # Types only: the CLI imports the registry, and a command never needs the web framework
 # (a router named by its module is imported when the web app is built: `load_router`).
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import typer
     from fastapi import APIRouter
 
@@ -158,6 +162,8 @@ def _lookup(services: Mapping[type[Any], object], kind: type[S]) -> S:
 class CommandState(Protocol):
     """What the `ehrlich` command hands its subcommands (`ehrlich.cli.context.CliState`)."""
 
+    config: Path | None
+
     def opened(self) -> AbstractContextManager[Instance]: ...
 
 
@@ -166,6 +172,15 @@ def command_instance(ctx: typer.Context) -> AbstractContextManager[Instance]:
     (A domain cannot import the CLI shell, which sits above it.)"""
     state = cast(CommandState, ctx.find_root().obj)
     return state.opened()
+
+
+def command_line(ctx: typer.Context, settings: Settings, *, absolute: bool = False) -> str:
+    """The start of a command line that reaches `settings`' instance again, the program and
+    its configuration named as this command was started (`instance.commands`): for a
+    command's advice to run another."""
+    state = ctx.find_root().obj
+    return ehrlich_command(settings.data_dir, getattr(state, "config", None),
+                           absolute=absolute)
 
 
 # Builds a domain's service from the services before it.

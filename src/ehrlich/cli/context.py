@@ -69,14 +69,5 @@ def opened_instance(ctx: typer.Context) -> Iterator[Instance]:
         instance.close()
 
 
-def command_line(ctx: typer.Context, settings: Settings, *, absolute: bool = False) -> str:
-    """The start of a command line that reaches this instance again, the program and the
-    configuration named as this command was started (`instance.commands`)."""
-    state = ctx.find_root().obj
-    return ehrlich_command(settings.data_dir,
-                           state.config if isinstance(state, CliState) else None,
-                           absolute=absolute)
-
-
 def now() -> datetime:
     return datetime.now(UTC)

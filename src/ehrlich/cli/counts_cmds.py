@@ -16,6 +16,7 @@ from ehrlich.consent.statistics import (
     recount_daily_activity,
 )
 from ehrlich.instance.service import Instance
+from ehrlich.registry import command_line
 
 app = typer.Typer(help="The counts the console's overview reads.", no_args_is_help=True)
 DAYS = 400
@@ -47,11 +48,12 @@ def check(ctx: typer.Context) -> None:
     """
     with opened_instance(ctx) as instance, instance.db.read() as session:
         wrong = differences(instance, session)
+        command = command_line(ctx, instance.settings)
     if not wrong:
         console.print("The overview's counts match a recount.")
         return
     err_console.print(f"[red]Counts differ from a recount:[/red] {', '.join(wrong)}. "
-                      "Run `ehrlich counts rebuild` to recount them.")
+                      f"Run `{command} counts rebuild` to recount them.")
     raise typer.Exit(1)
 
 

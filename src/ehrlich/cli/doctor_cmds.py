@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ehrlich.cli.context import command_line, console, now, opened_instance
+from ehrlich.cli.context import console, now, opened_instance
 from ehrlich.instance.commands import pasteable
 from ehrlich.posture.service import run_report
+from ehrlich.registry import command_line
 
 MARKS = {"pass": "[green]pass[/green]", "warn": "[yellow]warn[/yellow]",
          "fail": "[red]fail[/red]"}

@@ -12,7 +12,6 @@ import typer
 from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import (
-    command_line,
     console,
     instance_from,
     now,
@@ -23,6 +22,7 @@ from ehrlich.domains import open_instance
 from ehrlich.instance.commands import shown_path
 from ehrlich.instance.service import Instance, init_instance
 from ehrlich.jobs.worker import Worker
+from ehrlich.registry import command_line
 from ehrlich.storage import migrate as migrations
 from ehrlich.storage.database import Database
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from ehrlich.cli.context import console, opened_instance
 from ehrlich.instance.keys import add_kek, keys_to_rewrap, retire_kek, rewrap_all
 from ehrlich.instance.service import Instance
+from ehrlich.registry import command_line
 from ehrlich.subjects.data_keys import count_by_kek_version
 
 app = typer.Typer(help="Key-encryption keys: rotation and retirement.", no_args_is_help=True)
@@ -45,7 +46,7 @@ def rotate(
         location = instance.keyring.provider.location
         if stage:
             console.print(f"Give every host the new version in {location}, then run "
-                          "`ehrlich keys rotate --resume`.")
+                          f"`{command_line(ctx, instance.settings)} keys rotate --resume`.")
             return
         done = _rewrap(instance)
     console.print(f"{done} data keys re-wrapped. Back up {location} now.")

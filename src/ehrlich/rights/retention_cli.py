@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ehrlich.errors import InvalidInput
-from ehrlich.registry import command_instance
+from ehrlich.registry import command_instance, command_line
 from ehrlich.rights.retention import REASON_LABELS, RetentionRun, RetentionService
 
 app = typer.Typer(help="Retention: erase people no declared purpose keeps any longer.",
@@ -35,11 +35,11 @@ def _at(text: str | None) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _print(done: RetentionRun, *, subjects: bool) -> None:
+def _print(done: RetentionRun, *, subjects: bool, command: str) -> None:
     plan = done.plan
     if plan.notice is None:
         console.print("No notice is published: no retention is declared, nobody goes. "
-                      "Publish one with `ehrlich notice publish notice.yaml`.")
+                      f"Publish one with `{command} notice publish notice.yaml`.")
         return
     verb = "would go" if done.dry_run else "gone"
     table = Table("purpose", "reason", verb, title=(
@@ -80,6 +80,7 @@ def run(ctx: typer.Context,
     with command_instance(ctx) as instance:
         done = instance.service(RetentionService).run(instance.db, now=when, actor=ACTOR,
                                                      dry_run=dry_run)
+        command = command_line(ctx, instance.settings)
     if as_json:
         plan = done.plan
         typer.echo(json.dumps({
@@ -92,4 +93,4 @@ def run(ctx: typer.Context,
             "proofs": plan.proofs if subjects else len(plan.proofs),
             "erased": len(done.erased)}, indent=2))
         return
-    _print(done, subjects=subjects)
+    _print(done, subjects=subjects, command=command)
