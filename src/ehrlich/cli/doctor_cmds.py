@@ -36,7 +36,7 @@ def doctor(
         report = run_report(instance, now=now())
         command = command_line(ctx, instance.settings)
     if output == Format.JSON:
-        print(json.dumps({"ok": not report.failed, "counts": report.counts(), "checks": [
+        typer.echo(json.dumps({"ok": not report.failed, "counts": report.counts(), "checks": [
             {**asdict(r), "fix": pasteable(r.fix, command)} for r in report.results]},
             indent=2))
     else:
