@@ -15,11 +15,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     insert,
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from ehrlich.storage.base import Bytes, UTCDateTime
 from ehrlich.storage.bulk_insert import insert_many
@@ -41,6 +43,7 @@ def _tables(metadata: MetaData) -> list[Table]:
                   Column("at", UTCDateTime()), Column("label", String(50)),
                   Column("blob", LargeBinary, nullable=True), Column("raw", Bytes(32)),
                   Column("number", Integer, nullable=True), Column("flag", Boolean),
+                  Column("words", Text, nullable=True),
                   Column("note", String(20), default="x"))
             for name in ("via_sqlalchemy", "via_insert_many")]
 
@@ -50,7 +53,13 @@ def _rows(now: datetime) -> list[dict[str, object]]:
     return [{"id": f"r{i}", "at": now if i % 3 else later.astimezone(BERLIN_SUMMER),
              "label": "shared", "blob": None if i % 2 else b"\x00\xff" * i,
              "raw": bytes([i]) * 32, "number": i if i % 4 else None, "flag": i % 2 == 0,
-             "note": "n"} for i in range(50)]
+             "words": TRICKY[i % len(TRICKY)], "note": "n"} for i in range(50)]
+
+
+TRICKY = ["tab\there", "line\nbreak\r\n", "back\\slash", "\\N", "", None, "Müller 🙂",
+          "quote ' and \" and ,;", "\\.", "end of copy\n\\.\n"]
+"""Text that COPY's text format must escape: its separators, its NULL marker `\\N`, its
+end marker `\\.`, backslashes."""
 
 
 def test_insert_many_stores_what_sqlalchemy_stores(engine: Engine) -> None:
@@ -89,3 +98,21 @@ def test_rows_must_name_the_same_columns_and_every_defaulted_one(engine: Engine)
         with pytest.raises(KeyError):
             insert_many(connection, fast, [row, {k: v for k, v in row.items()
                                                  if k != "label"}])
+
+
+def test_a_duplicate_key_fails_as_an_insert_would_and_keeps_nothing(engine: Engine) -> None:
+    metadata = MetaData()
+    _, fast = _tables(metadata)
+    metadata.create_all(engine)
+    rows = _rows(datetime.now(UTC))
+    with engine.begin() as connection:
+        insert_many(connection, fast, rows[:10])
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        insert_many(connection, fast, rows[10:20])
+        with pytest.raises(IntegrityError):
+            insert_many(connection, fast, [rows[20], rows[3]])  # r3 is there already
+        transaction.rollback()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM via_insert_many")
+                                  ).scalar_one() == 10

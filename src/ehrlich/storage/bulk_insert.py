@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 Processor = Callable[[Any], Any] | None
 
@@ -24,7 +25,7 @@ Processor = Callable[[Any], Any] | None
 class _Plan:
     """The compiled insert of one table and set of columns, for one dialect."""
 
-    __slots__ = ("keys", "positional", "processors", "sql")
+    __slots__ = ("copy", "keys", "positional", "processors", "sql")
 
     def __init__(self, table: Table, keys: tuple[str, ...], dialect: Dialect) -> None:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
@@ -41,6 +42,10 @@ class _Plan:
         self.processors: tuple[Processor, ...] = tuple(
             table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
             for key in self.keys)
+        quote = dialect.identifier_preparer
+        self.copy = (f"COPY {quote.format_table(table)} "
+                     f"({', '.join(quote.quote(table.c[key].name) for key in self.keys)}) "
+                     "FROM STDIN")
 
 
 _PLANS: dict[tuple[int, str, tuple[str, ...]], _Plan] = {}
@@ -74,6 +79,22 @@ def insert_many(connection: Connection, table: Table,
     if any(len(row) != len(first) for row in rows):
         raise ValueError(f"insert_many into {table.name}: the rows name different columns")
     params: list[Any] = list(zip(*columns, strict=True))
+    if connection.dialect.name == "postgresql":
+        _copy(connection, plan, params)
+        return
     if not plan.positional:
         params = [dict(zip(plan.keys, values, strict=True)) for values in params]
     connection.exec_driver_sql(plan.sql, params)
+
+
+def _copy(connection: Connection, plan: _Plan, rows: list[tuple[Any, ...]]) -> None:
+    """The rows through PostgreSQL's COPY, in `connection`'s transaction."""
+    import psycopg  # the PostgreSQL driver, loaded only where it is used
+
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(plan.copy) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(plan.copy, None, exc, psycopg.Error) from exc
