@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from tests.imports.helpers import plan
 from tests.imports.sample import make_sample
 
+from bench.postgres import reset_schema
 from bench.report import write_section
 from ehrlich.cli.program import keep_loaded
 from ehrlich.consent.ledger import suppression
@@ -56,13 +57,14 @@ NOTE = (
     "time. Since #15's hot-path work the shared part is faster (subject fields sealed with "
     "their constant associated data built once, blind indexes from a prepared HMAC state, "
     "and every bulk insert, the import's consent events, states and rejected rows "
-    "included, through `storage.bulk_insert.insert_many`, the driver's executemany): the "
+    "included, through `storage.bulk_insert.insert_many`): the "
     "import gained less than the bulk create in proportion, because its own steps (row "
     "checks, grants, suppression, bookkeeping) did not shrink as much. Known contacts with "
     "evidence go through `record_consents` (one batch per transaction); the generated "
     "list's duplicates carry no evidence, so that path is not what this table measures. "
-    "On PostgreSQL each row of a bulk insert is a statement of its own (pipelined by "
-    "psycopg 3), so the two extra rows per consent event weigh more than on SQLite. On "
+    "On PostgreSQL the bulk inserts go through COPY (before, psycopg's executemany sent "
+    "each row as a statement of its own, so the two extra rows per consent event weighed "
+    "more than on SQLite: the PostgreSQL import ran at 45% of its bulk create). On "
     "PostgreSQL the longest transaction and the probe's wait (a `SELECT 1` that no lock "
     "blocks) both show the machine's load more than the import.")
 
@@ -173,10 +175,10 @@ def run_one(label: str, base: Path, n: int, postgres: str | None, rounds: int
     bulk_times, import_times, holds, waits, checks = [], [], [], [], set()
     for number in range(rounds):  # alternating, so a change in the machine's load hits both
         if postgres:
-            _reset(postgres)
+            reset_schema(postgres)
         bulk_times.append(bench_bulk(settings(f"bulk{number}"), n))
         if postgres:  # the import gets an empty database of its own too
-            _reset(postgres)
+            reset_schema(postgres)
         import_s, hold_s, wait_s, check = bench_import(settings(f"import{number}"), n)
         import_times.append(import_s)
         holds.append(hold_s)
@@ -188,16 +190,6 @@ def run_one(label: str, base: Path, n: int, postgres: str | None, rounds: int
     return (f"| {label} | {n:,} | {bulk_rate:,.0f} | {import_rate:,.0f} | "
             f"{import_rate / bulk_rate:.0%} | {hold_s * 1000:,.0f} ms | "
             f"{wait_s * 1000:,.0f} ms | {check} |"), import_rate
-
-
-def _reset(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def main() -> None:
@@ -216,7 +208,7 @@ def main() -> None:
         line, sqlite_rate = run_one("SQLite", base / "s", args.rows, None, args.rounds)
         lines.append(line)
         if args.postgres:
-            _reset(args.postgres)
+            reset_schema(args.postgres)
             line, pg_rate = run_one("PostgreSQL", base / "p", args.rows, args.postgres,
                                     args.rounds)
             lines.append(line)

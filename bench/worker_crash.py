@@ -18,29 +18,21 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from tests.e2e.servers import free_port
 from tests.e2e.worker_crash import LEASE_SECONDS, CrashRun, crash_run
 from tests.mail.smtp_server import SmtpServer
 
+from bench.postgres import reset_schema
 from bench.report import write_section
 from ehrlich.domains import open_instance
 from ehrlich.instance.service import init_instance
 from ehrlich.settings import Settings
 
 
-def _reset(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def one_run(base: Path, postgres: str | None, *, mails: int, erasures: int, kills: int,
             seed: int) -> CrashRun:
     if postgres:
-        _reset(postgres)
+        reset_schema(postgres)
     sink = SmtpServer(free_port()).start()
     url = {"database_url": postgres} if postgres else {}
     settings = Settings(data_dir=base / "data", key_file=base / "k.key",
