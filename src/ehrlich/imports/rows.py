@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -106,7 +107,7 @@ class RowReader:
         return None if column is None else self._at[column]
 
     @staticmethod
-    def _cell(cells: list[str], at: int | None) -> str | None:
+    def _cell(cells: Sequence[str], at: int | None) -> str | None:
         if at is None:
             return None
         return cells[at].strip() or None
@@ -117,7 +118,7 @@ class RowReader:
             return str(loc[1])
         return self._columns.get(field) or field
 
-    def _evidence(self, cells: list[str]) -> Evidence | None:
+    def _evidence(self, cells: Sequence[str]) -> Evidence | None:
         source_at, date_at, version_at, text_at = self._evidence_at
         source = self._cell(cells, source_at)
         if source is None:
@@ -148,7 +149,7 @@ class RowReader:
             raise InvalidInput.one(spec.date_column or "", str(exc)) from None
         return Evidence(source, given_at, version, text)
 
-    def read(self, number: int, cells: list[str]) -> Accepted | Rejected:
+    def read(self, number: int, cells: Sequence[str]) -> Accepted | Rejected:
         if len(cells) != self._width:
             return Rejected(number, "row", f"has {len(cells)} cells; the first line names "
                             f"{self._width} columns")
