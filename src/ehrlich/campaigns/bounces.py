@@ -29,8 +29,6 @@ from datetime import datetime
 from typing import Literal, cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -41,6 +39,7 @@ from ehrlich.consent.ledger.suppression import suppress
 from ehrlich.errors import InvalidInput
 from ehrlich.mail.interfaces import Mailbox
 from ehrlich.storage.database import Database
+from ehrlich.storage.upsert import PerDialect
 from ehrlich.subjects.service import SUBJECT, SubjectsService
 
 Source = Literal["webhook", "mailbox"]
@@ -49,10 +48,8 @@ ACCEPTED = ("sent", "handed")
 PAUSE_REASON = "complaints"
 _FEEDBACK = cast(Table, CampaignFeedback.__table__)
 # RETURNING says whether the row is new (a conflict returns nothing), on both databases.
-_INSERT = {"sqlite": sqlite_insert(_FEEDBACK).on_conflict_do_nothing()
-           .returning(_FEEDBACK.c.kind),
-           "postgresql": postgresql_insert(_FEEDBACK).on_conflict_do_nothing()
-           .returning(_FEEDBACK.c.kind)}
+_INSERT = PerDialect(lambda insert: insert(_FEEDBACK).on_conflict_do_nothing()
+                     .returning(_FEEDBACK.c.kind))
 _REASONS = {"hard": "bounced", "complaint": "complained"}
 
 

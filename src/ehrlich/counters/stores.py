@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, select
 
 from ehrlich.counters.interfaces import CounterStore, bucket_of, sliding
 from ehrlich.counters.models import AuthCounter
 from ehrlich.storage.database import Database
+from ehrlich.storage.upsert import insert_of
 
 if TYPE_CHECKING:
     import redis
+
+_COUNTERS = cast(Table, AuthCounter.__table__)
 
 CLAIM_BUCKET = -1
 
@@ -59,11 +61,11 @@ class DatabaseCounterStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        self._insert = insert_of(db.engine.dialect.name)
 
     def add(self, key: str, amount: float, *, window: int, now: datetime) -> float:
         bucket, fraction = bucket_of(now, window)
-        insert = self._insert(AuthCounter).values(
+        insert = self._insert(_COUNTERS).values(
             key=key, bucket=bucket, value=amount,
             expires_at=now + timedelta(seconds=2 * window + 1))
         upsert = insert.on_conflict_do_update(
@@ -85,7 +87,7 @@ class DatabaseCounterStore:
         return sliding(float(rows.get(bucket, 0)), float(rows.get(bucket - 1, 0)), fraction)
 
     def claim(self, key: str, *, until: datetime, now: datetime) -> bool:
-        insert = self._insert(AuthCounter).values(key=key, bucket=CLAIM_BUCKET, value=1.0,
+        insert = self._insert(_COUNTERS).values(key=key, bucket=CLAIM_BUCKET, value=1.0,
                                                   expires_at=until)
         upsert = insert.on_conflict_do_update(
             index_elements=["key", "bucket"], set_={"expires_at": insert.excluded.expires_at},

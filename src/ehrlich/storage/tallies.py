@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from ehrlich.storage.upsert import insert_of
 
 SHARDS = 8
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -36,8 +37,7 @@ def shard_of(session: Session) -> int:
 def _upsert(table: Table, dialect: str, keys: Sequence[str]) -> Any:
     cached = _STATEMENTS.get((table.name, dialect))
     if cached is None:
-        base = (postgresql.insert(table) if dialect == "postgresql"
-                else sqlite.insert(table))
+        base = insert_of(dialect)(table)
         cached = base.on_conflict_do_update(
             index_elements=[*keys, "shard"],
             set_={"count": table.c["count"] + base.excluded["count"]})

@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, insert, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ehrlich.audit.service import AuditEvent, AuditLog
@@ -34,6 +32,7 @@ from ehrlich.consent.schemas import ConsentEventView, ConsentInput, RecordOutcom
 from ehrlich.crypto.envelope import length_prefixed
 from ehrlich.errors import FieldProblem, IntegrityFailure, InvalidInput
 from ehrlich.storage.base import new_id
+from ehrlich.storage.upsert import PerDialect
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.subjects.service import ERASED, SUBJECT
 
@@ -123,10 +122,8 @@ _STATES_OF = (
     .with_for_update())
 # A missing state row is created as "none" (what no row means); a row a concurrent
 # transaction created meanwhile is kept, and read and locked instead.
-_NEW_STATES = {
-    name: dialect_insert(_STATES).on_conflict_do_nothing().returning(
-        _STATES.c.subject_id, _STATES.c.purpose, _STATES.c.channel)
-    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
+_NEW_STATES = PerDialect(lambda insert: insert(_STATES).on_conflict_do_nothing().returning(
+    _STATES.c.subject_id, _STATES.c.purpose, _STATES.c.channel))
 _ASKED_MANY = select(_EVENTS.c.id, *(_EVENTS.c[f] for f in SNAPSHOT_FIELDS)).where(
     _EVENTS.c.id.in_(bindparam("event_ids", expanding=True)))
 READ_CHUNK = 500

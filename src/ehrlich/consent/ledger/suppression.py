@@ -14,18 +14,16 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ALL_PURPOSES, Suppression
+from ehrlich.storage.upsert import PerDialect
 
 _SUPPRESSIONS = cast(Table, Suppression.__table__)
 _CHUNK = 500
 # Built once: every withdrawal and confirmation runs them.
 # Both databases keep the first entry when one exists, also against a concurrent insert.
-_ADD = {"sqlite": sqlite_insert(_SUPPRESSIONS).on_conflict_do_nothing(),
-        "postgresql": postgresql_insert(_SUPPRESSIONS).on_conflict_do_nothing()}
+_ADD = PerDialect(lambda insert: insert(_SUPPRESSIONS).on_conflict_do_nothing())
 _FIND = select(_SUPPRESSIONS.c.purpose).where(
     _SUPPRESSIONS.c.email_index == bindparam("email_index"),
     _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True))).limit(1)
