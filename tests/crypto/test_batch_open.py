@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
@@ -132,3 +133,15 @@ def test_open_fields_across_kek_versions_and_bad_blobs(tmp_path: Path) -> None:
     with pytest.raises(IntegrityFailure, match="truncated"):
         keyring.open_fields([second, (second[0], second[1][:20], second[2])],
                             table="subjects", field="email")
+
+
+def test_the_key_file_wraps_data_keys_as_its_general_wrap_does(keyring: Keyring) -> None:
+    """`Keyring.wrap_data_key` takes the key file's shortcut; the bytes are those of
+    `provider.wrap` in the data key's context, and open by the general path."""
+    nonce = bytes(range(12))
+    context = FieldContext("data_keys", "dek", "s-1", "s-1")
+    with patch.object(p, "random_nonce", lambda: nonce):
+        fast = keyring.wrap_data_key(b"k" * 32, subject_id="s-1")
+        general = keyring.provider.wrap(b"k" * 32, context=context)
+    assert fast == general
+    assert keyring.provider.unwrap(fast, context=context) == b"k" * 32

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from unittest.mock import patch
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,11 +14,14 @@ from ehrlich.crypto import _primitives as p
 from ehrlich.crypto.envelope import (
     HEADER_BYTES,
     open_sealed,
+    seal,
     subject_field_sealer,
+    subject_fields_sealer,
 )
 from ehrlich.errors import IntegrityFailure
 
 KEY = bytes(range(32))
+NONCE = bytes(range(12))
 ids = st.text(min_size=1, max_size=40)
 
 
@@ -58,3 +63,26 @@ def test_prepared_hmac_agrees_with_the_standard_library(key: bytes, data: bytes)
     expected = hmac.digest(key, data, "sha256")
     assert p.HmacSha256(key).digest(data) == expected
     assert p.hmac_sha256(key, data) == expected
+
+
+@given(plaintexts=st.lists(st.none() | st.binary(max_size=100), min_size=1, max_size=5),
+       subject_id=ids, table=ids)
+def test_fields_sealer_writes_the_bytes_seal_writes(
+        plaintexts: list[bytes | None], subject_id: str, table: str) -> None:
+    fields = tuple(f"field{n}" for n in range(len(plaintexts)))
+    with patch.object(p, "random_nonce", lambda: NONCE):  # both take the same nonce
+        blobs = subject_fields_sealer(table, fields, key_version=7)(
+            p.Aead(KEY), subject_id, plaintexts)
+        expected = [None if text is None else seal(
+            KEY, text, context=FieldContext(table, field, subject_id, subject_id),
+            key_version=7) for field, text in zip(fields, plaintexts, strict=True)]
+    assert blobs == expected
+    with pytest.raises(ValueError, match="plaintexts for"):
+        subject_fields_sealer(table, fields, key_version=1)(p.Aead(KEY), subject_id,
+                                                            [*plaintexts, b"extra"])
+
+
+def test_fields_sealer_nonces_are_fresh() -> None:
+    sealer = subject_fields_sealer("subjects", ("email", "name"), key_version=1)
+    blobs = [blob for _ in range(25) for blob in sealer(p.Aead(KEY), "s1", [b"x", b"x"])]
+    assert len(set(blobs)) == 50

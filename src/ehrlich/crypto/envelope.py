@@ -149,6 +149,40 @@ def subject_field_sealer(table: str, field: str, *, key_version: int) -> Subject
     return sealer
 
 
+SubjectFieldsSealer = Callable[[Cipher, str, Sequence[bytes | None]], list[bytes | None]]
+
+
+def subject_fields_sealer(table: str, fields: Sequence[str], *,
+                          key_version: int) -> SubjectFieldsSealer:
+    """`seal` for several fields of one subject under its key, whose record id is the
+    subject id (a new subject's contact fields): sealer(key, subject_id, plaintexts),
+    the plaintexts in the order of `fields`, None where a field has no value (and gets
+    no blob). The subject's part of the associated data is built once for all of them;
+    the bytes are those `seal` writes (with a fresh nonce each)."""
+    header = _HEADER.pack(FORMAT_VERSION, ALG_AES_256_GCM, key_version)
+    starts = [_place(header, table, field) for field in fields]
+    join, nonce_of = b"".join, p.random_nonce
+
+    def sealer(key: Cipher, subject_id: str, plaintexts: Sequence[bytes | None]
+               ) -> list[bytes | None]:
+        if len(plaintexts) != len(starts):
+            raise ValueError(f"{len(plaintexts)} plaintexts for {len(starts)} fields")
+        subject = subject_id.encode()
+        part = _LENGTH(len(subject)) + subject
+        part += part  # record id, then subject id: the same here
+        encrypt = key.encrypt
+        sealed: list[bytes | None] = []
+        for start, plaintext in zip(starts, plaintexts, strict=True):
+            if plaintext is None:
+                sealed.append(None)
+                continue
+            nonce = nonce_of()
+            sealed.append(join((header, nonce, encrypt(nonce, plaintext, start + part))))
+        return sealed
+
+    return sealer
+
+
 SubjectFieldPairs = Callable[[Sequence[tuple[str, bytes, bytes]]], list[p.KeyAndMessage]]
 
 

@@ -18,12 +18,14 @@ from ehrlich.crypto import _primitives as p
 from ehrlich.crypto.envelope import (
     HEADER_BYTES,
     FieldContext,
+    SubjectFieldSealer,
     key_version,
     open_sealed,
     read_header,
     seal,
     subject_field_opener,
     subject_field_pairs,
+    subject_field_sealer,
 )
 from ehrlich.crypto.keyfile import (
     KeyMaterial,
@@ -43,6 +45,16 @@ def _dek_context(subject_id: str) -> FieldContext:
 
 
 _open_dek = subject_field_opener("data_keys", "dek")
+_WRAP_DEK: dict[int, SubjectFieldSealer] = {}
+
+
+def _dek_sealer(version: int) -> SubjectFieldSealer:
+    """`seal` in `_dek_context`, its constant parts built once per KEK version."""
+    sealer = _WRAP_DEK.get(version)
+    if sealer is None:
+        sealer = _WRAP_DEK[version] = subject_field_sealer("data_keys", "dek",
+                                                           key_version=version)
+    return sealer
 
 
 class KeyProvider(Protocol):
@@ -165,6 +177,12 @@ class FileKeyProvider:
     def unwrap(self, wrapped: bytes, *, context: FieldContext) -> bytes:
         return open_sealed(self._kek(key_version(wrapped)), wrapped, context=context)
 
+    def wrap_data_key(self, data_key: bytes, *, subject_id: str) -> bytes:
+        """`wrap` in the data key's context, byte for byte, without building it per key
+        (every new subject's key is wrapped)."""
+        version = self._material.active
+        return _dek_sealer(version)(self._kek(version), data_key, subject_id)
+
     def unwrap_data_keys(self, items: Sequence[tuple[str, bytes]]) -> list[bytes]:
         return [_open_dek(self._kek(key_version(wrapped)), wrapped, subject_id)
                 for subject_id, wrapped in items]
@@ -209,6 +227,8 @@ class Keyring:
         return p.random_key()
 
     def wrap_data_key(self, data_key: bytes, *, subject_id: str) -> bytes:
+        if isinstance(self.provider, FileKeyProvider):
+            return self.provider.wrap_data_key(data_key, subject_id=subject_id)
         return self.provider.wrap(data_key, context=_dek_context(subject_id))
 
     def unwrap_data_key(self, wrapped: bytes, *, subject_id: str) -> bytes:

@@ -149,16 +149,18 @@ class SubjectsCore:
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
         subject_id = new_id()
         data_key = self._keyring.new_data_key()
-        cipher = FieldCipher(data_key)
+        email_ct, name_ct, phone_ct, attributes_ct = FieldCipher(
+            data_key).encrypt_subject_fields(
+                (contact.email, data.name, contact.phone,
+                 None if data.attributes is None else _COMPACT.encode(data.attributes)),
+                table=TABLE, fields=ENCRYPTED_FIELDS, subject_id=subject_id)
         subject_row = {
             "id": subject_id, "state": STATE_ACTIVE, "source": data.source,
             "obtained_at": data.obtained_at or now, "created_at": now, "updated_at": now,
             "erased_at": None, "email_index": contact.email_index,
             "phone_index": contact.phone_index,
-            "email_ct": self._seal(subject_id, cipher, "email", contact.email),
-            "name_ct": self._seal(subject_id, cipher, "name", data.name),
-            "phone_ct": self._seal(subject_id, cipher, "phone", contact.phone),
-            "attributes_ct": self._seal(subject_id, cipher, "attributes", data.attributes),
+            "email_ct": email_ct, "name_ct": name_ct, "phone_ct": phone_ct,
+            "attributes_ct": attributes_ct,
         }
         # the version the provider sealed with, which may have moved on since it was asked
         wrapped = self._keyring.wrap_data_key(data_key, subject_id=subject_id)
