@@ -1,4 +1,4 @@
-"""Inserting many rows of one table at once, through the driver's executemany.
+"""Inserting many rows of one table at once: the driver's executemany, or COPY.
 
 SQLAlchemy's executemany of a Core insert builds and converts every parameter of
 every row in Python (40 µs a row for a table of 17 columns here). `insert_many`
@@ -8,6 +8,14 @@ value with its column type's own bind processor, a value that every row shares
 hands the rows to the driver's executemany: the same statement and the same stored
 values, at a third of the cost. Bulk paths (subjects, their data keys, consent
 events and states, an import's rejected rows) insert through it.
+
+On PostgreSQL the rows go in with `COPY … FROM STDIN` (psycopg's copy, on the
+transaction's own connection) instead: psycopg's executemany sends each row as a
+statement of its own (a plain insert of the subjects' shape: 28 µs a row, with COPY
+14). A row COPY refuses (a duplicate key, a value too long) fails the statement and
+the transaction as the INSERT would, and is raised as the same SQLAlchemy exception.
+COPY's text format: its binary format was no faster here and would need each
+column's type mapped.
 """
 
 from __future__ import annotations
