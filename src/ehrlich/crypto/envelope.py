@@ -161,7 +161,7 @@ def subject_fields_sealer(table: str, fields: Sequence[str], *,
     the bytes are those `seal` writes (with a fresh nonce each)."""
     header = _HEADER.pack(FORMAT_VERSION, ALG_AES_256_GCM, key_version)
     starts = [_place(header, table, field) for field in fields]
-    join, nonce_of = b"".join, p.random_nonce
+    join = b"".join
 
     def sealer(key: Cipher, subject_id: str, plaintexts: Sequence[bytes | None]
                ) -> list[bytes | None]:
@@ -176,7 +176,7 @@ def subject_fields_sealer(table: str, fields: Sequence[str], *,
             if plaintext is None:
                 sealed.append(None)
                 continue
-            nonce = nonce_of()
+            nonce = p.random_nonce()
             sealed.append(join((header, nonce, encrypt(nonce, plaintext, start + part))))
         return sealed
 
