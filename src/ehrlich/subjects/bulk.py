@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from ehrlich.audit.service import AuditEvent
 from ehrlich.errors import InvalidInput
 from ehrlich.storage.bulk_insert import insert_many
+from ehrlich.storage.keys import KeysIn
 from ehrlich.subjects import counts
 from ehrlich.subjects.core import LOOKUP_CHUNK, SubjectsCore
-from ehrlich.subjects.models import STATE_ACTIVE, Subject
+from ehrlich.subjects.models import STATE_ACTIVE
 from ehrlich.subjects.queries import DATA_KEYS_TABLE, SUBJECTS_TABLE
 from ehrlich.subjects.schemas import BulkOutcome, SubjectInput
 
@@ -40,6 +41,12 @@ class PreparedSubject:
     @property
     def subject_id(self) -> str:
         return str(self.subject_row["id"])
+
+
+_KNOWN_KEYS = KeysIn(SUBJECTS_TABLE.c.email_index)
+_KNOWN = {dialect: select(SUBJECTS_TABLE.c.email_index, SUBJECTS_TABLE.c.id).where(
+    _KNOWN_KEYS.clause(dialect)) for dialect in ("sqlite", "postgresql")}
+"""The subjects among a batch's addresses (blind indexes), built once per database."""
 
 
 class BulkCreation(SubjectsCore):
@@ -79,11 +86,11 @@ class BulkCreation(SubjectsCore):
         known (in the database or earlier in `prepared`): those are placed with it."""
         known: dict[bytes, str] = {}
         indexes = sorted({p.email_index for p in prepared if p.email_index is not None})
+        conn = session.connection()
+        dialect = conn.dialect.name
         for start in range(0, len(indexes), LOOKUP_CHUNK):
-            chunk = indexes[start:start + LOOKUP_CHUNK]
-            known.update((i, sid) for i, sid in session.execute(
-                select(Subject.email_index, Subject.id).where(Subject.email_index.in_(chunk))
-            ) if i is not None)
+            known.update((i, sid) for i, sid in conn.execute(_KNOWN[dialect], _KNOWN_KEYS.params(
+                indexes[start:start + LOOKUP_CHUNK], dialect)) if i is not None)
         subject_rows, key_rows, placed = [], [], []
         for item in prepared:
             if item.email_index is not None and item.email_index in known:

@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ehrlich.consent.models import ALL_PURPOSES, Suppression
+from ehrlich.storage.keys import KeysIn
 from ehrlich.storage.upsert import PerDialect
 
 _SUPPRESSIONS = cast(Table, Suppression.__table__)
@@ -27,10 +28,11 @@ _ADD = PerDialect(lambda insert: insert(_SUPPRESSIONS).on_conflict_do_nothing())
 _FIND = select(_SUPPRESSIONS.c.purpose).where(
     _SUPPRESSIONS.c.email_index == bindparam("email_index"),
     _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True))).limit(1)
-_AMONG = select(_SUPPRESSIONS.c.email_index).where(
-    _SUPPRESSIONS.c.email_index.in_(bindparam("indexes", expanding=True)),
-    _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True)))
-"""`suppressed_among`'s query, built once (an import asks it for every batch)."""
+_AMONG_KEYS = KeysIn(_SUPPRESSIONS.c.email_index)
+_AMONG = {dialect: select(_SUPPRESSIONS.c.email_index).where(
+    _AMONG_KEYS.clause(dialect), _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True)))
+    for dialect in ("sqlite", "postgresql")}
+"""`suppressed_among`'s query, built once per database (an import asks it for every batch)."""
 _LIFT = delete(_SUPPRESSIONS).where(_SUPPRESSIONS.c.email_index == bindparam("email_index"),
                                     _SUPPRESSIONS.c.purpose == bindparam("purpose"))
 
@@ -88,9 +90,11 @@ def suppressed_among(session: Session, email_indexes: Iterable[bytes], purpose: 
     wanted = sorted(set(email_indexes))
     found: set[bytes] = set()
     conn, purposes = session.connection(), [purpose, ALL_PURPOSES]
+    dialect = conn.dialect.name
     for start in range(0, len(wanted), _CHUNK):
-        found.update(conn.execute(_AMONG, {"indexes": wanted[start:start + _CHUNK],
-                                           "purposes": purposes}).scalars())
+        found.update(conn.execute(_AMONG[dialect], {
+            **_AMONG_KEYS.params(wanted[start:start + _CHUNK], dialect),
+            "purposes": purposes}).scalars())
     return found
 
 
