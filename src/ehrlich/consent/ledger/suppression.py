@@ -33,6 +33,10 @@ _AMONG = {dialect: select(_SUPPRESSIONS.c.email_index).where(
     _AMONG_KEYS.clause(dialect), _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True)))
     for dialect in ("sqlite", "postgresql")}
 """`suppressed_among`'s query, built once per database (an import asks it for every batch)."""
+_PAIRS = {dialect: select(_SUPPRESSIONS.c.email_index, _SUPPRESSIONS.c.purpose).where(
+    _AMONG_KEYS.clause(dialect), _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True)))
+    for dialect in ("sqlite", "postgresql")}
+"""`suppressed_pairs`'s query, built once per database."""
 _LIFT = delete(_SUPPRESSIONS).where(_SUPPRESSIONS.c.email_index == bindparam("email_index"),
                                     _SUPPRESSIONS.c.purpose == bindparam("purpose"))
 
@@ -107,11 +111,12 @@ def suppressed_pairs(session: Session, wanted: Collection[tuple[bytes, str]]
     addresses = sorted({e for e, _ in wanted})
     purposes = sorted({p for _, p in wanted} | {ALL_PURPOSES})
     found: set[tuple[bytes, str]] = set()
+    conn = session.connection()
+    dialect = conn.dialect.name
     for start in range(0, len(addresses), _CHUNK):
-        found.update((row[0], row[1]) for row in session.connection().execute(
-            select(_SUPPRESSIONS.c.email_index, _SUPPRESSIONS.c.purpose).where(
-                _SUPPRESSIONS.c.email_index.in_(addresses[start:start + _CHUNK]),
-                _SUPPRESSIONS.c.purpose.in_(purposes))))
+        found.update((row[0], row[1]) for row in conn.execute(_PAIRS[dialect], {
+            **_AMONG_KEYS.params(addresses[start:start + _CHUNK], dialect),
+            "purposes": purposes}))
     return found
 
 
