@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import (
@@ -16,7 +14,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     insert,
     text,
 )
@@ -28,13 +25,6 @@ from ehrlich.storage.bulk_insert import insert_many
 
 BERLIN_SUMMER = timezone(timedelta(hours=2))
 
-
-@pytest.fixture
-def engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    (tmp_path / "data").mkdir(exist_ok=True)
-    made = create_engine(database_url)
-    yield made
-    made.dispose()
 
 
 def _tables(metadata: MetaData) -> list[Table]:
