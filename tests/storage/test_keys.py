@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, create_engine, select
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, select
 from sqlalchemy.engine import Engine
 
 from ehrlich.storage.keys import KeysIn
-
-
-@pytest.fixture
-def engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    (tmp_path / "data").mkdir(exist_ok=True)
-    made = create_engine(database_url)
-    yield made
-    made.dispose()
 
 
 def test_the_keys_found_are_those_in_the_table(engine: Engine) -> None:
@@ -43,7 +33,8 @@ def test_the_keys_found_are_those_in_the_table(engine: Engine) -> None:
 
 def test_keys_of_another_length_are_refused() -> None:
     keys = KeysIn(Table("k", MetaData(), Column("key", LargeBinary(32))).c.key)
-    with pytest.raises(ValueError, match="32 bytes"):
-        keys.params([b"short"], "postgresql")
+    for dialect in ("sqlite", "postgresql"):
+        with pytest.raises(ValueError, match="32 bytes"):
+            keys.params([b"short"], dialect)
     with pytest.raises(ValueError, match="no fixed length"):
         KeysIn(Table("n", MetaData(), Column("key", LargeBinary)).c.key)

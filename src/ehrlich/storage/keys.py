@@ -10,16 +10,19 @@ bitmap index scan), as for the list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, LargeBinary, any_, bindparam, func, select
+
+DIALECTS = ("sqlite", "postgresql")
+Statement = TypeVar("Statement")
 
 
 class KeysIn:
     """`column IN keys` for a binary column of a fixed length (`LargeBinary(32)`), in the
-    form each database takes best: `clause(dialect)` goes into a statement (built once
-    per dialect), `params(keys, dialect)` are its parameters."""
+    form each database takes best: `statements(build)` builds a statement around it once
+    per database, `params(keys, dialect)` are its parameters."""
 
     def __init__(self, column: ColumnElement[Any], *, name: str = "keys") -> None:
         width = getattr(column.type, "length", None)
@@ -36,9 +39,14 @@ class KeysIn:
     def clause(self, dialect: str) -> ColumnElement[bool]:
         return self._array if dialect == "postgresql" else self._list
 
+    def statements(self, build: Callable[[ColumnElement[bool]], Statement]
+                   ) -> dict[str, Statement]:
+        """`build(clause)` for each database, by dialect name."""
+        return {dialect: build(self.clause(dialect)) for dialect in DIALECTS}
+
     def params(self, keys: Sequence[bytes], dialect: str) -> dict[str, Any]:
+        if any(len(key) != self._width for key in keys):  # one rule on both databases
+            raise ValueError(f"every key must be {self._width} bytes long")
         if dialect != "postgresql":
             return {self._name: list(keys)}
-        if any(len(key) != self._width for key in keys):
-            raise ValueError(f"every key must be {self._width} bytes long")
         return {f"{self._name}_blob": b"".join(keys), f"{self._name}_count": len(keys)}

@@ -44,8 +44,8 @@ class PreparedSubject:
 
 
 _KNOWN_KEYS = KeysIn(SUBJECTS_TABLE.c.email_index)
-_KNOWN = {dialect: select(SUBJECTS_TABLE.c.email_index, SUBJECTS_TABLE.c.id).where(
-    _KNOWN_KEYS.clause(dialect)) for dialect in ("sqlite", "postgresql")}
+_KNOWN = _KNOWN_KEYS.statements(
+    lambda keys: select(SUBJECTS_TABLE.c.email_index, SUBJECTS_TABLE.c.id).where(keys))
 """The subjects among a batch's addresses (blind indexes), built once per database."""
 
 

@@ -29,13 +29,13 @@ _FIND = select(_SUPPRESSIONS.c.purpose).where(
     _SUPPRESSIONS.c.email_index == bindparam("email_index"),
     _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True))).limit(1)
 _AMONG_KEYS = KeysIn(_SUPPRESSIONS.c.email_index)
-_AMONG = {dialect: select(_SUPPRESSIONS.c.email_index).where(
-    _AMONG_KEYS.clause(dialect), _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True)))
-    for dialect in ("sqlite", "postgresql")}
+_PURPOSES = _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True))
+_AMONG = _AMONG_KEYS.statements(
+    lambda keys: select(_SUPPRESSIONS.c.email_index).where(keys, _PURPOSES))
 """`suppressed_among`'s query, built once per database (an import asks it for every batch)."""
-_PAIRS = {dialect: select(_SUPPRESSIONS.c.email_index, _SUPPRESSIONS.c.purpose).where(
-    _AMONG_KEYS.clause(dialect), _SUPPRESSIONS.c.purpose.in_(bindparam("purposes", expanding=True)))
-    for dialect in ("sqlite", "postgresql")}
+_PAIRS = _AMONG_KEYS.statements(
+    lambda keys: select(_SUPPRESSIONS.c.email_index, _SUPPRESSIONS.c.purpose).where(
+        keys, _PURPOSES))
 """`suppressed_pairs`'s query, built once per database."""
 _LIFT = delete(_SUPPRESSIONS).where(_SUPPRESSIONS.c.email_index == bindparam("email_index"),
                                     _SUPPRESSIONS.c.purpose == bindparam("purpose"))
