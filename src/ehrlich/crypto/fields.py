@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from ehrlich.crypto._primitives import Aead
 from ehrlich.crypto.envelope import (
@@ -16,16 +17,16 @@ from ehrlich.crypto.envelope import (
 )
 
 DATA_KEY_VERSION = 1
-_SEALERS: dict[tuple[str, str], SubjectFieldSealer] = {}
-_MANY_SEALERS: dict[tuple[str, tuple[str, ...]], SubjectFieldsSealer] = {}
 
 
+@cache  # a handful of (table, field) pairs, all named in the code
 def _sealer(table: str, field: str) -> SubjectFieldSealer:
-    sealer = _SEALERS.get((table, field))
-    if sealer is None:  # a handful of (table, field) pairs, all named in the code
-        sealer = _SEALERS[table, field] = subject_field_sealer(
-            table, field, key_version=DATA_KEY_VERSION)
-    return sealer
+    return subject_field_sealer(table, field, key_version=DATA_KEY_VERSION)
+
+
+@cache  # a handful of (table, fields), all named in the code
+def _fields_sealer(table: str, fields: tuple[str, ...]) -> SubjectFieldsSealer:
+    return subject_fields_sealer(table, fields, key_version=DATA_KEY_VERSION)
 
 
 class FieldCipher:
@@ -51,11 +52,8 @@ class FieldCipher:
                                ) -> list[bytes | None]:
         """`encrypt_subject_field` of each field with a value, in the order of `fields`
         (None stays None): a new subject's contact fields in one call."""
-        sealer = _MANY_SEALERS.get((table, fields))
-        if sealer is None:  # a handful of (table, fields), all named in the code
-            sealer = _MANY_SEALERS[table, fields] = subject_fields_sealer(
-                table, fields, key_version=DATA_KEY_VERSION)
-        return sealer(self._aead, subject_id,
+        return _fields_sealer(table, fields)(
+            self._aead, subject_id,
                       [None if text is None else text.encode() for text in plaintexts])
 
     def decrypt(self, blob: bytes, *, context: FieldContext) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -45,16 +46,12 @@ def _dek_context(subject_id: str) -> FieldContext:
 
 
 _open_dek = subject_field_opener("data_keys", "dek")
-_WRAP_DEK: dict[int, SubjectFieldSealer] = {}
 
 
+@cache
 def _dek_sealer(version: int) -> SubjectFieldSealer:
     """`seal` in `_dek_context`, its constant parts built once per KEK version."""
-    sealer = _WRAP_DEK.get(version)
-    if sealer is None:
-        sealer = _WRAP_DEK[version] = subject_field_sealer("data_keys", "dek",
-                                                           key_version=version)
-    return sealer
+    return subject_field_sealer("data_keys", "dek", key_version=version)
 
 
 class KeyProvider(Protocol):
