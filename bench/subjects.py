@@ -121,17 +121,19 @@ def bench_reads(instance: Instance, reads: int) -> tuple[float, float, float]:
             statistics.median(plain))
 
 
+Seconds = tuple[float, float, float]
+
+
 def _round(settings: Settings, data: list[SubjectInput], reads: int
-           ) -> tuple[float, float, float, tuple[float, float, float] | None]:
-    """One round in a fresh instance: plain, encrypted and driver insert (and the reads
-    when `reads`)."""
+           ) -> tuple[Seconds, Seconds | None]:
+    """One round in a fresh instance: the plain, encrypted and driver inserts' seconds,
+    and the reads' when `reads`."""
     init_instance(settings, now=datetime.now(UTC))
     instance = open_instance(settings)
     try:
-        plain_s = bench_plain(instance, data)
-        enc_s = bench_encrypted(instance, data)
-        driver_s = bench_plain(instance, data, driver=True)
-        return plain_s, enc_s, driver_s, bench_reads(instance, reads) if reads else None
+        inserts = (bench_plain(instance, data), bench_encrypted(instance, data),
+                   bench_plain(instance, data, driver=True))
+        return inserts, bench_reads(instance, reads) if reads else None
     finally:
         instance.close()
 
@@ -141,17 +143,16 @@ def run_one(label: str, base: Path, postgres: str | None, n: int, reads: int,
     """The table row of one database: the fastest of `rounds` rounds of each insert, each
     round in a fresh instance; the reads in the last round."""
     data = rows(n)
-    times: list[tuple[float, float, float]] = []
-    read_times: tuple[float, float, float] | None = None
+    times: list[Seconds] = []
     for number in range(rounds):
         if postgres:
             reset_schema(postgres)
         settings = Settings(data_dir=base / f"{number}" / "data",
                             key_file=base / f"{number}" / "k.key",
                             **({"database_url": postgres} if postgres else {}))
-        *inserts, found = _round(settings, data, reads if number == rounds - 1 else 0)
-        times.append((inserts[0], inserts[1], inserts[2]))
-        read_times = found or read_times
+        last = number == rounds - 1
+        inserts, read_times = _round(settings, data, reads if last else 0)
+        times.append(inserts)
     assert read_times is not None
     plain_s, enc_s, driver_s = (min(t[i] for t in times) for i in range(3))
     read_s, decrypt_s, plain_read_s = read_times
@@ -173,6 +174,8 @@ def main() -> None:
     parser.add_argument("--postgres", default="",
                         help="also run on this PostgreSQL database (an empty one)")
     args = parser.parse_args()
+    if args.rounds < 1 or args.reads < 1:
+        parser.error("--rounds and --reads must be at least 1")
     load = os.getloadavg()[0]
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
