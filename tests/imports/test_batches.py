@@ -71,6 +71,41 @@ def test_a_crash_keeps_committed_batches_and_the_run_resumes(
     assert len(published.service(ImportsService).report(published.db, run.id)) == 15
 
 
+def test_a_row_reader_failing_ahead_stops_the_run_after_the_committed_batches(
+        published: Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows of the next batch are read in the read-ahead thread; an error there
+    fails the run as one in the batch would, and the run resumes after the last commit."""
+    monkeypatch.setattr(batches, "HOLD_AIM", 3600.0)
+    sample = make_sample(300)
+    suppress_sample(published, sample)
+    table = read_table(sample.raw)
+    imports = published.service(ImportsService)
+    imports.batch_size = 100
+    real_read = batches.RowReader.read
+    threads: set[str] = set()
+
+    def read(self: batches.RowReader, number: int, cells: Sequence[str]
+             ) -> batches.Accepted | batches.Rejected:
+        threads.add(threading.current_thread().name)
+        if number == 2 + 250:  # a row of the third batch (the first data row is row 2)
+            raise RuntimeError("disk gone")
+        return real_read(self, number, cells)
+
+    monkeypatch.setattr(batches.RowReader, "read", read)
+    run = imports.create_run(published.db, table, plan(), actor="staff:test", now=NOW)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        imports.run(published.db, run.id, table, mail=published.mail, now=NOW)
+    stopped = imports.view(published.db, run.id)
+    assert (stopped.status, stopped.done_rows) == ("failed", 200)
+    assert "internal error" in (stopped.failure or "")
+    assert threads == {"import-read-ahead"}
+    assert all(t.name != "import-read-ahead" for t in threading.enumerate())
+    monkeypatch.setattr(batches.RowReader, "read", real_read)
+    done = imports.run(published.db, run.id, table, mail=published.mail, now=NOW)
+    assert (done.status, done.done_rows) == ("done", 300)
+    assert (done.created, done.merged, done.suppressed, done.rejected) == (270, 9, 6, 15)
+
+
 def test_a_signup_during_an_import_gets_through(
         client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth
 ) -> None:

@@ -4,7 +4,8 @@ Each batch is one short write transaction (at most `batch_size` rows, 200 by
 default): the rows are parsed, checked, encrypted and their consent events
 hashed before it begins, so the SQLite writer lock is held only for the
 look-ups and inserts, and a signup arriving meanwhile waits for at most one
-batch. Each transaction's hold is timed: when one held the writer longer than
+batch. The next batch's rows are read while this one commits
+(`imports.readahead`), on the second core. Each transaction's hold is timed: when one held the writer longer than
 `HOLD_AIM` (a busy machine), the next batches shrink in proportion, and grow
 back to `batch_size` when holds are short again (`next_batch_size`). The run's
 progress (`done_rows` and the counts) is written in the batch's own transaction,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import cast
 
@@ -38,6 +40,7 @@ from ehrlich.imports.models import (
     ImportRejection,
     ImportRun,
 )
+from ehrlich.imports.readahead import ReadAhead
 from ehrlich.imports.rows import Accepted, Rejected, RowReader
 from ehrlich.imports.schemas import ImportPlan, RunView
 from ehrlich.imports.uploads import discard_upload
@@ -93,14 +96,16 @@ class ImportBatches(ImportsCore):
         reader = RowReader(table.header, plan, self._subjects, now=now)
         offers: dict[int | None, ConsentOffer] = {}
         batches, first, size = 0, start, self.batch_size
+        ahead = ReadAhead(lambda row: reader.read(*row), table.rows[start:],
+                          limit=self.batch_size)
         try:
             while first < len(table.rows):
-                chunk = table.rows[first:first + size]
-                first += len(chunk)
-                outcomes = [reader.read(number, cells) for number, cells in chunk]
+                outcomes = ahead.take(size)
+                first += len(outcomes)
                 outcomes = self._with_offers(db, plan, outcomes, offers)
                 view, held = self._batch(db, run_id, plan, outcomes, offers, mail,
-                                         actor=actor, done=first, now=now)
+                                         actor=actor, done=first, now=now,
+                                         committing=ahead.meanwhile)
                 size = next_batch_size(size, held, largest=self.batch_size)
                 if progress is not None:
                     progress(view)
@@ -114,6 +119,8 @@ class ImportBatches(ImportsCore):
             self._fail(db, run_id, "the import stopped on an internal error; run it again "
                        "to resume after the last saved batch", now=now)
             raise
+        finally:
+            ahead.close()
         return self._finish(db, run_id, now=now)
 
     def _with_offers(self, db: Database, plan: ImportPlan,
@@ -140,9 +147,12 @@ class ImportBatches(ImportsCore):
     def _batch(self, db: Database, run_id: str, plan: ImportPlan,
                outcomes: Sequence[Accepted | Rejected],
                offers: dict[int | None, ConsentOffer], mail: MailSender, *, actor: str,
-               done: int, now: datetime) -> tuple[RunView, float]:
+               done: int, now: datetime,
+               committing: Callable[[], AbstractContextManager[None]] = nullcontext
+               ) -> tuple[RunView, float]:
         """Commit one batch; the confirmation mails it asks for are queued in the same
-        transaction, so a crash cannot keep the requests and lose their mails. Also
+        transaction, so a crash cannot keep the requests and lose their mails. The
+        commit runs inside `committing()` (the next rows are read meanwhile). Also
         returns how long the transaction held the writer."""
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         rejected = [o for o in outcomes if isinstance(o, Rejected)]
@@ -195,6 +205,8 @@ class ImportBatches(ImportsCore):
                                suppressed=len(accepted) - len(kept), rejected=len(rejected),
                                with_evidence=len(granted) + merged_with_evidence,
                                asked_again=len(pending))
+            with committing():
+                session.commit()
         return view, time.perf_counter() - began
 
     def _count(self, session: Session, run_id: str, *, done: int, now: datetime,
