@@ -1,4 +1,5 @@
-"""`storage.keys.KeysIn` finds what `column IN (…)` finds, on both databases."""
+"""`storage.keys.KeysIn` finds what `column IN (…)` finds, on both databases: a blob of
+keys cut by the database, with zero bytes and backslashes among them, and none at all."""
 
 from __future__ import annotations
 
@@ -27,14 +28,13 @@ def test_the_keys_found_are_those_in_the_table(engine: Engine) -> None:
         dialect = conn.dialect.name
         statement = select(table.c.key).where(keys.clause(dialect))
         for wanted in ([], stored[:1], chance.sample(stored, 150) + absent, absent):
-            found = set(conn.execute(statement, keys.params(wanted, dialect)).scalars())
+            found = set(conn.execute(statement, keys.params(wanted)).scalars())
             assert found == set(wanted) & set(stored)
 
 
 def test_keys_of_another_length_are_refused() -> None:
     keys = KeysIn(Table("k", MetaData(), Column("key", LargeBinary(32))).c.key)
-    for dialect in ("sqlite", "postgresql"):
-        with pytest.raises(ValueError, match="32 bytes"):
-            keys.params([b"short"], dialect)
+    with pytest.raises(ValueError, match="32 bytes"):
+        keys.params([b"short"])
     with pytest.raises(ValueError, match="no fixed length"):
         KeysIn(Table("n", MetaData(), Column("key", LargeBinary)).c.key)

@@ -5,11 +5,12 @@ default): the rows are parsed, checked, encrypted and their consent events
 hashed before it begins, so the SQLite writer lock is held only for the
 look-ups and inserts, and a signup arriving meanwhile waits for at most one
 batch. The next batch's rows are read while this one commits
-(`imports.readahead`), on the second core. Each transaction's hold is timed: when one held the writer longer than
-`HOLD_AIM` (a busy machine), the next batches shrink in proportion, and grow
-back to `batch_size` when holds are short again (`next_batch_size`). The run's
-progress (`done_rows` and the counts) is written in the batch's own transaction,
-so a crash leaves whole batches behind and `run` resumes after the last one committed.
+(`imports.readahead`), on the second core. Each transaction's hold is timed:
+when one held the writer longer than `HOLD_AIM` (a busy machine), the next
+batches shrink in proportion, and grow back to `batch_size` when holds are short
+again (`next_batch_size`). The run's progress (`done_rows` and the counts) is
+written in the batch's own transaction, so a crash leaves whole batches behind
+and `run` resumes after the last one committed.
 """
 
 from __future__ import annotations

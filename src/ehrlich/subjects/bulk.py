@@ -89,8 +89,9 @@ class BulkCreation(SubjectsCore):
         conn = session.connection()
         dialect = conn.dialect.name
         for start in range(0, len(indexes), LOOKUP_CHUNK):
-            known.update((i, sid) for i, sid in conn.execute(_KNOWN[dialect], _KNOWN_KEYS.params(
-                indexes[start:start + LOOKUP_CHUNK], dialect)) if i is not None)
+            known.update((i, sid) for i, sid in conn.execute(
+                _KNOWN[dialect], _KNOWN_KEYS.params(indexes[start:start + LOOKUP_CHUNK]))
+                if i is not None)
         subject_rows, key_rows, placed = [], [], []
         for item in prepared:
             if item.email_index is not None and item.email_index in known:

@@ -97,7 +97,7 @@ def suppressed_among(session: Session, email_indexes: Iterable[bytes], purpose: 
     dialect = conn.dialect.name
     for start in range(0, len(wanted), _CHUNK):
         found.update(conn.execute(_AMONG[dialect], {
-            **_AMONG_KEYS.params(wanted[start:start + _CHUNK], dialect),
+            **_AMONG_KEYS.params(wanted[start:start + _CHUNK]),
             "purposes": purposes}).scalars())
     return found
 
@@ -115,7 +115,7 @@ def suppressed_pairs(session: Session, wanted: Collection[tuple[bytes, str]]
     dialect = conn.dialect.name
     for start in range(0, len(addresses), _CHUNK):
         found.update((row[0], row[1]) for row in conn.execute(_PAIRS[dialect], {
-            **_AMONG_KEYS.params(addresses[start:start + _CHUNK], dialect),
+            **_AMONG_KEYS.params(addresses[start:start + _CHUNK]),
             "purposes": purposes}))
     return found
 
