@@ -83,9 +83,9 @@ def test_rows_must_name_the_same_columns_and_every_defaulted_one(engine: Engine)
     with engine.begin() as connection:
         with pytest.raises(ValueError, match="columns it fills"):
             insert_many(connection, fast, [{k: v for k, v in row.items() if k != "note"}])
-        with pytest.raises((ValueError, KeyError)):
+        with pytest.raises(ValueError, match="different columns"):
             insert_many(connection, fast, [row, {**row, "id": "other", "extra": 1}])
-        with pytest.raises(KeyError):
+        with pytest.raises(ValueError, match="different columns"):
             insert_many(connection, fast, [row, {k: v for k, v in row.items()
                                                  if k != "label"}])
 

@@ -77,6 +77,8 @@ def insert_many(connection: Connection, table: Table,
         return
     first = rows[0]
     plan = _plan(table, tuple(first), connection.dialect)
+    if set(map(len, rows)) != {len(first)}:
+        raise ValueError(f"insert_many into {table.name}: the rows name different columns")
     columns: list[list[Any]] = []
     # the loops over a column's rows run in C (map, all): a batch of consent events is
     # 25 columns of a few hundred rows each
@@ -88,8 +90,6 @@ def insert_many(connection: Connection, table: Table,
             columns.append([process(values[0])] * len(values))
         else:
             columns.append(list(map(process, values)))
-    if set(map(len, rows)) != {len(first)}:
-        raise ValueError(f"insert_many into {table.name}: the rows name different columns")
     params: list[Any] = list(zip(*columns, strict=True))
     if connection.dialect.name == "postgresql":
         _copy(connection, plan, params)
