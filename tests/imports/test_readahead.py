@@ -100,7 +100,7 @@ def test_closing_stops_the_reader_mid_way() -> None:
     with ahead.meanwhile():
         pass
     ahead.close()
-    assert not ahead._thread.is_alive()
+    assert all(t.name != "import-read-ahead" for t in threading.enumerate())
     with pytest.raises(RuntimeError, match="closed"):
         ahead.take(10)
 

@@ -12,7 +12,9 @@ Why only then: a thread that competes for the interpreter lock while the batch
 runs its statements would take the lock at each of the driver's short releases
 (one per inserted row), and the batch would wait up to the interpreter's switch
 interval (5 ms) each time. Kept to the commit, the batch waits for the reader at
-most once per batch, while the reader does work that had to be done anyway.
+most once after its commit (up to that interval, while the reader does work that
+had to be done anyway) and, now and then, for the one row the reader was reading
+when it was stopped.
 
 Nothing read ahead is written anywhere: a crash loses only rows not yet
 committed, which the import reads again when it resumes.
