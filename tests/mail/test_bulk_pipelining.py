@@ -117,3 +117,27 @@ def test_dot_stuffing_doubles_every_leading_dot_and_nothing_else(lines: list[byt
     assert len(sent) == len(original)
     for got, line in zip(sent, original, strict=True):
         assert got == (b"." + line if line.startswith(b".") else line)
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_a_non_ascii_address_is_sent_with_smtputf8_or_bounced_and_the_rest_go_on(
+        smtputf8: bool) -> None:
+    smtp = SmtpServer(free_port(), enable_SMTPUTF8=smtputf8)
+    smtp.handler.pipelining = True
+    smtp.start()
+    try:
+        book = Book(smtp)
+        sender = BulkSender(_config(smtp), book, connections=1)
+        addresses = ["a@example.org", "jürgen@example.org", "b@example.org"]
+        for to in addresses:
+            sender.submit(_message(to))
+        sender.close()  # raises what stopped a connection's thread
+    finally:
+        smtp.stop()
+    outcomes = {to: book.results[to].outcome for to in addresses}
+    assert outcomes == {"a@example.org": "sent", "b@example.org": "sent",
+                        "jürgen@example.org": "sent" if smtputf8 else "bounced"}
+    got = sorted(m.rcpt_tos[0] for m in smtp.received)
+    assert got == sorted(to for to in addresses if outcomes[to] == "sent")
+    if not smtputf8:
+        assert "SMTPUTF8" in book.results["jürgen@example.org"].reply

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -11,6 +12,7 @@ from pydantic import SecretStr
 from ehrlich.mail.builder import MessageBuilder
 from ehrlich.mail.errors import MailDeferred, MailRefused
 from ehrlich.mail.interfaces import OutgoingMail
+from ehrlich.mail.service import mail_job
 from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
 from ehrlich.settings import Settings
 from tests.conftest import NOW
@@ -89,3 +91,48 @@ def test_password_never_prints(tmp_path: Path) -> None:
     assert "hunter2" not in repr(config)
     assert config.password is not None
     assert config.password.get_secret_value() == "hunter2-secret"
+
+
+def _international(to: str) -> dict[str, Any]:
+    return mail_job(MessageBuilder("Shop <news@shop.example>"),
+                    OutgoingMail(to=to, subject="Grüße", text="Hallo Jürgen"), now=NOW)
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_a_non_ascii_address_goes_out_with_smtputf8(smtp_port: int, pipelining: bool) -> None:
+    server = SmtpServer(smtp_port, enable_SMTPUTF8=True)
+    server.handler.pipelining = pipelining
+    server.start()
+    try:
+        job = _international("jürgen@example.org")
+        SmtpTransport(SmtpConfig("127.0.0.1", smtp_port, tls="none")).deliver(
+            mail_from=job["mail_from"], to=job["to"], message=job["message"])
+    finally:
+        server.stop()
+    [got] = server.received
+    assert got.rcpt_tos == ["jürgen@example.org"]
+    head = got.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    # RFC 6532: the address in UTF-8 as it is; an encoded-word is not an address
+    assert "To: jürgen@example.org".encode() in head
+    assert not any(line.startswith(b"To:") and b"=?" in line for line in head)
+
+
+def test_an_ascii_address_keeps_the_ascii_message() -> None:
+    job = _international("ada@example.org")
+    message = job["message"]
+    assert message.split(b"\r\n\r\n", 1)[0].isascii()
+    assert b"\r\nTo: ada@example.org\r\n" in message
+    assert b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n" in message
+
+
+def test_a_server_without_smtputf8_refuses_a_non_ascii_address_for_good(
+        smtp_port: int) -> None:
+    server = SmtpServer(smtp_port, enable_SMTPUTF8=False).start()
+    try:
+        job = _international("jürgen@example.org")
+        with pytest.raises(MailRefused, match="SMTPUTF8"):
+            SmtpTransport(SmtpConfig("127.0.0.1", smtp_port, tls="none")).deliver(
+                mail_from=job["mail_from"], to=job["to"], message=job["message"])
+    finally:
+        server.stop()
+    assert server.received == []

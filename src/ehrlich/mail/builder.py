@@ -58,6 +58,19 @@ class _SmtpPolicy(EmailPolicy):
 
 
 MAIL_POLICY = _SmtpPolicy(linesep="\r\n")
+MAIL_POLICY_UTF8 = MAIL_POLICY.clone(utf8=True)
+"""For a message to or from an address with non-ASCII characters (RFC 6532): its
+headers in UTF-8 as they are, sent with SMTPUTF8 (`mail.smtp.smtputf8_options`). The
+ASCII policy would write such an address as an encoded-word, which is not an address."""
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The message as SMTP sends it: `MAIL_POLICY`, or `MAIL_POLICY_UTF8` when an address
+    in From or To is not ASCII."""
+    international = any(not address.addr_spec.isascii()
+                        for name in ("From", "To") if (header := message[name]) is not None
+                        for address in header.addresses)
+    return message.as_bytes(policy=MAIL_POLICY_UTF8 if international else MAIL_POLICY)
 
 
 def _check_unsubscribe(unsubscribe: Unsubscribe) -> None:

@@ -41,7 +41,7 @@ from typing import Any, Literal, Protocol
 
 from ehrlich.errors import where_it_failed
 from ehrlich.mail.pacing import Pacer
-from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
+from ehrlich.mail.smtp import NO_SMTPUTF8, SmtpConfig, SmtpTransport, smtputf8_options
 
 Outcome = Literal["sent", "deferred", "bounced", "skipped", "in-doubt"]
 log = logging.getLogger("ehrlich.mail")
@@ -140,13 +140,28 @@ class BulkConnection:
                 self._client.quit()
             self.drop()
 
+    @staticmethod
+    def _mail_from(client: smtplib.SMTP, msg: BulkMessage) -> str | None:
+        """MAIL FROM's argument, with SMTPUTF8 for a non-ASCII address (commands then go
+        in UTF-8); None when that is needed and the server does not offer it."""
+        options = smtputf8_options(msg.mail_from, msg.to)
+        if not options:
+            return f"FROM:{_path(msg.mail_from)}"
+        if not client.has_extn("smtputf8"):
+            return None
+        client.command_encoding = "utf-8"
+        return f"FROM:{_path(msg.mail_from)} {' '.join(options)}"
+
     def _envelope(self, client: smtplib.SMTP, msg: BulkMessage) -> Result | None:
         """MAIL, RCPT and DATA; the refusal as a result, or None when the server waits
         for the message."""
+        mail_from = self._mail_from(client, msg)
+        if mail_from is None:
+            return Result(msg.ticket, "bounced", NO_SMTPUTF8[:120])
         if self.pipelining:
-            return self._pipelined(client, msg)
+            return self._pipelined(client, msg, mail_from)
         steps: tuple[tuple[str, tuple[int, ...], Callable[[], tuple[int, bytes]]], ...] = (
-            ("MAIL", (250,), lambda: client.docmd("MAIL", f"FROM:{_path(msg.mail_from)}")),
+            ("MAIL", (250,), lambda: client.docmd("MAIL", mail_from)),
             ("RCPT", (250, 251), lambda: client.docmd("RCPT", f"TO:{_path(msg.to)}")),
             ("DATA", (354,), lambda: client.docmd("DATA")))
         for step, expected, command in steps:
@@ -156,12 +171,12 @@ class BulkConnection:
                 return Result(msg.ticket, _outcome(code), f"{code} {step}")
         return None
 
-    def _pipelined(self, client: smtplib.SMTP, msg: BulkMessage) -> Result | None:
+    def _pipelined(self, client: smtplib.SMTP, msg: BulkMessage, mail_from: str
+                   ) -> Result | None:
         """MAIL, RCPT and DATA in one write, their three replies read after it (RFC 2920:
         DATA ends the group; the message follows only after its 354). One round trip
         instead of three."""
-        client.send(f"MAIL FROM:{_path(msg.mail_from)}\r\nRCPT TO:{_path(msg.to)}\r\n"
-                    "DATA\r\n")
+        client.send(f"MAIL {mail_from}\r\nRCPT TO:{_path(msg.to)}\r\nDATA\r\n")
         replies = [client.getreply()[0] for _ in range(3)]
         for step, expected, code in zip(("MAIL", "RCPT", "DATA"), ((250,), (250, 251), (354,)),
                                         replies, strict=True):

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from ehrlich.errors import InvalidInput
-from ehrlich.mail.builder import MAIL_POLICY, ONE_CLICK, MessageBuilder
+from ehrlich.mail.builder import MAIL_POLICY, ONE_CLICK, MessageBuilder, message_bytes
 from ehrlich.mail.interfaces import OutgoingMail
 
 _PLAIN_ADDRESS = re.compile(
@@ -86,8 +86,7 @@ class FastBuilder:
         if (mail.headers or not _PLAIN_ADDRESS.fullmatch(mail.to)
                 or not _LANGUAGE.fullmatch(mail.language)
                 or any(c in message_id for c in "\r\n")):
-            return self.builder.build(mail, now=now, message_id=message_id).as_bytes(
-                policy=MAIL_POLICY)
+            return message_bytes(self.builder.build(mail, now=now, message_id=message_id))
         text, html = self.builder.checked(mail)
         head = [self._from, f"To: {mail.to}\r\n".encode(), self._subject(mail.subject),
                 f"Date: {self._date_header(now)}\r\nMessage-ID: {message_id}\r\n".encode()]

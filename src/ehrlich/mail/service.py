@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ehrlich.crypto import Keyring
 from ehrlich.jobs import JobQueue
-from ehrlich.mail.builder import MAIL_POLICY, MessageBuilder, message_builder
+from ehrlich.mail.builder import MessageBuilder, message_builder, message_bytes
 from ehrlich.mail.dkim import DkimSigner
 from ehrlich.mail.errors import MaintenanceActive
 from ehrlich.mail.interfaces import MailSender, NullMailSender, OutgoingMail
@@ -62,7 +62,7 @@ def mail_job(builder: MessageBuilder, mail: OutgoingMail, *, now: datetime) -> d
     return {
         "mail_from": builder.envelope_from,
         "to": message["To"].addresses[0].addr_spec,
-        "message": message.as_bytes(policy=MAIL_POLICY),
+        "message": message_bytes(message),
         "message_id": str(message["Message-ID"]),
         "category": mail.category,
         "unsubscribe_url": mail.unsubscribe.url if mail.unsubscribe else None,

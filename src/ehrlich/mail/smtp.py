@@ -3,6 +3,10 @@
 Failures are sorted once: a refusal with a 5xx code is `MailRefused` (retrying
 cannot help), everything else, from a refused connection to a 4xx answer, is
 `MailDeferred` and left to the queue's retries.
+
+An address with non-ASCII characters (`jürgen@example.org`; a domain is sent in
+its ASCII form) goes out with SMTPUTF8 (RFC 6531); a server that does not offer it
+cannot take the mail, and that is `MailRefused` too.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ class SmtpConfig:
                    ca_file=settings.smtp_ca_file, timeout=settings.smtp_timeout)
 
 
+SMTPUTF8_OPTIONS = ("SMTPUTF8", "BODY=8BITMIME")
+NO_SMTPUTF8 = ("the mail server does not take addresses with non-ASCII characters "
+               "(it offers no SMTPUTF8, RFC 6531)")
+
+
+def smtputf8_options(*addresses: str) -> tuple[str, ...]:
+    """The MAIL FROM parameters for these envelope addresses: SMTPUTF8 (and 8-bit
+    content, which it implies) when one of them is not ASCII."""
+    return () if all(a.isascii() for a in addresses) else SMTPUTF8_OPTIONS
+
+
 def _permanent(code: int) -> bool:
     return 500 <= code < 600
 
@@ -87,7 +102,10 @@ class SmtpTransport:
             try:
                 if self.config.username and self.config.password is not None:
                     client.login(self.config.username, self.config.password.get_secret_value())
-                client.sendmail(mail_from, [to], message)
+                client.sendmail(mail_from, [to], message,
+                                mail_options=smtputf8_options(mail_from, to))
+            except smtplib.SMTPNotSupportedError as exc:  # SMTPUTF8 needed, not offered
+                raise MailRefused(NO_SMTPUTF8) from exc
             except (smtplib.SMTPException, OSError) as exc:
                 raise self._sorted(exc) from exc
             if accepted is not None:
