@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,25 @@ def test_overrides_beat_environment_beat_file(tmp_path: Path,
     settings = load_settings(config, host="127.0.0.2")
     assert (settings.host, settings.port, settings.base_url) == (
         "127.0.0.2", 9002, "https://file.example")
+
+
+@pytest.mark.parametrize(("overrides", "env", "expected"), [
+    ({}, {}, "http://127.0.0.1:8000"),
+    ({"port": 8101}, {}, "http://127.0.0.1:8101"),  # `serve --port 8101`
+    ({}, {"EHRLICH_PORT": "8102"}, "http://127.0.0.1:8102"),
+    ({"host": "0.0.0.0", "port": 9000}, {}, "http://127.0.0.1:9000"),  # noqa: S104
+    ({"host": "::1"}, {}, "http://[::1]:8000"),
+    ({"port": 8101}, {"EHRLICH_BASE_URL": "https://shop.example"}, "https://shop.example"),
+    ({"port": 8101, "base_url": "https://shop.example"}, {}, "https://shop.example"),
+])
+def test_links_follow_where_serve_listens_unless_base_url_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overrides: dict[str, Any],
+        env: dict[str, str], expected: str) -> None:
+    for name in ("EHRLICH_PORT", "EHRLICH_HOST", "EHRLICH_BASE_URL", "EHRLICH_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings(data_dir=tmp_path, **overrides).base_url == expected
 
 
 def test_config_file_found_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,7 +48,9 @@ class Settings(BaseSettings):
         default=None, description="The file ledger of earlier versions: moved into the "
         "ledger database at first start and renamed *.migrated")
     redis_url: str | None = None
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Where people reach "
+                          "this instance: the links in mails and exports. Unset: where "
+                          "`serve` listens (host and port)")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -238,6 +240,17 @@ class Settings(BaseSettings):
                 "EHRLICH_CAMPAIGN_WEBHOOK_SECRET must be whsec_ followed by base64 of at "
                 "least 16 random bytes; `ehrlich campaign webhook-secret` prints one")
         return value
+
+    @model_validator(mode="after")
+    def _base_url_follows_the_listener(self) -> Settings:
+        """Without `base_url` set, the links in mails and exports point where `serve`
+        listens, so a trial on another port gets links that open."""
+        if "base_url" not in self.model_fields_set:
+            everywhere = ("0.0.0.0", "::", "")  # noqa: S104 - listening on all: link to loopback
+            host = "127.0.0.1" if self.host in everywhere else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.base_url = f"http://{host}:{self.port}"
+        return self
 
     @field_validator("database_url", "ledger_url")
     @classmethod

@@ -13,7 +13,7 @@ from ehrlich.auth.service import create_owner
 from ehrlich.backup.keys import backup_keys_advice
 from ehrlich.cli.context import (
     console,
-    instance_from,
+    domains_from,
     now,
     opened_instance,
     settings_from,
@@ -91,10 +91,11 @@ def serve(
     from ehrlich.web.access_log import log_config
 
     _cap_malloc_arenas()
-    instance = instance_from(ctx)
+    # the options are settings of this run, so links (base_url, unless set) follow them
+    instance = open_instance(settings_from(ctx, host=host, port=port),
+                             domains=domains_from(ctx))
     settings = instance.settings
-    bind_host = host or settings.host
-    bind_port = port or settings.port
+    bind_host, bind_port = settings.host, settings.port
     for line in _banner(instance, command_line(ctx, settings),
                         f"http://{bind_host}:{bind_port}"):
         console.print(line, soft_wrap=True, highlight=False)
