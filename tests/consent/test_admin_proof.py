@@ -38,7 +38,11 @@ def test_auditor_sees_history_and_printable_proof_marketer_does_not(
     proof = console.get(f"/admin/consents/proof/{confirmed}")
     assert proof.status_code == 200
     assert TEXT in unescape(proof.text)
-    assert "email-confirmation" in proof.text
+    assert "the link in the confirmation mail" in proof.text
+    german = console.get(f"/admin/consents/proof/{confirmed}?lang=de")
+    assert "Nachweis der Einwilligung" in german.text
+    assert "Rechtsgrundlage" in german.text
+    assert "Legal basis" not in german.text
     assert console.get("/admin/consents/proof/nope").status_code == 404
     console.cookies.clear()
     marketer = make_staff("marketer")

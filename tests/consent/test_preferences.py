@@ -14,9 +14,10 @@ from ehrlich.consent.models import ConsentEvent
 from ehrlich.consent.signup.links import preferences_token
 from ehrlich.instance.service import Instance
 from ehrlich.mail.interfaces import MemoryMailSender
+from ehrlich.notices.example import example_notice_text
 from tests.conftest import NOW
 from tests.consent.conftest import NEWSLETTER_EN, PARTNER_EN, link
-from tests.factories import new_subject
+from tests.factories import new_subject, publish_notice
 
 Auth = Callable[..., dict[str, str]]
 
@@ -38,6 +39,21 @@ def states(instance: Instance, subject_id: str) -> dict[str, str]:
     with instance.db.read() as session:
         return {p: current_state(session, subject_id, p, "email")
                 for p in ("newsletter", "partner_offers")}
+
+
+GPC_WITHDREW = ("Your browser sent a Global Privacy Control signal. We honoured it: purposes "
+                "shared with other companies are switched off.")
+GPC_HOLDS_BACK = ("Your browser sends a Global Privacy Control signal. Purposes shared with "
+                  "other companies stay switched off while it does.")
+GPC_NOTHING_SHARED = ("Your browser sends a Global Privacy Control signal. None of the purposes "
+                      "here shares your data with other companies, so the signal changes nothing "
+                      "on this page.")
+
+
+def gpc_sentences(html: str) -> list[str]:
+    """Which of the three GPC sentences a preference page says."""
+    text = unescape(html)
+    return [s for s in (GPC_WITHDREW, GPC_HOLDS_BACK, GPC_NOTHING_SHARED) if s in text]
 
 
 def subject_of(instance: Instance) -> str:
@@ -88,17 +104,42 @@ def test_gpc_withdraws_third_party_purposes_on_the_visit_and_says_so(
     ada = subject_of(published)
     assert states(published, ada)["partner_offers"] == "active"
     page = client.get(page_url, headers={"Sec-GPC": "1"})
-    assert "Global Privacy Control" in page.text
+    assert gpc_sentences(page.text) == [GPC_WITHDREW]
     assert re.search(r'value="partner_offers"\s+disabled', page.text)
     assert states(published, ada) == {"newsletter": "active", "partner_offers": "withdrawn"}
-    client.post(page_url, data={"purpose": ["partner_offers", "newsletter"]},
-                headers={"Sec-GPC": "1"})
+    saved = client.post(page_url, data={"purpose": ["partner_offers", "newsletter"]},
+                        headers={"Sec-GPC": "1"})
     assert states(published, ada)["partner_offers"] == "withdrawn"
+    # Nothing more was withdrawn by this answer: the page says what the signal holds back.
+    assert gpc_sentences(saved.text) == [GPC_HOLDS_BACK]
     with published.db.read() as session:
         withdrawal = session.execute(select(ConsentEvent).where(
             ConsentEvent.purpose == "partner_offers",
             ConsentEvent.action == "withdrawn")).scalar_one()
     assert withdrawal.sec_gpc == "1"
+
+
+def test_gpc_with_nothing_to_withdraw_says_what_it_holds_back(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    page = client.get(page_url, headers={"Sec-GPC": "1"})
+    assert gpc_sentences(page.text) == [GPC_HOLDS_BACK]
+    assert re.search(r'value="partner_offers"\s+disabled', page.text)
+    assert states(published, subject_of(published))["newsletter"] == "active"
+    assert gpc_sentences(client.get(page_url).text) == []  # no signal, no sentence
+
+
+def test_gpc_where_no_purpose_is_shared_says_it_changes_nothing(
+        client: TestClient, instance: Instance, sent: MemoryMailSender, auth: Auth) -> None:
+    publish_notice(instance, example_notice_text())  # no purpose with a third-party controller
+    page_url = confirmed_person(client, auth, sent, "newsletter")
+    page = client.get(page_url, headers={"Sec-GPC": "1"})
+    assert gpc_sentences(page.text) == [GPC_NOTHING_SHARED]
+    assert "disabled" not in page.text
+    assert states(instance, subject_of(instance))["newsletter"] == "active"
+    german = client.get(f"{page_url}?lang=de", headers={"Sec-GPC": "1"})
+    assert "Keiner der Zwecke hier gibt Ihre Daten an andere Unternehmen weiter" in unescape(
+        german.text)
 
 
 def test_gpc_at_confirmation_withdraws_instead_of_confirming(
@@ -121,15 +162,40 @@ def test_person_sees_a_printable_proof_of_their_own_consent_only(
     assert proof.status_code == 200
     text = unescape(proof.text)
     assert NEWSLETTER_EN in text
-    assert "requested" in text
+    assert "Newsletter by email / email" in text  # the purpose's title, not its id
+    assert "asked for, waiting for confirmation" in text
     assert "confirmed" in text
-    assert "email-confirmation" in text
+    assert "the link in the confirmation mail" in text
+    assert "confirmation mail template:" in text
     assert "Chain verifies</th><td>yes" in proof.text
     assert "/static/ehrlich.css" in proof.text  # its @media print rules
     bob = new_subject(published, "bob@example.org")
     other = preferences_token(published.keyring, subject_id=bob, now=NOW)
     event_id = match.group(1).rsplit("/", 1)[1]
     assert client.get(f"/preferences/{other}/proof/{event_id}").status_code == 400
+
+
+def test_proof_speaks_the_readers_language_and_keeps_the_text_shown_as_stored(
+        client: TestClient, published: Instance, outbox: MemoryMailSender, auth: Auth) -> None:
+    page_url = confirmed_person(client, auth, outbox, "newsletter")
+    match = re.search(r'href="(/preferences/[^"]+/proof/[^"]+)"', client.get(page_url).text)
+    assert match is not None
+    for german in (client.get(f"{unescape(match.group(1))}?lang=de"),
+                   client.get(unescape(match.group(1)), headers={"Accept-Language": "de"})):
+        assert german.status_code == 200
+        text = unescape(german.text)
+        for word in ("Betroffene Person", "Zweck / Kanal", "Newsletter per E-Mail / E-Mail",
+                     "Rechtsgrundlage", "Ihre Einwilligung", "Ereigniskette ist unversehrt",
+                     "Ereignisse", "Aktion", "angefragt, wartet auf Bestätigung", "bestätigt",
+                     "der Link in der Bestätigungsmail", "Voreinstellung: nicht angekreuzt",
+                     "Vorlage der Bestätigungsmail:", "Bestätigungsmail gesendet am:",
+                     "Hash des Ereignisses"):
+            assert word in text, word
+        for english in ("Legal basis", "Chain verifies", "Events", "Purpose / channel",
+                        "Method", "requested", "email-confirmation", "default:", "unticked",
+                        "mail_template", "mail_sent_at", "event <code", "newsletter /"):
+            assert english not in text, english
+        assert NEWSLETTER_EN in text  # what the person was shown is the evidence: as stored
 
 
 def test_forged_preference_links_are_refused(client: TestClient, published: Instance) -> None:

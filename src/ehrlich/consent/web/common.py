@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from ehrlich.consent.schemas import Evidence
+from ehrlich.consent.ledger.proof import Proof
+from ehrlich.consent.schemas import ACTION_LABELS, METHOD_LABELS, Evidence
 from ehrlich.i18n import N_, translations
+from ehrlich.rights.schemas import BASIS_LABELS
 from ehrlich.settings import Settings
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -83,9 +86,35 @@ STATE_LABELS = {"none": N_("off"), "requested": N_("waiting for confirmation"),
                 "renewal-needed": N_("needs renewal"), "objected": N_("off (objected)")}
 """How a consent state reads on the preference page (translated there)."""
 
+DEFAULT_STATE_LABELS = {"unticked": N_("unticked")}
+"""How the control's state before the person acted reads on the proof."""
+EXTRA_LABELS = {"mail_template": N_("confirmation mail template"),
+                "mail_sent_at": N_("confirmation mail sent at"),
+                "import": N_("import"), "source": N_("source of the imported list"),
+                "given_at": N_("given at, according to the list"), "reason": N_("reason"),
+                "via": N_("via")}
+"""The keys ehrlich itself writes into a consent event's `extra`, as the proof shows them;
+keys a caller of the API chose are shown as they are."""
+EXTRA_VALUE_LABELS = {"reason": {"erasure": N_("the person's data was erased"),
+                                 "re-permission": N_("asked again after an import without "
+                                                     "proof")},
+                      "via": {"preference-link": N_("the preference link")}}
+"""The values ehrlich itself writes under those keys (others are shown as they are)."""
+
 
 def message_texts(lang: str, key: str) -> dict[str, str]:
     """The title and text of the message page `key`, in `lang`."""
     title, text = MESSAGES[key]
     tr = translations(lang)
     return {"title": tr.gettext(title), "text": tr.gettext(text)}
+
+
+def proof_context(proof: Proof, *, purpose_title: str, channel: str) -> dict[str, Any]:
+    """What `consent/_proof_tables.html` needs: the proof, its purpose's title and channel
+    in the reader's words, and the tables of the ledger's fixed words (translated there).
+    The stored texts (the consent text shown, hashes, form ids) stay as they were stored:
+    they are the evidence."""
+    return {"proof": proof, "purpose_title": purpose_title, "channel_label": channel,
+            "action_labels": ACTION_LABELS, "method_labels": METHOD_LABELS,
+            "basis_labels": BASIS_LABELS, "default_labels": DEFAULT_STATE_LABELS,
+            "extra_labels": EXTRA_LABELS, "extra_values": EXTRA_VALUE_LABELS}

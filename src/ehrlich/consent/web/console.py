@@ -14,8 +14,10 @@ from ehrlich.admin.templating import page
 from ehrlich.auth.roles import Permission, allowed, require
 from ehrlich.consent.ledger.actions import staff_history
 from ehrlich.consent.ledger.proof import build_proof
+from ehrlich.consent.web.common import proof_context
 from ehrlich.errors import InvalidInput, NotFound
 from ehrlich.i18n import negotiate, translations
+from ehrlich.notices.views import channel_label
 from ehrlich.subjects.errors import UnknownEmail
 from ehrlich.web.deps import InstanceDep, NowDep
 
@@ -54,6 +56,7 @@ def proof(event_id: str, request: Request, instance: InstanceDep, active: StaffD
     # see the person's consent timeline may print it.
     if not allowed(active.role, Permission.SUBJECTS_LIST):
         require(active.role, Permission.AUDIT_READ)
+    lang = negotiate(request)
     with instance.db.read() as session:
         try:
             found = build_proof(session, event_id[:64])
@@ -61,4 +64,7 @@ def proof(event_id: str, request: Request, instance: InstanceDep, active: StaffD
             return page(request, "consent/admin_history.html", {
                 "subject": "", "subject_id": "", "events": [], "message": exc.message},
                 active=active, status_code=404)
-    return page(request, "consent/admin_proof.html", {"proof": found}, active=active)
+        title = instance.notices.purpose_title(session, found.purpose, lang)
+    return page(request, "consent/admin_proof.html", proof_context(
+        found, purpose_title=title, channel=channel_label(translations(lang), found.channel)),
+        active=active)

@@ -18,11 +18,13 @@ from ehrlich.consent.web.common import (
     evidence_of,
     message_texts,
     origin_allowed,
+    proof_context,
 )
 from ehrlich.crypto import TokenInvalid
 from ehrlich.errors import NotFound
 from ehrlich.i18n import negotiate, translations
 from ehrlich.instance.service import Instance
+from ehrlich.notices.views import channel_label
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
 from ehrlich.web.templating import render
@@ -131,9 +133,12 @@ def person_proof(token: str, event_id: str, request: Request, instance: Instance
     try:
         with instance.db.read() as session:
             proof = build_proof(session, event_id[:64], subject_id=subject_id)
+            title = instance.notices.purpose_title(session, proof.purpose, lang)
     except NotFound:
         return _invalid(request)
     response = render(request, "consent/proof.html", {
-        "lang": lang, "proof": proof, "back": f"/preferences/{token}"})
+        "lang": lang, "back": f"/preferences/{token}", **proof_context(
+            proof, purpose_title=title, channel=channel_label(translations(lang),
+                                                              proof.channel))})
     response.headers.update(NO_STORE)
     return response
