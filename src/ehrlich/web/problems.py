@@ -2,6 +2,8 @@
 
 Pages meant for people (the console under /admin) register an error page of their own
 for their path prefix: the same status, in their layout and language, instead of JSON.
+Elsewhere a browser (a request that asks for HTML, outside /api) gets the public error
+page (`web.error_pages`); the API and scripts get problem details.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ehrlich import errors
 from ehrlich.consent.errors import SignupsClosed
 from ehrlich.crypto import TokenExpired, TokenInvalid
+from ehrlich.web.error_pages import public_error_page, wants_html
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("ehrlich.web")
@@ -53,7 +56,7 @@ def _page_for(request: Request) -> ErrorPage | None:
     for prefix, render in getattr(request.app.state, "error_pages", []):
         if path == prefix or path.startswith(prefix + "/"):
             return render  # type: ignore[no-any-return]
-    return None
+    return public_error_page if wants_html(request) else None
 
 
 def _answer(request: Request, response: JSONResponse,
