@@ -79,6 +79,75 @@ def test_form_errors_name_the_field_and_keep_the_input(
     assert outbox.sent == []
 
 
+def _error_ids(html: str) -> dict[str, str]:
+    """The id each invalid input's `aria-describedby` names, by the input's id."""
+    return dict(re.findall(r'<(?:input|select|textarea)\b[^>]*?\bid="([^"]+)"[^>]*?'
+                           r'aria-invalid="true" aria-describedby="([^"]+)"', html))
+
+
+def _error_text(html: str, error_id: str) -> str:
+    found = re.search(rf'<li id="{error_id}">(.*?)</li>', html)
+    assert found is not None, error_id
+    return unescape(re.sub(r"<[^>]+>", "", found.group(1)))
+
+
+def _no_internal_words(html: str) -> None:
+    assert "Value error" not in html
+    assert "String should" not in html
+    for field in ("email", "name", "purpose", "notice_version", "consents"):
+        assert f"<strong>{field}</strong>" not in html
+
+
+def test_errors_speak_german_under_the_visible_label_and_describe_their_input(
+        client: TestClient, published: Instance, outbox: MemoryMailSender) -> None:
+    """WCAG 3.3.1: the error is text tied to the field (aria-invalid, aria-describedby),
+    named by the label a person sees, in the page's language; no internal names."""
+    bad_email = client.post("/signup?lang=de", data=form(email="nope", language="de"))
+    assert bad_email.status_code == 422
+    ids = _error_ids(bad_email.text)
+    assert list(ids) == ["email"]
+    assert _error_text(bad_email.text, ids["email"]).startswith(
+        "E-Mail-Adresse: Das ist keine gültige E-Mail-Adresse.")
+    assert "@-sign" not in bad_email.text
+    assert "is not a valid" not in bad_email.text
+    nothing = client.post("/signup?lang=de", data=form(email=" ", purpose=[], language="de"))
+    assert nothing.status_code == 422
+    ids = _error_ids(nothing.text)
+    assert set(ids) == {"email", "purpose-newsletter", "purpose-partner_offers"}
+    assert _error_text(nothing.text, ids["email"]) == (
+        "E-Mail-Adresse: Bitte füllen Sie dieses Feld aus.")
+    assert _error_text(nothing.text, ids["purpose-newsletter"]) == (
+        "Was Sie erhalten möchten: Bitte kreuzen Sie mindestens eines an.")
+    assert ids["purpose-newsletter"] == ids["purpose-partner_offers"]
+    assert "tick at least one" not in nothing.text
+    stale = client.post("/signup?lang=de", data=form(notice_version="9", language="de"))
+    assert "Datenschutzhinweise: Die Datenschutzhinweise haben sich geändert" in unescape(
+        re.sub(r"<[^>]+>", "", stale.text))
+    for page in (bad_email, nothing, stale):
+        _no_internal_words(page.text)
+    assert written(published) == 0
+    assert outbox.sent == []
+
+
+def test_schema_errors_are_translated_without_pydantic_wording(
+        client: TestClient, published: Instance) -> None:
+    controls = client.post("/signup?lang=de", data=form(name="Ada\x1b[2J", language="de"))
+    assert controls.status_code == 422
+    assert _error_text(controls.text, _error_ids(controls.text)["name"]) == (
+        "Name: Bitte entfernen Sie Zeilenumbrüche, Tabulatoren und andere unsichtbare "
+        "Steuerzeichen.")
+    long = client.post("/signup?lang=de", data=form(name="x" * 201, language="de"))
+    assert long.status_code == 422
+    assert _error_text(long.text, _error_ids(long.text)["name"]) == (
+        "Name: Bitte geben Sie höchstens 200 Zeichen ein.")
+    english = client.post("/signup", data=form(name="x" * 201))
+    assert _error_text(english.text, _error_ids(english.text)["name"]) == (
+        "Name: Write at most 200 characters.")
+    for page in (controls, long, english):
+        _no_internal_words(page.text)
+    assert written(published) == 0
+
+
 def test_a_notice_version_that_is_no_plain_number_is_refused(
         client: TestClient, published: Instance, outbox: MemoryMailSender) -> None:
     refused = client.post("/signup", data=form(notice_version="²"))  # a digit int() refuses

@@ -4,6 +4,8 @@ the same answer as ever)."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from ehrlich.app import create_app
@@ -61,6 +63,13 @@ def test_a_bad_address_names_the_field_and_the_honeypot_changes_nothing(
     bad = client.post("/my-data", data={"email": "not an address"})
     assert bad.status_code == 422
     assert "Email address" in bad.text
+    assert re.search(r'<input id="email"[^>]*aria-invalid="true" '
+                     r'aria-describedby="email-error-1"', bad.text)
+    assert '<li id="email-error-1">' in bad.text
+    german = client.post("/my-data", data={"email": "a@b@example.org", "language": "de"})
+    assert german.status_code == 422
+    assert "Das ist keine gültige E-Mail-Adresse." in german.text
+    assert "is not a valid" not in german.text
     trap = client.post("/my-data", data={"email": "ada@example.org", "website": "x"})
     assert trap.status_code == 200
     assert run_jobs(published) == 0

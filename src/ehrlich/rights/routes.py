@@ -32,6 +32,7 @@ from ehrlich.rights.schemas import BASIS_LABELS, AccessReport
 from ehrlich.rights.service import LANGUAGES, LinkOutcome, RightsService
 from ehrlich.subjects.errors import SubjectErased, SubjectNotFound
 from ehrlich.web.deps import InstanceDep, NowDep
+from ehrlich.web.field_errors import FormFields, field_errors
 from ehrlich.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,6 +52,12 @@ MESSAGES = {
     "foreign": (N_("This form may not be sent from that site"), N_("Nothing was changed.")),
 }
 """The title and text of each page that only says what happened (`rights/message.html`)."""
+ASK_FIELDS: FormFields = {"email": ("email", N_("Email address"))}
+CORRECT_FIELDS: FormFields = {
+    "name": ("name", N_("Name")), "language": ("language", N_("Language for our mails")),
+    "other": ("other", N_("Anything else to correct (we check it and answer within one "
+                          "month)"))}
+"""The fields of the two forms as their problems name them: the input's id and label."""
 
 
 def _page(request: Request, template: str, context: dict[str, Any], *, status: int = 200
@@ -75,10 +82,12 @@ def _rights(instance: Instance) -> RightsService:
 
 def _form(request: Request, *, status: int = 200, errors: list[tuple[str, str]] | None = None,
           email: str = "", challenge: dict[str, Any] | None = None,
-          message: str | None = None) -> HTMLResponse:
+          message: str | None = None, lang: str | None = None) -> HTMLResponse:
+    """The form that asks for the link, in `lang` (the one it was shown in) or the page's."""
+    lang = lang or negotiate(request)
     return _page(request, "rights/ask.html", {
-        "errors": errors or [], "email": email, "challenge": challenge, "message": message},
-        status=status)
+        "lang": lang, "errors": field_errors(errors or [], ASK_FIELDS, lang), "email": email,
+        "challenge": challenge, "message": message}, status=status)
 
 
 def _mail_off(request: Request, instance: Instance) -> HTMLResponse:
@@ -116,15 +125,14 @@ def _answer(request: Request, outcome: LinkOutcome, *, email: str, lang: str
     """The page for what the form's rules decided; "sent" whether the address is known."""
     tr = translations(lang)
     if outcome.status == "invalid":
-        return _form(request, status=422, email=email, errors=[
-            (tr.gettext("Email address"), tr.gettext("Enter your whole email address."))])
+        return _form(request, status=422, email=email, errors=outcome.errors, lang=lang)
     if outcome.status == "limited":
-        response = _form(request, status=429, email=email, message=tr.gettext(
+        response = _form(request, status=429, email=email, lang=lang, message=tr.gettext(
             "Too many requests from your network. Please try again in an hour."))
         response.headers["Retry-After"] = "3600"
         return response
     if outcome.status == "captcha":
-        return _form(request, status=429, email=email, challenge=outcome.challenge,
+        return _form(request, status=429, email=email, challenge=outcome.challenge, lang=lang,
                      message=tr.gettext("Please wait a moment while your browser proves it "
                                         "is not a robot, then send the form again."))
     return _message(request, "sent", status=200)
@@ -144,10 +152,11 @@ def _refused(request: Request, problem: str) -> HTMLResponse:
 
 
 def _report_page(request: Request, token: str, report: AccessReport, *,
-                 message: str | None = None, errors: dict[str, str] | None = None,
+                 message: str | None = None, errors: list[tuple[str, str]] | None = None,
                  values: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
     return _page(request, "rights/report.html", {
-        "token": token, "report": report, "message": message, "errors": errors or {},
+        "token": token, "report": report, "message": message,
+        "errors": field_errors(errors or [], CORRECT_FIELDS, negotiate(request)),
         "values": values or {}, "languages": LANGUAGES, "action_labels": ACTION_LABELS,
         "basis_labels": BASIS_LABELS, "state_labels": STATE_LABELS,
         "method_labels": METHOD_LABELS,
@@ -209,7 +218,7 @@ def correct(token: str, request: Request, instance: InstanceDep, now: NowDep,
         report = rights.report(instance.db, claims.subject_id, actor="subject:my-data",
                                language=lang, now=now)
         return _report_page(request, token, report, values=values, status=422,
-                            errors={p.field: p.reason for p in exc.problems})
+                            errors=[(p.field, p.reason) for p in exc.problems])
     parts = []
     if outcome.changed:
         parts.append(tr.gettext("Your changes are saved."))

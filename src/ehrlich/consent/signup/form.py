@@ -21,7 +21,7 @@ from ehrlich.consent.errors import SignupsClosed
 from ehrlich.consent.schemas import Evidence, SignupConsent, SignupInput
 from ehrlich.consent.signup.offers import Offer, offer_map
 from ehrlich.consent.signup.service import SignupService
-from ehrlich.errors import InvalidInput
+from ehrlich.errors import FieldProblem, InvalidInput
 from ehrlich.mail.interfaces import MailSender
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.storage.database import Database
@@ -89,8 +89,10 @@ def _sign_up(signups: SignupService, db: Database, mail: MailSender, posted: Sig
              now: datetime) -> FormOutcome:
     """The signup itself, with the texts of the language the form was shown in."""
     try:
-        if not posted.purposes:
-            raise InvalidInput.one("purpose", "tick at least one")
+        missing = ([FieldProblem("email", "is empty")] if not posted.email.strip() else []) + (
+            [FieldProblem("purpose", "tick at least one")] if not posted.purposes else [])
+        if missing:
+            raise InvalidInput(missing)
         version = posted.notice_version
         data = SignupInput(
             email=posted.email, name=posted.name or None, language=lang,
@@ -104,6 +106,7 @@ def _sign_up(signups: SignupService, db: Database, mail: MailSender, posted: Sig
     except InvalidInput as exc:
         return FormOutcome("invalid", lang, [(p.field, p.reason) for p in exc.problems])
     except ValidationError as exc:  # lengths and shapes
-        return FormOutcome("invalid", lang, [(".".join(str(x) for x in e["loc"]), e["msg"])
-                                             for e in exc.errors()])
+        return FormOutcome("invalid", lang, [
+            (".".join(str(x) for x in e["loc"]), e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()])
     return FormOutcome("sent", lang, gpc_honoured=bool(receipt.gpc_honoured))

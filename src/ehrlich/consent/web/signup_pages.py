@@ -31,15 +31,23 @@ from ehrlich.consent.web.common import (
     message_texts,
     origin_allowed,
 )
-from ehrlich.i18n import negotiate, translations
+from ehrlich.i18n import N_, negotiate, translations
 from ehrlich.instance.service import Instance
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
+from ehrlich.web.field_errors import FormFields, field_errors
 from ehrlich.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form(max_length=4096)]
 GPC_UPDATED = date(2026, 11, 29)
+FIELDS: FormFields = {
+    "email": ("email", N_("Email address")), "name": ("name", N_("Name")),
+    "purpose": ("purpose", N_("What you want to receive")),
+    "consents": ("purpose", N_("What you want to receive")),
+    "notice_version": ("", N_("Privacy notice")), "notice_hash": ("", N_("Privacy notice")),
+}
+"""The form's fields as its problems name them: the input's id and visible label."""
 
 
 def _notice_page(request: Request, lang: str, key: str, *, embed: bool, status: int
@@ -62,7 +70,7 @@ def _form_page(request: Request, instance: Instance, *, embed: bool, lang: str,
         published = instance.signups.published(instance.db)
     except NoticeNotPublished:
         return _notice_page(request, lang, "not_open", embed=embed, status=503)
-    context = {"lang": lang, "embed": embed, "errors": errors or [],
+    context = {"lang": lang, "embed": embed, "errors": field_errors(errors or [], FIELDS, lang),
                "values": values or {}, "challenge": challenge, "message": message,
                "offers": offers(published, lang), "version": published.info.number,
                "notice": published.notice, "action": "/embed/signup" if embed else "/signup"}
