@@ -57,7 +57,7 @@ $(BIN)/pybabel:
 	$(MAKE) $(VENV)/.installed
 
 i18n-extract: | $(BIN)/pybabel
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword N_ --no-location --sort-output \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword N_ --keyword NP_:1,2 --no-location --sort-output \
 		--project ehrlich --copyright-holder "ehrlich contributors" --width 100 \
 		--output-file $(LOCALE)/ehrlich.pot .
 

@@ -20,8 +20,8 @@ from ehrlich.i18n import DOMAIN, LANG_COOKIE, LANGUAGES, LOCALE_DIR, catalogue_p
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same command as `make i18n-extract`.
-EXTRACT = ["pybabel", "extract", "-F", "babel.cfg", "-k", "N_", "--no-location",
-           "--sort-output", "--project", "ehrlich"]
+EXTRACT = ["pybabel", "extract", "-F", "babel.cfg", "-k", "N_", "-k", "NP_:1,2",
+           "--no-location", "--sort-output", "--project", "ehrlich"]
 
 Key = tuple[str | None, str]
 

@@ -41,6 +41,16 @@ def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
     return message
 
 
+Plural = tuple[str, str]
+"""A text that depends on a number: its singular and plural English forms."""
+
+
+def NP_(singular: str, plural: str) -> Plural:  # noqa: N802 - extracted like N_ (-k NP_:1,2)
+    """`N_` for a text with a number: translated where it is shown, with `ngettext`,
+    so that each language picks its own form (German and English: 1 and many)."""
+    return singular, plural
+
+
 def pick_language(accept_language: str | None, offered: tuple[str, ...] = LANGUAGES) -> str:
     """The best offered language for an Accept-Language header (RFC 9110 §12.5.4)."""
     best, best_q = DEFAULT_LANGUAGE, -1.0

@@ -33,8 +33,16 @@ HTML = "text/html; charset=utf-8"
 
 
 def _german_catalogue() -> dict[str, str]:
+    """English text → German; a text with plural forms maps each English form to the
+    German form of the same number (1 and many: German and English count alike)."""
+    german: dict[str, str] = {}
     with catalogue_path("de").open("rb") as source:
-        return {m.id: m.string for m in read_po(source) if isinstance(m.id, str)}
+        for m in read_po(source):
+            if isinstance(m.id, str):
+                german[m.id] = m.string
+            else:
+                german.update(zip(m.id, m.string, strict=True))
+    return german
 
 
 GERMAN = _german_catalogue()

@@ -195,6 +195,14 @@ def test_the_report_starts_with_what_needs_doing_and_links_the_pages_to_do_it(
     assert summary is not None
     assert summary.group(1) == ("error" if fails else "warn")
     assert f"{warns} Warnung" in summary.group(2)
+    counts = re.search(r'<p id="posture-counts">(.*?)</p>', page)
+    assert counts is not None
+    passes = states.count("pass")
+    words = (("Problem zu beheben", "Probleme zu beheben"), ("Warnung", "Warnungen"),
+             ("Prüfung bestanden", "Prüfungen bestanden"))
+    assert counts.group(1) == " · ".join(
+        f"{n} {one if n == 1 else many}"
+        for n, (one, many) in zip((fails, warns, passes), words, strict=True))
     assert page.index('id="report-summary"') < page.index('id="posture-title"')
 
 

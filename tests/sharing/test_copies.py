@@ -79,7 +79,7 @@ def test_overdue_after_expiry_until_destroyed(instance: Instance) -> None:
     ctx = PostureContext(instance, later)
     finding = overdue_copies.run(ctx)
     assert finding.status == Status.WARN
-    assert "1 copies" in finding.detail
+    assert "1 copy is past its expiry" in finding.detail
     with instance.db.write() as session:
         view = copies.destroy(session, copy_id, Caller("staff:boss", Role.ADMIN),
                               note="deleted from laptop", now=later)

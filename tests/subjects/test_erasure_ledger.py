@@ -120,7 +120,7 @@ def test_doctor_reports_the_ledger(instance: Instance) -> None:
     status, detail = finding()
     # On PostgreSQL the default ledger file would be one per host: set ledger_url.
     assert status == ("pass" if instance.settings.is_sqlite else "warn")
-    assert "1 erasures verified" in detail
+    assert "1 erasure verified" in detail
     engine = create_engine(instance.settings.effective_ledger_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE erasure_ledger SET entry = replace(entry, 'd-', 'x-')"))

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ehrlich.auth.models import StaffUser
 from ehrlich.auth.roles import Role
-from ehrlich.i18n import N_
+from ehrlich.i18n import N_, NP_
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
@@ -26,18 +26,22 @@ def second_factor(ctx: PostureContext) -> Finding:
     missing = [u.email for u in staff
                if Role(u.role) in required and u.totp_secret_ct is None]
     if missing:
-        return Finding(Status.FAIL, N_("{count} account(s) without the required second "
-                          "factor: {emails}"),
+        return Finding(Status.FAIL, NP_("{count} account without the required second factor: "
+                           "{emails}", "{count} accounts without the required second "
+                           "factor: {emails}"),
                        N_("sign in at /admin: the console asks them to set up an authenticator "
                           "app before anything else"),
                        {"count": len(missing), "emails": ", ".join(sorted(missing))})
     relaxed = [r.value for r in Role if r not in required]
     if relaxed:
-        return Finding(Status.WARN, N_("the {roles} role(s) may sign in with a password alone, "
-                          "though every role can read personal data"),
+        return Finding(Status.WARN, NP_("the {roles} role may sign in with a password alone, "
+                           "though every role can read personal data",
+                           "the {roles} roles may sign in with a password alone, "
+                           "though every role can read personal data"),
                        N_("set second_factor_for_all_roles = true in ehrlich.toml (the default)"),
-                       {"roles": ", ".join(relaxed)})
-    return Finding(Status.PASS, N_("{count} active staff account(s), every role uses TOTP"),
+                       {"roles": ", ".join(relaxed), "count": len(relaxed)})
+    return Finding(Status.PASS, NP_("{count} active staff account, every role uses TOTP",
+                       "{count} active staff accounts, every role uses TOTP"),
                    params={"count": len(staff)})
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ehrlich.backup.keys import recovery_identity_path, signing_key_path
-from ehrlich.backup.stores import default_destination, second_destination
-from ehrlich.i18n import N_
+from ehrlich.backup.stores import second_destination
+from ehrlich.i18n import N_, NP_
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 RECENT = timedelta(days=2)
@@ -37,7 +37,8 @@ def recent_verified_backup(ctx: PostureContext) -> Finding:
                                                  "(/admin/backups) or run "
                                                  "`ehrlich backup verify {backup_id}`"),
                        {"backup_id": newest.backup_id})
-    return Finding(Status.PASS, N_("backup {backup_id} verified; {count} backups at {where}"),
+    return Finding(Status.PASS, NP_("backup {backup_id} verified; {count} backup at {where}",
+                                     "backup {backup_id} verified; {count} backups at {where}"),
                    params={"backup_id": newest.backup_id, "count": len(listing),
                            "where": where})
 
@@ -60,7 +61,7 @@ def _off_site(url: str) -> bool:
 @check("backup.two_destinations", N_("Backups go to two destinations, one off-site"))
 def two_destinations(ctx: PostureContext) -> Finding:
     settings = ctx.instance.backup.settings
-    first = settings.backup_destination or default_destination(settings)
+    first = settings.effective_backup_destination
     second = second_destination(settings)
     if second is None:
         return Finding(Status.WARN, N_("backups go to {first} only: one lost disk or one "

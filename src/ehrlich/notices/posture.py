@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ehrlich.i18n import N_
+from ehrlich.i18n import N_, NP_
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.notices.service import check_notice
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
@@ -25,14 +25,16 @@ def published_notice(ctx: PostureContext) -> Finding:
     _, findings = check_notice(current.source, file=f"version {current.info.number}")
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        return Finding(Status.FAIL, N_("version {number} has {count} lint error(s) under the "
-                          "current rules"),
+        return Finding(Status.FAIL, NP_("version {number} has {count} lint error under the "
+                           "current rules", "version {number} has {count} lint errors "
+                           "under the current rules"),
                        N_("run `ehrlich notice lint` on your notice file, fix it and "
                           "publish again"),
                        {"number": current.info.number, "count": len(errors)})
     warnings = [f for f in findings if f.severity == "warning"]
     if warnings:
-        return Finding(Status.WARN, N_("version {number} is published; {count} warning(s)"),
+        return Finding(Status.WARN, NP_("version {number} is published; {count} warning",
+                                         "version {number} is published; {count} warnings"),
                        N_("read the warnings on the console's Notice page "
                           "(/admin/notice/draft) or with `ehrlich notice lint`"),
                        {"number": current.info.number, "count": len(warnings)})

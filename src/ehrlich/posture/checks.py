@@ -7,7 +7,7 @@ import stat
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from ehrlich.i18n import N_
+from ehrlich.i18n import N_, NP_
 from ehrlich.jobs import store as job_store
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
@@ -100,7 +100,7 @@ def audit_chain(ctx: PostureContext) -> Finding:
     with ctx.instance.db.read() as session:
         report = ctx.instance.audit.verify_recent(session, now=ctx.now)
     if report.ok:
-        return Finding(Status.PASS, N_("{count} entries verified"),
+        return Finding(Status.PASS, NP_("{count} entry verified", "{count} entries verified"),
                        params={"count": report.checked})
     return Finding(Status.FAIL, report.reason,
                    N_("restore the database from the last verified backup and investigate "
@@ -114,10 +114,13 @@ def job_worker(ctx: PostureContext) -> Finding:
         counts = job_store.counts(session, now=ctx.now)
     params = {"ready": counts["ready"], "later": counts["later"], "failed": counts["failed"]}
     if oldest is not None and ctx.now - oldest > JOBS_STALLED_AFTER:
-        return Finding(Status.WARN, N_("{ready} job(s) due, the oldest since {since}: no "
-                                       "worker is taking them (mail does not go out)"),
+        return Finding(Status.WARN, NP_("{count} job due since {since}: no worker is "
+                                        "taking it (mail does not go out)",
+                                        "{count} jobs due, the oldest since {since}: no "
+                                        "worker is taking them (mail does not go out)"),
                        N_("start `ehrlich worker`, or set inprocess_worker = true so that "
                           "`ehrlich serve` runs one"),
-                       {**params, "since": oldest.strftime("%Y-%m-%d %H:%M UTC")})
+                       {**params, "count": counts["ready"],
+                        "since": oldest.strftime("%Y-%m-%d %H:%M UTC")})
     return Finding(Status.PASS, N_("{ready} due, {later} waiting to be retried, {failed} "
                                    "given up"), params=params)

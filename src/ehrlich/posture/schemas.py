@@ -11,7 +11,9 @@ from typing import Protocol
 from ehrlich.audit.service import AuditLog
 from ehrlich.auth.service import StaffService
 from ehrlich.backup.service import BackupService
+from ehrlich.i18n import Plural
 from ehrlich.notices.service import NoticesService
+from ehrlich.posture.i18n import translate
 from ehrlich.settings import Settings
 from ehrlich.storage.database import Database
 from ehrlich.subjects.ledger import ErasureLedger
@@ -46,23 +48,26 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class Finding:
     """What a check found. With `params`, `detail` and `fix` are templates
-    (`"{count} account(s)"`): the report fills them in, in the reader's language
+    (`"{count} accounts"`, or `NP_("{count} account", "{count} accounts")` to have the
+    form follow `count`): the report fills them in, in the reader's language
     (`posture.i18n`); the values themselves (paths, addresses, numbers) stay as they are."""
 
     status: Status
     detail: str
     fix: str = ""
     params: Mapping[str, object] = field(default_factory=dict)
-    detail_template: str = field(init=False, repr=False)
-    fix_template: str = field(init=False, repr=False)
+    detail_template: str | Plural = field(init=False, repr=False)
+    fix_template: str | Plural = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __init__(self, status: Status, detail: str | Plural, fix: str | Plural = "",
+                 params: Mapping[str, object] | None = None) -> None:
         # `detail` and `fix` read as English text; the templates stay for translation.
-        for name in ("detail", "fix"):
-            template = getattr(self, name)
-            object.__setattr__(self, f"{name}_template", template)
-            object.__setattr__(self, name, template.format_map(dict(self.params))
-                               if self.params else template)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "params", dict(params or {}))
+        object.__setattr__(self, "detail_template", detail)
+        object.__setattr__(self, "fix_template", fix)
+        object.__setattr__(self, "detail", translate(detail, self.params))
+        object.__setattr__(self, "fix", translate(fix, self.params))
 
 
 @dataclass(frozen=True)

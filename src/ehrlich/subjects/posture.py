@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ehrlich.errors import EhrlichError
-from ehrlich.i18n import N_
+from ehrlich.i18n import N_, NP_
 from ehrlich.posture.schemas import Finding, PostureContext, Status, check
 
 
@@ -19,9 +19,13 @@ def erasure_ledger(ctx: PostureContext) -> Finding:
                        {"where": ledger.location, "reason": exc.message})
     params = {"count": count, "where": ledger.location}
     if not settings.is_sqlite and settings.effective_ledger_url.startswith("sqlite"):
-        return Finding(Status.WARN, N_("{count} erasures verified, but the ledger is a file "
-                                       "on this host ({where}) while the data is on "
-                                       "PostgreSQL: other hosts keep ledgers of their own"),
+        return Finding(Status.WARN, NP_("{count} erasure verified, but the ledger is a file "
+                                        "on this host ({where}) while the data is on "
+                                        "PostgreSQL: other hosts keep ledgers of their own",
+                                        "{count} erasures verified, but the ledger is a file "
+                                        "on this host ({where}) while the data is on "
+                                        "PostgreSQL: other hosts keep ledgers of their own"),
                        N_("set ledger_url to a PostgreSQL database apart from the data, the "
                           "same on every host (docs/deploy.md)"), params)
-    return Finding(Status.PASS, N_("{count} erasures verified in {where}"), params=params)
+    return Finding(Status.PASS, NP_("{count} erasure verified in {where}",
+                                     "{count} erasures verified in {where}"), params=params)
