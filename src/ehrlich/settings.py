@@ -284,6 +284,11 @@ class Settings(BaseSettings):
         return self.maintenance_file or self.data_dir / "maintenance"
 
     @property
+    def effective_backup_destination(self) -> str:
+        """The configured destination, else `backups` beside the data directory."""
+        return self.backup_destination or str(self.data_dir.absolute().parent / "backups")
+
+    @property
     def unsubscribe_mailto(self) -> str | None:
         """The mailto: address to advertise: only one whose mailbox ehrlich reads."""
         return self.mail_unsubscribe_mailto if self.unsubscribe_imap_host else None

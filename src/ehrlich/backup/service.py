@@ -45,7 +45,7 @@ from ehrlich.backup.schemas import (
     VerifyReport,
 )
 from ehrlich.backup.scratch import check_counts, counts_of, in_session, scratch_database
-from ehrlich.backup.stores import default_destination, open_store, second_destination
+from ehrlich.backup.stores import open_store, second_destination
 from ehrlich.crypto import SigningKey
 from ehrlich.errors import ConfigurationError, IntegrityFailure
 from ehrlich.settings import Settings
@@ -78,7 +78,7 @@ class BackupService:
     @property
     def destination(self) -> str:
         """Where backups go, as configured (nothing is opened to say so)."""
-        return self.settings.backup_destination or str(default_destination(self.settings))
+        return self.settings.effective_backup_destination
 
     @property
     def identity_file(self) -> Path:

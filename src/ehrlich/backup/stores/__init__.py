@@ -14,13 +14,9 @@ def second_destination(settings: Settings) -> str | None:
     return settings.backup_second_destination.strip() or None
 
 
-def default_destination(settings: Settings) -> str:
-    return str(settings.data_dir.absolute().parent / "backups")
-
-
 def open_store(settings: Settings, url: str | None = None) -> BackupStore:
     """The store for `url` (default: the configured destination)."""
-    target = url or settings.backup_destination or default_destination(settings)
+    target = url or settings.effective_backup_destination
     scheme = urlsplit(target).scheme
     if scheme in ("", "file"):
         from ehrlich.backup.stores.local import LocalStore
