@@ -88,7 +88,12 @@ def test_token_create_and_audit_verify_exit_codes(cli: Cli, tmp_path: Path) -> N
     assert r.stdout.strip().splitlines()[-1].startswith("ehr_")
     bad = cli("--data-dir", "inst/data", "token", "create", "--scope", "everything")
     assert bad.returncode == 2
-    assert "scope" in bad.stderr
+    assert "scope: unknown: everything; choose from subjects:read" in bad.stderr
+    assert "recipient:ID" in bad.stderr
+    assert "[" not in bad.stderr
+    blank = cli("--data-dir", "inst/data", "token", "create", "--scope", " ")
+    assert blank.returncode == 2
+    assert "scope: choose at least one" in blank.stderr
 
     def verified() -> int:
         ok = cli("--data-dir", "inst/data", "audit", "verify")

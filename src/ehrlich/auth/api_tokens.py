@@ -32,7 +32,7 @@ from ehrlich.auth.errors import InvalidApiToken, MissingScope
 from ehrlich.auth.models import ApiToken
 from ehrlich.auth.revocation import LocalRevocations, Revocations
 from ehrlich.crypto.digests import constant_time_equal, sha256
-from ehrlich.errors import InvalidInput
+from ehrlich.errors import FieldProblem, InvalidInput
 from ehrlich.i18n import N_
 from ehrlich.storage.database import Database
 
@@ -77,15 +77,26 @@ def _expand(scopes: set[str]) -> frozenset[str]:
     return frozenset(result)
 
 
+def _scope_problem(scopes: list[str]) -> FieldProblem | None:
+    """What is wrong with the scopes asked for (blank ones do not count), named as typed
+    (console form, `--scope`), not as a Python list."""
+    if not scopes:
+        return FieldProblem("scope", "choose at least one")
+    unknown = sorted({s for s in scopes if s not in SCOPES and not RECIPIENT_SCOPE.fullmatch(s)})
+    if unknown:
+        return FieldProblem("scope", f"unknown: {', '.join(unknown)}; choose from "
+                            f"{', '.join(SCOPES)} or recipient:ID")
+    return None
+
+
 def create_api_token(session: Session, *, name: str, scopes: list[str],
                      now: datetime) -> tuple[str, ApiToken]:
     """Return the token string (shown once) and its stored record."""
-    unknown = [s for s in scopes if s not in SCOPES and not RECIPIENT_SCOPE.fullmatch(s)]
-    if unknown or not scopes:
-        raise InvalidInput.one("scope", f"unknown or missing scope {unknown}; "
-                               f"choose from {', '.join(SCOPES)} or recipient:ID")
-    if not name.strip():
-        raise InvalidInput.one("name", "is empty")
+    scopes = [s.strip() for s in scopes if s.strip()]
+    problems = [p for p in (_scope_problem(scopes),
+                            None if name.strip() else FieldProblem("name", "is empty")) if p]
+    if problems:
+        raise InvalidInput(problems)
     token_id = secrets.token_hex(8)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
     record = ApiToken(id=token_id, name=name.strip()[:200], scopes=" ".join(sorted(set(scopes))),
