@@ -9,9 +9,12 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from ehrlich.audit.models import AuditEntry
@@ -22,7 +25,7 @@ from ehrlich.auth.totp import code_at
 from ehrlich.backup.service import BackupService
 from ehrlich.errors import Conflict, NotAllowed
 from ehrlich.instance.service import Instance
-from ehrlich.posture.settings_view import mask_url, settings_rows
+from ehrlich.posture.settings_view import SettingRow, mask_url, settings_rows
 from ehrlich.settings import Settings
 from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     Clock,
@@ -184,11 +187,19 @@ def test_a_token_form_with_errors_keeps_the_input_and_names_the_field(
     open_session(console, make_staff("owner"), clock.now)
     refused = console.post("/admin/tokens", data={"name": "my crm", "csrf": _csrf(console)})
     assert refused.status_code == 422
-    assert 'class="field-error" id="scope-error"' in refused.text
+    assert ('<p class="field-error" id="scope-error">choose at least one</p>'
+            in refused.text)
+    assert "[]" not in refused.text
+    assert "recipient:ID" not in refused.text
     assert 'value="my crm"' in refused.text
     unknown = console.post("/admin/tokens", data={"name": "x", "scope": "root",
                                                   "csrf": _csrf(console)})
     assert unknown.status_code == 422
+    assert "unknown: root; choose from subjects:read" in unknown.text
+    assert "[" not in unknown.text.split('id="scope-error">')[1].split("</p>")[0]
+    nothing = console.post("/admin/tokens", data={"name": "", "csrf": _csrf(console)})
+    assert 'id="scope-error"' in nothing.text
+    assert 'id="name-error"' in nothing.text
     no_name = console.post("/admin/tokens", data={"name": " ", "scope": "audit:read",
                                                   "csrf": _csrf(console)})
     assert no_name.status_code == 422
@@ -360,6 +371,31 @@ def test_audit_filters_page_newest_first_and_keep_the_input(
     assert 'value="cli"' in bad.text
 
 
+def test_audit_names_staff_by_email_and_filters_by_it(
+        console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
+    admin, auditor = make_staff("admin"), make_staff("auditor")
+    _entries(instance, 2, actor=f"staff:{admin.id}", action="subject.read")
+    _entries(instance, 1, actor="staff:01a23c7c-gone", action="subject.erase")
+    _entries(instance, 1, actor="token:abc", action="subject.list")
+    open_session(console, auditor, clock.now)
+    page = console.get("/admin/audit").text
+    assert (f'<td class="mono"><span class="actor" title="staff:{admin.id}">{admin.email}'
+            '</span></td>') in page
+    assert '<td class="mono">staff:01a23c7c-gone</td>' in page  # no longer an account
+    assert '<td class="mono">token:abc</td>' in page
+    by_email = console.get("/admin/audit", params={"actor": admin.email.upper()})
+    assert by_email.status_code == 200
+    assert re.findall(r'<td class="mono">(subject-\d+)</td>', by_email.text) == [
+        "subject-1", "subject-0"]
+    assert f'value="{admin.email.upper()}"' in by_email.text  # the input as typed
+    by_id = console.get("/admin/audit", params={"actor": f"staff:{admin.id}"}).text
+    assert re.findall(r'<td class="mono">(subject-\d+)</td>', by_id) == ["subject-1", "subject-0"]
+    unknown = console.get("/admin/audit", params={"actor": "nobody@example.org"})
+    assert unknown.status_code == 422
+    assert ('<p class="field-error" id="f-actor-error">no staff account has this email</p>'
+            in unknown.text)
+
+
 def test_audit_verify_shows_the_result_and_the_anchor(
         console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
     _entries(instance, 3)
@@ -418,13 +454,15 @@ def test_settings_show_values_but_never_secrets(
     secret_settings = instance.settings.model_copy(update={
         "smtp_password": SecretStr("hunter2-smtp"), "smtp_host": "mail.example.org",
         "redis_url": "redis://:redis-pass-77@127.0.0.1:6379/0",
-        "backup_scratch_database_url": "postgresql://u:pg-pass-55@db/x?sslpassword=ssl-66"})
+        "backup_scratch_database_url": "postgresql://u:pg-pass-55@db/x?sslpassword=ssl-66",
+        "backup_recipients": ["age1abc", "sftp://u:list-pass-88@h/x"]})
     rows = {r.name: r for r in settings_rows(secret_settings)}
     assert rows["smtp_password"].kind == "secret_set"
     assert rows["unsubscribe_imap_password"].kind == "secret_unset"
     assert rows["redis_url"].value == "redis://:***@127.0.0.1:6379/0"
     assert "pg-pass-55" not in rows["backup_scratch_database_url"].value
     assert "ssl-66" not in rows["backup_scratch_database_url"].value
+    assert rows["backup_recipients"].value == "age1abc, sftp://u:***@h/x"
     assert rows["key_file"].value == str(instance.settings.key_file)
     assert mask_url("sftp://backup@host/srv") == "sftp://backup@host/srv"
 
@@ -432,7 +470,7 @@ def test_settings_show_values_but_never_secrets(
     open_session(console, make_staff("auditor"), clock.now)
     page = console.get("/admin/settings")
     assert page.status_code == 200
-    for secret in ("hunter2-smtp", "redis-pass-77", "pg-pass-55", "ssl-66"):
+    for secret in ("hunter2-smtp", "redis-pass-77", "pg-pass-55", "ssl-66", "list-pass-88"):
         assert secret not in page.text
     assert "mail.example.org" in page.text
     # each by its name in the file and the environment variable that sets it
@@ -441,6 +479,68 @@ def test_settings_show_values_but_never_secrets(
     key = instance.settings.key_file.read_text()
     assert key.strip()
     assert key.strip() not in page.text
+
+
+def test_settings_show_the_defaults_in_effect_and_urls_as_configured(
+        console: TestClient, make_staff: Maker, clock: Clock, instance: Instance) -> None:  # noqa: F811
+    unset = instance.settings.model_copy(update={"database_url": "", "backup_destination": ""})
+    rows = {r.name: r for r in settings_rows(unset)}
+    # the absolute path keeps its four slashes (urlunsplit dropped the empty host)
+    assert rows["database_url"].value == unset.effective_database_url
+    assert rows["database_url"].value.startswith("sqlite:////")
+    assert rows["database_url"].kind == "default"
+    data_dir = unset.data_dir.absolute()
+    assert rows["backup_destination"] == SettingRow(
+        "backup_destination", "default", str(data_dir.parent / "backups"))
+    backups = BackupService(unset, instance.db, instance.subjects, instance.ledger,
+                            instance.audit)
+    assert rows["backup_destination"].value == backups.destination  # as the Backups page
+    assert rows["maintenance_file"].value == str(data_dir / "maintenance")
+    assert rows["backup_signing_key"].kind == "default"
+    assert rows["smtp_host"].kind == "unset"  # no default in effect: said so
+    configured = {r.name: r for r in settings_rows(unset.model_copy(
+        update={"backup_destination": "sftp://backup@host/srv"}))}
+    assert configured["backup_destination"] == SettingRow(
+        "backup_destination", "value", "sftp://backup@host/srv")
+
+    console.app.state.instance = replace(instance, settings=unset)  # type: ignore[attr-defined]
+    open_session(console, make_staff("auditor"), clock.now)
+    page = console.get("/admin/settings")
+    assert page.status_code == 200
+    row = page.text.split('id="setting-backup_destination"')[1].split("</tr>")[0]
+    assert str(data_dir.parent / "backups") in row
+    assert "(default)" in row
+    assert "(default: unset)" not in row
+
+
+_USER = st.text("abcdefghijklmnopqrstuvwxyz0123456789._-", max_size=8)
+_HOST = st.from_regex(r"[a-z][a-z0-9-]{0,10}(\.[a-z]{2,4})?(:[0-9]{1,5})?", fullmatch=True)
+_PATH = st.from_regex(r"(/[A-Za-z0-9._~:-]{0,8}){0,4}", fullmatch=True)
+_QUERY = st.lists(st.tuples(st.sampled_from(["sslmode", "db", "timeout", "region", "x"]),
+                            st.text("abc123-._", max_size=6)), max_size=3).map(
+    lambda pairs: "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "")
+_SCHEMES = st.sampled_from(["sqlite", "postgresql+psycopg", "redis", "sftp", "s3", "file"])
+# what a password may be, percent-encoded or not: SQLAlchemy takes `/`, `?` and `#` raw
+_PASSWORD = st.text("ABCXYZ0123456789!$%&'()*+,;=/?#[]@~", min_size=1, max_size=12)
+
+
+@given(scheme=_SCHEMES, user=_USER, host=_HOST, path=_PATH, query=_QUERY,
+       with_user=st.booleans())
+def test_a_url_without_a_password_is_shown_as_configured(
+        scheme: str, user: str, host: str, path: str, query: str, with_user: bool) -> None:
+    url = f"{scheme}://{user + '@' if with_user else ''}{host}{path}{query}"
+    assert mask_url(url) == url
+    assert mask_url(f"sqlite:///{path}") == f"sqlite:///{path}"
+
+
+@given(scheme=_SCHEMES, user=_USER, password=_PASSWORD, host=_HOST, path=_PATH, query=_QUERY)
+def test_a_password_never_shows_and_everything_else_does(
+        scheme: str, user: str, password: str, host: str, path: str, query: str) -> None:
+    shown = mask_url(f"{scheme}://{user}:{password}@{host}{path}{query}")
+    assert shown == f"{scheme}://{user}:***@{host}{path}{query}"
+    encoded = quote(password, safe="")  # in a query it must be: `&` or `#` would end it
+    in_query = mask_url(f"{scheme}://{host}{path}?sslmode=require&PassWord={encoded}")
+    assert in_query == f"{scheme}://{host}{path}?sslmode=require&PassWord=***"
 
 
 def test_creating_a_token_needs_a_fresh_confirmation(

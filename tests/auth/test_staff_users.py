@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from ehrlich.auth.models import StaffUser
 from ehrlich.auth.roles import Role
 from ehrlich.auth.sessions import STAGE_FULL, session_hash
 from ehrlich.auth.totp import code_at
-from ehrlich.errors import ConfigurationError, Conflict, IntegrityFailure
+from ehrlich.errors import ConfigurationError, Conflict, IntegrityFailure, InvalidInput
 from ehrlich.instance.service import Instance
 from tests.auth.conftest import (
     Clock,
@@ -39,6 +40,29 @@ def test_totp_secret_is_sealed_and_bound_to_its_account(
     except IntegrityFailure:
         moved = False
     assert not moved
+
+
+def test_staff_ids_become_emails_in_one_query(
+        instance: Instance, make_staff: Callable[..., Staff]) -> None:
+    people = [make_staff("admin", email=f"admin-{n}@example.org", totp=False)
+              for n in range(3)]
+    actors = [f"staff:{p.id}" for p in people] * 10 + [
+        "staff:01a23c7c-0000-7000-8000-000000000000", "system", "bench", "token:abc",
+        "staff:" + "x" * 400, "staff:"]
+    queries: list[str] = []
+    with instance.db.read() as session:
+        event.listen(session, "do_orm_execute", lambda state: queries.append(state.statement))
+        emails = instance.staff.users.emails_of(session, actors)
+        assert instance.staff.users.emails_of(session, ["cli", "token:abc"]) == {}
+    assert emails == {f"staff:{p.id}": p.email for p in people}  # the rest: as they are
+    assert len(queries) == 1
+    with instance.db.read() as session:
+        named = instance.staff.users.actor_named
+        assert named(session, f"  {people[0].email.upper()} ".strip()) == f"staff:{people[0].id}"
+        assert named(session, "token:abc") == "token:abc"
+        assert named(session, "staff:gone") == "staff:gone"
+        with pytest.raises(InvalidInput, match="actor: no staff account has this email"):
+            named(session, "nobody@example.org")
 
 
 def test_recovery_codes_work_once(instance: Instance, make_staff: Callable[..., Staff]) -> None:

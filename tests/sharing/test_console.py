@@ -160,7 +160,14 @@ def test_mark_destroyed_records_who_confirmed_it(
         "note": "deleted from the shared drive", "csrf": _csrf(console)})
     assert done.status_code == 200
     assert "recorded as destroyed" in done.text
-    assert f"staff:{admin.id}" in done.text
+    # the staff member by their email, the id kept in the title; an unknown one as it is
+    assert f'<span class="actor" title="staff:{admin.id}">{admin.email}</span>' in done.text
+    assert '<dd class="mono">staff:someone-else</dd>' in done.text
+    mine = _copy(instance, f"staff:{admin.id}")
+    listed = console.get("/admin/copies").text
+    assert f'<td class="mono"><span class="actor" title="staff:{admin.id}">{admin.email}' in listed
+    assert '<td class="mono">staff:someone-else</td>' in listed
+    assert admin.email in console.get(f"/admin/copies/{mine}").text
     assert "deleted from the shared drive" in done.text
     assert "Mark destroyed</button>" not in done.text
     again = console.post(f"/admin/copies/{copy_id}/destroy", data={"csrf": _csrf(console)})

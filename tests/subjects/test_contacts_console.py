@@ -254,7 +254,8 @@ def test_notes_are_sealed_under_the_persons_key_and_erased_with_them(
         instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
         clock: Clock) -> None:  # noqa: F811
     subject = _person(instance)
-    open_session(console, make_staff("owner"), clock.now)
+    owner = make_staff("owner")
+    open_session(console, owner, clock.now)
     csrf = _csrf(console)
     empty = console.post(f"/admin/contacts/{subject}/notes", data={"body": "  ",
                                                                    "csrf": csrf})
@@ -263,6 +264,8 @@ def test_notes_are_sealed_under_the_persons_key_and_erased_with_them(
     added = console.post(f"/admin/contacts/{subject}/notes",
                          data={"body": "Called about the invoice", "csrf": csrf})
     assert "Called about the invoice" in added.text
+    # the author by their email, the id kept in the title
+    assert f'<span class="actor" title="staff:{owner.id}">{owner.email}</span> ·' in added.text
     with instance.db.read() as session:
         [note] = session.execute(select(SubjectNote)).scalars().all()
     assert note.body_ct is not None

@@ -31,12 +31,13 @@ def _page(request: Request, instance: InstanceDep, active: StaffDep, *,
         found = (search(session, where, before=before) if where is not None
                  else AuditPage([], None))
         anchor = instance.audit.head(session)
+        emails = instance.staff.users.emails_of(session, {e.actor for e in found.entries})
     query = urlencode({k: v for k, v in form.items() if v})
     return page(request, "audit/admin_audit.html", {
         "entries": found.entries, "next_before": found.next_before, "before": before,
         "form": form, "query": query, "errors": errors or {}, "chain": chain,
         "anchor": str(anchor) if anchor.seq else None, "flash": flash,
-        "shown": DETAIL_SHOWN}, active=active, status_code=status_code)
+        "shown": DETAIL_SHOWN, "staff_emails": emails}, active=active, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -49,7 +50,9 @@ def audit_page(request: Request, instance: InstanceDep, active: StaffDep,
     form = {"actor": actor, "action": action, "target": target, "since": since,
             "until": until}
     try:
-        where = AuditFilter.parse(**form)
+        with instance.db.read() as session:  # a staff member's email: the actor they are
+            named = instance.staff.users.actor_named(session, actor.strip())
+        where = AuditFilter.parse(**(form | {"actor": named}))
     except InvalidInput as exc:
         return _page(request, instance, active, form=form, where=None, status_code=422,
                      errors={p.field: p.reason for p in exc.problems})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -26,6 +27,7 @@ from ehrlich.storage.base import new_id
 from ehrlich.subjects.normalize import normalise_email
 
 RECOVERY_CODES = 10
+STAFF = "staff:"  # how the audit chain, notes and copies name a staff member
 ISSUER = "ehrlich"
 
 
@@ -119,6 +121,28 @@ class StaffUsers:
     def by_email(self, session: Session, email: str) -> StaffUser | None:
         key = email.strip().lower()
         return session.execute(select(StaffUser).where(StaffUser.email == key)).scalar_one_or_none()
+
+    def emails_of(self, session: Session, actors: Iterable[str]) -> dict[str, str]:
+        """The email of each `staff:ID` among `actors` that is still an account, in one
+        query, for pages that name who did something (console staff only). Others
+        (`system`, `cli`, `token:…`, deleted accounts) are left out: shown as they are."""
+        ids = {a.removeprefix(STAFF) for a in actors
+               if a.startswith(STAFF) and 0 < len(a) - len(STAFF) <= 36}
+        if not ids:
+            return {}
+        rows = session.execute(select(StaffUser.id, StaffUser.email)
+                               .where(StaffUser.id.in_(sorted(ids))))
+        return {f"{STAFF}{user_id}": email for user_id, email in rows}
+
+    def actor_named(self, session: Session, text: str) -> str:
+        """`staff:ID` for the email of an account, else `text` as given (an actor as the
+        audit chain writes it: `staff:ID`, `cli`, `token:ID`…)."""
+        if "@" not in text or text.startswith(STAFF):
+            return text
+        user = self.by_email(session, text)
+        if user is None:
+            raise InvalidInput.one("actor", "no staff account has this email")
+        return f"{STAFF}{user.id}"
 
     def all_ids(self, session: Session) -> list[str]:
         """Every account's id (for jobs that look at each account)."""

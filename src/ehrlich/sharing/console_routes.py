@@ -130,10 +130,11 @@ def copy_list(request: Request, instance: InstanceDep, now: NowDep, active: Staf
     with instance.db.read() as session:
         rows, more = instance.service(CopiesService).page(session, filters, caller, now=now,
                                                           offset=offset)
+        emails = instance.staff.users.emails_of(session, {c.holder for c in rows})
     query = {k: v for k, v in {"status": status, "kind": kind, "mine": mine}.items() if v}
     return page(request, "sharing/copies.html", {
         "rows": rows, "query": query, "statuses": STATUSES, "kinds": KINDS,
-        "everyone": caller.may(Permission.COPIES_READ),
+        "everyone": caller.may(Permission.COPIES_READ), "staff_emails": emails,
         "next_url": f"/admin/copies?{urlencode(query | {'offset': offset + len(rows)})}"
         if more else None,
         "first_url": f"/admin/copies?{urlencode(query)}" if offset else None},
@@ -146,11 +147,14 @@ def _copy_page(request: Request, instance: Instance, active: ActiveSession, now:
     caller = caller_of(active)
     with instance.db.read() as session:
         view = instance.service(CopiesService).get(session, copy_id, caller, now=now)
+        emails = instance.staff.users.emails_of(
+            session, {view.holder, view.destroyed_by or view.holder})
     may_destroy = view.destroyed_at is None and (
         view.holder == caller.actor or caller.may(Permission.COPIES_DESTROY))
     return page(request, "sharing/copy.html", {
         "copy": view, "may_destroy": may_destroy, "flash": flash, "message": message,
-        "note": note, "mine": view.holder == caller.actor}, active=active, status_code=status)
+        "note": note, "mine": view.holder == caller.actor, "staff_emails": emails},
+        active=active, status_code=status)
 
 
 @copies.get("/{copy_id}", response_class=HTMLResponse)

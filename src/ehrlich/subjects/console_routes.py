@@ -122,6 +122,7 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
                         active=active, status_code=status)
         masked = staff.masked(session, subject_id, now=now)
         notes = staff.notes(session, subject_id)
+        emails = instance.staff.users.emails_of(session, {n.author for n in notes})
         overview = consent_overview(session, instance.audit, subject_id, facts.email_index,
                                     actor=actor, now=now)
         lang = negotiate(request)
@@ -135,7 +136,7 @@ def _person_page(request: Request, instance: Instance, now: datetime, active: Ac
     may = {p.name.lower(): allowed(active.role, p) for p in Permission}
     return page(request, "contacts/person.html", {
         "person": masked, "revealed": revealed, "reason": reason,
-        "notes": notes, "overview": overview, "links": links, "may": may,
+        "notes": notes, "staff_emails": emails, "overview": overview, "links": links, "may": may,
         "errors": errors or {}, "values": values or {}, "flash": flash,
         "message": message, "copy_days": instance.service(CopiesService).keep_days,
         # the ledger's ids (purpose, channel, state, action, method) in the page's words
