@@ -37,3 +37,18 @@ def test_unknown_language_falls_back_to_english_with_the_same_hash() -> None:
     en = templates.render("confirm_subscription", "en", **CONTEXT)
     assert fr.language == "en"
     assert fr.template_hash == en.template_hash
+
+
+def test_the_confirmation_reads_as_a_sentence_in_both_languages() -> None:
+    templates = MailTemplates()
+    mail = templates.render("confirm_subscription", "en", **CONTEXT)
+    assert ("Someone, hopefully you, asked Shop & Co to send the following to this "
+            "address:") in mail.text
+    assert "asked Shop &amp; Co to send the following to this address:</p>" in mail.html
+    assert "send this address" not in mail.text + mail.html
+    de = templates.render("confirm_subscription", "de", **CONTEXT)
+    for body in (de.text, de.html):
+        assert "gebeten, Folgendes an diese Adresse zu senden:" in body
+    one_day = CONTEXT | {"valid_days": 1}
+    assert "valid for 1 day." in templates.render("confirm_subscription", "en", **one_day).html
+    assert "Der Link gilt 1 Tag." in templates.render("confirm_subscription", "de", **one_day).text
