@@ -10,6 +10,9 @@ A value that itself starts with single quotes followed by one of those character
 gets one more quote too, so one rule gives every value back: where a cell starts
 with single quotes followed by one of those characters, drop its first quote
 (`undefused`).
+
+A CSV file starts with a UTF-8 byte-order mark (`BOM`): without it Excel reads the
+file in the machine's legacy code page and shows "Müller" as "MÃ¼ller".
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
+BOM = "\ufeff"  # first in every CSV file made for spreadsheets
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _E164 = re.compile(r"\+[0-9]{1,15}")
 # A defusing quote or a value's own: quotes, then a formula start.

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
+from html import unescape
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -68,7 +70,7 @@ def test_the_report_page_shows_consents_with_their_texts_and_retention(
 def test_downloads_are_json_and_defused_csv(
         client: TestClient, published: Instance) -> None:
     ada = new_subject(published, "ada@example.org", name="=HYPERLINK(\"x\")",
-                      attributes={"note": "+cmd|' /C calc'!A0"})
+                      attributes={"note": "+cmd|' /C calc'!A0", "street": "Müllerstraße 1"})
     record(published, ada, "granted")
     token = my_data_token(published.keyring, subject_id=ada, now=NOW)
     as_json = client.get(f"/my-data/{token}/data.json")
@@ -79,6 +81,10 @@ def test_downloads_are_json_and_defused_csv(
     assert body["consents"][0]["text_shown"].startswith("Yes, send me")
     as_csv = client.get(f"/my-data/{token}/data.csv")
     assert as_csv.headers["content-type"].startswith("text/csv")
+    # UTF-8 with a byte-order mark, so that Excel shows "Müller" and not "MÃ¼ller"
+    assert as_csv.content.startswith(b"\xef\xbb\xbfsection,item,field,value\r\n")
+    assert as_csv.content.count(b"\xef\xbb\xbf") == 1
+    assert "Müllerstraße 1".encode() in as_csv.content
     cells = [c for row in csv.reader(io.StringIO(as_csv.text)) for c in row]
     assert "'=HYPERLINK(\"x\")" in cells
     assert "'+cmd|' /C calc'!A0" in cells
@@ -136,6 +142,24 @@ def test_corrections_name_and_language_at_once_the_rest_goes_to_staff(
     assert "+49 30 1234567" in note.body
     bad = client.post(f"/my-data/{token}/correct", data={"name": "x" * 501})
     assert bad.status_code == 422
+
+
+def test_a_refused_correction_is_said_in_the_page_language_at_its_field(
+        client: TestClient, published: Instance) -> None:
+    """WCAG 3.3.1: the field's visible label and a German sentence, tied to the input."""
+    ada = new_subject(published, "ada@example.org", name="Ada Byron")
+    token = my_data_token(published.keyring, subject_id=ada, now=NOW)
+    bad = client.post(f"/my-data/{token}/correct?lang=de",
+                      data={"name": "x" * 501, "other": "Tel.\x1b[2J"})
+    assert bad.status_code == 422
+    text = unescape(re.sub(r"<[^>]+>", "", bad.text))
+    assert "Name: Bitte geben Sie höchstens 500 Zeichen ein." in text
+    assert "write at most" not in text
+    described = re.search(r'<input id="name"[^>]*aria-invalid="true" '
+                          r'aria-describedby="([^"]+)"', bad.text)
+    assert described is not None
+    assert f'<li id="{described.group(1)}">' in bad.text
+    assert "<strong>name</strong>" not in bad.text
 
 
 def test_viewing_and_downloading_are_self_service_requests_once_per_link(

@@ -34,7 +34,7 @@ from ehrlich.rights.schemas import (
     PurposeEntry,
     ReportSectionSource,
 )
-from ehrlich.spreadsheets import csv_text
+from ehrlich.spreadsheets import BOM, csv_text
 from ehrlich.subjects.service import SubjectsService
 
 FORMAT = "ehrlich-access-report/1"
@@ -148,8 +148,8 @@ def _cell(value: Any) -> str:
 
 
 def report_csv(report: AccessReport) -> str:
-    """The report as one CSV table for spreadsheets: `section, field, value…` rows, every
-    cell defused against formula injection."""
+    """The report as one CSV file for spreadsheets: `section, field, value…` rows, every
+    cell defused against formula injection, a byte-order mark first (as every export)."""
     rows: list[list[str]] = [["section", "item", "field", "value"]]
     person = {"subject_id": report.subject_id, "email": report.email, "name": report.name,
               "phone": report.phone, "source": report.source,
@@ -167,4 +167,4 @@ def report_csv(report: AccessReport) -> str:
         for number, row in enumerate(section.rows, start=1):
             rows += [[section.key, str(number), column, cell]
                      for column, cell in zip(section.columns, row, strict=False)]
-    return csv_text(rows)
+    return BOM + csv_text(rows)

@@ -15,9 +15,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring as quoted
 
-from ehrlich.spreadsheets import csv_text
+from ehrlich.spreadsheets import BOM, csv_text
 
-BOM = "\ufeff"
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson",
                "json": "application/json"}
 

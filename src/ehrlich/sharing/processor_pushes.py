@@ -12,9 +12,8 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from ehrlich.sharing.errors import NoWebhookEndpoint
-from ehrlich.sharing.files import BOM
 from ehrlich.sharing.processor_settings import Change, SyncSettings
-from ehrlich.spreadsheets import csv_text
+from ehrlich.spreadsheets import BOM, csv_text
 from ehrlich.storage.database import Database
 
 
