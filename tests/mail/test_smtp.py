@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from ehrlich.mail.builder import MessageBuilder
+from ehrlich.mail.builder import MessageBuilder, ascii_domain
 from ehrlich.mail.errors import MailDeferred, MailRefused
 from ehrlich.mail.interfaces import OutgoingMail
 from ehrlich.mail.service import mail_job
@@ -136,3 +136,28 @@ def test_a_server_without_smtputf8_refuses_a_non_ascii_address_for_good(
     finally:
         server.stop()
     assert server.received == []
+
+
+def test_an_international_domain_goes_out_in_ascii_without_needing_smtputf8(
+        smtp_port: int) -> None:
+    server = SmtpServer(smtp_port, enable_SMTPUTF8=False).start()
+    try:
+        job = _international("juergen@bücher.example")
+        assert job["to"] == "juergen@xn--bcher-kva.example"
+        SmtpTransport(SmtpConfig("127.0.0.1", smtp_port, tls="none")).deliver(
+            mail_from=job["mail_from"], to=job["to"], message=job["message"])
+    finally:
+        server.stop()
+    [got] = server.received
+    assert got.rcpt_tos == ["juergen@xn--bcher-kva.example"]
+    assert b"\r\nTo: juergen@xn--bcher-kva.example\r\n" in got.data
+    assert got.data.split(b"\r\n\r\n", 1)[0].isascii()
+
+
+@pytest.mark.parametrize(("given", "sent"), [
+    ("jürgen@bücher.example", "jürgen@xn--bcher-kva.example"),  # the local part stays
+    ("ada@example.org", "ada@example.org"),
+    ("ada@exa mple.örg", "ada@exa mple.örg"),  # not a domain IDNA takes: as it was
+])
+def test_ascii_domain(given: str, sent: str) -> None:
+    assert ascii_domain(given) == sent

@@ -23,6 +23,8 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
+import idna
+
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import translations
 from ehrlich.mail.interfaces import OutgoingMail, Unsubscribe
@@ -62,6 +64,20 @@ MAIL_POLICY_UTF8 = MAIL_POLICY.clone(utf8=True)
 """For a message to or from an address with non-ASCII characters (RFC 6532): its
 headers in UTF-8 as they are, sent with SMTPUTF8 (`mail.smtp.smtputf8_options`). The
 ASCII policy would write such an address as an encoded-word, which is not an address."""
+
+
+def ascii_domain(address: str) -> str:
+    """A plain address with its domain in ASCII (IDNA 2008 with UTS 46, as email-validator
+    reads it: `bücher.example` → `xn--bcher-kva.example`): the same mailbox, and one that
+    needs no SMTPUTF8 when its local part is ASCII. Left as it is when it cannot be
+    converted; the server decides then."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii() or "<" in address:
+        return address
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        return address
 
 
 def message_bytes(message: EmailMessage) -> bytes:
@@ -158,7 +174,7 @@ class MessageBuilder:
         msg = EmailMessage()
         try:
             msg["From"] = self._from_header
-            msg["To"] = mail.to
+            msg["To"] = ascii_domain(mail.to)
             msg["Subject"] = mail.subject
             msg["Date"] = format_datetime(now)
             msg["Message-ID"] = message_id or make_msgid(domain=self.domain)
