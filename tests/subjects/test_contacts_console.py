@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ehrlich.admin.deps import guide_of
 from ehrlich.audit.models import AuditEntry
 from ehrlich.auth.roles import Role
 from ehrlich.consent.schemas import Evidence
@@ -30,7 +31,7 @@ from tests.auth.conftest import (  # noqa: F401 - fixtures used by name
     settings,
 )
 from tests.conftest import NOW
-from tests.factories import Staff, record
+from tests.factories import Staff, publish_notice, record
 
 Maker = Callable[..., Staff]
 REASON = "the customer asked us on the phone"
@@ -378,3 +379,46 @@ def test_person_page_shows_timeline_suppression_and_own_links(
     proof = re.search(r'href="(/admin/consents/proof/[^"]+)"', page)
     assert proof is not None
     assert console.get(proof.group(1)).status_code == 200  # support may print the proof
+
+
+def test_an_empty_list_says_where_contacts_come_from(
+        instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    open_session(console, make_staff("admin"), clock.now)
+    empty = console.get("/admin/contacts").text
+    assert "No contacts yet" in empty
+    assert 'href="/admin/imports"' in empty
+    assert 'href="/signup"' in empty
+    assert "No contact matches." not in empty
+    filtered = console.get("/admin/contacts", params={"source": "fair"}).text
+    assert "No contact matches." in filtered
+    assert "No contacts yet" not in filtered
+
+
+def test_support_is_not_pointed_to_the_import_it_may_not_use(
+        instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    open_session(console, make_staff("support"), clock.now)
+    empty = console.get("/admin/contacts").text
+    assert "No contacts yet" in empty
+    assert 'href="/admin/imports"' not in empty
+
+
+def test_the_filters_read_in_the_pages_language(
+        instance: Instance, console: TestClient, make_staff: Maker,  # noqa: F811
+        clock: Clock) -> None:  # noqa: F811
+    publish_notice(instance)
+    _person(instance)
+    staff = make_staff("support")
+    with instance.db.write() as session:  # the guide as it reads with the notice
+        instance.staff.users.acknowledge_guide(session, staff.id, guide_of(instance).hash,
+                                               now=NOW)
+    open_session(console, staff, clock.now)
+    german = console.get("/admin/contacts", params={"lang": "de"}).text
+    assert '<option value="requested">wartet auf Bestätigung</option>' in german
+    assert '<option value="renewal-needed">muss erneuert werden</option>' in german
+    options = re.findall(r'<option value="([a-z-]+/[a-z]+)">([^<]*)</option>', german)
+    assert options
+    for value, label in options:
+        assert label != value  # a title and a channel in words, not the ledger's ids
+        assert " / " in label

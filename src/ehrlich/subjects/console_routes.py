@@ -49,14 +49,18 @@ RECTIFY_FIELDS = ("email", "name", "phone", "attributes")
 EXPORT_FIELDS = (*RECTIFY_FIELDS, "source", "notes", "consent_events")
 
 
-def _purposes(instance: Instance) -> list[str]:
-    """`purpose/channel` of the published notice's purposes with a channel, for the filter."""
+def _purposes(instance: Instance, lang: str) -> list[tuple[str, str]]:
+    """(`purpose/channel`, its title and channel in `lang`) of the published notice's
+    purposes with a channel, for the filter."""
+    tr = translations(lang)
     with instance.db.read() as session:
         try:
             notice = instance.notices.current(session).notice
         except NoticeNotPublished:
             return []
-    return [f"{p.id}/{p.channel}" for p in notice.purposes if p.channel != "none"]
+        return [(f"{p.id}/{p.channel}", f"{instance.notices.purpose_title(session, p.id, lang)}"
+                 f" / {channel_label(tr, p.channel)}")
+                for p in notice.purposes if p.channel != "none"]
 
 
 def _filters(bad_date: str, *, purpose: str, state: str, source: str, since: str,
@@ -82,7 +86,8 @@ def contacts(request: Request, instance: InstanceDep, now: NowDep, active: Staff
              state: Short = "", source: Short = "", since: Short = "", until: Short = "",
              after: Annotated[str, Query(max_length=36)] = "") -> HTMLResponse:
     require(active.role, Permission.SUBJECTS_LIST)
-    tr = translations(negotiate(request))
+    lang = negotiate(request)
+    tr = translations(lang)
     staff = instance.staff.subjects_for(active)
     filters, errors = _filters(tr.gettext("Enter a date as YYYY-MM-DD."), purpose=purpose,
                                state=state, source=source, since=since, until=until)
@@ -103,8 +108,11 @@ def contacts(request: Request, instance: InstanceDep, now: NowDep, active: Staff
                 else None)
     return page(request, "contacts/list.html", {
         "rows": rows, "q": q, "query": query, "errors": errors,
-        "purposes": _purposes(instance), "states": STATES, "next_url": next_url,
-        "first_url": f"{PATH}?{urlencode(kept)}" if after else None},
+        "purposes": _purposes(instance, lang), "states": STATES, "state_labels": STATE_LABELS,
+        "next_url": next_url, "first_url": f"{PATH}?{urlencode(kept)}" if after else None,
+        # the unfiltered list's first page is empty: say where contacts come from
+        "no_contacts": not rows and not q.strip() and not kept and not after and not errors,
+        "may_import": allowed(active.role, Permission.SUBJECTS_IMPORT)},
         active=active, status_code=422 if errors else 200)
 
 
@@ -150,7 +158,8 @@ def person(subject_id: str, request: Request, instance: InstanceDep, now: NowDep
            active: StaffDep, done: Annotated[str, Query(max_length=20)] = ""
            ) -> HTMLResponse:
     require(active.role, Permission.SUBJECTS_LIST)
-    tr = translations(negotiate(request))
+    lang = negotiate(request)
+    tr = translations(lang)
     flash = {"rectified": tr.gettext("The changes were saved."),
              "note": tr.gettext("The note was added.")}.get(done)
     return _person_page(request, instance, now, active, subject_id[:64], flash=flash)
