@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
@@ -197,10 +198,14 @@ class SignupService:
         cancel = cancel_token(self._keyring, subject_id=pending.to.subject_id,
                               channel=SIGNUP_CHANNEL, purposes=purposes, now=now)
         unsubscribe = Unsubscribe(url=f"{base}/cancel/{cancel}")
+        # the pages behind the mail's links answer in the mail's language, whatever the
+        # browser that opens them prefers (the header's one-click URL stays bare)
+        in_language = "?" + urlencode({"lang": pending.language})
         rendered = self._templates.render(
             TEMPLATE, pending.language,
             purposes=[o.title for o in pending.offers if o.purpose in pending.requests],
-            confirm_url=f"{base}/confirm/{confirm}", unsubscribe_url=unsubscribe.url,
+            confirm_url=f"{base}/confirm/{confirm}{in_language}",
+            unsubscribe_url=f"{unsubscribe.url}{in_language}",
             valid_days=days, controller_name=pending.controller_name,
             controller_contact=pending.controller_contact)
         # The subjects service addresses the mail: this domain never holds the address.

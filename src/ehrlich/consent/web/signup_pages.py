@@ -176,7 +176,7 @@ def confirm_page(token: str, request: Request, instance: InstanceDep, now: NowDe
         "items_intro": tr.gettext("You asked us to send you:"),
         "items": titles_to_confirm(instance.db, instance.keyring, instance.notices, token,
                                    language=lang, now=now),
-        "button": tr.gettext("Confirm"), "action": f"/confirm/{token}"})
+        "button": tr.gettext("Confirm"), "action": f"/confirm/{token}?lang={lang}"})
     response.headers.update(NO_STORE)
     return response
 
@@ -203,7 +203,7 @@ def cancel_page(token: str, request: Request) -> HTMLResponse:
         "lang": lang, "title": tr.gettext("Cancel the request"),
         "text": tr.gettext("Cancel it? One click is enough."),
         "button": tr.pgettext("withdraw a request", "Cancel"),
-        "action": f"/cancel/{token}", "one_click": True})
+        "action": f"/cancel/{token}?lang={lang}", "one_click": True})
     response.headers.update(NO_STORE)
     return response
 
