@@ -16,7 +16,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from ehrlich.i18n import DOMAIN, LANG_COOKIE, LANGUAGES, LOCALE_DIR, catalogue_path, compiled
+from ehrlich.i18n import (
+    DOMAIN,
+    LANG_COOKIE,
+    LANGUAGES,
+    LOCALE_DIR,
+    catalogue_path,
+    compiled,
+    format_number,
+)
+from ehrlich.web.templating import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same command as `make i18n-extract`.
@@ -162,3 +171,10 @@ def test_security_page_in_german(client: TestClient) -> None:
     assert "<h2>Verschlüsselt, Feld für Feld</h2>" in r.text
     r = client.get("/security", headers={"Accept-Language": "fr, de;q=0.8, en;q=0.5"})
     assert "<h2>Keine Dritten auf unseren Seiten</h2>" in r.text
+
+
+def test_numbers_are_written_as_the_reader_writes_them() -> None:
+    assert format_number(1234567, lang="en") == "1,234,567"
+    assert format_number(1234567, lang="de") == "1.234.567"
+    page = environment("de").from_string("{{ 42624 | number }} B").render()
+    assert page == "42.624 B"

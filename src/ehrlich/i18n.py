@@ -17,7 +17,7 @@ translation.
 from __future__ import annotations
 
 import gettext as _gettext
-from functools import cache
+from functools import cache, partial
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,7 +114,16 @@ def install(environment: Environment, lang: str) -> Environment:
     """
     environment.install_gettext_translations(  # type: ignore[attr-defined]
         translations(lang), newstyle=True)
+    environment.filters["number"] = partial(format_number, lang=lang)
     return environment
+
+
+def format_number(value: float, *, lang: str) -> str:
+    """`value` as a reader of `lang` writes it: 12,345 in English, 12.345 in German (the
+    templates' `number` filter)."""
+    from babel.numbers import format_decimal  # loaded on the first page that counts
+
+    return str(format_decimal(value, locale=lang))
 
 
 @cache
