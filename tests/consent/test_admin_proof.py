@@ -38,7 +38,7 @@ def test_auditor_sees_history_and_printable_proof_marketer_does_not(
     proof = console.get(f"/admin/consents/proof/{confirmed}")
     assert proof.status_code == 200
     assert TEXT in unescape(proof.text)
-    assert "the link in the confirmation mail" in proof.text
+    assert "a link mailed to this address" in proof.text
     german = console.get(f"/admin/consents/proof/{confirmed}?lang=de")
     assert "Nachweis der Einwilligung" in german.text
     assert "Rechtsgrundlage" in german.text

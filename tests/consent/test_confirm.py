@@ -84,6 +84,10 @@ def test_cancel_link_withdraws_the_pending_request(
     mail = outbox.sent[0]
     assert mail.unsubscribe is not None
     cancel = mail.unsubscribe.url.removeprefix("http://testserver")
+    page = client.get(cancel)  # what a person sees who opens the link: what it does
+    assert "Do you want to cancel this request? Then we send you nothing." in page.text
+    assert ">Cancel the request</button>" in page.text
+    assert state(published, ada) == "requested"  # opening it changes nothing
     response = client.post(cancel, data={"List-Unsubscribe": "One-Click"},
                            follow_redirects=False)
     assert response.status_code == 200

@@ -165,7 +165,7 @@ def test_person_sees_a_printable_proof_of_their_own_consent_only(
     assert "Newsletter by email / email" in text  # the purpose's title, not its id
     assert "asked for, waiting for confirmation" in text
     assert "confirmed" in text
-    assert "the link in the confirmation mail" in text
+    assert "a link mailed to this address" in text
     assert "confirmation mail template:" in text
     assert "Chain verifies</th><td>yes" in proof.text
     assert "/static/ehrlich.css" in proof.text  # its @media print rules
@@ -187,7 +187,7 @@ def test_proof_speaks_the_readers_language_and_keeps_the_text_shown_as_stored(
         for word in ("Betroffene Person", "Zweck / Kanal", "Newsletter per E-Mail / E-Mail",
                      "Rechtsgrundlage", "Ihre Einwilligung", "Ereigniskette ist unversehrt",
                      "Ereignisse", "Aktion", "angefragt, wartet auf Bestätigung", "bestätigt",
-                     "der Link in der Bestätigungsmail", "Voreinstellung: nicht angekreuzt",
+                     "ein an diese Adresse gesandter Link", "Voreinstellung: nicht angekreuzt",
                      "Vorlage der Bestätigungsmail:", "Bestätigungsmail gesendet am:",
                      "Hash des Ereignisses"):
             assert word in text, word

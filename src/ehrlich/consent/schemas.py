@@ -22,7 +22,7 @@ ACTION_LABELS = {"requested": N_("asked for, waiting for confirmation"),
 """How a consent event's action reads: in the person's report and on the console."""
 METHOD_LABELS = {"form": N_("signup form"), "api": N_("from our systems (API)"),
                  "import-with-evidence": N_("from an imported list, with its proof"),
-                 "email-confirmation": N_("the link in the confirmation mail"),
+                 "email-confirmation": N_("a link mailed to this address"),
                  "one-click-unsubscribe": N_("one-click unsubscribe"),
                  "mail-request": N_("unsubscribe by mail"),
                  "preference-centre": N_("preference page"),

@@ -201,8 +201,9 @@ def cancel_page(token: str, request: Request) -> HTMLResponse:
     tr = translations(lang)
     response = render(request, "consent/button.html", {
         "lang": lang, "title": tr.gettext("Cancel the request"),
-        "text": tr.gettext("Cancel it? One click is enough."),
-        "button": tr.pgettext("withdraw a request", "Cancel"),
+        "text": tr.gettext("Do you want to cancel this request? Then we send you nothing. "
+                           "One click is enough."),
+        "button": tr.gettext("Cancel the request"),
         "action": f"/cancel/{token}?lang={lang}", "one_click": True})
     response.headers.update(NO_STORE)
     return response
