@@ -110,6 +110,9 @@ def test_the_whole_flow_with_an_excel_file(
     assert "4 von 4 Zeilen" in german
     assert '<th scope="row">Mit Nachweis der Einwilligung</th>' in german
     assert console.get("/admin/imports?lang=de").text.count('<span class="badge ok">fertig<') == 1
+    # the refused rows' reasons in the page's language; the download keeps them as stored
+    assert "<td>E-Mail</td><td>Das ist keine gültige E-Mail-Adresse." in german
+    assert "is not a valid email address" not in german
     report = console.get(f"{run_path}/report.csv")
     assert report.headers["content-disposition"].startswith("attachment;")
     assert report.content.decode("utf-8-sig").splitlines() == [

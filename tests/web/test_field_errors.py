@@ -3,6 +3,8 @@ unknown fields never shown by their internal name."""
 
 from __future__ import annotations
 
+import pytest
+
 from ehrlich.i18n import N_
 from ehrlich.web.field_errors import field_errors, reason_text
 
@@ -29,3 +31,17 @@ def test_unknown_reasons_and_fields_fall_back_without_internal_names() -> None:
     assert (second.field, second.label, second.text) == ("", "Dieses Formular", "is odd")
     assert errors.ids == {"purpose": first.id}
     assert len({first.id, second.id}) == 2
+
+
+@pytest.mark.parametrize(("reason", "german"), [
+    ("has 6 cells; the first line names 5 columns",
+     "Diese Zeile hat 6 Zellen; die erste Zeile nennt 5 Spalten."),
+    ("is in the future", "Dieses Datum liegt in der Zukunft."),
+    ("is not a date (use YYYY-MM-DD or DD.MM.YYYY)",
+     "Das ist kein Datum. Schreiben Sie es als JJJJ-MM-TT oder TT.MM.JJJJ."),
+    ("an email address or a phone number is required",
+     "Es wird eine E-Mail-Adresse oder eine Telefonnummer gebraucht."),
+])
+def test_an_imports_reasons_read_in_german(reason: str, german: str) -> None:
+    assert reason_text(reason, "de") == german
+    assert reason_text(reason, "en") != reason  # in words a person reads, in English too

@@ -17,11 +17,13 @@ from ehrlich.auth.sessions import ActiveSession
 from ehrlich.errors import InvalidInput
 from ehrlich.i18n import LANGUAGES, language_name, negotiate
 from ehrlich.imports.csvfile import Table
+from ehrlich.imports.rows import Rejected
 from ehrlich.imports.schemas import ColumnMapping, ImportPlan
 from ehrlich.imports.service import PREVIEW_ROWS, ImportsService, check_mapping
 from ehrlich.imports.tasks import RUN_TASK
 from ehrlich.notices.errors import NoticeNotPublished
 from ehrlich.web.deps import InstanceDep, NowDep
+from ehrlich.web.field_errors import reason_text
 
 router = APIRouter(prefix="/admin/imports", include_in_schema=False)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -217,7 +219,10 @@ def progress(request: Request, run_id: str, instance: InstanceDep, active: Staff
              ) -> HTMLResponse:
     imports = _imports(instance, active)
     run = imports.view(instance.db, run_id)
-    report = imports.report(instance.db, run_id)[:50] if run.status == "done" else []
+    lang = negotiate(request)
+    # the reasons as the reader reads them (the downloadable report keeps them as stored)
+    report = [Rejected(r.row, r.field, reason_text(r.reason, lang))
+              for r in imports.report(instance.db, run_id)[:50]] if run.status == "done" else []
     return _render(request, active, "progress.html", {"run": run, "report": report})
 
 

@@ -3,11 +3,12 @@ field's visible label, in the page's language, tied to its input (WCAG 3.3.1).
 
 Services and schemas say what is wrong in English, for the API and the log
 (`FieldProblem(field, reason)`, pydantic's messages). `REASONS` lists the reasons
-the public forms can actually produce, as patterns with the numbers they carry;
-each is translated where it is shown, and a reason not listed is shown as it was
-written (English, never the internal field name: an unknown field reads as "this
-form"). A form names its fields with `FormFields`: the internal name's first part
-(`consents[0].purpose` → `consents`) gives the input's id and visible label.
+the public forms and an import's report of refused rows can actually produce, as
+patterns with the numbers they carry; each is translated where it is shown, and a
+reason not listed is shown as it was written (English, never the internal field
+name: an unknown field reads as "this form"). A form names its fields with
+`FormFields`: the internal name's first part (`consents[0].purpose` → `consents`)
+gives the input's id and visible label.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"version \d+ is not the published notice.*",
          N_("The privacy notice changed while this page was open. Please check your "
             "choices and send the form again.")),
+        # an import's rows (imports.rows), as its report lists them
+        (r"an email address or a phone number is required",
+         N_("An email address or a phone number is needed.")),
+        (r"is in the future", N_("This date is in the future.")),
+        (r"is not a date \(use YYYY-MM-DD or DD\.MM\.YYYY\)",
+         N_("This is not a date. Write it as YYYY-MM-DD or DD.MM.YYYY.")),
+        (r"has (?P<cells>\d+) cells; the first line names (?P<columns>\d+) columns",
+         N_("This row has %(cells)s cells; the first line names %(columns)s columns.")),
         # pydantic's length rules (string_too_long, string_too_short)
         (r"String should have at most (?P<n>\d+) characters?",
          N_("Write at most %(n)s characters.")),
