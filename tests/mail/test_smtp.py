@@ -16,7 +16,7 @@ from ehrlich.mail.service import mail_job
 from ehrlich.mail.smtp import SmtpConfig, SmtpTransport
 from ehrlich.settings import Settings
 from tests.conftest import NOW
-from tests.mail.smtp_server import SmtpServer, password_checker, self_signed
+from tests.mail.smtp_server import Received, SmtpServer, password_checker, self_signed
 
 RAW = MessageBuilder("Shop <news@shop.example>").build(
     OutgoingMail(to="ada@example.org", subject="Grüße", text="Hallo Ada", html="<p>Hallo</p>"),
@@ -98,18 +98,24 @@ def _international(to: str) -> dict[str, Any]:
                     OutgoingMail(to=to, subject="Grüße", text="Hallo Jürgen"), now=NOW)
 
 
-@pytest.mark.parametrize("pipelining", [False, True])
-def test_a_non_ascii_address_goes_out_with_smtputf8(smtp_port: int, pipelining: bool) -> None:
-    server = SmtpServer(smtp_port, enable_SMTPUTF8=True)
+def _send(port: int, to: str, *, smtputf8: bool, pipelining: bool = False) -> list[Received]:
+    """The mail to `to`, built and delivered to a real server on loopback that offers
+    SMTPUTF8 or not; what the server received (raises what the delivery raised)."""
+    server = SmtpServer(port, enable_SMTPUTF8=smtputf8)
     server.handler.pipelining = pipelining
     server.start()
     try:
-        job = _international("jürgen@example.org")
-        SmtpTransport(SmtpConfig("127.0.0.1", smtp_port, tls="none")).deliver(
+        job = _international(to)
+        SmtpTransport(SmtpConfig("127.0.0.1", port, tls="none")).deliver(
             mail_from=job["mail_from"], to=job["to"], message=job["message"])
     finally:
         server.stop()
-    [got] = server.received
+    return server.received
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_a_non_ascii_address_goes_out_with_smtputf8(smtp_port: int, pipelining: bool) -> None:
+    [got] = _send(smtp_port, "jürgen@example.org", smtputf8=True, pipelining=pipelining)
     assert got.rcpt_tos == ["jürgen@example.org"]
     head = got.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     # RFC 6532: the address in UTF-8 as it is; an encoded-word is not an address
@@ -127,28 +133,14 @@ def test_an_ascii_address_keeps_the_ascii_message() -> None:
 
 def test_a_server_without_smtputf8_refuses_a_non_ascii_address_for_good(
         smtp_port: int) -> None:
-    server = SmtpServer(smtp_port, enable_SMTPUTF8=False).start()
-    try:
-        job = _international("jürgen@example.org")
-        with pytest.raises(MailRefused, match="SMTPUTF8"):
-            SmtpTransport(SmtpConfig("127.0.0.1", smtp_port, tls="none")).deliver(
-                mail_from=job["mail_from"], to=job["to"], message=job["message"])
-    finally:
-        server.stop()
-    assert server.received == []
+    with pytest.raises(MailRefused, match="SMTPUTF8"):
+        _send(smtp_port, "jürgen@example.org", smtputf8=False)
 
 
 def test_an_international_domain_goes_out_in_ascii_without_needing_smtputf8(
         smtp_port: int) -> None:
-    server = SmtpServer(smtp_port, enable_SMTPUTF8=False).start()
-    try:
-        job = _international("juergen@bücher.example")
-        assert job["to"] == "juergen@xn--bcher-kva.example"
-        SmtpTransport(SmtpConfig("127.0.0.1", smtp_port, tls="none")).deliver(
-            mail_from=job["mail_from"], to=job["to"], message=job["message"])
-    finally:
-        server.stop()
-    [got] = server.received
+    assert _international("juergen@bücher.example")["to"] == "juergen@xn--bcher-kva.example"
+    [got] = _send(smtp_port, "juergen@bücher.example", smtputf8=False)
     assert got.rcpt_tos == ["juergen@xn--bcher-kva.example"]
     assert b"\r\nTo: juergen@xn--bcher-kva.example\r\n" in got.data
     assert got.data.split(b"\r\n\r\n", 1)[0].isascii()
