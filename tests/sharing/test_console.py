@@ -161,11 +161,12 @@ def test_mark_destroyed_records_who_confirmed_it(
     assert done.status_code == 200
     assert "recorded as destroyed" in done.text
     # the staff member by their email, the id kept in the title; an unknown one as it is
-    assert f'<span class="actor" title="staff:{admin.id}">{admin.email}</span>' in done.text
+    admin_shown = admin.email.replace("@", "@<wbr>")  # may break after its @
+    assert f'<span class="actor" title="staff:{admin.id}">{admin_shown}</span>' in done.text
     assert '<dd class="mono">staff:someone-else</dd>' in done.text
     mine = _copy(instance, f"staff:{admin.id}")
     listed = console.get("/admin/copies").text
-    assert f'<td class="mono"><span class="actor" title="staff:{admin.id}">{admin.email}' in listed
+    assert f'<td class="mono"><span class="actor" title="staff:{admin.id}">{admin_shown}' in listed
     assert '<td class="mono">staff:someone-else</td>' in listed
     assert admin.email in console.get(f"/admin/copies/{mine}").text
     assert "deleted from the shared drive" in done.text

@@ -266,7 +266,8 @@ def test_notes_are_sealed_under_the_persons_key_and_erased_with_them(
                          data={"body": "Called about the invoice", "csrf": csrf})
     assert "Called about the invoice" in added.text
     # the author by their email, the id kept in the title
-    assert f'<span class="actor" title="staff:{owner.id}">{owner.email}</span> ·' in added.text
+    owner_shown = owner.email.replace("@", "@<wbr>")  # may break after its @
+    assert f'<span class="actor" title="staff:{owner.id}">{owner_shown}</span> ·' in added.text
     with instance.db.read() as session:
         [note] = session.execute(select(SubjectNote)).scalars().all()
     assert note.body_ct is not None
