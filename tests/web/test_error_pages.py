@@ -28,6 +28,9 @@ def test_a_path_parameter_that_cannot_be_read_is_a_page_with_the_field(
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
     assert "<strong>number</strong>" in response.text  # the part of the address refused
+    long_name = client.post("/signup?lang=de", headers=BROWSER, data={"name": "x" * 5000})
+    assert long_name.status_code == 422
+    assert "Bitte geben Sie höchstens 4096 Zeichen ein." in long_name.text  # not pydantic's
 
 
 @pytest.mark.parametrize(("path", "headers"), [

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ehrlich.i18n import N_, negotiate, translations
+from ehrlich.web.field_errors import reason_text
 from ehrlich.web.templating import render
 
 TEXTS: dict[int, tuple[str, str]] = {
@@ -50,5 +51,7 @@ def public_error_page(request: Request, status: int, fields: list[dict[str, str]
     title, text = TEXTS.get(status, TEXTS[500 if status >= 500 else 400])
     return render(request, "error_page.html", {
         "lang": lang, "status": status, "error_title": tr.gettext(title),
-        "error_text": tr.gettext(text), "fields": fields if status == 422 else []},
+        "error_text": tr.gettext(text),
+        "fields": [{"field": f["field"], "reason": reason_text(f["reason"], lang)}
+                   for f in fields] if status == 422 else []},
         status_code=status)
